@@ -1,0 +1,1 @@
+"""kd.nlp: text classification, translation and language-model distillation."""

@@ -1,0 +1,1 @@
+"""kd.common: losses, metrics, the distillation engine and utilities shared by every domain."""

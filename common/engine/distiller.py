@@ -1,0 +1,210 @@
+"""The supervised distillation loop used by vision and NLP.
+
+One epoch: for each batch, the method returns its loss terms (the teacher, if any, runs frozen in
+inference mode inside the method), the weighted total is back-propagated into the student and the
+method's own parameters, and the optimiser steps. On CUDA the forward runs under bf16 autocast and
+nothing syncs with the host except at logging points. At the end of each epoch the optional
+``evaluate`` callback runs, the record goes to metrics.json and TensorBoard, and ``last.pt`` (student,
+method, optimiser, scheduler, epoch, RNG) is written atomically, so ``fit(resume=True)`` continues an
+interrupted run where its last finished epoch left it. A non-finite loss stops the run with the step
+and the loss terms, and leaves the last good checkpoint in place.
+"""
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from kd.common.engine.method import DistillationMethod
+from kd.common.utils.checkpoint import atomic_save, safe_load
+from kd.common.utils.device import autocast, move_to
+from kd.common.utils.errors import NonFiniteLossError
+from kd.common.utils.run_folder import RunFolder
+
+LAST_CHECKPOINT = "last.pt"
+
+
+def unwrap(model: nn.Module) -> nn.Module:
+    """The module inside a DistributedDataParallel / torch.compile wrapper."""
+    while hasattr(model, "module") or hasattr(model, "_orig_mod"):
+        model = getattr(model, "module", None) or getattr(model, "_orig_mod")
+    return model
+
+
+class Distiller:
+    """Trains ``student`` on the loss terms of ``method`` (teacher frozen), with checkpoints and logs.
+
+    Args:
+        student: the model being trained (may be wrapped in DDP).
+        method: a :class:`DistillationMethod`; its parameters are trained too (add them to ``optimizer``).
+        optimizer: over ``student`` and ``method`` parameters.
+        teacher: frozen teacher (``None`` for plain supervised training or offline soft labels).
+        scheduler: an LR scheduler, stepped each epoch (``scheduler_interval="epoch"``) or each step.
+        run: the run folder for metrics, TensorBoard and checkpoints (``None``: no files written).
+        precision: ``auto`` (bf16 on CUDA, fp32 on CPU), ``bf16``, ``fp16`` or ``fp32``.
+        is_main: whether this process logs and writes files (rank 0 under torch.distributed).
+    """
+
+    def __init__(self, student: nn.Module, method: DistillationMethod, optimizer: torch.optim.Optimizer, *,
+                 device: torch.device, teacher: nn.Module | None = None, scheduler: Any = None,
+                 scheduler_interval: str = "epoch", run: RunFolder | None = None, precision: str = "auto",
+                 grad_clip: float | None = None, log_every: int = 50, progress: bool = True,
+                 is_main: bool = True):
+        self.student, self.method, self.optimizer = student, method, optimizer
+        self.teacher, self.scheduler, self.scheduler_interval = teacher, scheduler, scheduler_interval
+        self.device, self.run, self.precision = device, run, precision
+        self.grad_clip, self.log_every, self.progress, self.is_main = grad_clip, log_every, progress, is_main
+        self.scaler = torch.amp.GradScaler(device.type) if precision == "fp16" else None
+        self.epoch = 0  # epochs completed
+        self.global_step = 0
+        if teacher is not None:
+            teacher.eval().requires_grad_(False)
+        # On CPU a per-step finiteness check costs nothing; on CUDA it would sync every step.
+        self._check_every = 1 if device.type != "cuda" else max(1, log_every)
+
+    # ----------------------------------------------------------------------------------- checkpoints
+    @property
+    def checkpoint_path(self) -> Path | None:
+        return self.run.checkpoints / LAST_CHECKPOINT if self.run is not None else None
+
+    def state_dict(self) -> dict:
+        state = {
+            "student": unwrap(self.student).state_dict(),
+            "method": self.method.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "epoch": self.epoch,
+            "global_step": self.global_step,
+            "torch_rng": torch.get_rng_state(),
+        }
+        if self.scheduler is not None:
+            state["scheduler"] = self.scheduler.state_dict()
+        if torch.cuda.is_available():
+            state["cuda_rng"] = torch.cuda.get_rng_state_all()
+        return state
+
+    def load_state_dict(self, state: dict) -> None:
+        unwrap(self.student).load_state_dict(state["student"])
+        self.method.load_state_dict(state["method"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.scheduler is not None and "scheduler" in state:
+            self.scheduler.load_state_dict(state["scheduler"])
+        self.epoch, self.global_step = state["epoch"], state["global_step"]
+        torch.set_rng_state(state["torch_rng"])
+        if "cuda_rng" in state and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["cuda_rng"])
+
+    def save_checkpoint(self) -> None:
+        if self.is_main and self.checkpoint_path is not None:
+            atomic_save(self.state_dict(), self.checkpoint_path)
+
+    def try_resume(self) -> bool:
+        """Load ``last.pt`` from the run folder if there is one; return whether it did."""
+        if self.checkpoint_path is None or not self.checkpoint_path.is_file():
+            return False
+        self.load_state_dict(safe_load(self.checkpoint_path, map_location=self.device))
+        return True
+
+    # -------------------------------------------------------------------------------------- training
+    def train_step(self, batch: Any) -> dict[str, torch.Tensor]:
+        """One optimiser step; returns the detached loss terms plus ``loss`` (the weighted total)."""
+        batch = move_to(batch, self.device)
+        with autocast(self.device, self.precision):
+            terms = self.method(self.student, self.teacher, batch)
+            loss = self.method.total(terms)
+        self.optimizer.zero_grad(set_to_none=True)
+        if self.scaler is not None:
+            self.scaler.scale(loss).backward()
+            self.scaler.unscale_(self.optimizer)
+        else:
+            loss.backward()
+        if self.grad_clip:
+            params = [p for g in self.optimizer.param_groups for p in g["params"]]
+            torch.nn.utils.clip_grad_norm_(params, self.grad_clip)
+        if self.scaler is not None:
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+        else:
+            self.optimizer.step()
+        if self.scheduler is not None and self.scheduler_interval == "step":
+            self.scheduler.step()
+        self.global_step += 1
+        return {"loss": loss.detach(), **{k: v.detach() for k, v in terms.items()}}
+
+    def fit(self, train_loader, epochs: int, evaluate: Callable[[int], dict] | None = None,
+            resume: bool = False) -> list[dict]:
+        """Train until ``epochs`` epochs are complete; returns the run's history (one record per epoch)."""
+        if resume and self.try_resume() and self.is_main:
+            print(f"resumed from {self.checkpoint_path} after epoch {self.epoch}")
+        self.student.train()
+        self.method.train()
+        history = self.run.history if self.run is not None else []
+        while self.epoch < epochs:
+            record = self._train_epoch(train_loader, epochs)
+            self.epoch += 1
+            if self.scheduler is not None and self.scheduler_interval == "epoch":
+                self.scheduler.step()
+            if evaluate is not None:
+                record.update(evaluate(self.epoch))
+                self.student.train()
+                self.method.train()
+            record = {"epoch": self.epoch, **record}
+            if self.is_main and self.run is not None:
+                self.run.log_epoch(record)
+            else:
+                history.append(record)
+            self.save_checkpoint()
+        return history
+
+    def _train_epoch(self, loader, epochs: int) -> dict[str, float]:
+        sampler = getattr(loader, "sampler", None)
+        if hasattr(sampler, "set_epoch"):
+            sampler.set_epoch(self.epoch)
+        batch_sampler = getattr(loader, "batch_sampler", None)
+        if hasattr(batch_sampler, "set_epoch"):
+            batch_sampler.set_epoch(self.epoch)
+        if hasattr(loader, "set_epoch"):
+            loader.set_epoch(self.epoch)
+        sums: dict[str, torch.Tensor] = {}
+        window: dict[str, torch.Tensor] = {}
+        n_steps, window_steps = 0, 0
+        start = time.perf_counter()
+        bar = tqdm(loader, desc=f"epoch {self.epoch + 1}/{epochs}", leave=False,
+                   disable=not (self.progress and self.is_main), dynamic_ncols=True)
+        for batch in bar:
+            terms = self.train_step(batch)
+            for name, value in terms.items():
+                sums[name] = sums.get(name, 0.0) + value
+                window[name] = window.get(name, 0.0) + value
+            n_steps += 1
+            window_steps += 1
+            if n_steps % self._check_every == 0:
+                self._check_finite(terms)
+            if n_steps % self.log_every == 0:
+                means = {k: (v / window_steps).item() for k, v in window.items()}
+                bar.set_postfix({k: f"{v:.4f}" for k, v in means.items()})
+                if self.is_main and self.run is not None:
+                    self.run.log_scalars(self.global_step, means, prefix="train/")
+                window, window_steps = {}, 0
+        if n_steps:
+            self._check_finite(terms)
+        record = {k if k.startswith("loss") else f"loss_{k}": (v / max(1, n_steps)).item() for k, v in sums.items()}
+        record["lr"] = self.optimizer.param_groups[0]["lr"]
+        record["epoch_seconds"] = time.perf_counter() - start
+        return record
+
+    def _check_finite(self, terms: dict[str, torch.Tensor]) -> None:
+        if math.isfinite(terms["loss"].item()):
+            return
+        values = ", ".join(f"{k}={v.item():.4g}" for k, v in terms.items())
+        kept = (f"the last good checkpoint is {self.checkpoint_path}"
+                if self.checkpoint_path is not None and self.checkpoint_path.is_file()
+                else "no checkpoint was written yet")
+        raise NonFiniteLossError(
+            f"loss became non-finite at epoch {self.epoch + 1}, step {self.global_step} ({values}); {kept}; "
+            "lower the learning rate or use --resume after fixing the config"
+        )

@@ -1,0 +1,40 @@
+"""A shuffling sampler whose order is a pure function of (seed, epoch), so a resumed run sees the same batches."""
+from __future__ import annotations
+
+from typing import Iterator
+
+import torch
+from torch.utils.data import Sampler
+
+
+class EpochShuffleSampler(Sampler[int]):
+    """Random permutation of ``range(n)`` drawn from ``seed + epoch``; call :meth:`set_epoch` each epoch.
+
+    With ``num_replicas > 1`` each rank takes every ``num_replicas``-th index of the same permutation
+    (padded to equal length), as ``torch.utils.data.DistributedSampler`` does.
+    """
+
+    def __init__(self, n: int, seed: int = 0, shuffle: bool = True, num_replicas: int = 1, rank: int = 0):
+        self.n, self.seed, self.shuffle = n, seed, shuffle
+        self.num_replicas, self.rank = num_replicas, rank
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def _indices(self) -> list[int]:
+        if self.shuffle:
+            g = torch.Generator().manual_seed(self.seed + self.epoch)
+            order = torch.randperm(self.n, generator=g).tolist()
+        else:
+            order = list(range(self.n))
+        if self.num_replicas > 1:
+            per_rank = -(-self.n // self.num_replicas)
+            order = (order + order[: per_rank * self.num_replicas - self.n])[self.rank :: self.num_replicas]
+        return order
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._indices())
+
+    def __len__(self) -> int:
+        return -(-self.n // self.num_replicas) if self.num_replicas > 1 else self.n

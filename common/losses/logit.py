@@ -1,0 +1,69 @@
+"""Logit-level distillation losses (Hinton, Vinyals & Dean 2015, "Distilling the Knowledge in a Neural Network").
+
+All functions take raw logits of shape ``(N, C)`` (or ``(..., C)``, flattened over the leading dims),
+average over examples, and keep the teacher out of the graph (``teacher_logits`` is detached).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+
+def soft_target_kl(student_logits: Tensor, teacher_logits: Tensor, temperature: float = 4.0,
+                   mask: Tensor | None = None) -> Tensor:
+    """Hinton's soft-target loss with the explicit T^2 factor.
+
+    L = T^2 * mean_i KL(p_i^T || q_i^T),  p^T = softmax(z_teacher / T),  q^T = softmax(z_student / T)
+
+    The T^2 keeps the gradient magnitude of the soft term independent of T (its gradient w.r.t. the
+    logits scales as 1/T^2 otherwise). ``mask`` (shape ``(...)``, bool) selects which rows count,
+    e.g. the non-padding tokens of a sequence.
+    """
+    s = student_logits.float().reshape(-1, student_logits.shape[-1]) / temperature
+    t = teacher_logits.detach().float().reshape(-1, teacher_logits.shape[-1]) / temperature
+    per_row = F.kl_div(F.log_softmax(s, dim=-1), F.log_softmax(t, dim=-1), log_target=True,
+                       reduction="none").sum(-1)
+    return temperature**2 * _masked_mean(per_row, mask)
+
+
+def soft_label_cross_entropy(student_logits: Tensor, teacher_probs: Tensor, temperature: float = 1.0,
+                             mask: Tensor | None = None) -> Tensor:
+    """Cross-entropy against cached soft labels (offline mode stores probabilities, not logits).
+
+    L = -T^2 * mean_i sum_c p_ic log q_ic^T,  q^T = softmax(z_student / T)
+
+    ``teacher_probs`` must already be softened at the same T. It differs from :func:`soft_target_kl` only
+    by the teacher's entropy, a constant, so the gradients are the same.
+    """
+    s = student_logits.float().reshape(-1, student_logits.shape[-1]) / temperature
+    p = teacher_probs.detach().float().reshape(-1, teacher_probs.shape[-1])
+    per_row = -(p * F.log_softmax(s, dim=-1)).sum(-1)
+    return temperature**2 * _masked_mean(per_row, mask)
+
+
+def hinton_kd_loss(student_logits: Tensor, teacher_logits: Tensor, labels: Tensor,
+                   temperature: float = 4.0, alpha: float = 0.9) -> Tensor:
+    """The classic mix: L = alpha * T^2 KL(p^T || q^T) + (1 - alpha) * CE(labels, q).
+
+    ``alpha=1`` is pure distillation (no labels), ``alpha=0`` plain supervised training.
+    """
+    soft = soft_target_kl(student_logits, teacher_logits, temperature)
+    hard = F.cross_entropy(student_logits.float(), labels)
+    return alpha * soft + (1.0 - alpha) * hard
+
+
+def logit_mse(student_logits: Tensor, teacher_logits: Tensor, mask: Tensor | None = None) -> Tensor:
+    """Logit matching: L = mean_i ||z_s,i - z_t,i||^2 / C (Ba & Caruana 2014, "Do Deep Nets Really Need to be Deep?").
+
+    Equivalent to the high-temperature limit of :func:`soft_target_kl` for zero-mean logits.
+    """
+    diff = (student_logits.float() - teacher_logits.detach().float()).reshape(-1, student_logits.shape[-1])
+    return _masked_mean(diff.pow(2).mean(-1), mask)
+
+
+def _masked_mean(values: Tensor, mask: Tensor | None) -> Tensor:
+    if mask is None:
+        return values.mean()
+    mask = mask.reshape(-1).to(values.dtype)
+    return (values * mask).sum() / mask.sum().clamp_min(1.0)

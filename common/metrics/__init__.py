@@ -1,0 +1,20 @@
+"""Metrics: quality (accuracy, agreement, KL to the teacher, ECE) and cost (params, FLOPs, latency, size)."""
+from kd.common.metrics.classification import (
+    agreement,
+    classification_report,
+    expected_calibration_error,
+    kl_to_teacher,
+    topk_accuracy,
+)
+from kd.common.metrics.cost import (
+    checkpoint_size_bytes,
+    compression_ratio,
+    count_flops,
+    count_parameters,
+    measure_latency,
+)
+
+__all__ = [
+    "agreement", "classification_report", "expected_calibration_error", "kl_to_teacher", "topk_accuracy",
+    "checkpoint_size_bytes", "compression_ratio", "count_flops", "count_parameters", "measure_latency",
+]

@@ -1,0 +1,1 @@
+"""Utilities: errors, registry, seeding, device, checkpoints, config, run folders, plots, CLI."""

@@ -1,0 +1,76 @@
+"""Checkpoints: atomic writes (temp file, then rename) and safe loading (``weights_only=True``).
+
+A checkpoint is a plain dict of tensors, numbers, strings, lists and dicts, so it loads with
+``torch.load(weights_only=True)`` and never unpickles arbitrary objects. Model checkpoints carry the
+architecture name and its keyword arguments, so a mismatch is reported by name, not by a shape error.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from kd.common.utils.errors import CheckpointMismatchError, MissingPathError
+
+
+def atomic_save(obj: Any, path: str | Path) -> Path:
+    """``torch.save`` to a temp file in the same folder, then rename: a crash never leaves half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
+
+
+def safe_load(path: str | Path, map_location: str | torch.device = "cpu") -> dict:
+    """Load a checkpoint with ``weights_only=True``; a missing file is a one-line user error."""
+    path = Path(path)
+    if not path.is_file():
+        raise MissingPathError(f"checkpoint '{path}' does not exist; pass the path of a .pt file a run wrote")
+    return torch.load(path, map_location=map_location, weights_only=True)
+
+
+def save_model(model: nn.Module, path: str | Path, arch: str, arch_kwargs: dict, **meta: Any) -> Path:
+    """Save a model's weights with the architecture name, its kwargs and any metadata (e.g. class names)."""
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    return atomic_save({"arch": arch, "arch_kwargs": dict(arch_kwargs), "state_dict": state, "meta": meta}, path)
+
+
+def load_state_dict_checked(model: nn.Module, state_dict: dict, source: str = "checkpoint") -> None:
+    """``load_state_dict`` that turns missing/unexpected keys and shape mismatches into one clear line."""
+    own = model.state_dict()
+    missing = sorted(set(own) - set(state_dict))
+    unexpected = sorted(set(state_dict) - set(own))
+    wrong = [
+        f"{k}: checkpoint {tuple(state_dict[k].shape)} vs model {tuple(own[k].shape)}"
+        for k in own
+        if k in state_dict and own[k].shape != state_dict[k].shape
+    ]
+    if missing or unexpected or wrong:
+        details = "; ".join(
+            part
+            for part in (
+                f"missing {missing[:3]}{'...' if len(missing) > 3 else ''}" if missing else "",
+                f"unexpected {unexpected[:3]}{'...' if len(unexpected) > 3 else ''}" if unexpected else "",
+                f"shape {wrong[0]}" if wrong else "",
+            )
+            if part
+        )
+        raise CheckpointMismatchError(
+            f"{source} does not match the model ({details}); check the architecture and the number of classes"
+        )
+    model.load_state_dict(state_dict)
+
+
+def file_size_bytes(path: str | Path) -> int:
+    return Path(path).stat().st_size

@@ -1,0 +1,87 @@
+"""YAML presets with ``key.sub=value`` command-line overrides.
+
+A preset is the complete list of keys an experiment has. An override must name an existing key
+(a typo is an error listing the keys that do exist); its value is parsed as YAML, so ``train.lr=0.1``
+is a float and ``data.name=cifar10`` a string. Prefix a key with ``+`` to add one the preset lacks.
+"""
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+
+from kd.common.utils.errors import ConfigError, MissingPathError
+
+
+def load_yaml(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise MissingPathError(f"config '{path}' does not exist")
+    with open(path) as f:
+        data = yaml.safe_load(f) or {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config '{path}' must be a mapping of keys to values")
+    return data
+
+
+def flatten(config: dict, prefix: str = "") -> dict[str, Any]:
+    """``{"a": {"b": 1}}`` -> ``{"a.b": 1}``."""
+    flat = {}
+    for key, value in config.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            flat.update(flatten(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def apply_overrides(config: dict, overrides: Iterable[str]) -> dict:
+    """Return a copy of ``config`` with each ``key.sub=value`` (or ``+new.key=value``) applied."""
+    config = copy.deepcopy(config)
+    known = flatten(config)
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"override '{item}' must look like key.sub=value")
+        key, raw = item.split("=", 1)
+        adding = key.startswith("+")
+        key = key.lstrip("+")
+        if not adding and key not in known and not any(k.startswith(key + ".") for k in known):
+            close = [k for k in known if k.split(".")[-1] == key.split(".")[-1]]
+            hint = f"; did you mean {close[0]}?" if close else f"; known keys: {', '.join(sorted(known))}"
+            raise ConfigError(f"unknown config key '{key}'{hint}")
+        value = yaml.safe_load(raw) if raw != "" else None
+        node = config
+        *parents, leaf = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"config key '{part}' in '{key}' is a value, not a section")
+        node[leaf] = value
+    return config
+
+
+def load_config(path: str | Path | None, overrides: Iterable[str] = (), defaults: dict | None = None) -> dict:
+    """``defaults`` (a dict) updated by the preset at ``path``, then by the overrides."""
+    config = copy.deepcopy(defaults or {})
+    if path is not None:
+        config = merge(config, load_yaml(path))
+    return apply_overrides(config, overrides)
+
+
+def merge(base: dict, update: dict) -> dict:
+    """Recursive dict merge: ``update`` wins, nested sections are merged key by key."""
+    out = copy.deepcopy(base)
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def save_yaml(data: dict, path: str | Path) -> None:
+    with open(path, "w") as f:
+        yaml.safe_dump(data, f, sort_keys=False)

@@ -1,0 +1,38 @@
+"""User-facing errors.
+
+Every mistake a user can make (unknown name, missing path, mismatched checkpoint, offline download)
+raises a subclass of :class:`KDError`. Scripts wrapped by :func:`kd.common.utils.cli.main_entry`
+print its message as one line and exit non-zero instead of showing a traceback.
+"""
+
+
+class KDError(Exception):
+    """A mistake in the user's input, reported as one line: what was wrong and what to do."""
+
+    exit_code = 2
+
+
+class UnknownNameError(KDError):
+    """A data set, model, method or loss name that no registry knows."""
+
+
+class MissingPathError(KDError):
+    """A file or folder that does not exist or holds nothing usable."""
+
+
+class CheckpointMismatchError(KDError):
+    """A checkpoint whose tensors do not fit the model it is loaded into."""
+
+
+class ConfigError(KDError):
+    """A config key that does not exist or a value of the wrong type."""
+
+
+class OfflineError(KDError):
+    """A download was needed but the machine cannot reach the hub."""
+
+
+class NonFiniteLossError(KDError):
+    """The loss became NaN or infinite; the run stops and keeps its last good checkpoint."""
+
+    exit_code = 3

@@ -1,0 +1,103 @@
+"""The run folder: everything one experiment leaves behind.
+
+```
+runs/<name>/
+  config.yaml        the resolved config (preset + overrides)
+  metrics.json       per-epoch history and the final metrics
+  checkpoints/       last.pt (training state, for --resume) and model weights
+  plots/*.png        learning curves and comparisons
+  tb/                TensorBoard events
+  summary.md         the final table
+```
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+from kd.common.utils.config import save_yaml
+
+DEFAULT_RUNS_ROOT = Path("runs")
+
+
+class RunFolder:
+    """A folder that collects a run's config, metrics history, TensorBoard events and summary."""
+
+    def __init__(self, path: str | Path, tensorboard: bool = True):
+        self.path = Path(path)
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.checkpoints.mkdir(exist_ok=True)
+        self.plots.mkdir(exist_ok=True)
+        self.history: list[dict[str, Any]] = []
+        self.final: dict[str, Any] = {}
+        self._tensorboard = tensorboard
+        self._writer = None
+        if self.metrics_file.is_file():  # resuming: keep what the interrupted run logged
+            saved = json.loads(self.metrics_file.read_text())
+            self.history = saved.get("history", [])
+            self.final = saved.get("final", {})
+
+    @classmethod
+    def create(cls, name: str, root: str | Path = DEFAULT_RUNS_ROOT, **kwargs) -> "RunFolder":
+        """A new folder ``root/<name>-<YYYYmmdd-HHMMSS>`` (a suffix is added if it exists)."""
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        path = Path(root) / f"{name}-{stamp}"
+        suffix = 1
+        while path.exists():
+            path = Path(root) / f"{name}-{stamp}-{suffix}"
+            suffix += 1
+        return cls(path, **kwargs)
+
+    checkpoints = property(lambda self: self.path / "checkpoints")
+    plots = property(lambda self: self.path / "plots")
+    metrics_file = property(lambda self: self.path / "metrics.json")
+
+    def save_config(self, config: dict) -> None:
+        save_yaml(config, self.path / "config.yaml")
+
+    @property
+    def writer(self):
+        if self._writer is None and self._tensorboard:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self._writer = SummaryWriter(str(self.path / "tb"))
+        return self._writer
+
+    def log_scalars(self, step: int, scalars: dict[str, float], prefix: str = "") -> None:
+        """Send scalars to TensorBoard (not to metrics.json; use :meth:`log_epoch` for the history)."""
+        if self.writer is not None:
+            for key, value in scalars.items():
+                self.writer.add_scalar(f"{prefix}{key}", value, step)
+
+    def log_epoch(self, record: dict[str, Any]) -> None:
+        """Append one epoch's record (``epoch`` plus metrics) to the history and rewrite metrics.json."""
+        self.history = [r for r in self.history if r.get("epoch") != record.get("epoch")] + [record]
+        step = record.get("epoch", len(self.history))
+        self.log_scalars(step, {k: v for k, v in record.items() if _is_number(v) and k != "epoch"}, "epoch/")
+        self._write_metrics()
+
+    def log_final(self, metrics: dict[str, Any]) -> None:
+        self.final.update(metrics)
+        self._write_metrics()
+
+    def _write_metrics(self) -> None:
+        tmp = self.metrics_file.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps({"history": self.history, "final": self.final}, indent=2, default=float))
+        tmp.replace(self.metrics_file)
+
+    def write_summary(self, markdown: str) -> Path:
+        path = self.path / "summary.md"
+        path.write_text(markdown)
+        return path
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)

@@ -1,0 +1,1 @@
+"""kd.vision: image-classification distillation (teachers, students, data, methods, scripts)."""

@@ -1,0 +1,1 @@
+"""kd.rl: policy distillation on gymnasium environments."""
