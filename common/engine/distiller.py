@@ -142,7 +142,7 @@ class Distiller:
             print(f"resumed from {self.checkpoint_path} after epoch {self.epoch}")
         self.student.train()
         self.method.train()
-        history = self.run.history if self.run is not None else []
+        history: list[dict] = []  # without a run folder (or off rank 0) the history lives here
         while self.epoch < epochs:
             record = self._train_epoch(train_loader, epochs)
             self.epoch += 1
@@ -158,7 +158,7 @@ class Distiller:
             else:
                 history.append(record)
             self.save_checkpoint()
-        return history
+        return self.run.history if self.is_main and self.run is not None else history
 
     def _train_epoch(self, loader, epochs: int) -> dict[str, float]:
         sampler = getattr(loader, "sampler", None)

@@ -1,0 +1,114 @@
+"""The distillation engine: it learns, it resumes where it stopped, and it stops on a NaN loss."""
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from kd.common.engine import DistillationMethod, Distiller, EpochShuffleSampler, predict, teacher_forward
+from kd.common.losses import soft_target_kl
+from kd.common.utils.errors import NonFiniteLossError
+from kd.common.utils.run_folder import RunFolder
+
+
+class KD(DistillationMethod):
+    def __init__(self, temperature=2.0, **kw):
+        super().__init__(**kw)
+        self.temperature = temperature
+
+    def forward(self, student, teacher, batch):
+        x, y = batch
+        s = student(x)
+        terms = {"ce": F.cross_entropy(s, y)}
+        if teacher is not None:
+            terms["kd"] = soft_target_kl(s, teacher_forward(teacher, x), self.temperature)
+        return terms
+
+
+def blobs(n=256, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    y = torch.randint(0, 3, (n,), generator=g)
+    centres = torch.tensor([[2.0, 0.0], [-2.0, 0.0], [0.0, 2.5]])
+    return centres[y] + 0.6 * torch.randn(n, 2, generator=g), y
+
+
+def loader(x, y, seed=0):
+    return DataLoader(TensorDataset(x, y), batch_size=32, sampler=EpochShuffleSampler(len(x), seed=seed))
+
+
+def make_distiller(run=None, lr=0.1, teacher=None, seed=0):
+    torch.manual_seed(seed)
+    student = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 3))
+    method = KD(weights={"ce": 0.5, "kd": 0.5})
+    opt = torch.optim.SGD(student.parameters(), lr=lr, momentum=0.9)
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
+    return Distiller(student, method, opt, device=torch.device("cpu"), teacher=teacher, scheduler=sched,
+                     run=run, progress=False, log_every=4)
+
+
+def accuracy(model, x, y):
+    return (model(x).argmax(-1) == y).float().mean().item()
+
+
+def test_student_learns_from_teacher_and_labels(tmp_path):
+    x, y = blobs()
+    teacher = nn.Sequential(nn.Linear(2, 32), nn.ReLU(), nn.Linear(32, 3))
+    Distiller(teacher, KD(), torch.optim.Adam(teacher.parameters(), 1e-2), device=torch.device("cpu"),
+              progress=False).fit(loader(x, y), epochs=5)
+    distiller = make_distiller(RunFolder(tmp_path / "run"), teacher=teacher)
+    history = distiller.fit(loader(x, y), epochs=3, evaluate=lambda epoch: {"acc": accuracy(distiller.student, x, y)})
+    assert [r["epoch"] for r in history] == [1, 2, 3]
+    assert history[-1]["acc"] > 0.9
+    assert history[-1]["loss"] < history[0]["loss"]
+    assert (tmp_path / "run" / "checkpoints" / "last.pt").is_file()
+    assert (tmp_path / "run" / "metrics.json").is_file()
+
+
+def test_resume_continues_exactly_where_the_run_stopped(tmp_path):
+    x, y = blobs()
+    full = make_distiller(RunFolder(tmp_path / "full"))
+    full.fit(loader(x, y), epochs=3)
+
+    interrupted = make_distiller(RunFolder(tmp_path / "part"))
+    interrupted.fit(loader(x, y), epochs=1)
+    resumed = make_distiller(RunFolder(tmp_path / "part"), seed=123)  # different init: must be overwritten
+    history = resumed.fit(loader(x, y), epochs=3, resume=True)
+
+    assert resumed.epoch == 3 and [r["epoch"] for r in history] == [1, 2, 3]
+    for a, b in zip(full.student.parameters(), resumed.student.parameters()):
+        torch.testing.assert_close(a, b)
+    assert resumed.optimizer.param_groups[0]["lr"] == pytest.approx(full.optimizer.param_groups[0]["lr"])
+
+
+def test_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path):
+    x, y = blobs()
+    distiller = make_distiller(RunFolder(tmp_path / "run"))
+    distiller.fit(loader(x, y), epochs=1)
+    good = torch.load(tmp_path / "run" / "checkpoints" / "last.pt", weights_only=True)
+    x_bad = x.clone()
+    x_bad[5] = float("nan")
+    with pytest.raises(NonFiniteLossError, match=r"epoch 2, step \d+ .*ce=nan.*last good checkpoint"):
+        distiller.fit(loader(x_bad, y), epochs=2)
+    kept = torch.load(tmp_path / "run" / "checkpoints" / "last.pt", weights_only=True)
+    assert kept["epoch"] == good["epoch"] == 1
+
+
+def test_predict_collects_whole_dataset():
+    x, y = blobs(n=70)
+    model = nn.Linear(2, 3)
+    logits, labels = predict(model, DataLoader(TensorDataset(x, y), batch_size=32), torch.device("cpu"))
+    assert logits.shape == (70, 3) and torch.equal(labels, y)
+    torch.testing.assert_close(logits, model(x).detach())
+
+
+def test_epoch_sampler_is_reproducible_and_shards_cover_everything():
+    sampler = EpochShuffleSampler(10, seed=3)
+    sampler.set_epoch(2)
+    first = list(sampler)
+    sampler.set_epoch(2)
+    assert list(sampler) == first and sorted(first) == list(range(10))
+    shards = [EpochShuffleSampler(10, seed=3, num_replicas=3, rank=r) for r in range(3)]
+    for s in shards:
+        s.set_epoch(2)
+    assert all(len(list(s)) == 4 for s in shards)
+    assert set().union(*map(set, shards)) == set(range(10))

@@ -1,0 +1,63 @@
+"""Metrics on hand-made logits and tiny models."""
+import pytest
+import torch
+from torch import nn
+
+from kd.common.metrics import (
+    agreement,
+    checkpoint_size_bytes,
+    classification_report,
+    compression_ratio,
+    count_flops,
+    count_parameters,
+    expected_calibration_error,
+    kl_to_teacher,
+    measure_latency,
+    topk_accuracy,
+)
+
+
+def test_topk_accuracy_by_hand():
+    logits = torch.tensor([[3.0, 2.0, 1.0], [1.0, 3.0, 2.0], [1.0, 2.0, 3.0], [3.0, 1.0, 2.0]])
+    labels = torch.tensor([0, 2, 0, 1])  # top1 hits: row 0; top2 hits: rows 0, 1
+    acc = topk_accuracy(logits, labels, ks=(1, 2, 5))
+    assert acc == {"top1": 25.0, "top2": 50.0, "top5": 100.0}
+
+
+def test_agreement_and_kl_to_teacher():
+    teacher = torch.tensor([[2.0, 0.0], [0.0, 2.0]])
+    assert agreement(teacher, teacher) == 100.0
+    assert agreement(-teacher, teacher) == 0.0
+    assert kl_to_teacher(teacher, teacher) == pytest.approx(0.0, abs=1e-7)
+
+
+def test_ece_of_perfectly_calibrated_and_overconfident_predictions():
+    # all predictions with confidence 1 and correct -> ECE 0; confidence ~1 and all wrong -> ECE ~100
+    logits = torch.tensor([[50.0, 0.0], [0.0, 50.0]])
+    assert expected_calibration_error(logits, torch.tensor([0, 1])) == pytest.approx(0.0, abs=1e-4)
+    assert expected_calibration_error(logits, torch.tensor([1, 0])) == pytest.approx(100.0, abs=1e-4)
+    # confidence 0.75, accuracy 50% -> ECE 25
+    two = torch.log(torch.tensor([[0.75, 0.25], [0.75, 0.25]]))
+    assert expected_calibration_error(two, torch.tensor([0, 1])) == pytest.approx(25.0, abs=1e-3)
+
+
+def test_classification_report_keys():
+    logits, teacher = torch.randn(20, 10), torch.randn(20, 10)
+    report = classification_report(logits, torch.randint(0, 10, (20,)), teacher)
+    assert set(report) == {"acc", "acc_top5", "ece", "agreement", "kl_to_teacher"}
+
+
+def test_parameters_flops_and_compression_of_a_linear_layer():
+    model = nn.Linear(8, 4)
+    assert count_parameters(model) == 8 * 4 + 4
+    # a (N, 8) x (8, 4) matmul costs 2 * 8 * 4 FLOPs per example
+    assert count_flops(model, torch.randn(16, 8)) == 2 * 8 * 4
+    assert compression_ratio(nn.Linear(80, 40), model) == pytest.approx((80 * 40 + 40) / 36)
+
+
+def test_latency_and_size_are_positive():
+    model = nn.Sequential(nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 2))
+    timing = measure_latency(model, torch.randn(4, 8), warmup=1, repeats=3)
+    assert timing["latency_ms"] > 0 and timing["throughput"] > 0
+    # float32 weights: at least 4 bytes per parameter plus the safetensors header
+    assert checkpoint_size_bytes(model) >= 4 * count_parameters(model)

@@ -1,0 +1,72 @@
+"""Config overrides, registries, checkpoints and the one-line CLI errors."""
+import subprocess
+import sys
+
+import pytest
+import torch
+from torch import nn
+
+from kd.common.utils.checkpoint import atomic_save, load_state_dict_checked, safe_load, save_model
+from kd.common.utils.config import apply_overrides, load_config
+from kd.common.utils.errors import CheckpointMismatchError, ConfigError, MissingPathError, UnknownNameError
+from kd.common.utils.registry import Registry
+
+
+def test_overrides_parse_yaml_values_and_reject_unknown_keys(tmp_path):
+    preset = tmp_path / "p.yaml"
+    preset.write_text("train:\n  lr: 0.1\n  epochs: 3\ndata:\n  name: digits\n")
+    config = load_config(preset, ["train.lr=0.05", "data.name=cifar10", "+train.extra=[1, 2]"])
+    assert config == {"train": {"lr": 0.05, "epochs": 3, "extra": [1, 2]}, "data": {"name": "cifar10"}}
+    with pytest.raises(ConfigError, match="unknown config key 'train.lrr'"):
+        apply_overrides(config, ["train.lrr=1"])
+    with pytest.raises(ConfigError, match="key.sub=value"):
+        apply_overrides(config, ["train.lr"])
+    with pytest.raises(MissingPathError):
+        load_config(tmp_path / "missing.yaml")
+
+
+def test_registry_lists_choices_for_unknown_names():
+    models = Registry("model")
+    models.register("mlp")(lambda: "mlp")
+    assert models.build("mlp") == "mlp"
+    with pytest.raises(UnknownNameError, match="unknown model 'cnn'; choose one of: mlp"):
+        models.get("cnn")
+
+
+def test_checkpoint_round_trip_and_mismatch(tmp_path):
+    model = nn.Linear(3, 2)
+    path = save_model(model, tmp_path / "m.pt", arch="linear", arch_kwargs={"in": 3, "out": 2}, classes=["a", "b"])
+    state = safe_load(path)
+    assert state["arch"] == "linear" and state["meta"]["classes"] == ["a", "b"]
+    fresh = nn.Linear(3, 2)
+    load_state_dict_checked(fresh, state["state_dict"])
+    torch.testing.assert_close(fresh.weight, model.weight)
+    with pytest.raises(CheckpointMismatchError, match="shape weight: checkpoint \\(2, 3\\) vs model \\(5, 3\\)"):
+        load_state_dict_checked(nn.Linear(3, 5), state["state_dict"])
+    with pytest.raises(CheckpointMismatchError, match="missing"):
+        load_state_dict_checked(nn.Sequential(nn.Linear(3, 2)), state["state_dict"])
+    with pytest.raises(MissingPathError):
+        safe_load(tmp_path / "nope.pt")
+
+
+def test_atomic_save_leaves_no_temp_files(tmp_path):
+    atomic_save({"x": torch.ones(2)}, tmp_path / "a.pt")
+    assert [p.name for p in tmp_path.iterdir()] == ["a.pt"]
+
+
+def test_safe_load_refuses_arbitrary_objects(tmp_path):
+    torch.save({"obj": object.__new__(Registry)}, tmp_path / "evil.pt")
+    with pytest.raises(Exception, match="[Ww]eights only"):
+        safe_load(tmp_path / "evil.pt")
+
+
+def test_main_entry_prints_one_line_and_exits_non_zero():
+    code = (
+        "from kd.common.utils.cli import main_entry\n"
+        "from kd.common.utils.errors import UnknownNameError\n"
+        "def main(argv):\n    raise UnknownNameError(\"unknown model 'x'; choose one of: a, b\")\n"
+        "main_entry(main)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: unknown model 'x'; choose one of: a, b"
