@@ -1,0 +1,35 @@
+"""The vision model registry: every teacher and student architecture, selected by name in configs.
+
+```python
+from kd.vision.model_registry import build_model
+model = build_model("resnet32x4", num_classes=100)              # CIFAR-sized input by default
+mlp = build_model("mlp", num_classes=10, in_channels=1, image_size=8, hidden=(128,))
+```
+
+The contract every model follows (see image-classification/README.md):
+
+- ``model(x)`` -> logits ``(N, num_classes)``;
+- ``model(x, return_features=True)`` -> ``(logits, feats)``: ``feats`` lists one tensor per stage
+  (for convnets the stage output ``(N, C, H, W)`` after the stage's last ReLU) and ``feats[-1]`` is the
+  pooled embedding ``(N, D)``, exactly the input of the classifier;
+- ``model.classifier`` is the final ``nn.Linear``.
+
+Any registered name can be a teacher or a student; the split into ``teacher_model/`` and
+``student_model/`` only says what each architecture is usually used for.
+"""
+from __future__ import annotations
+
+from torch import nn
+
+from kd.common.utils.registry import Registry
+
+MODELS: Registry[nn.Module] = Registry("model")
+
+
+def build_model(name: str, num_classes: int, in_channels: int = 3, image_size: int = 32, **kwargs) -> nn.Module:
+    """Build the architecture registered as ``name`` (unknown names raise :class:`UnknownNameError`)."""
+    return MODELS.build(name, num_classes=num_classes, in_channels=in_channels, image_size=image_size, **kwargs)
+
+
+# Importing the two packages registers every architecture (they import MODELS from this module).
+from kd.vision import student_model, teacher_model  # noqa: E402,F401

@@ -1,0 +1,44 @@
+"""A feed-forward student (multi-layer perceptron) that flattens the image: the "MLP student" of the
+classic CNN -> MLP distillation (Hinton, Vinyals & Dean 2015, the MNIST experiment).
+
+x (N, C, H, W) -> flatten -> [Linear, ReLU, Dropout] x len(hidden) -> ``classifier`` (Linear).
+``feats`` = the output of each hidden layer (after its ReLU); the last one is the classifier's input.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+from torch import Tensor, nn
+
+from kd.vision.model_registry import MODELS
+
+
+class MLP(nn.Module):
+    def __init__(self, num_classes: int, in_channels: int = 3, image_size: int = 32,
+                 hidden: Sequence[int] = (128,), dropout: float = 0.0):
+        super().__init__()
+        layers, width = [], in_channels * image_size * image_size
+        for h in hidden:
+            layers.append(nn.Sequential(nn.Linear(width, h), nn.ReLU(inplace=True), nn.Dropout(dropout)))
+            width = h
+        self.layers = nn.ModuleList(layers)
+        self.classifier = nn.Linear(width, num_classes)
+
+    def forward(self, x: Tensor, return_features: bool = False):
+        x = torch.flatten(x, 1)
+        feats = []
+        for layer in self.layers:
+            x = layer(x)
+            feats.append(x)
+        logits = self.classifier(x)
+        if not return_features:
+            return logits
+        return logits, feats if feats else [x]
+
+
+@MODELS.register("mlp")
+def mlp(num_classes: int, in_channels: int = 3, image_size: int = 32, hidden: Sequence[int] = (128,),
+        dropout: float = 0.0) -> MLP:
+    """One hidden layer of 128 units by default (on 8x8 digits: 64 -> 128 -> 10, about 9.6k parameters)."""
+    return MLP(num_classes, in_channels, image_size, hidden, dropout)
