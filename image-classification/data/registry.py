@@ -1,0 +1,69 @@
+"""The data-set registry and the loaders built from it.
+
+A data-set factory (``@DATASETS.register("name")``) takes the ``data`` config section's options
+(``root``, ``augment``, ``image_size``, ``test_fraction``, ``download``) and returns :class:`DataSplits`:
+the augmented training set, the same training images with the test transform (what an offline teacher
+labels), the test set and the label metadata. :func:`build_data` wraps them into loaders whose
+training order is a pure function of (seed, epoch), so an interrupted run resumes on the same batches.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from kd.common.engine.sampler import EpochShuffleSampler
+from kd.common.utils.registry import Registry
+
+DATASETS: Registry["DataSplits"] = Registry("data set")
+
+
+@dataclass
+class DataSplits:
+    train: Dataset            # training images with the training augmentation, yielding (image, label)
+    train_plain: Dataset      # the same images in the same order with the test transform (no augmentation)
+    test: Dataset
+    num_classes: int
+    image_shape: tuple[int, int, int]  # (C, H, W) after the transform
+    class_names: Sequence[str]
+
+
+@dataclass
+class VisionData:
+    name: str
+    splits: DataSplits
+    train_loader: DataLoader
+    test_loader: DataLoader
+
+    num_classes = property(lambda self: self.splits.num_classes)
+    image_shape = property(lambda self: self.splits.image_shape)
+    class_names = property(lambda self: self.splits.class_names)
+
+
+def make_loader(dataset: Dataset, batch_size: int, shuffle: bool, seed: int = 0, num_workers: int = 0) -> DataLoader:
+    """A DataLoader with :class:`EpochShuffleSampler` (training) or sequential order (evaluation)."""
+    return DataLoader(dataset, batch_size=batch_size, sampler=EpochShuffleSampler(len(dataset), seed, shuffle),
+                      num_workers=num_workers, pin_memory=torch.cuda.is_available(),
+                      persistent_workers=num_workers > 0)
+
+
+def build_data(cfg: dict, seed: int = 0) -> VisionData:
+    """Build the data set named ``cfg["name"]`` and its train/test loaders.
+
+    ``cfg`` keys: ``name``, ``root``, ``batch_size``, ``eval_batch_size``, ``num_workers``, ``augment``,
+    ``image_size``, ``test_fraction``, ``download`` (missing keys take the defaults below).
+    """
+    options = {"root": cfg.get("root"), "augment": cfg.get("augment", True), "image_size": cfg.get("image_size"),
+               "test_fraction": cfg.get("test_fraction", 0.2), "download": cfg.get("download", True)}
+    splits = DATASETS.build(cfg["name"], **options)
+    batch_size = cfg.get("batch_size", 64)
+    eval_batch_size = cfg.get("eval_batch_size") or 2 * batch_size
+    workers = cfg.get("num_workers", 0)
+    return VisionData(
+        name=cfg["name"],
+        splits=splits,
+        train_loader=make_loader(splits.train, batch_size, True, seed, workers),
+        test_loader=make_loader(splits.test, eval_batch_size, False, seed, workers),
+    )

@@ -1,0 +1,76 @@
+"""MNIST, Fashion-MNIST, CIFAR-10 and CIFAR-100 through torchvision, downloaded into the cache folder.
+
+Files go to ``data.root``, else ``$KD_DATA``, else ``~/.cache/kd`` (torchvision's layout:
+``MNIST/raw``, ``FashionMNIST/raw``, ``cifar-10-batches-py``, ``cifar-100-python``). With
+``download=true`` (default) torchvision fetches what is missing; on a machine without network this
+is an :class:`OfflineError` saying how to point at local files instead. CIFAR training uses the
+standard augmentation (4-pixel-padded random crop + horizontal flip); MNIST-like sets are not augmented.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+from urllib.error import URLError
+
+from torchvision import datasets as tvd
+
+from kd.common.utils.errors import MissingPathError, OfflineError
+from kd.vision.data import transforms as tf
+from kd.vision.data.cache_dir import ENV_VAR, data_root
+from kd.vision.data.registry import DATASETS, DataSplits
+
+
+def _open(cls: Callable, name: str, root: Path, train: bool, transform, download: bool):
+    try:
+        return cls(str(root), train=train, transform=transform, download=download)
+    except (URLError, OSError, RuntimeError) as err:
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        if download:
+            raise OfflineError(
+                f"could not download {name} into {root} ({reason}); put the files there yourself and pass "
+                f"data.root=/path (or set {ENV_VAR}), or use data.name=imagefolder data.root=/path/to/folder"
+            ) from None
+        raise MissingPathError(
+            f"{name} files not found or corrupted under {root} ({reason}); pass data.root=/path to a folder "
+            "holding them in torchvision's layout, or set data.download=true"
+        ) from None
+
+
+def _torchvision_splits(cls: Callable, name: str, stats, num_classes: int, image_shape, root, augment: bool,
+                        download: bool, augmentation=None) -> DataSplits:
+    root = data_root(root)
+    plain = tf.eval_transform(stats)
+    train = _open(cls, name, root, True, augmentation if (augment and augmentation) else plain, download)
+    train_plain = _open(cls, name, root, True, plain, False)
+    test = _open(cls, name, root, False, plain, False)
+    return DataSplits(train=train, train_plain=train_plain, test=test, num_classes=num_classes,
+                      image_shape=image_shape, class_names=list(train.classes))
+
+
+@DATASETS.register("mnist")
+def mnist(root=None, augment: bool = True, image_size=None, test_fraction=0.2, download: bool = True) -> DataSplits:
+    """60k/10k 28x28 grey digits (LeCun et al. 1998)."""
+    return _torchvision_splits(tvd.MNIST, "mnist", tf.MNIST_STATS, 10, (1, 28, 28), root, augment, download)
+
+
+@DATASETS.register("fashion_mnist")
+def fashion_mnist(root=None, augment: bool = True, image_size=None, test_fraction=0.2,
+                  download: bool = True) -> DataSplits:
+    """60k/10k 28x28 grey clothing images (Xiao et al. 2017)."""
+    return _torchvision_splits(tvd.FashionMNIST, "fashion_mnist", tf.FASHION_MNIST_STATS, 10, (1, 28, 28), root,
+                               augment, download)
+
+
+@DATASETS.register("cifar10")
+def cifar10(root=None, augment: bool = True, image_size=None, test_fraction=0.2, download: bool = True) -> DataSplits:
+    """50k/10k 32x32 colour images, 10 classes (Krizhevsky 2009)."""
+    return _torchvision_splits(tvd.CIFAR10, "cifar10", tf.CIFAR10_STATS, 10, (3, 32, 32), root, augment, download,
+                               tf.train_transform(tf.CIFAR10_STATS, 32))
+
+
+@DATASETS.register("cifar100")
+def cifar100(root=None, augment: bool = True, image_size=None, test_fraction=0.2,
+             download: bool = True) -> DataSplits:
+    """50k/10k 32x32 colour images, 100 classes (Krizhevsky 2009)."""
+    return _torchvision_splits(tvd.CIFAR100, "cifar100", tf.CIFAR100_STATS, 100, (3, 32, 32), root, augment,
+                               download, tf.train_transform(tf.CIFAR100_STATS, 32))

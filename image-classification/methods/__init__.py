@@ -1,0 +1,12 @@
+"""Vision distillation methods, registered in METHODS (see methods/registry.py for the constructor contract).
+
+Add a method: write ``methods/<name>.py`` with a :class:`DistillationMethod` subclass decorated by
+``@METHODS.register("<name>")`` and add one import line below.
+"""
+from kd.vision.methods.registry import METHODS
+from kd.vision.methods._teacher import teacher_logits_for
+from kd.vision.methods import supervised  # noqa: F401,E402
+from kd.vision.methods import kd  # noqa: F401,E402
+from kd.vision.methods import soft_label  # noqa: F401,E402
+
+__all__ = ["METHODS", "teacher_logits_for"]

@@ -1,0 +1,38 @@
+"""Attention transfer (Zagoruyko & Komodakis, "Paying More Attention to Attention", ICLR 2017).
+
+Each stage's activation A (N, C, H, W) becomes a spatial attention map Q = normalise(mean_c |A_c|^2);
+the student matches the teacher's maps at several stages (no projector: the maps have no channels):
+
+    L = w_ce * CE(y, z_s) + w_at * sum_j mean_{n,hw} (Q_s^j - Q_t^j)^2        (w_at = beta = 1000)
+
+Stages are paired from the deepest one (``stages``: how many; default all that both models have).
+Config: ``method.name: at``, ``method.kwargs: {stages, p, weights: {ce, at}}``.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+import torch.nn.functional as F
+from torch import nn
+
+from kd.common.engine import DistillationMethod
+from kd.common.losses import attention_transfer_loss
+from kd.vision.methods import METHODS
+from kd.vision.methods.feature_taps import paired_stages, stage_map_shapes, student_outputs, teacher_outputs
+
+
+@METHODS.register("at")
+class AttentionTransfer(DistillationMethod):
+    def __init__(self, teacher: nn.Module, student: nn.Module, num_classes: int, image_shape: Sequence[int],
+                 stages: int | None = None, p: float = 2.0, weights: Mapping[str, float] | None = None):
+        super().__init__({"ce": 1.0, "at": 1000.0, **(weights or {})})
+        n_s, n_t = len(stage_map_shapes(student, image_shape)), len(stage_map_shapes(teacher, image_shape))
+        self.pairs = paired_stages(n_s, n_t, stages)
+        self.p = p
+
+    def forward(self, student: nn.Module, teacher: nn.Module, batch: Any):
+        images, labels = batch[0], batch[1]
+        _, t_maps = teacher_outputs(teacher, images)
+        logits, s_maps = student_outputs(student, images)
+        at = attention_transfer_loss([s_maps[i] for i, _ in self.pairs], [t_maps[j] for _, j in self.pairs], self.p)
+        return {"ce": F.cross_entropy(logits, labels), "at": at}
