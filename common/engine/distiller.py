@@ -8,6 +8,12 @@ nothing syncs with the host except at logging points. At the end of each epoch t
 method, optimiser, scheduler, epoch, RNG) is written atomically, so ``fit(resume=True)`` continues an
 interrupted run where its last finished epoch left it. A non-finite loss stops the run with the step
 and the loss terms, and leaves the last good checkpoint in place.
+
+Under torch.distributed (``torchrun``, see :mod:`kd.common.utils.distributed`) the same object runs on
+every rank: the student and the method's own parameters train inside one DistributedDataParallel
+wrapper (so a projector's gradients are averaged too), each rank reads its shard of the data, the
+logged loss terms are means over all ranks' steps, only rank 0 logs and writes ``last.pt``, and every
+rank resumes from the checkpoint rank 0 finds.
 """
 from __future__ import annotations
 
@@ -22,6 +28,7 @@ from tqdm.auto import tqdm
 
 from kd.common.engine.method import DistillationMethod
 from kd.common.utils.checkpoint import atomic_save, safe_load
+from kd.common.utils import distributed
 from kd.common.utils.device import autocast, move_to
 from kd.common.utils.errors import NonFiniteLossError
 from kd.common.utils.run_folder import RunFolder
@@ -36,6 +43,17 @@ def unwrap(model: nn.Module) -> nn.Module:
     return model
 
 
+class _StudentAndMethod(nn.Module):
+    """Student and method as one module, so DDP averages the gradients of both (a projector's too)."""
+
+    def __init__(self, student: nn.Module, method: DistillationMethod):
+        super().__init__()
+        self.student, self.method = student, method
+
+    def forward(self, teacher: nn.Module | None, batch: Any) -> dict[str, torch.Tensor]:
+        return self.method(self.student, teacher, batch)
+
+
 class Distiller:
     """Trains ``student`` on the loss terms of ``method`` (teacher frozen), with checkpoints and logs.
 
@@ -47,18 +65,26 @@ class Distiller:
         scheduler: an LR scheduler, stepped each epoch (``scheduler_interval="epoch"``) or each step.
         run: the run folder for metrics, TensorBoard and checkpoints (``None``: no files written).
         precision: ``auto`` (bf16 on CUDA, fp32 on CPU), ``bf16``, ``fp16`` or ``fp32``.
-        is_main: whether this process logs and writes files (rank 0 under torch.distributed).
+        is_main: whether this process logs and writes files; default: rank 0 under torch.distributed.
+
+    When a process group of several ranks is initialised and ``student`` is not already wrapped in
+    DDP, the student and the method are wrapped together in DistributedDataParallel.
     """
 
     def __init__(self, student: nn.Module, method: DistillationMethod, optimizer: torch.optim.Optimizer, *,
                  device: torch.device, teacher: nn.Module | None = None, scheduler: Any = None,
                  scheduler_interval: str = "epoch", run: RunFolder | None = None, precision: str = "auto",
                  grad_clip: float | None = None, log_every: int = 50, progress: bool = True,
-                 is_main: bool = True):
+                 is_main: bool | None = None):
         self.student, self.method, self.optimizer = student, method, optimizer
         self.teacher, self.scheduler, self.scheduler_interval = teacher, scheduler, scheduler_interval
         self.device, self.run, self.precision = device, run, precision
-        self.grad_clip, self.log_every, self.progress, self.is_main = grad_clip, log_every, progress, is_main
+        self.grad_clip, self.log_every, self.progress = grad_clip, log_every, progress
+        self.is_main = distributed.is_main() if is_main is None else is_main
+        self.world_size = distributed.get_world_size()
+        self._ddp = None
+        if self.world_size > 1 and not isinstance(student, nn.parallel.DistributedDataParallel):
+            self._ddp = distributed.wrap_ddp(_StudentAndMethod(student, method), device)
         self.scaler = torch.amp.GradScaler(device.type) if precision == "fp16" else None
         self.epoch = 0  # epochs completed
         self.global_step = 0
@@ -101,12 +127,18 @@ class Distiller:
     def save_checkpoint(self) -> None:
         if self.is_main and self.checkpoint_path is not None:
             atomic_save(self.state_dict(), self.checkpoint_path)
+        distributed.barrier()  # no rank runs ahead of a checkpoint that is still being written
 
     def try_resume(self) -> bool:
-        """Load ``last.pt`` from the run folder if there is one; return whether it did."""
-        if self.checkpoint_path is None or not self.checkpoint_path.is_file():
+        """Load ``last.pt`` from the run folder if there is one; return whether it did.
+
+        Under torch.distributed every rank loads the file rank 0 found, so all resume from one state.
+        """
+        found = self.checkpoint_path if self.checkpoint_path is not None and self.checkpoint_path.is_file() else None
+        found = distributed.broadcast_object(str(found) if found is not None else None)
+        if found is None:
             return False
-        self.load_state_dict(safe_load(self.checkpoint_path, map_location=self.device))
+        self.load_state_dict(safe_load(found, map_location=self.device))
         return True
 
     # -------------------------------------------------------------------------------------- training
@@ -114,7 +146,10 @@ class Distiller:
         """One optimiser step; returns the detached loss terms plus ``loss`` (the weighted total)."""
         batch = move_to(batch, self.device)
         with autocast(self.device, self.precision):
-            terms = self.method(self.student, self.teacher, batch)
+            if self._ddp is not None:
+                terms = self._ddp(self.teacher, batch)
+            else:
+                terms = self.method(self.student, self.teacher, batch)
             loss = self.method.total(terms)
         self.optimizer.zero_grad(set_to_none=True)
         if self.scaler is not None:
@@ -185,20 +220,26 @@ class Distiller:
             if n_steps % self._check_every == 0:
                 self._check_finite(terms)
             if n_steps % self.log_every == 0:
-                means = {k: (v / window_steps).item() for k, v in window.items()}
+                means = {k: v.item() for k, v in distributed.reduce_means(window, window_steps).items()}
                 bar.set_postfix({k: f"{v:.4f}" for k, v in means.items()})
                 if self.is_main and self.run is not None:
                     self.run.log_scalars(self.global_step, means, prefix="train/")
                 window, window_steps = {}, 0
         if n_steps:
             self._check_finite(terms)
-        record = {k if k.startswith("loss") else f"loss_{k}": (v / max(1, n_steps)).item() for k, v in sums.items()}
+        means = distributed.reduce_means(sums, n_steps)  # over every rank's steps
+        record = {k if k.startswith("loss") else f"loss_{k}": v.item() for k, v in means.items()}
         record["lr"] = self.optimizer.param_groups[0]["lr"]
         record["epoch_seconds"] = time.perf_counter() - start
         return record
 
     def _check_finite(self, terms: dict[str, torch.Tensor]) -> None:
-        if math.isfinite(terms["loss"].item()):
+        """Raise on a non-finite loss; under torch.distributed every rank raises when any rank's is."""
+        if self.world_size > 1:
+            bad = distributed.all_reduce_sum((~torch.isfinite(terms["loss"])).float()).item() > 0
+        else:
+            bad = not math.isfinite(terms["loss"].item())
+        if not bad:
             return
         values = ", ".join(f"{k}={v.item():.4g}" for k, v in terms.items())
         kept = (f"the last good checkpoint is {self.checkpoint_path}"

@@ -1,4 +1,10 @@
-"""Collecting a model's outputs over a loader, for metrics computed on the whole data set at once."""
+"""Collecting a model's outputs over a loader, for metrics computed on the whole data set at once.
+
+Under torch.distributed a loader that shards the data set (its sampler, or the loader itself, has
+``num_replicas > 1``) gives each rank every W-th example; :func:`predict` gathers the ranks' outputs
+back into the loader's order and drops the repeats the sampler padded the last round with, so every
+rank computes the single-process metrics on exactly the N examples.
+"""
 from __future__ import annotations
 
 from typing import Any, Callable
@@ -7,6 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from kd.common.utils.device import autocast, move_to
+from kd.common.utils.distributed import gather_sharded
 
 
 def _default_forward(model: nn.Module, batch: Any) -> Tensor:
@@ -21,11 +28,13 @@ def _default_target(batch: Any) -> Tensor:
 def predict(model: nn.Module, loader, device: torch.device,
             forward: Callable[[nn.Module, Any], Tensor] = _default_forward,
             target: Callable[[Any], Tensor] = _default_target,
-            precision: str = "auto") -> tuple[Tensor, Tensor]:
+            precision: str = "auto", num_samples: int | None = None) -> tuple[Tensor, Tensor]:
     """Return ``(logits, labels)`` over the whole loader, on the CPU, logits in float32.
 
     ``forward(model, batch)`` gives the logits of a batch (default ``model(batch[0])``) and
-    ``target(batch)`` its labels (default ``batch[1]``).
+    ``target(batch)`` its labels (default ``batch[1]``). With a sharded loader under torch.distributed
+    the result covers all ranks' shards; ``num_samples`` (default: the loader's ``dataset_size``, its
+    sampler's ``n`` or ``len(loader.dataset)``) is the size the padded shards are cut back to.
     """
     was_training = model.training
     model.eval()
@@ -37,4 +46,26 @@ def predict(model: nn.Module, loader, device: torch.device,
         all_logits.append(logits.float())
         all_labels.append(target(batch))
     model.train(was_training)
-    return torch.cat(all_logits).cpu(), torch.cat(all_labels).cpu()
+    logits, labels = torch.cat(all_logits), torch.cat(all_labels)
+    if _num_replicas(loader) > 1:
+        n = num_samples if num_samples is not None else _dataset_size(loader)
+        logits, labels = gather_sharded(logits, n), gather_sharded(labels, n)
+    return logits.cpu(), labels.cpu()
+
+
+def _num_replicas(loader) -> int:
+    """How many ranks the loader splits the data set over (1: every rank reads all of it)."""
+    sampler = getattr(loader, "sampler", None)
+    return max(getattr(loader, "num_replicas", 1), getattr(sampler, "num_replicas", 1))
+
+
+def _dataset_size(loader) -> int | None:
+    """N before sharding: the loader's ``dataset_size``, its sampler's ``n``, or ``len(loader.dataset)``.
+
+    (Not ``DistributedSampler.num_samples``: that is the per-rank count.)
+    """
+    for value in (getattr(loader, "dataset_size", None), getattr(getattr(loader, "sampler", None), "n", None)):
+        if isinstance(value, int):
+            return value
+    dataset = getattr(loader, "dataset", None)
+    return len(dataset) if dataset is not None else None
