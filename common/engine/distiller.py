@@ -204,6 +204,8 @@ class Distiller:
             batch_sampler.set_epoch(self.epoch)
         if hasattr(loader, "set_epoch"):
             loader.set_epoch(self.epoch)
+        if hasattr(self.method, "set_epoch"):  # e.g. a loss warm-up (DKD); 0-based index of this epoch
+            self.method.set_epoch(self.epoch)
         sums: dict[str, torch.Tensor] = {}
         window: dict[str, torch.Tensor] = {}
         n_steps, window_steps = 0, 0

@@ -10,3 +10,7 @@ from kd.vision.methods import kd  # noqa: F401,E402
 from kd.vision.methods import soft_label  # noqa: F401,E402
 
 __all__ = ["METHODS", "teacher_logits_for"]
+from kd.vision.methods import fitnet  # noqa: F401,E402
+from kd.vision.methods import at  # noqa: F401,E402
+from kd.vision.methods import dkd  # noqa: F401,E402
+from kd.vision.methods import simkd  # noqa: F401,E402

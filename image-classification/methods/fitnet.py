@@ -20,7 +20,7 @@ from torch import nn
 
 from kd.common.engine import DistillationMethod
 from kd.common.losses import hint_loss
-from kd.vision.methods import METHODS
+from kd.vision.methods.registry import METHODS
 from kd.vision.methods.feature_taps import stage_map_shapes, student_outputs, teacher_outputs
 from kd.vision.methods.projectors import HintRegressor
 

@@ -36,7 +36,7 @@ from torch import Tensor, nn
 from kd.common.engine import DistillationMethod
 from kd.common.losses import hint_loss, soft_target_kl
 from kd.common.utils.errors import ConfigError
-from kd.vision.methods import METHODS
+from kd.vision.methods.registry import METHODS
 from kd.vision.methods.feature_taps import (
     paired_stages,
     stage_map_shapes,
