@@ -1,0 +1,165 @@
+"""Offline KD with augmentation: the teacher labels K fixed augmented views of every image, once.
+
+Classic offline KD (``soft_labels.py``) stores the teacher's logits of the *plain* image, so a student
+trained with crops and flips learns from labels of an image it is not looking at. Online KD fixes that
+by running the teacher on every augmented batch, which is most of the cost of a KD epoch (the teacher is
+the larger network). This cache keeps both properties: each image ``i`` gets a pool of ``K`` views
+(crop offsets ``dy, dx`` in ``0..2*pad`` and a flip; the K views of one image are distinct, drawn
+without replacement from the ``(2*pad+1)^2 * 2`` possible ones, 162 for pad 4), the teacher labels every
+``(image, view)`` pair once, and in student epoch ``e`` image ``i`` is shown as view
+
+    v(i, e) = (phase_i + e) mod K
+
+(``phase_i`` random per image), with exactly the logits the teacher gave that view. A student epoch
+runs no teacher forward and still learns from the teacher's view of the pixels it sees.
+
+The trade-off:
+
+- cost: labelling costs ``K`` teacher passes over the data, once; online KD costs one per student epoch,
+  so the cache pays off for every run longer than K epochs, and every further run (another student,
+  another method on logits, another seed) reuses it for free;
+- augmentation diversity: the student sees at most K distinct views of an image instead of a fresh
+  random one every epoch; with K = 162 (``num_views=None``) the pool is every crop and flip, which is
+  exactly torchvision's augmentation distribution, only visited in a stratified order;
+- memory: ``N * K * C`` logits (float16: 50k CIFAR-100 images x 16 views x 100 classes = 160 MB), held
+  on the device next to the images;
+- only losses on logits can be cached: feature methods (FitNet, AT, SimKD) still need the teacher online.
+
+Under torch.distributed each rank labels every W-th image and the shards are gathered, so labelling
+takes 1/W of the time; every rank then holds the whole cache (epochs reshuffle which rank sees what).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import torch
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+from kd.common.utils import distributed
+from kd.common.utils.checkpoint import atomic_save, safe_load
+from kd.common.utils.device import autocast
+from kd.common.utils.errors import ConfigError
+from kd.vision.data.gpu_loader import as_uint8_nhwc, crop_flip, normalizer, pad_pixels
+
+
+class AugmentedLogitCache:
+    """Teacher logits per (image, view) and the crop/flip of each view; see the module docstring.
+
+    Attributes: ``dy``, ``dx``, ``flip`` of shape (N, K); ``phase`` (N,); ``logits`` (N, K, C), float16.
+    """
+
+    def __init__(self, dy: Tensor, dx: Tensor, flip: Tensor, phase: Tensor, logits: Tensor, pad: int):
+        self.dy, self.dx, self.flip, self.phase, self.logits, self.pad = dy, dx, flip, phase, logits, pad
+
+    num_images = property(lambda self: self.dy.shape[0])
+    num_views = property(lambda self: self.dy.shape[1])
+
+    # ------------------------------------------------------------------------------------ the pool
+    @staticmethod
+    def draw_views(num_images: int, num_views: int | None, pad: int = 4, flip: bool = True,
+                   seed: int = 0) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """``(dy, dx, flip, phase)``: K distinct views per image (``num_views=None``: all of them)."""
+        side = 2 * pad + 1
+        total = side * side * (2 if flip else 1)
+        k = total if num_views is None else num_views
+        if not 1 <= k <= total:
+            raise ConfigError(f"num_views must be between 1 and {total} (every crop and flip), got {k}")
+        g = torch.Generator().manual_seed(seed)
+        if k == total:
+            code = torch.arange(total).expand(num_images, total)
+        else:
+            code = torch.rand(num_images, total, generator=g).argsort(dim=1)[:, :k]
+        phase = torch.randint(0, k, (num_images,), generator=g)
+        if flip:  # code = (dy * side + dx) * 2 + flip
+            flips, code = (code % 2).bool(), code // 2
+        else:
+            flips = torch.zeros_like(code, dtype=torch.bool)
+        return code // side, code % side, flips, phase
+
+    def view_for(self, index: Tensor, epoch: int) -> Tensor:
+        """The view image ``index`` shows in ``epoch``: ``(phase + epoch) mod K``."""
+        return (self.phase[index] + epoch) % self.num_views
+
+    def crop_flip_of(self, index: Tensor, view: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        return self.dy[index, view], self.dx[index, view], self.flip[index, view]
+
+    def logits_of(self, index: Tensor, view: Tensor) -> Tensor:
+        return self.logits[index, view].float()
+
+    def to(self, device: torch.device | str) -> "AugmentedLogitCache":
+        move = lambda t: t.to(device)  # noqa: E731
+        return AugmentedLogitCache(move(self.dy), move(self.dx), move(self.flip), move(self.phase),
+                                   move(self.logits), self.pad)
+
+    # ------------------------------------------------------------------------------------ labelling
+    @classmethod
+    @torch.inference_mode()
+    def build(cls, teacher: nn.Module, images, *, mean: Sequence[float], std: Sequence[float],
+              num_views: int | None = 16, pad: int = 4, flip: bool = True, seed: int = 0,
+              device: torch.device | str = "cpu", batch_size: int = 1024, precision: str = "auto",
+              progress: bool = True) -> "AugmentedLogitCache":
+        """Label every (image, view) with ``teacher`` once (each rank labels its shard under DDP)."""
+        device = torch.device(device)
+        pixels = as_uint8_nhwc(images)
+        n, height, width, _ = pixels.shape
+        dy, dx, fl, phase = cls.draw_views(n, num_views, pad, flip, seed)
+        padded = pad_pixels(pixels.to(device), pad)
+        scale, shift = normalizer(mean, std, device)
+        mine = torch.arange(distributed.get_rank(), n, distributed.get_world_size(), device=device)
+        dy_d, dx_d, fl_d = dy.to(device), dx.to(device), fl.to(device)
+        was_training = teacher.training
+        teacher.eval()
+        per_view = []
+        for v in tqdm(range(dy.shape[1]), desc="labelling views", leave=False,
+                      disable=not (progress and distributed.is_main())):
+            chunks = []
+            for index in mine.split(batch_size):
+                x = crop_flip(padded, index, dy_d[index, v], dx_d[index, v], fl_d[index, v], height, width)
+                x = (x.float() * scale + shift).contiguous(
+                    memory_format=torch.channels_last if device.type == "cuda" else torch.contiguous_format)
+                with autocast(device, precision):
+                    chunks.append(teacher(x).to(torch.float16))
+            per_view.append(torch.cat(chunks))
+        teacher.train(was_training)
+        local = torch.stack(per_view, dim=1)  # (n_mine, K, C)
+        # Pad every rank to the same length so the strided shards interleave back into image order.
+        per_rank = -(-n // distributed.get_world_size())
+        local = torch.cat([local, local[: per_rank - local.shape[0]]]) if local.shape[0] < per_rank else local
+        logits = distributed.gather_sharded(local, n)
+        return cls(dy, dx, fl, phase, logits.cpu(), pad)
+
+    # ------------------------------------------------------------------------------------ on disk
+    def save(self, path: str | Path, **meta) -> None:
+        """Write the cache (rank 0 only) with ``meta`` (e.g. the teacher fingerprint) for :meth:`load`."""
+        if distributed.is_main():
+            atomic_save({"dy": self.dy.cpu(), "dx": self.dx.cpu(), "flip": self.flip.cpu(),
+                         "phase": self.phase.cpu(), "logits": self.logits.cpu(), "pad": self.pad,
+                         "meta": dict(meta)}, path)
+        distributed.barrier()
+
+    @classmethod
+    def load(cls, path: str | Path, **expected_meta) -> "AugmentedLogitCache | None":
+        """The cache at ``path`` if it exists and was saved with ``expected_meta``; else ``None``."""
+        path = Path(path)
+        if not path.is_file():
+            return None
+        state = safe_load(path)
+        if any(state["meta"].get(k) != v for k, v in expected_meta.items()):
+            return None
+        return cls(state["dy"], state["dx"], state["flip"], state["phase"], state["logits"], state["pad"])
+
+    @classmethod
+    def load_or_build(cls, path: str | Path, teacher: nn.Module, images, *, fingerprint: str,
+                      **build_kwargs) -> "AugmentedLogitCache":
+        """Reuse the cache at ``path`` when it matches this teacher (``fingerprint``), the image count
+        and the view settings; otherwise label the views and save them there."""
+        n = len(images)
+        meta = {"fingerprint": fingerprint, "num_images": n, "num_views": build_kwargs.get("num_views", 16),
+                "pad": build_kwargs.get("pad", 4), "seed": build_kwargs.get("seed", 0)}
+        cache = cls.load(path, **meta)
+        if cache is None:
+            cache = cls.build(teacher, images, **build_kwargs)
+            cache.save(path, **meta)
+        return cache

@@ -1,0 +1,179 @@
+"""A data set held on the device as uint8, augmented there per batch (the airbench idea, Jordan 2024).
+
+A per-image Python pipeline (PIL -> RandomCrop -> RandomHorizontalFlip -> ToTensor -> Normalize in
+DataLoader workers) costs tens of microseconds of CPU per image and a host-to-device copy per batch;
+for CIFAR-sized images on a GPU that, not the network, bounds the throughput. Here the whole training
+set (50,000 x 32 x 32 x 3 bytes = 150 MB for CIFAR) is copied to the device once, zero-padded by
+``pad`` pixels once, and every batch is one gather:
+
+    out[b, i, j, c] = padded[idx[b], dy[b] + i, dx[b] + (W - 1 - j if flip[b] else j), c]
+
+with ``dy, dx ~ U{0..2*pad}`` and ``flip ~ Bernoulli(1/2)`` per image, which is torchvision's
+``RandomCrop(H, padding=pad)`` (fill 0) + ``RandomHorizontalFlip()`` exactly, then
+``x = out / 255 * (1 / std) - mean / std`` as one multiply-add. Gathering in (N, H, W, C) order and
+permuting to (N, C, H, W) gives channels_last strides for free, which is what cuDNN's fastest
+convolution kernels want under bf16 (kept on CUDA; on the CPU the batch is made contiguous NCHW).
+
+Order and augmentation are pure functions of ``(seed, epoch)``: the permutation is
+``EpochShuffleSampler``'s (``torch.randperm(N)`` from ``seed + epoch``) and the crop/flip of image i
+depends on i, not on where it falls, so a resumed run and a run on any number of ranks see the same
+augmented images. Under torch.distributed each rank takes every W-th index of that order (padded with
+repeats to a multiple of W, as ``DistributedSampler`` does); ``predict`` gathers the shards back.
+
+Offline mode: ``teacher_logits`` (N, C) yields ``(images, labels, teacher_logits)`` with the logits of
+the un-augmented image; ``views`` (an :class:`~kd.vision.data.augmentation_cache.AugmentedLogitCache`)
+draws each image's crop/flip from its fixed pool of labelled views and yields that view's logits.
+"""
+from __future__ import annotations
+
+import math
+from typing import Iterator, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from kd.common.utils import distributed
+from kd.common.utils.errors import ConfigError
+
+
+def as_uint8_nhwc(images: Tensor | np.ndarray) -> Tensor:
+    """``(N, H, W, C)`` or ``(N, H, W)`` uint8 pixels (numpy or torch) as a ``(N, H, W, C)`` uint8 tensor."""
+    images = torch.as_tensor(images)
+    if images.dtype != torch.uint8:
+        raise ConfigError(f"the GPU loader keeps images as uint8 pixels, got {images.dtype}")
+    if images.dim() == 3:
+        images = images.unsqueeze(-1)
+    if images.dim() != 4:
+        raise ConfigError(f"expected images of shape (N, H, W, C), got {tuple(images.shape)}")
+    return images
+
+
+def epoch_generator(seed: int, epoch: int) -> torch.Generator:
+    """The CPU generator of one epoch's order and augmentation (the same on every rank and device)."""
+    return torch.Generator().manual_seed(seed + epoch)
+
+
+def normalizer(mean: Sequence[float], std: Sequence[float], device: torch.device) -> tuple[Tensor, Tensor]:
+    """``(scale, shift)`` of shape (1, C, 1, 1) with ``pixels * scale + shift == (pixels / 255 - mean) / std``."""
+    std_t = torch.tensor(std, dtype=torch.float32, device=device)
+    scale = 1.0 / (255.0 * std_t)
+    shift = -torch.tensor(mean, dtype=torch.float32, device=device) / std_t
+    return scale.view(1, -1, 1, 1), shift.view(1, -1, 1, 1)
+
+
+def pad_pixels(pixels: Tensor, pad: int) -> Tensor:
+    """Zero-pad ``(N, H, W, C)`` pixels by ``pad`` on each side of H and W (torchvision's RandomCrop fill)."""
+    return F.pad(pixels, (0, 0, pad, pad, pad, pad)) if pad else pixels
+
+
+def crop_flip(padded: Tensor, index: Tensor, dy: Tensor, dx: Tensor, flip: Tensor, height: int, width: int) -> Tensor:
+    """Crop ``(height, width)`` windows at ``(dy, dx)`` of ``padded[index]`` (N, H', W', C), mirrored where
+    ``flip``; one gather, returned as ``(B, C, height, width)`` with channels_last strides."""
+    rows = dy[:, None] + torch.arange(height, device=padded.device)[None, :]
+    cols = torch.arange(width, device=padded.device)[None, :]
+    cols = dx[:, None] + torch.where(flip[:, None], width - 1 - cols, cols)
+    out = padded[index[:, None, None], rows[:, :, None], cols[:, None, :]]  # (B, H, W, C)
+    return out.permute(0, 3, 1, 2)
+
+
+class GPUImageLoader:
+    """Batches ``(images, labels[, teacher_logits])`` from a uint8 data set resident on ``device``.
+
+    Args:
+        images: ``(N, H, W, C)`` (or ``(N, H, W)``) uint8 pixels, e.g. torchvision CIFAR's ``.data``.
+        labels: ``(N,)`` integer labels.
+        batch_size: images per batch on this rank.
+        mean, std: per-channel normalisation statistics (on the [0, 1] scale).
+        augment: random crop after zero-padding by ``pad`` pixels, plus horizontal flip if ``flip``.
+        shuffle: a new order each epoch (``set_epoch``); ``False`` keeps 0..N-1.
+        teacher_logits: ``(N, C)`` offline logits of the plain images, yielded as the batch's third item.
+        views: an augmentation-aware logit cache; replaces random augmentation by its labelled views.
+        num_replicas, rank: the shard this process reads (default: from torch.distributed).
+        channels_last: default on CUDA only.
+    """
+
+    def __init__(self, images: Tensor | np.ndarray, labels: Tensor | np.ndarray | Sequence[int], batch_size: int, *,
+                 device: torch.device | str = "cpu", mean: Sequence[float], std: Sequence[float],
+                 augment: bool = False, pad: int = 4, flip: bool = True, shuffle: bool = False,
+                 drop_last: bool = False, seed: int = 0, teacher_logits: Tensor | None = None, views=None,
+                 num_replicas: int | None = None, rank: int | None = None, channels_last: bool | None = None):
+        self.device = torch.device(device)
+        pixels = as_uint8_nhwc(images)
+        self.dataset_size, self.height, self.width, channels = pixels.shape
+        if len(mean) != channels or len(std) != channels:
+            raise ConfigError(f"{channels}-channel images need {channels} mean/std values, got {len(mean)}/{len(std)}")
+        self.labels = torch.as_tensor(np.asarray(labels), dtype=torch.long).to(self.device)
+        if self.labels.shape[0] != self.dataset_size:
+            raise ConfigError(f"{self.labels.shape[0]} labels for {self.dataset_size} images")
+        self.pad = pad if (augment or views is not None) else 0
+        self.padded = pad_pixels(pixels.to(self.device), self.pad)
+        self.scale, self.shift = normalizer(mean, std, self.device)
+        self.batch_size, self.augment, self.flip = batch_size, augment, flip
+        self.shuffle, self.drop_last, self.seed = shuffle, drop_last, seed
+        self.teacher_logits = teacher_logits.to(self.device) if teacher_logits is not None else None
+        self.views = views.to(self.device) if views is not None else None
+        if self.views is not None and (self.views.num_images, self.views.pad) != (self.dataset_size, pad):
+            raise ConfigError(f"the logit cache holds {self.views.num_images} images padded by {self.views.pad}, "
+                              f"the loader {self.dataset_size} padded by {pad}; rebuild the cache")
+        shard = distributed.shard_kwargs()
+        self.num_replicas = shard["num_replicas"] if num_replicas is None else num_replicas
+        self.rank = shard["rank"] if rank is None else rank
+        self.channels_last = self.device.type == "cuda" if channels_last is None else channels_last
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    @property
+    def per_rank(self) -> int:
+        return math.ceil(self.dataset_size / self.num_replicas)
+
+    def __len__(self) -> int:
+        return self.per_rank // self.batch_size if self.drop_last else math.ceil(self.per_rank / self.batch_size)
+
+    def epoch_plan(self) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+        """This rank's ``(index, dy, dx, flip, view)`` for the epoch, on the device (view is -1 without a cache)."""
+        g = epoch_generator(self.seed, self.epoch)
+        n = self.dataset_size
+        order = torch.randperm(n, generator=g) if self.shuffle else torch.arange(n)
+        if self.augment and self.views is None:
+            dy, dx = torch.randint(0, 2 * self.pad + 1, (2, n), generator=g)
+            flip = torch.randint(0, 2, (n,), generator=g).bool() if self.flip else torch.zeros(n, dtype=torch.bool)
+        else:
+            dy = dx = torch.full((n,), self.pad)
+            flip = torch.zeros(n, dtype=torch.bool)
+        if self.num_replicas > 1:
+            order = torch.cat([order, order[: self.per_rank * self.num_replicas - n]])[self.rank :: self.num_replicas]
+        order = order.to(self.device)
+        view = torch.full_like(order, -1)
+        if self.views is not None:
+            view = self.views.view_for(order, self.epoch)
+            dy, dx, flip = self.views.crop_flip_of(order, view)
+            return order, dy, dx, flip, view
+        return order, dy.to(self.device)[order], dx.to(self.device)[order], flip.to(self.device)[order], view
+
+    def __iter__(self) -> Iterator[tuple[Tensor, ...]]:
+        order, dy, dx, flip, view = self.epoch_plan()
+        for start in range(0, len(self) * self.batch_size, self.batch_size):
+            sl = slice(start, start + self.batch_size)
+            index = order[sl]
+            pixels = crop_flip(self.padded, index, dy[sl], dx[sl], flip[sl], self.height, self.width)
+            images = pixels.float() * self.scale + self.shift
+            images = images.contiguous(memory_format=torch.channels_last if self.channels_last else torch.contiguous_format)
+            batch = (images, self.labels[index])
+            if self.views is not None:
+                batch += (self.views.logits_of(index, view[sl]),)
+            elif self.teacher_logits is not None:
+                batch += (self.teacher_logits[index],)
+            yield batch
+
+
+def uint8_arrays(dataset) -> tuple[np.ndarray, np.ndarray]:
+    """``(images (N, H, W[, C]) uint8, labels (N,))`` of a torchvision-style set (``.data``, ``.targets``)."""
+    data, targets = getattr(dataset, "data", None), getattr(dataset, "targets", None)
+    if data is None or targets is None:
+        raise ConfigError(f"{type(dataset).__name__} keeps no uint8 '.data'/'.targets' arrays; the GPU loader "
+                          "takes torchvision's CIFAR/MNIST sets or arrays (use the DataLoader path for folders)")
+    return np.asarray(data), np.asarray(targets)

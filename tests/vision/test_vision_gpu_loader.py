@@ -1,0 +1,207 @@
+"""The device-resident loader and the augmentation-aware logit cache, checked on CPU tensors.
+
+Crops and flips are compared with a NumPy reference of torchvision's RandomCrop(padding) + flip; the
+order and the augmentation are functions of (seed, epoch) only; ranks split an epoch without losing or
+reordering an image; the cache labels every (image, view) once, a student epoch runs no teacher forward
+and gets exactly the logits the teacher gave the pixels it sees. GPU tests run through the device tool.
+"""
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from kd.common.engine import Distiller, predict
+from kd.vision.data.augmentation_cache import AugmentedLogitCache
+from kd.vision.data.gpu_loader import GPUImageLoader
+from kd.vision.methods import METHODS
+
+MEAN, STD = (0.5, 0.4, 0.3), (0.2, 0.25, 0.3)
+
+
+def pixels(n=10, size=6, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, 256, (n, size, size, 3), dtype=np.uint8), rng.integers(0, 3, n)
+
+
+def reference(image: np.ndarray, dy: int, dx: int, flip: bool, pad: int) -> torch.Tensor:
+    """torchvision's RandomCrop(size, padding=pad) (zero fill) + flip + ToTensor + Normalize, in NumPy."""
+    h, w, _ = image.shape
+    padded = np.pad(image, ((pad, pad), (pad, pad), (0, 0)))
+    crop = padded[dy:dy + h, dx:dx + w]
+    crop = crop[:, ::-1] if flip else crop
+    x = torch.from_numpy(crop.astype(np.float32) / 255).permute(2, 0, 1)
+    return (x - torch.tensor(MEAN)[:, None, None]) / torch.tensor(STD)[:, None, None]
+
+
+def loader(images, labels, **kw):
+    kw.setdefault("batch_size", 4)
+    return GPUImageLoader(images, labels, mean=MEAN, std=STD, **kw)
+
+
+def one_epoch(dl, epoch=0):
+    dl.set_epoch(epoch)
+    return [torch.cat(parts) for parts in zip(*list(dl))]
+
+
+def test_crop_and_flip_match_the_torchvision_recipe():
+    images, labels = pixels()
+    dl = loader(images, labels, augment=True, pad=2, shuffle=True, seed=3)
+    order, dy, dx, flip, _ = dl.epoch_plan()
+    x, y = one_epoch(dl)
+    assert x.shape == (10, 3, 6, 6) and x.dtype == torch.float32 and len(dl) == 3
+    assert torch.equal(y, torch.as_tensor(labels)[order])
+    assert set(dy.tolist()) | set(dx.tolist()) <= set(range(5)) and 0 < int(flip.sum()) < 10
+    for b, i in enumerate(order.tolist()):
+        torch.testing.assert_close(x[b], reference(images[i], int(dy[b]), int(dx[b]), bool(flip[b]), pad=2))
+
+
+def test_without_augmentation_it_is_the_plain_normalised_image_in_order():
+    images, labels = pixels()
+    x, y = one_epoch(loader(images, labels))
+    for i in range(10):
+        torch.testing.assert_close(x[i], reference(images[i], 0, 0, False, pad=0))
+    assert torch.equal(y, torch.as_tensor(labels))
+
+
+def test_flip_really_flips():
+    images, labels = pixels(n=64)
+    dl = loader(images, labels, augment=True, pad=0, batch_size=64)
+    _, _, _, flip, _ = dl.epoch_plan()
+    x, _ = one_epoch(dl)
+    plain, _ = one_epoch(loader(images, labels, batch_size=64))
+    assert 10 < int(flip.sum()) < 54
+    torch.testing.assert_close(x[flip], plain[flip].flip(-1))
+    torch.testing.assert_close(x[~flip], plain[~flip])
+    assert not torch.equal(x[flip], plain[flip])
+
+
+def test_order_and_augmentation_depend_only_on_seed_and_epoch():
+    images, labels = pixels()
+    first = one_epoch(loader(images, labels, augment=True, shuffle=True, seed=5), epoch=2)
+    again = one_epoch(loader(images, labels, augment=True, shuffle=True, seed=5), epoch=2)
+    other_epoch = one_epoch(loader(images, labels, augment=True, shuffle=True, seed=5), epoch=3)
+    other_seed = one_epoch(loader(images, labels, augment=True, shuffle=True, seed=6), epoch=2)
+    assert all(torch.equal(a, b) for a, b in zip(first, again))
+    assert not torch.equal(first[0], other_epoch[0]) and not torch.equal(first[0], other_seed[0])
+    # the same order as EpochShuffleSampler with the same seed
+    from kd.common.engine import EpochShuffleSampler
+    sampler = EpochShuffleSampler(10, seed=5)
+    sampler.set_epoch(2)
+    dl = loader(images, labels, shuffle=True, seed=5)
+    dl.set_epoch(2)
+    assert dl.epoch_plan()[0].tolist() == list(sampler)
+
+
+def test_ranks_split_the_epoch_and_see_the_same_augmentation():
+    images, labels = pixels(n=11)
+    whole = loader(images, labels, augment=True, shuffle=True, seed=1, batch_size=3)
+    ranks = [loader(images, labels, augment=True, shuffle=True, seed=1, batch_size=3, num_replicas=2, rank=r)
+             for r in range(2)]
+    x_all, _ = one_epoch(whole, epoch=1)
+    x_ranks = [one_epoch(r, epoch=1)[0] for r in ranks]
+    assert [len(r) for r in ranks] == [2, 2] and [x.shape[0] for x in x_ranks] == [6, 6]
+    interleaved = torch.stack(x_ranks, dim=1).flatten(0, 1)[:11]  # what predict's gather does
+    torch.testing.assert_close(interleaved, x_all)
+
+
+def test_offline_logits_ride_along_and_predict_reads_the_loader():
+    images, labels = pixels()
+    logits = torch.randn(10, 3)
+    x, y, t = one_epoch(loader(images, labels, teacher_logits=logits, shuffle=True))
+    order = loader(images, labels, shuffle=True).epoch_plan()[0]
+    assert torch.equal(t, logits[order])
+    model = nn.Sequential(nn.Flatten(), nn.Linear(3 * 36, 3))
+    out, targets = predict(model, loader(images, labels), torch.device("cpu"))
+    assert out.shape == (10, 3) and torch.equal(targets, torch.as_tensor(labels))
+
+
+class CountingTeacher(nn.Module):
+    """A fixed conv net that counts the images it has labelled."""
+
+    def __init__(self, num_classes=3):
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+        self.classifier = nn.Linear(4 * 36, num_classes)
+        self.images_seen = 0
+
+    def forward(self, x):
+        self.images_seen += x.shape[0]
+        return self.classifier(F.relu(self.conv(x)).flatten(1))
+
+
+def test_cache_labels_each_view_once_and_student_epochs_run_no_teacher():
+    images, labels = pixels(n=9)
+    teacher = CountingTeacher()
+    cache = AugmentedLogitCache.build(teacher, images, mean=MEAN, std=STD, num_views=4, pad=2, seed=0,
+                                      batch_size=4, progress=False)
+    assert teacher.images_seen == 9 * 4 and cache.logits.shape == (9, 4, 3)
+    codes = cache.dy * 100 + cache.dx * 2 + cache.flip.long()
+    assert all(len(set(row.tolist())) == 4 for row in codes)  # the views of an image are distinct
+    dl = loader(images, labels, augment=True, pad=2, shuffle=True, views=cache)
+    seen_views = torch.zeros(9, 4, dtype=torch.long)
+    for epoch in range(4):
+        dl.set_epoch(epoch)
+        for x, y, t in dl:
+            with torch.no_grad():
+                torch.testing.assert_close(t, teacher(x), atol=2e-2, rtol=1e-2)  # fp16 cache
+        order, _, _, _, view = dl.epoch_plan()
+        seen_views[order, view] += 1
+    teacher.images_seen -= 4 * 9  # the checks above ran the teacher; the loader itself never did
+    assert teacher.images_seen == 9 * 4
+    assert torch.equal(seen_views, torch.ones(9, 4, dtype=torch.long))  # K epochs visit every view once
+
+
+def test_every_crop_and_flip_is_the_pool_when_num_views_is_none():
+    dy, dx, flip, _ = AugmentedLogitCache.draw_views(2, None, pad=4)
+    assert dy.shape == (2, 162)
+    assert len(set(zip(dy[0].tolist(), dx[0].tolist(), flip[0].tolist()))) == 162
+
+
+def test_cache_is_reused_for_the_same_teacher_and_rebuilt_for_another(tmp_path):
+    images, _ = pixels(n=5)
+    teacher = CountingTeacher()
+    kw = dict(mean=MEAN, std=STD, num_views=2, pad=2, progress=False)
+    first = AugmentedLogitCache.load_or_build(tmp_path / "c.pt", teacher, images, fingerprint="a", **kw)
+    again = AugmentedLogitCache.load_or_build(tmp_path / "c.pt", teacher, images, fingerprint="a", **kw)
+    assert teacher.images_seen == 10 and torch.equal(first.logits, again.logits)
+    AugmentedLogitCache.load_or_build(tmp_path / "c.pt", teacher, images, fingerprint="b", **kw)
+    assert teacher.images_seen == 20
+
+
+def test_student_learns_from_the_cache_alone():
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, 256)
+    images = rng.integers(0, 120, (256, 10, 10, 3), dtype=np.uint8)
+    images[labels == 1, :, :, 2] += 120  # class 1 is bluer
+    teacher = nn.Sequential(nn.Flatten(), nn.Linear(300, 2))
+    with torch.no_grad():  # a teacher that reads the blue channel: logit_1 - logit_0 = mean blue (normalised)
+        teacher[1].weight.zero_()
+        teacher[1].weight[1, 200:] = 4.0 / 100
+        teacher[1].bias.copy_(torch.tensor([0.0, -0.5]))
+    cache = AugmentedLogitCache.build(teacher, images, mean=MEAN, std=STD, num_views=3, pad=2, progress=False)
+    torch.manual_seed(0)
+    student = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 2))
+    method = METHODS.build("kd", teacher=None, student=student, num_classes=2, image_shape=(3, 10, 10))
+    train = loader(images, labels, augment=True, pad=2, shuffle=True, views=cache, batch_size=32)
+    test = loader(images, labels, batch_size=64)
+    opt = torch.optim.Adam(student.parameters(), 3e-2)
+    Distiller(student, method, opt, device=torch.device("cpu"), progress=False).fit(train, 6)
+    logits, y = predict(student, test, torch.device("cpu"))
+    teacher_logits, _ = predict(teacher, test, torch.device("cpu"))
+    assert (logits.argmax(-1) == y).float().mean() > 0.9
+    assert (logits.argmax(-1) == teacher_logits.argmax(-1)).float().mean() > 0.9
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_on_cuda_batches_are_channels_last_and_equal_the_cpu_ones():
+    images, labels = pixels(n=64, size=32)
+    cpu = one_epoch(loader(images, labels, augment=True, shuffle=True, seed=2, batch_size=16))
+    dl = loader(images, labels, augment=True, shuffle=True, seed=2, batch_size=16, device="cuda")
+    x, _ = next(iter(dl))
+    assert x.is_cuda and x.is_contiguous(memory_format=torch.channels_last)
+    gpu = one_epoch(dl)
+    torch.testing.assert_close(gpu[0].cpu(), cpu[0])
+    assert torch.equal(gpu[1].cpu(), cpu[1])
