@@ -1,0 +1,278 @@
+"""The flow of a vision experiment, shared by the scripts:
+
+config (preset + overrides) -> data -> teacher (train, or load a checkpoint) -> student distilled in one
+of three modes -> evaluation, each training stage in its own sub-folder of the run folder
+(``teacher/``, ``student_kd/``, ``student_alone/``, ``guide_teacher/``) with its ``last.pt`` for --resume.
+
+Distillation modes (``distill.mode``):
+- ``online``: the frozen teacher runs on every (augmented) batch.
+- ``offline``: the teacher labels the un-augmented training set once; its logits are cached on disk
+  (keyed by the teacher checkpoint's hash) and the student trains on (image, label, teacher_logits).
+- ``guide``: ``distill.rounds`` rounds of: the teacher trains ``teacher_epochs_per_round`` more epochs,
+  relabels the training set, then the student trains ``student_epochs_per_round`` epochs on the fresh
+  soft labels.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+from torch import Tensor, nn
+
+from kd.common.engine import Distiller, predict
+from kd.common.utils.config import apply_overrides, load_config, load_yaml
+from kd.common.utils.device import resolve_device
+from kd.common.utils.errors import MissingPathError
+from kd.common.utils.plotting import plot_training_progress
+from kd.common.utils.registry import Registry
+from kd.common.utils.run_folder import RunFolder
+from kd.common.utils.seed import seed_everything
+from kd.vision.checkpoints import load_vision_model, save_vision_model
+from kd.vision.data import SoftLabelDataset, VisionData, build_data, cached_soft_labels, file_fingerprint
+from kd.vision.data import label_dataset, make_loader
+from kd.vision.methods import METHODS
+from kd.vision.model_registry import build_model
+from kd.vision.report import cost, quality
+
+CONFIG_DIR = Path(__file__).parent / "configs"
+DEFAULT_CONFIG = CONFIG_DIR / "default.yaml"
+MODEL_FILE = "model.pt"
+
+
+# ------------------------------------------------------------------------------------------------ set-up
+@dataclass
+class Experiment:
+    cfg: dict
+    run: RunFolder
+    device: torch.device
+    data: VisionData
+    resume: bool
+
+    @property
+    def seed(self) -> int:
+        return self.cfg["seed"]
+
+
+def resolve_preset(preset: str | None) -> Path | None:
+    """A preset is a path, or the name of a file in configs/ (with or without ``.yaml``)."""
+    if preset is None:
+        return None
+    for candidate in (Path(preset), CONFIG_DIR / preset, CONFIG_DIR / f"{preset}.yaml"):
+        if candidate.is_file():
+            return candidate
+    raise MissingPathError(f"config '{preset}' not found; pass a YAML path or one of: "
+                           f"{', '.join(sorted(p.stem for p in CONFIG_DIR.glob('*.yaml')))}")
+
+
+def load_experiment_config(args: argparse.Namespace, default_preset: str | None = None) -> dict:
+    """The saved config of ``--resume RUN_DIR`` (plus overrides), else default.yaml < preset < overrides."""
+    if args.resume:
+        saved = Path(args.resume) / "config.yaml"
+        if not saved.is_file():
+            raise MissingPathError(f"--resume {args.resume}: no config.yaml there; pass a run folder a script created")
+        cfg = apply_overrides(load_yaml(saved), args.overrides)
+    else:
+        preset = resolve_preset(args.config or default_preset)
+        cfg = load_config(preset, args.overrides, defaults=load_yaml(DEFAULT_CONFIG))
+    if args.seed is not None:
+        cfg["seed"] = args.seed
+    return cfg
+
+
+def start_experiment(args: argparse.Namespace, run_name: str, default_preset: str | None = None) -> Experiment:
+    """Config, device, data (errors surface before any folder is made), then the run folder."""
+    cfg = load_experiment_config(args, default_preset)
+    seed_everything(cfg["seed"])
+    device = resolve_device(args.device)
+    data = build_data(cfg["data"], seed=cfg["seed"])
+    run = RunFolder(args.resume) if args.resume else RunFolder.create(run_name, args.runs_dir)
+    run.save_config(cfg)
+    print(f"run folder: {run.path}")
+    return Experiment(cfg=cfg, run=run, device=device, data=data, resume=bool(args.resume))
+
+
+# ------------------------------------------------------------------------------------ optimiser, models
+OPTIMIZERS: Registry[torch.optim.Optimizer] = Registry("optimizer")
+OPTIMIZERS.register("sgd")(lambda params, s, lr: torch.optim.SGD(params, lr=lr, momentum=s["momentum"],
+                                                                 weight_decay=s["weight_decay"]))
+OPTIMIZERS.register("adam")(lambda params, s, lr: torch.optim.Adam(params, lr=lr, weight_decay=s["weight_decay"]))
+OPTIMIZERS.register("adamw")(lambda params, s, lr: torch.optim.AdamW(params, lr=lr, weight_decay=s["weight_decay"]))
+
+SCHEDULES: Registry = Registry("lr schedule")
+SCHEDULES.register("constant")(lambda opt, s, epochs: None)
+SCHEDULES.register("cosine")(lambda opt, s, epochs: torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(1, epochs)))
+SCHEDULES.register("step")(lambda opt, s, epochs: torch.optim.lr_scheduler.MultiStepLR(opt, s["milestones"], s["gamma"]))
+
+
+def build_arch(exp: Experiment, section: dict, seed_offset: int) -> nn.Module:
+    """The model a config section (``teacher`` or ``student``) names, initialised from ``seed + seed_offset``."""
+    seed_everything(exp.seed + seed_offset)
+    c, _, w = exp.data.image_shape
+    return build_model(section["arch"], exp.data.num_classes, c, w, **section["kwargs"]).to(exp.device)
+
+
+def student_epochs(cfg: dict) -> int:
+    """Epochs the distilled student trains (guide mode: rounds x epochs per round)."""
+    d = cfg["distill"]
+    return d["rounds"] * d["student_epochs_per_round"] if d["mode"] == "guide" else cfg["student"]["epochs"]
+
+
+# ------------------------------------------------------------------------------------------ one stage
+def make_distiller(exp: Experiment, stage: str, model: nn.Module, method: nn.Module, section: dict, epochs: int,
+                   teacher: nn.Module | None = None, schedule: str | None = None, lr: float | None = None) -> Distiller:
+    """A :class:`Distiller` for one training stage, logging into ``<run>/<stage>/``."""
+    method.to(exp.device)
+    params = [p for p in list(model.parameters()) + list(method.parameters()) if p.requires_grad]
+    optimizer = OPTIMIZERS.get(section["optimizer"])(params, section, lr or section["lr"])
+    scheduler = SCHEDULES.get(schedule or section["schedule"])(optimizer, section, epochs)
+    train = exp.cfg["train"]
+    return Distiller(model, method, optimizer, device=exp.device, teacher=teacher, scheduler=scheduler,
+                     run=RunFolder(exp.run.path / stage), precision=train["precision"], grad_clip=train["grad_clip"],
+                     log_every=train["log_every"])
+
+
+def test_evaluator(exp: Experiment, model: nn.Module, teacher_test_logits: Tensor | None = None) -> Callable[[int], dict]:
+    """Per-epoch callback: test accuracy (and agreement with the teacher when its test logits are given)."""
+    def evaluate(epoch: int) -> dict:
+        report, _ = quality(model, exp.data.test_loader, exp.device, teacher_test_logits)
+        return {f"test_{k}": v for k, v in report.items() if k in ("acc", "agreement")}
+    return evaluate
+
+
+def finish_stage(exp: Experiment, distiller: Distiller, section: dict) -> Path:
+    """Save the stage's model (arch + kwargs) and its training curves; return the checkpoint path."""
+    run = distiller.run
+    path = save_vision_model(distiller.student, run.checkpoints / MODEL_FILE, section["arch"], exp.data.num_classes,
+                             exp.data.image_shape, section["kwargs"], data=exp.data.name,
+                             data_config=exp.cfg["data"], class_names=list(exp.data.class_names),
+                             epochs=distiller.epoch)
+    plot_training_progress(run.history, run.plots, title=run.path.name)
+    run.close()
+    return path
+
+
+def train_stage(exp: Experiment, stage: str, model: nn.Module, method: nn.Module, section: dict, loader,
+                epochs: int, teacher: nn.Module | None = None, teacher_test_logits: Tensor | None = None) -> Path:
+    """Train ``model`` for ``epochs`` (resuming the stage's last.pt with --resume); return its checkpoint."""
+    distiller = make_distiller(exp, stage, model, method, section, epochs, teacher)
+    distiller.fit(loader, epochs, evaluate=test_evaluator(exp, model, teacher_test_logits), resume=exp.resume)
+    return finish_stage(exp, distiller, section)
+
+
+def supervised(exp: Experiment) -> nn.Module:
+    return METHODS.build("supervised", teacher=None, student=None, num_classes=exp.data.num_classes,
+                         image_shape=exp.data.image_shape)
+
+
+# ----------------------------------------------------------------------------------- teacher, students
+def train_teacher(exp: Experiment) -> tuple[nn.Module, Path]:
+    """Train the ``teacher`` section's architecture on hard labels; returns (teacher, checkpoint)."""
+    section = exp.cfg["teacher"]
+    model = build_arch(exp, section, seed_offset=0)
+    path = train_stage(exp, "teacher", model, supervised(exp), section, exp.data.train_loader, section["epochs"])
+    return model, path
+
+
+def get_teacher(exp: Experiment) -> tuple[nn.Module, Path]:
+    """Load ``teacher.checkpoint`` (checked against ``teacher.arch`` and the classes) or train the teacher."""
+    section = exp.cfg["teacher"]
+    if section["checkpoint"]:
+        model, _ = load_vision_model(section["checkpoint"], arch=section["arch"], num_classes=exp.data.num_classes)
+        return model.to(exp.device), Path(section["checkpoint"])
+    return train_teacher(exp)
+
+
+def teacher_logits(exp: Experiment, teacher: nn.Module) -> Tensor:
+    return predict(teacher, exp.data.test_loader, exp.device)[0]
+
+
+def train_student_alone(exp: Experiment, teacher_test_logits: Tensor | None = None) -> tuple[nn.Module, Path]:
+    """The baseline: the same student architecture and initialisation, trained on hard labels only."""
+    section = exp.cfg["student"]
+    model = build_arch(exp, section, seed_offset=1)
+    path = train_stage(exp, "student_alone", model, supervised(exp), section, exp.data.train_loader,
+                       student_epochs(exp.cfg), teacher_test_logits=teacher_test_logits)
+    return model, path
+
+
+DISTILL_MODES: Registry = Registry("distillation mode")
+
+
+def distil_student(exp: Experiment, teacher: nn.Module, teacher_checkpoint: Path,
+                   teacher_test_logits: Tensor | None = None) -> tuple[nn.Module, Path]:
+    """Build the student and the method, then distil in ``distill.mode``; returns (student, checkpoint)."""
+    student = build_arch(exp, exp.cfg["student"], seed_offset=1)
+    method_cfg = exp.cfg["method"]
+    method = METHODS.build(method_cfg["name"], teacher=teacher, student=student, num_classes=exp.data.num_classes,
+                           image_shape=exp.data.image_shape, **method_cfg["kwargs"])
+    mode = DISTILL_MODES.get(exp.cfg["distill"]["mode"])
+    teacher.eval()
+    return student, mode(exp, teacher, teacher_checkpoint, student, method, teacher_test_logits)
+
+
+@DISTILL_MODES.register("online")
+def distil_online(exp, teacher, teacher_checkpoint, student, method, teacher_test_logits) -> Path:
+    return train_stage(exp, "student_kd", student, method, exp.cfg["student"], exp.data.train_loader,
+                       student_epochs(exp.cfg), teacher=teacher, teacher_test_logits=teacher_test_logits)
+
+
+def soft_label_loader(exp: Experiment, teacher_logits_cache: Tensor):
+    d = exp.cfg["data"]
+    return make_loader(SoftLabelDataset(exp.data.splits.train, teacher_logits_cache), d["batch_size"], True,
+                       exp.seed, d["num_workers"])
+
+
+@DISTILL_MODES.register("offline")
+def distil_offline(exp, teacher, teacher_checkpoint, student, method, teacher_test_logits) -> Path:
+    cache_dir = Path(exp.cfg["distill"]["cache_dir"] or exp.run.path) / "soft_labels"
+    cache_file = cache_dir / f"{exp.data.name}-{file_fingerprint(teacher_checkpoint)}.pt"
+    logits = cached_soft_labels(teacher, exp.data.splits.train_plain, cache_file, exp.device)
+    print(f"offline soft labels: {tuple(logits.shape)} teacher logits in {cache_file}")
+    # The teacher is still passed: cached logits take precedence, feature methods may need its features.
+    return train_stage(exp, "student_kd", student, method, exp.cfg["student"], soft_label_loader(exp, logits),
+                       student_epochs(exp.cfg), teacher=teacher, teacher_test_logits=teacher_test_logits)
+
+
+@DISTILL_MODES.register("guide")
+def distil_guide(exp, teacher, teacher_checkpoint, student, method, teacher_test_logits) -> Path:
+    d, t_section, s_section = exp.cfg["distill"], exp.cfg["teacher"], exp.cfg["student"]
+    rounds, t_per, s_per = d["rounds"], d["teacher_epochs_per_round"], d["student_epochs_per_round"]
+    teacher.requires_grad_(True)
+    teacher_d = make_distiller(exp, "guide_teacher", teacher, supervised(exp), t_section, rounds * t_per,
+                               schedule="constant", lr=d["teacher_lr"] or t_section["lr"])
+    student_d = make_distiller(exp, "student_kd", student, method, s_section, rounds * s_per, teacher=teacher)
+    if exp.resume:
+        teacher_d.try_resume()
+        student_d.try_resume()
+    for r in range(rounds):
+        if student_d.epoch >= (r + 1) * s_per:
+            continue
+        print(f"guide round {r + 1}/{rounds}: teacher +{t_per} epochs, relabel, student +{s_per} epochs")
+        teacher.requires_grad_(True)
+        teacher_d.fit(exp.data.train_loader, (r + 1) * t_per, evaluate=test_evaluator(exp, teacher))
+        teacher.eval().requires_grad_(False)
+        fresh = label_dataset(teacher, exp.data.splits.train_plain, exp.device)
+        round_logits = teacher_logits(exp, teacher)
+        student_d.fit(soft_label_loader(exp, fresh), (r + 1) * s_per,
+                      evaluate=test_evaluator(exp, student, round_logits))
+    finish_stage(exp, teacher_d, t_section)
+    return finish_stage(exp, student_d, s_section)
+
+
+# ------------------------------------------------------------------------------------------- reporting
+def evaluate_models(exp: Experiment, models: dict[str, nn.Module], teacher_test_logits: Tensor | None) -> dict:
+    """Quality and cost of each model, as rows of :func:`kd.vision.report.markdown_table`."""
+    rows = {}
+    for name, model in models.items():
+        report, _ = quality(model, exp.data.test_loader, exp.device, teacher_test_logits)
+        rows[name] = {**report, **cost(model, exp.data.image_shape, exp.device, exp.cfg["train"]["latency_batch"])}
+    return rows
+
+
+def stage_history(exp: Experiment, stage: str) -> list[dict]:
+    path = exp.run.path / stage / "metrics.json"
+    return json.loads(path.read_text())["history"] if path.is_file() else []

@@ -1,0 +1,41 @@
+"""What a vision script reports about a model: quality on the test set and cost, as a row of a markdown table."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+from torch import Tensor, nn
+
+from kd.common.engine.evaluation import predict
+from kd.common.metrics import (checkpoint_size_bytes, classification_report, count_flops, count_parameters,
+                               measure_latency)
+
+COLUMNS = [("acc", "top-1 %", "{:.2f}"), ("acc_top5", "top-5 %", "{:.2f}"), ("ece", "ECE %", "{:.2f}"),
+           ("agreement", "agree w/ teacher %", "{:.2f}"), ("params", "params", "{:,}"),
+           ("flops", "FLOPs/img", "{:,.0f}"), ("latency_ms", "latency ms", "{:.3f}")]
+
+
+def quality(model: nn.Module, loader, device: torch.device,
+            teacher_logits: Tensor | None = None) -> tuple[dict[str, float], Tensor]:
+    """Test-set top-1/top-5 accuracy, ECE and (with the teacher's test logits) agreement and KL to the teacher."""
+    logits, labels = predict(model, loader, device)
+    return classification_report(logits, labels, teacher_logits), logits
+
+
+def cost(model: nn.Module, image_shape: Sequence[int], device: torch.device, latency_batch: int = 1) -> dict[str, float]:
+    """Parameters, forward FLOPs per image, median latency (ms) of a ``latency_batch`` forward, weight bytes."""
+    x = torch.randn(latency_batch, *image_shape, device=device)
+    return {"params": count_parameters(model), "flops": count_flops(model, x),
+            "latency_ms": measure_latency(model, x, warmup=5, repeats=30)["latency_ms"],
+            "size_bytes": checkpoint_size_bytes(model)}
+
+
+def markdown_table(rows: dict[str, dict[str, float]], columns=COLUMNS) -> str:
+    """One row per model name, one column per metric present in at least one row ("-" where missing)."""
+    present = [c for c in columns if any(c[0] in r for r in rows.values())]
+    lines = ["| model | " + " | ".join(c[1] for c in present) + " |",
+             "|---|" + "---:|" * len(present)]
+    for name, row in rows.items():
+        cells = [fmt.format(row[key]) if key in row else "-" for key, _, fmt in present]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)

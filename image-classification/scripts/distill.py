@@ -1,0 +1,38 @@
+"""Distil a student from a teacher (trained here, or ``teacher.checkpoint=PATH``) in one of three modes.
+
+    python -m kd.vision.scripts.distill --config digits_cnn_mlp distill.mode=offline
+    python -m kd.vision.scripts.distill --config digits_cnn_mlp distill.mode=guide distill.rounds=3
+    python -m kd.vision.scripts.distill --config cifar100_resnet32x4_resnet8x4 teacher.checkpoint=runs/.../model.pt
+    python -m kd.vision.scripts.distill --resume runs/distill-...
+
+Modes: online (teacher forward on every batch), offline (teacher labels the data once; cached),
+guide (rounds of: teacher trains more, relabels, student trains on the fresh labels).
+"""
+from __future__ import annotations
+
+from kd.common.utils.cli import common_parser, main_entry
+from kd.vision.pipeline import distil_student, evaluate_models, get_teacher, start_experiment, teacher_logits
+from kd.vision.report import markdown_table
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = common_parser(__doc__.splitlines()[0]).parse_args(argv)
+    exp = start_experiment(args, "distill")
+    teacher, teacher_path = get_teacher(exp)
+    student, student_path = distil_student(exp, teacher, teacher_path, teacher_logits(exp, teacher))
+    cfg = exp.cfg
+    rows = evaluate_models(exp, {f"teacher ({cfg['teacher']['arch']})": teacher,
+                                 f"student + {cfg['method']['name']} ({cfg['student']['arch']}, "
+                                 f"{cfg['distill']['mode']})": student},
+                           teacher_logits(exp, teacher))
+    table = markdown_table(rows)
+    exp.run.log_final({"rows": rows, "student_checkpoint": str(student_path)})
+    exp.run.write_summary(f"# Distillation on {exp.data.name}\n\n{table}\n\nstudent checkpoint: `{student_path}`\n")
+    print(table)
+    print(f"student checkpoint: {student_path}")
+    print(f"run folder: {exp.run.path}")
+    return rows
+
+
+if __name__ == "__main__":
+    main_entry(main)

@@ -1,0 +1,139 @@
+"""One teacher, then every listed method x seed on the same student: the result table of a pair.
+
+    python -m kd.vision.scripts.method_table --config image-classification/configs/cifar10_resnet32x4_resnet8x4.yaml \
+        data.root=/path/to/cifar10_imagefolder
+
+Trains the teacher (or loads ``teacher.checkpoint``), then for each method in ``run.methods`` and each seed
+in ``run.seeds`` trains a fresh student with that method (SGD, momentum, weight decay, step decay at
+``train.milestones``) and evaluates it on the test set, through ``method.inference_model(student)``
+when the method defines one (SimKD deploys its projector and the teacher's classifier). Every run is a
+run folder under ``<runs-dir>/<run.name>-<stamp>/`` (config, metrics.json, plots/, checkpoints/);
+the table (mean +- std of the last-epoch accuracy over seeds) is printed and written to summary.md;
+``python -m kd.vision.scripts.report`` rebuilds it from the folders.
+
+``data.train_subset`` / ``data.test_subset`` (a fixed random subset of that many images, the same for every
+run) and the epoch counts make the shortened CPU schedules; leave them null for the full protocol.
+Two processes can share the work: give each a part of ``run.methods``/``run.seeds`` and the same
+``teacher.checkpoint``.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch.utils.data import Subset
+
+from kd.common.engine import Distiller, predict
+from kd.common.metrics import count_parameters, topk_accuracy
+from kd.common.utils.cli import common_parser, main_entry
+from kd.common.utils.config import load_config
+from kd.common.utils.device import resolve_device
+from kd.common.utils.errors import ConfigError
+from kd.common.utils.plotting import plot_training_progress
+from kd.common.utils.run_folder import RunFolder
+from kd.common.utils.seed import seed_everything
+from kd.vision.checkpoints import load_vision_model, save_vision_model
+from kd.vision.data import build_data, make_loader
+from kd.vision.methods import METHODS
+from kd.vision.model_registry import build_model
+from kd.vision.pipeline import OPTIMIZERS, SCHEDULES
+from kd.vision.scripts.report import collect_runs, markdown_table
+
+SCHEDULE = {"epochs": 240, "optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "weight_decay": 5e-4,
+            "schedule": "step", "milestones": [150, 180, 210], "gamma": 0.1}
+DEFAULTS = {
+    "data": {"name": "imagefolder", "root": None, "batch_size": 64, "eval_batch_size": 256, "num_workers": 0,
+             "augment": True, "train_subset": None, "test_subset": None},
+    "teacher": {"arch": "resnet32x4", "kwargs": {}, "checkpoint": None, **SCHEDULE},
+    "student": {"arch": "resnet8x4", "kwargs": {}, **SCHEDULE},
+    "train": {"eval_every": 0, "threads": 0},
+    "run": {"name": "method-table", "seeds": [0, 1, 2], "methods": ["student", "kd"]},
+    "methods": {"student": {"name": "supervised", "kwargs": {}}, "kd": {"name": "kd", "kwargs": {}}},
+}
+
+
+def fixed_subset(dataset, size: int | None, seed: int = 0):
+    """The same ``size`` random images of ``dataset`` for every run (None: all of it)."""
+    if not size or size >= len(dataset):
+        return dataset
+    order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))
+    return Subset(dataset, order[:size].tolist())
+
+
+def load_data(cfg: dict, seed: int):
+    data = build_data(cfg["data"], seed=seed)
+    train = fixed_subset(data.splits.train, cfg["data"]["train_subset"])
+    test = fixed_subset(data.splits.test, cfg["data"]["test_subset"])
+    train_loader = make_loader(train, cfg["data"]["batch_size"], True, seed, cfg["data"]["num_workers"])
+    test_loader = make_loader(test, cfg["data"]["eval_batch_size"], False, seed, cfg["data"]["num_workers"])
+    return data, train_loader, test_loader
+
+
+def train_one(label: str, method_cfg: dict, cfg: dict, seed: int, teacher, root: Path, device,
+              section: dict) -> RunFolder:
+    """Train ``section['arch']`` with ``method_cfg`` on ``section``'s schedule; evaluate; return the run folder."""
+    seed_everything(seed)
+    data, train_loader, test_loader = load_data(cfg, seed)
+    c, _, w = data.image_shape
+    arch, epochs = section["arch"], section["epochs"]
+    student = build_model(arch, data.num_classes, c, w, **section["kwargs"]).to(device)
+    method = METHODS.build(method_cfg["name"], teacher=teacher, student=student, num_classes=data.num_classes,
+                           image_shape=data.image_shape, **method_cfg.get("kwargs", {})).to(device)
+    params = [p for p in list(student.parameters()) + list(method.parameters()) if p.requires_grad]
+    optimizer = OPTIMIZERS.get(section["optimizer"])(params, section, section["lr"])
+    scheduler = SCHEDULES.get(section["schedule"])(optimizer, section, epochs)
+    run = RunFolder(root / f"{label}-seed{seed}")
+    run.save_config({**cfg, "label": label, "method": method_cfg, "seed": seed})
+    deployed = method.inference_model(student) if hasattr(method, "inference_model") else student
+    eval_every = cfg["train"]["eval_every"]
+
+    def evaluate(epoch: int) -> dict:
+        if epoch != epochs and not (eval_every and epoch % eval_every == 0):
+            return {}
+        logits, labels = predict(deployed, test_loader, device)
+        return {"test_acc": topk_accuracy(logits, labels, (1,))["top1"]}
+
+    distiller = Distiller(student, method, optimizer, device=device, teacher=teacher, scheduler=scheduler, run=run)
+    history = distiller.fit(train_loader, epochs, evaluate=evaluate)
+    save_vision_model(student, run.checkpoints / "model.pt", arch, data.num_classes, data.image_shape,
+                      section["kwargs"])
+    if deployed is not student:  # SimKD: the deployable model is student + projector + teacher classifier
+        torch.save(method.state_dict(), run.checkpoints / "method.pt")
+    run.log_final({"label": label, "method": method_cfg["name"], "arch": arch, "seed": seed,
+                   "test_acc": history[-1]["test_acc"], "params": count_parameters(deployed),
+                   "train_images": len(train_loader.dataset), "test_images": len(test_loader.dataset),
+                   "epochs": epochs})
+    plot_training_progress(history, run.plots, title=f"{label} (seed {seed})")
+    run.close()
+    print(f"{label} seed {seed}: test acc {history[-1]['test_acc']:.2f}% -> {run.path}")
+    return run
+
+
+def main(argv=None):
+    args = common_parser("Teacher + every method x seed on one student: a result table").parse_args(argv)
+    cfg = load_config(args.config, args.overrides, defaults=DEFAULTS)
+    if cfg["train"]["threads"]:
+        torch.set_num_threads(cfg["train"]["threads"])
+    device = resolve_device(args.device)
+    unknown = [m for m in cfg["run"]["methods"] if m not in cfg["methods"]]
+    if unknown:
+        raise ConfigError(f"run.methods names {unknown}, not in the config's methods: {sorted(cfg['methods'])}")
+    root = RunFolder.create(cfg["run"]["name"], args.runs_dir, tensorboard=False).path
+    print(f"run folder: {root}")
+    if not cfg["teacher"]["checkpoint"]:
+        run = train_one("teacher", {"name": "supervised", "kwargs": {}}, cfg, cfg["run"]["seeds"][0], None, root,
+                        device, cfg["teacher"])
+        cfg["teacher"]["checkpoint"] = str(run.checkpoints / "model.pt")
+    teacher, _ = load_vision_model(cfg["teacher"]["checkpoint"], arch=cfg["teacher"]["arch"])
+    teacher = teacher.to(device).eval().requires_grad_(False)
+    for label in cfg["run"]["methods"]:
+        for seed in cfg["run"]["seeds"]:
+            train_one(label, cfg["methods"][label], cfg, seed, teacher, root, device, cfg["student"])
+    ordered = [path for label in ["teacher", *cfg["run"]["methods"]] for path in sorted(root.glob(f"{label}-seed*"))]
+    table = markdown_table(collect_runs(ordered))
+    (root / "summary.md").write_text(table + "\n")
+    print(table)
+
+
+if __name__ == "__main__":
+    main_entry(main)

@@ -1,0 +1,31 @@
+"""Train a teacher on hard labels.
+
+    python -m kd.vision.scripts.train_teacher --config digits_cnn_mlp teacher.epochs=20
+    python -m kd.vision.scripts.train_teacher --config cifar100_resnet32x4_resnet8x4
+    python -m kd.vision.scripts.train_teacher --resume runs/train_teacher-...   # continue an interrupted run
+
+Writes ``<run>/teacher/checkpoints/model.pt``; pass it to distill/compare as ``teacher.checkpoint=...``.
+"""
+from __future__ import annotations
+
+from kd.common.utils.cli import common_parser, main_entry
+from kd.vision.pipeline import evaluate_models, start_experiment, train_teacher
+from kd.vision.report import markdown_table
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = common_parser(__doc__.splitlines()[0]).parse_args(argv)
+    exp = start_experiment(args, "train_teacher")
+    teacher, path = train_teacher(exp)
+    rows = evaluate_models(exp, {f"teacher ({exp.cfg['teacher']['arch']})": teacher}, None)
+    table = markdown_table(rows)
+    exp.run.log_final({"rows": rows, "teacher_checkpoint": str(path)})
+    exp.run.write_summary(f"# Teacher on {exp.data.name}\n\n{table}\n\ncheckpoint: `{path}`\n")
+    print(table)
+    print(f"teacher checkpoint: {path}")
+    print(f"run folder: {exp.run.path}")
+    return rows
+
+
+if __name__ == "__main__":
+    main_entry(main)
