@@ -87,6 +87,8 @@ def start_experiment(args: argparse.Namespace, run_name: str, default_preset: st
     """Config, device, data (errors surface before any folder is made), then the run folder."""
     cfg = load_experiment_config(args, default_preset)
     seed_everything(cfg["seed"])
+    if cfg["train"]["num_threads"]:
+        torch.set_num_threads(cfg["train"]["num_threads"])
     device = resolve_device(args.device)
     data = build_data(cfg["data"], seed=cfg["seed"])
     run = RunFolder(args.resume) if args.resume else RunFolder.create(run_name, args.runs_dir)
