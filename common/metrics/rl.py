@@ -1,0 +1,41 @@
+"""Reinforcement-learning metrics: episode-return statistics and the share of the teacher's return kept."""
+from __future__ import annotations
+
+import statistics
+from typing import Sequence
+
+
+def return_stats(returns: Sequence[float]) -> dict[str, float]:
+    """Mean, population std, min and max of undiscounted episode returns, and the episode count.
+
+    mean = (1/N) sum_i R_i,  std = sqrt((1/N) sum_i (R_i - mean)^2)
+    """
+    if not returns:
+        raise ValueError("return_stats needs at least one episode return")
+    values = [float(r) for r in returns]
+    return {
+        "return_mean": statistics.fmean(values),
+        "return_std": statistics.pstdev(values),
+        "return_min": min(values),
+        "return_max": max(values),
+        "episodes": len(values),
+    }
+
+
+def percent_of_teacher(student_return: float, teacher_return: float, random_return: float | None = None) -> float:
+    """The student's return as a percentage of the teacher's.
+
+    Plain: 100 * R_S / R_T. With ``random_return`` (the score of a uniform random policy) the
+    normalised score 100 * (R_S - R_rand) / (R_T - R_rand), which stays meaningful when returns can be
+    negative (LunarLander, Acrobot).
+    """
+    base = 0.0 if random_return is None else float(random_return)
+    span = float(teacher_return) - base
+    if span == 0:
+        raise ValueError("the teacher's return equals the baseline; the percentage is undefined")
+    return 100.0 * (float(student_return) - base) / span
+
+
+def format_return(stats: dict[str, float]) -> str:
+    """``"487.3 +- 12.1 (n=10)"``."""
+    return f"{stats['return_mean']:.1f} +- {stats['return_std']:.1f} (n={stats['episodes']})"

@@ -1,0 +1,53 @@
+"""Policy distillation losses by name, applied to a student's and a teacher's :class:`PolicyOutput`.
+
+The formulas live in :mod:`kd.common.losses.policy` (and ``logit_mse``); this module only picks the
+right fields and checks that the loss fits the action space.
+
+| name          | actions    | loss                                                              |
+|---------------|------------|-------------------------------------------------------------------|
+| kl            | discrete   | KL(softmax(q_T / tau) || softmax(z_S))  (Rusu et al. 2015, eq. 3) |
+| nll           | discrete   | -log pi_S(argmax q_T)                   (Rusu et al. 2015, eq. 1) |
+| mse           | discrete   | mean (z_S - q_T)^2 on logits/Q-values   (Rusu et al. 2015, eq. 2) |
+| gaussian_kl   | continuous | KL(N_T || N_S), closed form                                       |
+| gaussian_nll  | continuous | -log N(mu_T; mu_S, s_S^2)                                         |
+| mean_mse      | continuous | mean (mu_S - mu_T)^2                                              |
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from torch import Tensor
+
+from kd.common.losses.logit import logit_mse
+from kd.common.losses.policy import gaussian_kl, gaussian_log_likelihood_of_mean, policy_kl, teacher_action_nll
+from kd.common.utils.errors import ConfigError
+from kd.common.utils.registry import Registry
+from kd.rl.teacher_model.networks import PolicyOutput
+
+PolicyLoss = Callable[[PolicyOutput, PolicyOutput], Tensor]
+DISTILLATION_LOSSES: Registry[Tensor] = Registry("policy distillation loss")
+CONTINUOUS_LOSSES = {"gaussian_kl", "gaussian_nll", "mean_mse"}
+
+DISTILLATION_LOSSES.register("kl")(lambda s, t, tau: policy_kl(s.logits, t.logits, tau))
+DISTILLATION_LOSSES.register("nll")(lambda s, t, tau: teacher_action_nll(s.logits, t.logits))
+DISTILLATION_LOSSES.register("mse")(lambda s, t, tau: logit_mse(s.logits, t.logits))
+DISTILLATION_LOSSES.register("gaussian_kl")(lambda s, t, tau: gaussian_kl(s.mean, s.log_std, t.mean, t.log_std))
+DISTILLATION_LOSSES.register("gaussian_nll")(
+    lambda s, t, tau: gaussian_log_likelihood_of_mean(s.mean, s.log_std, t.mean))
+DISTILLATION_LOSSES.register("mean_mse")(lambda s, t, tau: logit_mse(s.mean, t.mean))
+
+
+def distillation_loss(name: str, tau: float = 1.0) -> PolicyLoss:
+    """``loss(student_output, teacher_output) -> scalar``; a loss that does not fit the actions is an error."""
+    fn = DISTILLATION_LOSSES.get(name)
+
+    def loss(student: PolicyOutput, teacher: PolicyOutput) -> Tensor:
+        continuous = teacher.kind == "gaussian"
+        if continuous != (name in CONTINUOUS_LOSSES) or (student.kind == "gaussian") != continuous:
+            kinds = "continuous" if continuous else "discrete"
+            fits = sorted(CONTINUOUS_LOSSES) if continuous else sorted(set(DISTILLATION_LOSSES.names()) - CONTINUOUS_LOSSES)
+            raise ConfigError(f"loss '{name}' does not fit {kinds} actions (teacher {teacher.kind}, "
+                              f"student {student.kind}); use one of: {', '.join(fits)}")
+        return fn(student, teacher, tau)
+
+    return loss

@@ -1,0 +1,121 @@
+"""Policy distillation (Rusu et al. 2015, "Policy Distillation"; Czarnecki et al. 2019).
+
+Loop, per iteration:
+1. collect ``steps_per_iteration`` steps from ``num_envs`` environments. At each step the teacher labels
+   the state (its logits / Q-values / Gaussian) and acts with probability beta(p) (see
+   :mod:`kd.rl.distillation.schedules`); otherwise the student acts. The states and labels go into a
+   FIFO memory (:class:`~kd.rl.distillation.replay.TeacherLabelledReplay`).
+2. take ``updates_per_iteration`` Adam steps on minibatches from the memory, minimising the chosen
+   loss (:mod:`kd.rl.distillation.losses`) between student and teacher outputs.
+
+The student never sees a reward: everything it learns comes from the teacher's outputs.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Callable
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import trange
+
+from kd.common.utils.errors import ConfigError, NonFiniteLossError
+from kd.rl.distillation.losses import distillation_loss
+from kd.rl.distillation.replay import TeacherLabelledReplay
+from kd.rl.distillation.schedules import DATA_SOURCES
+from kd.rl.environments import make_vector_env
+from kd.rl.teacher_model.actions import select_actions, to_env_actions
+
+
+@dataclass
+class DistillConfig:
+    method: str = "policy_distillation"
+    loss: str = "kl"
+    tau: float = 1.0
+    data: str = "teacher"
+    mix_fraction: float = 0.5
+    sample_actions: bool = True
+    total_steps: int = 30_000
+    num_envs: int = 4
+    steps_per_iteration: int = 64
+    updates_per_iteration: int = 16
+    batch_size: int = 256
+    buffer_size: int = 20_000
+    learning_rate: float = 3e-3
+    eval_every: int = 10
+    eval_episodes: int = 10
+    kickstart: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "DistillConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"unknown distill setting(s) {unknown}; known: {', '.join(sorted(known))}")
+        return cls(**values)
+
+
+def distill_policy(student: nn.Module, teacher: nn.Module, env: dict, cfg: DistillConfig, seed: int,
+                   device: torch.device, evaluate: Callable[[nn.Module], dict] | None = None,
+                   callback: Callable[[dict], None] | None = None) -> list[dict]:
+    """Train ``student`` in place to imitate the frozen ``teacher``; return the per-iteration history."""
+    per_iteration = cfg.num_envs * cfg.steps_per_iteration
+    iterations = cfg.total_steps // per_iteration
+    if iterations < 1:
+        raise ConfigError(f"distill.total_steps={cfg.total_steps} is less than one iteration ({per_iteration} steps)")
+    loss_fn = distillation_loss(cfg.loss, cfg.tau)
+    teacher_share = DATA_SOURCES.get(cfg.data)(cfg.mix_fraction)
+    replay = TeacherLabelledReplay(cfg.buffer_size)
+    optimizer = torch.optim.Adam(student.parameters(), lr=cfg.learning_rate)
+    rng = np.random.default_rng(seed)
+    generator = torch.Generator().manual_seed(seed)
+    envs = make_vector_env(env["name"], cfg.num_envs, **env.get("kwargs", {}))
+    obs, _ = envs.reset(seed=seed)
+    episode_return = np.zeros(cfg.num_envs)
+    teacher.eval()
+    history: list[dict] = []
+    for iteration in trange(1, iterations + 1, desc="distill", unit="iter"):
+        beta = teacher_share((iteration - 1) / iterations)
+        finished: list[float] = []
+        student.eval()
+        for _ in range(cfg.steps_per_iteration):
+            obs_t = torch.as_tensor(obs).to(device)
+            with torch.no_grad():
+                teacher_out = teacher(obs_t)
+                action = select_actions(teacher_out, deterministic=not cfg.sample_actions)
+                if beta < 1.0:
+                    student_action = select_actions(student(obs_t), deterministic=not cfg.sample_actions)
+                    teacher_acts = torch.as_tensor(rng.random(cfg.num_envs) < beta, device=device)
+                    action = torch.where(teacher_acts.view(-1, *[1] * (action.dim() - 1)), action, student_action)
+            replay.add(obs_t, teacher_out)
+            obs, reward, terminated, truncated, _ = envs.step(to_env_actions(action))
+            done = terminated | truncated
+            episode_return += reward
+            finished += episode_return[done].tolist()
+            episode_return[done] = 0.0
+
+        student.train()
+        total = 0.0
+        for _ in range(cfg.updates_per_iteration):
+            batch_obs, batch_teacher = replay.sample(cfg.batch_size, generator)
+            loss = loss_fn(student(batch_obs), batch_teacher)
+            if not torch.isfinite(loss):
+                raise NonFiniteLossError(f"distillation loss is {loss.item()} at iteration {iteration}")
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total += float(loss.detach())
+
+        record = {"epoch": iteration, "steps": iteration * per_iteration, "teacher_share": beta,
+                  "loss": total / cfg.updates_per_iteration}
+        if finished:
+            record["behaviour_return"] = float(np.mean(finished))
+        if evaluate is not None and (iteration % cfg.eval_every == 0 or iteration == iterations):
+            stats = evaluate(student)
+            record["eval_return"], record["eval_return_std"] = stats["return_mean"], stats["return_std"]
+        history.append(record)
+        if callback is not None:
+            callback(record)
+    envs.close()
+    return history

@@ -1,0 +1,1 @@
+"""Command-line scripts: ``python -m kd.rl.scripts.{train_teacher,distill,evaluate}``."""

@@ -1,0 +1,91 @@
+"""Distil a trained teacher policy into a smaller student.
+
+    python -m kd.rl.scripts.distill --config reinforcement-learning/configs/cartpole.yaml \
+        --teacher runs/teacher-cartpole-s1-.../checkpoints/teacher.pt distill.data=student
+
+``distill.method``: ``policy_distillation`` (Rusu et al. 2015; data from the teacher's, the student's
+or mixed rollouts) or ``kickstarting`` (Schmitt et al. 2018: PPO + annealed distillation term).
+Teacher and student are evaluated on the same held-out seeds; the table gives the student's return,
+its percentage of the teacher's and the compression ratio.
+"""
+from __future__ import annotations
+
+from kd.common.metrics.rl import format_return, percent_of_teacher
+from kd.common.utils.cli import common_parser, main_entry
+from kd.common.utils.errors import ConfigError
+from kd.common.utils.plotting import plot_curves
+from kd.common.utils.registry import Registry
+from kd.rl.distillation import DistillConfig, distill_policy, distillation_loss, kickstart, linear_anneal
+from kd.rl.evaluation import evaluate_policy
+from kd.rl.run_setup import RunSetup, setup_run
+from kd.rl.student_model import build_student, size_report
+from kd.rl.teacher_model.checkpoint import load_policy, save_policy
+from kd.rl.teacher_model.ppo import PPOConfig
+
+METHODS: Registry = Registry("distillation method")
+
+
+@METHODS.register("policy_distillation")
+def _policy_distillation(setup: RunSetup, cfg: DistillConfig, teacher, evaluate, callback):
+    student = build_student(setup.config["student"], teacher, setup.env).to(setup.device)
+    distill_policy(student, teacher, setup.env, cfg, setup.seed, setup.device, evaluate, callback)
+    return student
+
+
+@METHODS.register("kickstarting")
+def _kickstarting(setup: RunSetup, cfg: DistillConfig, teacher, evaluate, callback):
+    settings = dict(cfg.kickstart)
+    weight = linear_anneal(settings.pop("weight_start"), settings.pop("weight_end"), settings.pop("anneal_fraction"))
+    ppo = PPOConfig.from_dict({**setup.config["teacher"]["ppo"], **settings, "update_obs_norm": False})
+    student = build_student(setup.config["student"], teacher, setup.env, with_critic=True).to(setup.device)
+    kickstart(student, teacher, setup.env, ppo, distillation_loss(cfg.loss, cfg.tau), weight, setup.seed,
+              setup.device, evaluate, callback)
+    return student
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = common_parser("Distil a teacher policy into a smaller student")
+    parser.add_argument("--teacher", help="teacher.pt written by kd.rl.scripts.train_teacher")
+    args = parser.parse_args(argv)
+    if not args.teacher:
+        raise ConfigError("--teacher PATH is required (the teacher.pt a train_teacher run wrote)")
+    setup = setup_run(args, "distill")
+    config, run, env = setup.config, setup.run, setup.env
+    cfg = DistillConfig.from_dict(config["distill"])
+    teacher, meta = load_policy(args.teacher, setup.device)
+    if meta["env"] != env:
+        raise ConfigError(f"the teacher was trained on {meta['env']} but the config says {env}; use that env's config")
+    method = METHODS.get(cfg.method)
+
+    def evaluate(policy):
+        return evaluate_policy(policy, env, cfg.eval_episodes, seed=setup.seed * 1000, device=setup.device)
+
+    student = method(setup, cfg, teacher, evaluate, run.log_epoch)
+    episodes, seed = config["eval"]["episodes"], config["eval"]["seed"]
+    teacher_stats = evaluate_policy(teacher, env, episodes, seed, device=setup.device)
+    student_stats = evaluate_policy(student, env, episodes, seed, device=setup.device)
+    sizes = size_report(teacher, student)
+    percent = percent_of_teacher(student_stats["return_mean"], teacher_stats["return_mean"])
+    save_policy(student, run.checkpoints / "student.pt", env, algo=cfg.method, teacher=str(args.teacher),
+                eval_return_mean=student_stats["return_mean"], eval_return_std=student_stats["return_std"])
+    final = {"teacher_return_mean": teacher_stats["return_mean"], "teacher_return_std": teacher_stats["return_std"],
+             "student_return_mean": student_stats["return_mean"], "student_return_std": student_stats["return_std"],
+             "student_returns": student_stats["returns"], "percent_of_teacher": percent, **sizes,
+             "method": cfg.method, "loss": cfg.loss, "data": cfg.data, "teacher_checkpoint": str(args.teacher)}
+    run.log_final(final)
+    plot_curves(run.history, ["eval_return", "behaviour_return", "train_return"], run.plots / "returns.png",
+                title=f"{cfg.method} ({cfg.loss}, data={cfg.data}) on {env['name']}", x_key="steps")
+    plot_curves(run.history, ["loss", "distill"], run.plots / "loss.png", title="distillation loss", x_key="steps")
+    table = ("| policy | policy params | return (held-out seeds) | % of teacher |\n|---|---|---|---|\n"
+             f"| teacher | {sizes['teacher_parameters']:,} | {format_return(teacher_stats)} | 100.0 |\n"
+             f"| student ({cfg.method}, {cfg.loss}, data={cfg.data}) | {sizes['student_parameters']:,} "
+             f"({sizes['compression']:.1f}x smaller) | {format_return(student_stats)} | {percent:.1f} |\n")
+    run.write_summary(table)
+    run.close()
+    print(table)
+    print(f"student checkpoint: {run.checkpoints / 'student.pt'}")
+    return final
+
+
+if __name__ == "__main__":
+    main_entry(main)

@@ -1,0 +1,63 @@
+"""Evaluate saved policies: mean +- std return over N seeded episodes, % of a teacher's return, a GIF.
+
+    python -m kd.rl.scripts.evaluate --checkpoint runs/distill-.../checkpoints/student.pt \
+        --teacher runs/teacher-.../checkpoints/teacher.pt --episodes 20 --seed 100000 --gif
+
+Episode i uses seed ``--seed + i``, so the same checkpoint gives the same returns every time. Each
+checkpoint is played under the environment settings stored in it.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from kd.common.metrics.rl import format_return, percent_of_teacher
+from kd.common.utils.cli import common_parser, main_entry
+from kd.common.utils.device import resolve_device
+from kd.common.utils.errors import ConfigError
+from kd.common.utils.run_folder import RunFolder
+from kd.rl.evaluation import evaluate_policy
+from kd.rl.teacher_model.checkpoint import load_policy
+from kd.rl.video import record_gif
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = common_parser("Evaluate policy checkpoints over seeded episodes")
+    parser.add_argument("--checkpoint", action="append", default=[], help="a policy .pt (repeat for several)")
+    parser.add_argument("--teacher", help="a teacher .pt: adds its row and each policy's % of its return")
+    parser.add_argument("--episodes", type=int, default=20)
+    parser.add_argument("--stochastic", action="store_true", help="sample actions instead of acting greedily")
+    parser.add_argument("--gif", action="store_true", help="save a GIF of one episode per policy in plots/")
+    args = parser.parse_args(argv)
+    if not args.checkpoint and not args.teacher:
+        raise ConfigError("give at least one --checkpoint PATH (or --teacher PATH)")
+    seed = 100_000 if args.seed is None else args.seed
+    device = resolve_device(args.device)
+    policies = ([("teacher", args.teacher)] if args.teacher else []) + [(Path(p).stem, p) for p in args.checkpoint]
+    loaded = [(label, path, *load_policy(path, device)) for label, path in policies]
+    run = RunFolder.create(f"eval-{loaded[0][3]['env']['name']}", args.runs_dir, tensorboard=False)
+    print(f"run folder: {run.path}")
+    results, teacher_mean = {}, None
+    for label, path, policy, meta in loaded:
+        stats = evaluate_policy(policy, meta["env"], args.episodes, seed, not args.stochastic, device)
+        if label == "teacher":
+            teacher_mean = stats["return_mean"]
+        row = {**stats, "checkpoint": str(path), "policy_parameters": policy.policy_parameter_count()}
+        if teacher_mean is not None:
+            row["percent_of_teacher"] = percent_of_teacher(stats["return_mean"], teacher_mean)
+        if args.gif:
+            gif, episode_return = record_gif(policy, meta["env"], run.plots / f"{label}.gif", seed, device=device)
+            row["gif"], row["gif_return"] = str(gif), episode_return
+        results[f"{label}:{path}"] = row
+    run.log_final({"seed": seed, "episodes": args.episodes, "results": results})
+    lines = ["| policy | params | return | % of teacher |", "|---|---|---|---|"]
+    for key, row in results.items():
+        pct = f"{row['percent_of_teacher']:.1f}" if "percent_of_teacher" in row else "-"
+        lines.append(f"| {key} | {row['policy_parameters']:,} | {format_return(row)} | {pct} |")
+    table = "\n".join(lines) + "\n"
+    run.write_summary(table)
+    print(table)
+    return results
+
+
+if __name__ == "__main__":
+    main_entry(main)

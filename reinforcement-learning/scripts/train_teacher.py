@@ -1,0 +1,77 @@
+"""Train a teacher policy with PPO and save it with its normalisation statistics and env settings.
+
+    python -m kd.rl.scripts.train_teacher --config reinforcement-learning/configs/cartpole.yaml --seed 1
+
+Writes ``checkpoints/teacher.pt`` (the best periodic evaluation; its final score is measured again on
+held-out seeds ``eval.seed + i``), ``checkpoints/last.pt``, ``plots/returns.png`` and ``summary.md``.
+"""
+from __future__ import annotations
+
+from kd.common.metrics.cost import count_parameters
+from kd.common.metrics.rl import format_return
+from kd.common.utils.cli import common_parser, main_entry
+from kd.common.utils.plotting import plot_curves
+from kd.common.utils.registry import Registry
+from kd.rl.environments import make_vector_env
+from kd.rl.evaluation import evaluate_policy
+from kd.rl.run_setup import setup_run
+from kd.rl.teacher_model.build import build_policy
+from kd.rl.teacher_model.checkpoint import load_policy, save_policy
+from kd.rl.teacher_model.ppo import PPOConfig, train_ppo
+
+TEACHER_ALGORITHMS: Registry = Registry("teacher algorithm")
+
+
+@TEACHER_ALGORITHMS.register("ppo")
+def _ppo(agent, setup, evaluate, callback):
+    cfg = PPOConfig.from_dict(setup.config["teacher"]["ppo"])
+    envs = make_vector_env(setup.env["name"], cfg.num_envs, **setup.env["kwargs"])
+    return train_ppo(agent, envs, cfg, setup.seed, setup.device, evaluate=evaluate, callback=callback)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    setup = setup_run(common_parser("Train a teacher policy (PPO) on a gymnasium environment").parse_args(argv),
+                      "teacher")
+    config, run, env = setup.config, setup.run, setup.env
+    algorithm = TEACHER_ALGORITHMS.get(config["teacher"]["algo"])
+    agent = build_policy(config["teacher"], env).to(setup.device)
+    train_eval = config["teacher"]["ppo"].get("eval_episodes", 10)
+    best = {"return": float("-inf")}
+
+    def evaluate(policy):  # periodic evaluation on seeds disjoint from the final evaluation's
+        return evaluate_policy(policy, env, train_eval, seed=setup.seed * 1000, device=setup.device)
+
+    def callback(record):
+        run.log_epoch(record)
+        if "eval_return" in record and record["eval_return"] >= best["return"]:
+            best["return"] = record["eval_return"]
+            save_policy(agent, run.checkpoints / "best.pt", env, algo=config["teacher"]["algo"], steps=record["steps"])
+
+    algorithm(agent, setup, evaluate, callback)
+    save_policy(agent, run.checkpoints / "last.pt", env, algo=config["teacher"]["algo"])
+    teacher, meta = load_policy(run.checkpoints / "best.pt", setup.device)
+    stats = evaluate_policy(teacher, env, config["eval"]["episodes"], config["eval"]["seed"], device=setup.device)
+    last_stats = evaluate_policy(agent, env, config["eval"]["episodes"], config["eval"]["seed"], device=setup.device)
+    params = teacher.policy_parameter_count()
+    save_policy(teacher, run.checkpoints / "teacher.pt", env, algo=meta["algo"], steps=meta["steps"],
+                eval_return_mean=stats["return_mean"], eval_return_std=stats["return_std"],
+                eval_episodes=stats["episodes"], eval_seed=config["eval"]["seed"])
+    final = {"teacher_return_mean": stats["return_mean"], "teacher_return_std": stats["return_std"],
+             "teacher_returns": stats["returns"], "last_return_mean": last_stats["return_mean"],
+             "last_return_std": last_stats["return_std"], "selected_at_steps": meta["steps"],
+             "policy_parameters": params, "all_parameters": count_parameters(teacher)}
+    run.log_final(final)
+    plot_curves(run.history, ["train_return", "eval_return"], run.plots / "returns.png",
+                title=f"PPO teacher on {env['name']} (seed {setup.seed})", x_key="steps")
+    table = ("| policy | return (held-out seeds) | policy params |\n|---|---|---|\n"
+             f"| teacher (best eval, step {meta['steps']}) | {format_return(stats)} | {params:,} |\n"
+             f"| teacher (last update) | {format_return(last_stats)} | {params:,} |\n")
+    run.write_summary(table)
+    run.close()
+    print(table)
+    print(f"teacher checkpoint: {run.checkpoints / 'teacher.pt'}")
+    return final
+
+
+if __name__ == "__main__":
+    main_entry(main)

@@ -1,0 +1,32 @@
+"""Save and reload a policy with its environment settings, so a reloaded policy scores what it scored.
+
+The checkpoint (``torch.load(weights_only=True)``-safe) holds the architecture name and its kwargs,
+the weights *including* the observation-normalisation statistics (buffers of the model), and in
+``meta`` the environment (registry name and wrapper kwargs) plus whatever the script adds (algorithm,
+evaluation figures).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from kd.common.utils.checkpoint import load_state_dict_checked, safe_load, save_model
+from kd.common.utils.errors import CheckpointMismatchError
+from kd.rl.teacher_model.networks import POLICY_ARCHS
+
+
+def save_policy(model: nn.Module, path: str | Path, env: dict, **meta) -> Path:
+    """``env`` is ``{"name": registry name, "kwargs": {...wrapper settings}}``."""
+    return save_model(model, path, arch=model.arch_name, arch_kwargs=model.arch_kwargs, env=env, **meta)
+
+
+def load_policy(path: str | Path, device: str | torch.device = "cpu") -> tuple[nn.Module, dict]:
+    """Rebuild the network by name, load its weights (normaliser included); return it in eval mode and its meta."""
+    ckpt = safe_load(path)
+    if not isinstance(ckpt, dict) or "arch" not in ckpt or "env" not in ckpt.get("meta", {}):
+        raise CheckpointMismatchError(f"'{path}' is not a policy checkpoint written by kd.rl (no arch/env)")
+    model = POLICY_ARCHS.build(ckpt["arch"], **ckpt["arch_kwargs"])
+    load_state_dict_checked(model, ckpt["state_dict"], source=str(path))
+    return model.to(device).eval(), ckpt["meta"]
