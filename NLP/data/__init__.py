@@ -1,0 +1,13 @@
+"""NLP data: hub and local loaders (classification, translation, LM text), tokenizers, collators, bucketing."""
+from kd.nlp.data.bucketing import LengthBucketBatchSampler
+from kd.nlp.data.classification import CLASSIFICATION_DATASETS, TextClassificationData, load_classification_data
+from kd.nlp.data.collate import CausalLMCollator, ClassificationCollator, Seq2SeqCollator
+from kd.nlp.data.language_modeling import LM_DATASETS, load_lm_data
+from kd.nlp.data.translation import TRANSLATION_DATASETS, load_translation_data
+from kd.nlp.data.word_tokenizer import WordTokenizer
+
+__all__ = [
+    "CLASSIFICATION_DATASETS", "LM_DATASETS", "TRANSLATION_DATASETS", "CausalLMCollator", "ClassificationCollator",
+    "LengthBucketBatchSampler", "Seq2SeqCollator", "TextClassificationData", "WordTokenizer",
+    "load_classification_data", "load_lm_data", "load_translation_data",
+]

@@ -1,0 +1,130 @@
+"""Text-classification data sets by name: GLUE SST-2, TREC-6, AG News (hub or local files) and any local table.
+
+``load_classification_data(name, path=..., ...)`` returns a :class:`TextClassificationData`. With
+``path`` unset the hub copy is downloaded through ``datasets``; offline that fails with a one-line
+error naming the local option. Local layouts:
+
+- ``sst2``: ``PATH/train.tsv`` and ``PATH/validation.tsv`` with header ``sentence<TAB>label`` (GLUE).
+- ``trec``: ``PATH/train.txt`` and ``PATH/test.txt``, one ``LABEL sentence`` a line.
+- ``ag_news``: ``PATH/train.csv`` and ``PATH/test.csv`` with columns ``text,label``.
+- ``local``: ``train_file`` and ``dev_file`` (.tsv/.csv/.jsonl) with ``text_column`` and ``label_column``.
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+from kd.common.utils.errors import ConfigError, MissingPathError
+from kd.common.utils.registry import Registry
+from kd.nlp.data.hub import load_hub_dataset
+from kd.nlp.data.local_files import read_label_first_lines, read_table
+
+CLASSIFICATION_DATASETS: Registry["TextClassificationData"] = Registry("text-classification data set")
+
+
+@dataclass
+class TextClassificationData:
+    train_texts: list[str]
+    train_labels: list[int]
+    dev_texts: list[str]
+    dev_labels: list[int]
+    label_names: list[str]
+
+    @property
+    def num_labels(self) -> int:
+        return len(self.label_names)
+
+    def subset_train(self, n: int | None, seed: int = 0) -> "TextClassificationData":
+        """The first ``n`` of a seeded shuffle of the training set (the whole set when ``n`` is None)."""
+        if n is None or n >= len(self.train_texts):
+            return self
+        order = list(range(len(self.train_texts)))
+        random.Random(seed).shuffle(order)
+        keep = order[:n]
+        return TextClassificationData([self.train_texts[i] for i in keep], [self.train_labels[i] for i in keep],
+                                      self.dev_texts, self.dev_labels, self.label_names)
+
+
+def encode_labels(train_raw: list[str], dev_raw: list[str]) -> tuple[list[int], list[int], list[str]]:
+    """Map raw label strings to ids: integers stay as they are (0..C-1), names are sorted alphabetically."""
+    if all(s.isdigit() for s in train_raw):
+        names = [str(i) for i in range(max(int(s) for s in train_raw) + 1)]
+    else:
+        names = sorted(set(train_raw))
+    index = {name: i for i, name in enumerate(names)}
+    unseen = sorted(set(dev_raw) - set(index))
+    if unseen:
+        raise ConfigError(f"the dev set has labels the training set lacks: {unseen[:5]}")
+    return [index[s] for s in train_raw], [index[s] for s in dev_raw], names
+
+
+def _from_tables(train_file: Path, dev_file: Path, text_column: str, label_column: str,
+                 reader=read_table) -> TextClassificationData:
+    if reader is read_table:
+        train_texts, train_raw = read_table(train_file, text_column, label_column)
+        dev_texts, dev_raw = read_table(dev_file, text_column, label_column)
+    else:
+        train_texts, train_raw = reader(train_file)
+        dev_texts, dev_raw = reader(dev_file)
+    train_labels, dev_labels, names = encode_labels(train_raw, dev_raw)
+    return TextClassificationData(train_texts, train_labels, dev_texts, dev_labels, names)
+
+
+def _from_hub(name: str, config: str | None, dev_split: str, text_column: str, label_column: str,
+              hint: str) -> TextClassificationData:
+    ds = load_hub_dataset(name, config, hint)
+    names = ds["train"].features[label_column].names
+    return TextClassificationData(list(ds["train"][text_column]), list(ds["train"][label_column]),
+                                  list(ds[dev_split][text_column]), list(ds[dev_split][label_column]), names)
+
+
+def _folder(path: str | Path) -> Path:
+    folder = Path(path).expanduser()
+    if not folder.is_dir():
+        raise MissingPathError(f"data folder '{folder}' does not exist")
+    return folder
+
+
+@CLASSIFICATION_DATASETS.register("sst2")
+def sst2(path: str | None = None, **_) -> TextClassificationData:
+    """GLUE SST-2 (Socher et al. 2013); dev = GLUE validation (872 sentences), what papers report."""
+    if path is None:
+        return _from_hub("glue", "sst2", "validation", "sentence", "label",
+                         "pass data.path=FOLDER holding train.tsv and validation.tsv (GLUE layout), "
+                         "e.g. data.path=/work/shared/data/sst2")
+    folder = _folder(path)
+    return _from_tables(folder / "train.tsv", folder / "validation.tsv", "sentence", "label")
+
+
+@CLASSIFICATION_DATASETS.register("trec")
+def trec(path: str | None = None, **_) -> TextClassificationData:
+    """TREC question classification (Li & Roth 2002), 6 coarse classes; dev = the 500-question test set."""
+    if path is None:
+        return _from_hub("trec", None, "test", "text", "coarse_label",
+                         "pass data.path=FOLDER holding train.txt and test.txt ('LABEL sentence' lines)")
+    folder = _folder(path)
+    return _from_tables(folder / "train.txt", folder / "test.txt", "", "", reader=read_label_first_lines)
+
+
+@CLASSIFICATION_DATASETS.register("ag_news")
+def ag_news(path: str | None = None, **_) -> TextClassificationData:
+    """AG News (Zhang et al. 2015), 4 topics; dev = the 7,600-article test set."""
+    if path is None:
+        return _from_hub("ag_news", None, "test", "text", "label",
+                         "pass data.path=FOLDER holding train.csv and test.csv with columns text,label")
+    folder = _folder(path)
+    return _from_tables(folder / "train.csv", folder / "test.csv", "text", "label")
+
+
+@CLASSIFICATION_DATASETS.register("local")
+def local(train_file: str | None = None, dev_file: str | None = None, text_column: str = "text",
+          label_column: str = "label", **_) -> TextClassificationData:
+    """Any pair of .tsv/.csv/.jsonl files with a text column and a label column."""
+    if not train_file or not dev_file:
+        raise ConfigError("data.name=local needs data.train_file and data.dev_file (.tsv, .csv or .jsonl)")
+    return _from_tables(Path(train_file), Path(dev_file), text_column, label_column)
+
+
+def load_classification_data(name: str, **kwargs) -> TextClassificationData:
+    return CLASSIFICATION_DATASETS.get(name)(**kwargs)

@@ -1,0 +1,39 @@
+"""Sentences for causal-LM training, by name: the English side of Multi30k, SST-2 sentences, or a text file.
+
+Returns ``{"train": [str, ...], "validation": [str, ...]}``; each sentence is one LM example
+(``<bos> w_1 .. w_n <eos>``), so perplexity is per word-level token including ``<eos>``.
+"""
+from __future__ import annotations
+
+from kd.common.utils.errors import ConfigError
+from kd.common.utils.registry import Registry
+from kd.nlp.data.classification import load_classification_data
+from kd.nlp.data.local_files import read_lines
+from kd.nlp.data.translation import load_translation_data
+
+LM_DATASETS: Registry[dict] = Registry("language-modelling data set")
+
+
+@LM_DATASETS.register("multi30k_en")
+def multi30k_en(path: str | None = None, **_) -> dict:
+    splits = load_translation_data("multi30k", path=path)
+    return {"train": [en for _, en in splits["train"]], "validation": [en for _, en in splits["validation"]]}
+
+
+@LM_DATASETS.register("sst2_sentences")
+def sst2_sentences(path: str | None = None, **_) -> dict:
+    data = load_classification_data("sst2", path=path)
+    return {"train": data.train_texts, "validation": data.dev_texts}
+
+
+@LM_DATASETS.register("text_files")
+def text_files(train_file: str | None = None, dev_file: str | None = None, **_) -> dict:
+    """Two plain (or .gz) text files, one sentence a line."""
+    if not train_file or not dev_file:
+        raise ConfigError("data.name=text_files needs data.train_file and data.dev_file")
+    return {"train": [s for s in read_lines(train_file) if s.strip()],
+            "validation": [s for s in read_lines(dev_file) if s.strip()]}
+
+
+def load_lm_data(name: str, **kwargs) -> dict:
+    return LM_DATASETS.get(name)(**kwargs)

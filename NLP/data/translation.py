@@ -1,0 +1,43 @@
+"""Multi30k German->English (Elliott et al. 2016): hub download or the local gzip files.
+
+Local layout (``data.path=FOLDER``): ``FOLDER/{train,val,test_2016_flickr}.{de,en}.gz`` (plain ``.de``/``.en``
+files work too), one sentence a line, lines aligned -- the layout of github.com/multi30k/dataset.
+Returns ``{"train": [(de, en), ...], "validation": [...], "test": [...]}``.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from kd.common.utils.errors import MissingPathError
+from kd.common.utils.registry import Registry
+from kd.nlp.data.hub import load_hub_dataset
+from kd.nlp.data.local_files import read_parallel
+
+TRANSLATION_DATASETS: Registry[dict] = Registry("translation data set")
+MULTI30K_FILES = {"train": "train", "validation": "val", "test": "test_2016_flickr"}
+
+
+def _pick(folder: Path, stem: str, lang: str) -> Path:
+    for name in (f"{stem}.{lang}.gz", f"{stem}.{lang}"):
+        if (folder / name).is_file():
+            return folder / name
+    raise MissingPathError(f"'{folder / (stem + '.' + lang + '.gz')}' does not exist; the Multi30k folder needs "
+                           "{train,val,test_2016_flickr}.{de,en}.gz")
+
+
+@TRANSLATION_DATASETS.register("multi30k")
+def multi30k(path: str | None = None, source_lang: str = "de", target_lang: str = "en", **_) -> dict:
+    if path is None:
+        ds = load_hub_dataset("bentrevett/multi30k", None,
+                              "pass data.path=FOLDER holding {train,val,test_2016_flickr}.{de,en}.gz, "
+                              "e.g. data.path=/work/shared/data/multi30k")
+        return {split: list(zip(ds[split][source_lang], ds[split][target_lang])) for split in MULTI30K_FILES}
+    folder = Path(path).expanduser()
+    if not folder.is_dir():
+        raise MissingPathError(f"data folder '{folder}' does not exist")
+    return {split: read_parallel(_pick(folder, stem, source_lang), _pick(folder, stem, target_lang))
+            for split, stem in MULTI30K_FILES.items()}
+
+
+def load_translation_data(name: str, **kwargs) -> dict:
+    return TRANSLATION_DATASETS.get(name)(**kwargs)

@@ -1,0 +1,86 @@
+"""A word-level tokenizer built from the training text: no subword model, no download.
+
+Used by the BiLSTM student (Tang et al. 2019 use word vectors, not BERT's WordPiece), the Multi30k
+translation models and the GPT-2-style language models trained offline. Text is lower-cased and split
+into words and punctuation marks by one regular expression; words rarer than ``min_freq`` map to
+``<unk>``. ``__call__`` mirrors the subset of the Hugging Face tokenizer call that the collators use,
+so either kind of tokenizer can sit behind the same collate function.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import Iterable, Sequence
+
+import torch
+
+PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<bos>", "<eos>"
+SPECIALS = (PAD, UNK, BOS, EOS)
+_TOKEN = re.compile(r"\w+(?:'\w+)?|[^\w\s]", re.UNICODE)
+
+
+def split_words(text: str) -> list[str]:
+    return _TOKEN.findall(text.lower())
+
+
+class WordTokenizer:
+    """Word <-> id map. Ids 0..3 are ``<pad> <unk> <bos> <eos>``."""
+
+    def __init__(self, tokens: Sequence[str]):
+        if tuple(tokens[: len(SPECIALS)]) != SPECIALS:
+            raise ValueError(f"a WordTokenizer vocabulary must start with {SPECIALS}")
+        self.tokens = list(tokens)
+        self.index = {t: i for i, t in enumerate(self.tokens)}
+        self.pad_token_id, self.unk_token_id = self.index[PAD], self.index[UNK]
+        self.bos_token_id, self.eos_token_id = self.index[BOS], self.index[EOS]
+
+    @classmethod
+    def build(cls, texts: Iterable[str], min_freq: int = 2, max_size: int | None = None) -> "WordTokenizer":
+        counts = Counter(w for text in texts for w in split_words(text))
+        ranked = sorted((w for w, c in counts.items() if c >= min_freq), key=lambda w: (-counts[w], w))
+        if max_size is not None:
+            ranked = ranked[: max_size - len(SPECIALS)]
+        return cls(list(SPECIALS) + ranked)
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.tokens)
+
+    def encode(self, text: str, add_bos: bool = False, add_eos: bool = False) -> list[int]:
+        ids = [self.index.get(w, self.unk_token_id) for w in split_words(text)]
+        return ([self.bos_token_id] if add_bos else []) + ids + ([self.eos_token_id] if add_eos else [])
+
+    def decode(self, ids: Iterable[int]) -> str:
+        """Words joined by spaces, stopping at ``<eos>`` and dropping ``<pad>``/``<bos>``."""
+        words = []
+        for i in ids:
+            i = int(i)
+            if i == self.eos_token_id:
+                break
+            if i not in (self.pad_token_id, self.bos_token_id):
+                words.append(self.tokens[i])
+        return " ".join(words)
+
+    def __call__(self, texts: Sequence[str], max_length: int | None = None, **_: object) -> dict[str, torch.Tensor]:
+        """Batch-encode and pad to the longest sequence: ``{"input_ids", "attention_mask"}`` (like HF's call)."""
+        encoded = [self.encode(t)[:max_length] if max_length else self.encode(t) for t in texts]
+        encoded = [ids or [self.unk_token_id] for ids in encoded]
+        return pad_sequences(encoded, self.pad_token_id)
+
+    def state(self) -> list[str]:
+        """What a checkpoint stores: the vocabulary list (``WordTokenizer(state)`` rebuilds it)."""
+        return list(self.tokens)
+
+
+def pad_sequences(sequences: Sequence[Sequence[int]], pad_id: int) -> dict[str, torch.Tensor]:
+    """Right-pad id lists to the longest: ``input_ids`` (B, L) long and ``attention_mask`` (B, L) long."""
+    length = max(len(s) for s in sequences)
+    ids = torch.full((len(sequences), length), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(sequences), length), dtype=torch.long)
+    for row, seq in enumerate(sequences):
+        ids[row, : len(seq)] = torch.as_tensor(seq, dtype=torch.long)
+        mask[row, : len(seq)] = 1
+    return {"input_ids": ids, "attention_mask": mask}

@@ -1,0 +1,57 @@
+"""Every NLP architecture by name, and checkpoints that rebuild a model together with its tokenizers.
+
+A checkpoint (``kd.common.utils.checkpoint.save_model``) stores the architecture name, its keyword
+arguments, the weights and, in ``meta["tokenizers"]``, how to rebuild each tokenizer: a Hugging Face
+name/folder (``{"kind": "hf", "name": ...}``) or a word vocabulary (``{"kind": "word", "tokens": [...]}``).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from kd.common.utils.checkpoint import load_state_dict_checked, safe_load, save_model
+from kd.common.utils.errors import CheckpointMismatchError
+from kd.common.utils.registry import Registry
+from kd.nlp.data.word_tokenizer import WordTokenizer
+from kd.nlp.student_model import BiLSTMClassifier, build_small_bert
+from kd.nlp.teacher_model import TransformerSeq2Seq, build_gpt2_lm, load_hf_classifier, load_hf_tokenizer
+
+NLP_MODELS: Registry[nn.Module] = Registry("NLP model")
+NLP_MODELS.register("hf_classifier")(load_hf_classifier)
+NLP_MODELS.register("small_bert")(build_small_bert)
+NLP_MODELS.register("bilstm")(BiLSTMClassifier)
+NLP_MODELS.register("seq2seq_transformer")(TransformerSeq2Seq)
+NLP_MODELS.register("gpt2_lm")(build_gpt2_lm)
+
+
+def tokenizer_spec(tokenizer: Any, hf_name: str | None = None) -> dict:
+    if isinstance(tokenizer, WordTokenizer):
+        return {"kind": "word", "tokens": tokenizer.state()}
+    return {"kind": "hf", "name": hf_name}
+
+
+def tokenizer_from_spec(spec: dict) -> Any:
+    return WordTokenizer(spec["tokens"]) if spec["kind"] == "word" else load_hf_tokenizer(spec["name"])
+
+
+def save_nlp_model(model: nn.Module, path: str | Path, arch: str, arch_kwargs: dict,
+                   tokenizers: dict[str, dict], **meta: Any) -> Path:
+    return save_model(model, path, arch, arch_kwargs, tokenizers=tokenizers, **meta)
+
+
+def load_nlp_model(path: str | Path, expected_arch: tuple[str, ...] | None = None) -> tuple[nn.Module, dict, dict]:
+    """``(model, {role: tokenizer}, meta)`` from a checkpoint written by :func:`save_nlp_model`."""
+    state = safe_load(path)
+    if not isinstance(state, dict) or "arch" not in state:
+        raise CheckpointMismatchError(f"'{path}' is not a model checkpoint (no 'arch'); pass checkpoints/<model>.pt "
+                                      "from a train_teacher or distill run folder")
+    if expected_arch and state["arch"] not in expected_arch:
+        raise CheckpointMismatchError(f"'{path}' holds a '{state['arch']}' model; this task needs one of "
+                                      f"{', '.join(expected_arch)}")
+    model = NLP_MODELS.get(state["arch"])(**state["arch_kwargs"])
+    load_state_dict_checked(model, state["state_dict"], source=str(path))
+    meta = state.get("meta", {})
+    tokenizers = {role: tokenizer_from_spec(spec) for role, spec in meta.get("tokenizers", {}).items()}
+    return model, tokenizers, meta

@@ -1,0 +1,1 @@
+"""Command-line entry points: train_teacher, distill, evaluate (python -m kd.nlp.scripts.<name>)."""

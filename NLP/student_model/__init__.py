@@ -1,0 +1,14 @@
+"""NLP students: a small BERT from a config (with DistilBERT-style init) and the BiLSTM of Tang et al. 2019.
+
+Which losses each student can use:
+
+| student    | tokenizer            | soft-target KL / logit MSE | hidden MSE, attention, cosine |
+|------------|----------------------|----------------------------|-------------------------------|
+| small_bert | the teacher's        | yes                        | yes (cosine: equal hidden size; attention: equal heads or head mean) |
+| bilstm     | its own word vocab   | yes                        | no: KDError                   |
+"""
+from kd.nlp.student_model.bilstm import BiLSTMClassifier
+from kd.nlp.student_model.init_from_teacher import alternate_layers, init_from_teacher
+from kd.nlp.student_model.small_bert import build_small_bert
+
+__all__ = ["BiLSTMClassifier", "alternate_layers", "build_small_bert", "init_from_teacher"]

@@ -1,0 +1,13 @@
+"""NLP tasks by name; each has ``train_teacher``, ``distill`` and ``evaluate`` (cfg, run, device, resume) -> final
+metrics, and ``columns`` for the final table. The config's ``task`` key picks one."""
+from kd.common.utils.registry import Registry
+from kd.nlp.tasks.classification import ClassificationTask
+from kd.nlp.tasks.language_model import LanguageModelTask
+from kd.nlp.tasks.translation import TranslationTask
+
+TASKS: Registry = Registry("NLP task")
+TASKS.register("classification")(ClassificationTask)
+TASKS.register("translation")(TranslationTask)
+TASKS.register("language_model")(LanguageModelTask)
+
+__all__ = ["TASKS", "ClassificationTask", "LanguageModelTask", "TranslationTask"]

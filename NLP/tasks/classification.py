@@ -1,0 +1,210 @@
+"""Text classification (SST-2, TREC, AG News, local tables): fine-tune a teacher, distil a student, evaluate.
+
+Teacher: ``teacher.name`` (``minilm`` = the packaged MiniLM-L6, or any local folder / hub id) with a new
+classification head, fine-tuned with CE. Student: ``student.arch`` = ``small_bert`` (teacher's tokenizer)
+or ``bilstm`` (own word vocabulary). Distillation mode ``offline`` computes the teacher's logits on the
+training set once and caches them in the run folder (``teacher_logits.pt``), so a student epoch costs no
+teacher forward; ``online`` runs the teacher every batch (needed for hidden/attention/cosine terms).
+"""
+from __future__ import annotations
+
+import torch
+from torch.utils.data import DataLoader
+
+from kd.common.engine import predict
+from kd.common.metrics import agreement, classification_report, count_parameters, measure_latency
+from kd.common.utils.checkpoint import atomic_save
+from kd.common.utils.errors import ConfigError, KDError
+from kd.common.utils.run_folder import RunFolder
+from kd.nlp.data import ClassificationCollator, LengthBucketBatchSampler, WordTokenizer, load_classification_data
+from kd.nlp.methods import ClassificationKD
+from kd.nlp.model_zoo import load_nlp_model, save_nlp_model, tokenizer_spec
+from kd.nlp.student_model import init_from_teacher
+from kd.nlp.tasks.training import fit
+from kd.nlp.teacher_model import load_hf_classifier, load_hf_tokenizer
+
+TEACHER_FILE, STUDENT_FILE, LOGITS_CACHE = "teacher.pt", "student.pt", "teacher_logits.pt"
+
+
+def load_data(cfg: dict):
+    d = cfg["data"]
+    data = load_classification_data(d["name"], path=d.get("path"), train_file=d.get("train_file"),
+                                    dev_file=d.get("dev_file"), text_column=d.get("text_column", "text"),
+                                    label_column=d.get("label_column", "label"))
+    return data.subset_train(d.get("train_subset"), seed=cfg["seed"])
+
+
+def make_loader(texts, labels, tokenizers: dict, cfg: dict, batch_size: int, shuffle: bool,
+                teacher_logits: torch.Tensor | None = None) -> DataLoader:
+    items = [{"text": t, "label": y} for t, y in zip(texts, labels)]
+    if teacher_logits is not None:
+        for item, logits in zip(items, teacher_logits):
+            item["teacher_logits"] = logits
+    collate = ClassificationCollator(tokenizers, cfg["data"]["max_length"])
+    if shuffle and cfg["data"].get("bucket", True):
+        sampler = LengthBucketBatchSampler([len(t.split()) for t in texts], batch_size, seed=cfg["seed"])
+        return DataLoader(items, batch_sampler=sampler, collate_fn=collate)
+    return DataLoader(items, batch_size=batch_size, shuffle=False, collate_fn=collate)
+
+
+def logits_on(model, loader, device, role: str) -> tuple[torch.Tensor, torch.Tensor]:
+    return predict(model, loader, device, forward=lambda m, b: m(**b["inputs"][role]).logits,
+                   target=lambda b: b["labels"])
+
+
+def examples_per_second(model, tokenizer, texts: list[str], max_length: int, batch_size: int) -> float:
+    batch = ClassificationCollator({"x": tokenizer}, max_length)([{"text": t, "label": 0} for t in texts[:batch_size]])
+    return measure_latency(model, batch["inputs"]["x"], forward=lambda m, x: m(**x))["throughput"]
+
+
+def load_teacher(cfg: dict, required: bool):
+    path = cfg["teacher"].get("checkpoint")
+    if not path:
+        if required:
+            raise ConfigError("this run needs a fine-tuned teacher: pass teacher.checkpoint=RUN_DIR/checkpoints/"
+                              f"{TEACHER_FILE} (made by kd.nlp.scripts.train_teacher)")
+        return None, None
+    teacher, tokenizers, _ = load_nlp_model(path, expected_arch=("hf_classifier",))
+    return teacher, tokenizers["main"]
+
+
+def build_student(cfg: dict, num_labels: int, teacher, teacher_tokenizer, train_texts: list[str]):
+    """(student, its tokenizer, arch name, arch kwargs, tokenizer spec)."""
+    from kd.nlp.model_zoo import NLP_MODELS
+
+    s = cfg["student"]
+    if s["arch"] == "small_bert":
+        if teacher_tokenizer is None:
+            raise ConfigError("student.arch=small_bert uses the teacher's tokenizer: pass teacher.checkpoint=...")
+        kwargs = dict(num_labels=num_labels, vocab_size=len(teacher_tokenizer), num_layers=s["num_layers"],
+                      hidden_size=s["hidden_size"], num_heads=s["num_heads"],
+                      intermediate_size=s.get("intermediate_size"))
+        student = NLP_MODELS.get("small_bert")(**kwargs)
+        if s.get("init", "random") == "teacher":
+            picked = init_from_teacher(student, teacher)
+            print(f"DistilBERT-style init: student layers <- teacher layers {picked}")
+        return student, teacher_tokenizer, kwargs, tokenizer_spec(teacher_tokenizer, cfg["teacher"]["name"])
+    if s["arch"] == "bilstm":
+        tokenizer = WordTokenizer.build(train_texts, min_freq=s.get("min_freq", 1))
+        kwargs = dict(vocab_size=len(tokenizer), num_labels=num_labels, embed_dim=s["embed_dim"],
+                      hidden_size=s["lstm_hidden"])
+        return NLP_MODELS.get("bilstm")(**kwargs), tokenizer, kwargs, tokenizer_spec(tokenizer)
+    raise ConfigError(f"unknown student.arch '{s['arch']}'; choose small_bert or bilstm")
+
+
+class ClassificationTask:
+    columns = ["model", "dev_acc", "agreement", "params", "throughput", "train_examples"]
+
+    @staticmethod
+    def train_teacher(cfg: dict, run: RunFolder, device: torch.device, resume: bool = False) -> dict:
+        data = load_data(cfg)
+        name = cfg["teacher"]["name"]
+        tokenizer = load_hf_tokenizer(name)
+        model = load_hf_classifier(name, num_labels=data.num_labels)
+        t = cfg["train"]
+        tokenizers = {"student": tokenizer}
+        train_loader = make_loader(data.train_texts, data.train_labels, tokenizers, cfg, t["batch_size"], True)
+        dev_loader = make_loader(data.dev_texts, data.dev_labels, tokenizers, cfg, 64, False)
+
+        def evaluate(epoch: int) -> dict:
+            logits, labels = logits_on(model, dev_loader, device, "student")
+            return {"dev_acc": classification_report(logits, labels, ks=(1,))["acc"]}
+
+        print(f"teacher {name}: {count_parameters(model):,} parameters; {len(data.train_texts):,} training examples")
+        fit(model, ClassificationKD({"ce": 1.0}), train_loader, epochs=t["epochs"], lr=t["lr"],
+            weight_decay=t["weight_decay"], warmup=t["warmup"], device=device, run=run, evaluate=evaluate, resume=resume)
+        save_nlp_model(model, run.checkpoints / TEACHER_FILE, "hf_classifier",
+                       {"name": name, "num_labels": data.num_labels}, {"main": tokenizer_spec(tokenizer, name)},
+                       label_names=data.label_names)
+        final = {"model": f"teacher ({name})", **evaluate(0), "params": count_parameters(model), "train_examples": len(data.train_texts),
+                 "throughput": examples_per_second(model, tokenizer, data.dev_texts, cfg["data"]["max_length"],
+                                                   cfg["evaluate"]["throughput_batch"])}
+        return final
+
+    @staticmethod
+    def distill(cfg: dict, run: RunFolder, device: torch.device, resume: bool = False) -> dict:
+        data = load_data(cfg)
+        dc = cfg["distill"]
+        weights = dict(dc["weights"])
+        needs_teacher = any(k != "ce" for k in weights) or cfg["student"].get("init") == "teacher"
+        teacher, t_tok = load_teacher(cfg, required=needs_teacher or cfg["student"]["arch"] == "small_bert")
+        if teacher is not None and teacher.config.num_labels != data.num_labels:
+            raise KDError(f"the teacher has {teacher.config.num_labels} labels but the data set {data.num_labels}; "
+                          "use a teacher fine-tuned on this data set")
+        student, s_tok, s_kwargs, s_spec = build_student(cfg, data.num_labels, teacher, t_tok, data.train_texts)
+        shares = s_tok is t_tok
+        method = ClassificationKD(
+            weights, dc["temperature"], shares_tokenizer=shares,
+            student_layers=getattr(getattr(student, "config", None), "num_hidden_layers", 0),
+            student_hidden=getattr(getattr(student, "config", None), "hidden_size", 0),
+            teacher_layers=teacher.config.num_hidden_layers if teacher is not None else 0,
+            teacher_hidden=teacher.config.hidden_size if teacher is not None else 0,
+            attention_heads=dc.get("attention_heads", "none"))
+        tokenizers = {"student": s_tok} if teacher is None else {"teacher": t_tok, "student": s_tok}
+        dev_loader = make_loader(data.dev_texts, data.dev_labels, tokenizers, cfg, 64, False)
+        cached = None
+        if method.needs_teacher and dc["mode"] == "offline" and not any(k in weights for k in ("hidden", "attention", "cosine")):
+            cached = _cached_teacher_logits(teacher, data, t_tok, cfg, run, device)
+        elif dc["mode"] not in ("offline", "online"):
+            raise ConfigError(f"unknown distill.mode '{dc['mode']}'; choose offline or online")
+        train_loader = make_loader(data.train_texts, data.train_labels, tokenizers, cfg, dc["batch_size"], True, cached)
+        teacher_dev = logits_on(teacher, dev_loader, device, "teacher")[0] if teacher is not None else None
+
+        def evaluate(epoch: int) -> dict:
+            logits, labels = logits_on(student, dev_loader, device, "student")
+            out = {"dev_acc": classification_report(logits, labels, ks=(1,))["acc"]}
+            if teacher_dev is not None:
+                out["agreement"] = agreement(logits, teacher_dev)
+            return out
+
+        label = "student alone" if not method.needs_teacher else f"student + KD ({'+'.join(weights)})"
+        print(f"{label}: {cfg['student']['arch']} with {count_parameters(student):,} parameters; "
+              f"{len(data.train_texts):,} training examples")
+        fit(student, method, train_loader, epochs=dc["epochs"], lr=dc["lr"], weight_decay=dc["weight_decay"],
+            warmup=dc["warmup"], device=device, run=run, teacher=teacher, evaluate=evaluate, resume=resume)
+        save_nlp_model(student, run.checkpoints / STUDENT_FILE, cfg["student"]["arch"], s_kwargs, {"main": s_spec},
+                       label_names=data.label_names)
+        final = {"model": label, **evaluate(0), "params": count_parameters(student),
+                 "train_examples": len(data.train_texts),
+                 "throughput": examples_per_second(student, s_tok, data.dev_texts, cfg["data"]["max_length"],
+                                                   cfg["evaluate"]["throughput_batch"])}
+        return final
+
+    @staticmethod
+    def evaluate(cfg: dict, run: RunFolder, device: torch.device, resume: bool = False) -> dict:
+        path = cfg["evaluate"]["checkpoint"]
+        if not path:
+            raise ConfigError("pass evaluate.checkpoint=RUN_DIR/checkpoints/<teacher|student>.pt")
+        model, tokenizers, meta = load_nlp_model(path, expected_arch=("hf_classifier", "small_bert", "bilstm"))
+        model.to(device)
+        data = load_data(cfg)
+        if len(meta.get("label_names", [])) != data.num_labels:
+            raise KDError(f"'{path}' predicts {len(meta.get('label_names', []))} labels but the data set has "
+                          f"{data.num_labels}")
+        tok = tokenizers["main"]
+        teacher, t_tok = load_teacher(cfg, required=False)
+        roles = {"model": tok} if teacher is None else {"model": tok, "teacher": t_tok}
+        loader = make_loader(data.dev_texts, data.dev_labels, roles, cfg, 64, False)
+        logits, labels = logits_on(model, loader, device, "model")
+        teacher_logits = logits_on(teacher, loader, device, "teacher")[0] if teacher is not None else None
+        report = classification_report(logits, labels, teacher_logits, ks=(1,))
+        return {"model": str(path), "dev_acc": report["acc"], "ece": report["ece"],
+                **({"agreement": report["agreement"]} if teacher is not None else {}),
+                "params": count_parameters(model),
+                "throughput": examples_per_second(model, tok, data.dev_texts, cfg["data"]["max_length"],
+                                                  cfg["evaluate"]["throughput_batch"])}
+
+
+def _cached_teacher_logits(teacher, data, t_tok, cfg: dict, run: RunFolder, device) -> torch.Tensor:
+    """The teacher's training-set logits, computed once and kept in the run folder (offline distillation)."""
+    path = run.path / LOGITS_CACHE
+    if path.is_file():
+        cached = torch.load(path, weights_only=True)
+        if cached.shape[0] == len(data.train_texts):
+            return cached
+    loader = make_loader(data.train_texts, data.train_labels, {"teacher": t_tok}, cfg, 128, False)
+    print(f"caching the teacher's logits on {len(data.train_texts):,} training examples -> {path}")
+    logits = logits_on(teacher, loader, device, "teacher")[0]
+    atomic_save(logits, path)
+    return logits
+

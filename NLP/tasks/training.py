@@ -1,0 +1,49 @@
+"""What every NLP task does the same way: AdamW with linear warm-up and decay through the Distiller, tables."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+from kd.common.engine import DistillationMethod, Distiller
+from kd.common.utils.run_folder import RunFolder
+
+
+def linear_warmup_decay(optimizer: torch.optim.Optimizer, total_steps: int, warmup: float) -> torch.optim.lr_scheduler.LambdaLR:
+    """LR factor rises linearly over ``warmup * total_steps`` steps, then falls linearly to 0 (BERT's schedule)."""
+    warm = max(1, int(warmup * total_steps))
+
+    def factor(step: int) -> float:
+        if step < warm:
+            return (step + 1) / warm
+        return max(0.0, (total_steps - step) / max(1, total_steps - warm))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def fit(student: nn.Module, method: DistillationMethod, loader, *, epochs: int, lr: float, weight_decay: float,
+        warmup: float, device: torch.device, run: RunFolder, teacher: nn.Module | None = None,
+        evaluate: Callable[[int], dict] | None = None, resume: bool = False, grad_clip: float = 1.0) -> list[dict]:
+    """Train ``student`` (and ``method``'s own parameters) with AdamW through the common :class:`Distiller`."""
+    params = [p for p in list(student.parameters()) + list(method.parameters()) if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    scheduler = linear_warmup_decay(optimizer, epochs * len(loader), warmup)
+    distiller = Distiller(student.to(device), method.to(device), optimizer, device=device,
+                          teacher=teacher.to(device) if teacher is not None and method.needs_teacher else None,
+                          scheduler=scheduler, scheduler_interval="step", run=run, grad_clip=grad_clip, log_every=20)
+    return distiller.fit(loader, epochs, evaluate=evaluate, resume=resume)
+
+
+def markdown_table(rows: list[dict], columns: list[str]) -> str:
+    """A Markdown table; floats with 2 decimals (4 significant digits under 1)."""
+    def cell(value: Any) -> str:
+        if isinstance(value, float):
+            return f"{value:.4g}" if abs(value) < 1 else f"{value:,.2f}"
+        if isinstance(value, int):
+            return f"{value:,}"
+        return str(value)
+
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(cell(r.get(c, "")) for c in columns) + " |" for r in rows]
+    return "\n".join(lines)

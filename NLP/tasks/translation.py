@@ -1,0 +1,201 @@
+"""Multi30k de->en translation: a transformer teacher trained from scratch, a smaller student distilled by
+word-level KD (token KL, teacher-forced) and/or sequence-level KD (trained on the teacher's beam outputs).
+
+Tokenization is word level (:class:`kd.nlp.data.WordTokenizer`: lower-cased words and punctuation, words
+seen fewer than ``data.min_freq`` times -> ``<unk>``), one vocabulary per language, built from the
+training set by ``train_teacher`` and stored in the teacher checkpoint; students reuse it (word-level KD
+needs the teacher's target vocabulary). BLEU is sacrebleu's corpus BLEU of the beam-search output against
+the lower-cased, word-split reference (so it is a tokenised, case-insensitive BLEU).
+"""
+from __future__ import annotations
+
+import time
+
+import torch
+from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
+
+from kd.common.metrics import count_parameters
+from kd.common.metrics.text import corpus_bleu, perplexity, token_nll
+from kd.common.utils.checkpoint import atomic_save
+from kd.common.utils.errors import ConfigError
+from kd.common.utils.run_folder import RunFolder
+from kd.nlp.data import LengthBucketBatchSampler, Seq2SeqCollator, WordTokenizer, load_translation_data
+from kd.nlp.data.word_tokenizer import split_words
+from kd.nlp.generation import beam_search
+from kd.nlp.methods import Seq2SeqKD
+from kd.nlp.model_zoo import load_nlp_model, save_nlp_model, tokenizer_spec
+from kd.nlp.tasks.training import fit
+from kd.nlp.teacher_model import TransformerSeq2Seq
+
+TEACHER_FILE, STUDENT_FILE, BEAM_TARGETS = "teacher.pt", "student.pt", "teacher_beam_targets.pt"
+SIZE_KEYS = ("d_model", "nhead", "num_encoder_layers", "num_decoder_layers", "dim_feedforward", "dropout")
+
+
+def load_pairs(cfg: dict) -> dict:
+    d = cfg["data"]
+    splits = load_translation_data(d["name"], path=d.get("path"))
+    if d.get("train_subset"):
+        splits["train"] = splits["train"][: d["train_subset"]]
+    return splits
+
+
+def encode_pairs(pairs, src_tok: WordTokenizer, tgt_tok: WordTokenizer, max_length: int) -> list[dict]:
+    return [{"src": src_tok.encode(s)[:max_length] or [src_tok.unk_token_id], "tgt": tgt_tok.encode(t)[: max_length - 1],
+             "index": i} for i, (s, t) in enumerate(pairs)]
+
+
+def make_loader(items: list[dict], tgt_tok: WordTokenizer, batch_size: int, shuffle: bool, seed: int) -> DataLoader:
+    collate = Seq2SeqCollator(tgt_tok.pad_token_id, tgt_tok.bos_token_id, tgt_tok.eos_token_id)
+    sampler = LengthBucketBatchSampler([len(it["src"]) for it in items], batch_size, seed=seed, shuffle=shuffle)
+    return DataLoader(items, batch_sampler=sampler, collate_fn=collate)
+
+
+@torch.inference_mode()
+def validation_perplexity(model, loader, device) -> float:
+    was_training = model.training
+    model.eval()
+    total, count = 0.0, 0
+    for batch in loader:
+        batch = {k: v.to(device) for k, v in batch.items()}
+        nll, n = token_nll(model(batch["src"], batch["src_mask"], batch["tgt_in"]), batch["tgt_out"], batch["tgt_mask"])
+        total, count = total + nll, count + n
+    model.train(was_training)
+    return perplexity(total, count)
+
+
+@torch.inference_mode()
+def translate(model, items: list[dict], tgt_tok: WordTokenizer, device, beam_size: int, batch_size: int = 128,
+              desc: str = "beam search") -> list[list[int]]:
+    """Beam-search outputs (target id lists) for every item, in the items' order."""
+    was_training = model.training
+    model.eval()
+    collate = Seq2SeqCollator(tgt_tok.pad_token_id, tgt_tok.bos_token_id, tgt_tok.eos_token_id)
+    order = sorted(range(len(items)), key=lambda i: len(items[i]["src"]))
+    outputs: list[list[int]] = [[] for _ in items]
+    for start in tqdm(range(0, len(order), batch_size), desc=desc, leave=False):
+        chunk = order[start:start + batch_size]
+        batch = collate([items[i] for i in chunk])
+        hyps = beam_search(model, batch["src"].to(device), batch["src_mask"].to(device), tgt_tok.bos_token_id,
+                           tgt_tok.eos_token_id, tgt_tok.pad_token_id, beam_size=beam_size)
+        for i, hyp in zip(chunk, hyps):
+            outputs[i] = hyp
+    model.train(was_training)
+    return outputs
+
+
+def bleu_report(model, pairs, src_tok, tgt_tok, cfg: dict, device) -> dict:
+    items = encode_pairs(pairs, src_tok, tgt_tok, cfg["data"]["max_length"])
+    start = time.perf_counter()
+    hyps = translate(model, items, tgt_tok, device, cfg["evaluate"]["beam_size"])
+    seconds = time.perf_counter() - start
+    hypotheses = [tgt_tok.decode(h) for h in hyps]
+    references = [" ".join(split_words(t)) for _, t in pairs]
+    return {"bleu": corpus_bleu(hypotheses, references), "throughput": len(pairs) / seconds,
+            "example": f"{pairs[0][0]} -> {hypotheses[0]}"}
+
+
+def build_model(sizes: dict, src_tok: WordTokenizer, tgt_tok: WordTokenizer, max_length: int):
+    kwargs = dict(src_vocab_size=len(src_tok), tgt_vocab_size=len(tgt_tok), max_length=max_length,
+                  pad_id=tgt_tok.pad_token_id, **{k: sizes[k] for k in SIZE_KEYS})
+    return TransformerSeq2Seq(**kwargs), kwargs
+
+
+def _load_teacher(cfg: dict):
+    if not cfg["teacher"].get("checkpoint"):
+        raise ConfigError("pass teacher.checkpoint=RUN_DIR/checkpoints/teacher.pt (kd.nlp.scripts.train_teacher); "
+                          "students reuse its vocabularies")
+    return load_nlp_model(cfg["teacher"]["checkpoint"], expected_arch=("seq2seq_transformer",))
+
+
+class TranslationTask:
+    columns = ["model", "bleu", "val_ppl", "params", "throughput", "train_pairs"]
+
+    @staticmethod
+    def _train(model, method, cfg, sched, splits, src_tok, tgt_tok, run, device, resume, teacher=None,
+               targets=None) -> None:
+        max_length = cfg["data"]["max_length"]
+        train_items = encode_pairs(splits["train"], src_tok, tgt_tok, max_length)
+        if targets is not None:
+            for item, target in zip(train_items, targets):
+                item["tgt"] = target[: max_length - 1]
+        val_loader = make_loader(encode_pairs(splits["validation"], src_tok, tgt_tok, max_length), tgt_tok, 128,
+                                 False, cfg["seed"])
+        loader = make_loader(train_items, tgt_tok, sched["batch_size"], True, cfg["seed"])
+        fit(model, method, loader, epochs=sched["epochs"], lr=sched["lr"], weight_decay=sched["weight_decay"],
+            warmup=sched["warmup"], device=device, run=run, teacher=teacher, resume=resume,
+            evaluate=lambda epoch: {"val_ppl": validation_perplexity(model, val_loader, device)})
+
+    @staticmethod
+    def train_teacher(cfg: dict, run: RunFolder, device: torch.device, resume: bool = False) -> dict:
+        splits = load_pairs(cfg)
+        min_freq = cfg["data"]["min_freq"]
+        src_tok = WordTokenizer.build((s for s, _ in splits["train"]), min_freq)
+        tgt_tok = WordTokenizer.build((t for _, t in splits["train"]), min_freq)
+        model, kwargs = build_model(cfg["teacher"], src_tok, tgt_tok, cfg["data"]["max_length"])
+        print(f"teacher: {count_parameters(model):,} parameters; vocabularies {len(src_tok):,} (source) / "
+              f"{len(tgt_tok):,} (target); {len(splits['train']):,} training pairs")
+        t = cfg["train"]
+        method = Seq2SeqKD({"ce": 1.0}, label_smoothing=t["label_smoothing"])
+        TranslationTask._train(model, method, cfg, t, splits, src_tok, tgt_tok, run, device, resume)
+        save_nlp_model(model, run.checkpoints / TEACHER_FILE, "seq2seq_transformer", kwargs,
+                       {"source": tokenizer_spec(src_tok), "target": tokenizer_spec(tgt_tok)})
+        return TranslationTask._final("teacher", model, cfg, splits, src_tok, tgt_tok, run, device)
+
+    @staticmethod
+    def distill(cfg: dict, run: RunFolder, device: torch.device, resume: bool = False) -> dict:
+        splits = load_pairs(cfg)
+        teacher, toks, _ = _load_teacher(cfg)
+        teacher.to(device)
+        src_tok, tgt_tok = toks["source"], toks["target"]
+        model, kwargs = build_model(cfg["student"], src_tok, tgt_tok, cfg["data"]["max_length"])
+        dc = cfg["distill"]
+        targets = None
+        if dc["targets"] == "teacher_beam":
+            targets = _teacher_beam_targets(teacher, splits["train"], src_tok, tgt_tok, cfg, run, device)
+        elif dc["targets"] != "reference":
+            raise ConfigError(f"unknown distill.targets '{dc['targets']}'; choose reference or teacher_beam")
+        method = Seq2SeqKD(dict(dc["weights"]), temperature=dc["temperature"], label_smoothing=dc["label_smoothing"])
+        label = ("student alone" if not method.needs_teacher and targets is None else
+                 "student + " + " + ".join((["sequence-level KD"] if targets is not None else []) +
+                                           (["word-level KD"] if method.needs_teacher else [])))
+        print(f"{label}: {count_parameters(model):,} parameters")
+        TranslationTask._train(model, method, cfg, dc, splits, src_tok, tgt_tok, run, device, resume, teacher=teacher,
+                               targets=targets)
+        save_nlp_model(model, run.checkpoints / STUDENT_FILE, "seq2seq_transformer", kwargs,
+                       {"source": tokenizer_spec(src_tok), "target": tokenizer_spec(tgt_tok)})
+        return TranslationTask._final(label, model, cfg, splits, src_tok, tgt_tok, run, device)
+
+    @staticmethod
+    def evaluate(cfg: dict, run: RunFolder, device: torch.device, resume: bool = False) -> dict:
+        if not cfg["evaluate"].get("checkpoint"):
+            raise ConfigError("pass evaluate.checkpoint=RUN_DIR/checkpoints/<teacher|student>.pt")
+        model, toks, _ = load_nlp_model(cfg["evaluate"]["checkpoint"], expected_arch=("seq2seq_transformer",))
+        return TranslationTask._final(cfg["evaluate"]["checkpoint"], model.to(device), cfg, load_pairs(cfg),
+                                      toks["source"], toks["target"], run, device)
+
+    @staticmethod
+    def _final(label, model, cfg, splits, src_tok, tgt_tok, run, device) -> dict:
+        split = cfg["evaluate"]["split"]
+        val_loader = make_loader(encode_pairs(splits["validation"], src_tok, tgt_tok, cfg["data"]["max_length"]),
+                                 tgt_tok, 128, False, cfg["seed"])
+        report = bleu_report(model, splits[split], src_tok, tgt_tok, cfg, device)
+        print(f"example ({split}): {report.pop('example')}")
+        return {"model": label, "bleu": report["bleu"], "val_ppl": validation_perplexity(model, val_loader, device),
+                "params": count_parameters(model), "throughput": report["throughput"],
+                "train_pairs": len(splits["train"]), "bleu_split": split, "beam_size": cfg["evaluate"]["beam_size"]}
+
+
+def _teacher_beam_targets(teacher, pairs, src_tok, tgt_tok, cfg: dict, run: RunFolder, device) -> list[list[int]]:
+    """Kim & Rush's sequence-level KD data: the teacher's beam output for every training source, cached once."""
+    path = run.path / BEAM_TARGETS
+    if path.is_file():
+        cached = torch.load(path, weights_only=True)
+        if len(cached) == len(pairs):
+            return cached
+    items = encode_pairs(pairs, src_tok, tgt_tok, cfg["data"]["max_length"])
+    beam = cfg["distill"]["beam_size"]
+    print(f"sequence-level KD: teacher beam search (k={beam}) over {len(items):,} training sources -> {path}")
+    targets = translate(teacher, items, tgt_tok, device, beam, desc="teacher beam outputs")
+    atomic_save(targets, path)
+    return targets

