@@ -13,6 +13,8 @@ the table (mean +- std of the last-epoch accuracy over seeds) is printed and wri
 
 ``data.train_subset`` / ``data.test_subset`` (a fixed random subset of that many images, the same for every
 run) and the epoch counts make the shortened CPU schedules; leave them null for the full protocol.
+``run.memo_teacher=true`` (with ``data.augment=false``) computes the teacher's logits and features once per
+training image for all the runs of the process (:class:`~kd.vision.methods.memo_teacher.MemoTeacher`).
 Two processes can share the work: give each a part of ``run.methods``/``run.seeds`` and the same
 ``teacher.checkpoint``.
 """
@@ -35,6 +37,7 @@ from kd.common.utils.seed import seed_everything
 from kd.vision.checkpoints import load_vision_model, save_vision_model
 from kd.vision.data import build_data, make_loader
 from kd.vision.methods import METHODS
+from kd.vision.methods.memo_teacher import MemoTeacher
 from kd.vision.model_registry import build_model
 from kd.vision.pipeline import OPTIMIZERS, SCHEDULES
 from kd.vision.scripts.report import collect_runs, markdown_table
@@ -47,7 +50,7 @@ DEFAULTS = {
     "teacher": {"arch": "resnet32x4", "kwargs": {}, "checkpoint": None, **SCHEDULE},
     "student": {"arch": "resnet8x4", "kwargs": {}, **SCHEDULE},
     "train": {"eval_every": 0, "threads": 0},
-    "run": {"name": "method-table", "seeds": [0, 1, 2], "methods": ["student", "kd"]},
+    "run": {"name": "method-table", "seeds": [0, 1, 2], "methods": ["student", "kd"], "memo_teacher": False},
     "methods": {"student": {"name": "supervised", "kwargs": {}}, "kd": {"name": "kd", "kwargs": {}}},
 }
 
@@ -126,6 +129,11 @@ def main(argv=None):
         cfg["teacher"]["checkpoint"] = str(run.checkpoints / "model.pt")
     teacher, _ = load_vision_model(cfg["teacher"]["checkpoint"], arch=cfg["teacher"]["arch"])
     teacher = teacher.to(device).eval().requires_grad_(False)
+    if cfg["run"]["memo_teacher"]:
+        if cfg["data"]["augment"]:
+            raise ConfigError("run.memo_teacher=true remembers the teacher's outputs per image, which is only "
+                              "right without random augmentation: set data.augment=false too")
+        teacher = MemoTeacher(teacher)
     for label in cfg["run"]["methods"]:
         for seed in cfg["run"]["seeds"]:
             train_one(label, cfg["methods"][label], cfg, seed, teacher, root, device, cfg["student"])
