@@ -2,6 +2,6 @@
 from kd.common.engine.method import DistillationMethod, teacher_forward
 from kd.common.engine.distiller import Distiller
 from kd.common.engine.evaluation import predict
-from kd.common.engine.sampler import EpochShuffleSampler
+from kd.common.engine.sampler import EpochShuffleSampler, ShardedBatchSampler
 
-__all__ = ["DistillationMethod", "Distiller", "EpochShuffleSampler", "predict", "teacher_forward"]
+__all__ = ["DistillationMethod", "Distiller", "EpochShuffleSampler", "ShardedBatchSampler", "predict", "teacher_forward"]

@@ -1,7 +1,7 @@
 """Collecting a model's outputs over a loader, for metrics computed on the whole data set at once.
 
-Under torch.distributed a loader that shards the data set (its sampler, or the loader itself, has
-``num_replicas > 1``) gives each rank every W-th example; :func:`predict` gathers the ranks' outputs
+Under torch.distributed a loader that shards the data set (its sampler, batch sampler or the loader
+itself has ``num_replicas > 1``) gives each rank every W-th example (or batch); :func:`predict` gathers the ranks' outputs
 back into the loader's order and drops the repeats the sampler padded the last round with, so every
 rank computes the single-process metrics on exactly the N examples.
 """
@@ -55,8 +55,9 @@ def predict(model: nn.Module, loader, device: torch.device,
 
 def _num_replicas(loader) -> int:
     """How many ranks the loader splits the data set over (1: every rank reads all of it)."""
-    sampler = getattr(loader, "sampler", None)
-    return max(getattr(loader, "num_replicas", 1), getattr(sampler, "num_replicas", 1))
+    sampler, batch_sampler = getattr(loader, "sampler", None), getattr(loader, "batch_sampler", None)
+    return max(getattr(loader, "num_replicas", 1), getattr(sampler, "num_replicas", 1),
+               getattr(batch_sampler, "num_replicas", 1))
 
 
 def _dataset_size(loader) -> int | None:

@@ -38,3 +38,33 @@ class EpochShuffleSampler(Sampler[int]):
 
     def __len__(self) -> int:
         return -(-self.n // self.num_replicas) if self.num_replicas > 1 else self.n
+
+
+class ShardedBatchSampler(Sampler[list[int]]):
+    """Rank ``rank``'s share of any batch sampler: batches ``rank, rank + W, rank + 2W, ...``.
+
+    For batch samplers that decide batches themselves (length bucketing) and so cannot shard by index.
+    ``pad=True`` (training) repeats the first batches so every rank takes as many steps, which DDP
+    needs; ``pad=False`` (evaluation) leaves the last round short, so no example is seen twice and
+    :func:`~kd.common.engine.predict` gathers exactly the data set. ``set_epoch`` is passed on.
+    """
+
+    def __init__(self, batch_sampler, num_replicas: int = 1, rank: int = 0, pad: bool = True):
+        self.batch_sampler, self.num_replicas, self.rank, self.pad = batch_sampler, num_replicas, rank, pad
+
+    def set_epoch(self, epoch: int) -> None:
+        if hasattr(self.batch_sampler, "set_epoch"):
+            self.batch_sampler.set_epoch(epoch)
+
+    def __iter__(self) -> Iterator[list[int]]:
+        batches = list(self.batch_sampler)
+        if self.pad and self.num_replicas > 1:
+            rounds = -(-len(batches) // self.num_replicas)
+            batches += batches[: rounds * self.num_replicas - len(batches)]
+        return iter(batches[self.rank :: self.num_replicas])
+
+    def __len__(self) -> int:
+        total = len(self.batch_sampler)
+        if self.pad:
+            return -(-total // self.num_replicas)
+        return len(range(self.rank, total, self.num_replicas))

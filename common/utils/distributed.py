@@ -6,12 +6,14 @@ torchrun --nnodes=2 --node_rank=0 --master_addr=HOST --nproc_per_node=8 -m kd.vi
 ```
 
 A script needs two lines: ``ctx = init_distributed(args.device)`` at the start (it reads torchrun's
-``RANK`` / ``WORLD_SIZE`` / ``LOCAL_RANK``; without them it is a plain single process), and
-``sampler=EpochShuffleSampler(n, seed, **shard_kwargs())`` (or a loader's ``num_replicas``/``rank``)
-so each rank reads its own shard. :class:`~kd.common.engine.Distiller` then wraps the student and the
-method's parameters in DistributedDataParallel itself, logs and writes checkpoints on rank 0 only,
-averages the loss terms over ranks, and :func:`~kd.common.engine.predict` gathers every rank's logits
-in the data set's order (padding dropped), so whole-set metrics are the single-process ones.
+``RANK`` / ``WORLD_SIZE`` / ``LOCAL_RANK``; without them it is a plain single process; other ranks'
+prints are silenced), and ``sampler=EpochShuffleSampler(n, seed, **shard_kwargs())`` (batch samplers:
+``ShardedBatchSampler(batch_sampler, **shard_kwargs())``; the GPU loader shards by itself) so each rank
+reads its own shard. The rest follows: :class:`~kd.common.engine.Distiller` wraps the student and the
+method's parameters in DistributedDataParallel itself, logs and writes checkpoints on rank 0 only and
+averages the loss terms over ranks; :func:`~kd.common.engine.predict` gathers every rank's logits in
+the data set's order (padding dropped), so whole-set metrics are the single-process ones;
+``RunFolder.create`` gives every rank the same folder and only rank 0 writes to it.
 
 Data parallelism is exact: with a per-rank batch ``B / W`` the averaged gradient of W ranks is the
 gradient of the global batch ``B`` (for losses that are means over the batch; BatchNorm statistics
@@ -20,6 +22,7 @@ stay per rank unless :func:`convert_sync_batchnorm` is asked for).
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,12 +57,15 @@ def _env_int(name: str, default: int) -> int:
     return int(value) if value not in (None, "") else default
 
 
-def init_distributed(device: str | None = "auto", backend: str | None = None) -> DistributedContext:
+def init_distributed(device: str | None = "auto", backend: str | None = None,
+                     quiet_other_ranks: bool = True) -> DistributedContext:
     """Join the process group torchrun describes in the environment; a plain process when there is none.
 
     The device: under torchrun each rank drives ``cuda:LOCAL_RANK`` (``--device cpu`` keeps it on the
     CPU, with gloo); alone it is :func:`resolve_device`'s choice. The backend is NCCL on CUDA, gloo on
-    the CPU. Calling it again returns the same context.
+    the CPU. ``quiet_other_ranks`` sends the standard output of ranks other than 0 to /dev/null, so a
+    script's prints and tables appear once (errors, on stderr, still show from every rank). Calling it
+    again returns the same context.
     """
     world_size = _env_int("WORLD_SIZE", 1)
     if world_size <= 1 and not is_initialized():
@@ -71,6 +77,8 @@ def init_distributed(device: str | None = "auto", backend: str | None = None) ->
         torch.cuda.set_device(chosen)
     if not is_initialized():
         dist.init_process_group(backend=backend or ("nccl" if chosen.type == "cuda" else "gloo"))
+    if quiet_other_ranks and dist.get_rank() != 0:
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
     return DistributedContext(rank=dist.get_rank(), world_size=dist.get_world_size(), local_rank=local_rank,
                               device=chosen)
 

@@ -9,6 +9,10 @@ runs/<name>/
   tb/                TensorBoard events
   summary.md         the final table
 ```
+
+Under torch.distributed every rank opens the same folder (``create`` picks the name on rank 0 and
+shares it) and only rank 0 writes to it (config, metrics, TensorBoard, summary), so a script needs no
+rank checks around its run folder.
 """
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from kd.common.utils import distributed
 from kd.common.utils.config import save_yaml
 
 DEFAULT_RUNS_ROOT = Path("runs")
@@ -33,7 +38,8 @@ class RunFolder:
         self.plots.mkdir(exist_ok=True)
         self.history: list[dict[str, Any]] = []
         self.final: dict[str, Any] = {}
-        self._tensorboard = tensorboard
+        self.writable = distributed.is_main()  # other ranks of a torch.distributed job only read
+        self._tensorboard = tensorboard and self.writable
         self._writer = None
         if self.metrics_file.is_file():  # resuming: keep what the interrupted run logged
             saved = json.loads(self.metrics_file.read_text())
@@ -42,21 +48,24 @@ class RunFolder:
 
     @classmethod
     def create(cls, name: str, root: str | Path = DEFAULT_RUNS_ROOT, **kwargs) -> "RunFolder":
-        """A new folder ``root/<name>-<YYYYmmdd-HHMMSS>`` (a suffix is added if it exists)."""
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        path = Path(root) / f"{name}-{stamp}"
-        suffix = 1
-        while path.exists():
-            path = Path(root) / f"{name}-{stamp}-{suffix}"
-            suffix += 1
-        return cls(path, **kwargs)
+        """A new folder ``root/<name>-<YYYYmmdd-HHMMSS>`` (a suffix is added if it exists); the same on every rank."""
+        path = None
+        if distributed.is_main():
+            stamp = time.strftime("%Y%m%d-%H%M%S")
+            path = Path(root) / f"{name}-{stamp}"
+            suffix = 1
+            while path.exists():
+                path = Path(root) / f"{name}-{stamp}-{suffix}"
+                suffix += 1
+        return cls(distributed.broadcast_object(str(path) if path is not None else None), **kwargs)
 
     checkpoints = property(lambda self: self.path / "checkpoints")
     plots = property(lambda self: self.path / "plots")
     metrics_file = property(lambda self: self.path / "metrics.json")
 
     def save_config(self, config: dict) -> None:
-        save_yaml(config, self.path / "config.yaml")
+        if self.writable:
+            save_yaml(config, self.path / "config.yaml")
 
     @property
     def writer(self):
@@ -84,13 +93,16 @@ class RunFolder:
         self._write_metrics()
 
     def _write_metrics(self) -> None:
+        if not self.writable:
+            return
         tmp = self.metrics_file.with_suffix(".json.tmp")
         tmp.write_text(json.dumps({"history": self.history, "final": self.final}, indent=2, default=float))
         tmp.replace(self.metrics_file)
 
     def write_summary(self, markdown: str) -> Path:
         path = self.path / "summary.md"
-        path.write_text(markdown)
+        if self.writable:
+            path.write_text(markdown)
         return path
 
     def close(self) -> None:

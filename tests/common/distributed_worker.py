@@ -13,9 +13,10 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import BatchSampler, DataLoader, SequentialSampler, TensorDataset
 
-from kd.common.engine import DistillationMethod, Distiller, EpochShuffleSampler, predict, teacher_forward
+from kd.common.engine import (DistillationMethod, Distiller, EpochShuffleSampler, ShardedBatchSampler, predict,
+                              teacher_forward)
 from kd.common.losses import soft_target_kl
 from kd.common.utils import distributed
 from kd.common.utils.errors import NonFiniteLossError
@@ -89,8 +90,13 @@ def main(out: Path) -> None:
                     "label_sum": int(labels.sum())}
         return run
 
-    full = make_distiller(teacher, RunFolder(out / "full", tensorboard=False))
+    print(f"printed by rank {ctx.rank}")
+    full_run = RunFolder.create("full", out, tensorboard=False)
+    full = make_distiller(teacher, full_run)
     history = full.fit(train, EPOCHS, evaluate=evaluate(full))
+    by_batch = DataLoader(TensorDataset(xe, ye), batch_sampler=ShardedBatchSampler(
+        BatchSampler(SequentialSampler(range(len(xe))), 8, drop_last=False), pad=False, **distributed.shard_kwargs()))
+    batch_logits, batch_labels = predict(full.student, by_batch, ctx.device)
 
     part = make_distiller(teacher, RunFolder(out / "part", tensorboard=False))
     part.fit(train, 1)
@@ -111,8 +117,10 @@ def main(out: Path) -> None:
         "history": [{k: v for k, v in r.items() if k != "epoch_seconds"} for r in history],
         "resumed_epochs": [r["epoch"] for r in resumed_history],
         "eval_logits": eval_logits[-1],
+        "run_path": str(full_run.path),
+        "batch_sharded_eval": (batch_logits, batch_labels),
         "stopped_on_nan": stopped,
-        "wrote_checkpoint": (out / "full" / "checkpoints" / "last.pt").is_file(),
+        "wrote_checkpoint": (full_run.checkpoints / "last.pt").is_file(),
     }, out / f"rank{ctx.rank}.pt")
     distributed.close_distributed()
 

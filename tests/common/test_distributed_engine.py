@@ -31,11 +31,14 @@ def results(tmp_path_factory):
     procs = [subprocess.Popen([sys.executable, str(WORKER), str(single)], env=_env(),
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True),
              subprocess.Popen(launch, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)]
+    outputs = []
     for proc in procs:
         output, _ = proc.communicate(timeout=240)
         assert proc.returncode == 0, output[-3000:]
+        outputs.append(output)
     load = lambda path: torch.load(path, weights_only=True)  # noqa: E731
-    return load(single / "rank0.pt"), load(double / "rank0.pt"), load(double / "rank1.pt")
+    results = load(single / "rank0.pt"), load(double / "rank0.pt"), load(double / "rank1.pt")
+    return (*results, outputs[1], double)
 
 
 def assert_state_close(a, b):
@@ -45,7 +48,7 @@ def assert_state_close(a, b):
 
 
 def test_two_ranks_reach_the_single_process_weights(results):
-    single, rank0, rank1 = results
+    single, rank0, rank1, _, _ = results
     assert (single["world_size"], rank0["world_size"]) == (1, 2)
     assert_state_close(rank0["student"], single["student"])
     assert_state_close(rank0["method"], single["method"])  # the projector is averaged over ranks too
@@ -53,7 +56,7 @@ def test_two_ranks_reach_the_single_process_weights(results):
 
 
 def test_reduced_metrics_are_the_single_process_ones(results):
-    single, rank0, rank1 = results
+    single, rank0, rank1, _, _ = results
     for mine, ref in zip(rank0["history"], single["history"]):
         assert mine.keys() == ref.keys()
         assert mine["n_eval"] == ref["n_eval"] == 51 and mine["label_sum"] == ref["label_sum"]
@@ -62,10 +65,17 @@ def test_reduced_metrics_are_the_single_process_ones(results):
             assert mine[key] == pytest.approx(ref[key], rel=1e-5)
     assert rank1["history"] == rank0["history"]
     torch.testing.assert_close(rank0["eval_logits"], single["eval_logits"], rtol=1e-4, atol=1e-5)
+    # a loader sharded by whole batches (length bucketing) gathers every example once, in rank order
+    logits, labels = rank0["batch_sharded_eval"]
+    ref_logits, ref_labels = single["batch_sharded_eval"]
+    order = torch.tensor([i for b in range(7) for i in range(8 * b, min(51, 8 * b + 8))
+                          if b % 2 == 0] + [i for b in range(7) if b % 2 for i in range(8 * b, 8 * b + 8)])
+    assert torch.equal(labels, ref_labels[order])
+    torch.testing.assert_close(logits, ref_logits[order], rtol=1e-4, atol=1e-5)
 
 
 def test_resume_and_checkpoint_under_two_ranks(results):
-    single, rank0, rank1 = results
+    single, rank0, rank1, _, _ = results
     assert rank0["resumed_epochs"] == [1, 2]  # rank 0 returns the run folder's history
     assert rank1["resumed_epochs"] == [2]  # other ranks return the epochs they ran
     assert_state_close(rank0["resumed_student"], single["student"])
@@ -73,6 +83,24 @@ def test_resume_and_checkpoint_under_two_ranks(results):
     assert rank0["wrote_checkpoint"]
 
 
+def test_one_run_folder_written_by_rank_0_and_one_voice(results):
+    _, rank0, rank1, output, out = results
+    assert rank0["run_path"] == rank1["run_path"]
+    assert len([p for p in out.iterdir() if p.name.startswith("full")]) == 1
+    assert "printed by rank 0" in output and "printed by rank 1" not in output
+
+
 def test_a_nan_on_one_rank_stops_every_rank(results):
-    single, rank0, rank1 = results
+    single, rank0, rank1, _, _ = results
     assert single["stopped_on_nan"] and rank0["stopped_on_nan"] and rank1["stopped_on_nan"]
+
+
+def test_sharded_batch_sampler_splits_batches_and_pads_for_training():
+    from kd.common.engine import ShardedBatchSampler
+
+    batches = [[0, 1], [2, 3], [4, 5], [6, 7], [8]]
+    train = [list(ShardedBatchSampler(batches, num_replicas=2, rank=r)) for r in range(2)]
+    assert train == [[[0, 1], [4, 5], [8]], [[2, 3], [6, 7], [0, 1]]]  # equal step counts for DDP
+    evaluation = [list(ShardedBatchSampler(batches, num_replicas=2, rank=r, pad=False)) for r in range(2)]
+    assert evaluation == [[[0, 1], [4, 5], [8]], [[2, 3], [6, 7]]]  # every example once
+    assert [len(ShardedBatchSampler(batches, 2, r, pad=False)) for r in range(2)] == [3, 2]
