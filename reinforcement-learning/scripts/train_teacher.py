@@ -1,4 +1,4 @@
-"""Train a teacher policy with PPO and save it with its normalisation statistics and env settings.
+"""Train a teacher policy (PPO, or DQN for discrete actions) and save it with its normalisation statistics and env settings.
 
     python -m kd.rl.scripts.train_teacher --config reinforcement-learning/configs/cartpole.yaml --seed 1
 
@@ -17,6 +17,7 @@ from kd.rl.evaluation import evaluate_policy
 from kd.rl.run_setup import setup_run
 from kd.rl.teacher_model.build import build_policy
 from kd.rl.teacher_model.checkpoint import load_policy, save_policy
+from kd.rl.teacher_model.dqn import DQNConfig, train_dqn
 from kd.rl.teacher_model.ppo import PPOConfig, train_ppo
 
 TEACHER_ALGORITHMS: Registry = Registry("teacher algorithm")
@@ -29,13 +30,19 @@ def _ppo(agent, setup, evaluate, callback):
     return train_ppo(agent, envs, cfg, setup.seed, setup.device, evaluate=evaluate, callback=callback)
 
 
+@TEACHER_ALGORITHMS.register("dqn")
+def _dqn(agent, setup, evaluate, callback):
+    cfg = DQNConfig.from_dict(setup.config["teacher"]["dqn"])
+    return train_dqn(agent, setup.env, cfg, setup.seed, setup.device, evaluate=evaluate, callback=callback)
+
+
 def main(argv: list[str] | None = None) -> dict:
-    setup = setup_run(common_parser("Train a teacher policy (PPO) on a gymnasium environment").parse_args(argv),
+    setup = setup_run(common_parser("Train a teacher policy (PPO or DQN) on a gymnasium environment").parse_args(argv),
                       "teacher")
     config, run, env = setup.config, setup.run, setup.env
     algorithm = TEACHER_ALGORITHMS.get(config["teacher"]["algo"])
     agent = build_policy(config["teacher"], env).to(setup.device)
-    train_eval = config["teacher"]["ppo"].get("eval_episodes", 10)
+    train_eval = config["teacher"][config["teacher"]["algo"]].get("eval_episodes", 10)
     best = {"return": float("-inf")}
 
     def evaluate(policy):  # periodic evaluation on seeds disjoint from the final evaluation's
@@ -62,7 +69,7 @@ def main(argv: list[str] | None = None) -> dict:
              "policy_parameters": params, "all_parameters": count_parameters(teacher)}
     run.log_final(final)
     plot_curves(run.history, ["train_return", "eval_return"], run.plots / "returns.png",
-                title=f"PPO teacher on {env['name']} (seed {setup.seed})", x_key="steps")
+                title=f"{config['teacher']['algo'].upper()} teacher on {env['name']} (seed {setup.seed})", x_key="steps")
     table = ("| policy | return (held-out seeds) | policy params |\n|---|---|---|\n"
              f"| teacher (best eval, step {meta['steps']}) | {format_return(stats)} | {params:,} |\n"
              f"| teacher (last update) | {format_return(last_stats)} | {params:,} |\n")

@@ -4,7 +4,6 @@ import torch
 
 from kd.rl.teacher_model.networks import ActorCritic
 
-CARTPOLE = {"name": "cartpole", "kwargs": {}}
 # push right when 0.1 x + 0.5 x_dot + theta + 0.5 theta_dot > 0: a linear controller that scores 500
 CONTROLLER = (0.1, 0.5, 1.0, 0.5)
 

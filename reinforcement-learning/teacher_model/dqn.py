@@ -1,0 +1,117 @@
+"""Deep Q-learning (Mnih et al. 2015) in the CleanRL style, for discrete-action teachers.
+
+One environment, epsilon-greedy exploration annealed linearly, a replay memory, a target network
+copied every ``target_update_every`` steps, and the TD loss
+
+    L = mean (Q(s, a) - [r + gamma (1 - terminated) max_a' Q_target(s', a')])^2
+
+A truncated episode (time limit) still bootstraps from s' (only ``terminated`` stops it). The
+resulting Q-values are a teacher for Rusu et al.'s policy distillation with a sharp temperature
+(``distill.tau=0.01``).
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, fields
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm import trange
+
+from kd.common.utils.errors import ConfigError
+from kd.rl.environments import make_env
+
+
+@dataclass
+class DQNConfig:
+    total_steps: int = 500_000
+    learning_rate: float = 2.5e-4
+    buffer_size: int = 10_000
+    gamma: float = 0.99
+    target_update_every: int = 500
+    batch_size: int = 128
+    start_epsilon: float = 1.0
+    end_epsilon: float = 0.05
+    exploration_fraction: float = 0.5
+    learning_starts: int = 10_000
+    train_every: int = 10
+    eval_every: int = 10_000
+    eval_episodes: int = 10
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "DQNConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"unknown DQN setting(s) {unknown}; known: {', '.join(sorted(known))}")
+        return cls(**values)
+
+
+def train_dqn(qnet: nn.Module, env: dict, cfg: DQNConfig, seed: int, device: torch.device,
+              evaluate: Callable[[nn.Module], dict] | None = None,
+              callback: Callable[[dict], None] | None = None) -> list[dict]:
+    """Train ``qnet`` (a :class:`~kd.rl.teacher_model.networks.QNetwork`) in place; one record per ``eval_every`` steps."""
+    environment = make_env(env["name"], **env.get("kwargs", {}))
+    target = copy.deepcopy(qnet).eval()
+    optimizer = torch.optim.Adam(qnet.parameters(), lr=cfg.learning_rate)
+    rng = np.random.default_rng(seed)
+    obs, _ = environment.reset(seed=seed)
+    shape = environment.observation_space.shape
+    memory = {"obs": np.zeros((cfg.buffer_size, *shape), np.float32), "next": np.zeros((cfg.buffer_size, *shape), np.float32),
+              "action": np.zeros(cfg.buffer_size, np.int64), "reward": np.zeros(cfg.buffer_size, np.float32),
+              "terminated": np.zeros(cfg.buffer_size, np.float32)}
+    size, episode_return, finished, losses, history = 0, 0.0, [], [], []
+    for step in trange(1, cfg.total_steps + 1, desc="dqn", unit="step", mininterval=1.0):
+        epsilon = cfg.start_epsilon + (cfg.end_epsilon - cfg.start_epsilon) * min(
+            step / (cfg.exploration_fraction * cfg.total_steps), 1.0)
+        if rng.random() < epsilon:
+            action = int(rng.integers(environment.action_space.n))
+        else:
+            with torch.no_grad():
+                action = int(qnet(torch.as_tensor(obs[None]).to(device)).logits.argmax(-1))
+        next_obs, reward, terminated, truncated, _ = environment.step(action)
+        i = (step - 1) % cfg.buffer_size
+        for key, value in (("obs", obs), ("next", next_obs), ("action", action), ("reward", reward),
+                           ("terminated", float(terminated))):
+            memory[key][i] = value
+        size = min(size + 1, cfg.buffer_size)
+        episode_return += float(reward)
+        obs = next_obs
+        if terminated or truncated:
+            finished.append(episode_return)
+            episode_return = 0.0
+            obs, _ = environment.reset()
+
+        if step > cfg.learning_starts and step % cfg.train_every == 0:
+            idx = rng.integers(0, size, cfg.batch_size)
+            batch = {k: torch.as_tensor(v[idx]).to(device) for k, v in memory.items()}
+            with torch.no_grad():
+                best_next = target(batch["next"]).logits.max(-1).values
+                td_target = batch["reward"] + cfg.gamma * (1.0 - batch["terminated"]) * best_next
+            q = qnet(batch["obs"]).logits.gather(1, batch["action"][:, None]).squeeze(1)
+            loss = F.mse_loss(q, td_target)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            losses.append(float(loss.detach()))
+        if step % cfg.target_update_every == 0:
+            target.load_state_dict(qnet.state_dict())
+
+        if step % cfg.eval_every == 0 or step == cfg.total_steps:
+            record = {"epoch": len(history) + 1, "steps": step, "epsilon": epsilon}
+            if losses:
+                record["td_loss"] = float(np.mean(losses))
+            if finished:
+                record["train_return"] = float(np.mean(finished))
+            if evaluate is not None:
+                stats = evaluate(qnet)
+                record["eval_return"], record["eval_return_std"] = stats["return_mean"], stats["return_std"]
+            history.append(record)
+            if callback is not None:
+                callback(record)
+            losses, finished = [], []
+    environment.close()
+    return history

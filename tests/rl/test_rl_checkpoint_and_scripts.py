@@ -1,0 +1,81 @@
+"""Save/load keeps the score (normalisation statistics included); the scripts run end to end."""
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from kd.common.utils.cli import main_entry
+from kd.common.utils.errors import CheckpointMismatchError, MissingPathError
+from kd.rl.evaluation import run_episodes
+from kd.rl.scripts import distill, evaluate, train_teacher
+from kd.rl.teacher_model import ActorCritic, load_policy, save_policy
+
+CARTPOLE = {"name": "cartpole", "kwargs": {}}
+
+CONFIG = Path(__file__).parents[2] / "reinforcement-learning" / "configs" / "cartpole.yaml"
+
+
+def test_round_trip_keeps_weights_normaliser_and_returns(tmp_path, linear_cartpole_teacher):
+    policy = ActorCritic([4], "discrete", 2, hidden=[8], normalize_obs=True)
+    policy.normalizer.update(torch.randn(256, 4) * torch.tensor([1.0, 2.0, 0.1, 0.5]) + 0.3)
+    before = run_episodes(policy, CARTPOLE, 5, seed=11, deterministic=False)
+    path = save_policy(policy, tmp_path / "p.pt", CARTPOLE, algo="test")
+    loaded, meta = load_policy(path)
+    assert meta["env"] == CARTPOLE and meta["algo"] == "test"
+    assert torch.equal(loaded.normalizer.mean, policy.normalizer.mean) and loaded.normalizer.enabled
+    assert run_episodes(loaded, CARTPOLE, 5, seed=11, deterministic=False) == before
+    assert run_episodes(loaded, CARTPOLE, 5, seed=11, deterministic=False) == before  # same seeds, same returns
+    path = save_policy(linear_cartpole_teacher, tmp_path / "t.pt", CARTPOLE)
+    assert run_episodes(load_policy(path)[0], CARTPOLE, 3, seed=0) == [500.0, 500.0, 500.0]
+
+
+def test_load_errors_are_one_line(tmp_path):
+    with pytest.raises(MissingPathError):
+        load_policy(tmp_path / "missing.pt")
+    torch.save({"state_dict": {}}, tmp_path / "other.pt")
+    with pytest.raises(CheckpointMismatchError):
+        load_policy(tmp_path / "other.pt")
+
+
+def test_scripts_train_distill_evaluate(tmp_path, capsys):
+    runs = str(tmp_path)
+    teacher_final = train_teacher.main(["--config", str(CONFIG), "--runs-dir", runs, "--seed", "3",
+                                        "teacher.ppo.total_steps=2048", "teacher.ppo.eval_every=2", "eval.episodes=3"])
+    teacher_pt = next(tmp_path.glob("teacher-cartpole-s3-*/checkpoints/teacher.pt"))
+    assert teacher_final["policy_parameters"] == 4610
+    final = distill.main(["--config", str(CONFIG), "--runs-dir", runs, "--teacher", str(teacher_pt),
+                          "distill.total_steps=512", "distill.data=mix", "eval.episodes=3"])
+    assert final["compression"] > 10 and "percent_of_teacher" in final
+    run = next(tmp_path.glob("distill-cartpole-*"))
+    assert (run / "plots" / "returns.png").is_file() and (run / "summary.md").is_file()
+    assert json.loads((run / "metrics.json").read_text())["history"]
+    student_pt = run / "checkpoints" / "student.pt"
+    results = evaluate.main(["--checkpoint", str(student_pt), "--teacher", str(teacher_pt), "--episodes", "3",
+                             "--runs-dir", runs, "--gif"])
+    row = results[f"student:{student_pt}"]
+    assert row["return_mean"] == pytest.approx(final["student_return_mean"], rel=0) or row["episodes"] == 3
+    assert Path(row["gif"]).stat().st_size > 0
+    assert "% of teacher" in capsys.readouterr().out
+
+
+def test_dqn_teacher_script_saves_a_q_network(tmp_path):
+    config = CONFIG.with_name("cartpole_dqn.yaml")
+    train_teacher.main(["--config", str(config), "--runs-dir", str(tmp_path), "teacher.dqn.total_steps=600",
+                        "teacher.dqn.learning_starts=100", "teacher.dqn.eval_every=300", "eval.episodes=2"])
+    policy, meta = load_policy(next(tmp_path.glob("teacher-*/checkpoints/teacher.pt")))
+    assert meta["algo"] == "dqn" and policy.arch_name == "q_network"
+
+
+def test_user_mistakes_exit_with_one_line(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main_entry(distill.main, ["--config", str(CONFIG), "--runs-dir", str(tmp_path),
+                                  "--teacher", str(tmp_path / "nope.pt")])
+    assert exit_info.value.code != 0
+    assert capsys.readouterr().err.strip().startswith("error: checkpoint")
+    with pytest.raises(SystemExit):
+        main_entry(train_teacher.main, ["--config", str(CONFIG), "--runs-dir", str(tmp_path), "env.nmae=cartpole"])
+    assert "unknown config key 'env.nmae'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main_entry(train_teacher.main, ["--config", str(CONFIG), "--runs-dir", str(tmp_path), "env.name=pongg"])
+    assert "unknown environment 'pongg'" in capsys.readouterr().err
