@@ -15,6 +15,7 @@ import argparse
 import sys
 from typing import Callable
 
+from kd.common.utils import distributed
 from kd.common.utils.errors import KDError
 
 
@@ -31,8 +32,13 @@ def common_parser(description: str) -> argparse.ArgumentParser:
 
 
 def main_entry(main: Callable[[list[str] | None], object], argv: list[str] | None = None) -> None:
-    """Run ``main``; a :class:`KDError` prints ``error: <message>`` on one line and exits non-zero."""
+    """Run ``main``; a :class:`KDError` prints ``error: <message>`` on one line and exits non-zero.
+
+    Launched by ``torchrun`` (``WORLD_SIZE`` > 1), the process first joins the job's process group on
+    the device ``--device`` names (see :mod:`kd.common.utils.distributed`), and leaves it at the end.
+    """
     try:
+        distributed.init_from_launcher(sys.argv[1:] if argv is None else argv)
         main(argv)
     except KDError as err:
         print(f"error: {err}", file=sys.stderr)
@@ -40,3 +46,5 @@ def main_entry(main: Callable[[list[str] | None], object], argv: list[str] | Non
     except KeyboardInterrupt:
         print("interrupted: the last checkpoint is kept; continue with --resume RUN_DIR", file=sys.stderr)
         sys.exit(130)
+    finally:
+        distributed.close_distributed()

@@ -5,9 +5,10 @@ torchrun --nproc_per_node=4 -m kd.vision.scripts.distill --config ...      # one
 torchrun --nnodes=2 --node_rank=0 --master_addr=HOST --nproc_per_node=8 -m kd.vision.scripts.distill ...
 ```
 
-A script needs two lines: ``ctx = init_distributed(args.device)`` at the start (it reads torchrun's
-``RANK`` / ``WORLD_SIZE`` / ``LOCAL_RANK``; without them it is a plain single process; other ranks'
-prints are silenced), and ``sampler=EpochShuffleSampler(n, seed, **shard_kwargs())`` (batch samplers:
+A script wrapped by ``main_entry`` joins the process group by itself (``init_from_launcher``: it reads
+torchrun's ``RANK`` / ``WORLD_SIZE`` / ``LOCAL_RANK`` and ``--device``; without them it is a plain
+single process; other ranks' prints are silenced; other code calls ``init_distributed``), and it
+needs one line per loader: ``sampler=EpochShuffleSampler(n, seed, **shard_kwargs())`` (batch samplers:
 ``ShardedBatchSampler(batch_sampler, **shard_kwargs())``; the GPU loader shards by itself) so each rank
 reads its own shard. The rest follows: :class:`~kd.common.engine.Distiller` wraps the student and the
 method's parameters in DistributedDataParallel itself, logs and writes checkpoints on rank 0 only and
@@ -81,6 +82,21 @@ def init_distributed(device: str | None = "auto", backend: str | None = None,
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
     return DistributedContext(rank=dist.get_rank(), world_size=dist.get_world_size(), local_rank=local_rank,
                               device=chosen)
+
+
+def init_from_launcher(argv: list[str]) -> DistributedContext | None:
+    """Join the process group when torchrun started this process (``WORLD_SIZE`` > 1), on the device
+    that ``--device`` in ``argv`` names; ``None`` for a plain process. Called by ``main_entry``, so
+    every script runs under torchrun without code of its own."""
+    if _env_int("WORLD_SIZE", 1) <= 1:
+        return None
+    device = "auto"
+    for i, arg in enumerate(argv):
+        if arg == "--device" and i + 1 < len(argv):
+            device = argv[i + 1]
+        elif arg.startswith("--device="):
+            device = arg.split("=", 1)[1]
+    return init_distributed(device)
 
 
 def close_distributed() -> None:
