@@ -26,6 +26,8 @@ draws each image's crop/flip from its fixed pool of labelled views and yields th
 """
 from __future__ import annotations
 
+import copy
+import dataclasses
 import math
 from typing import Iterator, Sequence
 
@@ -33,6 +35,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+from torch.utils.data import Subset
+from torchvision import transforms as T
 
 from kd.common.utils import distributed
 from kd.common.utils.errors import ConfigError
@@ -170,10 +174,76 @@ class GPUImageLoader:
             yield batch
 
 
+    def with_teacher_logits(self, teacher_logits: Tensor) -> "GPUImageLoader":
+        """The same loader (sharing the device copy of the images) that also yields ``teacher_logits[i]``."""
+        other = copy.copy(self)
+        other.teacher_logits, other.views = teacher_logits.to(self.device), None
+        return other
+
+
+# ------------------------------------------------------------------------ from the vision data sets
+def _transforms(dataset) -> list:
+    transform = getattr(dataset, "transform", None)
+    return list(getattr(transform, "transforms", [transform] if transform is not None else []))
+
+
 def uint8_arrays(dataset) -> tuple[np.ndarray, np.ndarray]:
-    """``(images (N, H, W[, C]) uint8, labels (N,))`` of a torchvision-style set (``.data``, ``.targets``)."""
+    """``(images (N, H, W[, C]) uint8, labels (N,))`` of a data set, decoded once.
+
+    torchvision's CIFAR / MNIST sets give their ``.data`` / ``.targets``; an ``ImageFolder`` is decoded
+    image by image through the PIL steps of its transform (resize, centre crop) up to ``ToTensor``;
+    a ``Subset`` takes its indices of either.
+    """
+    if isinstance(dataset, Subset):
+        images, labels = uint8_arrays(dataset.dataset)
+        return images[dataset.indices], labels[dataset.indices]
     data, targets = getattr(dataset, "data", None), getattr(dataset, "targets", None)
-    if data is None or targets is None:
-        raise ConfigError(f"{type(dataset).__name__} keeps no uint8 '.data'/'.targets' arrays; the GPU loader "
-                          "takes torchvision's CIFAR/MNIST sets or arrays (use the DataLoader path for folders)")
-    return np.asarray(data), np.asarray(targets)
+    if data is not None and targets is not None and not hasattr(dataset, "samples"):
+        return np.asarray(data), np.asarray(targets)
+    if hasattr(dataset, "samples") and hasattr(dataset, "loader"):
+        steps = []
+        for step in _transforms(dataset):
+            if isinstance(step, T.ToTensor):
+                break
+            steps.append(step)
+        prepare = T.Compose(steps)
+        images = [np.asarray(prepare(dataset.loader(path))) for path, _ in dataset.samples]
+        if len({im.shape for im in images}) != 1:
+            raise ConfigError("the GPU loader needs images of one size; set data.image_size to resize them")
+        return np.stack(images), np.asarray([label for _, label in dataset.samples])
+    raise ConfigError(f"{type(dataset).__name__} has no uint8 images to put on the device; "
+                      "use data.gpu_resident=false for it")
+
+
+def normalisation_of(dataset) -> tuple[Sequence[float], Sequence[float]]:
+    """The ``Normalize(mean, std)`` of a data set's transform."""
+    base = dataset.dataset if isinstance(dataset, Subset) else dataset
+    for step in _transforms(base):
+        if isinstance(step, T.Normalize):
+            return tuple(step.mean), tuple(step.std)
+    raise ConfigError(f"{type(base).__name__}'s transform has no Normalize step to copy onto the device")
+
+
+def augmentation_of(dataset) -> tuple[int, bool]:
+    """``(pad, flip)`` of a training transform's ``RandomCrop(padding=pad)`` and ``RandomHorizontalFlip``."""
+    base = dataset.dataset if isinstance(dataset, Subset) else dataset
+    steps = _transforms(base)
+    pad = next((int(s.padding) if isinstance(s.padding, int) else int(s.padding[0])
+                for s in steps if isinstance(s, T.RandomCrop) and s.padding), 0)
+    return pad, any(isinstance(s, T.RandomHorizontalFlip) for s in steps)
+
+
+def gpu_resident(data, device: torch.device, seed: int = 0):
+    """A :class:`~kd.vision.data.VisionData` whose loaders are GPUImageLoaders over the same images.
+
+    Same images, labels, normalisation, crop padding and flip as the DataLoader path (read from the
+    data sets' transforms), same batch sizes, same sharding; only where the work happens changes.
+    """
+    train_x, train_y = uint8_arrays(data.splits.train_plain)
+    test_x, test_y = uint8_arrays(data.splits.test)
+    mean, std = normalisation_of(data.splits.test)
+    pad, flip = augmentation_of(data.splits.train)
+    train = GPUImageLoader(train_x, train_y, data.train_loader.batch_size, device=device, mean=mean, std=std,
+                           augment=bool(pad or flip), pad=pad, flip=flip, shuffle=True, seed=seed)
+    test = GPUImageLoader(test_x, test_y, data.test_loader.batch_size, device=device, mean=mean, std=std)
+    return dataclasses.replace(data, train_loader=train, test_loader=test)

@@ -205,3 +205,25 @@ def test_on_cuda_batches_are_channels_last_and_equal_the_cpu_ones():
     gpu = one_epoch(dl)
     torch.testing.assert_close(gpu[0].cpu(), cpu[0])
     assert torch.equal(gpu[1].cpu(), cpu[1])
+
+
+def test_gpu_resident_copies_the_dataloader_path_of_an_image_folder(tmp_path):
+    from PIL import Image
+
+    from kd.vision.data import build_data
+    from kd.vision.data.gpu_loader import gpu_resident
+
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 6), ("test", 4)):
+        for cls in ("cat", "dog"):
+            (tmp_path / split / cls).mkdir(parents=True)
+            for i in range(n):
+                Image.fromarray(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)).save(tmp_path / split / cls / f"{i}.png")
+    data = build_data({"name": "imagefolder", "root": str(tmp_path), "batch_size": 4, "eval_batch_size": 3})
+    fast = gpu_resident(data, torch.device("cpu"), seed=0)
+    assert (fast.train_loader.pad, fast.train_loader.flip, fast.train_loader.batch_size) == (4, True, 4)
+    for (x, y), (fx, fy) in zip(data.test_loader, fast.test_loader):
+        torch.testing.assert_close(fx, x, atol=1e-5, rtol=1e-5)
+        assert torch.equal(fy, y)
+    x, y = one_epoch(fast.train_loader)
+    assert x.shape == (12, 3, 32, 32) and sorted(y.tolist()) == [0] * 6 + [1] * 6
