@@ -36,3 +36,20 @@ def test_same_step_autoreset_returns_the_next_episode_and_keeps_the_final_observ
     assert np.all(np.abs(next_obs[done]) <= 0.05)
     assert reward[done].tolist() == [1.0] * len(done)  # a real transition, not a dummy reset step
     envs.close()
+
+
+def test_atari_cnn_teacher_and_student_act_on_stacked_frames():
+    import torch
+
+    from kd.common.utils.config import load_yaml
+    from kd.rl.student_model import build_student, size_report
+    from kd.rl.teacher_model.build import build_policy
+
+    config = load_yaml(__import__("pathlib").Path(__file__).parents[2] / "reinforcement-learning/configs/pong.yaml")
+    env = {"name": "pong", "kwargs": {}}
+    teacher = build_policy(config["teacher"], env)
+    student = build_student(config["student"], teacher, env)
+    obs, _ = make_env("pong").reset(seed=0)
+    out = student(torch.as_tensor(obs[None]))
+    assert obs.dtype == np.uint8 and out.logits.shape == (1, 6) and teacher(torch.as_tensor(obs[None])).value.shape == (1,)
+    assert size_report(teacher, student)["compression"] > 7
