@@ -22,13 +22,16 @@ from __future__ import annotations
 from torch import nn
 
 from kd.common.utils.registry import Registry
+from kd.vision.registry_build import build_checked
 
 MODELS: Registry[nn.Module] = Registry("model")
 
 
 def build_model(name: str, num_classes: int, in_channels: int = 3, image_size: int = 32, **kwargs) -> nn.Module:
-    """Build the architecture registered as ``name`` (unknown names raise :class:`UnknownNameError`)."""
-    return MODELS.build(name, num_classes=num_classes, in_channels=in_channels, image_size=image_size, **kwargs)
+    """Build the architecture registered as ``name`` (unknown names raise :class:`UnknownNameError`,
+    arguments it does not take :class:`ConfigError`)."""
+    return build_checked(MODELS, name, num_classes=num_classes, in_channels=in_channels, image_size=image_size,
+                         **kwargs)
 
 
 # Importing the two packages registers every architecture (they import MODELS from this module).

@@ -35,7 +35,8 @@ from kd.vision.checkpoints import load_vision_model, save_vision_model
 from kd.vision.data import SoftLabelDataset, VisionData, build_data, cached_soft_labels, file_fingerprint
 from kd.vision.data import label_dataset, make_loader
 from kd.vision.methods import METHODS
-from kd.vision.model_registry import build_model
+from kd.vision.model_registry import MODELS, build_model
+from kd.vision.registry_build import build_checked
 from kd.vision.report import cost, quality
 
 CONFIG_DIR = Path(__file__).parent / "configs"
@@ -83,9 +84,20 @@ def load_experiment_config(args: argparse.Namespace, default_preset: str | None 
     return cfg
 
 
+def check_names(cfg: dict) -> None:
+    """Fail before any training on a model, method, mode, optimiser or schedule name nobody registered."""
+    for section in ("teacher", "student"):
+        MODELS.get(cfg[section]["arch"])
+        OPTIMIZERS.get(cfg[section]["optimizer"])
+        SCHEDULES.get(cfg[section]["schedule"])
+    METHODS.get(cfg["method"]["name"])
+    DISTILL_MODES.get(cfg["distill"]["mode"])
+
+
 def start_experiment(args: argparse.Namespace, run_name: str, default_preset: str | None = None) -> Experiment:
     """Config, device, data (errors surface before any folder is made), then the run folder."""
     cfg = load_experiment_config(args, default_preset)
+    check_names(cfg)
     seed_everything(cfg["seed"])
     if cfg["train"]["num_threads"]:
         torch.set_num_threads(cfg["train"]["num_threads"])
@@ -209,7 +221,7 @@ def distil_student(exp: Experiment, teacher: nn.Module, teacher_checkpoint: Path
     """Build the student and the method, then distil in ``distill.mode``; returns (student, checkpoint)."""
     student = build_arch(exp, exp.cfg["student"], seed_offset=1)
     method_cfg = exp.cfg["method"]
-    method = METHODS.build(method_cfg["name"], teacher=teacher, student=student, num_classes=exp.data.num_classes,
+    method = build_checked(METHODS, method_cfg["name"], teacher=teacher, student=student, num_classes=exp.data.num_classes,
                            image_shape=exp.data.image_shape, **method_cfg["kwargs"])
     mode = DISTILL_MODES.get(exp.cfg["distill"]["mode"])
     teacher.eval()

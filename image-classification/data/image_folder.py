@@ -2,13 +2,15 @@
 
 ``data.name=imagefolder data.root=DIR`` accepts either
 - ``DIR/train/<class>/*.png`` and ``DIR/test/<class>/*`` (or ``DIR/val/<class>/*``): the given split; or
-- ``DIR/<class>/*``: a single folder, split into train/test with a fixed stratified ``test_fraction``.
+- ``DIR/<class>/*``: a single folder, split into train/test with a fixed ``test_fraction`` (stratified by
+  class when every class has enough images).
 Images are converted to RGB, resized and centre-cropped to ``image_size`` (default 32) and normalised
 with ImageNet statistics; training adds a padded random crop and a horizontal flip.
 A missing or empty folder, or one without class sub-folders or images, is a one-line MissingPathError.
 """
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from torch.utils.data import Subset
@@ -35,9 +37,12 @@ def _stratified_split(targets: list[int], test_fraction: float) -> tuple[list[in
     from sklearn.model_selection import train_test_split
 
     indices = list(range(len(targets)))
-    counts = {t: targets.count(t) for t in set(targets)}
-    stratify = targets if min(counts.values()) >= 2 else None
-    return train_test_split(indices, test_size=test_fraction, stratify=stratify, random_state=0)
+    if len(indices) < 2:
+        raise MissingPathError(f"an image folder needs at least 2 images to split into train and test, got {len(indices)}")
+    n_classes, n_test = len(set(targets)), max(1, math.ceil(test_fraction * len(indices)))
+    smallest = min(targets.count(t) for t in set(targets))
+    can_stratify = smallest >= 2 and n_classes <= n_test <= len(indices) - n_classes
+    return train_test_split(indices, test_size=n_test, stratify=targets if can_stratify else None, random_state=0)
 
 
 @DATASETS.register("imagefolder")

@@ -1,0 +1,176 @@
+"""The vision data sets on fixtures the tests write: a tiny CIFAR-10 in the official pickle layout, tiny
+ImageFolders of PNGs, the digits default, the offline soft-label cache, and the one-line errors."""
+import pickle
+import urllib.request
+from pathlib import Path
+from urllib.error import URLError
+
+import numpy as np
+import pytest
+import torch
+import torchvision
+from PIL import Image
+
+from kd.common.utils.errors import ConfigError, MissingPathError, OfflineError, UnknownNameError
+from kd.vision.data import SoftLabelDataset, build_data, cached_soft_labels, data_root, file_fingerprint
+from kd.vision.model_registry import build_model
+
+CIFAR_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def write_tiny_cifar10(root: Path, per_batch: int = 4, n_test: int = 6) -> Path:
+    """cifar-10-batches-py/{data_batch_1..5, test_batch, batches.meta} as the official pickles."""
+    folder = root / "cifar-10-batches-py"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+
+    def batch(n, name):
+        entry = {"batch_label": name, "labels": [int(i % 10) for i in range(n)],
+                 "data": rng.integers(0, 256, size=(n, 3072), dtype=np.uint8),
+                 "filenames": [f"{name}_{i}.png" for i in range(n)]}
+        with open(folder / name, "wb") as f:
+            pickle.dump(entry, f)
+
+    for i in range(1, 6):
+        batch(per_batch, f"data_batch_{i}")
+    batch(n_test, "test_batch")
+    with open(folder / "batches.meta", "wb") as f:
+        pickle.dump({"label_names": CIFAR_CLASSES, "num_cases_per_batch": per_batch, "num_vis": 3072}, f)
+    return root
+
+
+def write_image_folder(root: Path, classes=("cat", "dog", "fox"), per_class: int = 4, size: int = 12) -> Path:
+    rng = np.random.default_rng(0)
+    for c in classes:
+        (root / c).mkdir(parents=True)
+        for i in range(per_class):
+            Image.fromarray(rng.integers(0, 256, (size, size, 3), dtype=np.uint8)).save(root / c / f"{i}.png")
+    return root
+
+
+@pytest.fixture
+def skip_cifar_checksums(monkeypatch):
+    """The fixture's files are not the real ones, so torchvision's MD5 checks are bypassed."""
+    monkeypatch.setattr(torchvision.datasets.CIFAR10, "_check_integrity", lambda self: True)
+    monkeypatch.setattr(torchvision.datasets.cifar, "check_integrity", lambda *a, **k: True)
+
+
+def test_digits_default():
+    data = build_data({"name": "digits", "batch_size": 32})
+    assert (data.num_classes, data.image_shape, len(data.splits.train), len(data.splits.test)) == (10, (1, 8, 8), 1437, 360)
+    x, y = next(iter(data.train_loader))
+    assert x.shape == (32, 1, 8, 8) and x.dtype == torch.float32 and y.dtype == torch.long
+    assert abs(float(data.splits.train.tensors[0].mean())) < 1e-4  # standardised with the training statistics
+    counts = torch.bincount(data.splits.test.tensors[1], minlength=10)
+    assert counts.min() >= 35  # stratified split
+    up = build_data({"name": "digits", "image_size": 32})
+    assert up.image_shape == (1, 32, 32)
+
+
+def test_cifar10_official_layout(tmp_path, skip_cifar_checksums):
+    root = write_tiny_cifar10(tmp_path)
+    data = build_data({"name": "cifar10", "root": str(root), "download": False, "batch_size": 8})
+    assert (data.num_classes, data.image_shape, list(data.class_names)) == (10, (3, 32, 32), CIFAR_CLASSES)
+    assert (len(data.splits.train), len(data.splits.test)) == (20, 6)
+    x, y = next(iter(data.train_loader))
+    assert x.shape == (8, 3, 32, 32) and y.dtype == torch.long
+    plain = data.splits.train_plain[0][0]  # no augmentation: exactly the normalised pixels
+    raw = torch.tensor(data.splits.train_plain.data[0]).permute(2, 0, 1).float() / 255
+    mean, std = torch.tensor([0.4914, 0.4822, 0.4465])[:, None, None], torch.tensor([0.2470, 0.2435, 0.2616])[:, None, None]
+    assert torch.allclose(plain, (raw - mean) / std, atol=1e-5)
+    torch.manual_seed(0)
+    augmented = torch.stack([data.splits.train[0][0] for _ in range(4)])
+    assert not all(torch.equal(augmented[0], a) for a in augmented[1:])  # random crop + flip
+
+
+def test_cifar_missing_files_without_download(tmp_path):
+    with pytest.raises(MissingPathError, match="cifar10 files not found"):
+        build_data({"name": "cifar10", "root": str(tmp_path), "download": False})
+
+
+def test_offline_download_is_one_line_error(tmp_path, monkeypatch):
+    def no_network(*args, **kwargs):
+        raise URLError("no network")
+
+    monkeypatch.setattr(urllib.request, "urlopen", no_network)
+    for name in ("mnist", "cifar100"):
+        with pytest.raises(OfflineError) as err:
+            build_data({"name": name, "root": str(tmp_path / name)})
+        message = str(err.value)
+        assert "\n" not in message and "data.root=" in message and "imagefolder" in message
+
+
+def test_data_root_env(monkeypatch, tmp_path):
+    monkeypatch.setenv("KD_DATA", str(tmp_path))
+    assert data_root() == tmp_path
+    assert data_root("/x") == Path("/x")
+
+
+def test_image_folder_with_train_test(tmp_path):
+    write_image_folder(tmp_path / "train")
+    write_image_folder(tmp_path / "val", per_class=2)
+    data = build_data({"name": "imagefolder", "root": str(tmp_path), "image_size": 16, "batch_size": 5})
+    assert (data.num_classes, data.image_shape, list(data.class_names)) == (3, (3, 16, 16), ["cat", "dog", "fox"])
+    assert (len(data.splits.train), len(data.splits.test)) == (12, 6)
+    x, y = next(iter(data.test_loader))
+    assert x.shape == (6, 3, 16, 16) and sorted(y.tolist()) == [0, 0, 1, 1, 2, 2]
+
+
+def test_single_image_folder_is_split(tmp_path):
+    write_image_folder(tmp_path, per_class=5)
+    data = build_data({"name": "imagefolder", "root": str(tmp_path), "test_fraction": 0.2})
+    assert (len(data.splits.train), len(data.splits.test), data.image_shape) == (12, 3, (3, 32, 32))
+    assert sorted(data.splits.test[i][1] for i in range(3)) == [0, 1, 2]  # stratified
+
+
+def test_image_folder_class_mismatch(tmp_path):
+    write_image_folder(tmp_path / "train")
+    write_image_folder(tmp_path / "test", classes=("cat", "dog"))
+    with pytest.raises(ConfigError, match="different class sub-folders"):
+        build_data({"name": "imagefolder", "root": str(tmp_path)})
+
+
+@pytest.mark.parametrize("layout", ["missing", "empty", "no_class_folders", "no_images", "no_root"])
+def test_image_folder_errors(tmp_path, layout):
+    root = tmp_path / "images"
+    if layout != "missing":
+        root.mkdir()
+    if layout == "no_class_folders":
+        Image.new("RGB", (4, 4)).save(root / "loose.png")
+    if layout == "no_images":
+        (root / "cat").mkdir()
+        (root / "cat" / "notes.txt").write_text("not an image")
+    cfg = {"name": "imagefolder", "root": None if layout == "no_root" else str(root)}
+    with pytest.raises(MissingPathError) as err:
+        build_data(cfg)
+    assert "\n" not in str(err.value)
+
+
+def test_unknown_data_set():
+    with pytest.raises(UnknownNameError, match="unknown data set 'imagenet22k'.*cifar10"):
+        build_data({"name": "imagenet22k"})
+
+
+def test_soft_label_cache_and_dataset(tmp_path):
+    data = build_data({"name": "digits"})
+    teacher = build_model("mlp", 10, 1, 8, hidden=[8])
+    ckpt = tmp_path / "teacher.pt"
+    torch.save(teacher.state_dict(), ckpt)
+    cache = tmp_path / f"digits-{file_fingerprint(ckpt)}.pt"
+    logits = cached_soft_labels(teacher, data.splits.train_plain, cache, torch.device("cpu"))
+    assert logits.shape == (1437, 10) and cache.is_file()
+    with torch.no_grad():
+        expected = teacher.eval()(data.splits.train_plain.tensors[0][:5])
+    assert torch.allclose(logits[:5], expected, atol=1e-5)
+    torch.nn.init.zeros_(teacher.classifier.weight)  # a changed teacher is not consulted: the cache is reused
+    assert torch.equal(cached_soft_labels(teacher, data.splits.train_plain, cache, torch.device("cpu")), logits)
+    image, label, t = SoftLabelDataset(data.splits.train, logits)[3]
+    assert image.shape == (1, 8, 8) and int(label) == int(data.splits.train[3][1]) and torch.equal(t, logits[3])

@@ -1,0 +1,186 @@
+"""End to end on scikit-learn digits through the scripts: the student learns from the teacher in each
+mode (online, offline, guide), --resume continues an interrupted run, a NaN loss stops the run and
+keeps the last good checkpoint, and user mistakes are one-line errors with a non-zero exit."""
+import json
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from kd.common.engine import Distiller, DistillationMethod
+from kd.common.utils.checkpoint import safe_load
+from kd.common.utils.cli import main_entry
+from kd.common.utils.errors import CheckpointMismatchError, NonFiniteLossError
+from kd.vision.methods import METHODS
+from kd.vision.scripts import compare, distill, evaluate, quickstart, train_teacher
+
+CHANCE = 10.0
+
+
+@pytest.fixture(autouse=True)
+def restore_threads():
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
+
+
+def only_run(runs: Path) -> Path:
+    (run,) = [p for p in runs.iterdir() if p.is_dir()]
+    return run
+
+
+@pytest.fixture(scope="module")
+def teacher_checkpoint(tmp_path_factory) -> Path:
+    runs = tmp_path_factory.mktemp("teacher_runs")
+    rows = train_teacher.main(["--config", "digits_cnn_mlp", "--runs-dir", str(runs), "teacher.epochs=4"])
+    (row,) = rows.values()
+    assert row["acc"] > 90.0
+    return only_run(runs) / "teacher" / "checkpoints" / "model.pt"
+
+
+def test_quickstart_end_to_end(tmp_path, capsys):
+    """The `make demo` job, shortened: teacher and KD student beat chance, the student agrees with the teacher."""
+    rows = quickstart.main(["--runs-dir", str(tmp_path), "teacher.epochs=5", "student.epochs=6"])
+    teacher, kd, alone = rows.values()
+    assert teacher["acc"] > 90.0
+    assert kd["acc"] > CHANCE + 60 and alone["acc"] > CHANCE + 60
+    assert kd["agreement"] > 85.0
+    assert kd["params"] < teacher["params"] / 5 and kd["flops"] < teacher["flops"] / 50
+    run = only_run(tmp_path)
+    out = capsys.readouterr().out
+    assert f"run folder: {run}" in out and "| student + KD (mlp, kd, online) |" in out
+    for path in ("summary.md", "metrics.json", "config.yaml", "plots/comparison.png", "plots/test_accuracy.png",
+                 "teacher/checkpoints/model.pt", "student_kd/checkpoints/last.pt", "student_alone/plots/accuracy.png"):
+        assert (run / path).is_file(), path
+    assert "student alone (mlp)" in (run / "summary.md").read_text()
+    history = json.loads((run / "student_kd" / "metrics.json").read_text())["history"]
+    assert [r["epoch"] for r in history] == list(range(1, 7)) and "test_agreement" in history[-1]
+
+
+@pytest.mark.parametrize("mode,extra", [
+    ("online", []),
+    ("offline", ["method.name=soft_label_ce", "method.kwargs={temperature: 4.0}"]),
+    ("guide", ["distill.rounds=2", "distill.student_epochs_per_round=3", "distill.teacher_epochs_per_round=1"]),
+])
+def test_distillation_modes(tmp_path, teacher_checkpoint, mode, extra):
+    rows = distill.main(["--config", "digits_cnn_mlp", "--runs-dir", str(tmp_path), f"distill.mode={mode}",
+                         f"teacher.checkpoint={teacher_checkpoint}", "student.epochs=6", *extra])
+    teacher, student = rows.values()
+    assert student["acc"] > CHANCE + 60 and student["agreement"] > 80.0
+    run = only_run(tmp_path)
+    assert (run / "student_kd" / "checkpoints" / "model.pt").is_file()
+    if mode == "offline":
+        (cache,) = (run / "soft_labels").glob("digits-*.pt")
+        assert safe_load(cache)["logits"].shape == (1437, 10)
+    if mode == "guide":
+        assert safe_load(run / "guide_teacher" / "checkpoints" / "last.pt")["epoch"] == 2
+        assert safe_load(run / "student_kd" / "checkpoints" / "last.pt")["epoch"] == 6
+
+
+def test_resume_after_interruption(tmp_path, teacher_checkpoint, monkeypatch):
+    args = ["--config", "digits_cnn_mlp", f"teacher.checkpoint={teacher_checkpoint}", "student.epochs=2"]
+    distill.main(args + ["--runs-dir", str(tmp_path / "straight")])
+    straight = safe_load(only_run(tmp_path / "straight") / "student_kd" / "checkpoints" / "model.pt")["state_dict"]
+
+    original = Distiller._train_epoch
+
+    def interrupted(self, loader, epochs):
+        if self.epoch == 1:
+            raise KeyboardInterrupt
+        return original(self, loader, epochs)
+
+    monkeypatch.setattr(Distiller, "_train_epoch", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        distill.main(args + ["--runs-dir", str(tmp_path / "cut")])
+    run = only_run(tmp_path / "cut")
+    assert safe_load(run / "student_kd" / "checkpoints" / "last.pt")["epoch"] == 1
+    monkeypatch.setattr(Distiller, "_train_epoch", original)
+
+    distill.main(["--resume", str(run)])
+    assert safe_load(run / "student_kd" / "checkpoints" / "last.pt")["epoch"] == 2
+    resumed = safe_load(run / "student_kd" / "checkpoints" / "model.pt")["state_dict"]
+    for key in straight:
+        assert torch.allclose(straight[key], resumed[key], atol=1e-6), key
+    history = json.loads((run / "student_kd" / "metrics.json").read_text())["history"]
+    assert [r["epoch"] for r in history] == [1, 2]
+
+
+class NaNAtStep(DistillationMethod):
+    """Cross-entropy that turns NaN at the given optimiser step (a stand-in for a diverging run)."""
+
+    needs_teacher = False
+
+    def __init__(self, teacher=None, student=None, num_classes=0, image_shape=None, nan_at: int = 30):
+        super().__init__()
+        self.nan_at, self.calls = nan_at, 0
+
+    def forward(self, student, teacher, batch):
+        self.calls += 1
+        loss = F.cross_entropy(student(batch[0]), batch[1])
+        return {"ce": loss * float("nan") if self.calls >= self.nan_at else loss}
+
+
+if "nan_at_step_test" not in METHODS:
+    METHODS.register("nan_at_step_test")(NaNAtStep)
+
+
+def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, teacher_checkpoint):
+    with pytest.raises(NonFiniteLossError, match="epoch 2, step 30"):  # 23 steps per epoch
+        distill.main(["--config", "digits_cnn_mlp", "--runs-dir", str(tmp_path), "method.name=nan_at_step_test",
+                      "method.kwargs={nan_at: 30}", f"teacher.checkpoint={teacher_checkpoint}", "student.epochs=3"])
+    last = safe_load(only_run(tmp_path) / "student_kd" / "checkpoints" / "last.pt")
+    assert last["epoch"] == 1 and all(torch.isfinite(v).all() for v in last["student"].values())
+
+
+def run_cli(module, argv, capsys) -> tuple[int, str]:
+    with pytest.raises(SystemExit) as exit_info:
+        main_entry(module.main, argv)
+    err = capsys.readouterr().err.strip().splitlines()
+    return exit_info.value.code, err[-1] if err else ""
+
+
+@pytest.mark.parametrize("overrides,expected", [
+    (["data.name=imagenet"], "error: unknown data set 'imagenet'"),
+    (["student.arch=vit_giant"], "error: unknown model 'vit_giant'"),
+    (["method.name=magic"], "error: unknown method 'magic'"),
+    (["distill.mode=telepathy"], "error: unknown distillation mode 'telepathy'"),
+    (["data.name=imagefolder", "data.root=/no/such/folder"], "error: image folder '/no/such/folder' does not exist"),
+    (["teacher.checkpoint=/no/such.pt"], "error: checkpoint '/no/such.pt' does not exist"),
+    (["student.epoch=3"], "error: unknown config key 'student.epoch'"),
+    (["student.kwargs={depth: 3}"], "error: model 'mlp': got an unexpected keyword argument 'depth'"),
+    (["method.kwargs={beta: 3}"], "error: method 'kd': got an unexpected keyword argument 'beta'"),
+])
+def test_user_errors_are_one_line(tmp_path, capsys, overrides, expected):
+    code, err = run_cli(distill, ["--config", "digits_cnn_mlp", "--runs-dir", str(tmp_path), *overrides], capsys)
+    assert code != 0 and err.startswith(expected), err
+
+
+def test_checkpoint_mismatch_errors(tmp_path, capsys, teacher_checkpoint):
+    code, err = run_cli(distill, ["--config", "digits_cnn_mlp", "--runs-dir", str(tmp_path), "teacher.arch=resnet8",
+                                  f"teacher.checkpoint={teacher_checkpoint}"], capsys)
+    assert code != 0 and "holds a 'cnn' but 'resnet8' was asked for" in err
+    images = tmp_path / "three_classes"
+    for c in "abc":
+        (images / c).mkdir(parents=True)
+        from PIL import Image
+        for i in range(2):
+            Image.new("RGB", (8, 8), (i * 90, 0, 0)).save(images / c / f"{i}.png")
+    with pytest.raises(CheckpointMismatchError, match="trained for 10 classes but the data set has 3"):
+        evaluate.main(["--runs-dir", str(tmp_path), "--checkpoint", str(teacher_checkpoint),
+                       "data.name=imagefolder", f"data.root={images}", "data.image_size=8"])
+
+
+def test_evaluate_script(tmp_path, teacher_checkpoint, capsys):
+    rows = evaluate.main(["--runs-dir", str(tmp_path), "--checkpoint", str(teacher_checkpoint),
+                          "--teacher", str(teacher_checkpoint)])
+    teacher, same = rows.values()
+    assert same["agreement"] == 100.0 and same["acc"] > 90.0 and same["flops"] > 0 and same["latency_ms"] > 0
+    assert "top-5 %" in capsys.readouterr().out
+
+
+def test_compare_with_given_teacher(tmp_path, teacher_checkpoint):
+    rows = compare.main(["--config", "digits_cnn_mlp", "--runs-dir", str(tmp_path), "student.arch=small_cnn", "student.kwargs={}",
+                         f"teacher.checkpoint={teacher_checkpoint}", "student.epochs=3"])
+    assert list(rows) == ["teacher (cnn)", "student + KD (small_cnn, kd, online)", "student alone (small_cnn)"]
+    assert not (only_run(tmp_path) / "teacher").exists()  # the given teacher is not retrained
