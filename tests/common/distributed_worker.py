@@ -5,7 +5,9 @@
 The job trains a tiny MLP student through the Distiller with a method that has parameters of its own
 (a projector), on the same global batch of 32 whatever the number of processes, evaluates it with
 ``predict`` on a sharded loader whose size does not split evenly, resumes an interrupted run, and
-checks that a loss that is non-finite on one rank only stops every rank.
+checks that a loss that is non-finite on one rank only stops every rank. On images, it trains a small
+conv net from the sharded GPU loader (augmented on the fly) and labels an augmentation-aware logit
+cache with the labelling split over ranks.
 """
 import sys
 from pathlib import Path
@@ -21,6 +23,9 @@ from kd.common.losses import soft_target_kl
 from kd.common.utils import distributed
 from kd.common.utils.errors import NonFiniteLossError
 from kd.common.utils.run_folder import RunFolder
+from kd.vision.data.augmentation_cache import AugmentedLogitCache
+from kd.vision.data.gpu_loader import GPUImageLoader
+from kd.vision.methods import METHODS
 
 GLOBAL_BATCH, EPOCHS = 32, 2
 
@@ -70,6 +75,25 @@ def make_distiller(teacher, run, init_seed=0, nan_on_rank=None):
                      run=run, progress=False, log_every=2)
 
 
+def images_phase(ctx) -> dict:
+    """A conv student on the sharded GPU loader (global batch 16) and a cache labelled by all ranks."""
+    g = torch.Generator().manual_seed(3)
+    pixels = torch.randint(0, 256, (40, 8, 8, 3), generator=g, dtype=torch.uint8)
+    labels = torch.randint(0, 2, (40,), generator=g)
+    stats = dict(mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25))
+    torch.manual_seed(5)
+    teacher = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 36, 2))
+    cache = AugmentedLogitCache.build(teacher, pixels, num_views=3, pad=1, progress=False, **stats)
+    torch.manual_seed(6)
+    student = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 36, 2))
+    method = METHODS.build("kd", teacher=None, student=student, num_classes=2, image_shape=(3, 8, 8))
+    loader = GPUImageLoader(pixels, labels, distributed.per_rank_batch_size(16), augment=True, pad=1, shuffle=True,
+                            views=cache, **stats)
+    opt = torch.optim.SGD(student.parameters(), lr=0.1, momentum=0.9)
+    Distiller(student, method, opt, device=ctx.device, progress=False).fit(loader, 2)
+    return {"cache_logits": cache.logits, "conv_student": {k: v.clone() for k, v in student.state_dict().items()}}
+
+
 def main(out: Path) -> None:
     ctx = distributed.init_distributed("cpu")
     torch.manual_seed(123)
@@ -110,6 +134,7 @@ def main(out: Path) -> None:
         stopped = True
 
     torch.save({
+        **images_phase(ctx),
         "world_size": ctx.world_size,
         "student": {k: v.clone() for k, v in full.student.state_dict().items()},
         "method": {k: v.clone() for k, v in full.method.state_dict().items()},

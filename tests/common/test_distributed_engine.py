@@ -3,7 +3,8 @@
 distributed_worker.py runs the Distiller under ``torchrun --nproc_per_node=2`` and alone; with the
 same global batch the final weights (student and the method's projector) agree, the reduced loss
 terms and the whole-set evaluation (gathered over ranks, padding dropped) are the single-process ones,
-a resumed run lands on the same weights, and a NaN on one rank stops both.
+a resumed run lands on the same weights, a NaN on one rank stops both, one run folder is written by
+rank 0 alone, and the GPU loader's shards and the sharded labelling of the logit cache match one process.
 """
 import os
 import subprocess
@@ -53,6 +54,14 @@ def test_two_ranks_reach_the_single_process_weights(results):
     assert_state_close(rank0["student"], single["student"])
     assert_state_close(rank0["method"], single["method"])  # the projector is averaged over ranks too
     assert_state_close(rank1["student"], rank0["student"])
+
+
+def test_gpu_loader_shards_and_the_logit_cache_labelled_by_two_ranks_match_one(results):
+    single, rank0, rank1, _, _ = results
+    assert torch.equal(rank0["cache_logits"], single["cache_logits"])
+    assert torch.equal(rank1["cache_logits"], single["cache_logits"])
+    assert_state_close(rank0["conv_student"], single["conv_student"])
+    assert_state_close(rank1["conv_student"], single["conv_student"])
 
 
 def test_reduced_metrics_are_the_single_process_ones(results):
