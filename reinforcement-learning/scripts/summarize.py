@@ -1,0 +1,97 @@
+"""Collect the final figures of finished teacher and distillation runs into one table (mean +- std over seeds).
+
+    python -m kd.rl.scripts.summarize --runs-dir runs
+
+Each row groups the runs of one environment and one setting (algorithm; or method, loss, data source
+and student size) and reports the mean over seeds of each run's held-out evaluation, the std across
+seeds, the seeds found, and for students the environment steps until the periodic evaluation first
+reached 90% of the teacher's return (mean over the seeds that got there). Runs that did not finish
+(no final figures) are skipped. ``plots/<env>-distillation.png`` under the runs folder shows the
+students' mean learning curves per setting.
+"""
+from __future__ import annotations
+
+import json
+import statistics
+from collections import defaultdict
+from pathlib import Path
+
+import yaml
+
+from kd.common.utils.cli import common_parser, main_entry
+from kd.common.utils.errors import MissingPathError
+from kd.common.utils.plotting import plot_curves
+
+
+def _mean_std(values: list[float]) -> str:
+    std = statistics.pstdev(values) if len(values) > 1 else 0.0
+    return f"{statistics.fmean(values):.1f} +- {std:.1f}"
+
+
+def collect(runs_dir: Path) -> tuple[dict, dict]:
+    teachers, students = defaultdict(list), defaultdict(list)
+    for metrics in sorted(runs_dir.glob("*/metrics.json")):
+        saved = json.loads(metrics.read_text())
+        final, history = saved.get("final", {}), saved.get("history", [])
+        config = yaml.safe_load((metrics.parent / "config.yaml").read_text()) or {}
+        if not isinstance(config.get("env"), dict) or "teacher" not in config:  # another domain's run
+            continue
+        env, seed = config["env"]["name"], config["seed"]
+        if "policy_parameters" in final:
+            teachers[(env, config["teacher"]["algo"])].append((seed, final))
+        elif "student_return_mean" in final:
+            hidden = "x".join(str(h) for h in config["student"]["arch"].get("hidden", []))
+            target = 0.9 * final["teacher_return_mean"]
+            reached = [r["steps"] for r in history if r.get("eval_return", float("-inf")) >= target]
+            curve = {r["steps"]: r["eval_return"] for r in history if "eval_return" in r}
+            final = {**final, "steps_to_90": reached[0] if reached else None, "curve": curve}
+            students[(env, final["method"], final["loss"], final["data"], hidden)].append((seed, final))
+    return teachers, students
+
+
+def main(argv: list[str] | None = None) -> str:
+    args = common_parser("Summarise finished kd.rl runs over seeds").parse_args(argv)
+    runs_dir = Path(args.runs_dir)
+    if not runs_dir.is_dir():
+        raise MissingPathError(f"runs folder '{runs_dir}' does not exist")
+    teachers, students = collect(runs_dir)
+    lines = ["| env | policy | policy params | return (mean over seeds +- std across seeds) | % of teacher | "
+             "steps to 90% | seeds |", "|---|---|---|---|---|---|---|"]
+    for (env, algo), rows in sorted(teachers.items()):
+        returns = [r["teacher_return_mean"] for _, r in rows]
+        lines.append(f"| {env} | {algo} teacher | {rows[0][1]['policy_parameters']:,} | {_mean_std(returns)} | 100 | - | "
+                     f"{sorted(s for s, _ in rows)} |")
+    for (env, method, loss, data, hidden), rows in sorted(students.items()):
+        returns = [r["student_return_mean"] for _, r in rows]
+        percent = [r["percent_of_teacher"] for _, r in rows]
+        first = rows[0][1]
+        reached = [r["steps_to_90"] for _, r in rows if r["steps_to_90"] is not None]
+        speed = f"{statistics.fmean(reached):,.0f} ({len(reached)}/{len(rows)})" if reached else f"never (0/{len(rows)})"
+        lines.append(f"| {env} | {method} ({loss}, data={data}), MLP {hidden} | {first['student_parameters']:,} "
+                     f"({first['compression']:.1f}x smaller) | {_mean_std(returns)} | {_mean_std(percent)} | "
+                     f"{speed} | {sorted(s for s, _ in rows)} |")
+    _plot_students(students, runs_dir / "plots")
+    table = "\n".join(lines) + "\n"
+    print(table)
+    return table
+
+
+def _plot_students(students: dict, plots_dir: Path) -> None:
+    """One figure per environment: each setting's evaluation return against steps, averaged over seeds."""
+    by_env: dict[str, dict[int, dict[str, list[float]]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
+    for (env, method, loss, data, hidden), rows in students.items():
+        label = f"{method} {loss} data={data} MLP {hidden}"
+        for _, final in rows:
+            for step, value in final["curve"].items():
+                by_env[env][step][label].append(value)
+    plots_dir.mkdir(parents=True, exist_ok=True)
+    for env, steps in by_env.items():
+        history = [{"steps": step, **{k: statistics.fmean(v) for k, v in labels.items()}}
+                   for step, labels in sorted(steps.items())]
+        keys = sorted({k for r in history for k in r if k != "steps"})
+        plot_curves(history, keys, plots_dir / f"{env}-distillation.png", title=f"{env}: student evaluation return",
+                    x_key="steps")
+
+
+if __name__ == "__main__":
+    main_entry(main)
