@@ -112,6 +112,28 @@ def train_one(label: str, method_cfg: dict, cfg: dict, seed: int, teacher, root:
     return run
 
 
+def get_teacher(cfg: dict, root: Path, device):
+    """Train the teacher (no ``teacher.checkpoint``) or load it; None when no listed method uses a teacher.
+
+    With no methods listed the teacher is trained (or loaded) on its own.
+    """
+    methods = cfg["run"]["methods"]
+    if methods and not any(METHODS.get(cfg["methods"][m]["name"]).needs_teacher for m in methods):
+        return None
+    if not cfg["teacher"]["checkpoint"]:
+        run = train_one("teacher", {"name": "supervised", "kwargs": {}}, cfg, cfg["run"]["seeds"][0], None, root,
+                        device, cfg["teacher"])
+        cfg["teacher"]["checkpoint"] = str(run.checkpoints / "model.pt")
+    teacher, _ = load_vision_model(cfg["teacher"]["checkpoint"], arch=cfg["teacher"]["arch"])
+    teacher = teacher.to(device).eval().requires_grad_(False)
+    if not cfg["run"]["memo_teacher"]:
+        return teacher
+    if cfg["data"]["augment"]:
+        raise ConfigError("run.memo_teacher=true remembers the teacher's outputs per image, which is only right "
+                          "without random augmentation: set data.augment=false too")
+    return MemoTeacher(teacher)
+
+
 def main(argv=None):
     args = common_parser("Teacher + every method x seed on one student: a result table").parse_args(argv)
     cfg = load_config(args.config, args.overrides, defaults=DEFAULTS)
@@ -123,19 +145,9 @@ def main(argv=None):
         raise ConfigError(f"run.methods names {unknown}, not in the config's methods: {sorted(cfg['methods'])}")
     root = RunFolder.create(cfg["run"]["name"], args.runs_dir, tensorboard=False).path
     print(f"run folder: {root}")
-    if not cfg["teacher"]["checkpoint"]:
-        run = train_one("teacher", {"name": "supervised", "kwargs": {}}, cfg, cfg["run"]["seeds"][0], None, root,
-                        device, cfg["teacher"])
-        cfg["teacher"]["checkpoint"] = str(run.checkpoints / "model.pt")
-    teacher, _ = load_vision_model(cfg["teacher"]["checkpoint"], arch=cfg["teacher"]["arch"])
-    teacher = teacher.to(device).eval().requires_grad_(False)
-    if cfg["run"]["memo_teacher"]:
-        if cfg["data"]["augment"]:
-            raise ConfigError("run.memo_teacher=true remembers the teacher's outputs per image, which is only "
-                              "right without random augmentation: set data.augment=false too")
-        teacher = MemoTeacher(teacher)
-    for label in cfg["run"]["methods"]:
-        for seed in cfg["run"]["seeds"]:
+    teacher = get_teacher(cfg, root, device)
+    for seed in cfg["run"]["seeds"]:  # seed-major: an interrupted table still has whole seeds of every method
+        for label in cfg["run"]["methods"]:
             train_one(label, cfg["methods"][label], cfg, seed, teacher, root, device, cfg["student"])
     ordered = [path for label in ["teacher", *cfg["run"]["methods"]] for path in sorted(root.glob(f"{label}-seed*"))]
     table = markdown_table(collect_runs(ordered))
