@@ -70,8 +70,8 @@ def train(name, student, method, teacher, loaders, epochs, args, device, target)
 
     history = distiller.fit(train_loader, epochs, evaluate=evaluate)
     for record in history:
-        distributed.rank_zero_print(f"{name} epoch {record['epoch']}: test acc {record['test_acc']:.2f}% "
-                                    f"at {record['seconds']:.1f} s")
+        print(f"{name} epoch {record['epoch']}: test acc {record['test_acc']:.2f}% "
+              f"at {record['seconds']:.1f} s")
     reached = next((r["seconds"] for r in history if r["test_acc"] >= target), None)
     return {"final_acc": history[-1]["test_acc"], "seconds": history[-1]["seconds"], "seconds_to_target": reached,
             "target": target, "history": history}
@@ -107,11 +107,10 @@ def main(argv=None) -> dict:
         keep_test = np.random.default_rng(1).permutation(len(x_test))[: max(1, args.limit // 5)]
         x_train, y_train, x_test, y_test = x_train[keep], y_train[keep], x_test[keep_test], y_test[keep_test]
     decode_seconds = time.perf_counter() - start
-    run = RunFolder.create("time-to-accuracy", args.runs_dir, tensorboard=False) if ctx.is_main else None
-    if run is not None:
-        run.save_config(vars(args))
-        print(f"run folder: {run.path}\ndevice: {device_name(device)} x {ctx.world_size}; "
-              f"{len(x_train)} train / {len(x_test)} test images decoded in {decode_seconds:.1f} s")
+    run = RunFolder.create("time-to-accuracy", args.runs_dir, tensorboard=False)  # rank 0 writes, others print nothing
+    run.save_config(vars(args))
+    print(f"run folder: {run.path}\ndevice: {device_name(device)} x {ctx.world_size}; "
+          f"{len(x_train)} train / {len(x_test)} test images decoded in {decode_seconds:.1f} s")
 
     batch = distributed.per_rank_batch_size(args.batch_size)
     stats = dict(mean=CIFAR10_STATS[0], std=CIFAR10_STATS[1], device=device)
@@ -127,9 +126,9 @@ def main(argv=None) -> dict:
     def maybe_compile(model):
         return torch.compile(model) if args.compile else model
 
-    teacher = network(args.teacher)
+    teacher = maybe_compile(network(args.teacher))
     synchronize(device)
-    results = {"teacher": train("teacher", maybe_compile(teacher), METHODS.build("supervised"), None,
+    results = {"teacher": train("teacher", teacher, METHODS.build("supervised"), None,
                                 (train_loader, test_loader, time.perf_counter()), args.teacher_epochs, args,
                                 device, args.target_teacher)}
 
@@ -149,16 +148,15 @@ def main(argv=None) -> dict:
                                args.target_student)
     summary = {"device": device_name(device), "world_size": ctx.world_size, "decode_seconds": decode_seconds,
                "mode": "offline" if args.offline else "online", **results}
-    if ctx.is_main:
-        rows = [[f"{role}: {getattr(args, role)} ({getattr(args, role + '_epochs')} epochs)", r["final_acc"],
-                 r["seconds"], r["target"],
-                 f"{r['seconds_to_target']:.1f}" if r["seconds_to_target"] is not None else "not reached"]
-                for role, r in results.items()]
-        print_table(["network", "final test acc %", "seconds", "target %", "seconds to target"], rows)
-        run.log_final(summary)
-        run.close()
-        if args.json:
-            Path(args.json).write_text(json.dumps(summary, indent=2))
+    rows = [[f"{role}: {getattr(args, role)} ({getattr(args, role + '_epochs')} epochs)", r["final_acc"],
+             r["seconds"], r["target"],
+             f"{r['seconds_to_target']:.1f}" if r["seconds_to_target"] is not None else "not reached"]
+            for role, r in results.items()]
+    print_table(["network", "final test acc %", "seconds", "target %", "seconds to target"], rows)
+    run.log_final(summary)
+    run.close()
+    if args.json and ctx.is_main:
+        Path(args.json).write_text(json.dumps(summary, indent=2))
     distributed.close_distributed()
     return summary
 
