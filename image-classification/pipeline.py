@@ -257,7 +257,7 @@ def distil_guide(exp, teacher, teacher_checkpoint, student, method, teacher_test
     rounds, t_per, s_per = d["rounds"], d["teacher_epochs_per_round"], d["student_epochs_per_round"]
     teacher.requires_grad_(True)
     teacher_d = make_distiller(exp, "guide_teacher", teacher, supervised(exp), t_section, rounds * t_per,
-                               schedule="constant", lr=d["teacher_lr"] or t_section["lr"])
+                               schedule="constant", lr=d["teacher_lr"] or t_section["lr"] / 10)
     student_d = make_distiller(exp, "student_kd", student, method, s_section, rounds * s_per, teacher=teacher)
     if exp.resume:
         teacher_d.try_resume()
