@@ -1,7 +1,6 @@
 """One teacher, then every listed method x seed on the same student: the result table of a pair.
 
-    python -m kd.vision.scripts.method_table --config image-classification/configs/cifar10_resnet32x4_resnet8x4.yaml \
-        data.root=/path/to/cifar10_imagefolder
+    python -m kd.vision.scripts.method_table --config cifar10_resnet32x4_resnet8x4 data.root=/path/to/cifar10_imagefolder
 
 Trains the teacher (or loads ``teacher.checkpoint``), then for each method in ``run.methods`` and each seed
 in ``run.seeds`` trains a fresh student with that method (SGD, momentum, weight decay, step decay at
@@ -39,14 +38,14 @@ from kd.vision.data import build_data, make_loader
 from kd.vision.methods import METHODS
 from kd.vision.methods.memo_teacher import MemoTeacher
 from kd.vision.model_registry import build_model
-from kd.vision.pipeline import OPTIMIZERS, SCHEDULES
+from kd.vision.pipeline import OPTIMIZERS, SCHEDULES, resolve_preset
 from kd.vision.scripts.report import collect_runs, markdown_table
 
 SCHEDULE = {"epochs": 240, "optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "weight_decay": 5e-4,
             "schedule": "step", "milestones": [150, 180, 210], "gamma": 0.1}
 DEFAULTS = {
     "data": {"name": "imagefolder", "root": None, "batch_size": 64, "eval_batch_size": 256, "num_workers": 0,
-             "augment": True, "train_subset": None, "test_subset": None},
+             "augment": True, "image_size": None, "train_subset": None, "test_subset": None},
     "teacher": {"arch": "resnet32x4", "kwargs": {}, "checkpoint": None, **SCHEDULE},
     "student": {"arch": "resnet8x4", "kwargs": {}, **SCHEDULE},
     "train": {"eval_every": 0, "threads": 0},
@@ -136,7 +135,9 @@ def get_teacher(cfg: dict, root: Path, device):
 
 def main(argv=None):
     args = common_parser("Teacher + every method x seed on one student: a result table").parse_args(argv)
-    cfg = load_config(args.config, args.overrides, defaults=DEFAULTS)
+    cfg = load_config(resolve_preset(args.config), args.overrides, defaults=DEFAULTS)
+    if args.seed is not None:
+        cfg["run"]["seeds"] = [args.seed]
     if cfg["train"]["threads"]:
         torch.set_num_threads(cfg["train"]["threads"])
     device = resolve_device(args.device)
@@ -153,6 +154,7 @@ def main(argv=None):
     table = markdown_table(collect_runs(ordered))
     (root / "summary.md").write_text(table + "\n")
     print(table)
+    return root
 
 
 if __name__ == "__main__":

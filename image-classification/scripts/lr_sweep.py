@@ -1,0 +1,59 @@
+"""Learning-rate sweep: the same method table at several student learning rates -> one table and one plot.
+
+    python -m kd.vision.scripts.lr_sweep --lrs 0.01 0.02 0.05 0.1 \\
+        --config image-classification/configs/cifar10_resnet32x4_resnet8x4.yaml data.root=DIR run.methods=[simkd]
+
+``--config``, ``--device`` and the overrides go to :mod:`kd.vision.scripts.method_table`, plus
+``student.lr=<lr>`` for each value. The teacher is trained once (at the first value) unless ``teacher.checkpoint`` is given,
+and reused by the others. Writes ``lr_sweep.md`` (one row per lr and method: mean +- std over seeds)
+and ``plots/accuracy_vs_lr.png`` into the sweep folder.
+"""
+from __future__ import annotations
+
+import statistics
+from pathlib import Path
+
+from kd.common.utils.cli import common_parser, main_entry
+from kd.common.utils.plotting import plot_curves
+from kd.common.utils.run_folder import RunFolder
+from kd.vision.scripts import method_table
+from kd.vision.scripts.report import collect_runs
+
+
+def main(argv=None):
+    parser = common_parser("Student learning-rate sweep of a method table")
+    parser.add_argument("--lrs", type=float, nargs="+", required=True, help="student learning rates to try")
+    args = parser.parse_args(argv)
+    options = (["--config", args.config] if args.config else []) + ["--device", args.device]
+    sweep = RunFolder.create("lr-sweep", args.runs_dir, tensorboard=False)
+    print(f"run folder: {sweep.path}")
+    teacher_override: list[str] = []
+    records = []
+    for lr in args.lrs:
+        root = method_table.main([*options, "--runs-dir", str(sweep.path), *args.overrides, *teacher_override,
+                                  f"student.lr={lr}", f"run.name=lr{lr:g}"])
+        trained = sorted(Path(root).glob("teacher-seed*/checkpoints/model.pt"))
+        if trained and not teacher_override:
+            teacher_override = [f"teacher.checkpoint={trained[0]}"]
+        records += [{**r, "lr": lr} for r in collect_runs([root]) if r["label"] != "teacher"]
+    rows = {}
+    for r in records:
+        rows.setdefault((r["label"], r["lr"]), []).append(r["accuracy"])
+    lines = ["| method | student lr | seeds | test acc. (%) mean +- std |", "|---|---:|---:|---:|"]
+    history = []
+    for (label, lr), accs in sorted(rows.items()):
+        std = statistics.stdev(accs) if len(accs) > 1 else 0.0
+        lines.append(f"| {label} | {lr:g} | {len(accs)} | {statistics.fmean(accs):.2f} +- {std:.2f} |")
+        history.append({"lr": lr, f"{label}_acc": statistics.fmean(accs)})
+    table = "\n".join(lines)
+    (sweep.path / "lr_sweep.md").write_text(table + "\n")
+    sweep.log_final({"rows": [{"label": k[0], "lr": k[1], "accuracies": v} for k, v in rows.items()]})
+    keys = sorted({k for h in history for k in h if k != "lr"})
+    plot_curves(sorted(history, key=lambda h: h["lr"]), keys, sweep.plots / "accuracy_vs_lr.png",
+                title="test accuracy vs student learning rate", x_key="lr")
+    print(table)
+    print(f"sweep folder: {sweep.path}")
+
+
+if __name__ == "__main__":
+    main_entry(main)
