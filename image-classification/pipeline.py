@@ -103,6 +103,10 @@ def start_experiment(args: argparse.Namespace, run_name: str, default_preset: st
         torch.set_num_threads(cfg["train"]["num_threads"])
     device = resolve_device(args.device)
     data = build_data(cfg["data"], seed=cfg["seed"])
+    if cfg["data"]["gpu_resident"]:
+        from kd.vision.data.gpu_loader import gpu_resident
+
+        data = gpu_resident(data, device, seed=cfg["seed"])
     run = RunFolder(args.resume) if args.resume else RunFolder.create(run_name, args.runs_dir)
     run.save_config(cfg)
     print(f"run folder: {run.path}")
@@ -235,6 +239,9 @@ def distil_online(exp, teacher, teacher_checkpoint, student, method, teacher_tes
 
 
 def soft_label_loader(exp: Experiment, teacher_logits_cache: Tensor):
+    """Training batches ``(image, label, teacher_logits)`` (on the device-resident loader when it is used)."""
+    if hasattr(exp.data.train_loader, "with_teacher_logits"):
+        return exp.data.train_loader.with_teacher_logits(teacher_logits_cache)
     d = exp.cfg["data"]
     return make_loader(SoftLabelDataset(exp.data.splits.train, teacher_logits_cache), d["batch_size"], True,
                        exp.seed, d["num_workers"])

@@ -174,3 +174,17 @@ def test_soft_label_cache_and_dataset(tmp_path):
     assert torch.equal(cached_soft_labels(teacher, data.splits.train_plain, cache, torch.device("cpu")), logits)
     image, label, t = SoftLabelDataset(data.splits.train, logits)[3]
     assert image.shape == (1, 8, 8) and int(label) == int(data.splits.train[3][1]) and torch.equal(t, logits[3])
+
+
+@pytest.mark.parametrize("mode", ["online", "offline"])
+def test_distill_on_cifar_fixture_with_device_resident_loader(tmp_path, skip_cifar_checksums, mode):
+    """The pipeline on the real CIFAR-10 loader, through the device-resident (uint8, on-device augmentation) path."""
+    from kd.vision.scripts import distill
+
+    root = write_tiny_cifar10(tmp_path / "data")
+    rows = distill.main(["--config", "digits_cnn_mlp", "--runs-dir", str(tmp_path / "runs"), "data.name=cifar10",
+                         f"data.root={root}", "data.download=false", "data.gpu_resident=true", "data.batch_size=8",
+                         f"distill.mode={mode}", "teacher.arch=small_cnn", "student.arch=mlp", "teacher.epochs=1",
+                         "student.epochs=1", "student.kwargs={hidden: [16]}"])
+    teacher, student = rows.values()
+    assert student["params"] == 3 * 32 * 32 * 16 + 16 + 16 * 10 + 10 and 0.0 <= student["agreement"] <= 100.0
