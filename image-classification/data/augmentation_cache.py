@@ -41,7 +41,7 @@ from kd.common.utils import distributed
 from kd.common.utils.checkpoint import atomic_save, safe_load
 from kd.common.utils.device import autocast
 from kd.common.utils.errors import ConfigError
-from kd.vision.data.gpu_loader import as_uint8_nhwc, crop_flip, normalizer, pad_pixels
+from kd.vision.data.gpu_loader import GPUImageLoader, as_uint8_nhwc, crop_flip, normalizer, pad_pixels
 
 
 class AugmentedLogitCache:
@@ -157,9 +157,20 @@ class AugmentedLogitCache:
         and the view settings; otherwise label the views and save them there."""
         n = len(images)
         meta = {"fingerprint": fingerprint, "num_images": n, "num_views": build_kwargs.get("num_views", 16),
-                "pad": build_kwargs.get("pad", 4), "seed": build_kwargs.get("seed", 0)}
+                "pad": build_kwargs.get("pad", 4), "flip": build_kwargs.get("flip", True),
+                "seed": build_kwargs.get("seed", 0)}
         cache = cls.load(path, **meta)
         if cache is None:
             cache = cls.build(teacher, images, **build_kwargs)
             cache.save(path, **meta)
         return cache
+
+
+def labelled_views_loader(loader, teacher: nn.Module, cache_file: str | Path, fingerprint: str,
+                          num_views: int | None = 16, seed: int = 0) -> GPUImageLoader:
+    """``loader`` (a training :class:`GPUImageLoader`) drawing from the labelled views of its images,
+    cached in ``cache_file`` for this teacher (``fingerprint``: e.g. the checkpoint's hash)."""
+    cache = AugmentedLogitCache.load_or_build(
+        cache_file, teacher, loader.pixels, fingerprint=fingerprint, mean=loader.mean, std=loader.std,
+        num_views=num_views, pad=loader.pad, flip=loader.flip, seed=seed, device=loader.device)
+    return loader.with_views(cache)

@@ -117,10 +117,8 @@ class GPUImageLoader:
         self.batch_size, self.augment, self.flip = batch_size, augment, flip
         self.shuffle, self.drop_last, self.seed = shuffle, drop_last, seed
         self.teacher_logits = teacher_logits.to(self.device) if teacher_logits is not None else None
-        self.views = views.to(self.device) if views is not None else None
-        if self.views is not None and (self.views.num_images, self.views.pad) != (self.dataset_size, pad):
-            raise ConfigError(f"the logit cache holds {self.views.num_images} images padded by {self.views.pad}, "
-                              f"the loader {self.dataset_size} padded by {pad}; rebuild the cache")
+        self.mean, self.std = tuple(mean), tuple(std)
+        self.views = self._checked(views).to(self.device) if views is not None else None
         shard = distributed.shard_kwargs()
         self.num_replicas = shard["num_replicas"] if num_replicas is None else num_replicas
         self.rank = shard["rank"] if rank is None else rank
@@ -173,12 +171,29 @@ class GPUImageLoader:
                 batch += (self.teacher_logits[index],)
             yield batch
 
+    @property
+    def pixels(self) -> Tensor:
+        """The un-padded ``(N, H, W, C)`` uint8 images on the device (a view, no copy)."""
+        p = self.pad
+        return self.padded[:, p:p + self.height, p:p + self.width]
 
     def with_teacher_logits(self, teacher_logits: Tensor) -> "GPUImageLoader":
         """The same loader (sharing the device copy of the images) that also yields ``teacher_logits[i]``."""
         other = copy.copy(self)
         other.teacher_logits, other.views = teacher_logits.to(self.device), None
         return other
+
+    def with_views(self, views) -> "GPUImageLoader":
+        """The same loader drawing each image's crop/flip and teacher logits from a labelled-view cache."""
+        other = copy.copy(self)
+        other.teacher_logits, other.views = None, self._checked(views).to(self.device)
+        return other
+
+    def _checked(self, views):
+        if (views.num_images, views.pad) != (self.dataset_size, self.pad):
+            raise ConfigError(f"the logit cache holds {views.num_images} images padded by {views.pad}, "
+                              f"the loader {self.dataset_size} padded by {self.pad}; rebuild the cache")
+        return views
 
 
 # ------------------------------------------------------------------------ from the vision data sets

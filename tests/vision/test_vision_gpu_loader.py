@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from kd.common.engine import Distiller, predict
+from kd.common.utils.errors import ConfigError
 from kd.vision.data.augmentation_cache import AugmentedLogitCache
 from kd.vision.data.gpu_loader import GPUImageLoader
 from kd.vision.methods import METHODS
@@ -227,3 +228,18 @@ def test_gpu_resident_copies_the_dataloader_path_of_an_image_folder(tmp_path):
         assert torch.equal(fy, y)
     x, y = one_epoch(fast.train_loader)
     assert x.shape == (12, 3, 32, 32) and sorted(y.tolist()) == [0] * 6 + [1] * 6
+
+
+def test_labelled_views_loader_builds_once_from_the_loader_itself(tmp_path):
+    from kd.vision.data.augmentation_cache import labelled_views_loader
+
+    images, labels = pixels(n=6)
+    teacher = CountingTeacher()
+    train = loader(images, labels, augment=True, pad=2, shuffle=True)
+    assert torch.equal(train.pixels, torch.as_tensor(images))
+    views = labelled_views_loader(train, teacher, tmp_path / "v.pt", fingerprint="t", num_views=2)
+    again = labelled_views_loader(train, teacher, tmp_path / "v.pt", fingerprint="t", num_views=2)
+    assert teacher.images_seen == 6 * 2 and len(next(iter(views))) == 3
+    assert torch.equal(views.views.logits, again.views.logits)
+    with pytest.raises(ConfigError, match="rebuild the cache"):
+        loader(images, labels, augment=True, pad=4).with_views(views.views)
