@@ -120,11 +120,11 @@ def test_offline_logits_ride_along_and_predict_reads_the_loader():
 class CountingTeacher(nn.Module):
     """A fixed conv net that counts the images it has labelled."""
 
-    def __init__(self, num_classes=3):
+    def __init__(self, num_classes=3, size=6):
         super().__init__()
         torch.manual_seed(0)
         self.conv = nn.Conv2d(3, 4, 3, padding=1)
-        self.classifier = nn.Linear(4 * 36, num_classes)
+        self.classifier = nn.Linear(4 * size * size, num_classes)
         self.images_seen = 0
 
     def forward(self, x):
@@ -243,3 +243,21 @@ def test_labelled_views_loader_builds_once_from_the_loader_itself(tmp_path):
     assert torch.equal(views.views.logits, again.views.logits)
     with pytest.raises(ConfigError, match="rebuild the cache"):
         loader(images, labels, augment=True, pad=4).with_views(views.views)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_on_cuda_the_cache_and_a_bf16_kd_step_run_on_the_device():
+    images, labels = pixels(n=64, size=32)
+    teacher = CountingTeacher(size=32).cuda()
+    cache = AugmentedLogitCache.build(teacher, images, mean=MEAN, std=STD, num_views=2, device="cuda", progress=False)
+    cpu_cache = AugmentedLogitCache.build(teacher.cpu(), images, mean=MEAN, std=STD, num_views=2, progress=False)
+    torch.testing.assert_close(cache.logits.float(), cpu_cache.logits.float(), atol=5e-2, rtol=5e-2)  # bf16 vs fp32
+    student = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 3)).cuda()
+    student = student.to(memory_format=torch.channels_last)
+    method = METHODS.build("kd", teacher=None, student=student, num_classes=3, image_shape=(3, 32, 32))
+    train = loader(images, labels, augment=True, shuffle=True, views=cache, batch_size=16, device="cuda")
+    distiller = Distiller(student, method, torch.optim.SGD(student.parameters(), 0.1), device=torch.device("cuda"),
+                          progress=False)
+    history = distiller.fit(train, 2)
+    assert all(np.isfinite(r["loss"]) for r in history)
