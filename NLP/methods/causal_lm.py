@@ -36,7 +36,7 @@ class CausalLMKD(DistillationMethod):
         if "ce" in self.weights:
             terms["ce"] = F.cross_entropy(logits[mask].float(), targets[mask])
         if "kd" in self.weights:
-            t_logits = teacher_forward(teacher, input_ids=ids, attention_mask=attn).logits[:, :-1]
+            t_logits = teacher_forward(teacher, input_ids=ids, attention_mask=attn)["logits"][:, :-1]
             require_same_outputs(logits, t_logits, "vocabulary tokens")
             terms["kd"] = soft_target_kl(logits, t_logits, self.temperature, mask=mask)
         return terms

@@ -74,8 +74,8 @@ class ClassificationKD(DistillationMethod):
         if "teacher_logits" in batch and not (want_hidden or want_attention):
             t_logits, t_out = batch["teacher_logits"], None
         else:
-            t_out = teacher_forward(teacher, **batch["inputs"]["teacher"], **extra)
-            t_logits = t_out.logits
+            t_out = teacher_forward(teacher, **batch["inputs"]["teacher"], **extra)  # a dict: read by key
+            t_logits = t_out["logits"]
         require_same_outputs(s_out.logits, t_logits, "classes")
         if "kd" in self.weights:
             terms["kd"] = soft_target_kl(s_out.logits, t_logits, self.temperature)
@@ -84,14 +84,14 @@ class ClassificationKD(DistillationMethod):
         mask = batch["inputs"]["student"]["attention_mask"].bool()
         if "hidden" in self.weights:
             terms["hidden"] = sum(
-                hidden_state_mse(h, t_out.hidden_states[self._teacher_index(i, False)], proj, mask)
+                hidden_state_mse(h, t_out["hidden_states"][self._teacher_index(i, False)], proj, mask)
                 for i, (h, proj) in enumerate(zip(s_out.hidden_states, self.projections))
             ) / len(self.projections)
         if want_attention:
             terms["attention"] = sum(
-                attention_map_loss(a, t_out.attentions[self._teacher_index(i, True)], mask, self.attention_heads)
+                attention_map_loss(a, t_out["attentions"][self._teacher_index(i, True)], mask, self.attention_heads)
                 for i, a in enumerate(s_out.attentions)
             ) / len(s_out.attentions)
         if "cosine" in self.weights:
-            terms["cosine"] = cosine_embedding_loss(s_out.hidden_states[-1], t_out.hidden_states[-1], mask)
+            terms["cosine"] = cosine_embedding_loss(s_out.hidden_states[-1], t_out["hidden_states"][-1], mask)
         return terms

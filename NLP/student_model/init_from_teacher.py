@@ -10,7 +10,7 @@ from torch import nn
 
 from kd.common.utils.errors import KDError
 
-_MUST_MATCH = ("hidden_size", "num_attention_heads", "intermediate_size", "vocab_size")
+_MUST_MATCH = ("hidden_size", "num_attention_heads", "intermediate_size", "vocab_size", "max_position_embeddings")
 
 
 def alternate_layers(teacher_layers: int, student_layers: int) -> list[int]:

@@ -78,7 +78,8 @@ def build_student(cfg: dict, num_labels: int, teacher, teacher_tokenizer, train_
             raise ConfigError("student.arch=small_bert uses the teacher's tokenizer: pass teacher.checkpoint=...")
         kwargs = dict(num_labels=num_labels, vocab_size=len(teacher_tokenizer), num_layers=s["num_layers"],
                       hidden_size=s["hidden_size"], num_heads=s["num_heads"],
-                      intermediate_size=s.get("intermediate_size"))
+                      intermediate_size=s.get("intermediate_size"),
+                      max_position_embeddings=teacher.config.max_position_embeddings)
         student = NLP_MODELS.get("small_bert")(**kwargs)
         if s.get("init", "random") == "teacher":
             picked = init_from_teacher(student, teacher)
@@ -116,7 +117,7 @@ class ClassificationTask:
         save_nlp_model(model, run.checkpoints / TEACHER_FILE, "hf_classifier",
                        {"name": name, "num_labels": data.num_labels}, {"main": tokenizer_spec(tokenizer, name)},
                        label_names=data.label_names)
-        final = {"model": f"teacher ({name})", **evaluate(0), "params": count_parameters(model), "train_examples": len(data.train_texts),
+        final = {"model": f"teacher ({name})", **_last_dev_metrics(run, evaluate), "params": count_parameters(model), "train_examples": len(data.train_texts),
                  "throughput": examples_per_second(model, tokenizer, data.dev_texts, cfg["data"]["max_length"],
                                                    cfg["evaluate"]["throughput_batch"])}
         return final
@@ -164,7 +165,7 @@ class ClassificationTask:
             warmup=dc["warmup"], device=device, run=run, teacher=teacher, evaluate=evaluate, resume=resume)
         save_nlp_model(student, run.checkpoints / STUDENT_FILE, cfg["student"]["arch"], s_kwargs, {"main": s_spec},
                        label_names=data.label_names)
-        final = {"model": label, **evaluate(0), "params": count_parameters(student),
+        final = {"model": label, **_last_dev_metrics(run, evaluate), "params": count_parameters(student),
                  "train_examples": len(data.train_texts),
                  "throughput": examples_per_second(student, s_tok, data.dev_texts, cfg["data"]["max_length"],
                                                    cfg["evaluate"]["throughput_batch"])}
@@ -193,6 +194,12 @@ class ClassificationTask:
                 "params": count_parameters(model),
                 "throughput": examples_per_second(model, tok, data.dev_texts, cfg["data"]["max_length"],
                                                   cfg["evaluate"]["throughput_batch"])}
+
+
+def _last_dev_metrics(run: RunFolder, evaluate) -> dict:
+    """The dev metrics of the last epoch (evaluated again only if the history has none)."""
+    last = run.history[-1] if run.history else {}
+    return {k: last[k] for k in ("dev_acc", "agreement") if k in last} or evaluate(0)
 
 
 def _cached_teacher_logits(teacher, data, t_tok, cfg: dict, run: RunFolder, device) -> torch.Tensor:

@@ -27,7 +27,7 @@ def fit(student: nn.Module, method: DistillationMethod, loader, *, epochs: int, 
         evaluate: Callable[[int], dict] | None = None, resume: bool = False, grad_clip: float = 1.0) -> list[dict]:
     """Train ``student`` (and ``method``'s own parameters) with AdamW through the common :class:`Distiller`."""
     params = [p for p in list(student.parameters()) + list(method.parameters()) if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    optimizer = torch.optim.AdamW(params, lr=float(lr), weight_decay=float(weight_decay))  # YAML reads 3e-3 as a string
     scheduler = linear_warmup_decay(optimizer, epochs * len(loader), warmup)
     distiller = Distiller(student.to(device), method.to(device), optimizer, device=device,
                           teacher=teacher.to(device) if teacher is not None and method.needs_teacher else None,

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The shortened CPU schedule behind NLP/README.md's SST-2 and TREC rows (2 shared CPU cores, no GPU).
+# Run from the repository root: bash NLP/scripts/cpu_results_classification.sh
+set -euo pipefail
+RUNS=${RUNS:-runs/nlp}
+DATA=${KD_DATA:-/work/shared/data}
+P=".venv/bin/python -m kd.nlp.scripts"
+export OMP_NUM_THREADS=1
+latest() { ls -d "$RUNS"/nlp-$1-train_teacher-* | tail -1; }
+
+# SST-2: MiniLM-L6 teacher fine-tuned on 2,000 training sentences for 1 epoch; small BERT (2 layers, hidden 128)
+SST2="--config NLP/configs/sst2.yaml --runs-dir $RUNS data.path=$DATA/sst2 data.train_subset=2000 threads=1"
+STUDENT="student.num_layers=2 student.hidden_size=128 student.num_heads=2 distill.epochs=6 distill.lr=5.0e-4"
+$P.train_teacher $SST2 train.epochs=1 train.lr=1.0e-4
+T=$(latest sst2)/checkpoints/teacher.pt
+$P.distill $SST2 teacher.checkpoint=$T $STUDENT "distill.weights={ce: 1.0}"
+$P.distill $SST2 teacher.checkpoint=$T $STUDENT "distill.weights={ce: 0.5, kd: 0.5}"
+
+# TREC-6: MiniLM-L6 teacher on 1,500 training questions for 2 epochs; BiLSTM student (own word vocabulary)
+TREC="--config NLP/configs/trec.yaml --runs-dir $RUNS data.path=$DATA/trec data.train_subset=1500 threads=1"
+$P.train_teacher $TREC train.epochs=2 train.lr=1.0e-4
+T=$(latest trec)/checkpoints/teacher.pt
+$P.distill $TREC teacher.checkpoint=$T distill.epochs=8 "distill.weights={ce: 1.0}"
+$P.distill $TREC teacher.checkpoint=$T distill.epochs=8 "distill.weights={ce: 0.5, kd: 0.5}"

@@ -1,0 +1,60 @@
+"""Students and teachers: DistilBERT-style init, the BiLSTM, shape/vocabulary guards, the packaged MiniLM."""
+import pytest
+import torch
+
+from kd.common.utils.errors import KDError
+from kd.nlp.methods import ClassificationKD
+from kd.nlp.student_model import BiLSTMClassifier, alternate_layers, build_small_bert, init_from_teacher
+
+
+def test_alternate_layers():
+    assert alternate_layers(6, 3) == [0, 2, 4] and alternate_layers(12, 6) == [0, 2, 4, 6, 8, 10]
+    with pytest.raises(KDError):
+        alternate_layers(2, 4)
+
+
+def test_distilbert_init_copies_alternate_teacher_layers():
+    torch.manual_seed(0)
+    teacher = build_small_bert(2, vocab_size=50, num_layers=4, hidden_size=32, num_heads=2, max_position_embeddings=16)
+    student = build_small_bert(2, vocab_size=50, num_layers=2, hidden_size=32, num_heads=2, max_position_embeddings=16)
+    assert init_from_teacher(student, teacher) == [0, 2]
+    t_layer, s_layer = teacher.bert.encoder.layer[2].state_dict(), student.bert.encoder.layer[1].state_dict()
+    assert all(torch.equal(t_layer[k], s_layer[k]) for k in t_layer)
+    assert torch.equal(student.bert.embeddings.word_embeddings.weight, teacher.bert.embeddings.word_embeddings.weight)
+    narrow = build_small_bert(2, vocab_size=50, num_layers=2, hidden_size=16, num_heads=2, max_position_embeddings=16)
+    with pytest.raises(KDError, match="hidden_size"):
+        init_from_teacher(narrow, teacher)
+
+
+def test_bilstm_handles_padding_and_refuses_position_losses():
+    model = BiLSTMClassifier(vocab_size=20, num_labels=3, embed_dim=8, hidden_size=6, mlp_size=10).eval()
+    ids = torch.tensor([[5, 6, 7, 0, 0], [5, 6, 7, 8, 9]])
+    mask = (ids != 0).long()
+    out = model(input_ids=ids, attention_mask=mask).logits
+    assert out.shape == (2, 3)
+    alone = model(input_ids=ids[:1, :3], attention_mask=mask[:1, :3]).logits  # padding changes nothing
+    assert torch.allclose(out[0], alone[0], atol=1e-6)
+    for term in ("hidden", "attention", "cosine"):
+        with pytest.raises(KDError, match="teacher's tokenizer"):
+            ClassificationKD({"ce": 1.0, term: 1.0}, shares_tokenizer=False)
+
+
+def test_class_count_mismatch_is_a_one_line_error():
+    teacher = build_small_bert(3, vocab_size=30, num_layers=1, hidden_size=16, num_heads=2, max_position_embeddings=8)
+    student = build_small_bert(2, vocab_size=30, num_layers=1, hidden_size=16, num_heads=2, max_position_embeddings=8)
+    inputs = {"input_ids": torch.tensor([[2, 5, 3]]), "attention_mask": torch.ones(1, 3, dtype=torch.long)}
+    batch = {"labels": torch.tensor([1]), "inputs": {"teacher": inputs, "student": inputs}}
+    with pytest.raises(KDError, match="same label set"):
+        ClassificationKD({"kd": 1.0})(student, teacher, batch)
+
+
+def test_packaged_minilm_loads_offline_with_eager_attention():
+    from kd.nlp.teacher_model import load_hf_classifier, load_hf_tokenizer, packaged_minilm_path
+
+    assert (packaged_minilm_path() / "model.safetensors").is_file()
+    tokenizer = load_hf_tokenizer("minilm")
+    model = load_hf_classifier("minilm", num_labels=2).eval()
+    assert model.config.hidden_size == 384 and model.config.num_hidden_layers == 6
+    with torch.inference_mode():
+        out = model(**tokenizer(["a quick test ."], return_tensors="pt"), output_attentions=True)
+    assert out.logits.shape == (1, 2) and len(out.attentions) == 6

@@ -1,0 +1,110 @@
+"""Seq2seq: incremental decoding equals full decoding, beam search returns valid and better-scoring sequences,
+a word-level KD step lowers the loss, and the scripts run teacher -> sequence-level + word-level KD on a
+tiny Multi30k-layout gzip fixture."""
+import gzip
+import math
+import random
+
+import pytest
+import torch
+
+from kd.common.engine import Distiller
+from kd.common.utils.errors import KDError
+from kd.nlp.data import Seq2SeqCollator
+from kd.nlp.generation import beam_search
+from kd.nlp.methods import Seq2SeqKD
+from kd.nlp.scripts import distill, evaluate, train_teacher
+from kd.nlp.teacher_model import TransformerSeq2Seq
+
+PAD, UNK, BOS, EOS = 0, 1, 2, 3
+
+
+def tiny(seed, d=32, layers=1, vocab=24):
+    torch.manual_seed(seed)
+    return TransformerSeq2Seq(vocab, vocab, d_model=d, nhead=2, num_encoder_layers=layers, num_decoder_layers=layers,
+                              dim_feedforward=2 * d, dropout=0.0, max_length=32)
+
+
+def toy_batch(n=16, vocab=24):
+    rng = random.Random(0)
+    items = []
+    for i in range(n):
+        src = [rng.randrange(4, vocab) for _ in range(rng.randint(3, 6))]
+        items.append({"src": src, "tgt": [(t * 7) % (vocab - 4) + 4 for t in reversed(src)], "index": i})
+    return Seq2SeqCollator(PAD, BOS, EOS)(items)
+
+
+def test_incremental_decoding_matches_full_decoding():
+    model = tiny(0, layers=2).eval()
+    b = toy_batch()
+    memory = model.encode(b["src"], b["src_mask"])
+    full = model.decode(b["tgt_in"], memory, b["src_mask"])
+    cache = [None, None]
+    steps = [model.decode_step(b["tgt_in"][:, t], t, cache, memory, b["src_mask"]) for t in range(b["tgt_in"].shape[1])]
+    real = b["tgt_in"] != PAD  # right padding: every real position sees the same prefix both ways
+    assert torch.allclose(full[real], torch.stack(steps, 1)[real], atol=1e-4)
+
+
+def sequence_logprob(model, src, src_mask, ids):
+    tgt_in = torch.tensor([[BOS] + ids])
+    tgt_out = torch.tensor([ids + [EOS]])
+    logp = model(src, src_mask, tgt_in).log_softmax(-1)
+    return logp.gather(-1, tgt_out.unsqueeze(-1)).sum().item()
+
+
+def test_beam_search_valid_and_at_least_as_good_as_greedy():
+    model = tiny(1).eval()
+    b = toy_batch(n=4)
+    greedy = beam_search(model, b["src"], b["src_mask"], BOS, EOS, PAD, beam_size=1, max_new_tokens=8)
+    beam = beam_search(model, b["src"], b["src_mask"], BOS, EOS, PAD, beam_size=4, max_new_tokens=8, length_alpha=0.0)
+    for row, (g, k) in enumerate(zip(greedy, beam)):
+        for seq in (g, k):
+            assert len(seq) <= 8 and all(4 <= t < 24 or t == UNK for t in seq)  # no <pad>/<bos>/<eos> inside
+        src, mask = b["src"][row:row + 1], b["src_mask"][row:row + 1]
+        if len(g) < 8 and len(k) < 8:  # both finished: compare complete-sequence scores
+            assert sequence_logprob(model, src, mask, k) >= sequence_logprob(model, src, mask, g) - 1e-4
+
+
+def test_word_level_kd_step_lowers_the_loss():
+    teacher, student = tiny(2, d=32), tiny(3, d=16)
+    method = Seq2SeqKD({"kd": 1.0}, temperature=1.0)
+    distiller = Distiller(student, method, torch.optim.Adam(student.parameters(), lr=3e-3),
+                          device=torch.device("cpu"), teacher=teacher, progress=False)
+    b = toy_batch()
+    losses = [distiller.train_step(b)["kd"].item() for _ in range(40)]
+    assert losses[-1] < 0.6 * losses[0]
+
+
+def test_word_level_kd_needs_the_same_target_vocabulary():
+    method = Seq2SeqKD({"ce": 1.0, "kd": 1.0})
+    with pytest.raises(KDError, match="same"):
+        method(tiny(0, vocab=24), tiny(0, vocab=30), toy_batch())
+
+
+GERMAN = ["hund", "katze", "mann", "frau", "läuft", "sitzt", "rot", "blau", "ball", "haus"]
+ENGLISH = ["dog", "cat", "man", "woman", "runs", "sits", "red", "blue", "ball", "house"]
+
+
+def test_translation_scripts_end_to_end(tmp_path):
+    rng = random.Random(0)
+    for split, n in (("train", 200), ("val", 30), ("test_2016_flickr", 30)):
+        rows = [rng.choices(range(10), k=rng.randint(3, 6)) for _ in range(n)]
+        for lang, words in (("de", GERMAN), ("en", ENGLISH)):
+            with gzip.open(tmp_path / f"{split}.{lang}.gz", "wt", encoding="utf-8") as f:
+                f.write("".join(" ".join(words[i] for i in row) + " .\n" for row in rows))
+    common = ["--config", "NLP/configs/multi30k.yaml", "--runs-dir", str(tmp_path / "runs"), f"data.path={tmp_path}",
+              "data.min_freq=1", "threads=2"]
+    sizes = ["d_model=32", "nhead=2", "num_encoder_layers=1", "num_decoder_layers=1", "dim_feedforward=64"]
+    teacher = train_teacher.main(common + [f"teacher.{s}" for s in sizes] + ["train.epochs=5", "train.batch_size=32",
+                                                                               "train.lr=3.0e-3"])
+    assert teacher["val_ppl"] < 12 and math.isfinite(teacher["bleu"])  # 15 target types: below uniform = learning
+    ckpt = next((tmp_path / "runs").glob("nlp-multi30k-train_teacher-*")) / "checkpoints" / "teacher.pt"
+    student = distill.main(common + [f"student.{s}" for s in sizes] + [
+        f"teacher.checkpoint={ckpt}", "distill.targets=teacher_beam", "distill.beam_size=2", "distill.epochs=2",
+        "distill.batch_size=32", "distill.lr=3.0e-3", "student.d_model=16", "student.dim_feedforward=32"])
+    run = next((tmp_path / "runs").glob("nlp-multi30k-distill-*"))
+    targets = torch.load(run / "teacher_beam_targets.pt", weights_only=True)
+    assert len(targets) == 200 and all(isinstance(t, list) for t in targets)
+    assert math.isfinite(student["bleu"]) and student["model"] == "student + sequence-level KD + word-level KD"
+    again = evaluate.main(common + [f"evaluate.checkpoint={run / 'checkpoints' / 'student.pt'}"])
+    assert again["bleu"] == pytest.approx(student["bleu"])
