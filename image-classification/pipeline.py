@@ -36,7 +36,7 @@ from kd.vision.data import SoftLabelDataset, VisionData, build_data, cached_soft
 from kd.vision.data import label_dataset, make_loader
 from kd.vision.methods import METHODS
 from kd.vision.model_registry import MODELS, build_model
-from kd.vision.registry_build import build_checked
+from kd.vision.registry_build import build_checked, check_arguments
 from kd.vision.report import cost, quality
 
 CONFIG_DIR = Path(__file__).parent / "configs"
@@ -85,12 +85,15 @@ def load_experiment_config(args: argparse.Namespace, default_preset: str | None 
 
 
 def check_names(cfg: dict) -> None:
-    """Fail before any training on a model, method, mode, optimiser or schedule name nobody registered."""
+    """Fail before any training on an unknown model, method, mode, optimiser or schedule name, or on a
+    model/method argument its constructor does not take."""
     for section in ("teacher", "student"):
-        MODELS.get(cfg[section]["arch"])
+        check_arguments(MODELS, cfg[section]["arch"], num_classes=1, in_channels=1, image_size=1,
+                        **cfg[section]["kwargs"])
         OPTIMIZERS.get(cfg[section]["optimizer"])
         SCHEDULES.get(cfg[section]["schedule"])
-    METHODS.get(cfg["method"]["name"])
+    check_arguments(METHODS, cfg["method"]["name"], teacher=None, student=None, num_classes=1, image_shape=None,
+                    **cfg["method"]["kwargs"])
     DISTILL_MODES.get(cfg["distill"]["mode"])
 
 

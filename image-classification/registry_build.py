@@ -9,15 +9,20 @@ from kd.common.utils.errors import ConfigError
 from kd.common.utils.registry import Registry
 
 
-def build_checked(registry: Registry, name: str, **kwargs: Any) -> Any:
+def check_arguments(registry: Registry, name: str, **kwargs: Any) -> None:
+    """Raise UnknownNameError for an unknown ``name``, ConfigError if its constructor cannot take ``kwargs``."""
     fn = registry.get(name)
     try:
         signature = inspect.signature(fn)
-    except (TypeError, ValueError):  # builtins without a signature: let the call itself complain
-        return fn(**kwargs)
+    except (TypeError, ValueError):  # no introspectable signature: the call itself will complain
+        return
     try:
         signature.bind(**kwargs)
     except TypeError as err:
         accepted = ", ".join(p for p in signature.parameters if p not in ("self", "args", "kwargs"))
         raise ConfigError(f"{registry.kind} '{name}': {err}; it accepts: {accepted}") from None
-    return fn(**kwargs)
+
+
+def build_checked(registry: Registry, name: str, **kwargs: Any) -> Any:
+    check_arguments(registry, name, **kwargs)
+    return registry.get(name)(**kwargs)
