@@ -47,6 +47,36 @@ def write_tiny_cifar10(root: Path, per_batch: int = 4, n_test: int = 6) -> Path:
     return root
 
 
+def write_tiny_cifar100(root: Path, n_train: int = 8, n_test: int = 4) -> Path:
+    """cifar-100-python/{train, test, meta} as the official pickles (fine and coarse labels)."""
+    folder = root / "cifar-100-python"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(1)
+    for name, n in (("train", n_train), ("test", n_test)):
+        entry = {"fine_labels": [i * 7 % 100 for i in range(n)], "coarse_labels": [i % 20 for i in range(n)],
+                 "data": rng.integers(0, 256, size=(n, 3072), dtype=np.uint8), "batch_label": name,
+                 "filenames": [f"{name}_{i}.png" for i in range(n)]}
+        with open(folder / name, "wb") as f:
+            pickle.dump(entry, f)
+    with open(folder / "meta", "wb") as f:
+        pickle.dump({"fine_label_names": [f"class{i}" for i in range(100)],
+                     "coarse_label_names": [f"super{i}" for i in range(20)]}, f)
+    return root
+
+
+def write_tiny_mnist(root: Path, folder: str, n_train: int = 12, n_test: int = 5) -> Path:
+    """<folder>/raw/{train,t10k}-{images-idx3,labels-idx1}-ubyte in the IDX format (big-endian header)."""
+    raw = root / folder / "raw"
+    raw.mkdir(parents=True)
+    rng = np.random.default_rng(2)
+    for prefix, n in (("train", n_train), ("t10k", n_test)):
+        header = np.array([2051, n, 28, 28], dtype=">i4").tobytes()
+        (raw / f"{prefix}-images-idx3-ubyte").write_bytes(header + rng.integers(0, 256, n * 784, dtype=np.uint8).tobytes())
+        labels = np.arange(n, dtype=np.uint8) % 10
+        (raw / f"{prefix}-labels-idx1-ubyte").write_bytes(np.array([2049, n], dtype=">i4").tobytes() + labels.tobytes())
+    return root
+
+
 def write_image_folder(root: Path, classes=("cat", "dog", "fox"), per_class: int = 4, size: int = 12) -> Path:
     rng = np.random.default_rng(0)
     for c in classes:
@@ -89,6 +119,26 @@ def test_cifar10_official_layout(tmp_path, skip_cifar_checksums):
     torch.manual_seed(0)
     augmented = torch.stack([data.splits.train[0][0] for _ in range(4)])
     assert not all(torch.equal(augmented[0], a) for a in augmented[1:])  # random crop + flip
+
+
+def test_cifar100_official_layout(tmp_path, monkeypatch):
+    monkeypatch.setattr(torchvision.datasets.CIFAR100, "_check_integrity", lambda self: True)
+    monkeypatch.setattr(torchvision.datasets.cifar, "check_integrity", lambda *a, **k: True)
+    data = build_data({"name": "cifar100", "root": str(write_tiny_cifar100(tmp_path)), "download": False})
+    assert (data.num_classes, len(data.class_names), len(data.splits.train), len(data.splits.test)) == (100, 100, 8, 4)
+    assert [int(data.splits.test[i][1]) for i in range(4)] == [0, 7, 14, 21]  # fine labels
+
+
+@pytest.mark.parametrize("name,folder", [("mnist", "MNIST"), ("fashion_mnist", "FashionMNIST")])
+def test_mnist_idx_layout_needs_no_network(tmp_path, monkeypatch, name, folder):
+    def no_network(*args, **kwargs):
+        raise URLError("no network")
+
+    monkeypatch.setattr(urllib.request, "urlopen", no_network)  # files present: download=True must not fetch
+    data = build_data({"name": name, "root": str(write_tiny_mnist(tmp_path, folder)), "batch_size": 4})
+    assert (data.num_classes, data.image_shape, len(data.splits.train), len(data.splits.test)) == (10, (1, 28, 28), 12, 5)
+    x, y = next(iter(data.test_loader))
+    assert x.shape == (5, 1, 28, 28) and y.tolist() == [0, 1, 2, 3, 4]
 
 
 def test_cifar_missing_files_without_download(tmp_path):
