@@ -53,6 +53,10 @@ def run_comparison(exp: Experiment) -> dict[str, dict]:
 def main(argv: list[str] | None = None, run_name: str = "compare", default_preset: str | None = None) -> dict:
     args = common_parser(__doc__.splitlines()[0]).parse_args(argv)
     exp = start_experiment(args, run_name, default_preset)
+    cfg, splits = exp.cfg, exp.data.splits
+    print(f"{exp.data.name} ({len(splits.train)} train / {len(splits.test)} test images, shape {exp.data.image_shape}): "
+          f"teacher {cfg['teacher']['arch']} -> student {cfg['student']['arch']} with {cfg['method']['name']} "
+          f"{cfg['method']['kwargs']} ({cfg['distill']['mode']}), vs the same student alone")
     rows = run_comparison(exp)
     print(markdown_table(rows))
     print(f"run folder: {exp.run.path}")
