@@ -184,3 +184,26 @@ def test_compare_with_given_teacher(tmp_path, teacher_checkpoint):
                          f"teacher.checkpoint={teacher_checkpoint}", "student.epochs=3"])
     assert list(rows) == ["teacher (cnn)", "student + KD (small_cnn, kd, online)", "student alone (small_cnn)"]
     assert not (only_run(tmp_path) / "teacher").exists()  # the given teacher is not retrained
+
+
+def test_guide_mode_resumes_mid_round(tmp_path, teacher_checkpoint, monkeypatch):
+    original = Distiller._train_epoch
+
+    def interrupted(self, loader, epochs):
+        if self.run.path.name == "student_kd" and self.epoch == 3:  # student's first epoch of round 2
+            raise KeyboardInterrupt
+        return original(self, loader, epochs)
+
+    args = ["--config", "digits_cnn_mlp", "--runs-dir", str(tmp_path), "distill.mode=guide", "distill.rounds=2",
+            "distill.student_epochs_per_round=3", f"teacher.checkpoint={teacher_checkpoint}"]
+    monkeypatch.setattr(Distiller, "_train_epoch", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        distill.main(args)
+    run = only_run(tmp_path)
+    assert safe_load(run / "guide_teacher" / "checkpoints" / "last.pt")["epoch"] == 2
+    assert safe_load(run / "student_kd" / "checkpoints" / "last.pt")["epoch"] == 3
+    monkeypatch.setattr(Distiller, "_train_epoch", original)
+    rows = distill.main(["--resume", str(run)])
+    assert safe_load(run / "guide_teacher" / "checkpoints" / "last.pt")["epoch"] == 2  # not trained again
+    assert safe_load(run / "student_kd" / "checkpoints" / "last.pt")["epoch"] == 6
+    assert list(rows.values())[1]["agreement"] > 80.0
