@@ -12,6 +12,7 @@ The student never sees a reward: everything it learns comes from the teacher's o
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field, fields
 from typing import Callable
 
@@ -45,6 +46,7 @@ class DistillConfig:
     learning_rate: float = 3e-3
     eval_every: int = 10
     eval_episodes: int = 10
+    max_minutes: float | None = None  # wall-clock budget: stop after the iteration that exceeds it
     kickstart: dict = field(default_factory=dict)
 
     @classmethod
@@ -59,7 +61,12 @@ class DistillConfig:
 def distill_policy(student: nn.Module, teacher: nn.Module, env: dict, cfg: DistillConfig, seed: int,
                    device: torch.device, evaluate: Callable[[nn.Module], dict] | None = None,
                    callback: Callable[[dict], None] | None = None) -> list[dict]:
-    """Train ``student`` in place to imitate the frozen ``teacher``; return the per-iteration history."""
+    """Train ``student`` in place to imitate the frozen ``teacher``; return the per-iteration history.
+
+    With ``max_minutes`` the loop stops after the iteration that exceeds the budget (evaluated and
+    marked ``stopped_by_time_budget``).
+    """
+    started = time.monotonic()
     per_iteration = cfg.num_envs * cfg.steps_per_iteration
     iterations = cfg.total_steps // per_iteration
     if iterations < 1:
@@ -111,11 +118,16 @@ def distill_policy(student: nn.Module, teacher: nn.Module, env: dict, cfg: Disti
                   "loss": total / cfg.updates_per_iteration}
         if finished:
             record["behaviour_return"] = float(np.mean(finished))
-        if evaluate is not None and (iteration % cfg.eval_every == 0 or iteration == iterations):
+        out_of_time = cfg.max_minutes is not None and time.monotonic() - started > 60 * cfg.max_minutes
+        if evaluate is not None and (iteration % cfg.eval_every == 0 or iteration == iterations or out_of_time):
             stats = evaluate(student)
             record["eval_return"], record["eval_return_std"] = stats["return_mean"], stats["return_std"]
+        if out_of_time:
+            record["stopped_by_time_budget"] = True
         history.append(record)
         if callback is not None:
             callback(record)
+        if out_of_time:
+            break
     envs.close()
     return history

@@ -71,7 +71,9 @@ def main(argv: list[str] | None = None) -> dict:
     final = {"teacher_return_mean": teacher_stats["return_mean"], "teacher_return_std": teacher_stats["return_std"],
              "student_return_mean": student_stats["return_mean"], "student_return_std": student_stats["return_std"],
              "student_returns": student_stats["returns"], "percent_of_teacher": percent, **sizes,
-             "method": cfg.method, "loss": cfg.loss, "data": cfg.data, "teacher_checkpoint": str(args.teacher)}
+             "method": cfg.method, "loss": cfg.loss, "data": cfg.data, "teacher_checkpoint": str(args.teacher),
+             "trained_steps": run.history[-1]["steps"],
+             "stopped_by_time_budget": bool(run.history[-1].get("stopped_by_time_budget"))}
     run.log_final(final)
     plot_curves(run.history, ["eval_return", "behaviour_return", "train_return"], run.plots / "returns.png",
                 title=f"{cfg.method} ({cfg.loss}, data={cfg.data}) on {env['name']}", x_key="steps")

@@ -66,7 +66,9 @@ def main(argv: list[str] | None = None) -> dict:
     final = {"teacher_return_mean": stats["return_mean"], "teacher_return_std": stats["return_std"],
              "teacher_returns": stats["returns"], "last_return_mean": last_stats["return_mean"],
              "last_return_std": last_stats["return_std"], "selected_at_steps": meta["steps"],
-             "policy_parameters": params, "all_parameters": count_parameters(teacher)}
+             "policy_parameters": params, "all_parameters": count_parameters(teacher),
+             "trained_steps": run.history[-1]["steps"],
+             "stopped_by_time_budget": bool(run.history[-1].get("stopped_by_time_budget"))}
     run.log_final(final)
     plot_curves(run.history, ["train_return", "eval_return"], run.plots / "returns.png",
                 title=f"{config['teacher']['algo'].upper()} teacher on {env['name']} (seed {setup.seed})", x_key="steps")

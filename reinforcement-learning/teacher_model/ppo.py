@@ -18,6 +18,7 @@ std of the discounted return, like gymnasium's NormalizeReward; the clip is +-10
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, fields
 from typing import Callable
 
@@ -54,6 +55,7 @@ class PPOConfig:
     update_obs_norm: bool = True
     eval_every: int = 10
     eval_episodes: int = 10
+    max_minutes: float | None = None  # wall-clock budget: stop after the update that exceeds it
 
     @classmethod
     def from_dict(cls, values: dict) -> "PPOConfig":
@@ -95,7 +97,10 @@ def train_ppo(agent: nn.Module, envs, cfg: PPOConfig, seed: int, device: torch.d
     ``evaluate(agent) -> stats`` runs every ``eval_every`` updates and after the last one.
     ``callback(record)`` receives every update's record (for logging and checkpointing).
     ``extra_loss(obs, output, progress)`` is added to the PPO loss of each minibatch.
+    With ``max_minutes`` the run stops after the update that exceeds the budget (evaluated, marked
+    ``stopped_by_time_budget``); the learning-rate schedule still assumes ``total_steps``.
     """
+    started = time.monotonic()
     batch_size = cfg.num_envs * cfg.num_steps
     num_updates = cfg.total_steps // batch_size
     if num_updates < 1:
@@ -208,10 +213,15 @@ def train_ppo(agent: nn.Module, envs, cfg: PPOConfig, seed: int, device: torch.d
             record.pop(extra_loss_name)
         if finished:
             record["train_return"] = float(np.mean(finished))
-        if evaluate is not None and (update % cfg.eval_every == 0 or update == num_updates):
+        out_of_time = cfg.max_minutes is not None and time.monotonic() - started > 60 * cfg.max_minutes
+        if evaluate is not None and (update % cfg.eval_every == 0 or update == num_updates or out_of_time):
             stats = evaluate(agent)
             record["eval_return"], record["eval_return_std"] = stats["return_mean"], stats["return_std"]
+        if out_of_time:
+            record["stopped_by_time_budget"] = True
         history.append(record)
         if callback is not None:
             callback(record)
+        if out_of_time:
+            break
     return history

@@ -68,3 +68,13 @@ def test_q_value_teacher_with_sharp_temperature(linear_cartpole_teacher):
     distill_policy(student, q_teacher.eval(), CARTPOLE, cfg, seed=2, device=torch.device("cpu"))
     assert evaluate_policy(q_teacher, CARTPOLE, 5, seed=7)["return_mean"] == 500.0
     assert evaluate_policy(student, CARTPOLE, 10, seed=7)["return_mean"] >= 450.0
+
+
+def test_time_budget_stops_after_one_iteration(linear_cartpole_teacher):
+    student = build_student({"network": "actor_critic", "arch": {"hidden": [8], "critic": False}},
+                            linear_cartpole_teacher, CARTPOLE)
+    cfg = DistillConfig(total_steps=4096, num_envs=2, steps_per_iteration=16, updates_per_iteration=1,
+                        batch_size=8, eval_episodes=1, max_minutes=0.0)
+    history = distill_policy(student, linear_cartpole_teacher, CARTPOLE, cfg, seed=0, device=torch.device("cpu"),
+                             evaluate=lambda p: evaluate_policy(p, CARTPOLE, 1, seed=0))
+    assert len(history) == 1 and history[0]["stopped_by_time_budget"] and "eval_return" in history[0]
