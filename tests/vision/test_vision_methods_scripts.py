@@ -60,3 +60,15 @@ def test_lr_sweep_trains_the_teacher_once(image_folder, tmp_path):
     table = (sweep / "lr_sweep.md").read_text()
     assert "| kd | 0.001 | 1 |" in table and "| kd | 0.01 | 1 |" in table
     assert (sweep / "plots" / "accuracy_vs_lr.png").is_file()
+
+
+def test_specialists_end_to_end_on_digits(tmp_path):
+    from kd.vision.scripts import specialists
+
+    result = specialists.main(["--config", "specialists_digits", "--runs-dir", str(tmp_path), "generalist.epochs=3",
+                               "specialist.epochs=1", "n_groups=2"])
+    assert len(result["groups"]) == 2 and sorted(c for g in result["groups"] for c in g) == list(range(10))
+    assert result["generalist_acc"] > 30 and result["combined_acc"] > 30          # chance is 10%
+    run = next(tmp_path.glob("specialists-*"))
+    assert (run / "specialist_1" / "plots" / "loss.png").is_file() and (run / "summary.md").is_file()
+
