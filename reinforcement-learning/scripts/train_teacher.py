@@ -2,6 +2,7 @@
 
     python -m kd.rl.scripts.train_teacher --config reinforcement-learning/configs/cartpole.yaml --seed 1
 
+``teacher.init=PATH`` continues training a saved teacher (weights and observation statistics).
 Writes ``checkpoints/teacher.pt`` (the best periodic evaluation; its final score is measured again on
 held-out seeds ``eval.seed + i``), ``checkpoints/last.pt``, ``plots/returns.png`` and ``summary.md``.
 """
@@ -9,7 +10,9 @@ from __future__ import annotations
 
 from kd.common.metrics.cost import count_parameters
 from kd.common.metrics.rl import format_return
+from kd.common.utils.checkpoint import load_state_dict_checked
 from kd.common.utils.cli import common_parser, main_entry
+from kd.common.utils.errors import ConfigError
 from kd.common.utils.plotting import plot_curves
 from kd.common.utils.registry import Registry
 from kd.rl.environments import make_vector_env
@@ -42,6 +45,11 @@ def main(argv: list[str] | None = None) -> dict:
     config, run, env = setup.config, setup.run, setup.env
     algorithm = TEACHER_ALGORITHMS.get(config["teacher"]["algo"])
     agent = build_policy(config["teacher"], env).to(setup.device)
+    if config["teacher"].get("init"):  # continue training a saved teacher (weights and observation statistics)
+        start, start_meta = load_policy(config["teacher"]["init"], setup.device)
+        if start_meta["env"] != env:
+            raise ConfigError(f"teacher.init was trained on {start_meta['env']}, not {env}")
+        load_state_dict_checked(agent, start.state_dict(), source=config["teacher"]["init"])
     train_eval = config["teacher"][config["teacher"]["algo"]].get("eval_episodes", 10)
     best = {"return": float("-inf")}
 
