@@ -28,6 +28,11 @@ def _mean_std(values: list[float]) -> str:
     return f"{statistics.fmean(values):.1f} +- {std:.1f}"
 
 
+def teacher_label(config: dict) -> str:
+    """``ppo`` or ``ppo, continued`` (a teacher trained further from ``teacher.init``)."""
+    return config["teacher"]["algo"] + (", continued" if config["teacher"].get("init") else "")
+
+
 def collect(runs_dir: Path) -> tuple[dict, dict]:
     teachers, students = defaultdict(list), defaultdict(list)
     for metrics in sorted(runs_dir.glob("*/metrics.json")):
@@ -38,14 +43,16 @@ def collect(runs_dir: Path) -> tuple[dict, dict]:
             continue
         env, seed = config["env"]["name"], config["seed"]
         if "policy_parameters" in final:
-            teachers[(env, config["teacher"]["algo"])].append((seed, final))
+            teachers[(env, teacher_label(config))].append((seed, final))
         elif "student_return_mean" in final:
             hidden = "x".join(str(h) for h in config["student"]["arch"].get("hidden", []))
             target = 0.9 * final["teacher_return_mean"]
             reached = [r["steps"] for r in history if r.get("eval_return", float("-inf")) >= target]
             curve = {r["steps"]: r["eval_return"] for r in history if "eval_return" in r}
             final = {**final, "steps_to_90": reached[0] if reached else None, "curve": curve}
-            students[(env, final["method"], final["loss"], final["data"], hidden)].append((seed, final))
+            teacher_config = Path(final["teacher_checkpoint"]).parents[1] / "config.yaml"
+            label = teacher_label(yaml.safe_load(teacher_config.read_text())) if teacher_config.is_file() else "?"
+            students[(env, label, final["method"], final["loss"], final["data"], hidden)].append((seed, final))
     return teachers, students
 
 
@@ -61,13 +68,13 @@ def main(argv: list[str] | None = None) -> str:
         returns = [r["teacher_return_mean"] for _, r in rows]
         lines.append(f"| {env} | {algo} teacher | {rows[0][1]['policy_parameters']:,} | {_mean_std(returns)} | 100 | - | "
                      f"{sorted(s for s, _ in rows)} |")
-    for (env, method, loss, data, hidden), rows in sorted(students.items()):
+    for (env, teacher, method, loss, data, hidden), rows in sorted(students.items()):
         returns = [r["student_return_mean"] for _, r in rows]
         percent = [r["percent_of_teacher"] for _, r in rows]
         first = rows[0][1]
         reached = [r["steps_to_90"] for _, r in rows if r["steps_to_90"] is not None]
         speed = f"{statistics.fmean(reached):,.0f} ({len(reached)}/{len(rows)})" if reached else f"never (0/{len(rows)})"
-        lines.append(f"| {env} | {method} ({loss}, data={data}), MLP {hidden} | {first['student_parameters']:,} "
+        lines.append(f"| {env} | {method} ({loss}, data={data}), MLP {hidden}, from the {teacher} teacher | {first['student_parameters']:,} "
                      f"({first['compression']:.1f}x smaller) | {_mean_std(returns)} | {_mean_std(percent)} | "
                      f"{speed} | {sorted(s for s, _ in rows)} |")
     _plot_students(students, runs_dir / "plots")
@@ -79,8 +86,8 @@ def main(argv: list[str] | None = None) -> str:
 def _plot_students(students: dict, plots_dir: Path) -> None:
     """One figure per environment: each setting's evaluation return against steps, averaged over seeds."""
     by_env: dict[str, dict[int, dict[str, list[float]]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
-    for (env, method, loss, data, hidden), rows in students.items():
-        label = f"{method} {loss} data={data} MLP {hidden}"
+    for (env, teacher, method, loss, data, hidden), rows in students.items():
+        label = f"{method} {loss} data={data} MLP {hidden} ({teacher} teacher)"
         for _, final in rows:
             for step, value in final["curve"].items():
                 by_env[env][step][label].append(value)
