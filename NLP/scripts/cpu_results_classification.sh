@@ -22,3 +22,11 @@ $P.train_teacher $TREC train.epochs=2 train.lr=1.0e-4
 T=$(latest trec)/checkpoints/teacher.pt
 $P.distill $TREC teacher.checkpoint=$T distill.epochs=8 "distill.weights={ce: 1.0}"
 $P.distill $TREC teacher.checkpoint=$T distill.epochs=8 "distill.weights={ce: 0.5, kd: 0.5}"
+
+# Throughput side by side: teacher and both SST-2 students evaluated one after another in the same conditions
+# (batch of 32 dev sentences, 1 thread).
+latest_distill() { ls -d "$RUNS"/nlp-$1-distill-* | tail -$2 | head -1; }
+T=$(latest sst2)/checkpoints/teacher.pt
+for CKPT in "$T" "$(latest_distill sst2 2)/checkpoints/student.pt" "$(latest_distill sst2 1)/checkpoints/student.pt"; do
+  $P.evaluate $SST2 teacher.checkpoint=$T evaluate.checkpoint=$CKPT
+done
