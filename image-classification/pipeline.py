@@ -26,7 +26,8 @@ from torch import Tensor, nn
 from kd.common.engine import Distiller, predict
 from kd.common.utils.config import apply_overrides, load_config, load_yaml
 from kd.common.utils.device import resolve_device
-from kd.common.utils.errors import MissingPathError
+from kd.common.utils import distributed
+from kd.common.utils.errors import ConfigError, MissingPathError
 from kd.common.utils.plotting import plot_training_progress
 from kd.common.utils.registry import Registry
 from kd.common.utils.run_folder import RunFolder
@@ -34,6 +35,7 @@ from kd.common.utils.seed import seed_everything
 from kd.vision.checkpoints import load_vision_model, save_vision_model
 from kd.vision.data import SoftLabelDataset, VisionData, build_data, cached_soft_labels, file_fingerprint
 from kd.vision.data import label_dataset, make_loader
+from kd.vision.data.augmentation_cache import labelled_views_loader
 from kd.vision.methods import METHODS
 from kd.vision.model_registry import MODELS, build_model
 from kd.vision.registry_build import build_checked, check_arguments
@@ -110,6 +112,8 @@ def start_experiment(args: argparse.Namespace, run_name: str, default_preset: st
         from kd.vision.data.gpu_loader import gpu_resident
 
         data = gpu_resident(data, device, seed=cfg["seed"])
+    elif cfg["distill"]["views"]:
+        raise ConfigError("distill.views (labelled augmented views) needs data.gpu_resident=true")
     run = RunFolder(args.resume) if args.resume else RunFolder.create(run_name, args.runs_dir)
     run.save_config(cfg)
     print(f"run folder: {run.path}")
@@ -167,11 +171,13 @@ def test_evaluator(exp: Experiment, model: nn.Module, teacher_test_logits: Tenso
 def finish_stage(exp: Experiment, distiller: Distiller, section: dict) -> Path:
     """Save the stage's model (arch + kwargs) and its training curves; return the checkpoint path."""
     run = distiller.run
-    path = save_vision_model(distiller.student, run.checkpoints / MODEL_FILE, section["arch"], exp.data.num_classes,
-                             exp.data.image_shape, section["kwargs"], data=exp.data.name,
-                             data_config=exp.cfg["data"], class_names=list(exp.data.class_names),
-                             epochs=distiller.epoch)
-    plot_training_progress(run.history, run.plots, title=run.path.name)
+    path = run.checkpoints / MODEL_FILE
+    if distributed.is_main():  # under torchrun rank 0 writes; the others wait for the file below
+        save_vision_model(distiller.student, path, section["arch"], exp.data.num_classes, exp.data.image_shape,
+                          section["kwargs"], data=exp.data.name, data_config=exp.cfg["data"],
+                          class_names=list(exp.data.class_names), epochs=distiller.epoch)
+        plot_training_progress(run.history, run.plots, title=run.path.name)
+    distributed.barrier()
     run.close()
     return path
 
@@ -253,6 +259,13 @@ def soft_label_loader(exp: Experiment, teacher_logits_cache: Tensor):
 @DISTILL_MODES.register("offline")
 def distil_offline(exp, teacher, teacher_checkpoint, student, method, teacher_test_logits) -> Path:
     cache_dir = Path(exp.cfg["distill"]["cache_dir"] or exp.run.path) / "soft_labels"
+    if exp.cfg["distill"]["views"]:  # K labelled augmented views per image (data/augmentation_cache.py)
+        views, fingerprint = exp.cfg["distill"]["views"], file_fingerprint(teacher_checkpoint)
+        loader = labelled_views_loader(exp.data.train_loader, teacher, cache_dir / f"{exp.data.name}-{fingerprint}"
+                                       f"-views{views}.pt", fingerprint, views, exp.seed)
+        print(f"offline soft labels: {views} labelled augmented views per image, cached in {cache_dir}")
+        return train_stage(exp, "student_kd", student, method, exp.cfg["student"], loader, student_epochs(exp.cfg),
+                           teacher=teacher, teacher_test_logits=teacher_test_logits)
     cache_file = cache_dir / f"{exp.data.name}-{file_fingerprint(teacher_checkpoint)}.pt"
     logits = cached_soft_labels(teacher, exp.data.splits.train_plain, cache_file, exp.device)
     print(f"offline soft labels: {tuple(logits.shape)} teacher logits in {cache_file}")

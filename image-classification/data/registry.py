@@ -15,6 +15,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from kd.common.engine.sampler import EpochShuffleSampler
+from kd.common.utils.distributed import per_rank_batch_size, shard_kwargs
 from kd.common.utils.registry import Registry
 
 DATASETS: Registry["DataSplits"] = Registry("data set")
@@ -43,8 +44,14 @@ class VisionData:
 
 
 def make_loader(dataset: Dataset, batch_size: int, shuffle: bool, seed: int = 0, num_workers: int = 0) -> DataLoader:
-    """A DataLoader with :class:`EpochShuffleSampler` (training) or sequential order (evaluation)."""
-    return DataLoader(dataset, batch_size=batch_size, sampler=EpochShuffleSampler(len(dataset), seed, shuffle),
+    """A DataLoader with :class:`EpochShuffleSampler` (training) or sequential order (evaluation).
+
+    Under torchrun each rank reads its shard, and a training (shuffled) loader's ``batch_size`` is the
+    global batch, split over the ranks (see kd.common.utils.distributed)."""
+    if shuffle:
+        batch_size = per_rank_batch_size(batch_size)
+    sampler = EpochShuffleSampler(len(dataset), seed, shuffle, **shard_kwargs())
+    return DataLoader(dataset, batch_size=batch_size, sampler=sampler,
                       num_workers=num_workers, pin_memory=torch.cuda.is_available(),
                       persistent_workers=num_workers > 0)
 
