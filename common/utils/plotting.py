@@ -1,4 +1,4 @@
-"""Plots with matplotlib's Agg backend (no display needed)."""
+"""Plots with matplotlib's Agg backend (no display needed). Under torch.distributed only rank 0 writes them."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,6 +8,15 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+
+from kd.common.utils import distributed  # noqa: E402
+
+
+def _save(fig, path: str | Path) -> None:
+    """Write the figure (on rank 0 only under torch.distributed: one writer per file) and free it."""
+    if distributed.is_main():
+        fig.savefig(path, dpi=120)
+    plt.close(fig)
 
 
 def plot_curves(history: Sequence[dict], keys: Sequence[str], path: str | Path, title: str = "",
@@ -26,8 +35,7 @@ def plot_curves(history: Sequence[dict], keys: Sequence[str], path: str | Path, 
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _save(fig, path)
     return Path(path)
 
 
@@ -56,8 +64,7 @@ def plot_bars(labels: Sequence[str], values: Sequence[float], path: str | Path, 
     ax.set_title(title)
     ax.tick_params(axis="x", rotation=20)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _save(fig, path)
     return Path(path)
 
 
@@ -75,6 +82,5 @@ def plot_scatter(points: Sequence[tuple[str, float, float]], path: str | Path, x
     ax.set_title(title)
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _save(fig, path)
     return Path(path)
