@@ -38,7 +38,8 @@ def collect(runs_dir: Path) -> tuple[dict, dict]:
     for metrics in sorted(runs_dir.glob("*/metrics.json")):
         saved = json.loads(metrics.read_text())
         final, history = saved.get("final", {}), saved.get("history", [])
-        config = yaml.safe_load((metrics.parent / "config.yaml").read_text()) or {}
+        config_file = metrics.parent / "config.yaml"
+        config = yaml.safe_load(config_file.read_text()) or {} if config_file.is_file() else {}
         if not isinstance(config.get("env"), dict) or "teacher" not in config:  # another domain's run
             continue
         env, seed = config["env"]["name"], config["seed"]
