@@ -186,7 +186,8 @@ def train_stage(exp: Experiment, stage: str, model: nn.Module, method: nn.Module
                 epochs: int, teacher: nn.Module | None = None, teacher_test_logits: Tensor | None = None) -> Path:
     """Train ``model`` for ``epochs`` (resuming the stage's last.pt with --resume); return its checkpoint."""
     distiller = make_distiller(exp, stage, model, method, section, epochs, teacher)
-    distiller.fit(loader, epochs, evaluate=test_evaluator(exp, model, teacher_test_logits), resume=exp.resume)
+    evaluate = test_evaluator(exp, method.inference_model(model), teacher_test_logits)
+    distiller.fit(loader, epochs, evaluate=evaluate, resume=exp.resume)
     return finish_stage(exp, distiller, section)
 
 
@@ -231,14 +232,20 @@ DISTILL_MODES: Registry = Registry("distillation mode")
 
 def distil_student(exp: Experiment, teacher: nn.Module, teacher_checkpoint: Path,
                    teacher_test_logits: Tensor | None = None) -> tuple[nn.Module, Path]:
-    """Build the student and the method, then distil in ``distill.mode``; returns (student, checkpoint)."""
+    """Build the student and the method, then distil in ``distill.mode``; returns (deployed student, checkpoint).
+
+    The deployed student is ``method.inference_model(student)``: the student itself, or for SimKD the
+    student + projector + the teacher's classifier (the checkpoint holds the student's weights, and the
+    stage's ``last.pt`` the method's).
+    """
     student = build_arch(exp, exp.cfg["student"], seed_offset=1)
     method_cfg = exp.cfg["method"]
     method = build_checked(METHODS, method_cfg["name"], teacher=teacher, student=student, num_classes=exp.data.num_classes,
                            image_shape=exp.data.image_shape, **method_cfg["kwargs"])
     mode = DISTILL_MODES.get(exp.cfg["distill"]["mode"])
     teacher.eval()
-    return student, mode(exp, teacher, teacher_checkpoint, student, method, teacher_test_logits)
+    checkpoint = mode(exp, teacher, teacher_checkpoint, student, method, teacher_test_logits)
+    return method.inference_model(student), checkpoint
 
 
 @DISTILL_MODES.register("online")
@@ -295,7 +302,7 @@ def distil_guide(exp, teacher, teacher_checkpoint, student, method, teacher_test
         fresh = label_dataset(teacher, exp.data.splits.train_plain, exp.device)
         round_logits = teacher_logits(exp, teacher)
         student_d.fit(soft_label_loader(exp, fresh), (r + 1) * s_per,
-                      evaluate=test_evaluator(exp, student, round_logits))
+                      evaluate=test_evaluator(exp, method.inference_model(student), round_logits))
     finish_stage(exp, teacher_d, t_section)
     return finish_stage(exp, student_d, s_section)
 

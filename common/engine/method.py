@@ -40,6 +40,11 @@ class DistillationMethod(nn.Module):
     def total(self, terms: Mapping[str, Tensor]) -> Tensor:
         return sum(self.weights.get(name, 1.0) * value for name, value in terms.items())
 
+    def inference_model(self, student: nn.Module) -> nn.Module:
+        """The model evaluated and deployed after training: the student itself, unless the method makes
+        parts of its own part of the deployed model (SimKD: student + projector + the teacher's classifier)."""
+        return student
+
 
 @torch.no_grad()
 def teacher_forward(teacher: nn.Module, *args: Any, fn: Callable[..., Any] | None = None, **kwargs: Any) -> Any:
@@ -57,12 +62,12 @@ def teacher_forward(teacher: nn.Module, *args: Any, fn: Callable[..., Any] | Non
 def _clone_tree(value: Any) -> Any:
     if isinstance(value, Tensor):
         return value.clone()
+    if hasattr(value, "to_tuple"):  # transformers ModelOutput (a dict subclass): keep its type and attributes
+        return type(value)(**{k: _clone_tree(v) for k, v in value.items()})
     if isinstance(value, dict):
         return {k: _clone_tree(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)) and not hasattr(value, "_fields"):
         return type(value)(_clone_tree(v) for v in value)
     if hasattr(value, "_fields"):  # namedtuple
         return type(value)(*(_clone_tree(v) for v in value))
-    if hasattr(value, "keys") and hasattr(value, "__getitem__"):  # transformers ModelOutput
-        return type(value)(**{k: _clone_tree(value[k]) for k in value.keys()})
     return value

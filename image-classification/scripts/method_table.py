@@ -86,7 +86,7 @@ def train_one(label: str, method_cfg: dict, cfg: dict, seed: int, teacher, root:
     scheduler = SCHEDULES.get(section["schedule"])(optimizer, section, epochs)
     run = RunFolder(root / f"{label}-seed{seed}")
     run.save_config({**cfg, "label": label, "method": method_cfg, "seed": seed})
-    deployed = method.inference_model(student) if hasattr(method, "inference_model") else student
+    deployed = method.inference_model(student)
     eval_every = cfg["train"]["eval_every"]
 
     def evaluate(epoch: int) -> dict:

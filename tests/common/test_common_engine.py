@@ -112,3 +112,15 @@ def test_epoch_sampler_is_reproducible_and_shards_cover_everything():
         s.set_epoch(2)
     assert all(len(list(s)) == 4 for s in shards)
     assert set().union(*map(set, shards)) == set(range(10))
+
+
+def test_teacher_forward_keeps_transformers_outputs():
+    from transformers.modeling_outputs import SequenceClassifierOutput
+
+    class HFLike(nn.Module):
+        def forward(self, x):
+            return SequenceClassifierOutput(logits=x * 2)
+
+    out = teacher_forward(HFLike(), torch.ones(2, 3))
+    assert isinstance(out, SequenceClassifierOutput)
+    assert torch.equal(out.logits, torch.full((2, 3), 2.0)) and not out.logits.is_inference()

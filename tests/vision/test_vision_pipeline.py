@@ -207,3 +207,12 @@ def test_guide_mode_resumes_mid_round(tmp_path, teacher_checkpoint, monkeypatch)
     assert safe_load(run / "guide_teacher" / "checkpoints" / "last.pt")["epoch"] == 2  # not trained again
     assert safe_load(run / "student_kd" / "checkpoints" / "last.pt")["epoch"] == 6
     assert list(rows.values())[1]["agreement"] > 80.0
+
+
+def test_simkd_through_distill_is_evaluated_with_the_teachers_classifier(tmp_path, teacher_checkpoint):
+    """SimKD's student never trains its own head: the script must report student + projector + teacher classifier."""
+    rows = distill.main(["--config", "digits_cnn_mlp", "--runs-dir", str(tmp_path), f"teacher.checkpoint={teacher_checkpoint}",
+                         "student.arch=small_cnn", "student.kwargs={}", "student.epochs=4", "method.name=simkd",
+                         "method.kwargs={}"])
+    teacher, student = rows.values()
+    assert student["acc"] > CHANCE + 50 and student["agreement"] > 60.0
