@@ -9,6 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from kd.common.losses.reduction import masked_mean
+
 
 def soft_target_kl(student_logits: Tensor, teacher_logits: Tensor, temperature: float = 4.0,
                    mask: Tensor | None = None) -> Tensor:
@@ -24,7 +26,7 @@ def soft_target_kl(student_logits: Tensor, teacher_logits: Tensor, temperature: 
     t = teacher_logits.detach().float().reshape(-1, teacher_logits.shape[-1]) / temperature
     per_row = F.kl_div(F.log_softmax(s, dim=-1), F.log_softmax(t, dim=-1), log_target=True,
                        reduction="none").sum(-1)
-    return temperature**2 * _masked_mean(per_row, mask)
+    return temperature**2 * masked_mean(per_row, mask)
 
 
 def soft_label_cross_entropy(student_logits: Tensor, teacher_probs: Tensor, temperature: float = 1.0,
@@ -39,7 +41,7 @@ def soft_label_cross_entropy(student_logits: Tensor, teacher_probs: Tensor, temp
     s = student_logits.float().reshape(-1, student_logits.shape[-1]) / temperature
     p = teacher_probs.detach().float().reshape(-1, teacher_probs.shape[-1])
     per_row = -(p * F.log_softmax(s, dim=-1)).sum(-1)
-    return temperature**2 * _masked_mean(per_row, mask)
+    return temperature**2 * masked_mean(per_row, mask)
 
 
 def hinton_kd_loss(student_logits: Tensor, teacher_logits: Tensor, labels: Tensor,
@@ -59,11 +61,5 @@ def logit_mse(student_logits: Tensor, teacher_logits: Tensor, mask: Tensor | Non
     Equivalent to the high-temperature limit of :func:`soft_target_kl` for zero-mean logits.
     """
     diff = (student_logits.float() - teacher_logits.detach().float()).reshape(-1, student_logits.shape[-1])
-    return _masked_mean(diff.pow(2).mean(-1), mask)
+    return masked_mean(diff.pow(2).mean(-1), mask)
 
-
-def _masked_mean(values: Tensor, mask: Tensor | None) -> Tensor:
-    if mask is None:
-        return values.mean()
-    mask = mask.reshape(-1).to(values.dtype)
-    return (values * mask).sum() / mask.sum().clamp_min(1.0)

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from kd.common.losses.logit import _masked_mean
+from kd.common.losses.reduction import masked_mean
 
 
 def policy_kl(student_logits: Tensor, teacher_logits: Tensor, tau: float = 1.0,
@@ -31,7 +31,7 @@ def policy_kl(student_logits: Tensor, teacher_logits: Tensor, tau: float = 1.0,
     s = F.log_softmax(student_logits.float().reshape(-1, student_logits.shape[-1]), dim=-1)
     t = F.log_softmax(teacher_logits.detach().float().reshape(-1, teacher_logits.shape[-1]) / tau, dim=-1)
     per_row = F.kl_div(s, t, log_target=True, reduction="none").sum(-1)
-    return _masked_mean(per_row, mask)
+    return masked_mean(per_row, mask)
 
 
 def teacher_action_nll(student_logits: Tensor, teacher_logits: Tensor, mask: Tensor | None = None) -> Tensor:
@@ -41,7 +41,7 @@ def teacher_action_nll(student_logits: Tensor, teacher_logits: Tensor, mask: Ten
     """
     logits = student_logits.float().reshape(-1, student_logits.shape[-1])
     target = teacher_logits.detach().reshape(-1, teacher_logits.shape[-1]).argmax(-1)
-    return _masked_mean(F.cross_entropy(logits, target, reduction="none"), mask)
+    return masked_mean(F.cross_entropy(logits, target, reduction="none"), mask)
 
 
 def gaussian_kl(student_mean: Tensor, student_log_std: Tensor, teacher_mean: Tensor, teacher_log_std: Tensor,
@@ -61,7 +61,7 @@ def gaussian_kl(student_mean: Tensor, student_log_std: Tensor, teacher_mean: Ten
     var_ratio = torch.exp(2 * (log_t - log_s))
     mean_term = (mu_t - mu_s).pow(2) * torch.exp(-2 * log_s)
     per_row = (log_s - log_t + 0.5 * (var_ratio + mean_term) - 0.5).sum(-1)
-    return _masked_mean(per_row, mask)
+    return masked_mean(per_row, mask)
 
 
 def gaussian_log_likelihood_of_mean(student_mean: Tensor, student_log_std: Tensor, teacher_mean: Tensor,
@@ -75,4 +75,4 @@ def gaussian_log_likelihood_of_mean(student_mean: Tensor, student_log_std: Tenso
     mu_t = teacher_mean.detach().float().reshape(-1, d)
     log_s = student_log_std.float().expand_as(student_mean).reshape(-1, d)
     per_row = ((mu_t - mu_s).pow(2) * torch.exp(-2 * log_s) / 2 + log_s + 0.5 * math.log(2 * math.pi)).sum(-1)
-    return _masked_mean(per_row, mask)
+    return masked_mean(per_row, mask)

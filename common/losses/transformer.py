@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from kd.common.losses.reduction import masked_mean
 from kd.common.utils.errors import KDError
 
 
@@ -43,7 +44,7 @@ def hidden_state_mse(student_hidden: Tensor, teacher_hidden: Tensor, projection:
     _check_same_shape("hidden_state_mse", student_hidden, teacher_hidden,
                       "pass a HiddenProjection(d_s, d_t) when the hidden sizes differ")
     per_token = (student_hidden.float() - teacher_hidden.detach().float()).pow(2).mean(-1)
-    return _masked_mean(per_token, mask)
+    return masked_mean(per_token, mask)
 
 
 def attention_map_loss(student_attention: Tensor, teacher_attention: Tensor, mask: Tensor | None = None,
@@ -66,7 +67,7 @@ def attention_map_loss(student_attention: Tensor, teacher_attention: Tensor, mas
                       "use head_reduction='mean' when only the head counts differ")
     per_row = (student_attention.float() - teacher_attention.detach().float()).pow(2).mean(-1)  # (B, h, L)
     per_query = per_row.mean(1)  # (B, L)
-    return _masked_mean(per_query, mask)
+    return masked_mean(per_query, mask)
 
 
 def cosine_embedding_loss(student_hidden: Tensor, teacher_hidden: Tensor, mask: Tensor | None = None) -> Tensor:
@@ -77,7 +78,7 @@ def cosine_embedding_loss(student_hidden: Tensor, teacher_hidden: Tensor, mask: 
     _check_same_shape("cosine_embedding_loss", student_hidden, teacher_hidden,
                       "DistilBERT's cosine loss needs equal hidden sizes and the same tokenizer")
     cos = F.cosine_similarity(student_hidden.float(), teacher_hidden.detach().float(), dim=-1)
-    return _masked_mean(1.0 - cos, mask)
+    return masked_mean(1.0 - cos, mask)
 
 
 def _check_same_shape(name: str, student: Tensor, teacher: Tensor, hint: str) -> None:
@@ -85,9 +86,3 @@ def _check_same_shape(name: str, student: Tensor, teacher: Tensor, hint: str) ->
         raise KDError(f"{name}: student shape {tuple(student.shape)} differs from teacher shape "
                       f"{tuple(teacher.shape)}; {hint}")
 
-
-def _masked_mean(values: Tensor, mask: Tensor | None) -> Tensor:
-    if mask is None:
-        return values.mean()
-    mask = mask.to(values.dtype)
-    return (values * mask).sum() / mask.sum().clamp_min(1.0)

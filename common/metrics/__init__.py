@@ -1,4 +1,5 @@
-"""Metrics: quality (accuracy, agreement, KL to the teacher, ECE) and cost (params, FLOPs, latency, size)."""
+"""Metrics: quality (accuracy, agreement, KL to the teacher, ECE), cost (params, FLOPs, latency, size),
+text (BLEU, perplexity: ``kd.common.metrics.text``) and RL returns (``kd.common.metrics.rl``)."""
 from kd.common.metrics.classification import (
     agreement,
     classification_report,
