@@ -8,10 +8,10 @@ from kd.vision.methods._teacher import teacher_logits_for
 from kd.vision.methods import supervised  # noqa: F401,E402
 from kd.vision.methods import kd  # noqa: F401,E402
 from kd.vision.methods import soft_label  # noqa: F401,E402
-
-__all__ = ["METHODS", "teacher_logits_for"]
 from kd.vision.methods import fitnet  # noqa: F401,E402
 from kd.vision.methods import at  # noqa: F401,E402
 from kd.vision.methods import dkd  # noqa: F401,E402
 from kd.vision.methods import simkd  # noqa: F401,E402
 from kd.vision.methods import specialists  # noqa: F401,E402
+
+__all__ = ["METHODS", "teacher_logits_for"]
