@@ -1,5 +1,5 @@
 """NLP data: hub and local loaders (classification, translation, LM text), tokenizers, collators, bucketing."""
-from kd.nlp.data.bucketing import LengthBucketBatchSampler
+from kd.nlp.data.bucketing import LengthBucketBatchSampler, bucketed_loader
 from kd.nlp.data.classification import CLASSIFICATION_DATASETS, TextClassificationData, load_classification_data
 from kd.nlp.data.collate import CausalLMCollator, ClassificationCollator, Seq2SeqCollator
 from kd.nlp.data.language_modeling import LM_DATASETS, load_lm_data
@@ -9,5 +9,5 @@ from kd.nlp.data.word_tokenizer import WordTokenizer
 __all__ = [
     "CLASSIFICATION_DATASETS", "LM_DATASETS", "TRANSLATION_DATASETS", "CausalLMCollator", "ClassificationCollator",
     "LengthBucketBatchSampler", "Seq2SeqCollator", "TextClassificationData", "WordTokenizer",
-    "load_classification_data", "load_lm_data", "load_translation_data",
+    "bucketed_loader", "load_classification_data", "load_lm_data", "load_translation_data",
 ]

@@ -4,7 +4,10 @@ from __future__ import annotations
 from typing import Iterator, Sequence
 
 import torch
-from torch.utils.data import Sampler
+from torch.utils.data import DataLoader, Sampler
+
+from kd.common.engine.sampler import ShardedBatchSampler
+from kd.common.utils.distributed import shard_kwargs
 
 
 class LengthBucketBatchSampler(Sampler[list[int]]):
@@ -37,3 +40,17 @@ class LengthBucketBatchSampler(Sampler[list[int]]):
 
     def __len__(self) -> int:
         return -(-len(self.lengths) // self.batch_size)  # pools are whole multiples of batch_size
+
+
+def bucketed_loader(items: Sequence, lengths: Sequence[int], batch_size: int, collate_fn, seed: int = 0,
+                    shuffle: bool = True) -> DataLoader:
+    """A loader over ``items`` batched by :class:`LengthBucketBatchSampler`.
+
+    Training loaders (``shuffle=True``) are sharded over torch.distributed ranks with
+    :class:`~kd.common.engine.ShardedBatchSampler` (one rank: every batch). Pass equal lengths for a
+    plain shuffle without bucketing (the sort inside a pool is stable).
+    """
+    batches = LengthBucketBatchSampler(lengths, batch_size, seed=seed, shuffle=shuffle)
+    if shuffle:
+        batches = ShardedBatchSampler(batches, **shard_kwargs())
+    return DataLoader(items, batch_sampler=batches, collate_fn=collate_fn)

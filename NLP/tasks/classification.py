@@ -16,7 +16,7 @@ from kd.common.metrics import agreement, classification_report, count_parameters
 from kd.common.utils.checkpoint import atomic_save
 from kd.common.utils.errors import ConfigError, KDError
 from kd.common.utils.run_folder import RunFolder
-from kd.nlp.data import ClassificationCollator, LengthBucketBatchSampler, WordTokenizer, load_classification_data
+from kd.nlp.data import ClassificationCollator, WordTokenizer, bucketed_loader, load_classification_data
 from kd.nlp.methods import ClassificationKD
 from kd.nlp.model_zoo import load_nlp_model, save_nlp_model, tokenizer_spec
 from kd.nlp.student_model import init_from_teacher
@@ -41,9 +41,9 @@ def make_loader(texts, labels, tokenizers: dict, cfg: dict, batch_size: int, shu
         for item, logits in zip(items, teacher_logits):
             item["teacher_logits"] = logits
     collate = ClassificationCollator(tokenizers, cfg["data"]["max_length"])
-    if shuffle and cfg["data"].get("bucket", True):
-        sampler = LengthBucketBatchSampler([len(t.split()) for t in texts], batch_size, seed=cfg["seed"])
-        return DataLoader(items, batch_sampler=sampler, collate_fn=collate)
+    if shuffle:  # bucket by length unless data.bucket is false (equal lengths: a plain shuffle)
+        lengths = [len(t.split()) for t in texts] if cfg["data"].get("bucket", True) else [0] * len(texts)
+        return bucketed_loader(items, lengths, batch_size, collate, seed=cfg["seed"])
     return DataLoader(items, batch_size=batch_size, shuffle=False, collate_fn=collate)
 
 

@@ -14,7 +14,7 @@ from kd.common.metrics import count_parameters, measure_latency
 from kd.common.metrics.text import perplexity, token_nll
 from kd.common.utils.errors import ConfigError
 from kd.common.utils.run_folder import RunFolder
-from kd.nlp.data import CausalLMCollator, LengthBucketBatchSampler, WordTokenizer, load_lm_data
+from kd.nlp.data import CausalLMCollator, WordTokenizer, bucketed_loader, load_lm_data
 from kd.nlp.methods import CausalLMKD
 from kd.nlp.methods.causal_lm import next_token_view
 from kd.nlp.model_zoo import load_nlp_model, save_nlp_model, tokenizer_spec
@@ -36,8 +36,8 @@ def load_sentences(cfg: dict) -> dict:
 def make_loader(sentences: list[str], tok: WordTokenizer, cfg: dict, batch_size: int, shuffle: bool) -> DataLoader:
     max_length = cfg["data"]["max_length"]
     items = [tok.encode(s, add_bos=True, add_eos=True)[:max_length] for s in sentences]
-    sampler = LengthBucketBatchSampler([len(i) for i in items], batch_size, seed=cfg["seed"], shuffle=shuffle)
-    return DataLoader(items, batch_sampler=sampler, collate_fn=CausalLMCollator(tok.pad_token_id))
+    return bucketed_loader(items, [len(i) for i in items], batch_size, CausalLMCollator(tok.pad_token_id),
+                           seed=cfg["seed"], shuffle=shuffle)
 
 
 @torch.inference_mode()

@@ -20,7 +20,7 @@ from kd.common.metrics.text import corpus_bleu, perplexity, token_nll
 from kd.common.utils.checkpoint import atomic_save
 from kd.common.utils.errors import ConfigError
 from kd.common.utils.run_folder import RunFolder
-from kd.nlp.data import LengthBucketBatchSampler, Seq2SeqCollator, WordTokenizer, load_translation_data
+from kd.nlp.data import Seq2SeqCollator, bucketed_loader, WordTokenizer, load_translation_data
 from kd.nlp.data.word_tokenizer import split_words
 from kd.nlp.generation import beam_search
 from kd.nlp.methods import Seq2SeqKD
@@ -47,8 +47,7 @@ def encode_pairs(pairs, src_tok: WordTokenizer, tgt_tok: WordTokenizer, max_leng
 
 def make_loader(items: list[dict], tgt_tok: WordTokenizer, batch_size: int, shuffle: bool, seed: int) -> DataLoader:
     collate = Seq2SeqCollator(tgt_tok.pad_token_id, tgt_tok.bos_token_id, tgt_tok.eos_token_id)
-    sampler = LengthBucketBatchSampler([len(it["src"]) for it in items], batch_size, seed=seed, shuffle=shuffle)
-    return DataLoader(items, batch_sampler=sampler, collate_fn=collate)
+    return bucketed_loader(items, [len(it["src"]) for it in items], batch_size, collate, seed=seed, shuffle=shuffle)
 
 
 @torch.inference_mode()
