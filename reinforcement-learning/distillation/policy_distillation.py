@@ -26,6 +26,7 @@ from kd.rl.distillation.losses import distillation_loss
 from kd.rl.distillation.replay import TeacherLabelledReplay
 from kd.rl.distillation.schedules import DATA_SOURCES
 from kd.rl.environments import make_vector_env
+from kd.rl.iteration_log import finish_iteration
 from kd.rl.teacher_model.actions import select_actions, to_env_actions
 
 
@@ -118,16 +119,9 @@ def distill_policy(student: nn.Module, teacher: nn.Module, env: dict, cfg: Disti
                   "loss": total / cfg.updates_per_iteration}
         if finished:
             record["behaviour_return"] = float(np.mean(finished))
-        out_of_time = cfg.max_minutes is not None and time.monotonic() - started > 60 * cfg.max_minutes
-        if evaluate is not None and (iteration % cfg.eval_every == 0 or iteration == iterations or out_of_time):
-            stats = evaluate(student)
-            record["eval_return"], record["eval_return_std"] = stats["return_mean"], stats["return_std"]
-        if out_of_time:
-            record["stopped_by_time_budget"] = True
-        history.append(record)
-        if callback is not None:
-            callback(record)
-        if out_of_time:
+        if finish_iteration(record, history, iteration=iteration, last_iteration=iterations, eval_every=cfg.eval_every,
+                            max_minutes=cfg.max_minutes, started=started, model=student, evaluate=evaluate,
+                            callback=callback):
             break
     envs.close()
     return history

@@ -29,6 +29,7 @@ from tqdm import trange
 
 from kd.common.utils.errors import ConfigError, NonFiniteLossError
 from kd.rl.environments.vector import final_observations
+from kd.rl.iteration_log import finish_iteration
 from kd.rl.teacher_model.actions import action_distribution, to_env_actions
 from kd.rl.teacher_model.networks import PolicyOutput
 
@@ -213,15 +214,8 @@ def train_ppo(agent: nn.Module, envs, cfg: PPOConfig, seed: int, device: torch.d
             record.pop(extra_loss_name)
         if finished:
             record["train_return"] = float(np.mean(finished))
-        out_of_time = cfg.max_minutes is not None and time.monotonic() - started > 60 * cfg.max_minutes
-        if evaluate is not None and (update % cfg.eval_every == 0 or update == num_updates or out_of_time):
-            stats = evaluate(agent)
-            record["eval_return"], record["eval_return_std"] = stats["return_mean"], stats["return_std"]
-        if out_of_time:
-            record["stopped_by_time_budget"] = True
-        history.append(record)
-        if callback is not None:
-            callback(record)
-        if out_of_time:
+        if finish_iteration(record, history, iteration=update, last_iteration=num_updates, eval_every=cfg.eval_every,
+                            max_minutes=cfg.max_minutes, started=started, model=agent, evaluate=evaluate,
+                            callback=callback):
             break
     return history
