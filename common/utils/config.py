@@ -85,3 +85,17 @@ def merge(base: dict, update: dict) -> dict:
 def save_yaml(data: dict, path: str | Path) -> None:
     with open(path, "w") as f:
         yaml.safe_dump(data, f, sort_keys=False)
+
+
+def dataclass_from_dict(cls, values: dict, what: str):
+    """Build the dataclass ``cls`` from a config section; a key it lacks is a one-line ConfigError.
+
+    ``what`` names the section in the message, e.g. ``unknown PPO setting(s) ['lrr']; known: ...``.
+    """
+    from dataclasses import fields
+
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ConfigError(f"unknown {what} setting(s) {unknown}; known: {', '.join(sorted(known))}")
+    return cls(**values)

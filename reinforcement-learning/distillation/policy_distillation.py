@@ -13,7 +13,7 @@ The student never sees a reward: everything it learns comes from the teacher's o
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
@@ -21,6 +21,7 @@ import torch
 from torch import nn
 from tqdm import trange
 
+from kd.common.utils.config import dataclass_from_dict
 from kd.common.utils.errors import ConfigError, NonFiniteLossError
 from kd.rl.distillation.losses import distillation_loss
 from kd.rl.distillation.replay import TeacherLabelledReplay
@@ -52,11 +53,7 @@ class DistillConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> "DistillConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ConfigError(f"unknown distill setting(s) {unknown}; known: {', '.join(sorted(known))}")
-        return cls(**values)
+        return dataclass_from_dict(cls, values, "distill")
 
 
 def distill_policy(student: nn.Module, teacher: nn.Module, env: dict, cfg: DistillConfig, seed: int,

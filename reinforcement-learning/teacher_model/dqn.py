@@ -12,7 +12,7 @@ resulting Q-values are a teacher for Rusu et al.'s policy distillation with a sh
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import trange
 
-from kd.common.utils.errors import ConfigError
+from kd.common.utils.config import dataclass_from_dict
 from kd.rl.environments import make_env
 
 
@@ -43,11 +43,7 @@ class DQNConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> "DQNConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ConfigError(f"unknown DQN setting(s) {unknown}; known: {', '.join(sorted(known))}")
-        return cls(**values)
+        return dataclass_from_dict(cls, values, "DQN")
 
 
 def train_dqn(qnet: nn.Module, env: dict, cfg: DQNConfig, seed: int, device: torch.device,

@@ -19,7 +19,7 @@ std of the discounted return, like gymnasium's NormalizeReward; the clip is +-10
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -27,6 +27,7 @@ import torch
 from torch import Tensor, nn
 from tqdm import trange
 
+from kd.common.utils.config import dataclass_from_dict
 from kd.common.utils.errors import ConfigError, NonFiniteLossError
 from kd.rl.environments.vector import final_observations
 from kd.rl.iteration_log import finish_iteration
@@ -60,11 +61,7 @@ class PPOConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> "PPOConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ConfigError(f"unknown PPO setting(s) {unknown}; known: {', '.join(sorted(known))}")
-        return cls(**values)
+        return dataclass_from_dict(cls, values, "PPO")
 
 
 class RewardScaler:
