@@ -25,7 +25,7 @@ from torch import Tensor, nn
 
 from kd.common.engine import Distiller, predict
 from kd.common.utils.config import apply_overrides, load_config, load_yaml
-from kd.common.utils.device import resolve_device
+from kd.common.utils.device import prepare_model, resolve_device
 from kd.common.utils import distributed
 from kd.common.utils.errors import ConfigError, MissingPathError
 from kd.common.utils.plotting import plot_training_progress
@@ -137,7 +137,13 @@ def build_arch(exp: Experiment, section: dict, seed_offset: int) -> nn.Module:
     """The model a config section (``teacher`` or ``student``) names, initialised from ``seed + seed_offset``."""
     seed_everything(exp.seed + seed_offset)
     c, _, w = exp.data.image_shape
-    return build_model(section["arch"], exp.data.num_classes, c, w, **section["kwargs"]).to(exp.device)
+    return place(exp, build_model(section["arch"], exp.data.num_classes, c, w, **section["kwargs"]))
+
+
+def place(exp: Experiment, model: nn.Module) -> nn.Module:
+    """``model`` on the experiment's device with ``train.channels_last`` and ``train.compile`` applied."""
+    train = exp.cfg["train"]
+    return prepare_model(model, exp.device, channels_last=train["channels_last"], compile=train["compile"])
 
 
 def student_epochs(cfg: dict) -> int:
@@ -210,7 +216,7 @@ def get_teacher(exp: Experiment) -> tuple[nn.Module, Path]:
     section = exp.cfg["teacher"]
     if section["checkpoint"]:
         model, _ = load_vision_model(section["checkpoint"], arch=section["arch"], num_classes=exp.data.num_classes)
-        return model.to(exp.device), Path(section["checkpoint"])
+        return place(exp, model), Path(section["checkpoint"])
     return train_teacher(exp)
 
 

@@ -177,6 +177,12 @@ class GPUImageLoader:
         p = self.pad
         return self.padded[:, p:p + self.height, p:p + self.width]
 
+    def with_seed(self, seed: int) -> "GPUImageLoader":
+        """The same loader (sharing the device copy of the images) with the order and augmentation of ``seed``."""
+        other = copy.copy(self)
+        other.seed, other.epoch = seed, 0
+        return other
+
     def with_teacher_logits(self, teacher_logits: Tensor) -> "GPUImageLoader":
         """The same loader (sharing the device copy of the images) that also yields ``teacher_logits[i]``."""
         other = copy.copy(self)

@@ -14,11 +14,15 @@ the table (mean +- std of the last-epoch accuracy over seeds) is printed and wri
 run) and the epoch counts make the shortened CPU schedules; leave them null for the full protocol.
 ``run.memo_teacher=true`` (with ``data.augment=false``) computes the teacher's logits and features once per
 training image for all the runs of the process (:class:`~kd.vision.methods.memo_teacher.MemoTeacher`).
+The data set is decoded once for the whole table. The GPU fast path: ``data.gpu_resident=true`` (images on
+the device as uint8, crop/flip there), ``train.precision`` (``auto``: bf16 autocast on CUDA),
+``train.channels_last`` (``auto``: on CUDA) and ``train.compile=true`` (``torch.compile``).
 Two processes can share the work: give each a part of ``run.methods``/``run.seeds`` and the same
 ``teacher.checkpoint``.
 """
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import torch
@@ -28,13 +32,13 @@ from kd.common.engine import Distiller, predict
 from kd.common.metrics import count_parameters, topk_accuracy
 from kd.common.utils.cli import common_parser, main_entry
 from kd.common.utils.config import load_config
-from kd.common.utils.device import resolve_device
+from kd.common.utils.device import prepare_model, resolve_device
 from kd.common.utils.errors import ConfigError
 from kd.common.utils.plotting import plot_training_progress
 from kd.common.utils.run_folder import RunFolder
 from kd.common.utils.seed import seed_everything
 from kd.vision.checkpoints import load_vision_model, save_vision_model
-from kd.vision.data import build_data, make_loader
+from kd.vision.data import VisionData, build_data, make_loader
 from kd.vision.methods import METHODS
 from kd.vision.methods.memo_teacher import MemoTeacher
 from kd.vision.model_registry import build_model
@@ -45,10 +49,10 @@ SCHEDULE = {"epochs": 240, "optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "wei
             "schedule": "step", "milestones": [150, 180, 210], "gamma": 0.1}
 DEFAULTS = {
     "data": {"name": "imagefolder", "root": None, "batch_size": 64, "eval_batch_size": 256, "num_workers": 0,
-             "augment": True, "image_size": None, "train_subset": None, "test_subset": None},
+             "augment": True, "image_size": None, "train_subset": None, "test_subset": None, "gpu_resident": False},
     "teacher": {"arch": "resnet32x4", "kwargs": {}, "checkpoint": None, **SCHEDULE},
     "student": {"arch": "resnet8x4", "kwargs": {}, **SCHEDULE},
-    "train": {"eval_every": 0, "threads": 0},
+    "train": {"eval_every": 0, "threads": 0, "precision": "auto", "channels_last": "auto", "compile": False},
     "run": {"name": "method-table", "seeds": [0, 1, 2], "methods": ["student", "kd"], "memo_teacher": False},
     "methods": {"student": {"name": "supervised", "kwargs": {}}, "kd": {"name": "kd", "kwargs": {}}},
 }
@@ -62,23 +66,42 @@ def fixed_subset(dataset, size: int | None, seed: int = 0):
     return Subset(dataset, order[:size].tolist())
 
 
-def load_data(cfg: dict, seed: int):
-    data = build_data(cfg["data"], seed=seed)
-    train = fixed_subset(data.splits.train, cfg["data"]["train_subset"])
-    test = fixed_subset(data.splits.test, cfg["data"]["test_subset"])
-    train_loader = make_loader(train, cfg["data"]["batch_size"], True, seed, cfg["data"]["num_workers"])
-    test_loader = make_loader(test, cfg["data"]["eval_batch_size"], False, seed, cfg["data"]["num_workers"])
-    return data, train_loader, test_loader
+def load_data(cfg: dict, device: torch.device) -> VisionData:
+    """The table's data, built once: the fixed subsets and their loaders (on the device with ``data.gpu_resident``)."""
+    d = cfg["data"]
+    data = build_data(d)
+    splits = dataclasses.replace(data.splits, train=fixed_subset(data.splits.train, d["train_subset"]),
+                                 train_plain=fixed_subset(data.splits.train_plain, d["train_subset"]),
+                                 test=fixed_subset(data.splits.test, d["test_subset"]))
+    data = VisionData(data.name, splits, make_loader(splits.train, d["batch_size"], True, 0, d["num_workers"]),
+                      make_loader(splits.test, d["eval_batch_size"], False, 0, d["num_workers"]))
+    if d["gpu_resident"]:
+        from kd.vision.data.gpu_loader import gpu_resident
+
+        data = gpu_resident(data, device)
+    return data
+
+
+def train_loader_for(data: VisionData, cfg: dict, seed: int):
+    """The training loader with the batch order (and augmentation) of ``seed``."""
+    if hasattr(data.train_loader, "with_seed"):
+        return data.train_loader.with_seed(seed)
+    return make_loader(data.splits.train, cfg["data"]["batch_size"], True, seed, cfg["data"]["num_workers"])
+
+
+def place(model: torch.nn.Module, cfg: dict, device: torch.device) -> torch.nn.Module:
+    """``model`` on ``device`` with ``train.channels_last`` and ``train.compile`` applied."""
+    return prepare_model(model, device, channels_last=cfg["train"]["channels_last"], compile=cfg["train"]["compile"])
 
 
 def train_one(label: str, method_cfg: dict, cfg: dict, seed: int, teacher, root: Path, device,
-              section: dict) -> RunFolder:
+              section: dict, data: VisionData) -> RunFolder:
     """Train ``section['arch']`` with ``method_cfg`` on ``section``'s schedule; evaluate; return the run folder."""
     seed_everything(seed)
-    data, train_loader, test_loader = load_data(cfg, seed)
+    train_loader, test_loader = train_loader_for(data, cfg, seed), data.test_loader
     c, _, w = data.image_shape
     arch, epochs = section["arch"], section["epochs"]
-    student = build_model(arch, data.num_classes, c, w, **section["kwargs"]).to(device)
+    student = place(build_model(arch, data.num_classes, c, w, **section["kwargs"]), cfg, device)
     method = METHODS.build(method_cfg["name"], teacher=teacher, student=student, num_classes=data.num_classes,
                            image_shape=data.image_shape, **method_cfg.get("kwargs", {})).to(device)
     params = [p for p in list(student.parameters()) + list(method.parameters()) if p.requires_grad]
@@ -95,7 +118,8 @@ def train_one(label: str, method_cfg: dict, cfg: dict, seed: int, teacher, root:
         logits, labels = predict(deployed, test_loader, device)
         return {"test_acc": topk_accuracy(logits, labels, (1,))["top1"]}
 
-    distiller = Distiller(student, method, optimizer, device=device, teacher=teacher, scheduler=scheduler, run=run)
+    distiller = Distiller(student, method, optimizer, device=device, teacher=teacher, scheduler=scheduler, run=run,
+                          precision=cfg["train"]["precision"])
     history = distiller.fit(train_loader, epochs, evaluate=evaluate)
     save_vision_model(student, run.checkpoints / "model.pt", arch, data.num_classes, data.image_shape,
                       section["kwargs"])
@@ -103,7 +127,7 @@ def train_one(label: str, method_cfg: dict, cfg: dict, seed: int, teacher, root:
         torch.save(method.state_dict(), run.checkpoints / "method.pt")
     run.log_final({"label": label, "method": method_cfg["name"], "arch": arch, "seed": seed,
                    "test_acc": history[-1]["test_acc"], "params": count_parameters(deployed),
-                   "train_images": len(train_loader.dataset), "test_images": len(test_loader.dataset),
+                   "train_images": len(data.splits.train), "test_images": len(data.splits.test),
                    "epochs": epochs})
     plot_training_progress(history, run.plots, title=f"{label} (seed {seed})")
     run.close()
@@ -111,7 +135,7 @@ def train_one(label: str, method_cfg: dict, cfg: dict, seed: int, teacher, root:
     return run
 
 
-def get_teacher(cfg: dict, root: Path, device):
+def get_teacher(cfg: dict, root: Path, device, data: VisionData):
     """Train the teacher (no ``teacher.checkpoint``) or load it; None when no listed method uses a teacher.
 
     With no methods listed the teacher is trained (or loaded) on its own.
@@ -121,10 +145,10 @@ def get_teacher(cfg: dict, root: Path, device):
         return None
     if not cfg["teacher"]["checkpoint"]:
         run = train_one("teacher", {"name": "supervised", "kwargs": {}}, cfg, cfg["run"]["seeds"][0], None, root,
-                        device, cfg["teacher"])
+                        device, cfg["teacher"], data)
         cfg["teacher"]["checkpoint"] = str(run.checkpoints / "model.pt")
     teacher, _ = load_vision_model(cfg["teacher"]["checkpoint"], arch=cfg["teacher"]["arch"])
-    teacher = teacher.to(device).eval().requires_grad_(False)
+    teacher = place(teacher, cfg, device).eval().requires_grad_(False)
     if not cfg["run"]["memo_teacher"]:
         return teacher
     if cfg["data"]["augment"]:
@@ -146,10 +170,11 @@ def main(argv=None):
         raise ConfigError(f"run.methods names {unknown}, not in the config's methods: {sorted(cfg['methods'])}")
     root = RunFolder.create(cfg["run"]["name"], args.runs_dir, tensorboard=False).path
     print(f"run folder: {root}")
-    teacher = get_teacher(cfg, root, device)
+    data = load_data(cfg, device)
+    teacher = get_teacher(cfg, root, device, data)
     for seed in cfg["run"]["seeds"]:  # seed-major: an interrupted table still has whole seeds of every method
         for label in cfg["run"]["methods"]:
-            train_one(label, cfg["methods"][label], cfg, seed, teacher, root, device, cfg["student"])
+            train_one(label, cfg["methods"][label], cfg, seed, teacher, root, device, cfg["student"], data)
     ordered = [path for label in ["teacher", *cfg["run"]["methods"]] for path in sorted(root.glob(f"{label}-seed*"))]
     table = markdown_table(collect_runs(ordered))
     (root / "summary.md").write_text(table + "\n")

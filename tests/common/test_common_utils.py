@@ -70,3 +70,23 @@ def test_main_entry_prints_one_line_and_exits_non_zero():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 2
     assert result.stderr.strip() == "error: unknown model 'x'; choose one of: a, b"
+
+
+def test_prepare_model_channels_last_and_compile_keep_the_model_the_same():
+    from kd.common.utils.device import prepare_model
+    from kd.common.utils.errors import KDError
+
+    cpu = torch.device("cpu")
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 6, 2))
+    x = torch.randn(2, 3, 8, 8)
+    eager = net(x)
+    keys = list(net.state_dict())
+    assert prepare_model(net, cpu) is net and net[0].weight.is_contiguous()           # auto: NHWC on CUDA only
+    prepare_model(net, cpu, channels_last=True)
+    assert net[0].weight.is_contiguous(memory_format=torch.channels_last)
+    compiled = prepare_model(net, cpu, compile=True)
+    assert compiled is net and isinstance(compiled, nn.Sequential) and list(compiled.state_dict()) == keys
+    torch.testing.assert_close(compiled(x), eager, rtol=1e-4, atol=1e-5)
+    with pytest.raises(KDError, match="channels_last"):
+        prepare_model(net, cpu, channels_last="yes")

@@ -72,3 +72,14 @@ def test_specialists_end_to_end_on_digits(tmp_path):
     run = next(tmp_path.glob("specialists-*"))
     assert (run / "specialist_1" / "plots" / "loss.png").is_file() and (run / "summary.md").is_file()
 
+
+
+def test_method_table_on_the_fast_path_learns(image_folder, tmp_path):
+    """Device-resident data, bf16 autocast, channels_last and torch.compile (the GPU settings) run on the CPU
+    too: the table's students still learn the two colour classes."""
+    root = method_table.main(["--runs-dir", str(tmp_path), *TINY, f"data.root={image_folder}", "run.methods=[kd]",
+                              "run.seeds=[0]", "data.gpu_resident=true", "train.precision=bf16",
+                              "train.channels_last=true", "train.compile=true", "student.epochs=3"])
+    finals = {f["label"]: f for f in (json.loads(p.read_text())["final"] for p in root.glob("*/metrics.json"))}
+    assert finals["kd"]["train_images"] == 32 and finals["kd"]["test_images"] == 16
+    assert finals["teacher"]["test_acc"] >= 90 and finals["kd"]["test_acc"] >= 90       # chance is 50 %

@@ -60,6 +60,7 @@ def test_quickstart_end_to_end(tmp_path, capsys):
 
 @pytest.mark.parametrize("mode,extra", [
     ("online", []),
+    ("online", ["train.precision=bf16", "train.channels_last=true"]),  # the CUDA settings, on the CPU
     ("offline", ["method.name=soft_label_ce", "method.kwargs={temperature: 4.0}"]),
     ("guide", ["distill.rounds=2", "distill.student_epochs_per_round=3", "distill.teacher_epochs_per_round=1"]),
 ])
