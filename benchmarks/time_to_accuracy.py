@@ -30,6 +30,7 @@ from timing import device_name, print_table, synchronize
 from kd.common.engine import Distiller, predict
 from kd.common.metrics import classification_report
 from kd.common.utils import distributed
+from kd.common.utils.device import prepare_model
 from kd.common.utils.errors import MissingPathError
 from kd.common.utils.run_folder import RunFolder
 from kd.vision.data.augmentation_cache import AugmentedLogitCache
@@ -119,14 +120,9 @@ def main(argv=None) -> dict:
 
     def network(name):
         torch.manual_seed(0)
-        model = build_model(name, 10).to(device)
-        model = model.to(memory_format=torch.channels_last) if device.type == "cuda" else model
-        return model
+        return prepare_model(build_model(name, 10), device, channels_last="auto", compile=args.compile)
 
-    def maybe_compile(model):
-        return torch.compile(model) if args.compile else model
-
-    teacher = maybe_compile(network(args.teacher))
+    teacher = network(args.teacher)
     synchronize(device)
     results = {"teacher": train("teacher", teacher, METHODS.build("supervised"), None,
                                 (train_loader, test_loader, time.perf_counter()), args.teacher_epochs, args,
@@ -143,7 +139,7 @@ def main(argv=None) -> dict:
                                         views=cache, **stats)
     method = METHODS.build("kd", teacher=teacher, student=student, num_classes=10, image_shape=(3, 32, 32),
                            temperature=4.0, alpha=0.9)
-    results["student"] = train("student", maybe_compile(student), method, None if args.offline else teacher,
+    results["student"] = train("student", student, method, None if args.offline else teacher,
                                (student_loader, test_loader, student_start), args.student_epochs, args, device,
                                args.target_student)
     summary = {"device": device_name(device), "world_size": ctx.world_size, "decode_seconds": decode_seconds,

@@ -34,7 +34,7 @@ from torchvision import transforms as T
 from timing import device_name, forever, print_table, synchronize, timed_steps
 from kd.common.engine import Distiller
 from kd.common.losses import soft_target_kl
-from kd.common.utils.device import resolve_device
+from kd.common.utils.device import prepare_model, resolve_device
 from kd.vision.data.augmentation_cache import AugmentedLogitCache
 from kd.vision.data.gpu_loader import GPUImageLoader
 from kd.vision.data.transforms import CIFAR100_STATS
@@ -55,14 +55,13 @@ class PILImages(Dataset):
         return self.transform(Image.fromarray(self.images[i])), int(self.labels[i])
 
 
-def models(args, device, channels_last=False, compiled=False):
+def models(args, device, fast_path=False, compiled=False):
+    """Teacher and student; on the fast path placed as the library places them (channels_last on CUDA)."""
     torch.manual_seed(0)
     teacher = build_model(args.teacher, args.num_classes).to(device)
     student = build_model(args.student, args.num_classes).to(device)
-    if channels_last:
-        teacher, student = teacher.to(memory_format=torch.channels_last), student.to(memory_format=torch.channels_last)
-    if compiled:
-        teacher, student = torch.compile(teacher), torch.compile(student)
+    if fast_path:
+        teacher, student = (prepare_model(m, device, channels_last="auto", compile=compiled) for m in (teacher, student))
     return teacher.eval(), student
 
 
@@ -95,7 +94,7 @@ def reference(args, device, images, labels) -> tuple[float, int]:
 
 def fast(args, device, images, labels, offline: bool, compiled: bool) -> tuple[float, int, float]:
     """(seconds, images, seconds spent labelling the cache)."""
-    teacher, student = models(args, device, channels_last=device.type == "cuda", compiled=compiled)
+    teacher, student = models(args, device, fast_path=True, compiled=compiled)
     method = METHODS.build("kd", teacher=teacher, student=student, num_classes=args.num_classes,
                            image_shape=(3, 32, 32), temperature=4.0, alpha=0.9)
     views, labelling = None, 0.0
