@@ -5,7 +5,6 @@ average over examples, and keep the teacher out of the graph (``teacher_logits``
 """
 from __future__ import annotations
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor
 

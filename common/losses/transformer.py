@@ -13,7 +13,6 @@ shape mismatch is a :class:`~kd.common.utils.errors.KDError`, not a broadcast.
 """
 from __future__ import annotations
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 

@@ -1,7 +1,6 @@
 """Cost metrics: parameters, FLOPs (torch.utils.flop_counter), latency/throughput, checkpoint size, compression."""
 from __future__ import annotations
 
-import io
 import statistics
 import time
 from typing import Any, Callable

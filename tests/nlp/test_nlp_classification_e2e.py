@@ -38,7 +38,7 @@ def workspace(tmp_path_factory):
     config = BertConfig(vocab_size=41, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
                         intermediate_size=64, max_position_embeddings=32, num_labels=2)
     BertForSequenceClassification(config).save_pretrained(folder)
-    data = [f"data.name=local", f"data.train_file={root / 'train.tsv'}", f"data.dev_file={root / 'dev.tsv'}",
+    data = ["data.name=local", f"data.train_file={root / 'train.tsv'}", f"data.dev_file={root / 'dev.tsv'}",
             "data.max_length=16", f"teacher.name={folder}", "threads=2"]
     final = train_teacher.main(["--config", CONFIG, "--runs-dir", str(root / "runs"), *data, "train.epochs=6",
                                 "train.lr=3e-3", "train.batch_size=32"])
