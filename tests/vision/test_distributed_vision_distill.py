@@ -4,9 +4,7 @@ Under torchrun the script needs no flag: main_entry joins the process group, the
 alone prints and writes one run folder, and the student still learns.
 """
 import json
-import os
 import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -15,15 +13,11 @@ from PIL import Image
 from kd.common.utils.errors import ConfigError
 
 
-def test_distill_script_runs_data_parallel_under_torchrun(tmp_path):
-    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
-    for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
-        env.pop(name, None)
+def test_distill_script_runs_data_parallel_under_torchrun(tmp_path, torchrun):
     runs = tmp_path / "runs"
-    done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-                           "-m", "kd.vision.scripts.distill", "--config", "digits_cnn_mlp", "--device", "cpu",
-                           "--runs-dir", str(runs), "teacher.epochs=2", "student.epochs=3"],
-                          env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(torchrun(2, "-m", "kd.vision.scripts.distill", "--config", "digits_cnn_mlp", "--device", "cpu",
+                                   "--runs-dir", str(runs), "teacher.epochs=2", "student.epochs=3"),
+                          env=torchrun.env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     (run,) = list(runs.iterdir())  # one folder for the two ranks
     assert done.stdout.count("run folder:") == 2  # start and end, from rank 0 only
