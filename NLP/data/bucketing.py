@@ -44,13 +44,14 @@ class LengthBucketBatchSampler(Sampler[list[int]]):
 
 def bucketed_loader(items: Sequence, lengths: Sequence[int], batch_size: int, collate_fn, seed: int = 0,
                     shuffle: bool = True) -> DataLoader:
-    """A loader over ``items`` batched by :class:`LengthBucketBatchSampler`.
+    """A loader over ``items`` batched by :class:`LengthBucketBatchSampler`, sharded over torch.distributed
+    ranks by :class:`~kd.common.engine.ShardedBatchSampler` (one rank: every batch).
 
-    Training loaders (``shuffle=True``) are sharded over torch.distributed ranks with
-    :class:`~kd.common.engine.ShardedBatchSampler` (one rank: every batch). Pass equal lengths for a
-    plain shuffle without bucketing (the sort inside a pool is stable).
+    Training loaders (``shuffle=True``) pad the last round so every rank takes as many steps; evaluation
+    loaders (``shuffle=False``) do not, so each example is evaluated once, and
+    :func:`~kd.common.engine.predict` puts the outputs back in the order of ``items``. Pass equal lengths
+    for a plain shuffle without bucketing (the sort inside a pool is stable).
     """
     batches = LengthBucketBatchSampler(lengths, batch_size, seed=seed, shuffle=shuffle)
-    if shuffle:
-        batches = ShardedBatchSampler(batches, **shard_kwargs())
-    return DataLoader(items, batch_sampler=batches, collate_fn=collate_fn)
+    return DataLoader(items, batch_sampler=ShardedBatchSampler(batches, pad=shuffle, **shard_kwargs()),
+                      collate_fn=collate_fn)

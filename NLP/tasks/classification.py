@@ -13,7 +13,7 @@ from torch.utils.data import DataLoader
 
 from kd.common.engine import predict
 from kd.common.metrics import agreement, classification_report, count_parameters, measure_latency
-from kd.common.utils.checkpoint import atomic_save
+from kd.common.utils.checkpoint import atomic_save_on_main
 from kd.common.utils.errors import ConfigError, KDError
 from kd.common.utils.run_folder import RunFolder
 from kd.nlp.data import ClassificationCollator, WordTokenizer, bucketed_loader, load_classification_data
@@ -41,10 +41,9 @@ def make_loader(texts, labels, tokenizers: dict, cfg: dict, batch_size: int, shu
         for item, logits in zip(items, teacher_logits):
             item["teacher_logits"] = logits
     collate = ClassificationCollator(tokenizers, cfg["data"]["max_length"])
-    if shuffle:  # bucket by length unless data.bucket is false (equal lengths: a plain shuffle)
-        lengths = [len(t.split()) for t in texts] if cfg["data"].get("bucket", True) else [0] * len(texts)
-        return bucketed_loader(items, lengths, batch_size, collate, seed=cfg["seed"])
-    return DataLoader(items, batch_size=batch_size, shuffle=False, collate_fn=collate)
+    # bucket by length unless data.bucket is false (equal lengths: a plain shuffle, or the file order)
+    lengths = [len(t.split()) for t in texts] if cfg["data"].get("bucket", True) else [0] * len(texts)
+    return bucketed_loader(items, lengths, batch_size, collate, seed=cfg["seed"], shuffle=shuffle)
 
 
 def logits_on(model, loader, device, role: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -211,7 +210,7 @@ def _cached_teacher_logits(teacher, data, t_tok, cfg: dict, run: RunFolder, devi
             return cached
     loader = make_loader(data.train_texts, data.train_labels, {"teacher": t_tok}, cfg, 128, False)
     print(f"caching the teacher's logits on {len(data.train_texts):,} training examples -> {path}")
-    logits = logits_on(teacher, loader, device, "teacher")[0]
-    atomic_save(logits, path)
+    logits = logits_on(teacher, loader, device, "teacher")[0]  # each rank labels its shard; all get all
+    atomic_save_on_main(logits, path)
     return logits
 

@@ -11,7 +11,8 @@ import torch
 from torch.utils.data import DataLoader
 
 from kd.common.metrics import count_parameters, measure_latency
-from kd.common.metrics.text import perplexity, token_nll
+from kd.common.engine import loader_perplexity
+from kd.common.metrics.text import token_nll
 from kd.common.utils.errors import ConfigError
 from kd.common.utils.run_folder import RunFolder
 from kd.nlp.data import CausalLMCollator, WordTokenizer, bucketed_loader, load_lm_data
@@ -40,18 +41,14 @@ def make_loader(sentences: list[str], tok: WordTokenizer, cfg: dict, batch_size:
                            seed=cfg["seed"], shuffle=shuffle)
 
 
-@torch.inference_mode()
+def batch_nll(model, batch: dict) -> tuple[float, int]:
+    """Summed NLL of every next token of a batch (``<eos>`` included, padding excluded) and their count."""
+    ids, attn = batch["input_ids"], batch["attention_mask"]
+    return token_nll(*next_token_view(model(input_ids=ids, attention_mask=attn).logits, ids, attn))
+
+
 def validation_perplexity(model, loader, device) -> float:
-    was_training = model.training
-    model.eval()
-    total, count = 0.0, 0
-    for batch in loader:
-        ids, attn = batch["input_ids"].to(device), batch["attention_mask"].to(device)
-        logits, targets, mask = next_token_view(model(input_ids=ids, attention_mask=attn).logits, ids, attn)
-        nll, n = token_nll(logits, targets, mask)
-        total, count = total + nll, count + n
-    model.train(was_training)
-    return perplexity(total, count)
+    return loader_perplexity(model, loader, device, batch_nll)
 
 
 def build_model(sizes: dict, tok: WordTokenizer, max_length: int):

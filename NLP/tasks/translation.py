@@ -16,8 +16,10 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from kd.common.metrics import count_parameters
-from kd.common.metrics.text import corpus_bleu, perplexity, token_nll
-from kd.common.utils.checkpoint import atomic_save
+from kd.common.engine import loader_perplexity
+from kd.common.metrics.text import corpus_bleu, token_nll
+from kd.common.utils import distributed
+from kd.common.utils.checkpoint import atomic_save_on_main
 from kd.common.utils.errors import ConfigError
 from kd.common.utils.run_folder import RunFolder
 from kd.nlp.data import Seq2SeqCollator, bucketed_loader, WordTokenizer, load_translation_data
@@ -50,36 +52,40 @@ def make_loader(items: list[dict], tgt_tok: WordTokenizer, batch_size: int, shuf
     return bucketed_loader(items, [len(it["src"]) for it in items], batch_size, collate, seed=seed, shuffle=shuffle)
 
 
-@torch.inference_mode()
+def batch_nll(model, batch: dict) -> tuple[float, int]:
+    """Summed NLL of a batch's target tokens, teacher-forced, and their count."""
+    return token_nll(model(batch["src"], batch["src_mask"], batch["tgt_in"]), batch["tgt_out"], batch["tgt_mask"])
+
+
 def validation_perplexity(model, loader, device) -> float:
-    was_training = model.training
-    model.eval()
-    total, count = 0.0, 0
-    for batch in loader:
-        batch = {k: v.to(device) for k, v in batch.items()}
-        nll, n = token_nll(model(batch["src"], batch["src_mask"], batch["tgt_in"]), batch["tgt_out"], batch["tgt_mask"])
-        total, count = total + nll, count + n
-    model.train(was_training)
-    return perplexity(total, count)
+    return loader_perplexity(model, loader, device, batch_nll)
 
 
 @torch.inference_mode()
 def translate(model, items: list[dict], tgt_tok: WordTokenizer, device, beam_size: int, batch_size: int = 128,
               desc: str = "beam search") -> list[list[int]]:
-    """Beam-search outputs (target id lists) for every item, in the items' order."""
+    """Beam-search outputs (target id lists) for every item, in the items' order.
+
+    Items are batched by source length; under torch.distributed each rank decodes every W-th batch and
+    the ranks' outputs are gathered, so every rank returns all of them.
+    """
     was_training = model.training
     model.eval()
     collate = Seq2SeqCollator(tgt_tok.pad_token_id, tgt_tok.bos_token_id, tgt_tok.eos_token_id)
     order = sorted(range(len(items)), key=lambda i: len(items[i]["src"]))
-    outputs: list[list[int]] = [[] for _ in items]
-    for start in tqdm(range(0, len(order), batch_size), desc=desc, leave=False):
-        chunk = order[start:start + batch_size]
+    chunks = [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
+    mine: list[tuple[int, list[int]]] = []
+    for chunk in tqdm(chunks[distributed.get_rank()::distributed.get_world_size()], desc=desc, leave=False,
+                      disable=not distributed.is_main()):
         batch = collate([items[i] for i in chunk])
         hyps = beam_search(model, batch["src"].to(device), batch["src_mask"].to(device), tgt_tok.bos_token_id,
                            tgt_tok.eos_token_id, tgt_tok.pad_token_id, beam_size=beam_size)
-        for i, hyp in zip(chunk, hyps):
-            outputs[i] = hyp
+        mine += zip(chunk, hyps)
     model.train(was_training)
+    outputs: list[list[int]] = [[] for _ in items]
+    for part in distributed.all_gather_objects(mine):
+        for i, hyp in part:
+            outputs[i] = hyp
     return outputs
 
 
@@ -196,5 +202,5 @@ def _teacher_beam_targets(teacher, pairs, src_tok, tgt_tok, cfg: dict, run: RunF
     beam = cfg["distill"]["beam_size"]
     print(f"sequence-level KD: teacher beam search (k={beam}) over {len(items):,} training sources -> {path}")
     targets = translate(teacher, items, tgt_tok, device, beam, desc="teacher beam outputs")
-    atomic_save(targets, path)
+    atomic_save_on_main(targets, path)
     return targets

@@ -3,7 +3,9 @@
 Under torch.distributed a loader that shards the data set (its sampler, batch sampler or the loader
 itself has ``num_replicas > 1``) gives each rank every W-th example (or batch); :func:`predict` gathers the ranks' outputs
 back into the loader's order and drops the repeats the sampler padded the last round with, so every
-rank computes the single-process metrics on exactly the N examples.
+rank computes the single-process metrics on exactly the N examples. A batch sampler that makes its own
+batches (length buckets, :class:`~kd.common.engine.ShardedBatchSampler`) says through
+``gathered_indices()`` which example each gathered row is, and the rows are put back in data-set order.
 """
 from __future__ import annotations
 
@@ -13,7 +15,8 @@ import torch
 from torch import Tensor, nn
 
 from kd.common.utils.device import autocast, move_to
-from kd.common.utils.distributed import gather_sharded
+from kd.common.metrics.text import perplexity
+from kd.common.utils.distributed import all_gather_uneven, all_reduce_sum, gather_sharded
 
 
 def _default_forward(model: nn.Module, batch: Any) -> Tensor:
@@ -47,10 +50,43 @@ def predict(model: nn.Module, loader, device: torch.device,
         all_labels.append(target(batch))
     model.train(was_training)
     logits, labels = torch.cat(all_logits), torch.cat(all_labels)
-    if _num_replicas(loader) > 1:
+    gathered_indices = getattr(getattr(loader, "batch_sampler", None), "gathered_indices", None)
+    if gathered_indices is not None:
+        index = torch.as_tensor(gathered_indices(), dtype=torch.long)
+        n = num_samples if num_samples is not None else _dataset_size(loader)
+        logits, labels = _in_dataset_order(logits, index, n), _in_dataset_order(labels, index, n)
+    elif _num_replicas(loader) > 1:
         n = num_samples if num_samples is not None else _dataset_size(loader)
         logits, labels = gather_sharded(logits, n), gather_sharded(labels, n)
     return logits.cpu(), labels.cpu()
+
+
+@torch.inference_mode()
+def loader_perplexity(model: nn.Module, loader, device: torch.device,
+                      batch_nll: Callable[[nn.Module, Any], tuple[float, int]]) -> float:
+    """exp(sum of token NLL / number of tokens) over the whole loader.
+
+    ``batch_nll(model, batch)`` returns a batch's summed negative log-likelihood (nats) and its token
+    count (see :func:`kd.common.metrics.text.token_nll`). With a loader sharded over torch.distributed
+    ranks (without padded repeats, as evaluation loaders are) the sums are added over the ranks.
+    """
+    was_training = model.training
+    model.eval()
+    total, count = 0.0, 0
+    for batch in loader:
+        nll, n = batch_nll(model, move_to(batch, device))
+        total, count = total + nll, count + n
+    model.train(was_training)
+    total, count = all_reduce_sum(torch.tensor([total, count], dtype=torch.float64, device=device)).tolist()
+    return perplexity(total, int(count))
+
+
+def _in_dataset_order(local: Tensor, index: Tensor, n: int) -> Tensor:
+    """All ranks' rows (concatenated in rank order, row j is example ``index[j]``) as an ``(n, ...)`` tensor."""
+    rows = torch.cat(all_gather_uneven(local))
+    out = rows.new_zeros((n, *rows.shape[1:]))
+    out[index.to(rows.device)] = rows  # a padded repeat writes the same row twice
+    return out
 
 
 def _num_replicas(loader) -> int:

@@ -56,12 +56,23 @@ class ShardedBatchSampler(Sampler[list[int]]):
         if hasattr(self.batch_sampler, "set_epoch"):
             self.batch_sampler.set_epoch(epoch)
 
-    def __iter__(self) -> Iterator[list[int]]:
+    def _all_batches(self) -> list[list[int]]:
+        """Every rank's batches, interleaved (padded with the first ones when ``pad``)."""
         batches = list(self.batch_sampler)
         if self.pad and self.num_replicas > 1:
             rounds = -(-len(batches) // self.num_replicas)
             batches += batches[: rounds * self.num_replicas - len(batches)]
-        return iter(batches[self.rank :: self.num_replicas])
+        return batches
+
+    def __iter__(self) -> Iterator[list[int]]:
+        return iter(self._all_batches()[self.rank :: self.num_replicas])
+
+    def gathered_indices(self) -> list[int]:
+        """The data-set index of every example once all ranks' outputs are concatenated in rank order
+        (:func:`kd.common.utils.distributed.all_gather_uneven`); :func:`~kd.common.engine.predict` uses
+        it to put the outputs back in data-set order, whatever order the batches were made in."""
+        batches = self._all_batches()
+        return [i for rank in range(self.num_replicas) for batch in batches[rank :: self.num_replicas] for i in batch]
 
     def __len__(self) -> int:
         total = len(self.batch_sampler)

@@ -32,6 +32,19 @@ def atomic_save(obj: Any, path: str | Path) -> Path:
     return path
 
 
+def atomic_save_on_main(obj: Any, path: str | Path) -> Path:
+    """:func:`atomic_save` by rank 0 only (every process when not distributed); all ranks wait for the file.
+
+    For results every rank computed alike (a gathered teacher-logit cache): one writer, none ahead of it.
+    """
+    from kd.common.utils import distributed
+
+    if distributed.is_main():
+        atomic_save(obj, path)
+    distributed.barrier()
+    return Path(path)
+
+
 def safe_load(path: str | Path, map_location: str | torch.device = "cpu") -> dict:
     """Load a checkpoint with ``weights_only=True``; a missing file is a one-line user error."""
     path = Path(path)

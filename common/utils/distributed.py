@@ -215,6 +215,18 @@ def broadcast_object(obj: Any, src: int = 0) -> Any:
     return holder[0]
 
 
+def all_gather_objects(obj: Any) -> list[Any]:
+    """Every rank's Python object, in rank order (e.g. each rank's share of beam-search outputs).
+
+    Only use it for plain values the ranks of one job produce themselves (it pickles).
+    """
+    if get_world_size() == 1:
+        return [obj]
+    out = [None] * get_world_size()
+    dist.all_gather_object(out, obj)
+    return out
+
+
 # ------------------------------------------------------------------------------------------- wrapping
 def wrap_ddp(module: nn.Module, device: torch.device, static_graph: bool = True) -> nn.Module:
     """``DistributedDataParallel(module)`` when several processes run, else ``module`` itself.

@@ -19,7 +19,7 @@ from torch import Tensor, nn
 from torch.utils.data import Dataset
 
 from kd.common.engine.evaluation import predict
-from kd.common.utils.checkpoint import atomic_save, safe_load
+from kd.common.utils.checkpoint import atomic_save_on_main, safe_load
 from kd.vision.data.registry import make_loader
 
 
@@ -46,8 +46,8 @@ def cached_soft_labels(teacher: nn.Module, dataset: Dataset, cache_file: str | P
         logits = safe_load(cache_file)["logits"]
         if logits.shape[0] == len(dataset):
             return logits
-    logits = label_dataset(teacher, dataset, device, batch_size)
-    atomic_save({"logits": logits}, cache_file)
+    logits = label_dataset(teacher, dataset, device, batch_size)  # each rank labels its shard; all get all
+    atomic_save_on_main({"logits": logits}, cache_file)
     return logits
 
 

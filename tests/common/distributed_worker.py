@@ -118,8 +118,10 @@ def main(out: Path) -> None:
     full_run = RunFolder.create("full", out, tensorboard=False)
     full = make_distiller(teacher, full_run)
     history = full.fit(train, EPOCHS, evaluate=evaluate(full))
+    # batches in an order of their own (as length buckets make them): last batch first, each one reversed
+    scrambled = [batch[::-1] for batch in BatchSampler(SequentialSampler(range(len(xe))), 8, drop_last=False)][::-1]
     by_batch = DataLoader(TensorDataset(xe, ye), batch_sampler=ShardedBatchSampler(
-        BatchSampler(SequentialSampler(range(len(xe))), 8, drop_last=False), pad=False, **distributed.shard_kwargs()))
+        scrambled, pad=False, **distributed.shard_kwargs()))
     batch_logits, batch_labels = predict(full.student, by_batch, ctx.device)
 
     part = make_distiller(teacher, RunFolder(out / "part", tensorboard=False))
