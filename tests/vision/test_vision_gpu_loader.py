@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from kd.common.engine import Distiller, predict
+from kd.common.utils.device import prepare_model
 from kd.common.utils.errors import ConfigError
 from kd.vision.data.augmentation_cache import AugmentedLogitCache
 from kd.vision.data.gpu_loader import GPUImageLoader
@@ -261,3 +262,28 @@ def test_on_cuda_the_cache_and_a_bf16_kd_step_run_on_the_device():
                           progress=False)
     history = distiller.fit(train, 2)
     assert all(np.isfinite(r["loss"]) for r in history)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_on_cuda_a_training_step_never_waits_for_the_host():
+    """The fast path's promise: between logging points a Distiller step queues GPU work and returns;
+    CUDA's sync debug mode raises on any synchronising call (``.item()``, a device-to-host copy)."""
+    images, labels = pixels(n=64, size=32)
+    device = torch.device("cuda")
+    teacher = CountingTeacher(size=32).to(device)
+    student = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 3))
+    student = prepare_model(student, device)
+    method = METHODS.build("kd", teacher=teacher, student=student, num_classes=3, image_shape=(3, 32, 32))
+    distiller = Distiller(student, method, torch.optim.SGD(student.parameters(), 0.1, momentum=0.9), device=device,
+                          teacher=teacher, grad_clip=1.0, progress=False)
+    batches = list(loader(images, labels, augment=True, shuffle=True, batch_size=16, device="cuda"))
+    distiller.train_step(batches[0])  # first call: cuDNN autotuning and lazy initialisation may sync
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        for batch in batches[1:]:
+            terms = distiller.train_step(batch)
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    assert torch.isfinite(terms["loss"]).item()
