@@ -17,6 +17,7 @@ from torch import Tensor, nn
 from kd.rl.distillation.losses import PolicyLoss
 from kd.rl.distillation.schedules import Schedule
 from kd.rl.environments import make_vector_env
+from kd.rl.resume import LoopCheckpoint
 from kd.rl.teacher_model.networks import PolicyOutput
 from kd.rl.teacher_model.ppo import PPOConfig, train_ppo
 
@@ -24,8 +25,11 @@ from kd.rl.teacher_model.ppo import PPOConfig, train_ppo
 def kickstart(student: nn.Module, teacher: nn.Module, env: dict, ppo: PPOConfig, loss_fn: PolicyLoss,
               weight: Schedule, seed: int, device: torch.device,
               evaluate: Callable[[nn.Module], dict] | None = None,
-              callback: Callable[[dict], None] | None = None) -> list[dict]:
-    """Train ``student`` with PPO plus the annealed distillation term; return the PPO history."""
+              callback: Callable[[dict], None] | None = None,
+              checkpoint: LoopCheckpoint | None = None) -> list[dict]:
+    """Train ``student`` with PPO plus the annealed distillation term; return the PPO history.
+
+    ``checkpoint``: save / resume the PPO loop's state (:mod:`kd.rl.resume`)."""
     teacher.eval()
 
     def distill_term(obs: Tensor, out: PolicyOutput, progress: float) -> Tensor | None:
@@ -38,4 +42,4 @@ def kickstart(student: nn.Module, teacher: nn.Module, env: dict, ppo: PPOConfig,
 
     envs = make_vector_env(env["name"], ppo.num_envs, **env.get("kwargs", {}))
     return train_ppo(student, envs, ppo, seed, device, evaluate=evaluate, callback=callback,
-                     extra_loss=distill_term, extra_loss_name="distill")
+                     extra_loss=distill_term, extra_loss_name="distill", checkpoint=checkpoint)

@@ -12,7 +12,6 @@ The student never sees a reward: everything it learns comes from the teacher's o
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -28,6 +27,7 @@ from kd.rl.distillation.replay import TeacherLabelledReplay
 from kd.rl.distillation.schedules import DATA_SOURCES
 from kd.rl.environments import make_vector_env
 from kd.rl.iteration_log import finish_iteration
+from kd.rl.resume import LoopCheckpoint, budget_clock, capture_rng, minutes_since, restore_rng, resumed_state
 from kd.rl.teacher_model.actions import select_actions, to_env_actions
 
 
@@ -58,13 +58,16 @@ class DistillConfig:
 
 def distill_policy(student: nn.Module, teacher: nn.Module, env: dict, cfg: DistillConfig, seed: int,
                    device: torch.device, evaluate: Callable[[nn.Module], dict] | None = None,
-                   callback: Callable[[dict], None] | None = None) -> list[dict]:
+                   callback: Callable[[dict], None] | None = None,
+                   checkpoint: LoopCheckpoint | None = None) -> list[dict]:
     """Train ``student`` in place to imitate the frozen ``teacher``; return the per-iteration history.
 
     With ``max_minutes`` the loop stops after the iteration that exceeds the budget (evaluated and
-    marked ``stopped_by_time_budget``).
+    marked ``stopped_by_time_budget``). ``checkpoint`` saves the loop's state after every iteration
+    and, holding a resumed state, continues from it (:mod:`kd.rl.resume`).
     """
-    started = time.monotonic()
+    resumed = resumed_state(checkpoint)
+    started = budget_clock(resumed)
     per_iteration = cfg.num_envs * cfg.steps_per_iteration
     iterations = cfg.total_steps // per_iteration
     if iterations < 1:
@@ -75,12 +78,18 @@ def distill_policy(student: nn.Module, teacher: nn.Module, env: dict, cfg: Disti
     optimizer = torch.optim.Adam(student.parameters(), lr=cfg.learning_rate)
     rng = np.random.default_rng(seed)
     generator = torch.Generator().manual_seed(seed)
+    history: list[dict] = []
+    first = 1
+    if resumed is not None:
+        student.load_state_dict(resumed["model"])
+        optimizer.load_state_dict(resumed["optimizer"])
+        restore_rng(resumed["rng"], rng, generator)
+        history, first = list(resumed["history"]), resumed["iteration"] + 1
     envs = make_vector_env(env["name"], cfg.num_envs, **env.get("kwargs", {}))
-    obs, _ = envs.reset(seed=seed)
+    obs, _ = envs.reset(seed=seed if first == 1 else seed + first)
     episode_return = np.zeros(cfg.num_envs)
     teacher.eval()
-    history: list[dict] = []
-    for iteration in trange(1, iterations + 1, desc="distill", unit="iter"):
+    for iteration in trange(first, iterations + 1, initial=first - 1, total=iterations, desc="distill", unit="iter"):
         beta = teacher_share((iteration - 1) / iterations)
         finished: list[float] = []
         student.eval()
@@ -116,9 +125,14 @@ def distill_policy(student: nn.Module, teacher: nn.Module, env: dict, cfg: Disti
                   "loss": total / cfg.updates_per_iteration}
         if finished:
             record["behaviour_return"] = float(np.mean(finished))
-        if finish_iteration(record, history, iteration=iteration, last_iteration=iterations, eval_every=cfg.eval_every,
-                            max_minutes=cfg.max_minutes, started=started, model=student, evaluate=evaluate,
-                            callback=callback):
+        out_of_time = finish_iteration(record, history, iteration=iteration, last_iteration=iterations,
+                                       eval_every=cfg.eval_every, max_minutes=cfg.max_minutes, started=started,
+                                       model=student, evaluate=evaluate, callback=callback)
+        if checkpoint is not None:
+            checkpoint.save({"model": student.state_dict(), "optimizer": optimizer.state_dict(),
+                             "iteration": iteration, "steps": iteration * per_iteration, "history": history,
+                             "rng": capture_rng(rng, generator), "minutes": minutes_since(started)})
+        if out_of_time:
             break
     envs.close()
     return history

@@ -6,7 +6,8 @@
 ``distill.method``: ``policy_distillation`` (Rusu et al. 2015; data from the teacher's, the student's
 or mixed rollouts) or ``kickstarting`` (Schmitt et al. 2018: PPO + annealed distillation term).
 Teacher and student are evaluated on the same held-out seeds; the table gives the student's return,
-its percentage of the teacher's and the compression ratio.
+its percentage of the teacher's and the compression ratio. ``--resume RUN_DIR`` continues an interrupted
+run from its last iteration with the same teacher (:mod:`kd.rl.resume`).
 """
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ METHODS: Registry = Registry("distillation method")
 @METHODS.register("policy_distillation")
 def _policy_distillation(setup: RunSetup, cfg: DistillConfig, teacher, evaluate, callback):
     student = build_student(setup.config["student"], teacher, setup.env).to(setup.device)
-    distill_policy(student, teacher, setup.env, cfg, setup.seed, setup.device, evaluate, callback)
+    distill_policy(student, teacher, setup.env, cfg, setup.seed, setup.device, evaluate, callback, setup.checkpoint)
     return student
 
 
@@ -39,20 +40,24 @@ def _kickstarting(setup: RunSetup, cfg: DistillConfig, teacher, evaluate, callba
     ppo = PPOConfig.from_dict({**setup.config["teacher"]["ppo"], **settings, "update_obs_norm": False})
     student = build_student(setup.config["student"], teacher, setup.env, with_critic=True).to(setup.device)
     kickstart(student, teacher, setup.env, ppo, distillation_loss(cfg.loss, cfg.tau), weight, setup.seed,
-              setup.device, evaluate, callback)
+              setup.device, evaluate, callback, setup.checkpoint)
     return student
 
 
 def main(argv: list[str] | None = None) -> dict:
     parser = common_parser("Distil a teacher policy into a smaller student")
-    parser.add_argument("--teacher", help="teacher.pt written by kd.rl.scripts.train_teacher")
+    parser.add_argument("--teacher", help="teacher.pt written by kd.rl.scripts.train_teacher (a resumed run "
+                                           "uses its own)")
     args = parser.parse_args(argv)
-    if not args.teacher:
+    if not args.teacher and not args.resume:
         raise ConfigError("--teacher PATH is required (the teacher.pt a train_teacher run wrote)")
-    setup = setup_run(args, "distill")
+    if args.teacher and args.resume:
+        raise ConfigError("--resume continues with the run's own teacher; drop --teacher")
+    setup = setup_run(args, "distill", teacher_checkpoint=args.teacher)
     config, run, env = setup.config, setup.run, setup.env
     cfg = DistillConfig.from_dict(config["distill"])
-    teacher, meta = load_policy(args.teacher, setup.device)
+    teacher_path = config["teacher_checkpoint"]
+    teacher, meta = load_policy(teacher_path, setup.device)
     if meta["env"] != env:
         raise ConfigError(f"the teacher was trained on {meta['env']} but the config says {env}; use that env's config")
     method = METHODS.get(cfg.method)
@@ -66,12 +71,12 @@ def main(argv: list[str] | None = None) -> dict:
     student_stats = evaluate_policy(student, env, episodes, seed, device=setup.device)
     sizes = size_report(teacher, student)
     percent = percent_of_teacher(student_stats["return_mean"], teacher_stats["return_mean"])
-    save_policy(student, run.checkpoints / "student.pt", env, algo=cfg.method, teacher=str(args.teacher),
+    save_policy(student, run.checkpoints / "student.pt", env, algo=cfg.method, teacher=str(teacher_path),
                 eval_return_mean=student_stats["return_mean"], eval_return_std=student_stats["return_std"])
     final = {"teacher_return_mean": teacher_stats["return_mean"], "teacher_return_std": teacher_stats["return_std"],
              "student_return_mean": student_stats["return_mean"], "student_return_std": student_stats["return_std"],
              "student_returns": student_stats["returns"], "percent_of_teacher": percent, **sizes,
-             "method": cfg.method, "loss": cfg.loss, "data": cfg.data, "teacher_checkpoint": str(args.teacher),
+             "method": cfg.method, "loss": cfg.loss, "data": cfg.data, "teacher_checkpoint": str(teacher_path),
              "trained_steps": run.history[-1]["steps"],
              "stopped_by_time_budget": bool(run.history[-1].get("stopped_by_time_budget"))}
     run.log_final(final)

@@ -2,8 +2,9 @@
 
     python -m kd.rl.scripts.train_teacher --config reinforcement-learning/configs/cartpole.yaml --seed 1
 
-``teacher.init=PATH`` continues training a saved teacher (weights and observation statistics).
-Writes ``checkpoints/teacher.pt`` (the best periodic evaluation; its final score is measured again on
+``teacher.init=PATH`` continues training a saved teacher (weights and observation statistics);
+``--resume RUN_DIR`` continues an interrupted run from its last iteration (:mod:`kd.rl.resume`), e.g.
+with ``teacher.ppo.max_minutes=...`` raised. Writes ``checkpoints/teacher.pt`` (the best periodic evaluation; its final score is measured again on
 held-out seeds ``eval.seed + i``), ``checkpoints/last.pt``, ``plots/returns.png`` and ``summary.md``.
 """
 from __future__ import annotations
@@ -30,13 +31,15 @@ TEACHER_ALGORITHMS: Registry = Registry("teacher algorithm")
 def _ppo(agent, setup, evaluate, callback):
     cfg = PPOConfig.from_dict(setup.config["teacher"]["ppo"])
     envs = make_vector_env(setup.env["name"], cfg.num_envs, **setup.env["kwargs"])
-    return train_ppo(agent, envs, cfg, setup.seed, setup.device, evaluate=evaluate, callback=callback)
+    return train_ppo(agent, envs, cfg, setup.seed, setup.device, evaluate=evaluate, callback=callback,
+                     checkpoint=setup.checkpoint)
 
 
 @TEACHER_ALGORITHMS.register("dqn")
 def _dqn(agent, setup, evaluate, callback):
     cfg = DQNConfig.from_dict(setup.config["teacher"]["dqn"])
-    return train_dqn(agent, setup.env, cfg, setup.seed, setup.device, evaluate=evaluate, callback=callback)
+    return train_dqn(agent, setup.env, cfg, setup.seed, setup.device, evaluate=evaluate, callback=callback,
+                     checkpoint=setup.checkpoint)
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -45,13 +48,13 @@ def main(argv: list[str] | None = None) -> dict:
     config, run, env = setup.config, setup.run, setup.env
     algorithm = TEACHER_ALGORITHMS.get(config["teacher"]["algo"])
     agent = build_policy(config["teacher"], env).to(setup.device)
-    if config["teacher"].get("init"):  # continue training a saved teacher (weights and observation statistics)
+    if config["teacher"].get("init") and setup.checkpoint.state is None:  # continue a saved teacher's training
         start, start_meta = load_policy(config["teacher"]["init"], setup.device)
         if start_meta["env"] != env:
             raise ConfigError(f"teacher.init was trained on {start_meta['env']}, not {env}")
         load_state_dict_checked(agent, start.state_dict(), source=config["teacher"]["init"])
     train_eval = config["teacher"][config["teacher"]["algo"]].get("eval_episodes", 10)
-    best = {"return": float("-inf")}
+    best = {"return": max((r["eval_return"] for r in run.history if "eval_return" in r), default=float("-inf"))}
 
     def evaluate(policy):  # periodic evaluation on seeds disjoint from the final evaluation's
         return evaluate_policy(policy, env, train_eval, seed=setup.seed * 1000, device=setup.device)

@@ -23,6 +23,7 @@ from tqdm import trange
 
 from kd.common.utils.config import dataclass_from_dict
 from kd.rl.environments import make_env
+from kd.rl.resume import LoopCheckpoint, capture_rng, restore_rng, resumed_state
 
 
 @dataclass
@@ -48,19 +49,35 @@ class DQNConfig:
 
 def train_dqn(qnet: nn.Module, env: dict, cfg: DQNConfig, seed: int, device: torch.device,
               evaluate: Callable[[nn.Module], dict] | None = None,
-              callback: Callable[[dict], None] | None = None) -> list[dict]:
-    """Train ``qnet`` (a :class:`~kd.rl.teacher_model.networks.QNetwork`) in place; one record per ``eval_every`` steps."""
+              callback: Callable[[dict], None] | None = None,
+              checkpoint: LoopCheckpoint | None = None) -> list[dict]:
+    """Train ``qnet`` (a :class:`~kd.rl.teacher_model.networks.QNetwork`) in place; one record per ``eval_every`` steps.
+
+    ``checkpoint`` saves the loop's state at every record and, holding a resumed state, continues from
+    it with an empty replay memory, learning again once it holds ``min(learning_starts, buffer_size)``
+    transitions (:mod:`kd.rl.resume`).
+    """
     environment = make_env(env["name"], **env.get("kwargs", {}))
     target = copy.deepcopy(qnet).eval()
     optimizer = torch.optim.Adam(qnet.parameters(), lr=cfg.learning_rate)
     rng = np.random.default_rng(seed)
-    obs, _ = environment.reset(seed=seed)
+    history, first_step = [], 1
+    resumed = resumed_state(checkpoint)
+    if resumed is not None:
+        qnet.load_state_dict(resumed["model"])
+        target.load_state_dict(resumed["target"])
+        optimizer.load_state_dict(resumed["optimizer"])
+        restore_rng(resumed["rng"], rng)
+        history, first_step = list(resumed["history"]), resumed["steps"] + 1
+    obs, _ = environment.reset(seed=seed if first_step == 1 else seed + first_step)
     shape = environment.observation_space.shape
     memory = {"obs": np.zeros((cfg.buffer_size, *shape), np.float32), "next": np.zeros((cfg.buffer_size, *shape), np.float32),
               "action": np.zeros(cfg.buffer_size, np.int64), "reward": np.zeros(cfg.buffer_size, np.float32),
               "terminated": np.zeros(cfg.buffer_size, np.float32)}
-    size, episode_return, finished, losses, history = 0, 0.0, [], [], []
-    for step in trange(1, cfg.total_steps + 1, desc="dqn", unit="step", mininterval=1.0):
+    warm = min(cfg.learning_starts, cfg.buffer_size)  # a fresh run reaches it at step learning_starts
+    size, episode_return, finished, losses = 0, 0.0, [], []
+    for step in trange(first_step, cfg.total_steps + 1, initial=first_step - 1, total=cfg.total_steps, desc="dqn",
+                       unit="step", mininterval=1.0):
         epsilon = cfg.start_epsilon + (cfg.end_epsilon - cfg.start_epsilon) * min(
             step / (cfg.exploration_fraction * cfg.total_steps), 1.0)
         if rng.random() < epsilon:
@@ -69,7 +86,7 @@ def train_dqn(qnet: nn.Module, env: dict, cfg: DQNConfig, seed: int, device: tor
             with torch.no_grad():
                 action = int(qnet(torch.as_tensor(obs[None]).to(device)).logits.argmax(-1))
         next_obs, reward, terminated, truncated, _ = environment.step(action)
-        i = (step - 1) % cfg.buffer_size
+        i = (step - first_step) % cfg.buffer_size
         for key, value in (("obs", obs), ("next", next_obs), ("action", action), ("reward", reward),
                            ("terminated", float(terminated))):
             memory[key][i] = value
@@ -81,7 +98,7 @@ def train_dqn(qnet: nn.Module, env: dict, cfg: DQNConfig, seed: int, device: tor
             episode_return = 0.0
             obs, _ = environment.reset()
 
-        if step > cfg.learning_starts and step % cfg.train_every == 0:
+        if step > cfg.learning_starts and size >= warm and step % cfg.train_every == 0:
             idx = rng.integers(0, size, cfg.batch_size)
             batch = {k: torch.as_tensor(v[idx]).to(device) for k, v in memory.items()}
             with torch.no_grad():
@@ -108,6 +125,10 @@ def train_dqn(qnet: nn.Module, env: dict, cfg: DQNConfig, seed: int, device: tor
             history.append(record)
             if callback is not None:
                 callback(record)
+            if checkpoint is not None:
+                checkpoint.save({"model": qnet.state_dict(), "target": target.state_dict(),
+                                 "optimizer": optimizer.state_dict(), "iteration": record["epoch"], "steps": step,
+                                 "history": history, "rng": capture_rng(rng)})
             losses, finished = [], []
     environment.close()
     return history

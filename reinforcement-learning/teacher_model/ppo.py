@@ -18,7 +18,6 @@ std of the discounted return, like gymnasium's NormalizeReward; the clip is +-10
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Callable
 
@@ -31,6 +30,7 @@ from kd.common.utils.config import dataclass_from_dict
 from kd.common.utils.errors import ConfigError, NonFiniteLossError
 from kd.rl.environments.vector import final_observations
 from kd.rl.iteration_log import finish_iteration
+from kd.rl.resume import LoopCheckpoint, budget_clock, capture_rng, minutes_since, restore_rng, resumed_state
 from kd.rl.teacher_model.actions import action_distribution, to_env_actions
 from kd.rl.teacher_model.networks import PolicyOutput
 
@@ -72,6 +72,12 @@ class RewardScaler:
         self.returns = np.zeros(num_envs)
         self.mean, self.var, self.count = 0.0, 1.0, 1e-4
 
+    def state_dict(self) -> dict:
+        return {"mean": self.mean, "var": self.var, "count": self.count}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.mean, self.var, self.count = state["mean"], state["var"], state["count"]
+
     def __call__(self, reward: np.ndarray, done: np.ndarray) -> np.ndarray:
         self.returns = self.returns * self.gamma + reward
         batch_mean, batch_var, n = self.returns.mean(), self.returns.var(), len(self.returns)
@@ -89,7 +95,8 @@ ExtraLoss = Callable[[Tensor, PolicyOutput, float], Tensor]
 def train_ppo(agent: nn.Module, envs, cfg: PPOConfig, seed: int, device: torch.device,
               evaluate: Callable[[nn.Module], dict] | None = None,
               callback: Callable[[dict], None] | None = None,
-              extra_loss: ExtraLoss | None = None, extra_loss_name: str = "distill") -> list[dict]:
+              extra_loss: ExtraLoss | None = None, extra_loss_name: str = "distill",
+              checkpoint: LoopCheckpoint | None = None) -> list[dict]:
     """Train ``agent`` (an :class:`~kd.rl.teacher_model.networks.ActorCritic`) in place; return the history.
 
     ``evaluate(agent) -> stats`` runs every ``eval_every`` updates and after the last one.
@@ -97,8 +104,11 @@ def train_ppo(agent: nn.Module, envs, cfg: PPOConfig, seed: int, device: torch.d
     ``extra_loss(obs, output, progress)`` is added to the PPO loss of each minibatch.
     With ``max_minutes`` the run stops after the update that exceeds the budget (evaluated, marked
     ``stopped_by_time_budget``); the learning-rate schedule still assumes ``total_steps``.
+    ``checkpoint`` saves the loop's state after every update and, holding a resumed state, continues
+    from it (:mod:`kd.rl.resume`).
     """
-    started = time.monotonic()
+    resumed = resumed_state(checkpoint)
+    started = budget_clock(resumed)
     batch_size = cfg.num_envs * cfg.num_steps
     num_updates = cfg.total_steps // batch_size
     if num_updates < 1:
@@ -112,12 +122,20 @@ def train_ppo(agent: nn.Module, envs, cfg: PPOConfig, seed: int, device: torch.d
     logp_buf, rew_buf, done_buf, val_buf = (torch.zeros(cfg.num_steps, cfg.num_envs) for _ in range(4))
     scaler = RewardScaler(cfg.num_envs, cfg.gamma) if cfg.normalize_reward else None
 
-    obs, _ = envs.reset(seed=seed)
+    history: list[dict] = []
+    global_step, first_update = 0, 1
+    if resumed is not None:
+        agent.load_state_dict(resumed["model"])
+        optimizer.load_state_dict(resumed["optimizer"])
+        if scaler is not None:
+            scaler.load_state_dict(resumed["reward_scaler"])
+        restore_rng(resumed["rng"])
+        history, global_step, first_update = list(resumed["history"]), resumed["steps"], resumed["iteration"] + 1
+    obs, _ = envs.reset(seed=seed if first_update == 1 else seed + first_update)
     envs.action_space.seed(seed)
     episode_return = np.zeros(cfg.num_envs)
-    history: list[dict] = []
-    global_step = 0
-    for update in trange(1, num_updates + 1, desc="ppo", unit="update"):
+    for update in trange(first_update, num_updates + 1, initial=first_update - 1, total=num_updates,
+                         desc="ppo", unit="update"):
         progress = (update - 1) / num_updates
         if cfg.anneal_lr:
             optimizer.param_groups[0]["lr"] = (1.0 - progress) * cfg.learning_rate
@@ -211,8 +229,14 @@ def train_ppo(agent: nn.Module, envs, cfg: PPOConfig, seed: int, device: torch.d
             record.pop(extra_loss_name)
         if finished:
             record["train_return"] = float(np.mean(finished))
-        if finish_iteration(record, history, iteration=update, last_iteration=num_updates, eval_every=cfg.eval_every,
-                            max_minutes=cfg.max_minutes, started=started, model=agent, evaluate=evaluate,
-                            callback=callback):
+        out_of_time = finish_iteration(record, history, iteration=update, last_iteration=num_updates,
+                                       eval_every=cfg.eval_every, max_minutes=cfg.max_minutes, started=started,
+                                       model=agent, evaluate=evaluate, callback=callback)
+        if checkpoint is not None:
+            checkpoint.save({"model": agent.state_dict(), "optimizer": optimizer.state_dict(), "iteration": update,
+                             "steps": global_step, "history": history, "rng": capture_rng(),
+                             "minutes": minutes_since(started),
+                             "reward_scaler": scaler.state_dict() if scaler is not None else None})
+        if out_of_time:
             break
     return history

@@ -1,0 +1,96 @@
+"""An interrupted RL run continues from its last iteration with ``--resume RUN_DIR`` (kd.rl.resume)."""
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from kd.common.utils.checkpoint import safe_load
+from kd.common.utils.errors import ConfigError, MissingPathError
+from kd.rl.environments import make_vector_env
+from kd.rl.resume import LoopCheckpoint
+from kd.rl.scripts import distill, train_teacher
+from kd.rl.teacher_model import ActorCritic, PPOConfig, train_ppo
+from kd.rl.teacher_model.dqn import DQNConfig, train_dqn
+from kd.rl.teacher_model.networks import QNetwork
+
+CONFIG = Path(__file__).parents[2] / "reinforcement-learning" / "configs" / "cartpole.yaml"
+CPU = torch.device("cpu")
+
+
+class Interrupted(Exception):
+    pass
+
+
+def interrupt_at(epoch: int):
+    """A callback that dies while logging iteration ``epoch`` (before that iteration's state is saved)."""
+    def callback(record):
+        if record["epoch"] == epoch:
+            raise Interrupted
+    return callback
+
+
+def test_ppo_continues_from_the_last_saved_update(tmp_path):
+    cfg = PPOConfig(total_steps=4 * 4 * 32, num_envs=4, num_steps=32, num_minibatches=2, update_epochs=2,
+                    eval_every=100)
+    torch.manual_seed(0)
+    agent = ActorCritic([4], "discrete", 2, hidden=[16], normalize_obs=True)
+    checkpoint = LoopCheckpoint(tmp_path / "resume.pt")
+    with pytest.raises(Interrupted):
+        train_ppo(agent, make_vector_env("cartpole", 4), cfg, 0, CPU, callback=interrupt_at(3), checkpoint=checkpoint)
+    state = safe_load(checkpoint.path)
+    assert state["iteration"] == 2 and state["steps"] == 2 * 128
+    fresh = ActorCritic([4], "discrete", 2, hidden=[16], normalize_obs=True)  # other weights: the state replaces them
+    history = train_ppo(fresh, make_vector_env("cartpole", 4), cfg, 0, CPU,
+                        checkpoint=LoopCheckpoint(checkpoint.path, state))
+    assert [r["epoch"] for r in history] == [1, 2, 3, 4] and [r["steps"] for r in history] == [128, 256, 384, 512]
+    assert history[:2] == state["history"]
+    final = safe_load(checkpoint.path)
+    assert {int(s["step"]) for s in final["optimizer"]["state"].values()} == {4 * 2 * 2}  # updates x epochs x minibatches
+    assert fresh.normalizer.count.item() > 4 * 128  # statistics carried over and still updated
+
+
+def test_dqn_refills_its_memory_and_carries_on(tmp_path):
+    cfg = DQNConfig(total_steps=600, learning_starts=100, buffer_size=1000, eval_every=200, batch_size=32,
+                    train_every=2, target_update_every=100)
+    env = {"name": "cartpole", "kwargs": {}}
+    torch.manual_seed(0)
+    checkpoint = LoopCheckpoint(tmp_path / "resume.pt")
+    with pytest.raises(Interrupted):
+        train_dqn(QNetwork([4], "discrete", 2, hidden=[16]), env, cfg, 0, CPU, callback=interrupt_at(2), checkpoint=checkpoint)
+    state = safe_load(checkpoint.path)
+    assert state["steps"] == 200
+    history = train_dqn(QNetwork([4], "discrete", 2, hidden=[16]), env, cfg, 0, CPU, checkpoint=LoopCheckpoint(checkpoint.path, state))
+    assert [r["steps"] for r in history] == [200, 400, 600]
+    assert history[-1]["epsilon"] < history[0]["epsilon"] and "td_loss" in history[1] and "td_loss" in history[2]
+
+
+def test_time_budget_stop_then_resume_finishes_the_teacher_and_the_student(tmp_path):
+    runs = str(tmp_path)
+    short = ["teacher.ppo.total_steps=2048", "teacher.ppo.eval_every=2", "eval.episodes=2"]
+    train_teacher.main(["--config", str(CONFIG), "--runs-dir", runs, "--seed", "5", *short,
+                        "teacher.ppo.max_minutes=0"])  # a zero budget stops after the first update
+    run = next(tmp_path.glob("teacher-cartpole-s5-*"))
+    assert safe_load(run / "checkpoints" / "resume.pt")["iteration"] == 1
+    final = train_teacher.main(["--resume", str(run), "--runs-dir", runs, "teacher.ppo.max_minutes=null"])
+    history = json.loads((run / "metrics.json").read_text())["history"]
+    assert [r["epoch"] for r in history] == [1, 2, 3, 4] and history[-1]["steps"] == 2048
+    assert not final["stopped_by_time_budget"] and final["trained_steps"] == 2048
+    assert len(list(tmp_path.glob("teacher-*"))) == 1  # the same run folder, not a new one
+
+    teacher_pt = run / "checkpoints" / "teacher.pt"
+    distill.main(["--config", str(CONFIG), "--runs-dir", runs, "--teacher", str(teacher_pt), "eval.episodes=2",
+                  "distill.total_steps=1024", "distill.max_minutes=0"])
+    student_run = next(tmp_path.glob("distill-cartpole-*"))
+    with pytest.raises(ConfigError, match="drop --teacher"):
+        distill.main(["--resume", str(student_run), "--teacher", str(teacher_pt)])
+    final = distill.main(["--resume", str(student_run), "--runs-dir", runs, "distill.max_minutes=null"])
+    assert final["trained_steps"] == 1024 and final["teacher_checkpoint"] == str(teacher_pt)
+    assert [r["epoch"] for r in json.loads((student_run / "metrics.json").read_text())["history"]] == [1, 2, 3, 4]
+
+
+def test_resume_mistakes_are_one_line_errors(tmp_path):
+    with pytest.raises(ConfigError, match="--teacher PATH is required"):
+        distill.main(["--config", str(CONFIG), "--runs-dir", str(tmp_path)])
+    with pytest.raises(MissingPathError, match="no config.yaml"):
+        train_teacher.main(["--resume", str(tmp_path)])
