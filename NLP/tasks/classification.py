@@ -16,10 +16,10 @@ from kd.common.metrics import agreement, classification_report, count_parameters
 from kd.common.utils.checkpoint import atomic_save_on_main
 from kd.common.utils.errors import ConfigError, KDError
 from kd.common.utils.run_folder import RunFolder
-from kd.nlp.data import ClassificationCollator, WordTokenizer, bucketed_loader, load_classification_data
+from kd.nlp.data import ClassificationCollator, bucketed_loader, load_classification_data
 from kd.nlp.methods import ClassificationKD
 from kd.nlp.model_zoo import load_nlp_model, save_nlp_model, tokenizer_spec
-from kd.nlp.student_model import init_from_teacher
+from kd.nlp.student_model.classification_students import CLASSIFICATION_STUDENTS
 from kd.nlp.tasks.training import fit
 from kd.nlp.teacher_model import load_hf_classifier, load_hf_tokenizer
 
@@ -67,31 +67,6 @@ def load_teacher(cfg: dict, required: bool):
     return teacher, tokenizers["main"]
 
 
-def build_student(cfg: dict, num_labels: int, teacher, teacher_tokenizer, train_texts: list[str]):
-    """(student, its tokenizer, arch name, arch kwargs, tokenizer spec)."""
-    from kd.nlp.model_zoo import NLP_MODELS
-
-    s = cfg["student"]
-    if s["arch"] == "small_bert":
-        if teacher_tokenizer is None:
-            raise ConfigError("student.arch=small_bert uses the teacher's tokenizer: pass teacher.checkpoint=...")
-        kwargs = dict(num_labels=num_labels, vocab_size=len(teacher_tokenizer), num_layers=s["num_layers"],
-                      hidden_size=s["hidden_size"], num_heads=s["num_heads"],
-                      intermediate_size=s.get("intermediate_size"),
-                      max_position_embeddings=teacher.config.max_position_embeddings)
-        student = NLP_MODELS.get("small_bert")(**kwargs)
-        if s.get("init", "random") == "teacher":
-            picked = init_from_teacher(student, teacher)
-            print(f"DistilBERT-style init: student layers <- teacher layers {picked}")
-        return student, teacher_tokenizer, kwargs, tokenizer_spec(teacher_tokenizer, cfg["teacher"]["name"])
-    if s["arch"] == "bilstm":
-        tokenizer = WordTokenizer.build(train_texts, min_freq=s.get("min_freq", 1))
-        kwargs = dict(vocab_size=len(tokenizer), num_labels=num_labels, embed_dim=s["embed_dim"],
-                      hidden_size=s["lstm_hidden"])
-        return NLP_MODELS.get("bilstm")(**kwargs), tokenizer, kwargs, tokenizer_spec(tokenizer)
-    raise ConfigError(f"unknown student.arch '{s['arch']}'; choose small_bert or bilstm")
-
-
 class ClassificationTask:
     columns = ["model", "dev_acc", "agreement", "params", "throughput", "train_examples"]
 
@@ -131,7 +106,9 @@ class ClassificationTask:
         if teacher is not None and teacher.config.num_labels != data.num_labels:
             raise KDError(f"the teacher has {teacher.config.num_labels} labels but the data set {data.num_labels}; "
                           "use a teacher fine-tuned on this data set")
-        student, s_tok, s_kwargs, s_spec = build_student(cfg, data.num_labels, teacher, t_tok, data.train_texts)
+        built = CLASSIFICATION_STUDENTS.get(cfg["student"]["arch"])(cfg["student"], data.num_labels, teacher, t_tok,
+                                                                    cfg["teacher"]["name"], data.train_texts)
+        student, s_tok, s_kwargs, s_spec = built.model, built.tokenizer, built.kwargs, built.tokenizer_spec
         shares = s_tok is t_tok
         method = ClassificationKD(
             weights, dc["temperature"], shares_tokenizer=shares,
@@ -175,7 +152,7 @@ class ClassificationTask:
         path = cfg["evaluate"]["checkpoint"]
         if not path:
             raise ConfigError("pass evaluate.checkpoint=RUN_DIR/checkpoints/<teacher|student>.pt")
-        model, tokenizers, meta = load_nlp_model(path, expected_arch=("hf_classifier", "small_bert", "bilstm"))
+        model, tokenizers, meta = load_nlp_model(path, expected_arch=("hf_classifier", *CLASSIFICATION_STUDENTS.names()))
         model.to(device)
         data = load_data(cfg)
         if len(meta.get("label_names", [])) != data.num_labels:

@@ -90,3 +90,36 @@ def test_evaluate_script_and_label_mismatch(workspace, tmp_path):
         evaluate.main(["--config", CONFIG, "--runs-dir", str(tmp_path), *workspace["data"][:1],
                        f"data.train_file={three}", f"data.dev_file={three}",
                        f"evaluate.checkpoint={workspace['teacher']}"])
+
+
+class BagOfWords(torch.nn.Module):
+    """A user's own student: mean of word embeddings -> linear layer (reads the teacher's tokenizer)."""
+
+    def __init__(self, vocab_size, num_labels, dim=16):
+        super().__init__()
+        self.embed = torch.nn.EmbeddingBag(vocab_size, dim, mode="sum")
+        self.head = torch.nn.Linear(dim, num_labels)
+
+    def forward(self, input_ids, attention_mask, **_):
+        from transformers.modeling_outputs import SequenceClassifierOutput
+
+        weights = attention_mask.float() / attention_mask.sum(1, keepdim=True)  # the mean over real tokens
+        return SequenceClassifierOutput(logits=self.head(self.embed(input_ids, per_sample_weights=weights)))
+
+
+def test_a_student_of_your_own_is_selected_by_name(workspace, monkeypatch):
+    from kd.nlp.model_zoo import NLP_MODELS, tokenizer_spec
+    from kd.nlp.student_model.classification_students import CLASSIFICATION_STUDENTS, BuiltStudent
+
+    def bag_of_words(section, num_labels, teacher, teacher_tokenizer, teacher_name, train_texts):
+        kwargs = {"vocab_size": len(teacher_tokenizer), "num_labels": num_labels}
+        return BuiltStudent(BagOfWords(**kwargs), teacher_tokenizer, kwargs, tokenizer_spec(teacher_tokenizer, teacher_name))
+
+    monkeypatch.setitem(CLASSIFICATION_STUDENTS._entries, "bag_of_words", bag_of_words)
+    monkeypatch.setitem(NLP_MODELS._entries, "bag_of_words", BagOfWords)  # so the checkpoint reloads
+    final = run_distill(workspace, "student.arch=bag_of_words", "distill.epochs=8", "distill.lr=0.05")
+    assert final["dev_acc"] > 85 and final["agreement"] > 85
+    student = sorted((workspace["root"] / "runs").glob("nlp-sst2-distill-*"))[-1] / "checkpoints" / "student.pt"
+    again = evaluate.main(["--config", CONFIG, "--runs-dir", str(workspace["root"] / "runs"), *workspace["data"],
+                           f"evaluate.checkpoint={student}"])
+    assert again["dev_acc"] == pytest.approx(final["dev_acc"])
