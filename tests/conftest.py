@@ -19,3 +19,15 @@ def torchrun():
         env.pop(name, None)
     command.env = env
     return command
+
+
+@pytest.fixture(scope="session")
+def torch_compile_works():
+    """Skip a test when this machine cannot compile with ``torch.compile`` (inductor needs a C++ compiler
+    and the Python headers on the CPU); probed once with a one-line function."""
+    import torch
+
+    try:
+        torch.compile(lambda x: x * 2 + 1)(torch.ones(2))
+    except Exception as error:  # noqa: BLE001 - any failure means: no working compiler toolchain here
+        pytest.skip(f"torch.compile does not work on this machine: {type(error).__name__}: {str(error)[:200]}")

@@ -72,7 +72,7 @@ def test_main_entry_prints_one_line_and_exits_non_zero():
     assert result.stderr.strip() == "error: unknown model 'x'; choose one of: a, b"
 
 
-def test_prepare_model_channels_last_and_compile_keep_the_model_the_same():
+def test_prepare_model_channels_last_and_compile_keep_the_model_the_same(torch_compile_works):
     from kd.common.utils.device import prepare_model
     from kd.common.utils.errors import KDError
 

@@ -74,7 +74,7 @@ def test_specialists_end_to_end_on_digits(tmp_path):
 
 
 
-def test_method_table_on_the_fast_path_learns(image_folder, tmp_path):
+def test_method_table_on_the_fast_path_learns(image_folder, tmp_path, torch_compile_works):
     """Device-resident data, bf16 autocast, channels_last and torch.compile (the GPU settings) run on the CPU
     too: the table's students still learn the two colour classes."""
     root = method_table.main(["--runs-dir", str(tmp_path), *TINY, f"data.root={image_folder}", "run.methods=[kd]",
