@@ -2,8 +2,8 @@
 
     python -m kd.rl.scripts.summarize --runs-dir runs
 
-Each row groups the runs of one environment and one setting (algorithm; or method, loss, data source
-and student size) and reports the mean over seeds of each run's held-out evaluation, the std across
+Each row groups the runs of one environment and one setting (algorithm; or method, loss and its teacher
+temperature, data source and student size) and reports the mean over seeds of each run's held-out evaluation, the std across
 seeds, the seeds found, and for students the environment steps until the periodic evaluation first
 reached 90% of the teacher's return (mean over the seeds that got there). Runs that did not finish
 (no final figures) are skipped. ``plots/<env>-distillation.png`` under the runs folder shows the
@@ -53,7 +53,9 @@ def collect(runs_dir: Path) -> tuple[dict, dict]:
             final = {**final, "steps_to_90": reached[0] if reached else None, "curve": curve}
             teacher_config = Path(final["teacher_checkpoint"]).parents[1] / "config.yaml"
             label = teacher_label(yaml.safe_load(teacher_config.read_text())) if teacher_config.is_file() else "?"
-            students[(env, label, final["method"], final["loss"], final["data"], hidden)].append((seed, final))
+            tau = config.get("distill", {}).get("tau", 1.0)
+            loss = final["loss"] + (f" tau={tau:g}" if tau != 1.0 else "")  # a sharpened teacher is another setting
+            students[(env, label, final["method"], loss, final["data"], hidden)].append((seed, final))
     return teachers, students
 
 
