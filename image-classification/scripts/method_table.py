@@ -30,6 +30,7 @@ from torch.utils.data import Subset
 
 from kd.common.engine import Distiller, predict
 from kd.common.metrics import count_parameters, topk_accuracy
+from kd.common.utils import distributed
 from kd.common.utils.cli import common_parser, main_entry
 from kd.common.utils.config import load_config
 from kd.common.utils.device import prepare_model, resolve_device
@@ -121,15 +122,17 @@ def train_one(label: str, method_cfg: dict, cfg: dict, seed: int, teacher, root:
     distiller = Distiller(student, method, optimizer, device=device, teacher=teacher, scheduler=scheduler, run=run,
                           precision=cfg["train"]["precision"])
     history = distiller.fit(train_loader, epochs, evaluate=evaluate)
-    save_vision_model(student, run.checkpoints / "model.pt", arch, data.num_classes, data.image_shape,
-                      section["kwargs"])
-    if deployed is not student:  # SimKD: the deployable model is student + projector + teacher classifier
-        torch.save(method.state_dict(), run.checkpoints / "method.pt")
+    if distributed.is_main():  # under torchrun rank 0 writes; the others wait for the files below
+        save_vision_model(student, run.checkpoints / "model.pt", arch, data.num_classes, data.image_shape,
+                          section["kwargs"])
+        if deployed is not student:  # SimKD: the deployable model is student + projector + teacher classifier
+            torch.save(method.state_dict(), run.checkpoints / "method.pt")
+        plot_training_progress(history, run.plots, title=f"{label} (seed {seed})")
+    distributed.barrier()
     run.log_final({"label": label, "method": method_cfg["name"], "arch": arch, "seed": seed,
                    "test_acc": history[-1]["test_acc"], "params": count_parameters(deployed),
                    "train_images": len(data.splits.train), "test_images": len(data.splits.test),
                    "epochs": epochs})
-    plot_training_progress(history, run.plots, title=f"{label} (seed {seed})")
     run.close()
     print(f"{label} seed {seed}: test acc {history[-1]['test_acc']:.2f}% -> {run.path}")
     return run
@@ -175,9 +178,11 @@ def main(argv=None):
     for seed in cfg["run"]["seeds"]:  # seed-major: an interrupted table still has whole seeds of every method
         for label in cfg["run"]["methods"]:
             train_one(label, cfg["methods"][label], cfg, seed, teacher, root, device, cfg["student"], data)
+    distributed.barrier()  # every run's final figures are on disk before the table reads them
     ordered = [path for label in ["teacher", *cfg["run"]["methods"]] for path in sorted(root.glob(f"{label}-seed*"))]
     table = markdown_table(collect_runs(ordered))
-    (root / "summary.md").write_text(table + "\n")
+    if distributed.is_main():
+        (root / "summary.md").write_text(table + "\n")
     print(table)
     return root
 

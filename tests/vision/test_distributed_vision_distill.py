@@ -54,3 +54,24 @@ def test_offline_distillation_from_labelled_views(tmp_path):
     (run,) = list((tmp_path / "runs").iterdir())
     (cache,) = list((run / "soft_labels").glob("*-views3.pt"))
     assert cache.is_file()
+
+
+def test_method_table_runs_data_parallel_under_torchrun(tmp_path, torchrun):
+    """The result-table script on two gloo ranks: one folder per run, written once, and a full table."""
+    root = image_folder(tmp_path / "data")
+    runs = tmp_path / "runs"
+    done = subprocess.run(torchrun(2, "-m", "kd.vision.scripts.method_table", "--config", "cifar10_resnet32x4_resnet8x4",
+                                   "--device", "cpu", "--runs-dir", str(runs), f"data.root={root}", "data.num_workers=0",
+                                   "data.batch_size=8", "data.eval_batch_size=8", "teacher.arch=small_cnn",
+                                   "student.arch=mlp", "student.kwargs={hidden: [16]}", "teacher.epochs=2",
+                                   "student.epochs=6", "teacher.schedule=constant", "student.schedule=constant",
+                                   "teacher.optimizer=adam", "student.optimizer=adam", "teacher.lr=0.01",
+                                   "student.lr=0.001", "run.methods=[student, kd]", "run.seeds=[0]"),
+                          env=torchrun.env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    (table,) = list(runs.iterdir())
+    assert sorted(p.name for p in table.glob("*-seed*")) == ["kd-seed0", "student-seed0", "teacher-seed0"]
+    finals = {p.parent.name: json.loads(p.read_text())["final"] for p in table.glob("*/metrics.json")}
+    assert all(f["test_images"] == 16 and f["test_acc"] >= 90 for f in finals.values())  # 2 classes: chance 50
+    assert "| kd |" in (table / "summary.md").read_text()
+    assert (table / "kd-seed0" / "checkpoints" / "model.pt").is_file()
