@@ -14,6 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from kd.common.utils import distributed
 from kd.common.utils.errors import CheckpointMismatchError, MissingPathError
 
 
@@ -37,8 +38,6 @@ def atomic_save_on_main(obj: Any, path: str | Path) -> Path:
 
     For results every rank computed alike (a gathered teacher-logit cache): one writer, none ahead of it.
     """
-    from kd.common.utils import distributed
-
     if distributed.is_main():
         atomic_save(obj, path)
     distributed.barrier()
