@@ -13,6 +13,7 @@ from torch.utils.data import DataLoader
 
 from kd.common.engine import predict
 from kd.common.metrics import agreement, classification_report, count_parameters, measure_latency
+from kd.common.utils import distributed
 from kd.common.utils.checkpoint import atomic_save_on_main
 from kd.common.utils.errors import ConfigError, KDError
 from kd.common.utils.run_folder import RunFolder
@@ -116,7 +117,11 @@ class ClassificationTask:
             student_hidden=getattr(getattr(student, "config", None), "hidden_size", 0),
             teacher_layers=teacher.config.num_hidden_layers if teacher is not None else 0,
             teacher_hidden=teacher.config.hidden_size if teacher is not None else 0,
-            attention_heads=dc.get("attention_heads", "none"))
+            attention_heads=dc.get("attention_heads", "none"), feature_epochs=dc.get("feature_epochs", 0))
+        if method.feature_epochs and (method.feature_epochs >= dc["epochs"] or distributed.get_world_size() > 1):
+            raise ConfigError(f"distill.feature_epochs={method.feature_epochs} needs distill.epochs above it (the "
+                              "prediction stage follows) and one process (its two stages train different "
+                              "parameters, which DDP's static graph does not allow)")
         tokenizers = {"student": s_tok} if teacher is None else {"teacher": t_tok, "student": s_tok}
         dev_loader = make_loader(data.dev_texts, data.dev_labels, tokenizers, cfg, 64, False)
         cached = None

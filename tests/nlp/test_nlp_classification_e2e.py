@@ -1,11 +1,12 @@
 """End to end through the scripts on a tiny synthetic sentiment task: a tiny BERT teacher (saved as a local
 Hugging Face folder, loaded like any hub model), then small-BERT and BiLSTM students that must learn it."""
+import json
 import random
 
 import pytest
 import torch
 
-from kd.common.utils.errors import KDError
+from kd.common.utils.errors import ConfigError, KDError
 from kd.nlp.scripts import distill, evaluate, train_teacher
 
 POSITIVE, NEGATIVE = ["good", "great", "superb"], ["bad", "awful", "poor"]
@@ -123,3 +124,17 @@ def test_a_student_of_your_own_is_selected_by_name(workspace, monkeypatch):
     again = evaluate.main(["--config", CONFIG, "--runs-dir", str(workspace["root"] / "runs"), *workspace["data"],
                            f"evaluate.checkpoint={student}"])
     assert again["dev_acc"] == pytest.approx(final["dev_acc"])
+
+
+def test_tinybert_two_stages_train_features_first_then_predictions(workspace):
+    final = run_distill(workspace, "student.num_layers=1", "student.hidden_size=16", "student.num_heads=2",
+                        "distill.mode=online", "distill.feature_epochs=2", "distill.epochs=6", "distill.lr=3e-3",
+                        "distill.weights={ce: 0.5, kd: 0.5, hidden: 1.0, attention: 1.0}")
+    run = sorted((workspace["root"] / "runs").glob("nlp-sst2-distill-*"))[-1]
+    history = json.loads((run / "metrics.json").read_text())["history"]
+    assert [sorted(k for k in r if k.startswith("loss_")) for r in history[:3]] == [
+        ["loss_attention", "loss_hidden"], ["loss_attention", "loss_hidden"], ["loss_ce", "loss_kd"]]
+    assert final["dev_acc"] > 85
+    with pytest.raises(ConfigError, match="feature_epochs"):
+        run_distill(workspace, "distill.mode=online", "distill.feature_epochs=2", "distill.epochs=2",
+                    "distill.weights={ce: 1.0, hidden: 1.0}")
