@@ -26,6 +26,8 @@ for W in "ce: 0.5, kd: 0.5, attention: 1.0" "ce: 0.5, kd: 0.5, hidden: 0.1" "ce:
          "ce: 0.5, kd: 0.5, hidden: 1.0, attention: 1.0"; do
   $P.distill $SST2 teacher.checkpoint=$T $STUDENT distill.mode=online "distill.weights={$W}"
 done
+$P.distill $SST2 teacher.checkpoint=$T $STUDENT distill.mode=online distill.feature_epochs=3 distill.epochs=9 \
+  "distill.weights={ce: 0.5, kd: 0.5, hidden: 1.0, attention: 1.0}"
 D3="student.num_layers=3 student.hidden_size=384 student.num_heads=12 student.init=teacher distill.epochs=6 distill.lr=5.0e-5"
 $P.distill $SST2 teacher.checkpoint=$T $D3 "distill.weights={ce: 1.0}"
 $P.distill $SST2 teacher.checkpoint=$T $D3 "distill.weights={ce: 0.5, kd: 0.5}"
