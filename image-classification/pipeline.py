@@ -137,13 +137,13 @@ def build_arch(exp: Experiment, section: dict, seed_offset: int) -> nn.Module:
     """The model a config section (``teacher`` or ``student``) names, initialised from ``seed + seed_offset``."""
     seed_everything(exp.seed + seed_offset)
     c, _, w = exp.data.image_shape
-    return place(exp, build_model(section["arch"], exp.data.num_classes, c, w, **section["kwargs"]))
+    return place(build_model(section["arch"], exp.data.num_classes, c, w, **section["kwargs"]), exp.cfg["train"],
+                 exp.device)
 
 
-def place(exp: Experiment, model: nn.Module) -> nn.Module:
-    """``model`` on the experiment's device with ``train.channels_last`` and ``train.compile`` applied."""
-    train = exp.cfg["train"]
-    return prepare_model(model, exp.device, channels_last=train["channels_last"], compile=train["compile"])
+def place(model: nn.Module, train: dict, device: torch.device) -> nn.Module:
+    """``model`` on ``device`` with the ``train`` section's ``channels_last`` and ``compile`` applied."""
+    return prepare_model(model, device, channels_last=train["channels_last"], compile=train["compile"])
 
 
 def student_epochs(cfg: dict) -> int:
@@ -216,7 +216,7 @@ def get_teacher(exp: Experiment) -> tuple[nn.Module, Path]:
     section = exp.cfg["teacher"]
     if section["checkpoint"]:
         model, _ = load_vision_model(section["checkpoint"], arch=section["arch"], num_classes=exp.data.num_classes)
-        return place(exp, model), Path(section["checkpoint"])
+        return place(model, exp.cfg["train"], exp.device), Path(section["checkpoint"])
     return train_teacher(exp)
 
 

@@ -33,7 +33,7 @@ from kd.common.metrics import count_parameters, topk_accuracy
 from kd.common.utils import distributed
 from kd.common.utils.cli import common_parser, main_entry
 from kd.common.utils.config import load_config
-from kd.common.utils.device import prepare_model, resolve_device
+from kd.common.utils.device import resolve_device
 from kd.common.utils.errors import ConfigError
 from kd.common.utils.plotting import plot_training_progress
 from kd.common.utils.run_folder import RunFolder
@@ -43,7 +43,7 @@ from kd.vision.data import VisionData, build_data, make_loader
 from kd.vision.methods import METHODS
 from kd.vision.methods.memo_teacher import MemoTeacher
 from kd.vision.model_registry import build_model
-from kd.vision.pipeline import OPTIMIZERS, SCHEDULES, resolve_preset
+from kd.vision.pipeline import OPTIMIZERS, SCHEDULES, place, resolve_preset
 from kd.vision.scripts.report import collect_runs, markdown_table
 
 SCHEDULE = {"epochs": 240, "optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "weight_decay": 5e-4,
@@ -90,11 +90,6 @@ def train_loader_for(data: VisionData, cfg: dict, seed: int):
     return make_loader(data.splits.train, cfg["data"]["batch_size"], True, seed, cfg["data"]["num_workers"])
 
 
-def place(model: torch.nn.Module, cfg: dict, device: torch.device) -> torch.nn.Module:
-    """``model`` on ``device`` with ``train.channels_last`` and ``train.compile`` applied."""
-    return prepare_model(model, device, channels_last=cfg["train"]["channels_last"], compile=cfg["train"]["compile"])
-
-
 def train_one(label: str, method_cfg: dict, cfg: dict, seed: int, teacher, root: Path, device,
               section: dict, data: VisionData) -> RunFolder:
     """Train ``section['arch']`` with ``method_cfg`` on ``section``'s schedule; evaluate; return the run folder."""
@@ -102,7 +97,7 @@ def train_one(label: str, method_cfg: dict, cfg: dict, seed: int, teacher, root:
     train_loader, test_loader = train_loader_for(data, cfg, seed), data.test_loader
     c, _, w = data.image_shape
     arch, epochs = section["arch"], section["epochs"]
-    student = place(build_model(arch, data.num_classes, c, w, **section["kwargs"]), cfg, device)
+    student = place(build_model(arch, data.num_classes, c, w, **section["kwargs"]), cfg["train"], device)
     method = METHODS.build(method_cfg["name"], teacher=teacher, student=student, num_classes=data.num_classes,
                            image_shape=data.image_shape, **method_cfg.get("kwargs", {})).to(device)
     params = [p for p in list(student.parameters()) + list(method.parameters()) if p.requires_grad]
@@ -151,7 +146,7 @@ def get_teacher(cfg: dict, root: Path, device, data: VisionData):
                         device, cfg["teacher"], data)
         cfg["teacher"]["checkpoint"] = str(run.checkpoints / "model.pt")
     teacher, _ = load_vision_model(cfg["teacher"]["checkpoint"], arch=cfg["teacher"]["arch"])
-    teacher = place(teacher, cfg, device).eval().requires_grad_(False)
+    teacher = place(teacher, cfg["train"], device).eval().requires_grad_(False)
     if not cfg["run"]["memo_teacher"]:
         return teacher
     if cfg["data"]["augment"]:
