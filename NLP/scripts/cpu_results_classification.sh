@@ -2,11 +2,7 @@
 # The shortened CPU schedule behind NLP/README.md's SST-2 and TREC rows (2 shared CPU cores, no GPU).
 # Run from the repository root: bash NLP/scripts/cpu_results_classification.sh
 set -euo pipefail
-RUNS=${RUNS:-runs/nlp}
-DATA=${KD_DATA:-/work/shared/data}
-P=".venv/bin/python -m kd.nlp.scripts"
-export OMP_NUM_THREADS=1
-latest() { ls -d "$RUNS"/nlp-$1-train_teacher-* | tail -1; }
+source "$(dirname "$0")/cpu_results_env.sh"
 
 # SST-2: MiniLM-L6 teacher fine-tuned on 2,000 training sentences for 1 epoch; small BERT (2 layers, hidden 128)
 SST2="--config NLP/configs/sst2.yaml --runs-dir $RUNS data.path=$DATA/sst2 data.train_subset=2000 threads=1"

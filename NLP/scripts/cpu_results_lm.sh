@@ -2,15 +2,12 @@
 # The shortened CPU schedule behind NLP/README.md's LM perplexity rows (2 shared CPU cores, no GPU).
 # Run from the repository root: bash NLP/scripts/cpu_results_lm.sh
 set -euo pipefail
-RUNS=${RUNS:-runs/nlp}
-DATA=${KD_DATA:-/work/shared/data}
-P=".venv/bin/python -m kd.nlp.scripts"
-export OMP_NUM_THREADS=1
+source "$(dirname "$0")/cpu_results_env.sh"
 # GPT-2 teacher (3 layers, d 128) trained from scratch on 10,000 English Multi30k sentences for 4 epochs;
 # student 1 layer, d 64; perplexity on the 1,014 validation sentences.
 LM="--config NLP/configs/lm.yaml --runs-dir $RUNS data.path=$DATA/multi30k data.train_subset=10000 threads=1"
 SIZES="teacher.n_layer=3 teacher.n_embd=128 teacher.n_head=4 student.n_layer=1 student.n_embd=64 student.n_head=2"
 $P.train_teacher $LM $SIZES train.epochs=4
-T=$(ls -d "$RUNS"/nlp-lm-train_teacher-* | tail -1)/checkpoints/teacher.pt
+T=$(latest lm)/checkpoints/teacher.pt
 $P.distill $LM $SIZES teacher.checkpoint=$T distill.epochs=4 "distill.weights={ce: 1.0}"
 $P.distill $LM $SIZES teacher.checkpoint=$T distill.epochs=4 "distill.weights={ce: 0.5, kd: 0.5}"

@@ -2,17 +2,14 @@
 # The shortened CPU schedule behind NLP/README.md's Multi30k BLEU rows (2 shared CPU cores, no GPU).
 # Run from the repository root: bash NLP/scripts/cpu_results_translation.sh
 set -euo pipefail
-RUNS=${RUNS:-runs/nlp}
-DATA=${KD_DATA:-/work/shared/data}
-P=".venv/bin/python -m kd.nlp.scripts"
-export OMP_NUM_THREADS=1
+source "$(dirname "$0")/cpu_results_env.sh"
 # Transformer teacher (2+2 layers, d 128) trained from scratch on the first 5,000 training pairs for 5 epochs;
 # student 2+2 layers, d 64; BLEU with beam 4 on test_2016_flickr (1,000 sentences).
 MT="--config NLP/configs/multi30k.yaml --runs-dir $RUNS data.path=$DATA/multi30k data.train_subset=5000 threads=1"
 SIZES="teacher.d_model=128 teacher.num_encoder_layers=2 teacher.num_decoder_layers=2 teacher.dim_feedforward=512
 student.d_model=64 student.dim_feedforward=256 train.batch_size=64 distill.batch_size=64"
 $P.train_teacher $MT $SIZES train.epochs=5
-T=$(ls -d "$RUNS"/nlp-multi30k-train_teacher-* | tail -1)/checkpoints/teacher.pt
+T=$(latest multi30k)/checkpoints/teacher.pt
 $P.distill $MT $SIZES teacher.checkpoint=$T distill.epochs=5 "distill.weights={ce: 1.0}"
 $P.distill $MT $SIZES teacher.checkpoint=$T distill.epochs=5 "distill.weights={ce: 0.5, kd: 0.5}"
 $P.distill $MT $SIZES teacher.checkpoint=$T distill.epochs=5 "distill.weights={ce: 1.0}" distill.targets=teacher_beam
