@@ -24,7 +24,7 @@ import torch
 from torch import Tensor, nn
 
 from kd.common.engine import Distiller, predict
-from kd.common.utils.config import apply_overrides, load_config, load_yaml
+from kd.common.utils.config import load_config, load_run_config, load_yaml
 from kd.common.utils.device import prepare_model, resolve_device
 from kd.common.utils import distributed
 from kd.common.utils.errors import ConfigError, MissingPathError
@@ -74,10 +74,7 @@ def resolve_preset(preset: str | None) -> Path | None:
 def load_experiment_config(args: argparse.Namespace, default_preset: str | None = None) -> dict:
     """The saved config of ``--resume RUN_DIR`` (plus overrides), else default.yaml < preset < overrides."""
     if args.resume:
-        saved = Path(args.resume) / "config.yaml"
-        if not saved.is_file():
-            raise MissingPathError(f"--resume {args.resume}: no config.yaml there; pass a run folder a script created")
-        cfg = apply_overrides(load_yaml(saved), args.overrides)
+        cfg = load_run_config(args.resume, args.overrides)
     else:
         preset = resolve_preset(args.config or default_preset)
         cfg = load_config(preset, args.overrides, defaults=load_yaml(DEFAULT_CONFIG))

@@ -3,14 +3,13 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 
 from kd.common.utils.checkpoint import safe_load
-from kd.common.utils.config import apply_overrides, load_config, load_yaml
+from kd.common.utils.config import load_config, load_run_config
 from kd.common.utils.device import resolve_device
-from kd.common.utils.errors import ConfigError, MissingPathError
+from kd.common.utils.errors import ConfigError
 from kd.common.utils.run_folder import RunFolder
 from kd.common.utils.seed import seed_everything
 from kd.rl.resume import RESUME_FILE, LoopCheckpoint
@@ -59,10 +58,7 @@ def setup_run(args: argparse.Namespace, kind: str, **recorded) -> RunSetup:
 
 
 def _resumed_config(args: argparse.Namespace) -> tuple[dict, RunFolder]:
-    saved = Path(args.resume) / "config.yaml"
-    if not saved.is_file():
-        raise MissingPathError(f"--resume {args.resume}: no config.yaml there; pass a run folder a kd.rl script created")
-    config = apply_overrides(load_yaml(saved), args.overrides)
+    config = load_run_config(args.resume, args.overrides)
     if args.seed is not None and args.seed != config["seed"]:
         raise ConfigError(f"--seed {args.seed} differs from the resumed run's seed {config['seed']}; drop --seed")
     return config, RunFolder(args.resume)

@@ -1,12 +1,10 @@
 """The body shared by the three NLP scripts: config, seed, device, run folder, the task's stage, final table."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
 
 from kd.common.utils.cli import common_parser
-from kd.common.utils.config import load_config
+from kd.common.utils.config import load_config, load_run_config
 from kd.common.utils.device import resolve_device
 from kd.common.utils.errors import ConfigError
 from kd.common.utils.plotting import plot_training_progress
@@ -20,8 +18,8 @@ def run_stage(stage: str, description: str, argv: list[str] | None = None) -> di
     """Parse the common flags, run ``TASKS[cfg.task].<stage>`` in a new (or resumed) run folder, print the table."""
     args = common_parser(description).parse_args(argv)
     if args.resume:
+        cfg = load_run_config(args.resume, args.overrides)
         run = RunFolder(args.resume)
-        cfg = load_config(Path(args.resume) / "config.yaml", args.overrides)
     elif args.config:
         cfg = load_config(args.config, args.overrides)
         run = None

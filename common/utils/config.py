@@ -63,6 +63,15 @@ def apply_overrides(config: dict, overrides: Iterable[str]) -> dict:
     return config
 
 
+def load_run_config(run_dir: str | Path, overrides: Iterable[str] = ()) -> dict:
+    """The ``config.yaml`` a script saved in its run folder (what ``--resume RUN_DIR`` continues), with
+    ``overrides`` applied; a folder without one is a one-line user error."""
+    saved = Path(run_dir) / "config.yaml"
+    if not saved.is_file():
+        raise MissingPathError(f"--resume {run_dir}: no config.yaml there; pass a run folder a script created")
+    return apply_overrides(load_yaml(saved), overrides)
+
+
 def load_config(path: str | Path | None, overrides: Iterable[str] = (), defaults: dict | None = None) -> dict:
     """``defaults`` (a dict) updated by the preset at ``path``, then by the overrides."""
     config = copy.deepcopy(defaults or {})
