@@ -1,4 +1,5 @@
-"""Metrics: quality (accuracy, agreement, KL to the teacher, ECE), cost (params, FLOPs, latency, size),
+"""Metrics: quality (accuracy, agreement, KL to the teacher, ECE), representation similarity (linear CKA),
+cost (params, FLOPs, latency, size),
 text (BLEU, perplexity: ``kd.common.metrics.text``) and RL returns (``kd.common.metrics.rl``)."""
 from kd.common.metrics.classification import (
     agreement,
@@ -7,6 +8,7 @@ from kd.common.metrics.classification import (
     kl_to_teacher,
     topk_accuracy,
 )
+from kd.common.metrics.representation import linear_cka
 from kd.common.metrics.cost import (
     checkpoint_size_bytes,
     compression_ratio,
@@ -18,4 +20,5 @@ from kd.common.metrics.cost import (
 __all__ = [
     "agreement", "classification_report", "expected_calibration_error", "kl_to_teacher", "topk_accuracy",
     "checkpoint_size_bytes", "compression_ratio", "count_flops", "count_parameters", "measure_latency",
+    "linear_cka",
 ]

@@ -61,3 +61,21 @@ def test_latency_and_size_are_positive():
     assert timing["latency_ms"] > 0 and timing["throughput"] > 0
     # float32 weights: at least 4 bytes per parameter plus the safetensors header
     assert checkpoint_size_bytes(model) >= 4 * count_parameters(model)
+
+
+def test_linear_cka_by_hand_and_its_invariances():
+    from kd.common.metrics import linear_cka
+
+    # X centred = [[-1], [1]], Y centred = [[-1, 0], [1, 0]]: ||Y^T X||^2 = 4, ||X^T X|| = 2, ||Y^T Y|| = 2 -> 1
+    assert linear_cka(torch.tensor([[0.0], [2.0]]), torch.tensor([[1.0, 5.0], [3.0, 5.0]])) == pytest.approx(1.0)
+    # X = e1 column, Y = e2 direction orthogonal over examples: X = [-1, 1, 0, 0]-ish, Y = [0, 0, -1, 1]
+    x = torch.tensor([[-1.0], [1.0], [0.0], [0.0]])
+    y = torch.tensor([[0.0], [0.0], [-1.0], [1.0]])
+    assert linear_cka(x, y) == pytest.approx(0.0, abs=1e-12)
+    torch.manual_seed(0)
+    feats = torch.randn(50, 6)
+    rotation, _ = torch.linalg.qr(torch.randn(6, 6))
+    assert linear_cka(feats, 3.0 * feats @ rotation + 1.0) == pytest.approx(1.0)
+    assert linear_cka(feats, torch.randn(50, 4)) < 0.3
+    with pytest.raises(ValueError, match="same examples"):
+        linear_cka(feats, feats[:10])
