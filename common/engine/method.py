@@ -29,6 +29,9 @@ class DistillationMethod(nn.Module):
     """
 
     needs_teacher: bool = True
+    #: True when every term copes with examples labelled ``kd.common.losses.UNLABELLED`` (hard labels through
+    #: ``labelled_cross_entropy``), so the method can distil on a transfer set of unlabelled images.
+    learns_from_unlabelled: bool = False
 
     def __init__(self, weights: Mapping[str, float] | None = None):
         super().__init__()

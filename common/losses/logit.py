@@ -10,6 +10,24 @@ from torch import Tensor
 
 from kd.common.losses.reduction import masked_mean
 
+UNLABELLED = -1
+"""The label of a training image nobody labelled: only the teacher's soft targets speak about it (a transfer set)."""
+
+
+def labelled_cross_entropy(student_logits: Tensor, labels: Tensor, label_smoothing: float = 0.0) -> Tensor:
+    """Hard-label cross-entropy over the labelled rows of a batch:
+
+    L = sum_{i: y_i != UNLABELLED} CE(y_i, softmax(z_i)) / max(1, #{i: y_i != UNLABELLED})
+
+    Rows labelled :data:`UNLABELLED` are images of a transfer set (Hinton et al. 2015, sec. 3): the
+    distillation terms use them, this term skips them. With every row labelled this is
+    ``F.cross_entropy``; a batch without any label gives 0 (no NaN).
+    """
+    labelled = labels != UNLABELLED
+    per_row = F.cross_entropy(student_logits.float(), labels.clamp(min=0), reduction="none",
+                              label_smoothing=label_smoothing)
+    return (per_row * labelled).sum() / labelled.sum().clamp(min=1)
+
 
 def soft_target_kl(student_logits: Tensor, teacher_logits: Tensor, temperature: float = 4.0,
                    mask: Tensor | None = None) -> Tensor:

@@ -189,6 +189,25 @@ class GPUImageLoader:
         other.teacher_logits, other.views = teacher_logits.to(self.device), None
         return other
 
+    def with_labels(self, labels: Tensor) -> "GPUImageLoader":
+        """The same loader yielding ``labels[i]`` as image i's label (e.g. ``UNLABELLED`` outside a labelled part)."""
+        if len(labels) != self.dataset_size:
+            raise ConfigError(f"{len(labels)} labels for {self.dataset_size} images")
+        other = copy.copy(self)
+        other.labels = torch.as_tensor(labels, dtype=torch.long).to(self.device)
+        return other
+
+    def subset(self, indices: Tensor) -> "GPUImageLoader":
+        """A loader over images ``indices`` only (with their labels and offline logits; a copy of their pixels)."""
+        if self.views is not None:
+            raise ConfigError("a loader of labelled augmented views cannot be cut to a subset; take the subset first")
+        other = copy.copy(self)
+        index = torch.as_tensor(indices, dtype=torch.long, device=self.device)
+        other.padded, other.labels, other.dataset_size = self.padded[index], self.labels[index], len(index)
+        if self.teacher_logits is not None:
+            other.teacher_logits = self.teacher_logits[index]
+        return other
+
     def with_views(self, views) -> "GPUImageLoader":
         """The same loader drawing each image's crop/flip and teacher logits from a labelled-view cache."""
         other = copy.copy(self)

@@ -13,17 +13,18 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
-import torch.nn.functional as F
 from torch import nn
 
 from kd.common.engine import DistillationMethod
-from kd.common.losses import attention_transfer_loss
+from kd.common.losses import attention_transfer_loss, labelled_cross_entropy
 from kd.vision.methods.registry import METHODS
 from kd.vision.methods.feature_taps import paired_stages, stage_map_shapes, student_outputs, teacher_outputs
 
 
 @METHODS.register("at")
 class AttentionTransfer(DistillationMethod):
+    learns_from_unlabelled = True
+
     def __init__(self, teacher: nn.Module, student: nn.Module, num_classes: int, image_shape: Sequence[int],
                  stages: int | None = None, p: float = 2.0, weights: Mapping[str, float] | None = None):
         super().__init__({"ce": 1.0, "at": 1000.0, **(weights or {})})
@@ -36,4 +37,4 @@ class AttentionTransfer(DistillationMethod):
         _, t_maps = teacher_outputs(teacher, images)
         logits, s_maps = student_outputs(student, images)
         at = attention_transfer_loss([s_maps[i] for i, _ in self.pairs], [t_maps[j] for _, j in self.pairs], self.p)
-        return {"ce": F.cross_entropy(logits, labels), "at": at}
+        return {"ce": labelled_cross_entropy(logits, labels), "at": at}

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
-import torch.nn.functional as F
 from torch import nn
 
 from kd.common.engine import DistillationMethod
-from kd.common.losses import dkd_loss
+from kd.common.losses import dkd_loss, labelled_cross_entropy
 from kd.vision.methods._teacher import teacher_logits_for
 from kd.vision.methods.registry import METHODS
 
@@ -43,4 +42,4 @@ class DecoupledKD(DistillationMethod):
         teacher_logits = teacher_logits_for(teacher, batch, images)
         logits = student(images)
         dkd = dkd_loss(logits, teacher_logits, labels, self.alpha, self.beta, self.temperature)
-        return {"ce": F.cross_entropy(logits, labels), "dkd": self.ramp * dkd}
+        return {"ce": labelled_cross_entropy(logits, labels), "dkd": self.ramp * dkd}

@@ -15,11 +15,10 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
-import torch.nn.functional as F
 from torch import nn
 
 from kd.common.engine import DistillationMethod
-from kd.common.losses import hint_loss
+from kd.common.losses import hint_loss, labelled_cross_entropy
 from kd.vision.methods.registry import METHODS
 from kd.vision.methods.feature_taps import stage_map_shapes, student_outputs, teacher_outputs
 from kd.vision.methods.projectors import HintRegressor
@@ -27,6 +26,8 @@ from kd.vision.methods.projectors import HintRegressor
 
 @METHODS.register("fitnet")
 class FitNet(DistillationMethod):
+    learns_from_unlabelled = True
+
     def __init__(self, teacher: nn.Module, student: nn.Module, num_classes: int, image_shape: Sequence[int],
                  hint_layer: int | None = None, guided_layer: int | None = None,
                  weights: Mapping[str, float] | None = None):
@@ -41,4 +42,4 @@ class FitNet(DistillationMethod):
         _, t_maps = teacher_outputs(teacher, images)
         logits, s_maps = student_outputs(student, images)
         hint = hint_loss(self.regressor(s_maps[self.hint_layer]), t_maps[self.guided_layer])
-        return {"ce": F.cross_entropy(logits, labels), "hint": hint}
+        return {"ce": labelled_cross_entropy(logits, labels), "hint": hint}

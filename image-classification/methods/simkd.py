@@ -34,7 +34,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from kd.common.engine import DistillationMethod
-from kd.common.losses import hint_loss, soft_target_kl
+from kd.common.losses import hint_loss, labelled_cross_entropy, soft_target_kl
 from kd.common.utils.errors import ConfigError
 from kd.vision.methods.registry import METHODS
 from kd.vision.methods.feature_taps import (
@@ -108,6 +108,7 @@ SIMKD_LOSSES = {"l2": _feature_l2, "kl": _logit_kl}
 @METHODS.register("simkd")
 class SimKD(DistillationMethod):
     """SimKD and its variants; see the module docstring. Loss terms: ``simkd`` and ``ce`` (weight 0 by default)."""
+    learns_from_unlabelled = True
 
     def __init__(self, teacher: nn.Module, student: nn.Module, num_classes: int, image_shape: Sequence[int],
                  factor: int = 2, loss: str = "l2", temperature: float = 4.0, projectors: int = 1,
@@ -133,7 +134,7 @@ class SimKD(DistillationMethod):
         projections, logits = self.head(s_maps)
         targets = [t_maps[j] for j in self.teacher_stages]
         distill = SIMKD_LOSSES[self.loss_name](projections, targets, logits, t_logits, self.temperature)
-        return {"simkd": distill, "ce": F.cross_entropy(logits, labels)}
+        return {"simkd": distill, "ce": labelled_cross_entropy(logits, labels)}
 
     def inference_model(self, student: nn.Module) -> nn.Module:
         """The model to evaluate and deploy: student backbone + projector(s) + the teacher's classifier."""

@@ -7,17 +7,18 @@ Same gradient as the KD term of :mod:`kd` (the two differ by the teacher's entro
 """
 from __future__ import annotations
 
-import torch.nn.functional as F
 from torch import nn
 
 from kd.common.engine.method import DistillationMethod
-from kd.common.losses.logit import soft_label_cross_entropy
+from kd.common.losses.logit import labelled_cross_entropy, soft_label_cross_entropy
 from kd.vision.methods._teacher import teacher_logits_for
 from kd.vision.methods.registry import METHODS
 
 
 @METHODS.register("soft_label_ce")
 class SoftLabelCE(DistillationMethod):
+    learns_from_unlabelled = True
+
     def __init__(self, teacher: nn.Module | None = None, student: nn.Module | None = None, num_classes: int = 0,
                  image_shape=None, temperature: float = 4.0, hard_weight: float = 0.0):
         super().__init__(weights={"soft_ce": 1.0, "ce": hard_weight})
@@ -28,4 +29,4 @@ class SoftLabelCE(DistillationMethod):
         probs = (teacher_logits_for(teacher, batch, images).float() / self.temperature).softmax(-1)
         logits = student(images)
         return {"soft_ce": soft_label_cross_entropy(logits, probs, self.temperature),
-                "ce": F.cross_entropy(logits, labels)}
+                "ce": labelled_cross_entropy(logits, labels)}

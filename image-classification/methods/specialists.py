@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from kd.common.engine import DistillationMethod
+from kd.common.losses import soft_target_kl
 from kd.vision.methods._teacher import teacher_logits_for
 from kd.vision.methods.registry import METHODS
 
@@ -126,10 +127,11 @@ class SpecialistKD(DistillationMethod):
         generalist_logits = teacher_logits_for(teacher, batch, images).float()
         logits = student(images)
         t = self.temperature
-        target = merge_log_probs(F.log_softmax(generalist_logits / t, -1), self.classes)
-        soft = F.kl_div(F.log_softmax(logits.float() / t, -1), target, log_target=True, reduction="batchmean")
+        merged = merge_log_probs(F.log_softmax(generalist_logits / t, -1), self.classes)
+        # soft_target_kl softens its target by T: merged log-probs times T are logits whose softmax at T is merged
+        soft = soft_target_kl(logits, t * merged, t)
         hard = F.cross_entropy(logits, group_labels(labels, self.classes, self.full_classes))
-        return {"ce": hard, "kd": t * t * soft}
+        return {"ce": hard, "kd": soft}
 
 
 # ------------------------------------------------------------------------------------------ inference

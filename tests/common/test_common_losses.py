@@ -82,3 +82,19 @@ def test_logit_mse_hand_computed():
     student = torch.tensor([[1.0, 2.0]])
     teacher = torch.tensor([[0.0, 0.0]])
     assert logit_mse(student, teacher).item() == pytest.approx((1 + 4) / 2)
+
+
+def test_labelled_cross_entropy_skips_unlabelled_rows():
+    from kd.common.losses import UNLABELLED, labelled_cross_entropy
+
+    # row 0: softmax([0, ln 3]) = [1/4, 3/4], label 1 -> -ln(3/4); row 1 unlabelled; row 2: [1/2, 1/2], label 0 -> ln 2
+    logits = torch.tensor([[0.0, math.log(3.0)], [5.0, -5.0], [0.0, 0.0]], requires_grad=True)
+    labels = torch.tensor([1, UNLABELLED, 0])
+    loss = labelled_cross_entropy(logits, labels)
+    assert loss.item() == pytest.approx((-math.log(0.75) + math.log(2.0)) / 2, rel=1e-6)
+    loss.backward()
+    assert torch.equal(logits.grad[1], torch.zeros(2))               # the unlabelled row gets no gradient
+    full = torch.tensor([1, 0, 0])
+    assert labelled_cross_entropy(logits, full).item() == pytest.approx(F.cross_entropy(logits, full).item(), rel=1e-6)
+    none = labelled_cross_entropy(logits, torch.full((3,), UNLABELLED))
+    assert none.item() == 0.0 and none.requires_grad                 # a batch without labels: 0, not NaN
