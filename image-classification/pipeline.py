@@ -15,13 +15,16 @@ Distillation modes (``distill.mode``):
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import torch
 from torch import Tensor, nn
+from torch.utils.data import Subset
 
 from kd.common.engine import Distiller, predict
 from kd.common.utils.config import load_config, load_run_config, load_yaml
@@ -35,11 +38,12 @@ from kd.common.utils.seed import seed_everything
 from kd.vision.checkpoints import load_vision_model, save_vision_model
 from kd.vision.data import SoftLabelDataset, VisionData, build_data, cached_soft_labels, file_fingerprint
 from kd.vision.data import label_dataset, make_loader
+from kd.vision.data.labelled import WithLabels, dataset_labels, labelled_indices, masked_labels
 from kd.vision.data.augmentation_cache import labelled_views_loader
 from kd.vision.methods import METHODS
 from kd.vision.model_registry import MODELS, build_model
 from kd.vision.registry_build import build_checked, check_arguments
-from kd.vision.report import cost, quality
+from kd.vision.report import cost, mean_over_seeds, quality
 
 CONFIG_DIR = Path(__file__).parent / "configs"
 DEFAULT_CONFIG = CONFIG_DIR / "default.yaml"
@@ -54,10 +58,24 @@ class Experiment:
     device: torch.device
     data: VisionData
     resume: bool
+    seed_of_students: int | None = None  # set by for_student_seed; None: the config's seed
 
     @property
     def seed(self) -> int:
         return self.cfg["seed"]
+
+    @property
+    def student_seed(self) -> int:
+        """The seed of the students being trained: their initialisation, batch order and labelled part."""
+        return self.seed if self.seed_of_students is None else self.seed_of_students
+
+    def for_student_seed(self, seed: int) -> "Experiment":
+        """The same experiment training its students with ``seed`` (the teacher is shared)."""
+        return dataclasses.replace(self, seed_of_students=seed)
+
+    def stage(self, name: str) -> str:
+        """A student stage's sub-folder: ``name``, suffixed ``-seed<N>`` for seeds other than the config's."""
+        return name if self.student_seed == self.seed else f"{name}-seed{self.student_seed}"
 
 
 def resolve_preset(preset: str | None) -> Path | None:
@@ -94,12 +112,37 @@ def check_names(cfg: dict) -> None:
     check_arguments(METHODS, cfg["method"]["name"], teacher=None, student=None, num_classes=1, image_shape=None,
                     **cfg["method"]["kwargs"])
     DISTILL_MODES.get(cfg["distill"]["mode"])
+    check_labelled_part(cfg)
 
 
-def start_experiment(args: argparse.Namespace, run_name: str, default_preset: str | None = None) -> Experiment:
-    """Config, device, data (errors surface before any folder is made), then the run folder."""
+TRANSFER_SETS = ("labelled", "all")
+
+
+def check_labelled_part(cfg: dict) -> None:
+    """``student.labelled_fraction`` in (0, 1], a known ``distill.transfer_set``, and a method that can learn
+    from unlabelled images when the transfer set has some."""
+    fraction, transfer_set = cfg["student"]["labelled_fraction"], cfg["distill"]["transfer_set"]
+    if not 0.0 < fraction <= 1.0:
+        raise ConfigError(f"student.labelled_fraction must be in (0, 1], got {fraction}")
+    if transfer_set not in TRANSFER_SETS:
+        raise ConfigError(f"unknown distill.transfer_set '{transfer_set}'; choose one of: {', '.join(TRANSFER_SETS)}")
+    if fraction < 1.0 and transfer_set == "all" and not METHODS.get(cfg["method"]["name"]).learns_from_unlabelled:
+        raise ConfigError(f"method '{cfg['method']['name']}' needs the label of every image it distils on; "
+                          "with student.labelled_fraction < 1 set distill.transfer_set=labelled")
+    if fraction < 1.0 and transfer_set == "labelled" and cfg["distill"]["views"]:
+        raise ConfigError("distill.views labels augmented views of every training image; with "
+                          "student.labelled_fraction < 1 it needs distill.transfer_set=all")
+
+
+def start_experiment(args: argparse.Namespace, run_name: str, default_preset: str | None = None,
+                     check: Callable[[dict], None] | None = None) -> Experiment:
+    """Config, device, data (errors surface before any folder is made), then the run folder.
+
+    ``check(cfg)``: the script's own checks of the config, also run before the folder exists."""
     cfg = load_experiment_config(args, default_preset)
     check_names(cfg)
+    if check is not None:
+        check(cfg)
     seed_everything(cfg["seed"])
     if cfg["train"]["num_threads"]:
         torch.set_num_threads(cfg["train"]["num_threads"])
@@ -130,9 +173,9 @@ SCHEDULES.register("cosine")(lambda opt, s, epochs: torch.optim.lr_scheduler.Cos
 SCHEDULES.register("step")(lambda opt, s, epochs: torch.optim.lr_scheduler.MultiStepLR(opt, s["milestones"], s["gamma"]))
 
 
-def build_arch(exp: Experiment, section: dict, seed_offset: int) -> nn.Module:
-    """The model a config section (``teacher`` or ``student``) names, initialised from ``seed + seed_offset``."""
-    seed_everything(exp.seed + seed_offset)
+def build_arch(exp: Experiment, section: dict, seed: int) -> nn.Module:
+    """The model a config section (``teacher`` or ``student``) names, initialised from ``seed``."""
+    seed_everything(seed)
     c, _, w = exp.data.image_shape
     return place(build_model(section["arch"], exp.data.num_classes, c, w, **section["kwargs"]), exp.cfg["train"],
                  exp.device)
@@ -147,6 +190,44 @@ def student_epochs(cfg: dict) -> int:
     """Epochs the distilled student trains (guide mode: rounds x epochs per round)."""
     d = cfg["distill"]
     return d["rounds"] * d["student_epochs_per_round"] if d["mode"] == "guide" else cfg["student"]["epochs"]
+
+
+# ------------------------------------------------------------------------------- the students' images
+def student_loader(exp: Experiment, distilled: bool, teacher_logits_cache: Tensor | None = None):
+    """The training batches of a student of ``exp.student_seed``: every image; or, with
+    ``student.labelled_fraction < 1``, the labelled part, or for the distilled student with
+    ``distill.transfer_set: all`` every image, those outside the labelled part labelled ``UNLABELLED``
+    (data/labelled.py). ``teacher_logits_cache`` (offline mode) adds each image's cached teacher logits."""
+    fraction, seed = exp.cfg["student"]["labelled_fraction"], exp.student_seed
+    train = exp.data.train_loader
+    if fraction >= 1.0 and seed == exp.seed and teacher_logits_cache is None:
+        return train
+    labels = train.labels.cpu() if hasattr(train, "labels") else dataset_labels(exp.data.splits.train)
+    labelled = labelled_indices(labels, fraction, seed) if fraction < 1.0 else None
+    keep_all = labelled is None or (distilled and exp.cfg["distill"]["transfer_set"] == "all")
+    if hasattr(train, "with_seed"):  # the device-resident loader (data/gpu_loader.py)
+        loader = train.with_seed(seed)
+        if teacher_logits_cache is not None:
+            loader = loader.with_teacher_logits(teacher_logits_cache)
+        if labelled is None:
+            return loader
+        return loader.with_labels(masked_labels(labels, labelled)) if keep_all else loader.subset(labelled)
+    dataset = exp.data.splits.train
+    if teacher_logits_cache is not None:
+        dataset = SoftLabelDataset(dataset, teacher_logits_cache)
+    if labelled is not None:
+        dataset = WithLabels(dataset, masked_labels(labels, labelled)) if keep_all else Subset(dataset, labelled.tolist())
+    d = exp.cfg["data"]
+    return make_loader(dataset, d["batch_size"], True, seed, d["num_workers"])
+
+
+def alone_epochs(exp: Experiment) -> int:
+    """Epochs of the student alone: the distilled student's, scaled so that both take the same number of
+    optimiser steps when the distilled one also trains on a transfer set of unlabelled images."""
+    epochs = student_epochs(exp.cfg)
+    if exp.cfg["student"]["labelled_fraction"] >= 1.0 or exp.cfg["distill"]["transfer_set"] != "all":
+        return epochs
+    return math.ceil(epochs * len(student_loader(exp, distilled=True)) / len(student_loader(exp, distilled=False)))
 
 
 # ------------------------------------------------------------------------------------------ one stage
@@ -203,7 +284,7 @@ def supervised(exp: Experiment) -> nn.Module:
 def train_teacher(exp: Experiment) -> tuple[nn.Module, Path]:
     """Train the ``teacher`` section's architecture on hard labels; returns (teacher, checkpoint)."""
     section = exp.cfg["teacher"]
-    model = build_arch(exp, section, seed_offset=0)
+    model = build_arch(exp, section, exp.seed)
     path = train_stage(exp, "teacher", model, supervised(exp), section, exp.data.train_loader, section["epochs"])
     return model, path
 
@@ -222,11 +303,12 @@ def teacher_logits(exp: Experiment, teacher: nn.Module) -> Tensor:
 
 
 def train_student_alone(exp: Experiment, teacher_test_logits: Tensor | None = None) -> tuple[nn.Module, Path]:
-    """The baseline: the same student architecture and initialisation, trained on hard labels only."""
+    """The baseline: the same student architecture and initialisation, trained on the labelled images'
+    hard labels only, for as many optimiser steps as the distilled student."""
     section = exp.cfg["student"]
-    model = build_arch(exp, section, seed_offset=1)
-    path = train_stage(exp, "student_alone", model, supervised(exp), section, exp.data.train_loader,
-                       student_epochs(exp.cfg), teacher_test_logits=teacher_test_logits)
+    model = build_arch(exp, section, exp.student_seed + 1)
+    path = train_stage(exp, exp.stage("student_alone"), model, supervised(exp), section,
+                       student_loader(exp, distilled=False), alone_epochs(exp), teacher_test_logits=teacher_test_logits)
     return model, path
 
 
@@ -241,7 +323,7 @@ def distil_student(exp: Experiment, teacher: nn.Module, teacher_checkpoint: Path
     student + projector + the teacher's classifier (the checkpoint holds the student's weights, and the
     stage's ``last.pt`` the method's).
     """
-    student = build_arch(exp, exp.cfg["student"], seed_offset=1)
+    student = build_arch(exp, exp.cfg["student"], exp.student_seed + 1)
     method_cfg = exp.cfg["method"]
     method = build_checked(METHODS, method_cfg["name"], teacher=teacher, student=student, num_classes=exp.data.num_classes,
                            image_shape=exp.data.image_shape, **method_cfg["kwargs"])
@@ -253,17 +335,9 @@ def distil_student(exp: Experiment, teacher: nn.Module, teacher_checkpoint: Path
 
 @DISTILL_MODES.register("online")
 def distil_online(exp, teacher, teacher_checkpoint, student, method, teacher_test_logits) -> Path:
-    return train_stage(exp, "student_kd", student, method, exp.cfg["student"], exp.data.train_loader,
-                       student_epochs(exp.cfg), teacher=teacher, teacher_test_logits=teacher_test_logits)
-
-
-def soft_label_loader(exp: Experiment, teacher_logits_cache: Tensor):
-    """Training batches ``(image, label, teacher_logits)`` (on the device-resident loader when it is used)."""
-    if hasattr(exp.data.train_loader, "with_teacher_logits"):
-        return exp.data.train_loader.with_teacher_logits(teacher_logits_cache)
-    d = exp.cfg["data"]
-    return make_loader(SoftLabelDataset(exp.data.splits.train, teacher_logits_cache), d["batch_size"], True,
-                       exp.seed, d["num_workers"])
+    return train_stage(exp, exp.stage("student_kd"), student, method, exp.cfg["student"],
+                       student_loader(exp, distilled=True), student_epochs(exp.cfg), teacher=teacher,
+                       teacher_test_logits=teacher_test_logits)
 
 
 @DISTILL_MODES.register("offline")
@@ -271,17 +345,18 @@ def distil_offline(exp, teacher, teacher_checkpoint, student, method, teacher_te
     cache_dir = Path(exp.cfg["distill"]["cache_dir"] or exp.run.path) / "soft_labels"
     if exp.cfg["distill"]["views"]:  # K labelled augmented views per image (data/augmentation_cache.py)
         views, fingerprint = exp.cfg["distill"]["views"], file_fingerprint(teacher_checkpoint)
-        loader = labelled_views_loader(exp.data.train_loader, teacher, cache_dir / f"{exp.data.name}-{fingerprint}"
+        loader = labelled_views_loader(student_loader(exp, distilled=True), teacher, cache_dir / f"{exp.data.name}-{fingerprint}"
                                        f"-views{views}.pt", fingerprint, views, exp.seed)
         print(f"offline soft labels: {views} labelled augmented views per image, cached in {cache_dir}")
-        return train_stage(exp, "student_kd", student, method, exp.cfg["student"], loader, student_epochs(exp.cfg),
-                           teacher=teacher, teacher_test_logits=teacher_test_logits)
+        return train_stage(exp, exp.stage("student_kd"), student, method, exp.cfg["student"], loader,
+                           student_epochs(exp.cfg), teacher=teacher, teacher_test_logits=teacher_test_logits)
     cache_file = cache_dir / f"{exp.data.name}-{file_fingerprint(teacher_checkpoint)}.pt"
     logits = cached_soft_labels(teacher, exp.data.splits.train_plain, cache_file, exp.device)
     print(f"offline soft labels: {tuple(logits.shape)} teacher logits in {cache_file}")
     # The teacher is still passed: cached logits take precedence, feature methods may need its features.
-    return train_stage(exp, "student_kd", student, method, exp.cfg["student"], soft_label_loader(exp, logits),
-                       student_epochs(exp.cfg), teacher=teacher, teacher_test_logits=teacher_test_logits)
+    return train_stage(exp, exp.stage("student_kd"), student, method, exp.cfg["student"],
+                       student_loader(exp, True, logits), student_epochs(exp.cfg), teacher=teacher,
+                       teacher_test_logits=teacher_test_logits)
 
 
 @DISTILL_MODES.register("guide")
@@ -291,7 +366,7 @@ def distil_guide(exp, teacher, teacher_checkpoint, student, method, teacher_test
     teacher.requires_grad_(True)
     teacher_d = make_distiller(exp, "guide_teacher", teacher, supervised(exp), t_section, rounds * t_per,
                                schedule="constant", lr=d["teacher_lr"] or t_section["lr"] / 10)
-    student_d = make_distiller(exp, "student_kd", student, method, s_section, rounds * s_per, teacher=teacher)
+    student_d = make_distiller(exp, exp.stage("student_kd"), student, method, s_section, rounds * s_per, teacher=teacher)
     if exp.resume:
         teacher_d.try_resume()
         student_d.try_resume()
@@ -304,19 +379,23 @@ def distil_guide(exp, teacher, teacher_checkpoint, student, method, teacher_test
         teacher.eval().requires_grad_(False)
         fresh = label_dataset(teacher, exp.data.splits.train_plain, exp.device)
         round_logits = teacher_logits(exp, teacher)
-        student_d.fit(soft_label_loader(exp, fresh), (r + 1) * s_per,
+        student_d.fit(student_loader(exp, True, fresh), (r + 1) * s_per,
                       evaluate=test_evaluator(exp, method.inference_model(student), round_logits))
     finish_stage(exp, teacher_d, t_section)
     return finish_stage(exp, student_d, s_section)
 
 
 # ------------------------------------------------------------------------------------------- reporting
-def evaluate_models(exp: Experiment, models: dict[str, nn.Module], teacher_test_logits: Tensor | None) -> dict:
-    """Quality and cost of each model, as rows of :func:`kd.vision.report.markdown_table`."""
+def evaluate_models(exp: Experiment, models: dict[str, nn.Module | list[nn.Module]],
+                    teacher_test_logits: Tensor | None) -> dict:
+    """Quality and cost of each model, as rows of :func:`kd.vision.report.markdown_table`; a list of models
+    (one per seed) gives the mean and std of their quality and the cost of the first."""
     rows = {}
     for name, model in models.items():
-        report, _ = quality(model, exp.data.test_loader, exp.device, teacher_test_logits)
-        rows[name] = {**report, **cost(model, exp.data.image_shape, exp.device, exp.cfg["train"]["latency_batch"])}
+        seeds = model if isinstance(model, list) else [model]
+        reports = [quality(m, exp.data.test_loader, exp.device, teacher_test_logits)[0] for m in seeds]
+        rows[name] = {**mean_over_seeds(reports),
+                      **cost(seeds[0], exp.data.image_shape, exp.device, exp.cfg["train"]["latency_batch"])}
     return rows
 
 

@@ -1,6 +1,7 @@
 """What a vision script reports about a model: quality on the test set and cost, as a row of a markdown table."""
 from __future__ import annotations
 
+import statistics
 from typing import Sequence
 
 import torch
@@ -31,12 +32,27 @@ def cost(model: nn.Module, image_shape: Sequence[int], device: torch.device, lat
             "size_bytes": checkpoint_size_bytes(model)}
 
 
+def mean_over_seeds(rows: Sequence[dict[str, float]]) -> dict[str, float]:
+    """One row from the rows of several seeds: each metric's mean, ``<metric>_std`` its sample standard
+    deviation (when there are two or more), ``<metric>_runs`` the values and ``seeds`` their number."""
+    merged: dict[str, float] = {"seeds": len(rows)}
+    for key in rows[0]:
+        values = [row[key] for row in rows]
+        merged[key] = statistics.fmean(values)
+        if len(rows) > 1:
+            merged[f"{key}_std"] = statistics.stdev(values)
+            merged[f"{key}_runs"] = values
+    return merged
+
+
 def markdown_table(rows: dict[str, dict[str, float]], columns=COLUMNS) -> str:
-    """One row per model name, one column per metric present in at least one row ("-" where missing)."""
+    """One row per model name, one column per metric present in at least one row ("-" where missing);
+    a metric with a ``<metric>_std`` entry is printed as ``mean ± std``."""
     present = [c for c in columns if any(c[0] in r for r in rows.values())]
     lines = ["| model | " + " | ".join(c[1] for c in present) + " |",
              "|---|" + "---:|" * len(present)]
     for name, row in rows.items():
-        cells = [fmt.format(row[key]) if key in row else "-" for key, _, fmt in present]
+        cells = [(fmt.format(row[key]) + (f" ± {fmt.format(row[f'{key}_std'])}" if f"{key}_std" in row else ""))
+                 if key in row else "-" for key, _, fmt in present]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)

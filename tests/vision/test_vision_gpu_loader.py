@@ -287,3 +287,24 @@ def test_on_cuda_a_training_step_never_waits_for_the_host():
     finally:
         torch.cuda.set_sync_debug_mode("default")
     assert torch.isfinite(terms["loss"]).item()
+
+
+def test_a_labelled_part_and_a_transfer_set_on_the_device_loader():
+    """``subset`` keeps the chosen images with their labels and offline logits; ``with_labels`` relabels
+    (e.g. UNLABELLED outside the labelled part) without touching the images."""
+    from kd.common.losses import UNLABELLED
+    from kd.vision.data.labelled import masked_labels
+
+    images, labels = pixels()
+    logits = torch.randn(10, 3)
+    full = loader(images, labels, teacher_logits=logits)
+    keep = torch.tensor([1, 4, 7])
+    x, y, t = one_epoch(full.subset(keep))
+    x_all, _, _ = one_epoch(full)
+    assert torch.equal(x, x_all[keep]) and torch.equal(t, logits[keep])
+    assert torch.equal(y, torch.as_tensor(labels)[keep])
+    relabelled = full.with_labels(masked_labels(torch.as_tensor(labels), keep))
+    x2, y2, _ = one_epoch(relabelled)
+    assert torch.equal(x2, x_all) and (y2 == UNLABELLED).sum() == 7 and torch.equal(y2[keep], y[:3])
+    with pytest.raises(ConfigError, match="9 labels for 10 images"):
+        full.with_labels(torch.zeros(9))
