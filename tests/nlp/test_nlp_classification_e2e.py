@@ -1,17 +1,25 @@
 """End to end through the scripts on a tiny synthetic sentiment task: a tiny BERT teacher (saved as a local
-Hugging Face folder, loaded like any hub model), then small-BERT and BiLSTM students that must learn it."""
+Hugging Face folder, loaded like any hub model), then small-BERT and BiLSTM students that must learn it. Each
+distillation term must teach: the logit terms (kd, mse) overrule flipped labels, and the feature terms (hidden,
+attention, cosine) pull the student's features towards the teacher's against a weight-0 control."""
 import json
 import random
 
 import pytest
 import torch
 
+from kd.common.losses.transformer import attention_map_loss, cosine_embedding_loss
+from kd.common.metrics import linear_cka
 from kd.common.utils.errors import ConfigError, KDError
+from kd.nlp.model_zoo import load_nlp_model
 from kd.nlp.scripts import distill, evaluate, train_teacher
 
 POSITIVE, NEGATIVE = ["good", "great", "superb"], ["bad", "awful", "poor"]
 NEUTRAL = [f"w{i}" for i in range(30)]
 CONFIG = "NLP/configs/sst2.yaml"
+SMALL_BERT = ("student.num_layers=1", "student.hidden_size=16", "student.num_heads=2")
+TEACHER_WIDE_BERT = ("student.num_layers=1", "student.hidden_size=32", "student.num_heads=2",
+                     "student.intermediate_size=64")  # the teacher's layer sizes, one layer
 
 
 def sentences(n, rng):
@@ -31,7 +39,9 @@ def workspace(tmp_path_factory):
     root = tmp_path_factory.mktemp("nlp_e2e")
     rng = random.Random(0)
     for name, n in (("train.tsv", 640), ("dev.tsv", 120)):
-        (root / name).write_text("text\tlabel\n" + "".join(f"{t}\t{y}\n" for t, y in sentences(n, rng)))
+        rows = sentences(n, rng)
+        (root / name).write_text("text\tlabel\n" + "".join(f"{t}\t{y}\n" for t, y in rows))
+        (root / f"flipped_{name}").write_text("text\tlabel\n" + "".join(f"{t}\t{1 - y}\n" for t, y in rows))
     words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + POSITIVE + NEGATIVE + NEUTRAL
     folder = root / "tiny-bert"
     BertTokenizer(vocab={w: i for i, w in enumerate(words)}).save_pretrained(folder)
@@ -44,11 +54,12 @@ def workspace(tmp_path_factory):
     final = train_teacher.main(["--config", CONFIG, "--runs-dir", str(root / "runs"), *data, "train.epochs=6",
                                 "train.lr=3e-3", "train.batch_size=32"])
     teacher = next((root / "runs").glob("nlp-sst2-train_teacher-*")) / "checkpoints" / "teacher.pt"
-    return {"root": root, "data": data, "teacher": teacher, "teacher_final": final}
+    dev_texts = [line.split("\t")[0] for line in (root / "dev.tsv").read_text().splitlines()[1:]]
+    return {"root": root, "data": data, "teacher": teacher, "teacher_final": final, "dev_texts": dev_texts}
 
 
-def run_distill(ws, *overrides):
-    return distill.main(["--config", CONFIG, "--runs-dir", str(ws["root"] / "runs"), *ws["data"],
+def run_distill(ws, *overrides, runs="runs"):
+    return distill.main(["--config", CONFIG, "--runs-dir", str(ws["root"] / runs), *ws["data"],
                          f"teacher.checkpoint={ws['teacher']}", *overrides])
 
 
@@ -57,8 +68,8 @@ def test_teacher_learns(workspace):
 
 
 def test_small_bert_student_learns_from_teacher_logits(workspace):
-    final = run_distill(workspace, "student.num_layers=1", "student.hidden_size=16", "student.num_heads=2",
-                        "distill.epochs=6", "distill.lr=3e-3", "distill.weights={kd: 1.0}")  # no labels at all
+    final = run_distill(workspace, *SMALL_BERT, "distill.epochs=6", "distill.lr=3e-3",
+                        "distill.weights={kd: 1.0}")  # no labels at all
     assert final["dev_acc"] > 85 and final["agreement"] > 85
 
 
@@ -69,8 +80,7 @@ def test_bilstm_student_with_own_vocabulary_learns(workspace):
 
 
 def test_feature_losses_online_with_distilbert_init(workspace):
-    final = run_distill(workspace, "student.num_layers=1", "student.hidden_size=32", "student.num_heads=2",
-                        "student.intermediate_size=64", "student.init=teacher", "distill.mode=online",
+    final = run_distill(workspace, *TEACHER_WIDE_BERT, "student.init=teacher", "distill.mode=online",
                         "distill.attention_heads=none", "distill.epochs=1",
                         "distill.weights={ce: 1, kd: 1, hidden: 1, attention: 1, cosine: 1}")
     assert final["dev_acc"] > 50  # one epoch from the teacher's own layer: runs and stays sensible
@@ -127,8 +137,8 @@ def test_a_student_of_your_own_is_selected_by_name(workspace, monkeypatch):
 
 
 def test_tinybert_two_stages_train_features_first_then_predictions(workspace):
-    final = run_distill(workspace, "student.num_layers=1", "student.hidden_size=16", "student.num_heads=2",
-                        "distill.mode=online", "distill.feature_epochs=2", "distill.epochs=6", "distill.lr=3e-3",
+    final = run_distill(workspace, *SMALL_BERT, "distill.mode=online", "distill.feature_epochs=2", "distill.epochs=6",
+                        "distill.lr=3e-3",
                         "distill.weights={ce: 0.5, kd: 0.5, hidden: 1.0, attention: 1.0}")
     run = sorted((workspace["root"] / "runs").glob("nlp-sst2-distill-*"))[-1]
     history = json.loads((run / "metrics.json").read_text())["history"]
@@ -138,3 +148,58 @@ def test_tinybert_two_stages_train_features_first_then_predictions(workspace):
     with pytest.raises(ConfigError, match="feature_epochs"):
         run_distill(workspace, "distill.mode=online", "distill.feature_epochs=2", "distill.epochs=2",
                     "distill.weights={ce: 1.0, hidden: 1.0}")
+
+
+@pytest.mark.parametrize("term", ["kd", "mse"])
+def test_logit_term_sides_with_the_teacher_against_flipped_labels(workspace, term):
+    """The student's labels (train and dev) are the flips of what the teacher learnt. With a small CE weight and a
+    large weight on the logit term it must agree with the teacher and so contradict its own dev labels; without
+    the term's gradient it learns its labels instead."""
+    root = workspace["root"]
+    final = run_distill(workspace, f"data.train_file={root / 'flipped_train.tsv'}",
+                        f"data.dev_file={root / 'flipped_dev.tsv'}", *SMALL_BERT, "distill.epochs=2",
+                        "distill.lr=1e-2", f"distill.weights={{ce: 0.1, {term}: 1.0}}")
+    assert final["agreement"] > 85 and final["dev_acc"] < 30, final
+
+
+FEATURE_TERMS = ("hidden", "attention", "cosine")
+# How far the student's last-layer features are from the teacher's on the dev tokens, with nothing learnt (the
+# hidden term's projection is not used): 1 - linear CKA of the hidden states, attention-map MSE, cosine loss.
+FEATURE_DISTANCES = {
+    "hidden": lambda s, t, mask: 1 - linear_cka(s.hidden_states[-1][mask], t.hidden_states[-1][mask]),
+    "attention": lambda s, t, mask: attention_map_loss(s.attentions[-1], t.attentions[-1], mask).item(),
+    "cosine": lambda s, t, mask: cosine_embedding_loss(s.hidden_states[-1], t.hidden_states[-1], mask).item(),
+}
+
+
+def dev_features(checkpoint, texts):
+    """The hidden states and attention maps of a saved model on ``texts``, and the mask of real tokens."""
+    model, tokenizers, _ = load_nlp_model(checkpoint)
+    inputs = tokenizers["main"](texts, padding=True, return_tensors="pt")
+    with torch.no_grad():
+        out = model.eval()(**inputs, output_hidden_states=True, output_attentions=True)
+    return out, inputs["attention_mask"].bool()
+
+
+@pytest.fixture(scope="module")
+def feature_distances(workspace):
+    """{run: {term: distance to the teacher on dev}} for a control run (every feature term at weight 0) and one run
+    per feature term (that term at weight 1): the same student, init, data order and computed terms."""
+    teacher, mask = dev_features(workspace["teacher"], workspace["dev_texts"])
+    distances = {}
+    for run in ("control",) + FEATURE_TERMS:
+        weights = ", ".join(f"{t}: {float(t == run)}" for t in FEATURE_TERMS)
+        run_distill(workspace, *TEACHER_WIDE_BERT, "distill.mode=online", "distill.attention_heads=none",
+                    "distill.epochs=1", "distill.lr=1e-2", f"distill.weights={{ce: 1.0, {weights}}}",
+                    runs=f"runs-{run}")
+        student, _ = dev_features(next((workspace["root"] / f"runs-{run}").glob("*/checkpoints/student.pt")),
+                                  workspace["dev_texts"])
+        distances[run] = {t: f(student, teacher, mask) for t, f in FEATURE_DISTANCES.items()}
+    return distances
+
+
+@pytest.mark.parametrize("term", FEATURE_TERMS)
+def test_feature_term_pulls_student_features_towards_the_teacher(feature_distances, term):
+    """TinyBERT's hidden-state and attention terms and DistilBERT's cosine term each bring the student's features
+    measurably closer to the teacher's than the same training without the term (weight 0)."""
+    assert feature_distances[term][term] < 0.5 * feature_distances["control"][term]

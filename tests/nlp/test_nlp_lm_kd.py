@@ -1,5 +1,6 @@
-"""Causal-LM distillation: a token-KL step lowers the loss, vocabularies must match, and the scripts run
-teacher -> student (alone and with KD) on a tiny text-file fixture."""
+"""Causal-LM distillation: a token-KL step lowers the loss, vocabularies must match, the scripts run
+teacher -> student (alone and with KD) on a tiny text-file fixture, and a student distilled from a teacher of
+another text distribution continues sentences like the teacher, not like its own data."""
 import random
 
 import pytest
@@ -8,6 +9,7 @@ import torch
 from kd.common.engine import Distiller
 from kd.common.utils.errors import KDError
 from kd.nlp.methods import CausalLMKD
+from kd.nlp.model_zoo import load_nlp_model
 from kd.nlp.scripts import distill, train_teacher
 from kd.nlp.teacher_model import build_gpt2_lm
 
@@ -38,15 +40,20 @@ def test_token_kl_needs_the_same_vocabulary():
         CausalLMKD({"ce": 1.0, "kd": 1.0})(student, teacher, batch())
 
 
+def lm_args(runs, folder):
+    """The scripts' arguments for sentence files ``folder/train.txt`` and ``folder/dev.txt``."""
+    return ["--config", "NLP/configs/lm.yaml", "--runs-dir", str(runs), "data.name=text_files",
+            f"data.train_file={folder / 'train.txt'}", f"data.dev_file={folder / 'dev.txt'}", "data.min_freq=1",
+            "threads=2"]
+
+
 def test_lm_scripts_end_to_end(tmp_path):
     rng = random.Random(0)
     subjects, verbs, objects = ["a dog", "the cat", "a man"], ["sees", "eats", "likes"], ["a ball", "the fish", "food"]
     for name, n in (("train.txt", 400), ("dev.txt", 50)):
         (tmp_path / name).write_text("".join(f"{rng.choice(subjects)} {rng.choice(verbs)} {rng.choice(objects)} .\n"
                                              for _ in range(n)))
-    common = ["--config", "NLP/configs/lm.yaml", "--runs-dir", str(tmp_path / "runs"), "data.name=text_files",
-              f"data.train_file={tmp_path / 'train.txt'}", f"data.dev_file={tmp_path / 'dev.txt'}", "data.min_freq=1",
-              "threads=2"]
+    common = lm_args(tmp_path / "runs", tmp_path)
     teacher = train_teacher.main(common + ["teacher.n_layer=2", "teacher.n_embd=32", "teacher.n_head=2",
                                            "train.epochs=4", "train.batch_size=32", "train.lr=3.0e-3"])
     assert teacher["val_ppl"] < 6  # 14 word types, but only ~3 choices at each position
@@ -54,3 +61,61 @@ def test_lm_scripts_end_to_end(tmp_path):
     student = distill.main(common + [f"teacher.checkpoint={ckpt}", "student.n_layer=1", "student.n_embd=16",
                                      "distill.epochs=4", "distill.batch_size=32", "distill.lr=3.0e-3"])
     assert student["val_ppl"] < 8 and student["params"] < teacher["params"]
+
+
+SUBJECTS, VERBS, OBJECTS = ["dog", "cat", "man"], ["sees", "eats", "likes"], ["ball", "fish", "food"]
+
+
+def write_world(folder, shift):
+    """Sentences '<subject> <verb> <object> .' in which SUBJECTS[i] always takes VERBS[(i + shift) % 3]: worlds with
+    different shifts share the vocabulary but disagree on every verb."""
+    folder.mkdir()
+    rng = random.Random(shift)
+    for name, n in (("train.txt", 300), ("dev.txt", 60)):
+        subjects = rng.choices(range(3), k=n)
+        (folder / name).write_text("".join(f"{SUBJECTS[i]} {VERBS[(i + shift) % 3]} {rng.choice(OBJECTS)} .\n"
+                                           for i in subjects))
+
+
+@pytest.fixture(scope="module")
+def worlds(tmp_path_factory):
+    """The student's world (its data) and the teacher's (other verbs), with a teacher trained once on its own."""
+    root = tmp_path_factory.mktemp("lm_worlds")
+    write_world(root / "student", 0)
+    write_world(root / "teacher", 1)
+    train_teacher.main(lm_args(root / "runs", root / "teacher") + [
+        "teacher.n_layer=2", "teacher.n_embd=32", "teacher.n_head=2", "teacher.dropout=0", "train.epochs=2",
+        "train.batch_size=16", "train.lr=1e-2", "train.warmup=0"])
+    teacher = next((root / "runs").glob("nlp-lm-train_teacher-*")) / "checkpoints" / "teacher.pt"
+    return {"root": root, "teacher": teacher}
+
+
+def verb_choices(checkpoint, sentences):
+    """The model's most likely word after each sentence's subject, and the sentences' own verbs (as ids)."""
+    model, tokenizers, _ = load_nlp_model(checkpoint)
+    ids = torch.tensor([tokenizers["main"].encode(s, add_bos=True, add_eos=True) for s in sentences])  # equal lengths
+    with torch.no_grad():
+        logits = model.eval()(input_ids=ids, attention_mask=torch.ones_like(ids)).logits
+    return logits[:, 1].argmax(-1), ids[:, 2]  # position 1 (<bos> subject) predicts token 2, the verb
+
+
+def share(a, b):
+    """Percentage of positions where two id tensors agree."""
+    return 100 * (a == b).float().mean().item()
+
+
+def test_token_kl_makes_the_student_continue_like_the_teacher_not_like_its_data(worlds, tmp_path):
+    """With a small CE weight on its own sentences and a large token-KL weight, the student picks the teacher's verb
+    after a subject, not the one its data always uses; without the KL's gradient it learns its data's verbs."""
+    student_world = worlds["root"] / "student"
+    distill.main(lm_args(tmp_path / "runs", student_world) + [
+        f"teacher.checkpoint={worlds['teacher']}", "student.n_layer=1", "student.n_embd=16", "student.dropout=0",
+        "distill.weights={ce: 0.1, kd: 1.0}", "distill.epochs=2", "distill.batch_size=16", "distill.lr=1e-2",
+        "distill.warmup=0"])
+    dev = (student_world / "dev.txt").read_text().splitlines()
+    teacher_verbs, data_verbs = verb_choices(worlds["teacher"], dev)
+    student_verbs, _ = verb_choices(next((tmp_path / "runs").glob("nlp-lm-distill-*")) / "checkpoints" / "student.pt",
+                                    dev)
+    assert share(teacher_verbs, data_verbs) < 10  # the teacher knows other verbs than the data says
+    with_teacher, with_data = share(student_verbs, teacher_verbs), share(student_verbs, data_verbs)
+    assert with_teacher > 85 and with_data < 30, (with_teacher, with_data)

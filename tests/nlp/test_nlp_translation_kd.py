@@ -1,6 +1,7 @@
 """Seq2seq: incremental decoding equals full decoding, beam search returns valid and better-scoring sequences,
 a word-level KD step lowers the loss, and the scripts run teacher -> sequence-level + word-level KD on a
-tiny Multi30k-layout gzip fixture."""
+tiny Multi30k-layout gzip fixture, where the teacher learnt other translations than the student's references
+so that word- and sequence-level KD must each make the student translate like the teacher."""
 import gzip
 import math
 import random
@@ -83,28 +84,72 @@ def test_word_level_kd_needs_the_same_target_vocabulary():
 
 GERMAN = ["hund", "katze", "mann", "frau", "läuft", "sitzt", "rot", "blau", "ball", "haus"]
 ENGLISH = ["dog", "cat", "man", "woman", "runs", "sits", "red", "blue", "ball", "house"]
+TEACHER_ENGLISH = ENGLISH[1:] + ENGLISH[:1]  # every German word means another English word in the teacher's data
+SIZES = ["d_model=32", "nhead=2", "num_encoder_layers=1", "num_decoder_layers=1", "dim_feedforward=64"]
+STUDENT = [f"student.{s}" for s in SIZES] + ["student.d_model=16", "student.dim_feedforward=32"]
 
 
-def test_translation_scripts_end_to_end(tmp_path):
+def write_corpus(folder, english):
+    """Multi30k's gzip layout: the same random German sentences (seeded) in every corpus, each word translated
+    by ``english[i]`` for German word i."""
+    folder.mkdir()
     rng = random.Random(0)
     for split, n in (("train", 200), ("val", 30), ("test_2016_flickr", 30)):
         rows = [rng.choices(range(10), k=rng.randint(3, 6)) for _ in range(n)]
-        for lang, words in (("de", GERMAN), ("en", ENGLISH)):
-            with gzip.open(tmp_path / f"{split}.{lang}.gz", "wt", encoding="utf-8") as f:
+        for lang, words in (("de", GERMAN), ("en", english)):
+            with gzip.open(folder / f"{split}.{lang}.gz", "wt", encoding="utf-8") as f:
                 f.write("".join(" ".join(words[i] for i in row) + " .\n" for row in rows))
-    common = ["--config", "NLP/configs/multi30k.yaml", "--runs-dir", str(tmp_path / "runs"), f"data.path={tmp_path}",
-              "data.min_freq=1", "threads=2"]
-    sizes = ["d_model=32", "nhead=2", "num_encoder_layers=1", "num_decoder_layers=1", "dim_feedforward=64"]
-    teacher = train_teacher.main(common + [f"teacher.{s}" for s in sizes] + ["train.epochs=5", "train.batch_size=32",
-                                                                               "train.lr=3.0e-3"])
+
+
+def script_args(runs, corpus):
+    """The scripts' arguments for the corpus in folder ``corpus``, run folders under ``runs``."""
+    return ["--config", "NLP/configs/multi30k.yaml", "--runs-dir", str(runs), f"data.path={corpus}",
+            "data.min_freq=1", "threads=2"]
+
+
+@pytest.fixture(scope="module")
+def corpora(tmp_path_factory):
+    """``reference``: the corpus students are given; ``teacher``: the same sources with other translations, which
+    the teacher (trained once here) learns, so a student that follows the teacher contradicts its references."""
+    root = tmp_path_factory.mktemp("multi30k")
+    write_corpus(root / "reference", ENGLISH)
+    write_corpus(root / "teacher", TEACHER_ENGLISH)
+    final = train_teacher.main(script_args(root / "runs", root / "teacher") + [f"teacher.{s}" for s in SIZES] + [
+        "teacher.dropout=0", "train.label_smoothing=0", "train.epochs=8", "train.batch_size=16", "train.lr=1e-2",
+        "train.warmup=0"])
+    checkpoint = next((root / "runs").glob("nlp-multi30k-train_teacher-*")) / "checkpoints" / "teacher.pt"
+    return {"root": root, "teacher": checkpoint, "teacher_final": final}
+
+
+def test_translation_scripts_end_to_end(corpora, tmp_path):
+    teacher = corpora["teacher_final"]
     assert teacher["val_ppl"] < 12 and math.isfinite(teacher["bleu"])  # 15 target types: below uniform = learning
-    ckpt = next((tmp_path / "runs").glob("nlp-multi30k-train_teacher-*")) / "checkpoints" / "teacher.pt"
-    student = distill.main(common + [f"student.{s}" for s in sizes] + [
-        f"teacher.checkpoint={ckpt}", "distill.targets=teacher_beam", "distill.beam_size=2", "distill.epochs=2",
-        "distill.batch_size=32", "distill.lr=3.0e-3", "student.d_model=16", "student.dim_feedforward=32"])
+    common = script_args(tmp_path / "runs", corpora["root"] / "reference")
+    student = distill.main(common + STUDENT + [
+        f"teacher.checkpoint={corpora['teacher']}", "distill.targets=teacher_beam", "distill.beam_size=2",
+        "distill.epochs=2", "distill.batch_size=32", "distill.lr=3.0e-3"])
     run = next((tmp_path / "runs").glob("nlp-multi30k-distill-*"))
     targets = torch.load(run / "teacher_beam_targets.pt", weights_only=True)
     assert len(targets) == 200 and all(isinstance(t, list) for t in targets)
     assert math.isfinite(student["bleu"]) and student["model"] == "student + sequence-level KD + word-level KD"
     again = evaluate.main(common + [f"evaluate.checkpoint={run / 'checkpoints' / 'student.pt'}"])
     assert again["bleu"] == pytest.approx(student["bleu"])
+
+
+@pytest.mark.parametrize("settings", [
+    pytest.param(["distill.weights={ce: 0.1, kd: 1.0}", "distill.targets=reference"], id="word_level"),
+    pytest.param(["distill.weights={ce: 1.0}", "distill.targets=teacher_beam", "distill.beam_size=2"],
+                 id="sequence_level"),
+])
+def test_student_translates_like_the_teacher_not_like_its_references(corpora, tmp_path, settings):
+    """Word-level KD (the token KL, with a small CE weight on the references) and sequence-level KD (the references
+    replaced by the teacher's beam outputs) each make the student translate as the teacher does: high BLEU against
+    the teacher's translations of the test set, low against the references it was given. Trained on the references
+    alone it would do the opposite."""
+    reference, teacher_world = corpora["root"] / "reference", corpora["root"] / "teacher"
+    final = distill.main(script_args(tmp_path / "runs", reference) + STUDENT + settings + [
+        f"teacher.checkpoint={corpora['teacher']}", "student.dropout=0", "distill.epochs=6", "distill.batch_size=16",
+        "distill.lr=2e-2", "distill.warmup=0"])
+    student = next((tmp_path / "runs").glob("nlp-multi30k-distill-*")) / "checkpoints" / "student.pt"
+    like_teacher = evaluate.main(script_args(tmp_path / "runs", teacher_world) + [f"evaluate.checkpoint={student}"])
+    assert like_teacher["bleu"] > 25 and final["bleu"] < 10, (like_teacher["bleu"], final["bleu"])
