@@ -1,5 +1,6 @@
 """The vision data sets on fixtures the tests write: a tiny CIFAR-10 in the official pickle layout, tiny
 ImageFolders of PNGs, the digits default, the offline soft-label cache, and the one-line errors."""
+import gzip
 import pickle
 import urllib.request
 from pathlib import Path
@@ -8,6 +9,7 @@ from urllib.error import URLError
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 import torchvision
 from PIL import Image
 
@@ -64,16 +66,19 @@ def write_tiny_cifar100(root: Path, n_train: int = 8, n_test: int = 4) -> Path:
     return root
 
 
-def write_tiny_mnist(root: Path, folder: str, n_train: int = 12, n_test: int = 5) -> Path:
-    """<folder>/raw/{train,t10k}-{images-idx3,labels-idx1}-ubyte in the IDX format (big-endian header)."""
-    raw = root / folder / "raw"
-    raw.mkdir(parents=True)
+def write_tiny_mnist(root: Path, folder: str | None, n_train: int = 12, n_test: int = 5, gz: bool = False) -> Path:
+    """{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz] in the IDX format (big-endian header), in
+    ``root/<folder>/raw`` (torchvision's layout) or, with ``folder=None``, in ``root`` itself."""
+    raw = root / folder / "raw" if folder else root
+    raw.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(2)
+    write = (lambda path, data: path.with_name(path.name + ".gz").write_bytes(gzip.compress(data))) if gz else \
+        (lambda path, data: path.write_bytes(data))
     for prefix, n in (("train", n_train), ("t10k", n_test)):
         header = np.array([2051, n, 28, 28], dtype=">i4").tobytes()
-        (raw / f"{prefix}-images-idx3-ubyte").write_bytes(header + rng.integers(0, 256, n * 784, dtype=np.uint8).tobytes())
+        write(raw / f"{prefix}-images-idx3-ubyte", header + rng.integers(0, 256, n * 784, dtype=np.uint8).tobytes())
         labels = np.arange(n, dtype=np.uint8) % 10
-        (raw / f"{prefix}-labels-idx1-ubyte").write_bytes(np.array([2049, n], dtype=">i4").tobytes() + labels.tobytes())
+        write(raw / f"{prefix}-labels-idx1-ubyte", np.array([2049, n], dtype=">i4").tobytes() + labels.tobytes())
     return root
 
 
@@ -129,16 +134,48 @@ def test_cifar100_official_layout(tmp_path, monkeypatch):
     assert [int(data.splits.test[i][1]) for i in range(4)] == [0, 7, 14, 21]  # fine labels
 
 
-@pytest.mark.parametrize("name,folder", [("mnist", "MNIST"), ("fashion_mnist", "FashionMNIST")])
-def test_mnist_idx_layout_needs_no_network(tmp_path, monkeypatch, name, folder):
+@pytest.mark.parametrize("name,folder,layout,gz", [
+    ("mnist", "MNIST", "torchvision", False),
+    ("fashion_mnist", "FashionMNIST", "torchvision", False),
+    ("mnist", "MNIST", "torchvision", True),     # the .gz downloads in MNIST/raw, any gzip bytes (no MD5 check)
+    ("mnist", "MNIST", "flat", True),            # the four .gz files in one folder, as downloaded
+    ("mnist", "MNIST", "flat", False),
+])
+def test_mnist_idx_files_as_they_come_need_no_network(tmp_path, monkeypatch, name, folder, layout, gz):
     def no_network(*args, **kwargs):
         raise URLError("no network")
 
     monkeypatch.setattr(urllib.request, "urlopen", no_network)  # files present: download=True must not fetch
-    data = build_data({"name": name, "root": str(write_tiny_mnist(tmp_path, folder)), "batch_size": 4})
+    root = write_tiny_mnist(tmp_path, folder if layout == "torchvision" else None, gz=gz)
+    data = build_data({"name": name, "root": str(root), "batch_size": 4, "augment": False})
     assert (data.num_classes, data.image_shape, len(data.splits.train), len(data.splits.test)) == (10, (1, 28, 28), 12, 5)
     x, y = next(iter(data.test_loader))
     assert x.shape == (5, 1, 28, 28) and y.tolist() == [0, 1, 2, 3, 4]
+    mean, std = {"mnist": (0.1307, 0.3081), "fashion_mnist": (0.2860, 0.3530)}[name]
+    assert torch.allclose(x[0, 0], (data.splits.test.data[0].float() / 255 - mean) / std)
+
+
+def test_mnist_training_images_are_jittered_by_up_to_two_pixels(tmp_path):
+    data = build_data({"name": "mnist", "root": str(write_tiny_mnist(tmp_path, "MNIST")), "download": False})
+    plain = data.splits.train_plain[0][0]
+    torch.manual_seed(0)
+    shifted = [data.splits.train[0][0] for _ in range(20)]
+    assert not all(torch.equal(plain, s) for s in shifted)
+    padded = F.pad(plain, (2, 2, 2, 2), value=-0.1307 / 0.3081)  # zero pixels, normalised
+    windows = {(dy, dx): padded[:, dy:dy + 28, dx:dx + 28] for dy in range(5) for dx in range(5)}
+    assert all(any(torch.allclose(s, w) for w in windows.values()) for s in shifted)
+
+
+def test_mnist_missing_or_broken_files_are_one_line_errors(tmp_path):
+    with pytest.raises(MissingPathError) as err:
+        build_data({"name": "mnist", "root": str(tmp_path), "download": False})
+    message = str(err.value)
+    assert "\n" not in message and "train-images-idx3-ubyte" in message and str(tmp_path / "MNIST" / "raw") in message
+    root = write_tiny_mnist(tmp_path / "cut", None)
+    images = root / "train-images-idx3-ubyte"
+    images.write_bytes(images.read_bytes()[:1000])
+    with pytest.raises(MissingPathError, match="is truncated: its header announces"):
+        build_data({"name": "mnist", "root": str(root), "download": False})
 
 
 def test_cifar_missing_files_without_download(tmp_path):
