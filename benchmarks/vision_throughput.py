@@ -11,7 +11,7 @@ pixels' values do not change the work) and the same loss: 0.1 CE + 0.9 T^2 KL at
     ``DataLoader`` with worker processes and pinned memory; fp32; the teacher under ``torch.no_grad()``
     every step; ``loss.item()`` every step (their ``AverageMeter``).
 (b) ``fast online``: :class:`GPUImageLoader` (the data set on the device as uint8, crop/flip/normalise
-    per batch on the device), bf16 autocast and channels_last (CUDA), the teacher under
+    per batch on the device), bf16 autocast and channels_last (CUDA, native-bf16 CPUs), the teacher under
     ``torch.inference_mode``, the ``kd`` method through ``Distiller.train_step`` (no host sync per step).
 (c) ``fast offline``: (b) with :class:`AugmentedLogitCache`: the teacher labelled K views of every
     image beforehand (timed separately), so a step runs no teacher forward.
@@ -56,7 +56,7 @@ class PILImages(Dataset):
 
 
 def models(args, device, fast_path=False, compiled=False):
-    """Teacher and student; on the fast path placed as the library places them (channels_last on CUDA)."""
+    """Teacher and student; on the fast path placed as the library places them (channels_last where bf16 is fast)."""
     torch.manual_seed(0)
     teacher = build_model(args.teacher, args.num_classes).to(device)
     student = build_model(args.student, args.num_classes).to(device)

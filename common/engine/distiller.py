@@ -2,8 +2,8 @@
 
 One epoch: for each batch, the method returns its loss terms (the teacher, if any, runs frozen in
 inference mode inside the method), the weighted total is back-propagated into the student and the
-method's own parameters, and the optimiser steps. On CUDA the forward runs under bf16 autocast and
-nothing syncs with the host except at logging points. At the end of each epoch the optional
+method's own parameters, and the optimiser steps. On CUDA, and on CPUs with native bf16 (AVX512-BF16 /
+AMX), the forward runs under bf16 autocast; on CUDA nothing syncs with the host except at logging points. At the end of each epoch the optional
 ``evaluate`` callback runs, the record goes to metrics.json and TensorBoard, and ``last.pt`` (student,
 method, optimiser, scheduler, epoch, RNG) is written atomically, so ``fit(resume=True)`` continues an
 interrupted run where its last finished epoch left it. A non-finite loss stops the run with the step
@@ -64,7 +64,7 @@ class Distiller:
         teacher: frozen teacher (``None`` for plain supervised training or offline soft labels).
         scheduler: an LR scheduler, stepped each epoch (``scheduler_interval="epoch"``) or each step.
         run: the run folder for metrics, TensorBoard and checkpoints (``None``: no files written).
-        precision: ``auto`` (bf16 on CUDA, fp32 on CPU), ``bf16``, ``fp16`` or ``fp32``.
+        precision: ``auto`` (bf16 on CUDA and on CPUs with native bf16, else fp32), ``bf16``, ``fp16`` or ``fp32``.
         is_main: whether this process logs and writes files; default: rank 0 under torch.distributed.
 
     When a process group of several ranks is initialised and ``student`` is not already wrapped in

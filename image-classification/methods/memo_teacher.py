@@ -44,9 +44,10 @@ class MemoTeacher(nn.Module):
         self.misses += len(missing)
         self.hits += len(keys) - len(missing)
         entries = [self.memo[key] for key in keys]
-        logits = torch.stack([e[0] for e in entries]).to(x.device, torch.float32)
-        if not return_features:
-            return logits
-        feats = [torch.stack([e[1][j] for e in entries]).to(x.device, torch.float32)
-                 for j in range(len(entries[0][1]))]
+        with torch.autocast(x.device.type, enabled=False):  # autocast's stack refuses the stored float16 on a CPU
+            logits = torch.stack([e[0] for e in entries]).to(x.device, torch.float32)
+            if not return_features:
+                return logits
+            feats = [torch.stack([e[1][j] for e in entries]).to(x.device, torch.float32)
+                     for j in range(len(entries[0][1]))]
         return logits, feats

@@ -15,8 +15,8 @@ run) and the epoch counts make the shortened CPU schedules; leave them null for 
 ``run.memo_teacher=true`` (with ``data.augment=false``) computes the teacher's logits and features once per
 training image for all the runs of the process (:class:`~kd.vision.methods.memo_teacher.MemoTeacher`).
 The data set is decoded once for the whole table. The GPU fast path: ``data.gpu_resident=true`` (images on
-the device as uint8, crop/flip there), ``train.precision`` (``auto``: bf16 autocast on CUDA),
-``train.channels_last`` (``auto``: on CUDA) and ``train.compile=true`` (``torch.compile``).
+the device as uint8, crop/flip there), ``train.precision`` (``auto``: bf16 autocast on CUDA and on CPUs
+with native bf16), ``train.channels_last`` (``auto``: the same) and ``train.compile=true`` (``torch.compile``).
 Two processes can share the work: give each a part of ``run.methods``/``run.seeds`` and the same
 ``teacher.checkpoint``.
 """

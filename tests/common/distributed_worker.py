@@ -28,6 +28,7 @@ from kd.vision.data.gpu_loader import GPUImageLoader
 from kd.vision.methods import METHODS
 
 GLOBAL_BATCH, EPOCHS = 32, 2
+PRECISION = "fp32"  # the comparisons with one process are to fp32 rounding; bf16 would blur them
 
 
 class MLP(nn.Module):
@@ -72,7 +73,7 @@ def make_distiller(teacher, run, init_seed=0, nan_on_rank=None):
     opt = torch.optim.SGD([*student.parameters(), *method.parameters()], lr=0.2, momentum=0.9)
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
     return Distiller(student, method, opt, device=torch.device("cpu"), teacher=teacher, scheduler=sched,
-                     run=run, progress=False, log_every=2)
+                     run=run, progress=False, log_every=2, precision=PRECISION)
 
 
 def images_phase(ctx) -> dict:
@@ -83,14 +84,15 @@ def images_phase(ctx) -> dict:
     stats = dict(mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25))
     torch.manual_seed(5)
     teacher = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 36, 2))
-    cache = AugmentedLogitCache.build(teacher, pixels, num_views=3, pad=1, progress=False, **stats)
+    cache = AugmentedLogitCache.build(teacher, pixels, num_views=3, pad=1, progress=False, precision=PRECISION,
+                                      **stats)
     torch.manual_seed(6)
     student = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 36, 2))
     method = METHODS.build("kd", teacher=None, student=student, num_classes=2, image_shape=(3, 8, 8))
     loader = GPUImageLoader(pixels, labels, distributed.per_rank_batch_size(16), augment=True, pad=1, shuffle=True,
                             views=cache, **stats)
     opt = torch.optim.SGD(student.parameters(), lr=0.1, momentum=0.9)
-    Distiller(student, method, opt, device=ctx.device, progress=False).fit(loader, 2)
+    Distiller(student, method, opt, device=ctx.device, progress=False, precision=PRECISION).fit(loader, 2)
     return {"cache_logits": cache.logits, "conv_student": {k: v.clone() for k, v in student.state_dict().items()}}
 
 
@@ -108,7 +110,7 @@ def main(out: Path) -> None:
 
     def evaluate(distiller):
         def run(epoch):
-            logits, labels = predict(distiller.student, test, ctx.device)
+            logits, labels = predict(distiller.student, test, ctx.device, precision=PRECISION)
             eval_logits.append(logits)
             return {"acc": (logits.argmax(-1) == labels).float().mean().item() * 100, "n_eval": len(labels),
                     "label_sum": int(labels.sum())}
@@ -122,7 +124,7 @@ def main(out: Path) -> None:
     scrambled = [batch[::-1] for batch in BatchSampler(SequentialSampler(range(len(xe))), 8, drop_last=False)][::-1]
     by_batch = DataLoader(TensorDataset(xe, ye), batch_sampler=ShardedBatchSampler(
         scrambled, pad=False, **distributed.shard_kwargs()))
-    batch_logits, batch_labels = predict(full.student, by_batch, ctx.device)
+    batch_logits, batch_labels = predict(full.student, by_batch, ctx.device, precision=PRECISION)
 
     part = make_distiller(teacher, RunFolder(out / "part", tensorboard=False))
     part.fit(train, 1)

@@ -105,9 +105,13 @@ def test_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path):
 def test_predict_collects_whole_dataset():
     x, y = blobs(n=70)
     model = nn.Linear(2, 3)
-    logits, labels = predict(model, DataLoader(TensorDataset(x, y), batch_size=32), torch.device("cpu"))
+    loader = DataLoader(TensorDataset(x, y), batch_size=32)
+    logits, labels = predict(model, loader, torch.device("cpu"), precision="fp32")
     assert logits.shape == (70, 3) and torch.equal(labels, y)
     torch.testing.assert_close(logits, model(x).detach())
+    fast, _ = predict(model, loader, torch.device("cpu"), precision="bf16")  # what "auto" picks on a bf16 CPU
+    assert fast.dtype == torch.float32
+    torch.testing.assert_close(fast, logits, rtol=0.02, atol=0.02)
 
 
 def test_epoch_sampler_is_reproducible_and_shards_cover_everything():

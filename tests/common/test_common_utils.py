@@ -73,7 +73,7 @@ def test_main_entry_prints_one_line_and_exits_non_zero():
 
 
 def test_prepare_model_channels_last_and_compile_keep_the_model_the_same(torch_compile_works):
-    from kd.common.utils.device import prepare_model
+    from kd.common.utils.device import fast_bf16, prepare_model
     from kd.common.utils.errors import KDError
 
     cpu = torch.device("cpu")
@@ -82,7 +82,9 @@ def test_prepare_model_channels_last_and_compile_keep_the_model_the_same(torch_c
     x = torch.randn(2, 3, 8, 8)
     eager = net(x)
     keys = list(net.state_dict())
-    assert prepare_model(net, cpu) is net and net[0].weight.is_contiguous()           # auto: NHWC on CUDA only
+    assert prepare_model(net, cpu, channels_last=False) is net and net[0].weight.is_contiguous()
+    prepare_model(net, cpu)                                  # auto: NHWC where bf16 is fast (CUDA, native-bf16 CPUs)
+    assert net[0].weight.is_contiguous(memory_format=torch.channels_last) == fast_bf16(cpu)
     prepare_model(net, cpu, channels_last=True)
     assert net[0].weight.is_contiguous(memory_format=torch.channels_last)
     compiled = prepare_model(net, cpu, compile=True)

@@ -253,10 +253,10 @@ def test_soft_label_cache_and_dataset(tmp_path):
     torch.save(teacher.state_dict(), ckpt)
     cache = tmp_path / f"digits-{file_fingerprint(ckpt)}.pt"
     logits = cached_soft_labels(teacher, data.splits.train_plain, cache, torch.device("cpu"))
-    assert logits.shape == (1437, 10) and cache.is_file()
+    assert logits.shape == (1437, 10) and logits.dtype == torch.float32 and cache.is_file()
     with torch.no_grad():
         expected = teacher.eval()(data.splits.train_plain.tensors[0][:5])
-    assert torch.allclose(logits[:5], expected, atol=1e-5)
+    assert torch.allclose(logits[:5], expected, atol=0.05)  # labelled at the fast precision (bf16 on such CPUs)
     torch.nn.init.zeros_(teacher.classifier.weight)  # a changed teacher is not consulted: the cache is reused
     assert torch.equal(cached_soft_labels(teacher, data.splits.train_plain, cache, torch.device("cpu")), logits)
     image, label, t = SoftLabelDataset(data.splits.train, logits)[3]
