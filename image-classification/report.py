@@ -11,7 +11,8 @@ from kd.common.engine.evaluation import predict
 from kd.common.metrics import (checkpoint_size_bytes, classification_report, count_flops, count_parameters,
                                measure_latency)
 
-COLUMNS = [("acc", "top-1 %", "{:.2f}"), ("acc_top5", "top-5 %", "{:.2f}"), ("ece", "ECE %", "{:.2f}"),
+COLUMNS = [("acc", "top-1 %", "{:.2f}"), ("errors", "test errors", "{:.1f}"), ("acc_top5", "top-5 %", "{:.2f}"),
+           ("ece", "ECE %", "{:.2f}"),
            ("agreement", "agree w/ teacher %", "{:.2f}"), ("kl_to_teacher", "KL to teacher", "{:.3f}"),
            ("params", "params", "{:,}"),
            ("flops", "FLOPs/img", "{:,.0f}"), ("latency_ms", "latency ms", "{:.3f}")]

@@ -52,8 +52,10 @@ def expected_calibration_error(logits: Tensor, labels: Tensor, n_bins: int = 15)
 
 def classification_report(logits: Tensor, labels: Tensor, teacher_logits: Tensor | None = None,
                           ks: Sequence[int] = (1, 5)) -> dict[str, float]:
-    """Accuracy (top-k), ECE and, when the teacher's logits are given, agreement and KL to the teacher."""
+    """Accuracy (top-k, %), the number of top-1 errors (as MNIST papers count them), ECE and, when the
+    teacher's logits are given, agreement and KL to the teacher."""
     report = {"acc" if k == "top1" else f"acc_{k}": v for k, v in topk_accuracy(logits, labels, ks).items()}
+    report["errors"] = int((logits.argmax(-1) != labels).sum())
     report["ece"] = expected_calibration_error(logits, labels)
     if teacher_logits is not None:
         report["agreement"] = agreement(logits, teacher_logits)

@@ -43,8 +43,11 @@ def test_ece_of_perfectly_calibrated_and_overconfident_predictions():
 
 def test_classification_report_keys():
     logits, teacher = torch.randn(20, 10), torch.randn(20, 10)
-    report = classification_report(logits, torch.randint(0, 10, (20,)), teacher)
-    assert set(report) == {"acc", "acc_top5", "ece", "agreement", "kl_to_teacher"}
+    labels = torch.randint(0, 10, (20,))
+    report = classification_report(logits, labels, teacher)
+    assert set(report) == {"acc", "errors", "acc_top5", "ece", "agreement", "kl_to_teacher"}
+    assert report["errors"] == int((logits.argmax(-1) != labels).sum())
+    assert report["acc"] == pytest.approx(100.0 * (20 - report["errors"]) / 20)
 
 
 def test_parameters_flops_and_compression_of_a_linear_layer():
