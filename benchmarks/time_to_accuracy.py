@@ -7,7 +7,7 @@
 
 The data come from ``cifar10_jpeg.load_arrays()`` of the given module file (``--cifar10`` or
 ``$KD_CIFAR10_JPEG``; it reads ``cifar10-jpeg.npz`` beside itself), imported from its path, decoded
-once into uint8 arrays and put on the device by :class:`GPUImageLoader`. Teacher (``supervised``) and
+once into uint8 arrays and put on the device by :class:`DeviceImageLoader`. Teacher (``supervised``) and
 student (``kd`` online, or ``--offline``: the augmentation-aware logit cache, its labelling counted in
 the student's time) train through the Distiller with SGD + Nesterov, a one-cycle learning rate and
 bf16 on CUDA. Each epoch's test accuracy is logged with the wall-clock seconds since that network's
@@ -34,7 +34,7 @@ from kd.common.utils.device import prepare_model
 from kd.common.utils.errors import MissingPathError
 from kd.common.utils.run_folder import RunFolder
 from kd.vision.data.augmentation_cache import AugmentedLogitCache
-from kd.vision.data.gpu_loader import GPUImageLoader
+from kd.vision.data.device_loader import DeviceImageLoader
 from kd.vision.data.transforms import CIFAR10_STATS
 from kd.vision.methods import METHODS
 from kd.vision.model_registry import build_model
@@ -115,8 +115,8 @@ def main(argv=None) -> dict:
 
     batch = distributed.per_rank_batch_size(args.batch_size)
     stats = dict(mean=CIFAR10_STATS[0], std=CIFAR10_STATS[1], device=device)
-    train_loader = GPUImageLoader(x_train, y_train, batch, augment=True, shuffle=True, drop_last=True, **stats)
-    test_loader = GPUImageLoader(x_test, y_test, 1024, **stats)
+    train_loader = DeviceImageLoader(x_train, y_train, batch, augment=True, shuffle=True, drop_last=True, **stats)
+    test_loader = DeviceImageLoader(x_test, y_test, 1024, **stats)
 
     def network(name):
         torch.manual_seed(0)
@@ -135,8 +135,8 @@ def main(argv=None) -> dict:
     if args.offline:
         cache = AugmentedLogitCache.build(teacher, x_train, num_views=args.views, batch_size=2048,
                                           mean=CIFAR10_STATS[0], std=CIFAR10_STATS[1], device=device)
-        student_loader = GPUImageLoader(x_train, y_train, batch, augment=True, shuffle=True, drop_last=True,
-                                        views=cache, **stats)
+        student_loader = DeviceImageLoader(x_train, y_train, batch, augment=True, shuffle=True, drop_last=True,
+                                           views=cache, **stats)
     method = METHODS.build("kd", teacher=teacher, student=student, num_classes=10, image_shape=(3, 32, 32),
                            temperature=4.0, alpha=0.9)
     results["student"] = train("student", student, method, None if args.offline else teacher,

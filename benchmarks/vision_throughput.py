@@ -10,7 +10,7 @@ pixels' values do not change the work) and the same loss: 0.1 CE + 0.9 T^2 KL at
     (``RandomCrop(32, padding=4)``, ``RandomHorizontalFlip``, ``ToTensor``, ``Normalize``) in a
     ``DataLoader`` with worker processes and pinned memory; fp32; the teacher under ``torch.no_grad()``
     every step; ``loss.item()`` every step (their ``AverageMeter``).
-(b) ``fast online``: :class:`GPUImageLoader` (the data set on the device as uint8, crop/flip/normalise
+(b) ``fast online``: :class:`DeviceImageLoader` (the data set on the device as uint8, crop/flip/normalise
     per batch on the device), bf16 autocast and channels_last (CUDA, native-bf16 CPUs), the teacher under
     ``torch.inference_mode``, the ``kd`` method through ``Distiller.train_step`` (no host sync per step).
 (c) ``fast offline``: (b) with :class:`AugmentedLogitCache`: the teacher labelled K views of every
@@ -36,7 +36,7 @@ from kd.common.engine import Distiller
 from kd.common.losses import soft_target_kl
 from kd.common.utils.device import prepare_model, resolve_device
 from kd.vision.data.augmentation_cache import AugmentedLogitCache
-from kd.vision.data.gpu_loader import GPUImageLoader
+from kd.vision.data.device_loader import DeviceImageLoader
 from kd.vision.data.transforms import CIFAR100_STATS
 from kd.vision.methods import METHODS
 from kd.vision.model_registry import build_model
@@ -108,8 +108,8 @@ def fast(args, device, images, labels, offline: bool, compiled: bool) -> tuple[f
         labelling = time.perf_counter() - start
     distiller = Distiller(student, method, sgd(student), device=device, teacher=None if offline else teacher,
                           progress=False)
-    loader = GPUImageLoader(images, labels, args.batch_size, device=device, mean=CIFAR100_STATS[0],
-                            std=CIFAR100_STATS[1], augment=True, shuffle=True, drop_last=True, views=views)
+    loader = DeviceImageLoader(images, labels, args.batch_size, device=device, mean=CIFAR100_STATS[0],
+                               std=CIFAR100_STATS[1], augment=True, shuffle=True, drop_last=True, views=views)
 
     def epoch(e):
         loader.set_epoch(e)

@@ -37,9 +37,11 @@ from kd.common.utils.run_folder import RunFolder
 from kd.common.utils.seed import seed_everything
 from kd.vision.checkpoints import load_vision_model, save_vision_model
 from kd.vision.data import SoftLabelDataset, VisionData, build_data, cached_soft_labels, file_fingerprint
-from kd.vision.data import label_dataset, make_loader
+from kd.vision.data import label_images, make_loader
+from kd.vision.data.soft_labels import LABEL_BATCH
 from kd.vision.data.labelled import WithLabels, dataset_labels, labelled_indices, masked_labels
 from kd.vision.data.augmentation_cache import labelled_views_loader
+from kd.vision.data.device_loader import device_resident, wants_in_memory
 from kd.vision.methods import METHODS
 from kd.vision.model_registry import MODELS, build_model
 from kd.vision.registry_build import build_checked, check_arguments
@@ -148,12 +150,10 @@ def start_experiment(args: argparse.Namespace, run_name: str, default_preset: st
         torch.set_num_threads(cfg["train"]["num_threads"])
     device = resolve_device(args.device)
     data = build_data(cfg["data"], seed=cfg["seed"])
-    if cfg["data"]["gpu_resident"]:
-        from kd.vision.data.gpu_loader import gpu_resident
-
-        data = gpu_resident(data, device, seed=cfg["seed"])
+    if wants_in_memory(cfg["data"]["in_memory"], data.splits):
+        data = device_resident(data, device, seed=cfg["seed"])
     elif cfg["distill"]["views"]:
-        raise ConfigError("distill.views (labelled augmented views) needs data.gpu_resident=true")
+        raise ConfigError("distill.views (labelled augmented views) needs the images in memory: data.in_memory=true")
     run = RunFolder(args.resume) if args.resume else RunFolder.create(run_name, args.runs_dir)
     run.save_config(cfg)
     print(f"run folder: {run.path}")
@@ -205,7 +205,7 @@ def student_loader(exp: Experiment, distilled: bool, teacher_logits_cache: Tenso
     labels = train.labels.cpu() if hasattr(train, "labels") else dataset_labels(exp.data.splits.train)
     labelled = labelled_indices(labels, fraction, seed) if fraction < 1.0 else None
     keep_all = labelled is None or (distilled and exp.cfg["distill"]["transfer_set"] == "all")
-    if hasattr(train, "with_seed"):  # the device-resident loader (data/gpu_loader.py)
+    if hasattr(train, "with_seed"):  # the device-resident loader (data/device_loader.py)
         loader = train.with_seed(seed)
         if teacher_logits_cache is not None:
             loader = loader.with_teacher_logits(teacher_logits_cache)
@@ -340,19 +340,30 @@ def distil_online(exp, teacher, teacher_checkpoint, student, method, teacher_tes
                        teacher_test_logits=teacher_test_logits)
 
 
+def plain_training_images(exp: Experiment):
+    """The training images in order and un-augmented, in large batches: what an offline teacher labels (from
+    memory when the images are there)."""
+    if hasattr(exp.data.train_loader, "unaugmented"):
+        return exp.data.train_loader.unaugmented(LABEL_BATCH)
+    return exp.data.splits.train_plain
+
+
 @DISTILL_MODES.register("offline")
 def distil_offline(exp, teacher, teacher_checkpoint, student, method, teacher_test_logits) -> Path:
     cache_dir = Path(exp.cfg["distill"]["cache_dir"] or exp.run.path) / "soft_labels"
     if exp.cfg["distill"]["views"]:  # K labelled augmented views per image (data/augmentation_cache.py)
         views, fingerprint = exp.cfg["distill"]["views"], file_fingerprint(teacher_checkpoint)
-        loader = labelled_views_loader(student_loader(exp, distilled=True), teacher, cache_dir / f"{exp.data.name}-{fingerprint}"
-                                       f"-views{views}.pt", fingerprint, views, exp.seed)
+        loader = labelled_views_loader(student_loader(exp, distilled=True), teacher,
+                                       cache_dir / f"{exp.data.name}-{fingerprint}-views{views}.pt", fingerprint,
+                                       views, exp.seed)
         print(f"offline soft labels: {views} labelled augmented views per image, cached in {cache_dir}")
         return train_stage(exp, exp.stage("student_kd"), student, method, exp.cfg["student"], loader,
                            student_epochs(exp.cfg), teacher=teacher, teacher_test_logits=teacher_test_logits)
     cache_file = cache_dir / f"{exp.data.name}-{file_fingerprint(teacher_checkpoint)}.pt"
-    logits = cached_soft_labels(teacher, exp.data.splits.train_plain, cache_file, exp.device)
-    print(f"offline soft labels: {tuple(logits.shape)} teacher logits in {cache_file}")
+    logits, seconds = cached_soft_labels(teacher, plain_training_images(exp), cache_file, exp.device)
+    cost = "read from the cache" if seconds is None else \
+        f"labelled in {seconds:.1f} s ({len(logits) / seconds:,.0f} images/s)"
+    print(f"offline soft labels: {tuple(logits.shape)} teacher logits in {cache_file}, {cost}")
     # The teacher is still passed: cached logits take precedence, feature methods may need its features.
     return train_stage(exp, exp.stage("student_kd"), student, method, exp.cfg["student"],
                        student_loader(exp, True, logits), student_epochs(exp.cfg), teacher=teacher,
@@ -377,7 +388,7 @@ def distil_guide(exp, teacher, teacher_checkpoint, student, method, teacher_test
         teacher.requires_grad_(True)
         teacher_d.fit(exp.data.train_loader, (r + 1) * t_per, evaluate=test_evaluator(exp, teacher))
         teacher.eval().requires_grad_(False)
-        fresh = label_dataset(teacher, exp.data.splits.train_plain, exp.device)
+        fresh, _ = label_images(teacher, plain_training_images(exp), exp.device)
         round_logits = teacher_logits(exp, teacher)
         student_d.fit(student_loader(exp, True, fresh), (r + 1) * s_per,
                       evaluate=test_evaluator(exp, method.inference_model(student), round_logits))

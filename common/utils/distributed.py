@@ -9,7 +9,7 @@ A script wrapped by ``main_entry`` joins the process group by itself (``init_fro
 torchrun's ``RANK`` / ``WORLD_SIZE`` / ``LOCAL_RANK`` and ``--device``; without them it is a plain
 single process; other ranks' prints are silenced; other code calls ``init_distributed``), and it
 needs one line per loader: ``sampler=EpochShuffleSampler(n, seed, **shard_kwargs())`` (batch samplers:
-``ShardedBatchSampler(batch_sampler, **shard_kwargs())``; the GPU loader shards by itself) so each rank
+``ShardedBatchSampler(batch_sampler, **shard_kwargs())``; the device loader shards by itself) so each rank
 reads its own shard. The rest follows: :class:`~kd.common.engine.Distiller` wraps the student and the
 method's parameters in DistributedDataParallel itself, logs and writes checkpoints on rank 0 only and
 averages the loss terms over ranks; :func:`~kd.common.engine.predict` gathers every rank's logits in
@@ -189,7 +189,7 @@ def gather_sharded(tensor: Tensor, num_samples: int | None = None) -> Tensor:
     """Undo a strided shard: rank r held items ``r, r+W, r+2W, ...``; return them in the original order.
 
     This is the layout of :class:`~kd.common.engine.EpochShuffleSampler`, ``DistributedSampler`` and
-    the GPU loader (each rank takes every W-th index of one order, the order padded at its end with
+    the device loader (each rank takes every W-th index of one order, the order padded at its end with
     repeats so every rank has as many). Interleaving the ranks' tensors rebuilds the order and
     truncating to ``num_samples`` drops exactly the padded repeats. Ranks of different lengths (a
     sampler that does not pad) are concatenated in rank order instead, without truncation.

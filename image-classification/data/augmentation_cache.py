@@ -30,6 +30,7 @@ takes 1/W of the time; every rank then holds the whole cache (epochs reshuffle w
 """
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Sequence
 
@@ -39,9 +40,9 @@ from tqdm.auto import tqdm
 
 from kd.common.utils import distributed
 from kd.common.utils.checkpoint import atomic_save, safe_load
-from kd.common.utils.device import autocast
+from kd.common.utils.device import autocast, fast_bf16
 from kd.common.utils.errors import ConfigError
-from kd.vision.data.gpu_loader import GPUImageLoader, as_uint8_nhwc, crop_flip, normalizer, pad_pixels
+from kd.vision.data.device_loader import DeviceImageLoader, as_uint8_nhwc, crop_flip, normalizer, pad_pixels
 
 
 class AugmentedLogitCache:
@@ -118,7 +119,7 @@ class AugmentedLogitCache:
             for index in mine.split(batch_size):
                 x = crop_flip(padded, index, dy_d[index, v], dx_d[index, v], fl_d[index, v], height, width)
                 x = (x.float() * scale + shift).contiguous(
-                    memory_format=torch.channels_last if device.type == "cuda" else torch.contiguous_format)
+                    memory_format=torch.channels_last if fast_bf16(device) else torch.contiguous_format)
                 with autocast(device, precision):
                     chunks.append(teacher(x).to(torch.float16))
             per_view.append(torch.cat(chunks))
@@ -161,14 +162,20 @@ class AugmentedLogitCache:
                 "seed": build_kwargs.get("seed", 0)}
         cache = cls.load(path, **meta)
         if cache is None:
+            start = time.perf_counter()
             cache = cls.build(teacher, images, **build_kwargs)
+            seconds = time.perf_counter() - start
+            views = cache.logits.shape[0] * cache.logits.shape[1]
+            if distributed.is_main():
+                print(f"teacher labelled {n:,} images x {cache.logits.shape[1]} views in {seconds:.1f} s "
+                      f"({views / seconds:,.0f} views/s)")
             cache.save(path, **meta)
         return cache
 
 
 def labelled_views_loader(loader, teacher: nn.Module, cache_file: str | Path, fingerprint: str,
-                          num_views: int | None = 16, seed: int = 0) -> GPUImageLoader:
-    """``loader`` (a training :class:`GPUImageLoader`) drawing from the labelled views of its images,
+                          num_views: int | None = 16, seed: int = 0) -> DeviceImageLoader:
+    """``loader`` (a training :class:`DeviceImageLoader`) drawing from the labelled views of its images,
     cached in ``cache_file`` for this teacher (``fingerprint``: e.g. the checkpoint's hash)."""
     cache = AugmentedLogitCache.load_or_build(
         cache_file, teacher, loader.pixels, fingerprint=fingerprint, mean=loader.mean, std=loader.std,

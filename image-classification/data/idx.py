@@ -70,7 +70,7 @@ class IdxImages(Dataset):
 
     ``dataset[i]`` is ``(transform(data[i] / 255), y)``, the image of shape (1, H, W); ``transform`` ends in
     ``Normalize`` (and starts with ``RandomCrop(H, padding=p)``, a random shift of up to p pixels, when the
-    training images are jittered). The device-resident loader (data/gpu_loader.py) reads ``data``,
+    training images are jittered). The device-resident loader (data/device_loader.py) reads ``data``,
     ``targets`` and these transform steps directly, so an epoch there decodes nothing.
     """
 

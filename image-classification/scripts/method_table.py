@@ -14,8 +14,8 @@ the table (mean +- std of the last-epoch accuracy over seeds) is printed and wri
 run) and the epoch counts make the shortened CPU schedules; leave them null for the full protocol.
 ``run.memo_teacher=true`` (with ``data.augment=false``) computes the teacher's logits and features once per
 training image for all the runs of the process (:class:`~kd.vision.methods.memo_teacher.MemoTeacher`).
-The data set is decoded once for the whole table. The GPU fast path: ``data.gpu_resident=true`` (images on
-the device as uint8, crop/flip there), ``train.precision`` (``auto``: bf16 autocast on CUDA and on CPUs
+The data set is decoded once for the whole table. The fast path, on a GPU and on a CPU: ``data.in_memory``
+(``auto``: on for CIFAR-sized data; the images on the device as uint8, crop/flip there), ``train.precision`` (``auto``: bf16 autocast on CUDA and on CPUs
 with native bf16), ``train.channels_last`` (``auto``: the same) and ``train.compile=true`` (``torch.compile``).
 Two processes can share the work: give each a part of ``run.methods``/``run.seeds`` and the same
 ``teacher.checkpoint``.
@@ -40,6 +40,7 @@ from kd.common.utils.run_folder import RunFolder
 from kd.common.utils.seed import seed_everything
 from kd.vision.checkpoints import load_vision_model, save_vision_model
 from kd.vision.data import VisionData, build_data, make_loader
+from kd.vision.data.device_loader import device_resident, wants_in_memory
 from kd.vision.methods import METHODS
 from kd.vision.methods.memo_teacher import MemoTeacher
 from kd.vision.model_registry import build_model
@@ -50,7 +51,7 @@ SCHEDULE = {"epochs": 240, "optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "wei
             "schedule": "step", "milestones": [150, 180, 210], "gamma": 0.1}
 DEFAULTS = {
     "data": {"name": "imagefolder", "root": None, "batch_size": 64, "eval_batch_size": 256, "num_workers": 0,
-             "augment": True, "image_size": None, "train_subset": None, "test_subset": None, "gpu_resident": False},
+             "augment": True, "image_size": None, "train_subset": None, "test_subset": None, "in_memory": "auto"},
     "teacher": {"arch": "resnet32x4", "kwargs": {}, "checkpoint": None, **SCHEDULE},
     "student": {"arch": "resnet8x4", "kwargs": {}, **SCHEDULE},
     "train": {"eval_every": 0, "threads": 0, "precision": "auto", "channels_last": "auto", "compile": False},
@@ -68,7 +69,7 @@ def fixed_subset(dataset, size: int | None, seed: int = 0):
 
 
 def load_data(cfg: dict, device: torch.device) -> VisionData:
-    """The table's data, built once: the fixed subsets and their loaders (on the device with ``data.gpu_resident``)."""
+    """The table's data, built once: the fixed subsets and their loaders (on the device with ``data.in_memory``)."""
     d = cfg["data"]
     data = build_data(d)
     splits = dataclasses.replace(data.splits, train=fixed_subset(data.splits.train, d["train_subset"]),
@@ -76,10 +77,8 @@ def load_data(cfg: dict, device: torch.device) -> VisionData:
                                  test=fixed_subset(data.splits.test, d["test_subset"]))
     data = VisionData(data.name, splits, make_loader(splits.train, d["batch_size"], True, 0, d["num_workers"]),
                       make_loader(splits.test, d["eval_batch_size"], False, 0, d["num_workers"]))
-    if d["gpu_resident"]:
-        from kd.vision.data.gpu_loader import gpu_resident
-
-        data = gpu_resident(data, device)
+    if wants_in_memory(d["in_memory"], data.splits):
+        data = device_resident(data, device)
     return data
 
 

@@ -6,7 +6,7 @@ The job trains a tiny MLP student through the Distiller with a method that has p
 (a projector), on the same global batch of 32 whatever the number of processes, evaluates it with
 ``predict`` on a sharded loader whose size does not split evenly, resumes an interrupted run, and
 checks that a loss that is non-finite on one rank only stops every rank. On images, it trains a small
-conv net from the sharded GPU loader (augmented on the fly) and labels an augmentation-aware logit
+conv net from the sharded device loader (augmented on the fly) and labels an augmentation-aware logit
 cache with the labelling split over ranks.
 """
 import sys
@@ -24,7 +24,7 @@ from kd.common.utils import distributed
 from kd.common.utils.errors import NonFiniteLossError
 from kd.common.utils.run_folder import RunFolder
 from kd.vision.data.augmentation_cache import AugmentedLogitCache
-from kd.vision.data.gpu_loader import GPUImageLoader
+from kd.vision.data.device_loader import DeviceImageLoader
 from kd.vision.methods import METHODS
 
 GLOBAL_BATCH, EPOCHS = 32, 2
@@ -77,7 +77,7 @@ def make_distiller(teacher, run, init_seed=0, nan_on_rank=None):
 
 
 def images_phase(ctx) -> dict:
-    """A conv student on the sharded GPU loader (global batch 16) and a cache labelled by all ranks."""
+    """A conv student on the sharded device loader (global batch 16) and a cache labelled by all ranks."""
     g = torch.Generator().manual_seed(3)
     pixels = torch.randint(0, 256, (40, 8, 8, 3), generator=g, dtype=torch.uint8)
     labels = torch.randint(0, 2, (40,), generator=g)
@@ -89,8 +89,8 @@ def images_phase(ctx) -> dict:
     torch.manual_seed(6)
     student = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 36, 2))
     method = METHODS.build("kd", teacher=None, student=student, num_classes=2, image_shape=(3, 8, 8))
-    loader = GPUImageLoader(pixels, labels, distributed.per_rank_batch_size(16), augment=True, pad=1, shuffle=True,
-                            views=cache, **stats)
+    loader = DeviceImageLoader(pixels, labels, distributed.per_rank_batch_size(16), augment=True, pad=1, shuffle=True,
+                               views=cache, **stats)
     opt = torch.optim.SGD(student.parameters(), lr=0.1, momentum=0.9)
     Distiller(student, method, opt, device=ctx.device, progress=False, precision=PRECISION).fit(loader, 2)
     return {"cache_logits": cache.logits, "conv_student": {k: v.clone() for k, v in student.state_dict().items()}}

@@ -4,7 +4,7 @@ distributed_worker.py runs the Distiller under ``torchrun --nproc_per_node=2`` a
 same global batch the final weights (student and the method's projector) agree, the reduced loss
 terms and the whole-set evaluation (gathered over ranks, padding dropped) are the single-process ones,
 a resumed run lands on the same weights, a NaN on one rank stops both, one run folder is written by
-rank 0 alone, and the GPU loader's shards and the sharded labelling of the logit cache match one process.
+rank 0 alone, and the device loader's shards and the sharded labelling of the logit cache match one process.
 """
 import subprocess
 import sys
@@ -45,7 +45,7 @@ def test_two_ranks_reach_the_single_process_weights(results):
     assert_state_close(rank1["student"], rank0["student"])
 
 
-def test_gpu_loader_shards_and_the_logit_cache_labelled_by_two_ranks_match_one(results):
+def test_device_loader_shards_and_the_logit_cache_labelled_by_two_ranks_match_one(results):
     single, rank0, rank1, _, _ = results
     assert torch.equal(rank0["cache_logits"], single["cache_logits"])
     assert torch.equal(rank1["cache_logits"], single["cache_logits"])

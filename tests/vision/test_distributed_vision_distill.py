@@ -47,9 +47,9 @@ def test_offline_distillation_from_labelled_views(tmp_path):
               f"data.root={root}", "data.image_size=16", "data.batch_size=8", "distill.mode=offline",
               "distill.views=3", "teacher.arch=small_cnn", "student.arch=mlp", "teacher.epochs=1",
               "student.epochs=2", "student.kwargs={hidden: [16]}"]
-    with pytest.raises(ConfigError, match="gpu_resident"):
-        distill.main(common)
-    rows = distill.main(common + ["data.gpu_resident=true"])
+    with pytest.raises(ConfigError, match="in_memory"):
+        distill.main(common + ["data.in_memory=false"])
+    rows = distill.main(common)   # in_memory: auto puts a small image folder in memory
     assert len(rows) == 2
     (run,) = list((tmp_path / "runs").iterdir())
     (cache,) = list((run / "soft_labels").glob("*-views3.pt"))

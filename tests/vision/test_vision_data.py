@@ -252,13 +252,13 @@ def test_soft_label_cache_and_dataset(tmp_path):
     ckpt = tmp_path / "teacher.pt"
     torch.save(teacher.state_dict(), ckpt)
     cache = tmp_path / f"digits-{file_fingerprint(ckpt)}.pt"
-    logits = cached_soft_labels(teacher, data.splits.train_plain, cache, torch.device("cpu"))
-    assert logits.shape == (1437, 10) and logits.dtype == torch.float32 and cache.is_file()
+    logits, seconds = cached_soft_labels(teacher, data.splits.train_plain, cache, torch.device("cpu"))
+    assert logits.shape == (1437, 10) and logits.dtype == torch.float32 and cache.is_file() and seconds > 0
     with torch.no_grad():
         expected = teacher.eval()(data.splits.train_plain.tensors[0][:5])
     assert torch.allclose(logits[:5], expected, atol=0.05)  # labelled at the fast precision (bf16 on such CPUs)
     torch.nn.init.zeros_(teacher.classifier.weight)  # a changed teacher is not consulted: the cache is reused
-    assert torch.equal(cached_soft_labels(teacher, data.splits.train_plain, cache, torch.device("cpu")), logits)
+    assert torch.equal(cached_soft_labels(teacher, data.splits.train_plain, cache, torch.device("cpu"))[0], logits)
     image, label, t = SoftLabelDataset(data.splits.train, logits)[3]
     assert image.shape == (1, 8, 8) and int(label) == int(data.splits.train[3][1]) and torch.equal(t, logits[3])
 
@@ -270,7 +270,7 @@ def test_distill_on_cifar_fixture_with_device_resident_loader(tmp_path, skip_cif
 
     root = write_tiny_cifar10(tmp_path / "data")
     rows = distill.main(["--config", "digits_cnn_mlp", "--runs-dir", str(tmp_path / "runs"), "data.name=cifar10",
-                         f"data.root={root}", "data.download=false", "data.gpu_resident=true", "data.batch_size=8",
+                         f"data.root={root}", "data.download=false", "data.in_memory=true", "data.batch_size=8",
                          f"distill.mode={mode}", "teacher.arch=small_cnn", "student.arch=mlp", "teacher.epochs=1",
                          "student.epochs=1", "student.kwargs={hidden: [16]}"])
     teacher, student = rows.values()

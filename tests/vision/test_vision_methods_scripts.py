@@ -78,7 +78,7 @@ def test_method_table_on_the_fast_path_learns(image_folder, tmp_path, torch_comp
     """Device-resident data, bf16 autocast, channels_last and torch.compile (the GPU settings) run on the CPU
     too: the table's students still learn the two colour classes."""
     root = method_table.main(["--runs-dir", str(tmp_path), *TINY, f"data.root={image_folder}", "run.methods=[kd]",
-                              "run.seeds=[0]", "data.gpu_resident=true", "train.precision=bf16",
+                              "run.seeds=[0]", "data.in_memory=true", "train.precision=bf16",
                               "train.channels_last=true", "train.compile=true", "student.epochs=3"])
     finals = {f["label"]: f for f in (json.loads(p.read_text())["final"] for p in root.glob("*/metrics.json"))}
     assert finals["kd"]["train_images"] == 32 and finals["kd"]["test_images"] == 16

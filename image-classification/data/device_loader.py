@@ -1,10 +1,12 @@
-"""A data set held on the device as uint8, augmented there per batch (the airbench idea, Jordan 2024).
+"""A data set decoded once and held on the training device as uint8, augmented there per batch (the airbench
+idea, Jordan 2024), on a GPU or a CPU alike.
 
 A per-image Python pipeline (PIL -> RandomCrop -> RandomHorizontalFlip -> ToTensor -> Normalize in
-DataLoader workers) costs tens of microseconds of CPU per image and a host-to-device copy per batch;
-for CIFAR-sized images on a GPU that, not the network, bounds the throughput. Here the whole training
-set (50,000 x 32 x 32 x 3 bytes = 150 MB for CIFAR) is copied to the device once, zero-padded by
-``pad`` pixels once, and every batch is one gather:
+DataLoader workers) costs tens of microseconds of CPU per image and, on a GPU, a host-to-device copy per
+batch; for CIFAR-sized images that, not the network, bounds the throughput, and on a 2-core CPU the worker
+processes take the cores the network needs. Here the whole training set (50,000 x 32 x 32 x 3 bytes = 150 MB
+for CIFAR) is decoded and copied to the device once, zero-padded by ``pad`` pixels once, and every batch is
+one gather:
 
     out[b, i, j, c] = padded[idx[b], dy[b] + i, dx[b] + (W - 1 - j if flip[b] else j), c]
 
@@ -46,7 +48,7 @@ def as_uint8_nhwc(images: Tensor | np.ndarray) -> Tensor:
     """``(N, H, W, C)`` or ``(N, H, W)`` uint8 pixels (numpy or torch) as a ``(N, H, W, C)`` uint8 tensor."""
     images = torch.as_tensor(images)
     if images.dtype != torch.uint8:
-        raise ConfigError(f"the GPU loader keeps images as uint8 pixels, got {images.dtype}")
+        raise ConfigError(f"the device loader keeps images as uint8 pixels, got {images.dtype}")
     if images.dim() == 3:
         images = images.unsqueeze(-1)
     if images.dim() != 4:
@@ -82,7 +84,7 @@ def crop_flip(padded: Tensor, index: Tensor, dy: Tensor, dx: Tensor, flip: Tenso
     return out.permute(0, 3, 1, 2)
 
 
-class GPUImageLoader:
+class DeviceImageLoader:
     """Batches ``(images, labels[, teacher_logits])`` from a uint8 data set resident on ``device``.
 
     Args:
@@ -177,19 +179,27 @@ class GPUImageLoader:
         p = self.pad
         return self.padded[:, p:p + self.height, p:p + self.width]
 
-    def with_seed(self, seed: int) -> "GPUImageLoader":
+    def with_seed(self, seed: int) -> "DeviceImageLoader":
         """The same loader (sharing the device copy of the images) with the order and augmentation of ``seed``."""
         other = copy.copy(self)
         other.seed, other.epoch = seed, 0
         return other
 
-    def with_teacher_logits(self, teacher_logits: Tensor) -> "GPUImageLoader":
+    def with_teacher_logits(self, teacher_logits: Tensor) -> "DeviceImageLoader":
         """The same loader (sharing the device copy of the images) that also yields ``teacher_logits[i]``."""
         other = copy.copy(self)
         other.teacher_logits, other.views = teacher_logits.to(self.device), None
         return other
 
-    def with_labels(self, labels: Tensor) -> "GPUImageLoader":
+    def unaugmented(self, batch_size: int) -> "DeviceImageLoader":
+        """The same images in order, without augmentation, logits or views, ``batch_size`` at a time: what an
+        offline teacher labels (sharing the device copy of the images)."""
+        other = copy.copy(self)
+        other.batch_size, other.augment, other.shuffle, other.drop_last = batch_size, False, False, False
+        other.teacher_logits = other.views = None
+        return other
+
+    def with_labels(self, labels: Tensor) -> "DeviceImageLoader":
         """The same loader yielding ``labels[i]`` as image i's label (e.g. ``UNLABELLED`` outside a labelled part)."""
         if len(labels) != self.dataset_size:
             raise ConfigError(f"{len(labels)} labels for {self.dataset_size} images")
@@ -197,7 +207,7 @@ class GPUImageLoader:
         other.labels = torch.as_tensor(labels, dtype=torch.long).to(self.device)
         return other
 
-    def subset(self, indices: Tensor) -> "GPUImageLoader":
+    def subset(self, indices: Tensor) -> "DeviceImageLoader":
         """A loader over images ``indices`` only (with their labels and offline logits; a copy of their pixels)."""
         if self.views is not None:
             raise ConfigError("a loader of labelled augmented views cannot be cut to a subset; take the subset first")
@@ -208,7 +218,7 @@ class GPUImageLoader:
             other.teacher_logits = self.teacher_logits[index]
         return other
 
-    def with_views(self, views) -> "GPUImageLoader":
+    def with_views(self, views) -> "DeviceImageLoader":
         """The same loader drawing each image's crop/flip and teacher logits from a labelled-view cache."""
         other = copy.copy(self)
         other.teacher_logits, other.views = None, self._checked(views).to(self.device)
@@ -249,10 +259,10 @@ def uint8_arrays(dataset) -> tuple[np.ndarray, np.ndarray]:
         prepare = T.Compose(steps)
         images = [np.asarray(prepare(dataset.loader(path))) for path, _ in dataset.samples]
         if len({im.shape for im in images}) != 1:
-            raise ConfigError("the GPU loader needs images of one size; set data.image_size to resize them")
+            raise ConfigError("the device loader needs images of one size; set data.image_size to resize them")
         return np.stack(images), np.asarray([label for _, label in dataset.samples])
     raise ConfigError(f"{type(dataset).__name__} has no uint8 images to put on the device; "
-                      "use data.gpu_resident=false for it")
+                      "use data.in_memory=false for it")
 
 
 def normalisation_of(dataset) -> tuple[Sequence[float], Sequence[float]]:
@@ -273,8 +283,41 @@ def augmentation_of(dataset) -> tuple[int, bool]:
     return pad, any(isinstance(s, T.RandomHorizontalFlip) for s in steps)
 
 
-def gpu_resident(data, device: torch.device, seed: int = 0):
-    """A :class:`~kd.vision.data.VisionData` whose loaders are GPUImageLoaders over the same images.
+IN_MEMORY_BUDGET = 4 * 2**30
+"""Bytes of decoded uint8 pixels (training + test images) up to which ``data.in_memory: auto`` holds them."""
+
+
+def decoded_bytes(dataset) -> int | None:
+    """What a data set's images take as uint8 pixels, known without decoding them: the size of the arrays a
+    torchvision CIFAR / MNIST set holds, or for an ImageFolder its image count x 3 x the ``CenterCrop`` size of
+    its transform. None for anything else (e.g. already-float tensors)."""
+    if isinstance(dataset, Subset):
+        whole = decoded_bytes(dataset.dataset)
+        return None if whole is None else whole * len(dataset.indices) // max(1, len(dataset.dataset))
+    data, targets = getattr(dataset, "data", None), getattr(dataset, "targets", None)
+    if data is not None and targets is not None and not hasattr(dataset, "samples"):
+        return int(np.asarray(data).nbytes)
+    if hasattr(dataset, "samples"):
+        crops = [s.size for s in _transforms(dataset) if isinstance(s, T.CenterCrop)]
+        if crops:
+            height, width = crops[-1]
+            return len(dataset.samples) * 3 * height * width
+    return None
+
+
+def wants_in_memory(setting: bool | str, splits) -> bool:
+    """Whether ``data.in_memory`` (``true``, ``false`` or ``auto``) puts these splits in memory; ``auto``:
+    when both the training and the test images have a known decoded size, together at most IN_MEMORY_BUDGET."""
+    if setting is True or setting is False:
+        return setting
+    if setting != "auto":
+        raise ConfigError(f"data.in_memory must be auto, true or false, not {setting!r}")
+    sizes = [decoded_bytes(splits.train_plain), decoded_bytes(splits.test)]
+    return None not in sizes and sum(sizes) <= IN_MEMORY_BUDGET
+
+
+def device_resident(data, device: torch.device, seed: int = 0):
+    """A :class:`~kd.vision.data.VisionData` whose loaders are DeviceImageLoaders over the same images.
 
     Same images, labels, normalisation, crop padding and flip as the DataLoader path (read from the
     data sets' transforms), same batch sizes, same sharding; only where the work happens changes.
@@ -283,7 +326,7 @@ def gpu_resident(data, device: torch.device, seed: int = 0):
     test_x, test_y = uint8_arrays(data.splits.test)
     mean, std = normalisation_of(data.splits.test)
     pad, flip = augmentation_of(data.splits.train)
-    train = GPUImageLoader(train_x, train_y, data.train_loader.batch_size, device=device, mean=mean, std=std,
-                           augment=bool(pad or flip), pad=pad, flip=flip, shuffle=True, seed=seed)
-    test = GPUImageLoader(test_x, test_y, data.test_loader.batch_size, device=device, mean=mean, std=std)
+    train = DeviceImageLoader(train_x, train_y, data.train_loader.batch_size, device=device, mean=mean, std=std,
+                              augment=bool(pad or flip), pad=pad, flip=flip, shuffle=True, seed=seed)
+    test = DeviceImageLoader(test_x, test_y, data.test_loader.batch_size, device=device, mean=mean, std=std)
     return dataclasses.replace(data, train_loader=train, test_loader=test)

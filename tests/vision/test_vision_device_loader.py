@@ -15,7 +15,7 @@ from kd.common.engine import Distiller, predict
 from kd.common.utils.device import prepare_model
 from kd.common.utils.errors import ConfigError
 from kd.vision.data.augmentation_cache import AugmentedLogitCache
-from kd.vision.data.gpu_loader import GPUImageLoader
+from kd.vision.data.device_loader import DeviceImageLoader
 from kd.vision.methods import METHODS
 
 MEAN, STD = (0.5, 0.4, 0.3), (0.2, 0.25, 0.3)
@@ -38,7 +38,7 @@ def reference(image: np.ndarray, dy: int, dx: int, flip: bool, pad: int) -> torc
 
 def loader(images, labels, **kw):
     kw.setdefault("batch_size", 4)
-    return GPUImageLoader(images, labels, mean=MEAN, std=STD, **kw)
+    return DeviceImageLoader(images, labels, mean=MEAN, std=STD, **kw)
 
 
 def one_epoch(dl, epoch=0):
@@ -209,11 +209,11 @@ def test_on_cuda_batches_are_channels_last_and_equal_the_cpu_ones():
     assert torch.equal(gpu[1].cpu(), cpu[1])
 
 
-def test_gpu_resident_copies_the_dataloader_path_of_an_image_folder(tmp_path):
+def test_device_resident_copies_the_dataloader_path_of_an_image_folder(tmp_path):
     from PIL import Image
 
     from kd.vision.data import build_data
-    from kd.vision.data.gpu_loader import gpu_resident
+    from kd.vision.data.device_loader import device_resident
 
     rng = np.random.default_rng(0)
     for split, n in (("train", 6), ("test", 4)):
@@ -222,7 +222,7 @@ def test_gpu_resident_copies_the_dataloader_path_of_an_image_folder(tmp_path):
             for i in range(n):
                 Image.fromarray(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)).save(tmp_path / split / cls / f"{i}.png")
     data = build_data({"name": "imagefolder", "root": str(tmp_path), "batch_size": 4, "eval_batch_size": 3})
-    fast = gpu_resident(data, torch.device("cpu"), seed=0)
+    fast = device_resident(data, torch.device("cpu"), seed=0)
     assert (fast.train_loader.pad, fast.train_loader.flip, fast.train_loader.batch_size) == (4, True, 4)
     for (x, y), (fx, fy) in zip(data.test_loader, fast.test_loader):
         torch.testing.assert_close(fx, x, atol=1e-5, rtol=1e-5)
@@ -308,3 +308,36 @@ def test_a_labelled_part_and_a_transfer_set_on_the_device_loader():
     assert torch.equal(x2, x_all) and (y2 == UNLABELLED).sum() == 7 and torch.equal(y2[keep], y[:3])
     with pytest.raises(ConfigError, match="9 labels for 10 images"):
         full.with_labels(torch.zeros(9))
+
+
+def test_in_memory_auto_takes_pixel_arrays_and_small_folders_not_float_tensors(tmp_path):
+    """``data.in_memory: auto``: CIFAR/MNIST-like arrays and image folders within the budget go in memory,
+    already-decoded float tensors (digits) stay on the DataLoader path; the decision costs no decoding."""
+    from PIL import Image
+
+    from kd.vision.data import build_data
+    from kd.vision.data.device_loader import IN_MEMORY_BUDGET, decoded_bytes, wants_in_memory
+
+    digits = build_data({"name": "digits"})
+    assert decoded_bytes(digits.splits.train_plain) is None and not wants_in_memory("auto", digits.splits)
+    assert wants_in_memory(True, digits.splits) is True
+    for c in ("a", "b"):
+        (tmp_path / c).mkdir()
+        for i in range(3):
+            Image.new("RGB", (20, 20), (80 * i, 0, 0)).save(tmp_path / c / f"{i}.png")
+    folder = build_data({"name": "imagefolder", "root": str(tmp_path), "image_size": 8, "test_fraction": 0.5})
+    assert decoded_bytes(folder.splits.train_plain) == 3 * 3 * 8 * 8   # 3 training images of 3 x 8 x 8 bytes
+    assert wants_in_memory("auto", folder.splits)
+    assert 1_281_167 * 3 * 224 * 224 > IN_MEMORY_BUDGET                  # an ImageNet-size folder stays out
+    with pytest.raises(ConfigError, match="in_memory must be auto, true or false"):
+        wants_in_memory("yes", folder.splits)
+
+
+def test_unaugmented_view_gives_the_plain_images_in_order():
+    images, labels = pixels()
+    train = loader(images, labels, augment=True, shuffle=True, teacher_logits=torch.randn(10, 3))
+    plain = train.unaugmented(batch_size=3)
+    x, y = one_epoch(plain)
+    assert len(list(plain)[0]) == 2 and torch.equal(y, torch.as_tensor(labels))
+    expected = torch.stack([reference(images[i], 4, 4, False, 4) for i in range(10)])  # the centre crop: no shift
+    assert torch.allclose(x, expected, atol=1e-5)
