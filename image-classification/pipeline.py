@@ -67,6 +67,11 @@ class Experiment:
         return self.cfg["seed"]
 
     @property
+    def precision(self) -> str:
+        """``train.precision``: training, evaluation and teacher labelling all run at it."""
+        return self.cfg["train"]["precision"]
+
+    @property
     def student_seed(self) -> int:
         """The seed of the students being trained: their initialisation, batch order and labelled part."""
         return self.seed if self.seed_of_students is None else self.seed_of_students
@@ -247,7 +252,7 @@ def make_distiller(exp: Experiment, stage: str, model: nn.Module, method: nn.Mod
 def test_evaluator(exp: Experiment, model: nn.Module, teacher_test_logits: Tensor | None = None) -> Callable[[int], dict]:
     """Per-epoch callback: test accuracy (and agreement with the teacher when its test logits are given)."""
     def evaluate(epoch: int) -> dict:
-        report, _ = quality(model, exp.data.test_loader, exp.device, teacher_test_logits)
+        report, _ = quality(model, exp.data.test_loader, exp.device, teacher_test_logits, exp.precision)
         return {f"test_{k}": v for k, v in report.items() if k in ("acc", "agreement")}
     return evaluate
 
@@ -299,7 +304,7 @@ def get_teacher(exp: Experiment) -> tuple[nn.Module, Path]:
 
 
 def teacher_logits(exp: Experiment, teacher: nn.Module) -> Tensor:
-    return predict(teacher, exp.data.test_loader, exp.device)[0]
+    return predict(teacher, exp.data.test_loader, exp.device, precision=exp.precision)[0]
 
 
 def train_student_alone(exp: Experiment, teacher_test_logits: Tensor | None = None) -> tuple[nn.Module, Path]:
@@ -360,7 +365,7 @@ def distil_offline(exp, teacher, teacher_checkpoint, student, method, teacher_te
         return train_stage(exp, exp.stage("student_kd"), student, method, exp.cfg["student"], loader,
                            student_epochs(exp.cfg), teacher=teacher, teacher_test_logits=teacher_test_logits)
     cache_file = cache_dir / f"{exp.data.name}-{file_fingerprint(teacher_checkpoint)}.pt"
-    logits, seconds = cached_soft_labels(teacher, plain_training_images(exp), cache_file, exp.device)
+    logits, seconds = cached_soft_labels(teacher, plain_training_images(exp), cache_file, exp.device, exp.precision)
     cost = "read from the cache" if seconds is None else \
         f"labelled in {seconds:.1f} s ({len(logits) / seconds:,.0f} images/s)"
     print(f"offline soft labels: {tuple(logits.shape)} teacher logits in {cache_file}, {cost}")
@@ -388,7 +393,7 @@ def distil_guide(exp, teacher, teacher_checkpoint, student, method, teacher_test
         teacher.requires_grad_(True)
         teacher_d.fit(exp.data.train_loader, (r + 1) * t_per, evaluate=test_evaluator(exp, teacher))
         teacher.eval().requires_grad_(False)
-        fresh, _ = label_images(teacher, plain_training_images(exp), exp.device)
+        fresh, _ = label_images(teacher, plain_training_images(exp), exp.device, exp.precision)
         round_logits = teacher_logits(exp, teacher)
         student_d.fit(student_loader(exp, True, fresh), (r + 1) * s_per,
                       evaluate=test_evaluator(exp, method.inference_model(student), round_logits))
@@ -404,7 +409,7 @@ def evaluate_models(exp: Experiment, models: dict[str, nn.Module | list[nn.Modul
     rows = {}
     for name, model in models.items():
         seeds = model if isinstance(model, list) else [model]
-        reports = [quality(m, exp.data.test_loader, exp.device, teacher_test_logits)[0] for m in seeds]
+        reports = [quality(m, exp.data.test_loader, exp.device, teacher_test_logits, exp.precision)[0] for m in seeds]
         rows[name] = {**mean_over_seeds(reports),
                       **cost(seeds[0], exp.data.image_shape, exp.device, exp.cfg["train"]["latency_batch"])}
     return rows

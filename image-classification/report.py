@@ -18,10 +18,11 @@ COLUMNS = [("acc", "top-1 %", "{:.2f}"), ("errors", "test errors", "{:.1f}"), ("
            ("flops", "FLOPs/img", "{:,.0f}"), ("latency_ms", "latency ms", "{:.3f}")]
 
 
-def quality(model: nn.Module, loader, device: torch.device,
-            teacher_logits: Tensor | None = None) -> tuple[dict[str, float], Tensor]:
-    """Test-set top-1/top-5 accuracy, ECE and (with the teacher's test logits) agreement and KL to the teacher."""
-    logits, labels = predict(model, loader, device)
+def quality(model: nn.Module, loader, device: torch.device, teacher_logits: Tensor | None = None,
+            precision: str = "auto") -> tuple[dict[str, float], Tensor]:
+    """Test-set top-1/top-5 accuracy, errors, ECE and (with the teacher's test logits) agreement and KL to the
+    teacher; the forward passes run at ``precision`` (the run's ``train.precision``)."""
+    logits, labels = predict(model, loader, device, precision=precision)
     return classification_report(logits, labels, teacher_logits), logits
 
 

@@ -49,16 +49,16 @@ def num_images(source) -> int:
     return source.dataset_size if hasattr(source, "dataset_size") else len(source.dataset)
 
 
-def label_images(teacher: nn.Module, source, device: torch.device) -> tuple[Tensor, float]:
+def label_images(teacher: nn.Module, source, device: torch.device, precision: str = "auto") -> tuple[Tensor, float]:
     """The teacher's logits ``(N, C)`` (float32, CPU) for every image of ``source`` (a Dataset, or a loader that
     yields the images un-augmented and in order), and the seconds the labelling took."""
     start = time.perf_counter()
-    logits, _ = predict(teacher, labelling_loader(source), device)  # each rank labels its shard; all get all
+    logits, _ = predict(teacher, labelling_loader(source), device, precision=precision)  # each rank: its shard
     return logits, time.perf_counter() - start
 
 
-def cached_soft_labels(teacher: nn.Module, source, cache_file: str | Path,
-                       device: torch.device) -> tuple[Tensor, float | None]:
+def cached_soft_labels(teacher: nn.Module, source, cache_file: str | Path, device: torch.device,
+                       precision: str = "auto") -> tuple[Tensor, float | None]:
     """``(logits, seconds)``: the cached logits if ``cache_file`` holds them for as many images as ``source``
     has (seconds None), else the teacher's, labelled now and saved."""
     cache_file = Path(cache_file)
@@ -66,7 +66,7 @@ def cached_soft_labels(teacher: nn.Module, source, cache_file: str | Path,
         logits = safe_load(cache_file)["logits"]
         if logits.shape[0] == num_images(source):
             return logits, None
-    logits, seconds = label_images(teacher, source, device)
+    logits, seconds = label_images(teacher, source, device, precision)
     atomic_save_on_main({"logits": logits}, cache_file)
     return logits, seconds
 

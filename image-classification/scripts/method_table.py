@@ -110,7 +110,7 @@ def train_one(label: str, method_cfg: dict, cfg: dict, seed: int, teacher, root:
     def evaluate(epoch: int) -> dict:
         if epoch != epochs and not (eval_every and epoch % eval_every == 0):
             return {}
-        logits, labels = predict(deployed, test_loader, device)
+        logits, labels = predict(deployed, test_loader, device, precision=cfg["train"]["precision"])
         return {"test_acc": topk_accuracy(logits, labels, (1,))["top1"]}
 
     distiller = Distiller(student, method, optimizer, device=device, teacher=teacher, scheduler=scheduler, run=run,

@@ -9,6 +9,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import torch
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 
@@ -56,10 +57,16 @@ def test_time_to_accuracy_trains_teacher_then_student(bench, tmp_path):
     assert json.loads((tmp_path / "tta.json").read_text())["student"]["final_acc"] == summary["student"]["final_acc"]
 
 
-def test_nlp_throughput_compares_padded_and_bucketed(bench, tmp_path):
+@pytest.mark.parametrize("model", ["small_bert", "minilm"])
+def test_nlp_throughput_compares_padded_bucketed_and_bf16(bench, tmp_path, model):
+    from kd.common.utils.device import fast_bf16
+
     sst2 = tmp_path / "train.tsv"
     sst2.write_text("sentence\tlabel\n" + "".join(f"{'good ' * (1 + i % 7)}film\t{i % 2}\n" for i in range(64)))
     out = bench("nlp_throughput").main([
-        "--device", "cpu", "--sst2", str(sst2), "--batch-size", "8", "--hidden", "32", "--layers", "1",
-        "--heads", "2", "--warmup", "1", "--steps", "2", "--json", str(tmp_path / "nlp.json")])
+        "--device", "cpu", "--sst2", str(sst2), "--model", model, "--batch-size", "8", "--hidden", "32",
+        "--layers", "1", "--heads", "2", "--warmup", "1", "--steps", "2", "--json", str(tmp_path / "nlp.json")])
     assert json.loads((tmp_path / "nlp.json").read_text()) == out
+    loops = ["padded to 128, shuffled, fp32", "dynamic padding + length buckets, fp32"]
+    loops += ["dynamic padding + length buckets, bf16"] if fast_bf16(torch.device("cpu")) else []
+    assert list(out["results"]) == loops
