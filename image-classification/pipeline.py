@@ -30,6 +30,7 @@ from kd.common.engine import Distiller, predict
 from kd.common.utils.config import load_config, load_run_config, load_yaml
 from kd.common.utils.device import prepare_model, resolve_device
 from kd.common.utils import distributed
+from kd.common.utils.distributed import per_rank_batch_size
 from kd.common.utils.errors import ConfigError, MissingPathError
 from kd.common.utils.plotting import plot_training_progress
 from kd.common.utils.registry import Registry
@@ -167,15 +168,44 @@ def start_experiment(args: argparse.Namespace, run_name: str, default_preset: st
 
 # ------------------------------------------------------------------------------------ optimiser, models
 OPTIMIZERS: Registry[torch.optim.Optimizer] = Registry("optimizer")
-OPTIMIZERS.register("sgd")(lambda params, s, lr: torch.optim.SGD(params, lr=lr, momentum=s["momentum"],
-                                                                 weight_decay=s["weight_decay"]))
+OPTIMIZERS.register("sgd")(lambda params, s, lr: torch.optim.SGD(
+    params, lr=lr, momentum=s["momentum"], weight_decay=s["weight_decay"], nesterov=s.get("nesterov", False)))
 OPTIMIZERS.register("adam")(lambda params, s, lr: torch.optim.Adam(params, lr=lr, weight_decay=s["weight_decay"]))
 OPTIMIZERS.register("adamw")(lambda params, s, lr: torch.optim.AdamW(params, lr=lr, weight_decay=s["weight_decay"]))
 
+
+def triangle(total_steps: int, start: float = 0.2, peak_at: float = 0.23, end: float = 0.07):
+    """lr factor of step i: linear from ``start`` to 1 over the first ``peak_at`` of the steps, then linear to
+    ``end`` (airbench94's schedule, Jordan 2024)."""
+    peak = max(1, round(peak_at * total_steps))
+
+    def factor(step: int) -> float:
+        if step <= peak:
+            return start + (1.0 - start) * step / peak
+        return 1.0 + (end - 1.0) * min(1.0, (step - peak) / max(1, total_steps - peak))
+
+    return factor
+
+
+# A schedule: (optimizer, section, epochs, steps per epoch) -> (scheduler or None, "epoch" | "step")
 SCHEDULES: Registry = Registry("lr schedule")
-SCHEDULES.register("constant")(lambda opt, s, epochs: None)
-SCHEDULES.register("cosine")(lambda opt, s, epochs: torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(1, epochs)))
-SCHEDULES.register("step")(lambda opt, s, epochs: torch.optim.lr_scheduler.MultiStepLR(opt, s["milestones"], s["gamma"]))
+SCHEDULES.register("constant")(lambda opt, s, epochs, steps: (None, "epoch"))
+SCHEDULES.register("cosine")(
+    lambda opt, s, epochs, steps: (torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(1, epochs)), "epoch"))
+SCHEDULES.register("step")(
+    lambda opt, s, epochs, steps: (torch.optim.lr_scheduler.MultiStepLR(opt, s["milestones"], s["gamma"]), "epoch"))
+SCHEDULES.register("triangle")(
+    lambda opt, s, epochs, steps: (torch.optim.lr_scheduler.LambdaLR(opt, triangle(epochs * steps)), "step"))
+
+
+def optimisation(params, section: dict, epochs: int, steps_per_epoch: int, lr: float | None = None,
+                 schedule: str | None = None) -> tuple[torch.optim.Optimizer, object, str]:
+    """``(optimizer, scheduler, interval)`` of a config section (``teacher`` or ``student``): its optimizer at
+    ``lr`` (default ``section["lr"]``) and its lr schedule over ``epochs`` of ``steps_per_epoch`` steps, stepped
+    per ``interval`` ("epoch" or "step")."""
+    optimizer = OPTIMIZERS.get(section["optimizer"])(params, section, lr or section["lr"])
+    scheduler, interval = SCHEDULES.get(schedule or section["schedule"])(optimizer, section, epochs, steps_per_epoch)
+    return optimizer, scheduler, interval
 
 
 def build_arch(exp: Experiment, section: dict, seed: int) -> nn.Module:
@@ -206,12 +236,12 @@ def student_loader(exp: Experiment, distilled: bool, teacher_logits_cache: Tenso
     fraction, seed = exp.cfg["student"]["labelled_fraction"], exp.student_seed
     train = exp.data.train_loader
     if fraction >= 1.0 and seed == exp.seed and teacher_logits_cache is None:
-        return train
+        return with_batch_size(exp, train, exp.cfg["student"]["batch_size"], seed)
     labels = train.labels.cpu() if hasattr(train, "labels") else dataset_labels(exp.data.splits.train)
     labelled = labelled_indices(labels, fraction, seed) if fraction < 1.0 else None
     keep_all = labelled is None or (distilled and exp.cfg["distill"]["transfer_set"] == "all")
     if hasattr(train, "with_seed"):  # the device-resident loader (data/device_loader.py)
-        loader = train.with_seed(seed)
+        loader = with_batch_size(exp, train.with_seed(seed), exp.cfg["student"]["batch_size"], seed)
         if teacher_logits_cache is not None:
             loader = loader.with_teacher_logits(teacher_logits_cache)
         if labelled is None:
@@ -223,7 +253,16 @@ def student_loader(exp: Experiment, distilled: bool, teacher_logits_cache: Tenso
     if labelled is not None:
         dataset = WithLabels(dataset, masked_labels(labels, labelled)) if keep_all else Subset(dataset, labelled.tolist())
     d = exp.cfg["data"]
-    return make_loader(dataset, d["batch_size"], True, seed, d["num_workers"])
+    return make_loader(dataset, exp.cfg["student"]["batch_size"] or d["batch_size"], True, seed, d["num_workers"])
+
+
+def with_batch_size(exp: Experiment, loader, batch_size: int | None, seed: int):
+    """``loader``'s training images in batches of ``batch_size`` (a section's own; None: the loader as it is)."""
+    if not batch_size:
+        return loader
+    if hasattr(loader, "with_seed"):
+        return loader.with_batch_size(per_rank_batch_size(batch_size))
+    return make_loader(exp.data.splits.train, batch_size, True, seed, exp.cfg["data"]["num_workers"])
 
 
 def alone_epochs(exp: Experiment) -> int:
@@ -237,16 +276,16 @@ def alone_epochs(exp: Experiment) -> int:
 
 # ------------------------------------------------------------------------------------------ one stage
 def make_distiller(exp: Experiment, stage: str, model: nn.Module, method: nn.Module, section: dict, epochs: int,
-                   teacher: nn.Module | None = None, schedule: str | None = None, lr: float | None = None) -> Distiller:
+                   steps_per_epoch: int, teacher: nn.Module | None = None, schedule: str | None = None,
+                   lr: float | None = None) -> Distiller:
     """A :class:`Distiller` for one training stage, logging into ``<run>/<stage>/``."""
     method.to(exp.device)
     params = [p for p in list(model.parameters()) + list(method.parameters()) if p.requires_grad]
-    optimizer = OPTIMIZERS.get(section["optimizer"])(params, section, lr or section["lr"])
-    scheduler = SCHEDULES.get(schedule or section["schedule"])(optimizer, section, epochs)
+    optimizer, scheduler, interval = optimisation(params, section, epochs, steps_per_epoch, lr, schedule)
     train = exp.cfg["train"]
     return Distiller(model, method, optimizer, device=exp.device, teacher=teacher, scheduler=scheduler,
-                     run=RunFolder(exp.run.path / stage), precision=train["precision"], grad_clip=train["grad_clip"],
-                     log_every=train["log_every"])
+                     scheduler_interval=interval, run=RunFolder(exp.run.path / stage), precision=train["precision"],
+                     grad_clip=train["grad_clip"], log_every=train["log_every"])
 
 
 def test_evaluator(exp: Experiment, model: nn.Module, teacher_test_logits: Tensor | None = None) -> Callable[[int], dict]:
@@ -274,15 +313,16 @@ def finish_stage(exp: Experiment, distiller: Distiller, section: dict) -> Path:
 def train_stage(exp: Experiment, stage: str, model: nn.Module, method: nn.Module, section: dict, loader,
                 epochs: int, teacher: nn.Module | None = None, teacher_test_logits: Tensor | None = None) -> Path:
     """Train ``model`` for ``epochs`` (resuming the stage's last.pt with --resume); return its checkpoint."""
-    distiller = make_distiller(exp, stage, model, method, section, epochs, teacher)
+    distiller = make_distiller(exp, stage, model, method, section, epochs, len(loader), teacher)
     evaluate = test_evaluator(exp, method.inference_model(model), teacher_test_logits)
     distiller.fit(loader, epochs, evaluate=evaluate, resume=exp.resume)
     return finish_stage(exp, distiller, section)
 
 
-def supervised(exp: Experiment) -> nn.Module:
+def supervised(exp: Experiment, section: dict) -> nn.Module:
+    """Hard-label training with the section's ``label_smoothing`` (teachers and the student alone)."""
     return METHODS.build("supervised", teacher=None, student=None, num_classes=exp.data.num_classes,
-                         image_shape=exp.data.image_shape)
+                         image_shape=exp.data.image_shape, label_smoothing=section["label_smoothing"])
 
 
 # ----------------------------------------------------------------------------------- teacher, students
@@ -290,7 +330,8 @@ def train_teacher(exp: Experiment) -> tuple[nn.Module, Path]:
     """Train the ``teacher`` section's architecture on hard labels; returns (teacher, checkpoint)."""
     section = exp.cfg["teacher"]
     model = build_arch(exp, section, exp.seed)
-    path = train_stage(exp, "teacher", model, supervised(exp), section, exp.data.train_loader, section["epochs"])
+    loader = with_batch_size(exp, exp.data.train_loader, section["batch_size"], exp.seed)
+    path = train_stage(exp, "teacher", model, supervised(exp, section), section, loader, section["epochs"])
     return model, path
 
 
@@ -312,7 +353,7 @@ def train_student_alone(exp: Experiment, teacher_test_logits: Tensor | None = No
     hard labels only, for as many optimiser steps as the distilled student."""
     section = exp.cfg["student"]
     model = build_arch(exp, section, exp.student_seed + 1)
-    path = train_stage(exp, exp.stage("student_alone"), model, supervised(exp), section,
+    path = train_stage(exp, exp.stage("student_alone"), model, supervised(exp, section), section,
                        student_loader(exp, distilled=False), alone_epochs(exp), teacher_test_logits=teacher_test_logits)
     return model, path
 
@@ -380,9 +421,10 @@ def distil_guide(exp, teacher, teacher_checkpoint, student, method, teacher_test
     d, t_section, s_section = exp.cfg["distill"], exp.cfg["teacher"], exp.cfg["student"]
     rounds, t_per, s_per = d["rounds"], d["teacher_epochs_per_round"], d["student_epochs_per_round"]
     teacher.requires_grad_(True)
-    teacher_d = make_distiller(exp, "guide_teacher", teacher, supervised(exp), t_section, rounds * t_per,
-                               schedule="constant", lr=d["teacher_lr"] or t_section["lr"] / 10)
-    student_d = make_distiller(exp, exp.stage("student_kd"), student, method, s_section, rounds * s_per, teacher=teacher)
+    teacher_d = make_distiller(exp, "guide_teacher", teacher, supervised(exp, t_section), t_section, rounds * t_per,
+                               len(exp.data.train_loader), schedule="constant", lr=d["teacher_lr"] or t_section["lr"] / 10)
+    student_d = make_distiller(exp, exp.stage("student_kd"), student, method, s_section, rounds * s_per,
+                               len(student_loader(exp, True)), teacher=teacher)
     if exp.resume:
         teacher_d.try_resume()
         student_d.try_resume()

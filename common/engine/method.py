@@ -32,6 +32,9 @@ class DistillationMethod(nn.Module):
     #: True when every term copes with examples labelled ``kd.common.losses.UNLABELLED`` (hard labels through
     #: ``labelled_cross_entropy``), so the method can distil on a transfer set of unlabelled images.
     learns_from_unlabelled: bool = False
+    #: True when a term reads the teacher's intermediate features, not only its logits: such a method needs
+    #: the teacher itself on every batch, cached logits cannot replace it.
+    uses_teacher_features: bool = False
 
     def __init__(self, weights: Mapping[str, float] | None = None):
         super().__init__()

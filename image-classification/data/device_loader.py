@@ -191,6 +191,12 @@ class DeviceImageLoader:
         other.teacher_logits, other.views = teacher_logits.to(self.device), None
         return other
 
+    def with_batch_size(self, batch_size: int) -> "DeviceImageLoader":
+        """The same loader (sharing the device copy of the images) with ``batch_size`` images per batch."""
+        other = copy.copy(self)
+        other.batch_size = batch_size
+        return other
+
     def unaugmented(self, batch_size: int) -> "DeviceImageLoader":
         """The same images in order, without augmentation, logits or views, ``batch_size`` at a time: what an
         offline teacher labels (sharing the device copy of the images)."""

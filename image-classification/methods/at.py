@@ -24,6 +24,7 @@ from kd.vision.methods.feature_taps import paired_stages, stage_map_shapes, stud
 @METHODS.register("at")
 class AttentionTransfer(DistillationMethod):
     learns_from_unlabelled = True
+    uses_teacher_features = True
 
     def __init__(self, teacher: nn.Module, student: nn.Module, num_classes: int, image_shape: Sequence[int],
                  stages: int | None = None, p: float = 2.0, weights: Mapping[str, float] | None = None):

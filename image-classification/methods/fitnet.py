@@ -27,6 +27,7 @@ from kd.vision.methods.projectors import HintRegressor
 @METHODS.register("fitnet")
 class FitNet(DistillationMethod):
     learns_from_unlabelled = True
+    uses_teacher_features = True
 
     def __init__(self, teacher: nn.Module, student: nn.Module, num_classes: int, image_shape: Sequence[int],
                  hint_layer: int | None = None, guided_layer: int | None = None,

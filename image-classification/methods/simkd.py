@@ -4,7 +4,7 @@ The student's last stage map F_s goes through a projector P (1x1 conv -> 3x3 con
 ReLU each, reduction factor r) to the teacher's shape, and is trained to equal the teacher's last
 stage map F_t. Classification reuses the teacher's *frozen* classifier W_t on the pooled projection:
 
-    L = || P(F_s) - F_t ||^2 (mean over elements)       logits = W_t . avgpool(P(F_s))
+    L = || P(F_s) - F_t ||^2 (mean over elements)       logits = W_t . pool_t(P(F_s))
 
 so the deployable student is ``student backbone + projector + teacher classifier``
 (:meth:`SimKD.inference_model`); the student's own classifier is never used. Evaluate through it.
@@ -22,7 +22,8 @@ Variants studied by the seed (all through ``method.kwargs``):
   is the teacher's classifier applied to the deepest stage's projection (the earlier projectors are a
   training signal only and are not part of the deployed model).
 
-The teacher's classifier input must be the average-pooled last stage map (true for ResNets and WRNs).
+The teacher's classifier reads its last stage map through the teacher's ``pool`` (global average pooling for
+the CNN, ResNets and WRNs; airbench's 3x3 max-pool); SimKD applies that same pooling to the projection.
 """
 from __future__ import annotations
 
@@ -30,7 +31,6 @@ import copy
 from typing import Any, Mapping, Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from kd.common.engine import DistillationMethod
@@ -55,7 +55,8 @@ class SimKDHead(nn.Module):
     """
 
     def __init__(self, student_shapes: Sequence[torch.Size], teacher_shapes: Sequence[torch.Size],
-                 pairs: Sequence[tuple[int, int]], classifier: nn.Linear, factor: int = 2, ensemble: int = 1):
+                 pairs: Sequence[tuple[int, int]], classifier: nn.Linear, factor: int = 2, ensemble: int = 1,
+                 pool: nn.Module | None = None):
         super().__init__()
         self.student_stages = [i for i, _ in pairs]
         self.stage_projectors = nn.ModuleList(
@@ -64,13 +65,14 @@ class SimKDHead(nn.Module):
         self.last_projectors = nn.ModuleList(
             SimKDProjector(student_shapes[last_s], teacher_shapes[last_t], factor) for _ in range(ensemble))
         self.classifier = copy.deepcopy(classifier).requires_grad_(False)
+        self.pool = copy.deepcopy(pool) if pool is not None else nn.AdaptiveAvgPool2d(1)
 
     def project_last(self, maps: Sequence[Tensor]) -> Tensor:
         x = maps[self.student_stages[-1]]
         return torch.stack([projector(x) for projector in self.last_projectors]).mean(0)
 
     def classify(self, projection: Tensor) -> Tensor:
-        return self.classifier(F.adaptive_avg_pool2d(projection, 1).flatten(1))
+        return self.classifier(self.pool(projection).flatten(1))
 
     def forward(self, maps: Sequence[Tensor]) -> tuple[list[Tensor], Tensor]:
         earlier = [p(maps[i]) for p, i in zip(self.stage_projectors, self.student_stages)]
@@ -109,6 +111,7 @@ SIMKD_LOSSES = {"l2": _feature_l2, "kl": _logit_kl}
 class SimKD(DistillationMethod):
     """SimKD and its variants; see the module docstring. Loss terms: ``simkd`` and ``ce`` (weight 0 by default)."""
     learns_from_unlabelled = True
+    uses_teacher_features = True
 
     def __init__(self, teacher: nn.Module, student: nn.Module, num_classes: int, image_shape: Sequence[int],
                  factor: int = 2, loss: str = "l2", temperature: float = 4.0, projectors: int = 1,
@@ -125,7 +128,8 @@ class SimKD(DistillationMethod):
         pairs = paired_stages(len(s_shapes), len(t_shapes), None if all_layers else 1)
         self.teacher_stages = [j for _, j in pairs]
         self.loss_name, self.temperature = loss, temperature
-        self.head = SimKDHead(s_shapes, t_shapes, pairs, teacher.classifier, factor, projectors)
+        self.head = SimKDHead(s_shapes, t_shapes, pairs, teacher.classifier, factor, projectors,
+                              getattr(teacher, "pool", None))
 
     def forward(self, student: nn.Module, teacher: nn.Module, batch: Any):
         images, labels = batch[0], batch[1]

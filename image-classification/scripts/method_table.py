@@ -14,15 +14,23 @@ the table (mean +- std of the last-epoch accuracy over seeds) is printed and wri
 run) and the epoch counts make the shortened CPU schedules; leave them null for the full protocol.
 ``run.memo_teacher=true`` (with ``data.augment=false``) computes the teacher's logits and features once per
 training image for all the runs of the process (:class:`~kd.vision.methods.memo_teacher.MemoTeacher`).
+``run.views=K`` (images in memory) labels K crop/flip views of every training image with the teacher once for
+the whole table (:mod:`~kd.vision.data.augmentation_cache`, in ``<root>/soft_labels/``): the runs of methods
+that read only the teacher's logits (kd, dkd, ...) then draw their augmented images from those views and run
+no teacher forward; methods that read its features (FitNet, AT, SimKD) still run it on every batch.
+``--resume ROOT`` continues an interrupted table: finished runs are kept, an interrupted one continues from
+its ``last.pt``, the rest run.
 The data set is decoded once for the whole table. The fast path, on a GPU and on a CPU: ``data.in_memory``
-(``auto``: on for CIFAR-sized data; the images on the device as uint8, crop/flip there), ``train.precision`` (``auto``: bf16 autocast on CUDA and on CPUs
-with native bf16), ``train.channels_last`` (``auto``: the same) and ``train.compile=true`` (``torch.compile``).
+(``auto``: on for CIFAR-sized data; the images on the device as uint8, crop/flip there), ``train.precision``
+(``auto``: bf16 autocast on CUDA and on CPUs with native bf16), ``train.channels_last`` (``auto``: the same)
+and ``train.compile=true`` (``torch.compile``).
 Two processes can share the work: give each a part of ``run.methods``/``run.seeds`` and the same
 ``teacher.checkpoint``.
 """
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 import torch
@@ -31,31 +39,35 @@ from torch.utils.data import Subset
 from kd.common.engine import Distiller, predict
 from kd.common.metrics import count_parameters, topk_accuracy
 from kd.common.utils import distributed
+from kd.common.utils.distributed import per_rank_batch_size
 from kd.common.utils.cli import common_parser, main_entry
-from kd.common.utils.config import load_config
+from kd.common.utils.config import load_config, load_run_config
 from kd.common.utils.device import resolve_device
 from kd.common.utils.errors import ConfigError
 from kd.common.utils.plotting import plot_training_progress
 from kd.common.utils.run_folder import RunFolder
 from kd.common.utils.seed import seed_everything
 from kd.vision.checkpoints import load_vision_model, save_vision_model
-from kd.vision.data import VisionData, build_data, make_loader
+from kd.vision.data import VisionData, build_data, file_fingerprint, make_loader
+from kd.vision.data.augmentation_cache import labelled_views_loader
 from kd.vision.data.device_loader import device_resident, wants_in_memory
 from kd.vision.methods import METHODS
 from kd.vision.methods.memo_teacher import MemoTeacher
 from kd.vision.model_registry import build_model
-from kd.vision.pipeline import OPTIMIZERS, SCHEDULES, place, resolve_preset
+from kd.vision.pipeline import optimisation, place, resolve_preset
 from kd.vision.scripts.report import collect_runs, markdown_table
 
-SCHEDULE = {"epochs": 240, "optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "weight_decay": 5e-4,
-            "schedule": "step", "milestones": [150, 180, 210], "gamma": 0.1}
+SCHEDULE = {"epochs": 240, "batch_size": None, "optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "nesterov": False,
+            "weight_decay": 5e-4, "label_smoothing": 0.0, "schedule": "step", "milestones": [150, 180, 210],
+            "gamma": 0.1}
 DEFAULTS = {
     "data": {"name": "imagefolder", "root": None, "batch_size": 64, "eval_batch_size": 256, "num_workers": 0,
              "augment": True, "image_size": None, "train_subset": None, "test_subset": None, "in_memory": "auto"},
     "teacher": {"arch": "resnet32x4", "kwargs": {}, "checkpoint": None, **SCHEDULE},
     "student": {"arch": "resnet8x4", "kwargs": {}, **SCHEDULE},
     "train": {"eval_every": 0, "threads": 0, "precision": "auto", "channels_last": "auto", "compile": False},
-    "run": {"name": "method-table", "seeds": [0, 1, 2], "methods": ["student", "kd"], "memo_teacher": False},
+    "run": {"name": "method-table", "seeds": [0, 1, 2], "methods": ["student", "kd"], "memo_teacher": False,
+            "views": 0},
     "methods": {"student": {"name": "supervised", "kwargs": {}}, "kd": {"name": "kd", "kwargs": {}}},
 }
 
@@ -82,27 +94,44 @@ def load_data(cfg: dict, device: torch.device) -> VisionData:
     return data
 
 
-def train_loader_for(data: VisionData, cfg: dict, seed: int):
-    """The training loader with the batch order (and augmentation) of ``seed``."""
+def train_loader_for(data: VisionData, cfg: dict, seed: int, batch_size: int | None = None):
+    """The training loader with the batch order (and augmentation) of ``seed``, in batches of ``batch_size``
+    (a section's own; None: ``data.batch_size``)."""
     if hasattr(data.train_loader, "with_seed"):
-        return data.train_loader.with_seed(seed)
-    return make_loader(data.splits.train, cfg["data"]["batch_size"], True, seed, cfg["data"]["num_workers"])
+        loader = data.train_loader.with_seed(seed)
+        return loader.with_batch_size(per_rank_batch_size(batch_size)) if batch_size else loader
+    return make_loader(data.splits.train, batch_size or cfg["data"]["batch_size"], True, seed,
+                       cfg["data"]["num_workers"])
+
+
+def finished(run_dir: Path) -> bool:
+    """Whether a run folder holds a finished run (a ``final`` record in its metrics.json)."""
+    metrics = run_dir / "metrics.json"
+    return metrics.is_file() and bool(json.loads(metrics.read_text()).get("final"))
 
 
 def train_one(label: str, method_cfg: dict, cfg: dict, seed: int, teacher, root: Path, device,
-              section: dict, data: VisionData) -> RunFolder:
-    """Train ``section['arch']`` with ``method_cfg`` on ``section``'s schedule; evaluate; return the run folder."""
+              section: dict, data: VisionData, views=None) -> RunFolder:
+    """Train ``section['arch']`` with ``method_cfg`` on ``section``'s schedule; evaluate; return the run folder.
+
+    A finished run in ``root`` is kept as it is; an interrupted one continues from its ``last.pt``. ``views``
+    (an augmentation-aware logit cache) replaces the teacher for methods that read only its logits."""
+    run_dir = root / f"{label}-seed{seed}"
+    if finished(run_dir):
+        print(f"{label} seed {seed}: finished earlier -> {run_dir}")
+        return RunFolder(run_dir, tensorboard=False)
     seed_everything(seed)
-    train_loader, test_loader = train_loader_for(data, cfg, seed), data.test_loader
+    train_loader, test_loader = train_loader_for(data, cfg, seed, section["batch_size"]), data.test_loader
+    if views is not None and not METHODS.get(method_cfg["name"]).uses_teacher_features:
+        train_loader, teacher = train_loader.with_views(views), None
     c, _, w = data.image_shape
     arch, epochs = section["arch"], section["epochs"]
     student = place(build_model(arch, data.num_classes, c, w, **section["kwargs"]), cfg["train"], device)
     method = METHODS.build(method_cfg["name"], teacher=teacher, student=student, num_classes=data.num_classes,
                            image_shape=data.image_shape, **method_cfg.get("kwargs", {})).to(device)
     params = [p for p in list(student.parameters()) + list(method.parameters()) if p.requires_grad]
-    optimizer = OPTIMIZERS.get(section["optimizer"])(params, section, section["lr"])
-    scheduler = SCHEDULES.get(section["schedule"])(optimizer, section, epochs)
-    run = RunFolder(root / f"{label}-seed{seed}")
+    optimizer, scheduler, interval = optimisation(params, section, epochs, len(train_loader))
+    run = RunFolder(run_dir)
     run.save_config({**cfg, "label": label, "method": method_cfg, "seed": seed})
     deployed = method.inference_model(student)
     eval_every = cfg["train"]["eval_every"]
@@ -113,9 +142,9 @@ def train_one(label: str, method_cfg: dict, cfg: dict, seed: int, teacher, root:
         logits, labels = predict(deployed, test_loader, device, precision=cfg["train"]["precision"])
         return {"test_acc": topk_accuracy(logits, labels, (1,))["top1"]}
 
-    distiller = Distiller(student, method, optimizer, device=device, teacher=teacher, scheduler=scheduler, run=run,
-                          precision=cfg["train"]["precision"])
-    history = distiller.fit(train_loader, epochs, evaluate=evaluate)
+    distiller = Distiller(student, method, optimizer, device=device, teacher=teacher, scheduler=scheduler,
+                          scheduler_interval=interval, run=run, precision=cfg["train"]["precision"])
+    history = distiller.fit(train_loader, epochs, evaluate=evaluate, resume=True)
     if distributed.is_main():  # under torchrun rank 0 writes; the others wait for the files below
         save_vision_model(student, run.checkpoints / "model.pt", arch, data.num_classes, data.image_shape,
                           section["kwargs"])
@@ -141,9 +170,9 @@ def get_teacher(cfg: dict, root: Path, device, data: VisionData):
     if methods and not any(METHODS.get(cfg["methods"][m]["name"]).needs_teacher for m in methods):
         return None
     if not cfg["teacher"]["checkpoint"]:
-        run = train_one("teacher", {"name": "supervised", "kwargs": {}}, cfg, cfg["run"]["seeds"][0], None, root,
-                        device, cfg["teacher"], data)
-        cfg["teacher"]["checkpoint"] = str(run.checkpoints / "model.pt")
+        supervised = {"name": "supervised", "kwargs": {"label_smoothing": cfg["teacher"]["label_smoothing"]}}
+        run = train_one("teacher", supervised, cfg, cfg["run"]["seeds"][0], None, root, device, cfg["teacher"], data)
+        cfg["teacher"]["checkpoint"] = str(run.path / "checkpoints" / "model.pt")
     teacher, _ = load_vision_model(cfg["teacher"]["checkpoint"], arch=cfg["teacher"]["arch"])
     teacher = place(teacher, cfg["train"], device).eval().requires_grad_(False)
     if not cfg["run"]["memo_teacher"]:
@@ -154,9 +183,25 @@ def get_teacher(cfg: dict, root: Path, device, data: VisionData):
     return MemoTeacher(teacher)
 
 
+def labelled_views(cfg: dict, teacher, root: Path, data: VisionData):
+    """The table's augmentation-aware logit cache (``run.views`` views per image), built once; None without."""
+    views = cfg["run"]["views"]
+    if not views or teacher is None:
+        return None
+    if not hasattr(data.train_loader, "with_views"):
+        raise ConfigError("run.views labels augmented views of images held in memory: set data.in_memory=true")
+    fingerprint = file_fingerprint(cfg["teacher"]["checkpoint"])
+    loader = labelled_views_loader(data.train_loader, teacher, root / "soft_labels" / f"{data.name}-{fingerprint}"
+                                   f"-views{views}.pt", fingerprint, views)
+    return loader.views
+
+
 def main(argv=None):
     args = common_parser("Teacher + every method x seed on one student: a result table").parse_args(argv)
-    cfg = load_config(resolve_preset(args.config), args.overrides, defaults=DEFAULTS)
+    if args.resume:
+        cfg = load_run_config(args.resume, args.overrides)
+    else:
+        cfg = load_config(resolve_preset(args.config), args.overrides, defaults=DEFAULTS)
     if args.seed is not None:
         cfg["run"]["seeds"] = [args.seed]
     if cfg["train"]["threads"]:
@@ -165,13 +210,18 @@ def main(argv=None):
     unknown = [m for m in cfg["run"]["methods"] if m not in cfg["methods"]]
     if unknown:
         raise ConfigError(f"run.methods names {unknown}, not in the config's methods: {sorted(cfg['methods'])}")
-    root = RunFolder.create(cfg["run"]["name"], args.runs_dir, tensorboard=False).path
-    print(f"run folder: {root}")
     data = load_data(cfg, device)
+    table_run = RunFolder(args.resume, tensorboard=False) if args.resume else \
+        RunFolder.create(cfg["run"]["name"], args.runs_dir, tensorboard=False)
+    root = table_run.path
+    if not args.resume:
+        table_run.save_config(cfg)
+    print(f"run folder: {root}")
     teacher = get_teacher(cfg, root, device, data)
+    views = labelled_views(cfg, teacher, root, data)
     for seed in cfg["run"]["seeds"]:  # seed-major: an interrupted table still has whole seeds of every method
         for label in cfg["run"]["methods"]:
-            train_one(label, cfg["methods"][label], cfg, seed, teacher, root, device, cfg["student"], data)
+            train_one(label, cfg["methods"][label], cfg, seed, teacher, root, device, cfg["student"], data, views)
     distributed.barrier()  # every run's final figures are on disk before the table reads them
     ordered = [path for label in ["teacher", *cfg["run"]["methods"]] for path in sorted(root.glob(f"{label}-seed*"))]
     table = markdown_table(collect_runs(ordered))

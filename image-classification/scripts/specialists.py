@@ -33,7 +33,7 @@ from kd.vision.methods import METHODS
 from kd.vision.methods.specialists import (combine_specialists, correct_for_enrichment, covariance_groups,
                                            init_from_generalist)
 from kd.vision.model_registry import build_model
-from kd.vision.pipeline import OPTIMIZERS, SCHEDULES, resolve_preset
+from kd.vision.pipeline import optimisation, resolve_preset
 
 TRAINING = {"arch": "cnn", "kwargs": {}, "epochs": 10, "optimizer": "adam", "lr": 0.003, "momentum": 0.9,
             "weight_decay": 0.0, "schedule": "cosine", "milestones": [], "gamma": 0.1}
@@ -52,10 +52,9 @@ DEFAULTS = {
 
 def train(model, method, loader, section: dict, device, run: RunFolder, teacher=None, evaluate=None) -> list[dict]:
     params = [p for p in list(model.parameters()) + list(method.parameters()) if p.requires_grad]
-    optimizer = OPTIMIZERS.get(section["optimizer"])(params, section, section["lr"])
-    scheduler = SCHEDULES.get(section["schedule"])(optimizer, section, section["epochs"])
+    optimizer, scheduler, interval = optimisation(params, section, section["epochs"], len(loader))
     distiller = Distiller(model, method.to(device), optimizer, device=device, teacher=teacher, scheduler=scheduler,
-                          run=run)
+                          scheduler_interval=interval, run=run)
     history = distiller.fit(loader, section["epochs"], evaluate=evaluate)
     plot_training_progress(history, run.plots, title=run.path.name)
     run.close()
