@@ -6,8 +6,12 @@ method's own parameters, and the optimiser steps. On CUDA, and on CPUs with nati
 AMX), the forward runs under bf16 autocast; on CUDA nothing syncs with the host except at logging points. At the end of each epoch the optional
 ``evaluate`` callback runs, the record goes to metrics.json and TensorBoard, and ``last.pt`` (student,
 method, optimiser, scheduler, epoch, RNG) is written atomically, so ``fit(resume=True)`` continues an
-interrupted run where its last finished epoch left it. A non-finite loss stops the run with the step
-and the loss terms, and leaves the last good checkpoint in place.
+interrupted run where its last finished epoch left it. A resumed run trains with the settings it was
+given, not the saved ones: the optimiser keeps its own learning rate, weight decay and momentum (the
+checkpoint gives its moments), and the learning-rate schedule built from the new config is replayed to
+the saved step. A non-finite loss stops the run with the step, the loss terms and what to do
+(``resume_advice``), and leaves the last good checkpoint in place; a loss that grows a thousandfold
+without turning NaN is reported (:class:`~kd.common.utils.loss_watch.LossGrowthWatch`).
 
 Under torch.distributed (``torchrun``, see :mod:`kd.common.utils.distributed`) the same object runs on
 every rank: the student and the method's own parameters train inside one DistributedDataParallel
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from pathlib import Path
 from typing import Any, Callable
 
@@ -27,10 +32,11 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from kd.common.engine.method import DistillationMethod
-from kd.common.utils.checkpoint import atomic_save, safe_load
+from kd.common.utils.checkpoint import atomic_save, load_optimizer_state, safe_load
 from kd.common.utils import distributed
 from kd.common.utils.device import autocast, move_to
 from kd.common.utils.errors import NonFiniteLossError
+from kd.common.utils.loss_watch import LossGrowthWatch
 from kd.common.utils.run_folder import RunFolder
 
 LAST_CHECKPOINT = "last.pt"
@@ -66,6 +72,8 @@ class Distiller:
         run: the run folder for metrics, TensorBoard and checkpoints (``None``: no files written).
         precision: ``auto`` (bf16 on CUDA and on CPUs with native bf16, else fp32), ``bf16``, ``fp16`` or ``fp32``.
         is_main: whether this process logs and writes files; default: rank 0 under torch.distributed.
+        resume_advice: how to continue after the loss diverged, ending the NaN error and the growth warning,
+            e.g. ``"lower the learning rate: --resume runs/x student.lr=<lower>"`` (the caller knows its config).
 
     When a process group of several ranks is initialised and ``student`` is not already wrapped in
     DDP, the student and the method are wrapped together in DistributedDataParallel.
@@ -75,12 +83,15 @@ class Distiller:
                  device: torch.device, teacher: nn.Module | None = None, scheduler: Any = None,
                  scheduler_interval: str = "epoch", run: RunFolder | None = None, precision: str = "auto",
                  grad_clip: float | None = None, log_every: int = 50, progress: bool = True,
-                 is_main: bool | None = None):
+                 is_main: bool | None = None, resume_advice: str = "lower the learning rate and continue from the "
+                                                                   "last checkpoint with --resume RUN_DIR"):
         self.student, self.method, self.optimizer = student, method, optimizer
         self.teacher, self.scheduler, self.scheduler_interval = teacher, scheduler, scheduler_interval
         self.device, self.run, self.precision = device, run, precision
         self.grad_clip, self.log_every, self.progress = grad_clip, log_every, progress
         self.is_main = distributed.is_main() if is_main is None else is_main
+        self.resume_advice = resume_advice
+        self.growth = LossGrowthWatch(resume_advice, enabled=self.is_main)
         self.world_size = distributed.get_world_size()
         self._ddp = None
         if self.world_size > 1 and not isinstance(student, nn.parallel.DistributedDataParallel):
@@ -114,15 +125,25 @@ class Distiller:
         return state
 
     def load_state_dict(self, state: dict) -> None:
+        """Continue from ``state``: weights, optimiser moments, position and RNG from it; the optimiser's
+        settings and the schedule from how this Distiller was built (the resumed run's config)."""
         unwrap(self.student).load_state_dict(state["student"])
         self.method.load_state_dict(state["method"])
-        self.optimizer.load_state_dict(state["optimizer"])
+        load_optimizer_state(self.optimizer, state["optimizer"])
         if self.scheduler is not None and "scheduler" in state:
-            self.scheduler.load_state_dict(state["scheduler"])
+            self._replay_schedule(state["scheduler"]["last_epoch"])
         self.epoch, self.global_step = state["epoch"], state["global_step"]
         torch.set_rng_state(state["torch_rng"])
         if "cuda_rng" in state and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(state["cuda_rng"])
+
+    def _replay_schedule(self, steps: int) -> None:
+        """Step the freshly built scheduler to where the saved one was, so the learning rate is the new
+        config's at that point (a saved scheduler would bring back the old base rate and horizon)."""
+        with warnings.catch_warnings():  # "lr_scheduler.step() before optimizer.step()": intended here
+            warnings.simplefilter("ignore", UserWarning)
+            while self.scheduler.last_epoch < steps:
+                self.scheduler.step()
 
     def save_checkpoint(self) -> None:
         if self.is_main and self.checkpoint_path is not None:
@@ -219,7 +240,7 @@ class Distiller:
                 window[name] = window.get(name, 0.0) + value
             n_steps += 1
             window_steps += 1
-            if n_steps % self._check_every == 0:
+            if n_steps % self._check_every == 0 or self.growth.first is None:
                 self._check_finite(terms)
             if n_steps % self.log_every == 0:
                 means = {k: v.item() for k, v in distributed.reduce_means(window, window_steps).items()}
@@ -241,13 +262,12 @@ class Distiller:
             bad = distributed.all_reduce_sum((~torch.isfinite(terms["loss"])).float()).item() > 0
         else:
             bad = not math.isfinite(terms["loss"].item())
+        where = f"epoch {self.epoch + 1}, step {self.global_step}"
         if not bad:
+            self.growth(terms["loss"].item(), where)
             return
         values = ", ".join(f"{k}={v.item():.4g}" for k, v in terms.items())
         kept = (f"the last good checkpoint is {self.checkpoint_path}"
                 if self.checkpoint_path is not None and self.checkpoint_path.is_file()
                 else "no checkpoint was written yet")
-        raise NonFiniteLossError(
-            f"loss became non-finite at epoch {self.epoch + 1}, step {self.global_step} ({values}); {kept}; "
-            "lower the learning rate or use --resume after fixing the config"
-        )
+        raise NonFiniteLossError(f"loss became non-finite at {where} ({values}); {kept}; {self.resume_advice}")

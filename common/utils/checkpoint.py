@@ -7,7 +7,9 @@ architecture name and its keyword arguments, so a mismatch is reported by name, 
 from __future__ import annotations
 
 import os
+import pickle
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,7 @@ import torch
 from torch import nn
 
 from kd.common.utils import distributed
-from kd.common.utils.errors import CheckpointMismatchError, MissingPathError
+from kd.common.utils.errors import CheckpointMismatchError, MissingPathError, UnreadableFileError
 
 
 def atomic_save(obj: Any, path: str | Path) -> Path:
@@ -45,11 +47,48 @@ def atomic_save_on_main(obj: Any, path: str | Path) -> Path:
 
 
 def safe_load(path: str | Path, map_location: str | torch.device = "cpu") -> dict:
-    """Load a checkpoint with ``weights_only=True``; a missing file is a one-line user error."""
+    """Load a checkpoint with ``weights_only=True``.
+
+    A missing file is a :class:`MissingPathError`; a file that does not load (cut short by a copy, empty,
+    not a PyTorch file, or pickling objects other than tensors and plain values) an :class:`UnreadableFileError`,
+    both one line.
+    """
     path = Path(path)
     if not path.is_file():
         raise MissingPathError(f"checkpoint '{path}' does not exist; pass the path of a .pt file a run wrote")
-    return torch.load(path, map_location=map_location, weights_only=True)
+    try:
+        with warnings.catch_warnings():  # a pickle that is no checkpoint warns before it fails
+            warnings.filterwarnings("ignore", message="Detected pickle protocol")
+            return torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:  # noqa: BLE001 - whatever torch.load raises, the file is not a readable checkpoint
+        raise UnreadableFileError(f"checkpoint '{path}' cannot be read ({_load_failure(err)}); copy it again or "
+                                  "pass another .pt file a run wrote") from None
+
+
+def _load_failure(err: Exception) -> str:
+    """What went wrong in ``torch.load``, in a few words."""
+    if isinstance(err, EOFError):
+        return "the file is empty or cut short"
+    if "Weights only load failed" in str(err):
+        return "it holds pickled objects other than tensors and plain values, which are never unpickled here"
+    if "zip archive" in str(err) or "central directory" in str(err):
+        return "the file is truncated or damaged: its zip archive is incomplete"
+    if isinstance(err, (KeyError, pickle.UnpicklingError)):
+        return "not a PyTorch checkpoint"
+    return f"{type(err).__name__}: {str(err).splitlines()[0][:160]}" if str(err) else type(err).__name__
+
+
+def load_optimizer_state(optimizer: torch.optim.Optimizer, state: dict) -> None:
+    """Load a saved optimiser state (moments, step counts) but keep the optimiser's own settings.
+
+    ``optimizer.load_state_dict`` also brings back the saved learning rate, weight decay, momentum and betas,
+    so a run resumed with a changed ``lr`` would silently train at the old one. Here the settings the
+    optimiser was built with (from the resumed run's config) win; only the per-parameter state is taken.
+    """
+    settings = [{k: v for k, v in group.items() if k != "params"} for group in optimizer.param_groups]
+    optimizer.load_state_dict(state)
+    for group, own in zip(optimizer.param_groups, settings):
+        group.update(own)
 
 
 def save_model(model: nn.Module, path: str | Path, arch: str, arch_kwargs: dict, **meta: Any) -> Path:

@@ -63,13 +63,26 @@ def apply_overrides(config: dict, overrides: Iterable[str]) -> dict:
     return config
 
 
-def load_run_config(run_dir: str | Path, overrides: Iterable[str] = ()) -> dict:
+def load_run_config(run_dir: str | Path, overrides: Iterable[str] = (), fixed: Iterable[str] = ()) -> dict:
     """The ``config.yaml`` a script saved in its run folder (what ``--resume RUN_DIR`` continues), with
-    ``overrides`` applied; a folder without one is a one-line user error."""
+    ``overrides`` applied; a folder without one is a one-line user error.
+
+    A resumed run applies the settings it is given (learning rates, epochs, ...), but some cannot change
+    half-way: the architectures its checkpoints hold, the data set, the seed. ``fixed`` names those keys
+    (a section name covers every key in it); an override that changes one is refused in one line, before
+    anything in the run folder is touched.
+    """
     saved = Path(run_dir) / "config.yaml"
     if not saved.is_file():
         raise MissingPathError(f"--resume {run_dir}: no config.yaml there; pass a run folder a script created")
-    return apply_overrides(load_yaml(saved), overrides)
+    before = load_yaml(saved)
+    after = apply_overrides(before, overrides)
+    old, new = flatten(before), flatten(after)
+    for key in sorted(set(old) | set(new)):
+        if old.get(key) != new.get(key) and any(key == f or key.startswith(f + ".") for f in fixed):
+            raise ConfigError(f"--resume cannot change {key} ({old.get(key)!r} -> {new.get(key)!r}): the run's "
+                              "checkpoints were made with the saved value; drop that override, or start a new run")
+    return after
 
 
 def load_config(path: str | Path | None, overrides: Iterable[str] = (), defaults: dict | None = None) -> dict:

@@ -21,7 +21,11 @@ class MissingPathError(KDError):
 
 
 class CheckpointMismatchError(KDError):
-    """A checkpoint whose tensors do not fit the model it is loaded into."""
+    """A checkpoint that does not fit where it is used: another architecture, other classes, other data."""
+
+
+class UnreadableFileError(KDError):
+    """A file that exists but cannot be read: a truncated checkpoint, an image that does not decode."""
 
 
 class ConfigError(KDError):

@@ -137,3 +137,28 @@ def test_teacher_forward_keeps_transformers_outputs():
     out = teacher_forward(HFLike(), torch.ones(2, 3))
     assert isinstance(out, SequenceClassifierOutput)
     assert torch.equal(out.logits, torch.full((2, 3), 2.0)) and not out.logits.is_inference()
+
+
+def test_resume_applies_a_changed_learning_rate_at_the_saved_point_of_its_schedule(tmp_path):
+    """--resume RUN student.lr=... must train at the new rate: the optimiser state holds the old one, and a saved
+    scheduler would bring the old base rate back at its next step."""
+    x, y = blobs()
+    make_distiller(RunFolder(tmp_path / "run"), lr=0.1).fit(loader(x, y), epochs=2)
+    resumed = make_distiller(RunFolder(tmp_path / "run"), lr=0.01)
+    history = resumed.fit(loader(x, y), epochs=3, resume=True)
+    # epochs 1-2 trained at 0.1, 0.05; epoch 3 at StepLR(1, 0.5)'s third rate from the new 0.01, not from 0.1
+    assert [r["lr"] for r in history] == pytest.approx([0.1, 0.05, 0.01 * 0.5 ** 2])
+    assert resumed.optimizer.param_groups[0]["lr"] == pytest.approx(0.01 * 0.5 ** 3)
+    assert resumed.optimizer.param_groups[0]["momentum"] == 0.9 and resumed.optimizer.state  # moments kept
+
+
+def test_a_loss_that_grows_a_thousandfold_without_nan_is_reported(capsys):
+    x, y = blobs()
+    torch.manual_seed(0)
+    student = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 3))
+    distiller = Distiller(student, KD(), torch.optim.Adam(student.parameters(), lr=1e6), device=torch.device("cpu"),
+                          progress=False, resume_advice="lower student.lr")
+    history = distiller.fit(loader(x, y), epochs=2)
+    assert all(torch.isfinite(torch.tensor(r["loss"])) for r in history)
+    warnings = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning: the loss grew")]
+    assert len(warnings) == 1 and "(epoch 1, step 1)" in warnings[0] and warnings[0].endswith("lower student.lr")
