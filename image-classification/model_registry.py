@@ -19,6 +19,8 @@ Any registered name can be a teacher or a student; the split into ``teacher_mode
 """
 from __future__ import annotations
 
+from typing import Sequence
+
 from torch import nn
 
 from kd.common.utils.registry import Registry
@@ -27,11 +29,18 @@ from kd.vision.registry_build import build_checked
 MODELS: Registry[nn.Module] = Registry("model")
 
 
-def build_model(name: str, num_classes: int, in_channels: int = 3, image_size: int = 32, **kwargs) -> nn.Module:
+def build_model(name: str, num_classes: int, in_channels: int = 3, image_size: int | Sequence[int] = 32,
+                **kwargs) -> nn.Module:
     """Build the architecture registered as ``name`` (unknown names raise :class:`UnknownNameError`,
     arguments it does not take :class:`ConfigError`)."""
     return build_checked(MODELS, name, num_classes=num_classes, in_channels=in_channels, image_size=image_size,
                          **kwargs)
+
+
+def image_size_arg(image_shape: Sequence[int]) -> int | list[int]:
+    """The ``image_size`` argument of a model for images of ``image_shape`` (C, H, W): H when square, else [H, W]."""
+    height, width = image_shape[-2:]
+    return height if height == width else [height, width]
 
 
 # Importing the two packages registers every architecture (they import MODELS from this module).

@@ -36,7 +36,7 @@ from kd.common.utils.plotting import plot_training_progress
 from kd.common.utils.registry import Registry
 from kd.common.utils.run_folder import RunFolder
 from kd.common.utils.seed import seed_everything
-from kd.vision.checkpoints import load_vision_model, save_vision_model
+from kd.vision.checkpoints import data_record, load_vision_model, save_vision_model
 from kd.vision.data import SoftLabelDataset, VisionData, build_data, cached_soft_labels, file_fingerprint
 from kd.vision.data import label_images, make_loader
 from kd.vision.data.soft_labels import LABEL_BATCH
@@ -44,7 +44,7 @@ from kd.vision.data.labelled import WithLabels, dataset_labels, labelled_indices
 from kd.vision.data.augmentation_cache import labelled_views_loader
 from kd.vision.data.device_loader import device_resident, wants_in_memory
 from kd.vision.methods import METHODS
-from kd.vision.model_registry import MODELS, build_model
+from kd.vision.model_registry import MODELS, build_model, image_size_arg
 from kd.vision.registry_build import build_checked, check_arguments
 from kd.vision.report import cost, mean_over_seeds, quality
 
@@ -57,11 +57,12 @@ MODEL_FILE = "model.pt"
 @dataclass
 class Experiment:
     cfg: dict
-    run: RunFolder
     device: torch.device
     data: VisionData
     resume: bool
+    run: RunFolder | None = None  # set by open_run, once every input has been checked
     seed_of_students: int | None = None  # set by for_student_seed; None: the config's seed
+    given_teacher: tuple[nn.Module, Path] | None = None  # teacher.checkpoint, loaded and checked
 
     @property
     def seed(self) -> int:
@@ -97,16 +98,20 @@ def resolve_preset(preset: str | None) -> Path | None:
                            f"{', '.join(sorted(p.stem for p in CONFIG_DIR.glob('*.yaml')))}")
 
 
+# What a resumed run cannot change: its checkpoints and soft labels were made with these (load_run_config).
+FIXED_ON_RESUME = ("seed", "data.name", "data.image_size", "data.test_fraction", "teacher.arch", "teacher.kwargs",
+                   "teacher.checkpoint", "teacher.optimizer", "student.arch", "student.kwargs", "student.optimizer",
+                   "student.labelled_fraction", "method", "distill.mode", "distill.transfer_set", "distill.views")
+
+
 def load_experiment_config(args: argparse.Namespace, default_preset: str | None = None) -> dict:
-    """The saved config of ``--resume RUN_DIR`` (plus overrides), else default.yaml < preset < overrides."""
+    """The saved config of ``--resume RUN_DIR`` (plus overrides; one that changes a key of FIXED_ON_RESUME is
+    refused), else default.yaml < preset < overrides. ``--seed N`` is the override ``seed=N``."""
+    overrides = list(args.overrides) + ([f"seed={args.seed}"] if args.seed is not None else [])
     if args.resume:
-        cfg = load_run_config(args.resume, args.overrides)
-    else:
-        preset = resolve_preset(args.config or default_preset)
-        cfg = load_config(preset, args.overrides, defaults=load_yaml(DEFAULT_CONFIG))
-    if args.seed is not None:
-        cfg["seed"] = args.seed
-    return cfg
+        return load_run_config(args.resume, overrides, fixed=FIXED_ON_RESUME)
+    preset = resolve_preset(args.config or default_preset)
+    return load_config(preset, overrides, defaults=load_yaml(DEFAULT_CONFIG))
 
 
 def check_names(cfg: dict) -> None:
@@ -143,10 +148,15 @@ def check_labelled_part(cfg: dict) -> None:
 
 
 def start_experiment(args: argparse.Namespace, run_name: str, default_preset: str | None = None,
-                     check: Callable[[dict], None] | None = None) -> Experiment:
-    """Config, device, data (errors surface before any folder is made), then the run folder.
+                     check: Callable[[dict], None] | None = None, load_teacher: bool = True) -> Experiment:
+    """:func:`prepare_experiment`, then :func:`open_run`: every input is checked before the folder is made."""
+    return open_run(prepare_experiment(args, default_preset, check, load_teacher), args, run_name)
 
-    ``check(cfg)``: the script's own checks of the config, also run before the folder exists."""
+
+def prepare_experiment(args: argparse.Namespace, default_preset: str | None = None,
+                       check: Callable[[dict], None] | None = None, load_teacher: bool = True) -> Experiment:
+    """Config, device, data and (``load_teacher``) the ``teacher.checkpoint``, checked against the data; no
+    run folder yet, so any mistake in them leaves nothing behind. ``check(cfg)``: the script's own checks."""
     cfg = load_experiment_config(args, default_preset)
     check_names(cfg)
     if check is not None:
@@ -160,10 +170,27 @@ def start_experiment(args: argparse.Namespace, run_name: str, default_preset: st
         data = device_resident(data, device, seed=cfg["seed"])
     elif cfg["distill"]["views"]:
         raise ConfigError("distill.views (labelled augmented views) needs the images in memory: data.in_memory=true")
+    exp = Experiment(cfg=cfg, device=device, data=data, resume=bool(args.resume))
+    if load_teacher and cfg["teacher"]["checkpoint"]:
+        path = Path(cfg["teacher"]["checkpoint"])
+        model, _ = load_checked_model(exp, path, arch=cfg["teacher"]["arch"])
+        exp.given_teacher = (place(model, cfg["train"], device), path)
+    return exp
+
+
+def load_checked_model(exp: Experiment, path: str | Path, arch: str | None = None) -> tuple[nn.Module, dict]:
+    """A model checkpoint for this experiment's data: its classes, and unless ``data.allow_checkpoint_mismatch``
+    the data set, class names, input shape and normalisation it was trained with."""
+    return load_vision_model(path, arch=arch, num_classes=exp.data.num_classes, data=exp.data,
+                             allow_other_data=exp.cfg["data"]["allow_checkpoint_mismatch"])
+
+
+def open_run(exp: Experiment, args: argparse.Namespace, run_name: str) -> Experiment:
+    """The experiment with its run folder: a new one, or ``--resume``'s; its config.yaml is the config it runs."""
     run = RunFolder(args.resume) if args.resume else RunFolder.create(run_name, args.runs_dir)
-    run.save_config(cfg)
+    run.save_config(exp.cfg)
     print(f"run folder: {run.path}")
-    return Experiment(cfg=cfg, run=run, device=device, data=data, resume=bool(args.resume))
+    return dataclasses.replace(exp, run=run)
 
 
 # ------------------------------------------------------------------------------------ optimiser, models
@@ -211,9 +238,9 @@ def optimisation(params, section: dict, epochs: int, steps_per_epoch: int, lr: f
 def build_arch(exp: Experiment, section: dict, seed: int) -> nn.Module:
     """The model a config section (``teacher`` or ``student``) names, initialised from ``seed``."""
     seed_everything(seed)
-    c, _, w = exp.data.image_shape
-    return place(build_model(section["arch"], exp.data.num_classes, c, w, **section["kwargs"]), exp.cfg["train"],
-                 exp.device)
+    shape = exp.data.image_shape
+    model = build_model(section["arch"], exp.data.num_classes, shape[0], image_size_arg(shape), **section["kwargs"])
+    return place(model, exp.cfg["train"], exp.device)
 
 
 def place(model: nn.Module, train: dict, device: torch.device) -> nn.Module:
@@ -276,16 +303,19 @@ def alone_epochs(exp: Experiment) -> int:
 
 # ------------------------------------------------------------------------------------------ one stage
 def make_distiller(exp: Experiment, stage: str, model: nn.Module, method: nn.Module, section: dict, epochs: int,
-                   steps_per_epoch: int, teacher: nn.Module | None = None, schedule: str | None = None,
+                   steps_per_epoch: int, lr_key: str, teacher: nn.Module | None = None, schedule: str | None = None,
                    lr: float | None = None) -> Distiller:
-    """A :class:`Distiller` for one training stage, logging into ``<run>/<stage>/``."""
+    """A :class:`Distiller` for one training stage, logging into ``<run>/<stage>/``; ``lr_key`` is the config key
+    of its learning rate (what the advice after a diverging loss tells the user to lower)."""
     method.to(exp.device)
     params = [p for p in list(model.parameters()) + list(method.parameters()) if p.requires_grad]
     optimizer, scheduler, interval = optimisation(params, section, epochs, steps_per_epoch, lr, schedule)
     train = exp.cfg["train"]
+    advice = (f"lower the learning rate and continue from the last checkpoint: --resume {exp.run.path} "
+              f"{lr_key}=<lower>")
     return Distiller(model, method, optimizer, device=exp.device, teacher=teacher, scheduler=scheduler,
                      scheduler_interval=interval, run=RunFolder(exp.run.path / stage), precision=train["precision"],
-                     grad_clip=train["grad_clip"], log_every=train["log_every"])
+                     grad_clip=train["grad_clip"], log_every=train["log_every"], resume_advice=advice)
 
 
 def test_evaluator(exp: Experiment, model: nn.Module, teacher_test_logits: Tensor | None = None) -> Callable[[int], dict]:
@@ -302,18 +332,20 @@ def finish_stage(exp: Experiment, distiller: Distiller, section: dict) -> Path:
     path = run.checkpoints / MODEL_FILE
     if distributed.is_main():  # under torchrun rank 0 writes; the others wait for the file below
         save_vision_model(distiller.student, path, section["arch"], exp.data.num_classes, exp.data.image_shape,
-                          section["kwargs"], data=exp.data.name, data_config=exp.cfg["data"],
-                          class_names=list(exp.data.class_names), epochs=distiller.epoch)
+                          section["kwargs"], **data_record(exp.data), data_config=exp.cfg["data"],
+                          epochs=distiller.epoch)
         plot_training_progress(run.history, run.plots, title=run.path.name)
     distributed.barrier()
     run.close()
     return path
 
 
-def train_stage(exp: Experiment, stage: str, model: nn.Module, method: nn.Module, section: dict, loader,
+def train_stage(exp: Experiment, stage: str, model: nn.Module, method: nn.Module, section_name: str, loader,
                 epochs: int, teacher: nn.Module | None = None, teacher_test_logits: Tensor | None = None) -> Path:
-    """Train ``model`` for ``epochs`` (resuming the stage's last.pt with --resume); return its checkpoint."""
-    distiller = make_distiller(exp, stage, model, method, section, epochs, len(loader), teacher)
+    """Train ``model`` on the ``section_name`` section's settings (``teacher`` or ``student``) for ``epochs``
+    (resuming the stage's last.pt with --resume); return its checkpoint."""
+    section = exp.cfg[section_name]
+    distiller = make_distiller(exp, stage, model, method, section, epochs, len(loader), f"{section_name}.lr", teacher)
     evaluate = test_evaluator(exp, method.inference_model(model), teacher_test_logits)
     distiller.fit(loader, epochs, evaluate=evaluate, resume=exp.resume)
     return finish_stage(exp, distiller, section)
@@ -331,17 +363,13 @@ def train_teacher(exp: Experiment) -> tuple[nn.Module, Path]:
     section = exp.cfg["teacher"]
     model = build_arch(exp, section, exp.seed)
     loader = with_batch_size(exp, exp.data.train_loader, section["batch_size"], exp.seed)
-    path = train_stage(exp, "teacher", model, supervised(exp, section), section, loader, section["epochs"])
+    path = train_stage(exp, "teacher", model, supervised(exp, section), "teacher", loader, section["epochs"])
     return model, path
 
 
 def get_teacher(exp: Experiment) -> tuple[nn.Module, Path]:
-    """Load ``teacher.checkpoint`` (checked against ``teacher.arch`` and the classes) or train the teacher."""
-    section = exp.cfg["teacher"]
-    if section["checkpoint"]:
-        model, _ = load_vision_model(section["checkpoint"], arch=section["arch"], num_classes=exp.data.num_classes)
-        return place(model, exp.cfg["train"], exp.device), Path(section["checkpoint"])
-    return train_teacher(exp)
+    """The ``teacher.checkpoint`` :func:`prepare_experiment` loaded and checked, or a teacher trained here."""
+    return exp.given_teacher or train_teacher(exp)
 
 
 def teacher_logits(exp: Experiment, teacher: nn.Module) -> Tensor:
@@ -353,7 +381,7 @@ def train_student_alone(exp: Experiment, teacher_test_logits: Tensor | None = No
     hard labels only, for as many optimiser steps as the distilled student."""
     section = exp.cfg["student"]
     model = build_arch(exp, section, exp.student_seed + 1)
-    path = train_stage(exp, exp.stage("student_alone"), model, supervised(exp, section), section,
+    path = train_stage(exp, exp.stage("student_alone"), model, supervised(exp, section), "student",
                        student_loader(exp, distilled=False), alone_epochs(exp), teacher_test_logits=teacher_test_logits)
     return model, path
 
@@ -381,7 +409,7 @@ def distil_student(exp: Experiment, teacher: nn.Module, teacher_checkpoint: Path
 
 @DISTILL_MODES.register("online")
 def distil_online(exp, teacher, teacher_checkpoint, student, method, teacher_test_logits) -> Path:
-    return train_stage(exp, exp.stage("student_kd"), student, method, exp.cfg["student"],
+    return train_stage(exp, exp.stage("student_kd"), student, method, "student",
                        student_loader(exp, distilled=True), student_epochs(exp.cfg), teacher=teacher,
                        teacher_test_logits=teacher_test_logits)
 
@@ -403,7 +431,7 @@ def distil_offline(exp, teacher, teacher_checkpoint, student, method, teacher_te
                                        cache_dir / f"{exp.data.name}-{fingerprint}-views{views}.pt", fingerprint,
                                        views, exp.seed)
         print(f"offline soft labels: {views} labelled augmented views per image, cached in {cache_dir}")
-        return train_stage(exp, exp.stage("student_kd"), student, method, exp.cfg["student"], loader,
+        return train_stage(exp, exp.stage("student_kd"), student, method, "student", loader,
                            student_epochs(exp.cfg), teacher=teacher, teacher_test_logits=teacher_test_logits)
     cache_file = cache_dir / f"{exp.data.name}-{file_fingerprint(teacher_checkpoint)}.pt"
     logits, seconds = cached_soft_labels(teacher, plain_training_images(exp), cache_file, exp.device, exp.precision)
@@ -411,7 +439,7 @@ def distil_offline(exp, teacher, teacher_checkpoint, student, method, teacher_te
         f"labelled in {seconds:.1f} s ({len(logits) / seconds:,.0f} images/s)"
     print(f"offline soft labels: {tuple(logits.shape)} teacher logits in {cache_file}, {cost}")
     # The teacher is still passed: cached logits take precedence, feature methods may need its features.
-    return train_stage(exp, exp.stage("student_kd"), student, method, exp.cfg["student"],
+    return train_stage(exp, exp.stage("student_kd"), student, method, "student",
                        student_loader(exp, True, logits), student_epochs(exp.cfg), teacher=teacher,
                        teacher_test_logits=teacher_test_logits)
 
@@ -422,9 +450,10 @@ def distil_guide(exp, teacher, teacher_checkpoint, student, method, teacher_test
     rounds, t_per, s_per = d["rounds"], d["teacher_epochs_per_round"], d["student_epochs_per_round"]
     teacher.requires_grad_(True)
     teacher_d = make_distiller(exp, "guide_teacher", teacher, supervised(exp, t_section), t_section, rounds * t_per,
-                               len(exp.data.train_loader), schedule="constant", lr=d["teacher_lr"] or t_section["lr"] / 10)
+                               len(exp.data.train_loader), "distill.teacher_lr", schedule="constant",
+                               lr=d["teacher_lr"] or t_section["lr"] / 10)
     student_d = make_distiller(exp, exp.stage("student_kd"), student, method, s_section, rounds * s_per,
-                               len(student_loader(exp, True)), teacher=teacher)
+                               len(student_loader(exp, True)), "student.lr", teacher=teacher)
     if exp.resume:
         teacher_d.try_resume()
         student_d.try_resume()

@@ -4,8 +4,8 @@ The images ship inside scikit-learn, so nothing is downloaded. Split: a fixed st
 train/test split (``random_state=0``: 1437 train / 360 test images). Pixels (0..16) are scaled to
 [0, 1] and standardised with the training set's mean and standard deviation. The images stay 8x8 by
 default (fast on a CPU: the quickstart trains three models in well under a minute); ``image_size=N``
-upsamples them bilinearly to NxN, e.g. 32 to try the CIFAR ResNets. No augmentation (one pixel of
-shift is an eighth of the image).
+upsamples them bilinearly to NxN, e.g. 32 to try the CIFAR ResNets (``[H, W]`` to H x W). No augmentation
+(one pixel of shift is an eighth of the image).
 """
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch.utils.data import TensorDataset
 
 from kd.vision.data.registry import DATASETS, DataSplits
+from kd.vision.data.transforms import image_hw
 
 
 @DATASETS.register("digits")
@@ -27,11 +28,13 @@ def digits(root=None, augment: bool = True, image_size: int | None = None, test_
     labels = torch.tensor(bunch.target, dtype=torch.long)
     train_idx, test_idx = train_test_split(torch.arange(len(labels)).numpy(), test_size=test_fraction,
                                            stratify=labels.numpy(), random_state=0)
-    if image_size and image_size != 8:
-        images = F.interpolate(images, size=(image_size, image_size), mode="bilinear", align_corners=False)
+    size = image_hw(image_size) if image_size else (8, 8)
+    if size != (8, 8):
+        images = F.interpolate(images, size=size, mode="bilinear", align_corners=False)
     train_x = images[train_idx]
     mean, std = train_x.mean(), train_x.std()
     train = TensorDataset((train_x - mean) / std, labels[train_idx])
     test = TensorDataset((images[test_idx] - mean) / std, labels[test_idx])
     return DataSplits(train=train, train_plain=train, test=test, num_classes=10,
-                      image_shape=tuple(images.shape[1:]), class_names=[str(i) for i in range(10)])
+                      image_shape=tuple(images.shape[1:]), class_names=[str(i) for i in range(10)],
+                      normalisation=((mean.item(),), (std.item(),)))

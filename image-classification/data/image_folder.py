@@ -4,28 +4,80 @@
 - ``DIR/train/<class>/*.png`` and ``DIR/test/<class>/*`` (or ``DIR/val/<class>/*``): the given split; or
 - ``DIR/<class>/*``: a single folder, split into train/test with a fixed ``test_fraction`` (stratified by
   class when every class has enough images).
-Images are converted to RGB, resized and centre-cropped to ``image_size`` (default 32) and normalised
-with ImageNet statistics; training adds a padded random crop and a horizontal flip.
+Images are converted to RGB, resized and centre-cropped to ``image_size`` (default 32; ``[H, W]`` for
+H x W) and normalised with ImageNet statistics; training adds a padded random crop and a horizontal flip.
 A missing or empty folder, or one without class sub-folders or images, is a one-line MissingPathError.
+Every image is checked once before training (PIL opens and verifies it): a file that does not decode is
+a one-line UnreadableFileError naming it, or, with ``skip_bad_images=True``, is left out and counted.
 """
 from __future__ import annotations
 
 import math
 from pathlib import Path
 
+from PIL import Image
 from torch.utils.data import Subset
 from torchvision.datasets import ImageFolder
+from torchvision.datasets.folder import default_loader
 
-from kd.common.utils.errors import ConfigError, MissingPathError
+from kd.common.utils.errors import ConfigError, MissingPathError, UnreadableFileError
 from kd.vision.data import transforms as tf
 from kd.vision.data.registry import DATASETS, DataSplits
 
 TEST_SPLIT_NAMES = ("test", "val")
 
 
+def load_image(path: str):
+    """The image at ``path`` as PIL RGB; one that does not decode is a one-line error naming the file."""
+    try:
+        return default_loader(path)
+    except Exception as err:  # noqa: BLE001 - PIL raises many kinds (UnidentifiedImageError, OSError, SyntaxError)
+        raise UnreadableFileError(f"image '{path}' cannot be decoded ({_reason(err, path)}); delete or replace it, or "
+                                  "set data.skip_bad_images=true to leave such files out") from None
+
+
+def _reason(err: Exception, path: str) -> str:
+    """PIL's complaint in a few words (without the path, which the message names already)."""
+    text = str(err).splitlines()[0].replace(f" '{path}'", "") if str(err) else ""
+    return text or type(err).__name__
+
+
+def _decode_failure(path: str) -> str | None:
+    """None when PIL opens and verifies the image file at ``path``, else why it cannot."""
+    try:
+        with Image.open(path) as image:
+            image.verify()
+    except Exception as err:  # noqa: BLE001 - as in load_image
+        return _reason(err, path)
+    return None
+
+
+def drop_undecodable(folders: list[ImageFolder], skip: bool) -> int:
+    """Check every image of ``folders`` once; return how many were left out.
+
+    A file that does not decode is an :class:`UnreadableFileError` naming it, unless ``skip``: then it is
+    removed from every folder's samples (and a line says how many were).
+    """
+    paths = sorted({path for folder in folders for path, _ in folder.samples})
+    bad = {path: reason for path in paths if (reason := _decode_failure(path)) is not None}
+    if not bad:
+        return 0
+    first, reason = next(iter(bad.items()))
+    if not skip:
+        more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+        raise UnreadableFileError(f"image '{first}' cannot be decoded ({reason}){more}; delete or replace it, or set "
+                                  "data.skip_bad_images=true to leave such files out")
+    for folder in folders:
+        folder.samples = folder.imgs = [s for s in folder.samples if s[0] not in bad]
+        folder.targets = [label for _, label in folder.samples]
+    print(f"skipped {len(bad)} of {len(paths)} images that do not decode (data.skip_bad_images=true), e.g. '{first}' "
+          f"({reason})")
+    return len(bad)
+
+
 def _image_folder(path: Path, transform) -> ImageFolder:
     try:
-        return ImageFolder(str(path), transform=transform)
+        return ImageFolder(str(path), transform=transform, loader=load_image)
     except FileNotFoundError as err:
         raise MissingPathError(
             f"image folder '{path}' has no usable images ({str(err).splitlines()[0]}); it needs one sub-folder "
@@ -46,8 +98,8 @@ def _stratified_split(targets: list[int], test_fraction: float) -> tuple[list[in
 
 
 @DATASETS.register("imagefolder")
-def imagefolder(root=None, augment: bool = True, image_size: int | None = None, test_fraction: float = 0.2,
-                download: bool = True) -> DataSplits:
+def imagefolder(root=None, augment: bool = True, image_size: int | list[int] | None = None, test_fraction: float = 0.2,
+                download: bool = True, skip_bad_images: bool = False) -> DataSplits:
     if not root:
         raise MissingPathError("data set 'imagefolder' needs data.root=/path/to/folder (class sub-folders of images)")
     root = Path(root).expanduser()
@@ -55,21 +107,23 @@ def imagefolder(root=None, augment: bool = True, image_size: int | None = None, 
         raise MissingPathError(f"image folder '{root}' does not exist; pass data.root=/path/to/folder")
     if not any(root.iterdir()):
         raise MissingPathError(f"image folder '{root}' is empty; put one sub-folder of images per class in it")
-    size = image_size or 32
+    size = tf.image_hw(image_size or 32)
     plain = tf.eval_transform(tf.IMAGENET_STATS, resize=size)
     augmented = tf.train_transform(tf.IMAGENET_STATS, size, resize=True) if augment else plain
     test_dir = next((root / n for n in TEST_SPLIT_NAMES if (root / n).is_dir()), None)
     if (root / "train").is_dir() and test_dir is not None:
         train, train_plain = _image_folder(root / "train", augmented), _image_folder(root / "train", plain)
         test = _image_folder(test_dir, plain)
+        drop_undecodable([train, train_plain, test], skip_bad_images)
         if test.classes != train.classes:
             raise ConfigError(f"'{root / 'train'}' and '{test_dir}' have different class sub-folders: "
                               f"{train.classes} vs {test.classes}")
         classes = train.classes
     else:
         full_aug, full_plain = _image_folder(root, augmented), _image_folder(root, plain)
+        drop_undecodable([full_aug, full_plain], skip_bad_images)
         train_idx, test_idx = _stratified_split(full_plain.targets, test_fraction)
         train, train_plain, test = Subset(full_aug, train_idx), Subset(full_plain, train_idx), Subset(full_plain, test_idx)
         classes = full_plain.classes
     return DataSplits(train=train, train_plain=train_plain, test=test, num_classes=len(classes),
-                      image_shape=(3, size, size), class_names=list(classes))
+                      image_shape=(3, *size), class_names=list(classes), normalisation=tf.IMAGENET_STATS)

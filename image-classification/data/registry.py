@@ -1,9 +1,10 @@
 """The data-set registry and the loaders built from it.
 
 A data-set factory (``@DATASETS.register("name")``) takes the ``data`` config section's options
-(``root``, ``augment``, ``image_size``, ``test_fraction``, ``download``) and returns :class:`DataSplits`:
-the augmented training set, the same training images with the test transform (what an offline teacher
-labels), the test set and the label metadata. :func:`build_data` wraps them into loaders whose
+(``root``, ``augment``, ``image_size``, ``test_fraction``, ``download``; ``skip_bad_images`` only when it is
+set, and only image folders take it) and returns :class:`DataSplits`: the augmented training set, the same
+training images with the test transform (what an offline teacher labels), the test set and the label
+metadata. :func:`build_data` wraps them into loaders whose
 training order is a pure function of (seed, epoch), so an interrupted run resumes on the same batches.
 """
 from __future__ import annotations
@@ -17,6 +18,7 @@ from torch.utils.data import DataLoader, Dataset
 from kd.common.engine.sampler import EpochShuffleSampler
 from kd.common.utils.distributed import per_rank_batch_size, shard_kwargs
 from kd.common.utils.registry import Registry
+from kd.vision.registry_build import build_checked
 
 DATASETS: Registry["DataSplits"] = Registry("data set")
 
@@ -29,6 +31,8 @@ class DataSplits:
     num_classes: int
     image_shape: tuple[int, int, int]  # (C, H, W) after the transform
     class_names: Sequence[str]
+    # (mean, std) per channel the images are standardised with; checkpoints record it (None: not known)
+    normalisation: tuple[Sequence[float], Sequence[float]] | None = None
 
 
 @dataclass
@@ -60,11 +64,13 @@ def build_data(cfg: dict, seed: int = 0) -> VisionData:
     """Build the data set named ``cfg["name"]`` and its train/test loaders.
 
     ``cfg`` keys: ``name``, ``root``, ``batch_size``, ``eval_batch_size``, ``num_workers``, ``augment``,
-    ``image_size``, ``test_fraction``, ``download`` (missing keys take the defaults below).
+    ``image_size``, ``test_fraction``, ``download``, ``skip_bad_images`` (missing keys take the defaults below).
     """
     options = {"root": cfg.get("root"), "augment": cfg.get("augment", True), "image_size": cfg.get("image_size"),
                "test_fraction": cfg.get("test_fraction", 0.2), "download": cfg.get("download", True)}
-    splits = DATASETS.build(cfg["name"], **options)
+    if cfg.get("skip_bad_images"):  # a data set that reads no image files does not take it: a one-line error
+        options["skip_bad_images"] = True
+    splits = build_checked(DATASETS, cfg["name"], **options)
     batch_size = cfg.get("batch_size", 64)
     eval_batch_size = cfg.get("eval_batch_size") or 2 * batch_size
     workers = cfg.get("num_workers", 0)

@@ -7,6 +7,7 @@ is an :class:`OfflineError` saying how to point at local files instead. MNIST an
 from their IDX files wherever they are found (data/idx.py: gzipped or not, no checksum). CIFAR training
 uses the standard augmentation (4-pixel-padded random crop + horizontal flip); MNIST-like training images
 are jittered by up to 2 pixels in each direction (Hinton et al. 2015, sec. 3), ``data.augment=false`` for none.
+Their images keep their size: a ``data.image_size`` other than it is a one-line error.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from urllib.error import URLError
 
 from torchvision import datasets as tvd
 
-from kd.common.utils.errors import MissingPathError, OfflineError
+from kd.common.utils.errors import ConfigError, MissingPathError, OfflineError
 from kd.vision.data import transforms as tf
 from kd.vision.data.cache_dir import ENV_VAR, data_root
 from kd.vision.data.idx import IdxImages, expected_layout, idx_transform, missing_files, read_idx_split
@@ -39,22 +40,31 @@ def _open(cls: Callable, name: str, root: Path, train: bool, transform, download
         ) from None
 
 
+def _native_size(name: str, image_size, image_shape) -> None:
+    """These sets are not resized: ``image_size`` must be unset or their own size."""
+    if image_size and tf.image_hw(image_size) != tuple(image_shape[1:]):
+        raise ConfigError(f"{name} images are {image_shape[1]}x{image_shape[2]} and are not resized; drop "
+                          f"data.image_size (it resizes imagefolder and digits images)")
+
+
 def _torchvision_splits(cls: Callable, name: str, stats, num_classes: int, image_shape, root, augment: bool,
-                        download: bool, augmentation=None) -> DataSplits:
+                        download: bool, augmentation=None, image_size=None) -> DataSplits:
+    _native_size(name, image_size, image_shape)
     root = data_root(root)
     plain = tf.eval_transform(stats)
     train = _open(cls, name, root, True, augmentation if (augment and augmentation) else plain, download)
     train_plain = _open(cls, name, root, True, plain, False)
     test = _open(cls, name, root, False, plain, False)
     return DataSplits(train=train, train_plain=train_plain, test=test, num_classes=num_classes,
-                      image_shape=image_shape, class_names=list(train.classes))
+                      image_shape=image_shape, class_names=list(train.classes), normalisation=stats)
 
 
 MNIST_JITTER = 2  # pixels of random shift for augmented MNIST-like training images
 
 
-def _idx_splits(cls: Callable, name: str, stats, root, augment: bool, download: bool) -> DataSplits:
+def _idx_splits(cls: Callable, name: str, stats, root, augment: bool, download: bool, image_size=None) -> DataSplits:
     """An MNIST-like set from its IDX files under ``root`` (data/idx.py), fetched by torchvision if missing."""
+    _native_size(name, image_size, (1, 28, 28))
     root = data_root(root)
     folder = cls.__name__
     if missing_files(root, folder):
@@ -70,27 +80,27 @@ def _idx_splits(cls: Callable, name: str, stats, root, augment: bool, download: 
     train_plain = IdxImages(train_images, train_labels, plain, classes)
     test = IdxImages(*read_idx_split(root, folder, "test"), plain, classes)
     return DataSplits(train=train, train_plain=train_plain, test=test, num_classes=10, image_shape=(1, 28, 28),
-                      class_names=classes)
+                      class_names=classes, normalisation=stats)
 
 
 @DATASETS.register("mnist")
 def mnist(root=None, augment: bool = True, image_size=None, test_fraction=0.2, download: bool = True) -> DataSplits:
     """60k/10k 28x28 grey digits (LeCun et al. 1998)."""
-    return _idx_splits(tvd.MNIST, "mnist", tf.MNIST_STATS, root, augment, download)
+    return _idx_splits(tvd.MNIST, "mnist", tf.MNIST_STATS, root, augment, download, image_size)
 
 
 @DATASETS.register("fashion_mnist")
 def fashion_mnist(root=None, augment: bool = True, image_size=None, test_fraction=0.2,
                   download: bool = True) -> DataSplits:
     """60k/10k 28x28 grey clothing images (Xiao et al. 2017)."""
-    return _idx_splits(tvd.FashionMNIST, "fashion_mnist", tf.FASHION_MNIST_STATS, root, augment, download)
+    return _idx_splits(tvd.FashionMNIST, "fashion_mnist", tf.FASHION_MNIST_STATS, root, augment, download, image_size)
 
 
 @DATASETS.register("cifar10")
 def cifar10(root=None, augment: bool = True, image_size=None, test_fraction=0.2, download: bool = True) -> DataSplits:
     """50k/10k 32x32 colour images, 10 classes (Krizhevsky 2009)."""
     return _torchvision_splits(tvd.CIFAR10, "cifar10", tf.CIFAR10_STATS, 10, (3, 32, 32), root, augment, download,
-                               tf.train_transform(tf.CIFAR10_STATS, 32))
+                               tf.train_transform(tf.CIFAR10_STATS, (32, 32)), image_size)
 
 
 @DATASETS.register("cifar100")
@@ -98,4 +108,4 @@ def cifar100(root=None, augment: bool = True, image_size=None, test_fraction=0.2
              download: bool = True) -> DataSplits:
     """50k/10k 32x32 colour images, 100 classes (Krizhevsky 2009)."""
     return _torchvision_splits(tvd.CIFAR100, "cifar100", tf.CIFAR100_STATS, 100, (3, 32, 32), root, augment,
-                               download, tf.train_transform(tf.CIFAR100_STATS, 32))
+                               download, tf.train_transform(tf.CIFAR100_STATS, (32, 32)), image_size)

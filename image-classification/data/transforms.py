@@ -1,9 +1,14 @@
-"""Image transforms: normalisation statistics and the standard training augmentation."""
+"""Image transforms: image sizes, normalisation statistics and the standard training augmentation.
+
+A size is ``N`` (N x N) or ``[H, W]`` (``data.image_size=[28, 40]``: 28 rows, 40 columns).
+"""
 from __future__ import annotations
 
 from typing import Sequence
 
 from torchvision import transforms as T
+
+from kd.common.utils.errors import ConfigError
 
 CIFAR10_STATS = ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616))
 CIFAR100_STATS = ((0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762))
@@ -12,18 +17,32 @@ FASHION_MNIST_STATS = ((0.2860,), (0.3530,))
 IMAGENET_STATS = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
 
 
-def eval_transform(stats: tuple[Sequence[float], Sequence[float]], resize: int | None = None) -> T.Compose:
-    """(resize + centre crop) -> tensor in [0, 1] -> (x - mean) / std."""
-    steps = [T.Resize(resize), T.CenterCrop(resize)] if resize else []
+def image_hw(size: int | Sequence[int], what: str = "data.image_size") -> tuple[int, int]:
+    """``(height, width)`` of a size given as ``N`` or ``[H, W]``; anything else is a one-line ConfigError."""
+    values = [size] if isinstance(size, int) else list(size) if isinstance(size, (list, tuple)) else None
+    if values is None or len(values) not in (1, 2) or not all(isinstance(v, int) and not isinstance(v, bool)
+                                                              and v > 0 for v in values):
+        raise ConfigError(f"{what} must be a positive integer N (N x N) or [height, width], got {size!r}")
+    return (values[0], values[-1])
+
+
+def resize_steps(size: tuple[int, int]) -> list:
+    """Resize the shorter side to max(H, W) (the aspect ratio kept), then centre-crop to ``size`` = (H, W)."""
+    return [T.Resize(max(size)), T.CenterCrop(size)]
+
+
+def eval_transform(stats: tuple[Sequence[float], Sequence[float]], resize: tuple[int, int] | None = None) -> T.Compose:
+    """(resize + centre crop to ``resize`` = (H, W)) -> tensor in [0, 1] -> (x - mean) / std."""
+    steps = resize_steps(resize) if resize else []
     return T.Compose(steps + [T.ToTensor(), T.Normalize(*stats)])
 
 
-def train_transform(stats: tuple[Sequence[float], Sequence[float]], size: int, flip: bool = True,
+def train_transform(stats: tuple[Sequence[float], Sequence[float]], size: tuple[int, int], flip: bool = True,
                     resize: bool = False) -> T.Compose:
-    """The CIFAR augmentation: random crop after zero-padding by size/8 (4 px at 32x32) and, for natural
-    images, a horizontal flip; then the same normalisation as :func:`eval_transform`."""
-    steps = [T.Resize(size), T.CenterCrop(size)] if resize else []
-    steps.append(T.RandomCrop(size, padding=max(1, size // 8)))
+    """The CIFAR augmentation at ``size`` = (H, W): random crop after zero-padding by min(H, W)/8 (4 px at 32x32)
+    and, for natural images, a horizontal flip; then the same normalisation as :func:`eval_transform`."""
+    steps = resize_steps(size) if resize else []
+    steps.append(T.RandomCrop(size, padding=max(1, min(size) // 8)))
     if flip:
         steps.append(T.RandomHorizontalFlip())
     return T.Compose(steps + [T.ToTensor(), T.Normalize(*stats)])

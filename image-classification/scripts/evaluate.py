@@ -5,14 +5,17 @@
     python -m kd.vision.scripts.evaluate --checkpoint S.pt --config cifar100_resnet32x4_resnet8x4 data.root=/data
 
 The data set is the one the checkpoint was trained on (its saved data config) unless --config or
-data.* overrides say otherwise. A checkpoint for another number of classes is a one-line error.
+data.* overrides say otherwise. A checkpoint for another number of classes is a one-line error, and so is
+one trained on other data (data set, class names, input shape, normalisation) unless
+``data.allow_checkpoint_mismatch=true``. Every checkpoint is checked before the run folder is made.
 """
 from __future__ import annotations
 
+import json
+
 from kd.common.utils.checkpoint import safe_load
 from kd.common.utils.cli import common_parser, main_entry
-from kd.vision.checkpoints import load_vision_model
-from kd.vision.pipeline import evaluate_models, start_experiment, teacher_logits
+from kd.vision.pipeline import evaluate_models, load_checked_model, open_run, prepare_experiment, teacher_logits
 from kd.vision.report import markdown_table
 
 
@@ -21,18 +24,21 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--checkpoint", required=True, help="a model.pt written by train_teacher/distill/compare")
     parser.add_argument("--teacher", help="a teacher model.pt: adds agreement and KL to the teacher")
     args = parser.parse_args(argv)
-    saved_data = safe_load(args.checkpoint).get("meta", {}).get("data_config")
+    saved = safe_load(args.checkpoint)
+    saved_data = saved.get("meta", {}).get("data_config") if isinstance(saved, dict) else None
     if saved_data and not args.config:  # evaluate on the checkpoint's own data set unless told otherwise
-        args.overrides = [f"data={_yaml_inline(saved_data)}"] + list(args.overrides)
-    exp = start_experiment(args, "evaluate")
-    model, ckpt = load_vision_model(args.checkpoint, num_classes=exp.data.num_classes)
+        saved_keys = [f"+data.{key}={json.dumps(value)}" for key, value in saved_data.items()]
+        args.overrides = saved_keys + list(args.overrides)
+    exp = prepare_experiment(args, load_teacher=False)
+    model, ckpt = load_checked_model(exp, args.checkpoint)
     models = {f"{ckpt['arch']} ({args.checkpoint})": model.to(exp.device)}
-    reference = None
+    teacher = None
     if args.teacher:
-        teacher, t_ckpt = load_vision_model(args.teacher, num_classes=exp.data.num_classes)
+        teacher, t_ckpt = load_checked_model(exp, args.teacher)
         teacher = teacher.to(exp.device)
-        reference = teacher_logits(exp, teacher)
         models = {f"teacher {t_ckpt['arch']} ({args.teacher})": teacher, **models}
+    exp = open_run(exp, args, "evaluate")
+    reference = teacher_logits(exp, teacher) if teacher is not None else None
     rows = evaluate_models(exp, models, reference)
     table = markdown_table(rows)
     exp.run.log_final({"rows": rows})
@@ -41,12 +47,6 @@ def main(argv: list[str] | None = None) -> dict:
     print(table)
     print(f"run folder: {exp.run.path}")
     return rows
-
-
-def _yaml_inline(value: dict) -> str:
-    import yaml
-
-    return yaml.safe_dump(value, default_flow_style=True).strip()
 
 
 if __name__ == "__main__":

@@ -7,8 +7,9 @@ in ``run.seeds`` trains a fresh student with that method (SGD, momentum, weight 
 ``train.milestones``) and evaluates it on the test set, through ``method.inference_model(student)``
 when the method defines one (SimKD deploys its projector and the teacher's classifier). Every run is a
 run folder under ``<runs-dir>/<run.name>-<stamp>/`` (config, metrics.json, plots/, checkpoints/);
-the table (mean +- std of the last-epoch accuracy over seeds) is printed and written to summary.md;
-``python -m kd.vision.scripts.report`` rebuilds it from the folders.
+the table (mean +- std of the last-epoch accuracy over seeds) is printed and written to summary.md with its
+plots embedded (accuracy per method with its spread over seeds, accuracy against parameters, learning curves);
+``python -m kd.vision.scripts.report`` rebuilds both from the folders.
 
 ``data.train_subset`` / ``data.test_subset`` (a fixed random subset of that many images, the same for every
 run) and the epoch counts make the shortened CPU schedules; leave them null for the full protocol.
@@ -47,22 +48,23 @@ from kd.common.utils.errors import ConfigError
 from kd.common.utils.plotting import plot_training_progress
 from kd.common.utils.run_folder import RunFolder
 from kd.common.utils.seed import seed_everything
-from kd.vision.checkpoints import load_vision_model, save_vision_model
+from kd.vision.checkpoints import data_record, load_vision_model, save_vision_model
 from kd.vision.data import VisionData, build_data, file_fingerprint, make_loader
 from kd.vision.data.augmentation_cache import labelled_views_loader
 from kd.vision.data.device_loader import device_resident, wants_in_memory
 from kd.vision.methods import METHODS
 from kd.vision.methods.memo_teacher import MemoTeacher
-from kd.vision.model_registry import build_model
+from kd.vision.model_registry import build_model, image_size_arg
 from kd.vision.pipeline import optimisation, place, resolve_preset
-from kd.vision.scripts.report import collect_runs, markdown_table
+from kd.vision.scripts.report import collect_runs, write_table
 
 SCHEDULE = {"epochs": 240, "batch_size": None, "optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "nesterov": False,
             "weight_decay": 5e-4, "label_smoothing": 0.0, "schedule": "step", "milestones": [150, 180, 210],
             "gamma": 0.1}
 DEFAULTS = {
     "data": {"name": "imagefolder", "root": None, "batch_size": 64, "eval_batch_size": 256, "num_workers": 0,
-             "augment": True, "image_size": None, "train_subset": None, "test_subset": None, "in_memory": "auto"},
+             "augment": True, "image_size": None, "train_subset": None, "test_subset": None, "in_memory": "auto",
+             "skip_bad_images": False, "allow_checkpoint_mismatch": False},
     "teacher": {"arch": "resnet32x4", "kwargs": {}, "checkpoint": None, **SCHEDULE},
     "student": {"arch": "resnet8x4", "kwargs": {}, **SCHEDULE},
     "train": {"eval_every": 0, "threads": 0, "precision": "auto", "channels_last": "auto", "compile": False},
@@ -70,6 +72,11 @@ DEFAULTS = {
             "views": 0},
     "methods": {"student": {"name": "supervised", "kwargs": {}}, "kd": {"name": "kd", "kwargs": {}}},
 }
+
+
+# What ``--resume`` cannot change: the finished runs of the table were made with these (load_run_config).
+FIXED_ON_RESUME = ("data.name", "data.image_size", "data.train_subset", "data.test_subset", "teacher.arch",
+                   "teacher.kwargs", "teacher.checkpoint", "student.arch", "student.kwargs", "student.optimizer")
 
 
 def fixed_subset(dataset, size: int | None, seed: int = 0):
@@ -124,9 +131,9 @@ def train_one(label: str, method_cfg: dict, cfg: dict, seed: int, teacher, root:
     train_loader, test_loader = train_loader_for(data, cfg, seed, section["batch_size"]), data.test_loader
     if views is not None and not METHODS.get(method_cfg["name"]).uses_teacher_features:
         train_loader, teacher = train_loader.with_views(views), None
-    c, _, w = data.image_shape
     arch, epochs = section["arch"], section["epochs"]
-    student = place(build_model(arch, data.num_classes, c, w, **section["kwargs"]), cfg["train"], device)
+    student = place(build_model(arch, data.num_classes, data.image_shape[0], image_size_arg(data.image_shape),
+                                **section["kwargs"]), cfg["train"], device)
     method = METHODS.build(method_cfg["name"], teacher=teacher, student=student, num_classes=data.num_classes,
                            image_shape=data.image_shape, **method_cfg.get("kwargs", {})).to(device)
     params = [p for p in list(student.parameters()) + list(method.parameters()) if p.requires_grad]
@@ -142,12 +149,15 @@ def train_one(label: str, method_cfg: dict, cfg: dict, seed: int, teacher, root:
         logits, labels = predict(deployed, test_loader, device, precision=cfg["train"]["precision"])
         return {"test_acc": topk_accuracy(logits, labels, (1,))["top1"]}
 
+    lr_key = "teacher.lr" if label == "teacher" else "student.lr"
     distiller = Distiller(student, method, optimizer, device=device, teacher=teacher, scheduler=scheduler,
-                          scheduler_interval=interval, run=run, precision=cfg["train"]["precision"])
+                          scheduler_interval=interval, run=run, precision=cfg["train"]["precision"],
+                          resume_advice=f"lower the learning rate and continue the table from the last checkpoint: "
+                                        f"--resume {root} {lr_key}=<lower>")
     history = distiller.fit(train_loader, epochs, evaluate=evaluate, resume=True)
     if distributed.is_main():  # under torchrun rank 0 writes; the others wait for the files below
         save_vision_model(student, run.checkpoints / "model.pt", arch, data.num_classes, data.image_shape,
-                          section["kwargs"])
+                          section["kwargs"], **data_record(data))
         if deployed is not student:  # SimKD: the deployable model is student + projector + teacher classifier
             torch.save(method.state_dict(), run.checkpoints / "method.pt")
         plot_training_progress(history, run.plots, title=f"{label} (seed {seed})")
@@ -161,20 +171,30 @@ def train_one(label: str, method_cfg: dict, cfg: dict, seed: int, teacher, root:
     return run
 
 
-def get_teacher(cfg: dict, root: Path, device, data: VisionData):
-    """Train the teacher (no ``teacher.checkpoint``) or load it; None when no listed method uses a teacher.
-
-    With no methods listed the teacher is trained (or loaded) on its own.
-    """
+def needs_teacher(cfg: dict) -> bool:
+    """Whether a listed method uses the teacher (with no methods listed the teacher is the table)."""
     methods = cfg["run"]["methods"]
-    if methods and not any(METHODS.get(cfg["methods"][m]["name"]).needs_teacher for m in methods):
+    return not methods or any(METHODS.get(cfg["methods"][m]["name"]).needs_teacher for m in methods)
+
+
+def load_teacher(cfg: dict, data: VisionData):
+    """``teacher.checkpoint``, checked against ``teacher.arch`` and the data (unless
+    ``data.allow_checkpoint_mismatch``)."""
+    return load_vision_model(cfg["teacher"]["checkpoint"], arch=cfg["teacher"]["arch"], num_classes=data.num_classes,
+                             data=data, allow_other_data=cfg["data"]["allow_checkpoint_mismatch"])[0]
+
+
+def get_teacher(cfg: dict, root: Path, device, data: VisionData, given=None):
+    """The ``given`` teacher (``teacher.checkpoint``, loaded by :func:`load_teacher`), or one trained here;
+    None when no listed method uses a teacher."""
+    if not needs_teacher(cfg):
         return None
-    if not cfg["teacher"]["checkpoint"]:
+    if given is None:
         supervised = {"name": "supervised", "kwargs": {"label_smoothing": cfg["teacher"]["label_smoothing"]}}
         run = train_one("teacher", supervised, cfg, cfg["run"]["seeds"][0], None, root, device, cfg["teacher"], data)
         cfg["teacher"]["checkpoint"] = str(run.path / "checkpoints" / "model.pt")
-    teacher, _ = load_vision_model(cfg["teacher"]["checkpoint"], arch=cfg["teacher"]["arch"])
-    teacher = place(teacher, cfg["train"], device).eval().requires_grad_(False)
+        given = load_teacher(cfg, data)
+    teacher = place(given, cfg["train"], device).eval().requires_grad_(False)
     if not cfg["run"]["memo_teacher"]:
         return teacher
     if cfg["data"]["augment"]:
@@ -199,7 +219,7 @@ def labelled_views(cfg: dict, teacher, root: Path, data: VisionData):
 def main(argv=None):
     args = common_parser("Teacher + every method x seed on one student: a result table").parse_args(argv)
     if args.resume:
-        cfg = load_run_config(args.resume, args.overrides)
+        cfg = load_run_config(args.resume, args.overrides, fixed=FIXED_ON_RESUME)
     else:
         cfg = load_config(resolve_preset(args.config), args.overrides, defaults=DEFAULTS)
     if args.seed is not None:
@@ -211,22 +231,21 @@ def main(argv=None):
     if unknown:
         raise ConfigError(f"run.methods names {unknown}, not in the config's methods: {sorted(cfg['methods'])}")
     data = load_data(cfg, device)
+    given = load_teacher(cfg, data) if cfg["teacher"]["checkpoint"] and needs_teacher(cfg) else None
     table_run = RunFolder(args.resume, tensorboard=False) if args.resume else \
         RunFolder.create(cfg["run"]["name"], args.runs_dir, tensorboard=False)
     root = table_run.path
     if not args.resume:
         table_run.save_config(cfg)
     print(f"run folder: {root}")
-    teacher = get_teacher(cfg, root, device, data)
+    teacher = get_teacher(cfg, root, device, data, given)
     views = labelled_views(cfg, teacher, root, data)
     for seed in cfg["run"]["seeds"]:  # seed-major: an interrupted table still has whole seeds of every method
         for label in cfg["run"]["methods"]:
             train_one(label, cfg["methods"][label], cfg, seed, teacher, root, device, cfg["student"], data, views)
     distributed.barrier()  # every run's final figures are on disk before the table reads them
     ordered = [path for label in ["teacher", *cfg["run"]["methods"]] for path in sorted(root.glob(f"{label}-seed*"))]
-    table = markdown_table(collect_runs(ordered))
-    if distributed.is_main():
-        (root / "summary.md").write_text(table + "\n")
+    table = write_table(collect_runs(ordered), table_run, title=f"{cfg['run']['name']} on {data.name}")
     print(table)
     return root
 

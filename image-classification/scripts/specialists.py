@@ -27,12 +27,12 @@ from kd.common.utils.device import resolve_device
 from kd.common.utils.plotting import plot_training_progress
 from kd.common.utils.run_folder import RunFolder
 from kd.common.utils.seed import seed_everything
-from kd.vision.checkpoints import load_vision_model, save_vision_model
+from kd.vision.checkpoints import data_record, load_vision_model, save_vision_model
 from kd.vision.data import build_data
 from kd.vision.methods import METHODS
 from kd.vision.methods.specialists import (combine_specialists, correct_for_enrichment, covariance_groups,
                                            init_from_generalist)
-from kd.vision.model_registry import build_model
+from kd.vision.model_registry import build_model, image_size_arg
 from kd.vision.pipeline import optimisation, resolve_preset
 
 TRAINING = {"arch": "cnn", "kwargs": {}, "epochs": 10, "optimizer": "adam", "lr": 0.003, "momentum": 0.9,
@@ -40,7 +40,7 @@ TRAINING = {"arch": "cnn", "kwargs": {}, "epochs": 10, "optimizer": "adam", "lr"
 DEFAULTS = {
     "seed": 0,
     "data": {"name": "digits", "root": None, "batch_size": 64, "eval_batch_size": 256, "num_workers": 0,
-             "augment": True, "image_size": None},
+             "augment": True, "image_size": None, "skip_bad_images": False, "allow_checkpoint_mismatch": False},
     "generalist": {**TRAINING, "checkpoint": None},
     "specialist": {**TRAINING, "epochs": 5, "temperature": 2.0, "alpha": 0.5},
     "groups": None,
@@ -50,11 +50,15 @@ DEFAULTS = {
 }
 
 
-def train(model, method, loader, section: dict, device, run: RunFolder, teacher=None, evaluate=None) -> list[dict]:
+def train(model, method, loader, section: dict, device, run: RunFolder, lr_key: str, teacher=None,
+          evaluate=None) -> list[dict]:
+    """Train ``model`` on ``section``'s schedule (``lr_key``: its learning rate's config key, for the advice
+    after a diverging loss)."""
     params = [p for p in list(model.parameters()) + list(method.parameters()) if p.requires_grad]
     optimizer, scheduler, interval = optimisation(params, section, section["epochs"], len(loader))
     distiller = Distiller(model, method.to(device), optimizer, device=device, teacher=teacher, scheduler=scheduler,
-                          scheduler_interval=interval, run=run)
+                          scheduler_interval=interval, run=run,
+                          resume_advice=f"lower the learning rate ({lr_key}) and run again")
     history = distiller.fit(loader, section["epochs"], evaluate=evaluate)
     plot_training_progress(history, run.plots, title=run.path.name)
     run.close()
@@ -76,19 +80,24 @@ def enriched_loader(dataset, labels: torch.Tensor, group: list[int], fraction: f
     return DataLoader(dataset, batch_size, sampler=sampler), fraction
 
 
-def get_generalist(cfg: dict, data, device, root: RunFolder):
+def load_generalist(cfg: dict, data):
+    """``generalist.checkpoint``, checked against its arch and the data (unless ``data.allow_checkpoint_mismatch``)."""
     section = cfg["generalist"]
-    if section["checkpoint"]:
-        model, _ = load_vision_model(section["checkpoint"], arch=section["arch"], num_classes=data.num_classes)
-        return model.to(device)
-    c, _, w = data.image_shape
-    model = build_model(section["arch"], data.num_classes, c, w, **section["kwargs"]).to(device)
+    return load_vision_model(section["checkpoint"], arch=section["arch"], num_classes=data.num_classes, data=data,
+                             allow_other_data=cfg["data"]["allow_checkpoint_mismatch"])[0]
+
+
+def train_generalist(cfg: dict, data, device, root: RunFolder):
+    section = cfg["generalist"]
+    shape = data.image_shape
+    model = build_model(section["arch"], data.num_classes, shape[0], image_size_arg(shape), **section["kwargs"])
+    model.to(device)
     method = METHODS.build("supervised", teacher=None, student=model, num_classes=data.num_classes,
                            image_shape=data.image_shape)
     run = RunFolder(root.path / "generalist")
-    train(model, method, data.train_loader, section, device, run)
+    train(model, method, data.train_loader, section, device, run, "generalist.lr")
     save_vision_model(model, run.checkpoints / "model.pt", section["arch"], data.num_classes, data.image_shape,
-                      section["kwargs"])
+                      section["kwargs"], **data_record(data))
     return model
 
 
@@ -100,11 +109,13 @@ def main(argv=None):
     seed_everything(cfg["seed"])
     device = resolve_device(args.device)
     data = build_data(cfg["data"], seed=cfg["seed"])
+    given = load_generalist(cfg, data).to(device) if cfg["generalist"]["checkpoint"] else None
     root = RunFolder.create("specialists", args.runs_dir, tensorboard=False)
     root.save_config(cfg)
     print(f"run folder: {root.path}")
 
-    generalist = get_generalist(cfg, data, device, root).eval().requires_grad_(False)
+    generalist = given if given is not None else train_generalist(cfg, data, device, root)
+    generalist.eval().requires_grad_(False)
     plain_loader = DataLoader(data.splits.train_plain, cfg["data"]["eval_batch_size"])
     train_logits, train_labels = predict(generalist, plain_loader, device)
     groups = cfg["groups"] or covariance_groups(train_logits.softmax(-1), cfg["n_groups"], cfg["seed"])
@@ -112,11 +123,12 @@ def main(argv=None):
 
     test_loader = data.test_loader
     generalist_logits, test_labels = predict(generalist, test_loader, device)
-    section, c, w = cfg["specialist"], data.image_shape[0], data.image_shape[2]
+    section, shape = cfg["specialist"], data.image_shape
     specialist_logits, rows = [], []
     for m, group in enumerate(groups):
         seed_everything(cfg["seed"] + 1 + m)
-        specialist = build_model(section["arch"], len(group) + 1, c, w, **section["kwargs"]).to(device)
+        specialist = build_model(section["arch"], len(group) + 1, shape[0], image_size_arg(shape),
+                                 **section["kwargs"]).to(device)
         if section["arch"] == cfg["generalist"]["arch"]:
             init_from_generalist(specialist, generalist, group)
         method = METHODS.build("specialist", teacher=generalist, student=specialist, num_classes=len(group) + 1,
@@ -124,7 +136,8 @@ def main(argv=None):
                                alpha=section["alpha"], full_classes=data.num_classes)
         loader, sampled = enriched_loader(data.splits.train, train_labels, group, cfg["enrich"],
                                           cfg["data"]["batch_size"], cfg["seed"] + m)
-        train(specialist, method, loader, section, device, RunFolder(root.path / f"specialist_{m}"), generalist)
+        train(specialist, method, loader, section, device, RunFolder(root.path / f"specialist_{m}"), "specialist.lr",
+              generalist)
         logits, _ = predict(specialist, test_loader, device)
         in_group = torch.isin(test_labels, torch.tensor(group)).float().mean().item()
         specialist_logits.append(correct_for_enrichment(logits, in_group, sampled) if cfg["enrich"] else logits)

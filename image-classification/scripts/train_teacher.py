@@ -15,7 +15,7 @@ from kd.vision.report import markdown_table
 
 def main(argv: list[str] | None = None) -> dict:
     args = common_parser(__doc__.splitlines()[0]).parse_args(argv)
-    exp = start_experiment(args, "train_teacher")
+    exp = start_experiment(args, "train_teacher", load_teacher=False)
     teacher, path = train_teacher(exp)
     rows = evaluate_models(exp, {f"teacher ({exp.cfg['teacher']['arch']})": teacher}, None)
     table = markdown_table(rows)

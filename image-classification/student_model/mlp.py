@@ -13,15 +13,17 @@ from typing import Sequence
 import torch
 from torch import Tensor, nn
 
+from kd.vision.data.transforms import image_hw
 from kd.vision.model_registry import MODELS
 
 
 class MLP(nn.Module):
-    def __init__(self, num_classes: int, in_channels: int = 3, image_size: int = 32,
+    def __init__(self, num_classes: int, in_channels: int = 3, image_size: int | Sequence[int] = 32,
                  hidden: Sequence[int] = (128,), dropout: float = 0.0, input_dropout: float = 0.0):
         super().__init__()
         self.input_dropout = nn.Dropout(input_dropout)
-        layers, width = [], in_channels * image_size * image_size
+        height, width = image_hw(image_size, "image_size")
+        layers, width = [], in_channels * height * width
         for h in hidden:
             layers.append(nn.Sequential(nn.Linear(width, h), nn.ReLU(inplace=True), nn.Dropout(dropout)))
             width = h
@@ -41,7 +43,7 @@ class MLP(nn.Module):
 
 
 @MODELS.register("mlp")
-def mlp(num_classes: int, in_channels: int = 3, image_size: int = 32, hidden: Sequence[int] = (128,),
+def mlp(num_classes: int, in_channels: int = 3, image_size: int | Sequence[int] = 32, hidden: Sequence[int] = (128,),
         dropout: float = 0.0, input_dropout: float = 0.0) -> MLP:
     """One hidden layer of 128 units by default (on 8x8 digits: 64 -> 128 -> 10, about 9.6k parameters)."""
     return MLP(num_classes, in_channels, image_size, hidden, dropout, input_dropout)

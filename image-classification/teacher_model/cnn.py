@@ -11,6 +11,7 @@ from typing import Sequence
 import torch
 from torch import Tensor, nn
 
+from kd.vision.data.transforms import image_hw
 from kd.vision.model_registry import MODELS
 
 
@@ -21,10 +22,10 @@ def conv_bn_relu(c_in: int, c_out: int) -> nn.Sequential:
 class ConvNet(nn.Module):
     """Stacked conv stages -> global average pool -> ``classifier`` (an ``nn.Linear``)."""
 
-    def __init__(self, num_classes: int, in_channels: int = 3, image_size: int = 32,
+    def __init__(self, num_classes: int, in_channels: int = 3, image_size: int | Sequence[int] = 32,
                  channels: Sequence[int] = (32, 64), convs_per_stage: int = 2):
         super().__init__()
-        stages, c_in, size = [], in_channels, image_size
+        stages, c_in, size = [], in_channels, min(image_hw(image_size, "image_size"))
         for i, c_out in enumerate(channels):
             layers: list[nn.Module] = []
             if i > 0 and size >= 2:
@@ -49,7 +50,7 @@ class ConvNet(nn.Module):
 
 
 @MODELS.register("cnn")
-def cnn(num_classes: int, in_channels: int = 3, image_size: int = 32, channels: Sequence[int] = (32, 64),
-        convs_per_stage: int = 2) -> ConvNet:
+def cnn(num_classes: int, in_channels: int = 3, image_size: int | Sequence[int] = 32,
+        channels: Sequence[int] = (32, 64), convs_per_stage: int = 2) -> ConvNet:
     """The default teacher for digits/MNIST: 2 stages of 2 convs (32, 64 channels), about 65k parameters."""
     return ConvNet(num_classes, in_channels, image_size, channels, convs_per_stage)
