@@ -7,7 +7,9 @@ error naming the local option. Local layouts:
 - ``sst2``: ``PATH/train.tsv`` and ``PATH/validation.tsv`` with header ``sentence<TAB>label`` (GLUE).
 - ``trec``: ``PATH/train.txt`` and ``PATH/test.txt``, one ``LABEL sentence`` a line.
 - ``ag_news``: ``PATH/train.csv`` and ``PATH/test.csv`` with columns ``text,label``.
-- ``local``: ``train_file`` and ``dev_file`` (.tsv/.csv/.jsonl) with ``text_column`` and ``label_column``.
+- ``local``: ``train_file`` and ``dev_file`` (.tsv/.csv/.jsonl, with or without a header row) with
+  ``text_column`` and ``label_column`` given by name or 0-based position; labels as strings or integers
+  (:func:`kd.nlp.data.local_files.read_table`).
 """
 from __future__ import annotations
 
@@ -37,13 +39,21 @@ class TextClassificationData:
 
     def subset_train(self, n: int | None, seed: int = 0) -> "TextClassificationData":
         """The first ``n`` of a seeded shuffle of the training set (the whole set when ``n`` is None)."""
-        if n is None or n >= len(self.train_texts):
-            return self
-        order = list(range(len(self.train_texts)))
-        random.Random(seed).shuffle(order)
-        keep = order[:n]
-        return TextClassificationData([self.train_texts[i] for i in keep], [self.train_labels[i] for i in keep],
-                                      self.dev_texts, self.dev_labels, self.label_names)
+        texts, labels = _seeded_subset(self.train_texts, self.train_labels, n, seed)
+        return TextClassificationData(texts, labels, self.dev_texts, self.dev_labels, self.label_names)
+
+    def subset_dev(self, n: int | None, seed: int = 0) -> "TextClassificationData":
+        """The first ``n`` of a seeded shuffle of the dev (or test) set (the whole set when ``n`` is None)."""
+        texts, labels = _seeded_subset(self.dev_texts, self.dev_labels, n, seed)
+        return TextClassificationData(self.train_texts, self.train_labels, texts, labels, self.label_names)
+
+
+def _seeded_subset(texts: list[str], labels: list[int], n: int | None, seed: int) -> tuple[list[str], list[int]]:
+    if n is None or n >= len(texts):
+        return texts, labels
+    order = list(range(len(texts)))
+    random.Random(seed).shuffle(order)
+    return [texts[i] for i in order[:n]], [labels[i] for i in order[:n]]
 
 
 def encode_labels(train_raw: list[str], dev_raw: list[str]) -> tuple[list[int], list[int], list[str]]:
@@ -59,11 +69,11 @@ def encode_labels(train_raw: list[str], dev_raw: list[str]) -> tuple[list[int], 
     return [index[s] for s in train_raw], [index[s] for s in dev_raw], names
 
 
-def _from_tables(train_file: Path, dev_file: Path, text_column: str, label_column: str,
-                 reader=read_table) -> TextClassificationData:
+def _from_tables(train_file: Path, dev_file: Path, text_column: str | int, label_column: str | int,
+                 reader=read_table, header: str | bool = "auto") -> TextClassificationData:
     if reader is read_table:
-        train_texts, train_raw = read_table(train_file, text_column, label_column)
-        dev_texts, dev_raw = read_table(dev_file, text_column, label_column)
+        train_texts, train_raw = read_table(train_file, text_column, label_column, header)
+        dev_texts, dev_raw = read_table(dev_file, text_column, label_column, header)
     else:
         train_texts, train_raw = reader(train_file)
         dev_texts, dev_raw = reader(dev_file)
@@ -118,12 +128,12 @@ def ag_news(path: str | None = None, **_) -> TextClassificationData:
 
 
 @CLASSIFICATION_DATASETS.register("local")
-def local(train_file: str | None = None, dev_file: str | None = None, text_column: str = "text",
-          label_column: str = "label", **_) -> TextClassificationData:
-    """Any pair of .tsv/.csv/.jsonl files with a text column and a label column."""
+def local(train_file: str | None = None, dev_file: str | None = None, text_column: str | int = "text",
+          label_column: str | int = "label", header: str | bool = "auto", **_) -> TextClassificationData:
+    """Any pair of .tsv/.csv/.jsonl files with a text column and a label column (by name or 0-based position)."""
     if not train_file or not dev_file:
         raise ConfigError("data.name=local needs data.train_file and data.dev_file (.tsv, .csv or .jsonl)")
-    return _from_tables(Path(train_file), Path(dev_file), text_column, label_column)
+    return _from_tables(Path(train_file), Path(dev_file), text_column, label_column, header=header)
 
 
 def load_classification_data(name: str, **kwargs) -> TextClassificationData:

@@ -1,5 +1,12 @@
-"""The body shared by the three NLP scripts: config, seed, device, run folder, the task's stage, final table."""
+"""The body shared by the three NLP scripts: config, seed, device, run folder, the task's stage, final table.
+
+A stage receives ``open_run``, not the run folder: it loads its data, tokenizers and checkpoints first and
+calls ``open_run()`` when it is about to train, so a mistake in any of them leaves no folder behind (and, with
+``--resume``, an untouched config.yaml).
+"""
 from __future__ import annotations
+
+from typing import Callable
 
 import torch
 
@@ -13,29 +20,31 @@ from kd.common.utils.seed import seed_everything
 from kd.nlp.tasks import TASKS
 from kd.nlp.tasks.training import markdown_table
 
+# What --resume cannot change: the run's checkpoints, vocabularies and caches were made with these.
+FIXED_ON_RESUME = ("seed", "task", "data.name", "data.path", "data.train_file", "data.dev_file", "data.text_column",
+                   "data.label_column", "data.header", "data.train_subset", "data.min_freq", "teacher", "student",
+                   "distill.mode", "distill.weights", "distill.targets", "distill.attention_heads",
+                   "distill.feature_epochs")
+
 
 def run_stage(stage: str, description: str, argv: list[str] | None = None) -> dict:
     """Parse the common flags, run ``TASKS[cfg.task].<stage>`` in a new (or resumed) run folder, print the table."""
     args = common_parser(description).parse_args(argv)
+    overrides = list(args.overrides) + ([f"seed={args.seed}"] if args.seed is not None else [])
     if args.resume:
-        cfg = load_run_config(args.resume, args.overrides)
-        run = RunFolder(args.resume)
+        cfg = load_run_config(args.resume, overrides, fixed=FIXED_ON_RESUME)
     elif args.config:
-        cfg = load_config(args.config, args.overrides)
-        run = None
+        cfg = load_config(args.config, overrides)
     else:
         raise ConfigError("pass --config NLP/configs/<task>.yaml (sst2, trec, multi30k, lm) or --resume RUN_DIR")
-    if args.seed is not None:
-        cfg["seed"] = args.seed
     task = TASKS.get(cfg["task"])
     seed_everything(cfg["seed"])
     if cfg.get("threads"):
         torch.set_num_threads(cfg["threads"])
     device = resolve_device(args.device)
-    run = run or RunFolder.create(f"nlp-{cfg['name']}-{stage}", args.runs_dir)
-    run.save_config(cfg)
-    print(f"run folder: {run.path}")
-    final = getattr(task, stage)(cfg, run, device, resume=bool(args.resume))
+    open_run = run_opener(cfg, args.resume or None, f"nlp-{cfg['name']}-{stage}", args.runs_dir)
+    final = getattr(task, stage)(cfg, open_run, device, resume=bool(args.resume))
+    run = open_run()
     run.log_final(final)
     plot_training_progress(run.history, run.plots, title=f"{cfg['name']} {stage}")
     table = markdown_table([final], [c for c in task.columns if c in final])
@@ -44,3 +53,19 @@ def run_stage(stage: str, description: str, argv: list[str] | None = None) -> di
     print(table)
     print(f"run folder: {run.path}")
     return final
+
+
+def run_opener(cfg: dict, resume: str | None, name: str, runs_dir: str) -> Callable[[], RunFolder]:
+    """``open_run()``: the run folder (``resume``'s, or a new ``runs_dir/name-<stamp>``), made and given the config
+    on the first call; later calls return the same folder."""
+    opened: list[RunFolder] = []
+
+    def open_run() -> RunFolder:
+        if not opened:
+            run = RunFolder(resume) if resume else RunFolder.create(name, runs_dir)
+            run.save_config(cfg)
+            print(f"run folder: {run.path}")
+            opened.append(run)
+        return opened[0]
+
+    return open_run

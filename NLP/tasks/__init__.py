@@ -1,5 +1,6 @@
-"""NLP tasks by name; each has ``train_teacher``, ``distill`` and ``evaluate`` (cfg, run, device, resume) -> final
-metrics, and ``columns`` for the final table. The config's ``task`` key picks one."""
+"""NLP tasks by name; each has ``train_teacher``, ``distill`` and ``evaluate`` (cfg, open_run, device, resume) ->
+final metrics, and ``columns`` for the final table. The config's ``task`` key picks one. A stage loads and checks
+its data and checkpoints, then calls ``open_run()`` for its run folder (:mod:`kd.nlp.scripts.launch`)."""
 from kd.common.utils.registry import Registry
 from kd.nlp.tasks.classification import ClassificationTask
 from kd.nlp.tasks.language_model import LanguageModelTask

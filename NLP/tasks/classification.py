@@ -8,6 +8,8 @@ teacher forward; ``online`` runs the teacher every batch (needed for hidden/atte
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 from torch.utils.data import DataLoader
 
@@ -15,7 +17,7 @@ from kd.common.engine import predict
 from kd.common.metrics import agreement, classification_report, count_parameters, measure_latency
 from kd.common.utils import distributed
 from kd.common.utils.checkpoint import atomic_save_on_main
-from kd.common.utils.errors import ConfigError, KDError
+from kd.common.utils.errors import CheckpointMismatchError, ConfigError
 from kd.common.utils.run_folder import RunFolder
 from kd.nlp.data import ClassificationCollator, bucketed_loader, load_classification_data
 from kd.nlp.methods import ClassificationKD
@@ -31,8 +33,8 @@ def load_data(cfg: dict):
     d = cfg["data"]
     data = load_classification_data(d["name"], path=d.get("path"), train_file=d.get("train_file"),
                                     dev_file=d.get("dev_file"), text_column=d.get("text_column", "text"),
-                                    label_column=d.get("label_column", "label"))
-    return data.subset_train(d.get("train_subset"), seed=cfg["seed"])
+                                    label_column=d.get("label_column", "label"), header=d.get("header", "auto"))
+    return data.subset_train(d.get("train_subset"), seed=cfg["seed"]).subset_dev(d.get("dev_subset"), seed=cfg["seed"])
 
 
 def make_loader(texts, labels, tokenizers: dict, cfg: dict, batch_size: int, shuffle: bool,
@@ -57,26 +59,48 @@ def examples_per_second(model, tokenizer, texts: list[str], max_length: int, bat
     return measure_latency(model, batch["inputs"]["x"], forward=lambda m, x: m(**x))["throughput"]
 
 
-def load_teacher(cfg: dict, required: bool):
+def load_teacher(cfg: dict, required: bool, data):
+    """``teacher.checkpoint`` and its tokenizer, checked against the data's labels; ``(None, None)`` without one."""
     path = cfg["teacher"].get("checkpoint")
     if not path:
         if required:
             raise ConfigError("this run needs a fine-tuned teacher: pass teacher.checkpoint=RUN_DIR/checkpoints/"
                               f"{TEACHER_FILE} (made by kd.nlp.scripts.train_teacher)")
         return None, None
-    teacher, tokenizers, _ = load_nlp_model(path, expected_arch=("hf_classifier",))
+    teacher, tokenizers, meta = load_nlp_model(path, expected_arch=("hf_classifier",))
+    check_labels(path, meta, data, cfg)
     return teacher, tokenizers["main"]
+
+
+def check_labels(path: str, meta: dict, data, cfg: dict) -> None:
+    """A classifier checkpoint predicts the data's labels: the same number always; the same names and data set
+    (what it records) unless ``data.allow_checkpoint_mismatch=true``."""
+    names = [str(n) for n in meta.get("label_names", [])]
+    if len(names) != data.num_labels:
+        raise CheckpointMismatchError(f"'{path}' predicts {len(names)} labels but the data set has {data.num_labels}; "
+                                      "use a checkpoint fine-tuned on this data set")
+    differences = [f"data set {meta['data']} vs {cfg['data']['name']}"] if meta.get("data") not in (
+        None, cfg["data"]["name"]) else []
+    if names != data.label_names:
+        differences.append(f"labels {names} vs {data.label_names}")
+    if differences and not cfg["data"].get("allow_checkpoint_mismatch", False):
+        raise CheckpointMismatchError(f"'{path}' was fine-tuned on other data: {'; '.join(differences)}; pass a "
+                                      "checkpoint fine-tuned on this data, or set data.allow_checkpoint_mismatch=true "
+                                      "to use it anyway (label i of the checkpoint is read as label i of the data)")
+    if differences:
+        print(f"warning: '{path}' was fine-tuned on other data ({'; '.join(differences)}); used anyway")
 
 
 class ClassificationTask:
     columns = ["model", "dev_acc", "agreement", "params", "throughput", "train_examples"]
 
     @staticmethod
-    def train_teacher(cfg: dict, run: RunFolder, device: torch.device, resume: bool = False) -> dict:
+    def train_teacher(cfg: dict, open_run: Callable[[], RunFolder], device: torch.device, resume: bool = False) -> dict:
         data = load_data(cfg)
         name = cfg["teacher"]["name"]
         tokenizer = load_hf_tokenizer(name)
         model = load_hf_classifier(name, num_labels=data.num_labels)
+        run = open_run()
         t = cfg["train"]
         tokenizers = {"student": tokenizer}
         train_loader = make_loader(data.train_texts, data.train_labels, tokenizers, cfg, t["batch_size"], True)
@@ -88,25 +112,23 @@ class ClassificationTask:
 
         print(f"teacher {name}: {count_parameters(model):,} parameters; {len(data.train_texts):,} training examples")
         fit(model, ClassificationKD({"ce": 1.0}), train_loader, epochs=t["epochs"], lr=t["lr"],
-            weight_decay=t["weight_decay"], warmup=t["warmup"], device=device, run=run, evaluate=evaluate, resume=resume)
+            weight_decay=t["weight_decay"], warmup=t["warmup"], device=device, run=run, evaluate=evaluate, resume=resume,
+            lr_key="train.lr")
         save_nlp_model(model, run.checkpoints / TEACHER_FILE, "hf_classifier",
                        {"name": name, "num_labels": data.num_labels}, {"main": tokenizer_spec(tokenizer, name)},
-                       label_names=data.label_names)
+                       label_names=data.label_names, data=cfg["data"]["name"])
         final = {"model": f"teacher ({name})", **_last_dev_metrics(run, evaluate), "params": count_parameters(model), "train_examples": len(data.train_texts),
                  "throughput": examples_per_second(model, tokenizer, data.dev_texts, cfg["data"]["max_length"],
                                                    cfg["evaluate"]["throughput_batch"])}
         return final
 
     @staticmethod
-    def distill(cfg: dict, run: RunFolder, device: torch.device, resume: bool = False) -> dict:
+    def distill(cfg: dict, open_run: Callable[[], RunFolder], device: torch.device, resume: bool = False) -> dict:
         data = load_data(cfg)
         dc = cfg["distill"]
         weights = dict(dc["weights"])
         needs_teacher = any(k != "ce" for k in weights) or cfg["student"].get("init") == "teacher"
-        teacher, t_tok = load_teacher(cfg, required=needs_teacher or cfg["student"]["arch"] == "small_bert")
-        if teacher is not None and teacher.config.num_labels != data.num_labels:
-            raise KDError(f"the teacher has {teacher.config.num_labels} labels but the data set {data.num_labels}; "
-                          "use a teacher fine-tuned on this data set")
+        teacher, t_tok = load_teacher(cfg, needs_teacher or cfg["student"]["arch"] == "small_bert", data)
         built = CLASSIFICATION_STUDENTS.get(cfg["student"]["arch"])(cfg["student"], data.num_labels, teacher, t_tok,
                                                                     cfg["teacher"]["name"], data.train_texts)
         student, s_tok, s_kwargs, s_spec = built.model, built.tokenizer, built.kwargs, built.tokenizer_spec
@@ -124,11 +146,12 @@ class ClassificationTask:
                               "parameters, which DDP's static graph does not allow)")
         tokenizers = {"student": s_tok} if teacher is None else {"teacher": t_tok, "student": s_tok}
         dev_loader = make_loader(data.dev_texts, data.dev_labels, tokenizers, cfg, 64, False)
+        if dc["mode"] not in ("offline", "online"):
+            raise ConfigError(f"unknown distill.mode '{dc['mode']}'; choose offline or online")
+        run = open_run()
         cached = None
         if method.needs_teacher and dc["mode"] == "offline" and not any(k in weights for k in ("hidden", "attention", "cosine")):
             cached = _cached_teacher_logits(teacher, data, t_tok, cfg, run, device)
-        elif dc["mode"] not in ("offline", "online"):
-            raise ConfigError(f"unknown distill.mode '{dc['mode']}'; choose offline or online")
         train_loader = make_loader(data.train_texts, data.train_labels, tokenizers, cfg, dc["batch_size"], True, cached)
         teacher_dev = logits_on(teacher, dev_loader, device, "teacher")[0] if teacher is not None else None
 
@@ -143,9 +166,10 @@ class ClassificationTask:
         print(f"{label}: {cfg['student']['arch']} with {count_parameters(student):,} parameters; "
               f"{len(data.train_texts):,} training examples")
         fit(student, method, train_loader, epochs=dc["epochs"], lr=dc["lr"], weight_decay=dc["weight_decay"],
-            warmup=dc["warmup"], device=device, run=run, teacher=teacher, evaluate=evaluate, resume=resume)
+            warmup=dc["warmup"], device=device, run=run, teacher=teacher, evaluate=evaluate, resume=resume,
+            lr_key="distill.lr")
         save_nlp_model(student, run.checkpoints / STUDENT_FILE, cfg["student"]["arch"], s_kwargs, {"main": s_spec},
-                       label_names=data.label_names)
+                       label_names=data.label_names, data=cfg["data"]["name"])
         final = {"model": label, **_last_dev_metrics(run, evaluate), "params": count_parameters(student),
                  "train_examples": len(data.train_texts),
                  "throughput": examples_per_second(student, s_tok, data.dev_texts, cfg["data"]["max_length"],
@@ -153,18 +177,16 @@ class ClassificationTask:
         return final
 
     @staticmethod
-    def evaluate(cfg: dict, run: RunFolder, device: torch.device, resume: bool = False) -> dict:
+    def evaluate(cfg: dict, open_run: Callable[[], RunFolder], device: torch.device, resume: bool = False) -> dict:
         path = cfg["evaluate"]["checkpoint"]
         if not path:
             raise ConfigError("pass evaluate.checkpoint=RUN_DIR/checkpoints/<teacher|student>.pt")
         model, tokenizers, meta = load_nlp_model(path, expected_arch=("hf_classifier", *CLASSIFICATION_STUDENTS.names()))
         model.to(device)
         data = load_data(cfg)
-        if len(meta.get("label_names", [])) != data.num_labels:
-            raise KDError(f"'{path}' predicts {len(meta.get('label_names', []))} labels but the data set has "
-                          f"{data.num_labels}")
+        check_labels(path, meta, data, cfg)
         tok = tokenizers["main"]
-        teacher, t_tok = load_teacher(cfg, required=False)
+        teacher, t_tok = load_teacher(cfg, False, data)
         roles = {"model": tok} if teacher is None else {"model": tok, "teacher": t_tok}
         loader = make_loader(data.dev_texts, data.dev_labels, roles, cfg, 64, False)
         logits, labels = logits_on(model, loader, device, "model")

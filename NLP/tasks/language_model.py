@@ -7,6 +7,8 @@ distributions are over the same tokens). Perplexity is per word-level token, ``<
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 from torch.utils.data import DataLoader
 
@@ -29,9 +31,8 @@ SIZE_KEYS = ("n_layer", "n_embd", "n_head", "dropout")
 def load_sentences(cfg: dict) -> dict:
     d = cfg["data"]
     splits = load_lm_data(d["name"], path=d.get("path"), train_file=d.get("train_file"), dev_file=d.get("dev_file"))
-    if d.get("train_subset"):
-        splits["train"] = splits["train"][: d["train_subset"]]
-    return splits
+    cuts = {"train": d.get("train_subset"), "validation": d.get("dev_subset")}
+    return {split: lines[: cuts[split]] if cuts.get(split) else lines for split, lines in splits.items()}
 
 
 def make_loader(sentences: list[str], tok: WordTokenizer, cfg: dict, batch_size: int, shuffle: bool) -> DataLoader:
@@ -61,28 +62,29 @@ class LanguageModelTask:
     columns = ["model", "val_ppl", "params", "throughput", "train_sentences"]
 
     @staticmethod
-    def _train(model, method, cfg, sched, splits, tok, run, device, resume, teacher=None) -> DataLoader:
+    def _train(model, method, cfg, sched, splits, tok, run, device, resume, lr_key, teacher=None) -> DataLoader:
         val_loader = make_loader(splits["validation"], tok, cfg, 128, False)
         fit(model, method, make_loader(splits["train"], tok, cfg, sched["batch_size"], True), epochs=sched["epochs"],
             lr=sched["lr"], weight_decay=sched["weight_decay"], warmup=sched["warmup"], device=device, run=run,
-            teacher=teacher, resume=resume,
+            teacher=teacher, resume=resume, lr_key=lr_key,
             evaluate=lambda epoch: {"val_ppl": validation_perplexity(model, val_loader, device)})
         return val_loader
 
     @staticmethod
-    def train_teacher(cfg: dict, run: RunFolder, device: torch.device, resume: bool = False) -> dict:
+    def train_teacher(cfg: dict, open_run: Callable[[], RunFolder], device: torch.device, resume: bool = False) -> dict:
         splits = load_sentences(cfg)
         tok = WordTokenizer.build(splits["train"], cfg["data"]["min_freq"])
         model, kwargs = build_model(cfg["teacher"], tok, cfg["data"]["max_length"])
         print(f"teacher: {count_parameters(model):,} parameters; vocabulary {len(tok):,}; "
               f"{len(splits['train']):,} training sentences")
+        run = open_run()
         val_loader = LanguageModelTask._train(model, CausalLMKD({"ce": 1.0}), cfg, cfg["train"], splits, tok, run,
-                                              device, resume)
+                                              device, resume, "train.lr")
         save_nlp_model(model, run.checkpoints / TEACHER_FILE, "gpt2_lm", kwargs, {"main": tokenizer_spec(tok)})
         return LanguageModelTask._final("teacher", model, val_loader, splits, cfg, device)
 
     @staticmethod
-    def distill(cfg: dict, run: RunFolder, device: torch.device, resume: bool = False) -> dict:
+    def distill(cfg: dict, open_run: Callable[[], RunFolder], device: torch.device, resume: bool = False) -> dict:
         if not cfg["teacher"].get("checkpoint"):
             raise ConfigError("pass teacher.checkpoint=RUN_DIR/checkpoints/teacher.pt; the student reuses its vocabulary")
         teacher, toks, _ = load_nlp_model(cfg["teacher"]["checkpoint"], expected_arch=("gpt2_lm",))
@@ -93,13 +95,14 @@ class LanguageModelTask:
         method = CausalLMKD(dict(dc["weights"]), temperature=dc["temperature"])
         label = "student + token KL" if method.needs_teacher else "student alone"
         print(f"{label}: {count_parameters(model):,} parameters (teacher {count_parameters(teacher):,})")
-        val_loader = LanguageModelTask._train(model, method, cfg, dc, splits, tok, run, device, resume,
+        run = open_run()
+        val_loader = LanguageModelTask._train(model, method, cfg, dc, splits, tok, run, device, resume, "distill.lr",
                                               teacher=teacher.to(device))
         save_nlp_model(model, run.checkpoints / STUDENT_FILE, "gpt2_lm", kwargs, {"main": tokenizer_spec(tok)})
         return LanguageModelTask._final(label, model, val_loader, splits, cfg, device)
 
     @staticmethod
-    def evaluate(cfg: dict, run: RunFolder, device: torch.device, resume: bool = False) -> dict:
+    def evaluate(cfg: dict, open_run: Callable[[], RunFolder], device: torch.device, resume: bool = False) -> dict:
         if not cfg["evaluate"].get("checkpoint"):
             raise ConfigError("pass evaluate.checkpoint=RUN_DIR/checkpoints/<teacher|student>.pt")
         model, toks, _ = load_nlp_model(cfg["evaluate"]["checkpoint"], expected_arch=("gpt2_lm",))

@@ -24,14 +24,18 @@ def linear_warmup_decay(optimizer: torch.optim.Optimizer, total_steps: int, warm
 
 def fit(student: nn.Module, method: DistillationMethod, loader, *, epochs: int, lr: float, weight_decay: float,
         warmup: float, device: torch.device, run: RunFolder, teacher: nn.Module | None = None,
-        evaluate: Callable[[int], dict] | None = None, resume: bool = False, grad_clip: float = 1.0) -> list[dict]:
-    """Train ``student`` (and ``method``'s own parameters) with AdamW through the common :class:`Distiller`."""
+        evaluate: Callable[[int], dict] | None = None, resume: bool = False, grad_clip: float = 1.0,
+        lr_key: str = "distill.lr") -> list[dict]:
+    """Train ``student`` (and ``method``'s own parameters) with AdamW through the common :class:`Distiller`;
+    ``lr_key`` is the config key of ``lr`` (the advice after a diverging loss names it)."""
     params = [p for p in list(student.parameters()) + list(method.parameters()) if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=float(lr), weight_decay=float(weight_decay))  # YAML reads 3e-3 as a string
     scheduler = linear_warmup_decay(optimizer, epochs * len(loader), warmup)
     distiller = Distiller(student.to(device), method.to(device), optimizer, device=device,
                           teacher=teacher.to(device) if teacher is not None and method.needs_teacher else None,
-                          scheduler=scheduler, scheduler_interval="step", run=run, grad_clip=grad_clip, log_every=20)
+                          scheduler=scheduler, scheduler_interval="step", run=run, grad_clip=grad_clip, log_every=20,
+                          resume_advice=f"lower the learning rate and continue from the last checkpoint: --resume "
+                                        f"{run.path} {lr_key}=<lower>")
     return distiller.fit(loader, epochs, evaluate=evaluate, resume=resume)
 
 

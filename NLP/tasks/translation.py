@@ -10,6 +10,7 @@ the lower-cased, word-split reference (so it is a tokenised, case-insensitive BL
 from __future__ import annotations
 
 import time
+from typing import Callable
 
 import torch
 from torch.utils.data import DataLoader
@@ -35,11 +36,12 @@ SIZE_KEYS = ("d_model", "nhead", "num_encoder_layers", "num_decoder_layers", "di
 
 
 def load_pairs(cfg: dict) -> dict:
+    """The splits, the training pairs cut to ``data.train_subset`` and the validation and test pairs to
+    ``data.dev_subset`` (the first N of each; null: all)."""
     d = cfg["data"]
     splits = load_translation_data(d["name"], path=d.get("path"))
-    if d.get("train_subset"):
-        splits["train"] = splits["train"][: d["train_subset"]]
-    return splits
+    cuts = {"train": d.get("train_subset"), "validation": d.get("dev_subset"), "test": d.get("dev_subset")}
+    return {split: pairs[: cuts[split]] if cuts.get(split) else pairs for split, pairs in splits.items()}
 
 
 def encode_pairs(pairs, src_tok: WordTokenizer, tgt_tok: WordTokenizer, max_length: int) -> list[dict]:
@@ -117,7 +119,7 @@ class TranslationTask:
     columns = ["model", "bleu", "val_ppl", "params", "throughput", "train_pairs"]
 
     @staticmethod
-    def _train(model, method, cfg, sched, splits, src_tok, tgt_tok, run, device, resume, teacher=None,
+    def _train(model, method, cfg, sched, splits, src_tok, tgt_tok, run, device, resume, lr_key, teacher=None,
                targets=None) -> None:
         max_length = cfg["data"]["max_length"]
         train_items = encode_pairs(splits["train"], src_tok, tgt_tok, max_length)
@@ -128,11 +130,11 @@ class TranslationTask:
                                  False, cfg["seed"])
         loader = make_loader(train_items, tgt_tok, sched["batch_size"], True, cfg["seed"])
         fit(model, method, loader, epochs=sched["epochs"], lr=sched["lr"], weight_decay=sched["weight_decay"],
-            warmup=sched["warmup"], device=device, run=run, teacher=teacher, resume=resume,
+            warmup=sched["warmup"], device=device, run=run, teacher=teacher, resume=resume, lr_key=lr_key,
             evaluate=lambda epoch: {"val_ppl": validation_perplexity(model, val_loader, device)})
 
     @staticmethod
-    def train_teacher(cfg: dict, run: RunFolder, device: torch.device, resume: bool = False) -> dict:
+    def train_teacher(cfg: dict, open_run: Callable[[], RunFolder], device: torch.device, resume: bool = False) -> dict:
         splits = load_pairs(cfg)
         min_freq = cfg["data"]["min_freq"]
         src_tok = WordTokenizer.build((s for s, _ in splits["train"]), min_freq)
@@ -142,45 +144,47 @@ class TranslationTask:
               f"{len(tgt_tok):,} (target); {len(splits['train']):,} training pairs")
         t = cfg["train"]
         method = Seq2SeqKD({"ce": 1.0}, label_smoothing=t["label_smoothing"])
-        TranslationTask._train(model, method, cfg, t, splits, src_tok, tgt_tok, run, device, resume)
+        run = open_run()
+        TranslationTask._train(model, method, cfg, t, splits, src_tok, tgt_tok, run, device, resume, "train.lr")
         save_nlp_model(model, run.checkpoints / TEACHER_FILE, "seq2seq_transformer", kwargs,
                        {"source": tokenizer_spec(src_tok), "target": tokenizer_spec(tgt_tok)})
-        return TranslationTask._final("teacher", model, cfg, splits, src_tok, tgt_tok, run, device)
+        return TranslationTask._final("teacher", model, cfg, splits, src_tok, tgt_tok, device)
 
     @staticmethod
-    def distill(cfg: dict, run: RunFolder, device: torch.device, resume: bool = False) -> dict:
+    def distill(cfg: dict, open_run: Callable[[], RunFolder], device: torch.device, resume: bool = False) -> dict:
         splits = load_pairs(cfg)
         teacher, toks, _ = _load_teacher(cfg)
         teacher.to(device)
         src_tok, tgt_tok = toks["source"], toks["target"]
         model, kwargs = build_model(cfg["student"], src_tok, tgt_tok, cfg["data"]["max_length"])
         dc = cfg["distill"]
+        if dc["targets"] not in ("reference", "teacher_beam"):
+            raise ConfigError(f"unknown distill.targets '{dc['targets']}'; choose reference or teacher_beam")
+        run = open_run()
         targets = None
         if dc["targets"] == "teacher_beam":
             targets = _teacher_beam_targets(teacher, splits["train"], src_tok, tgt_tok, cfg, run, device)
-        elif dc["targets"] != "reference":
-            raise ConfigError(f"unknown distill.targets '{dc['targets']}'; choose reference or teacher_beam")
         method = Seq2SeqKD(dict(dc["weights"]), temperature=dc["temperature"], label_smoothing=dc["label_smoothing"])
         label = ("student alone" if not method.needs_teacher and targets is None else
                  "student + " + " + ".join((["sequence-level KD"] if targets is not None else []) +
                                            (["word-level KD"] if method.needs_teacher else [])))
         print(f"{label}: {count_parameters(model):,} parameters")
-        TranslationTask._train(model, method, cfg, dc, splits, src_tok, tgt_tok, run, device, resume, teacher=teacher,
-                               targets=targets)
+        TranslationTask._train(model, method, cfg, dc, splits, src_tok, tgt_tok, run, device, resume, "distill.lr",
+                               teacher=teacher, targets=targets)
         save_nlp_model(model, run.checkpoints / STUDENT_FILE, "seq2seq_transformer", kwargs,
                        {"source": tokenizer_spec(src_tok), "target": tokenizer_spec(tgt_tok)})
-        return TranslationTask._final(label, model, cfg, splits, src_tok, tgt_tok, run, device)
+        return TranslationTask._final(label, model, cfg, splits, src_tok, tgt_tok, device)
 
     @staticmethod
-    def evaluate(cfg: dict, run: RunFolder, device: torch.device, resume: bool = False) -> dict:
+    def evaluate(cfg: dict, open_run: Callable[[], RunFolder], device: torch.device, resume: bool = False) -> dict:
         if not cfg["evaluate"].get("checkpoint"):
             raise ConfigError("pass evaluate.checkpoint=RUN_DIR/checkpoints/<teacher|student>.pt")
         model, toks, _ = load_nlp_model(cfg["evaluate"]["checkpoint"], expected_arch=("seq2seq_transformer",))
         return TranslationTask._final(cfg["evaluate"]["checkpoint"], model.to(device), cfg, load_pairs(cfg),
-                                      toks["source"], toks["target"], run, device)
+                                      toks["source"], toks["target"], device)
 
     @staticmethod
-    def _final(label, model, cfg, splits, src_tok, tgt_tok, run, device) -> dict:
+    def _final(label, model, cfg, splits, src_tok, tgt_tok, device) -> dict:
         split = cfg["evaluate"]["split"]
         val_loader = make_loader(encode_pairs(splits["validation"], src_tok, tgt_tok, cfg["data"]["max_length"]),
                                  tgt_tok, 128, False, cfg["seed"])

@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from kd.common.utils.errors import OfflineError
+from kd.nlp.data.hub import hub_reachable
 
 PACKAGED_MINILM = "minilm"
 
@@ -32,14 +33,18 @@ def resolve_source(name: str) -> tuple[str, bool]:
 
 
 def _from_pretrained(factory, name: str, **kwargs):
+    """``factory.from_pretrained`` of a folder or a hub id; when the hub cannot be reached (asked once,
+    :func:`~kd.nlp.data.hub.hub_reachable`) only the local cache is read, so a missing model fails at once."""
     source, local = resolve_source(name)
+    offline = not local and not hub_reachable()
     try:
-        return factory.from_pretrained(source, local_files_only=local, **kwargs)
+        return factory.from_pretrained(source, local_files_only=local or offline, **kwargs)
     except OSError as err:
         if local:
             raise
-        raise OfflineError(f"could not fetch '{name}' from the Hugging Face hub ({str(err).splitlines()[0]}); "
-                           f"offline, pass teacher.name=minilm (the packaged MiniLM) or a local model folder") from None
+        reason = "the hub cannot be reached and the local cache has no copy" if offline else str(err).splitlines()[0]
+        raise OfflineError(f"could not fetch '{name}' from the Hugging Face hub ({reason}); pass teacher.name=minilm "
+                           "(the packaged MiniLM), a local model folder or a hub id that exists") from None
 
 
 def load_hf_classifier(name: str = PACKAGED_MINILM, num_labels: int = 2, attn_implementation: str = "eager"):

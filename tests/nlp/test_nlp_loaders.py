@@ -54,6 +54,52 @@ def test_local_table_errors(tmp_path):
         load_classification_data("local")
 
 
+HEADERLESS = [("a fine film", "pos"), ("dull and slow", "neg"), ("great fun", "pos"), ("not good", "neg"),
+              ("lovely", "pos")]
+
+
+@pytest.mark.parametrize("suffix, rows, columns", [
+    (".tsv", "".join(f"{t}\t{y}\n" for t, y in HEADERLESS), (0, 1)),  # text first, string label, no header
+    (".csv", "".join(f"{y},{t}\n" for t, y in HEADERLESS), (1, 0)),  # label first
+    (".csv", "review,sentiment\n" + "".join(f"{t},{y}\n" for t, y in HEADERLESS), (0, 1)),  # a header, by position
+    (".jsonl", "".join(json.dumps([t, y]) + "\n" for t, y in HEADERLESS), (0, 1)),  # arrays
+    (".jsonl", "".join(json.dumps({"t": t, "y": y}) + "\n" for t, y in HEADERLESS), (0, 1)),  # objects, by position
+])
+def test_local_tables_by_position_with_or_without_header(tmp_path, suffix, rows, columns):
+    path = tmp_path / f"data{suffix}"
+    path.write_text(rows)
+    data = load_classification_data("local", train_file=str(path), dev_file=str(path), text_column=columns[0],
+                                    label_column=columns[1])
+    assert data.train_texts == [t for t, _ in HEADERLESS] and data.label_names == ["neg", "pos"]
+    assert data.train_labels == [1, 0, 1, 0, 1]
+
+
+def test_headerless_table_read_by_name_says_how_to_give_positions(tmp_path):
+    path = tmp_path / "corpus.tsv"
+    path.write_text("".join(f"{t}\t{y}\n" for t, y in HEADERLESS))
+    with pytest.raises(ConfigError, match=r"no column 'text': its first row is \['a fine film', 'pos'\].*"
+                                          r"data.text_column=0 data.label_column=1"):
+        load_classification_data("local", train_file=str(path), dev_file=str(path))
+    forced = load_classification_data("local", train_file=str(path), dev_file=str(path), text_column=0,
+                                      label_column=1, header=False)
+    assert len(forced.train_texts) == 5
+    with pytest.raises(ConfigError, match="line 2 has 1 column"):
+        (tmp_path / "short.tsv").write_text("a\tpos\nb\nc\tneg\n")
+        load_classification_data("local", train_file=str(tmp_path / "short.tsv"), dev_file=str(path),
+                                 text_column=0, label_column=1)
+
+
+def test_integer_labels_and_dev_subset(tmp_path):
+    path = tmp_path / "ints.csv"
+    path.write_text("".join(f"{t},{i % 3}\n" for i, (t, _) in enumerate(HEADERLESS * 4)))
+    data = load_classification_data("local", train_file=str(path), dev_file=str(path), text_column=0, label_column=1)
+    assert data.label_names == ["0", "1", "2"] and data.train_labels[:4] == [0, 1, 2, 0]
+    small = data.subset_dev(7, seed=1)
+    assert len(small.dev_texts) == 7 and small.train_texts == data.train_texts
+    assert set(zip(small.dev_texts, small.dev_labels)) <= set(zip(data.dev_texts, data.dev_labels))
+    assert small.dev_texts == data.subset_dev(7, seed=1).dev_texts
+
+
 def test_sst2_folder_layout_and_subset(tmp_path):
     write_table(tmp_path / "train.tsv", [("it 's a \"quoted\" gem", "1"), ("bad", "0"), ("ok", "1")], "sentence")
     write_table(tmp_path / "validation.tsv", [("lovely", "1")], "sentence")
