@@ -46,7 +46,7 @@ from kd.vision.data.device_loader import device_resident, wants_in_memory
 from kd.vision.methods import METHODS
 from kd.vision.model_registry import MODELS, build_model, image_size_arg
 from kd.vision.registry_build import build_checked, check_arguments
-from kd.vision.report import cost, mean_over_seeds, quality
+from kd.vision.report import Evaluation, cost, mean_over_seeds, quality
 
 CONFIG_DIR = Path(__file__).parent / "configs"
 DEFAULT_CONFIG = CONFIG_DIR / "default.yaml"
@@ -321,7 +321,7 @@ def make_distiller(exp: Experiment, stage: str, model: nn.Module, method: nn.Mod
 def test_evaluator(exp: Experiment, model: nn.Module, teacher_test_logits: Tensor | None = None) -> Callable[[int], dict]:
     """Per-epoch callback: test accuracy (and agreement with the teacher when its test logits are given)."""
     def evaluate(epoch: int) -> dict:
-        report, _ = quality(model, exp.data.test_loader, exp.device, teacher_test_logits, exp.precision)
+        report = quality(model, exp.data.test_loader, exp.device, teacher_test_logits, exp.precision)[0]
         return {f"test_{k}": v for k, v in report.items() if k in ("acc", "agreement")}
     return evaluate
 
@@ -474,16 +474,21 @@ def distil_guide(exp, teacher, teacher_checkpoint, student, method, teacher_test
 
 # ------------------------------------------------------------------------------------------- reporting
 def evaluate_models(exp: Experiment, models: dict[str, nn.Module | list[nn.Module]],
-                    teacher_test_logits: Tensor | None) -> dict:
-    """Quality and cost of each model, as rows of :func:`kd.vision.report.markdown_table`; a list of models
-    (one per seed) gives the mean and std of their quality and the cost of the first."""
-    rows = {}
+                    teacher_test_logits: Tensor | None) -> Evaluation:
+    """Quality and cost of each model, as rows of :func:`kd.vision.report.markdown_table`, with the test logits
+    behind them; a list of models (one per seed) gives the mean and std of their quality and the cost of the first."""
+    rows, logits, labels = {}, {}, None
     for name, model in models.items():
         seeds = model if isinstance(model, list) else [model]
-        reports = [quality(m, exp.data.test_loader, exp.device, teacher_test_logits, exp.precision)[0] for m in seeds]
+        reports, logits[name] = [], []
+        for m in seeds:
+            report, seed_logits, labels = quality(m, exp.data.test_loader, exp.device, teacher_test_logits,
+                                                  exp.precision)
+            reports.append(report)
+            logits[name].append(seed_logits)
         rows[name] = {**mean_over_seeds(reports),
                       **cost(seeds[0], exp.data.image_shape, exp.device, exp.cfg["train"]["latency_batch"])}
-    return rows
+    return Evaluation(rows, logits, labels)
 
 
 def stage_history(exp: Experiment, stage: str) -> list[dict]:

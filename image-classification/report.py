@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import statistics
+from dataclasses import dataclass
 from typing import Sequence
 
 import torch
@@ -19,11 +20,21 @@ COLUMNS = [("acc", "top-1 %", "{:.2f}"), ("errors", "test errors", "{:.1f}"), ("
 
 
 def quality(model: nn.Module, loader, device: torch.device, teacher_logits: Tensor | None = None,
-            precision: str = "auto") -> tuple[dict[str, float], Tensor]:
+            precision: str = "auto") -> tuple[dict[str, float], Tensor, Tensor]:
     """Test-set top-1/top-5 accuracy, errors, ECE and (with the teacher's test logits) agreement and KL to the
-    teacher; the forward passes run at ``precision`` (the run's ``train.precision``)."""
+    teacher, with the logits and labels they come from; the forward passes run at ``precision`` (the run's
+    ``train.precision``)."""
     logits, labels = predict(model, loader, device, precision=precision)
-    return classification_report(logits, labels, teacher_logits), logits
+    return classification_report(logits, labels, teacher_logits), logits, labels
+
+
+@dataclass
+class Evaluation:
+    """Models evaluated on the test set: a table row per model (see :func:`markdown_table`), and the test logits
+    behind each row (one tensor per seed) with the labels, for the figures."""
+    rows: dict[str, dict[str, float]]
+    logits: dict[str, list[Tensor]]
+    labels: Tensor
 
 
 def cost(model: nn.Module, image_shape: Sequence[int], device: torch.device, latency_batch: int = 1) -> dict[str, float]:

@@ -31,3 +31,19 @@ def torch_compile_works():
         torch.compile(lambda x: x * 2 + 1)(torch.ones(2))
     except Exception as error:  # noqa: BLE001 - any failure means: no working compiler toolchain here
         pytest.skip(f"torch.compile does not work on this machine: {type(error).__name__}: {str(error)[:200]}")
+
+
+@pytest.fixture(scope="session")
+def assert_png():
+    """``assert_png(path, min_width=500, min_height=300)``: the file is a PNG (its signature) whose size in
+    pixels is sensible: at least the minimum, at most 4000 on a side."""
+    import struct
+    from pathlib import Path
+
+    def check(path, min_width: int = 500, min_height: int = 300) -> None:
+        data = Path(path).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
+        width, height = struct.unpack(">II", data[16:24])
+        assert min_width <= width <= 4000 and min_height <= height <= 4000, (path, width, height)
+
+    return check

@@ -1,9 +1,12 @@
-"""Metrics: quality (accuracy, agreement, KL to the teacher, ECE), representation similarity (linear CKA),
+"""Metrics: quality (accuracy, agreement, KL to the teacher, ECE and its calibration bins, the confusion
+matrix), representation similarity (linear CKA),
 cost (params, FLOPs, latency, size),
 text (BLEU, perplexity: ``kd.common.metrics.text``) and RL returns (``kd.common.metrics.rl``)."""
 from kd.common.metrics.classification import (
     agreement,
+    calibration_bins,
     classification_report,
+    confusion_matrix,
     expected_calibration_error,
     kl_to_teacher,
     topk_accuracy,
@@ -18,7 +21,8 @@ from kd.common.metrics.cost import (
 )
 
 __all__ = [
-    "agreement", "classification_report", "expected_calibration_error", "kl_to_teacher", "topk_accuracy",
+    "agreement", "calibration_bins", "classification_report", "confusion_matrix", "expected_calibration_error",
+    "kl_to_teacher", "topk_accuracy",
     "checkpoint_size_bytes", "compression_ratio", "count_flops", "count_parameters", "measure_latency",
     "linear_cka",
 ]

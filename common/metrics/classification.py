@@ -35,19 +35,37 @@ def kl_to_teacher(student_logits: Tensor, teacher_logits: Tensor, temperature: f
 
 
 @torch.no_grad()
-def expected_calibration_error(logits: Tensor, labels: Tensor, n_bins: int = 15) -> float:
-    """ECE (Guo et al. 2017): sum_b |B_b|/N * |acc(B_b) - conf(B_b)| over equal-width confidence bins, in %."""
+def calibration_bins(logits: Tensor, labels: Tensor, n_bins: int = 15) -> dict[str, list[float]]:
+    """The non-empty ones of ``n_bins`` equal-width confidence bins (confidence: the largest softmax probability),
+    as lists: each bin's ``lower`` and ``upper`` edge, the mean ``confidence`` and the ``accuracy`` (fractions)
+    of its rows, and their ``count``. What a reliability diagram draws and ECE sums."""
     probs = logits.float().softmax(-1)
     confidence, prediction = probs.max(-1)
     correct = (prediction == labels).float()
     edges = torch.linspace(0, 1, n_bins + 1, device=logits.device)
     bins = torch.bucketize(confidence, edges[1:-1], right=True)
-    ece = torch.zeros((), device=logits.device)
+    out: dict[str, list[float]] = {"lower": [], "upper": [], "confidence": [], "accuracy": [], "count": []}
     for b in range(n_bins):
         in_bin = bins == b
         if in_bin.any():
-            ece += in_bin.float().mean() * (correct[in_bin].mean() - confidence[in_bin].mean()).abs()
-    return 100.0 * ece.item()
+            for key, value in (("lower", edges[b]), ("upper", edges[b + 1]), ("confidence", confidence[in_bin].mean()),
+                               ("accuracy", correct[in_bin].mean()), ("count", in_bin.sum())):
+                out[key].append(value.item())
+    return out
+
+
+def expected_calibration_error(logits: Tensor, labels: Tensor, n_bins: int = 15) -> float:
+    """ECE (Guo et al. 2017): sum_b |B_b|/N * |acc(B_b) - conf(B_b)| over equal-width confidence bins, in %."""
+    bins = calibration_bins(logits, labels, n_bins)
+    return 100.0 * sum(n * abs(a - c) for n, a, c in zip(bins["count"], bins["accuracy"], bins["confidence"])) / len(labels)
+
+
+@torch.no_grad()
+def confusion_matrix(logits: Tensor, labels: Tensor) -> Tensor:
+    """``(C, C)`` counts: row = true class, column = the arg-max prediction."""
+    n_classes = logits.shape[-1]
+    pairs = labels.long() * n_classes + logits.argmax(-1)
+    return torch.bincount(pairs.cpu(), minlength=n_classes * n_classes).view(n_classes, n_classes)
 
 
 def classification_report(logits: Tensor, labels: Tensor, teacher_logits: Tensor | None = None,

@@ -8,17 +8,19 @@
 The student alone has the same architecture and initialisation as the distilled one and takes as many
 optimiser steps. With ``compare.seeds=N`` the teacher is trained once and both students N times (seeds
 ``seed .. seed+N-1``: initialisation, batch order and, with ``student.labelled_fraction < 1``, the labelled
-part); the table gives mean ± sample std. Writes summary.md, metrics.json and
-plots/{comparison,test_accuracy}.png into the run folder.
+part); the table gives mean ± sample std. Writes metrics.json, plots/ (accuracy per model, accuracy against
+cost, test accuracy per epoch, reliability diagram, confusion difference of the KD student against the teacher)
+and summary.md, which embeds the plots, into the run folder.
 """
 from __future__ import annotations
 
 from kd.common.utils.cli import common_parser, main_entry
 from kd.common.utils.errors import ConfigError
-from kd.common.utils.plotting import plot_bars, plot_curves
-from kd.vision.pipeline import (Experiment, distil_student, evaluate_models, get_teacher, stage_history,
-                                start_experiment, teacher_logits, train_student_alone)
-from kd.vision.report import markdown_table
+from kd.common.utils.plotting import Palette
+from kd.vision.figures import accuracy_curves
+from kd.vision.pipeline import (Experiment, alone_epochs, distil_student, evaluate_models, get_teacher,
+                                stage_history, start_experiment, student_epochs, teacher_logits, train_student_alone)
+from kd.vision.summary import finish_run
 
 
 def row_names(cfg: dict) -> dict[str, str]:
@@ -43,30 +45,25 @@ def run_comparison(exp: Experiment) -> dict[str, dict]:
         distilled.append(distil_student(run, teacher, teacher_path, before)[0])
         alone.append(train_student_alone(run, before)[0])
     names = row_names(cfg)
-    rows = evaluate_models(exp, {names["teacher"]: teacher, names["student_kd"]: distilled,
-                                 names["student_alone"]: alone}, teacher_logits(exp, teacher))
-    table = markdown_table(rows)
-    plots = exp.run.plots
-    plot_bars(list(rows), [r["acc"] for r in rows.values()], plots / "comparison.png", "test top-1 accuracy (%)",
-              title=f"{exp.data.name}: teacher vs student with / without KD",
-              errors=[r.get("acc_std", 0.0) for r in rows.values()])
-    curves = {}
-    for stage in ("teacher", "guide_teacher", "student_kd", "student_alone"):
-        for record in stage_history(exp, stage):
-            if "test_acc" in record:
-                curves.setdefault(record["epoch"], {"epoch": record["epoch"]})[stage] = record["test_acc"]
-    plot_curves([curves[e] for e in sorted(curves)], ["teacher", "guide_teacher", "student_kd", "student_alone"],
-                plots / "test_accuracy.png", title=f"{exp.data.name}: test accuracy per epoch (seed {exp.seed})")
-    exp.run.log_final({"rows": rows, "seeds": seeds})
+    evaluation = evaluate_models(exp, {names["teacher"]: teacher, names["student_kd"]: distilled,
+                                       names["student_alone"]: alone}, teacher_logits(exp, teacher))
+    histories = {names["teacher"]: [stage_history(exp, "teacher")],
+                 f"{names['teacher']}, guide rounds": [stage_history(exp, "guide_teacher")],
+                 **{names[stage]: [stage_history(exp, exp.for_student_seed(s).stage(stage)) for s in seeds]
+                    for stage in ("student_kd", "student_alone")}}
+    across = f"; students: mean ± std over seeds {', '.join(map(str, seeds))}" if len(seeds) > 1 else ""
+    if alone_epochs(exp) != student_epochs(cfg):
+        across += f" (the student alone: as many optimiser steps in {alone_epochs(exp)} shorter epochs)"
+    curves = accuracy_curves(histories, exp.run.plots / "test_accuracy.png", palette=Palette(evaluation.rows),
+                             title=f"{exp.data.name}: test accuracy per epoch{across}")
     spread = (f" Students: {len(seeds)} seeds ({', '.join(map(str, seeds))}), mean ± sample std; the teacher is "
               "trained once." if len(seeds) > 1 else "")
-    exp.run.write_summary(
-        f"# {exp.data.name}: teacher vs student with and without distillation\n\n{table}\n\n"
-        f"Test set: {len(exp.data.splits.test)} images, {exp.data.num_classes} classes.{spread} FLOPs per image "
-        f"(torch.utils.flop_counter), latency = median ms of a batch-{cfg['train']['latency_batch']} forward on "
-        f"{exp.device}. Plots: plots/comparison.png, plots/test_accuracy.png; per-stage curves in each sub-folder.\n")
+    notes = (f"Test set: {len(exp.data.splits.test)} images.{spread} FLOPs per image (torch.utils.flop_counter), "
+             f"latency = median ms of a batch-{cfg['train']['latency_batch']} forward on {exp.device}.")
+    finish_run(exp, f"{exp.data.name}: teacher vs student with and without distillation", evaluation, notes=notes,
+               final={"seeds": seeds}, pair=(names["teacher"], names["student_kd"]), figures=curves)
     exp.run.close()
-    return rows
+    return evaluation.rows
 
 
 def check_seeds(cfg: dict) -> None:
@@ -85,7 +82,6 @@ def main(argv: list[str] | None = None, run_name: str = "compare", default_prese
           f"teacher {cfg['teacher']['arch']} -> student {cfg['student']['arch']} with {cfg['method']['name']} "
           f"{cfg['method']['kwargs']} ({cfg['distill']['mode']}), vs the same student alone")
     rows = run_comparison(exp)
-    print(markdown_table(rows))
     print(f"run folder: {exp.run.path}")
     return rows
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from kd.common.utils.cli import common_parser, main_entry
 from kd.vision.pipeline import distil_student, evaluate_models, get_teacher, start_experiment, teacher_logits
-from kd.vision.report import markdown_table
+from kd.vision.summary import finish_run
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -21,17 +21,14 @@ def main(argv: list[str] | None = None) -> dict:
     teacher, teacher_path = get_teacher(exp)
     student, student_path = distil_student(exp, teacher, teacher_path, teacher_logits(exp, teacher))
     cfg = exp.cfg
-    rows = evaluate_models(exp, {f"teacher ({cfg['teacher']['arch']})": teacher,
-                                 f"student + {cfg['method']['name']} ({cfg['student']['arch']}, "
-                                 f"{cfg['distill']['mode']})": student},
-                           teacher_logits(exp, teacher))
-    table = markdown_table(rows)
-    exp.run.log_final({"rows": rows, "student_checkpoint": str(student_path)})
-    exp.run.write_summary(f"# Distillation on {exp.data.name}\n\n{table}\n\nstudent checkpoint: `{student_path}`\n")
-    print(table)
+    names = (f"teacher ({cfg['teacher']['arch']})",
+             f"student + {cfg['method']['name']} ({cfg['student']['arch']}, {cfg['distill']['mode']})")
+    evaluation = evaluate_models(exp, dict(zip(names, (teacher, student))), teacher_logits(exp, teacher))
+    finish_run(exp, f"Distillation on {exp.data.name}", evaluation, notes=f"student checkpoint: `{student_path}`",
+               final={"student_checkpoint": str(student_path)}, pair=names)
     print(f"student checkpoint: {student_path}")
     print(f"run folder: {exp.run.path}")
-    return rows
+    return evaluation.rows
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import json
 from kd.common.utils.checkpoint import safe_load
 from kd.common.utils.cli import common_parser, main_entry
 from kd.vision.pipeline import evaluate_models, load_checked_model, open_run, prepare_experiment, teacher_logits
-from kd.vision.report import markdown_table
+from kd.vision.summary import finish_run
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -39,14 +39,11 @@ def main(argv: list[str] | None = None) -> dict:
         models = {f"teacher {t_ckpt['arch']} ({args.teacher})": teacher, **models}
     exp = open_run(exp, args, "evaluate")
     reference = teacher_logits(exp, teacher) if teacher is not None else None
-    rows = evaluate_models(exp, models, reference)
-    table = markdown_table(rows)
-    exp.run.log_final({"rows": rows})
-    exp.run.write_summary(f"# Evaluation on {exp.data.name}\n\n{table}\n")
+    evaluation = evaluate_models(exp, models, reference)
+    finish_run(exp, f"Evaluation on {exp.data.name}", evaluation, pair=tuple(models) if teacher is not None else None)
     exp.run.close()
-    print(table)
     print(f"run folder: {exp.run.path}")
-    return rows
+    return evaluation.rows
 
 
 if __name__ == "__main__":

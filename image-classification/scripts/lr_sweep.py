@@ -5,8 +5,9 @@
 
 ``--config``, ``--device`` and the overrides go to :mod:`kd.vision.scripts.method_table`, plus
 ``student.lr=<lr>`` for each value. The teacher is trained once (at the first value) unless ``teacher.checkpoint`` is given,
-and reused by the others. Writes ``lr_sweep.md`` (one row per lr and method: mean +- std over seeds)
-and ``plots/accuracy_vs_lr.png`` into the sweep folder.
+and reused by the others. Writes ``plots/accuracy_vs_lr.png`` (per method the mean over seeds, with a ± std
+band, on a log lr axis) and ``lr_sweep.md`` (one row per lr and method: mean +- std over seeds; the plot
+embedded) into the sweep folder.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import statistics
 from pathlib import Path
 
 from kd.common.utils.cli import common_parser, main_entry
-from kd.common.utils.plotting import plot_curves
+from kd.common.utils.plotting import figures_markdown, plot_curves
 from kd.common.utils.run_folder import RunFolder
 from kd.vision.scripts import method_table
 from kd.vision.scripts.report import collect_runs
@@ -36,21 +37,23 @@ def main(argv=None):
         if trained and not teacher_override:
             teacher_override = [f"teacher.checkpoint={trained[0]}"]
         records += [{**r, "lr": lr} for r in collect_runs([root]) if r["label"] != "teacher"]
-    rows = {}
+    rows, curves = {}, {}
     for r in records:
         rows.setdefault((r["label"], r["lr"]), []).append(r["accuracy"])
+        curves.setdefault(r["label"], {}).setdefault(r["seed"], {})[r["lr"]] = r["accuracy"]
     lines = ["| method | student lr | seeds | test acc. (%) mean +- std |", "|---|---:|---:|---:|"]
-    history = []
     for (label, lr), accs in sorted(rows.items()):
         std = statistics.stdev(accs) if len(accs) > 1 else 0.0
         lines.append(f"| {label} | {lr:g} | {len(accs)} | {statistics.fmean(accs):.2f} +- {std:.2f} |")
-        history.append({"lr": lr, f"{label}_acc": statistics.fmean(accs)})
     table = "\n".join(lines)
-    (sweep.path / "lr_sweep.md").write_text(table + "\n")
     sweep.log_final({"rows": [{"label": k[0], "lr": k[1], "accuracies": v} for k, v in rows.items()]})
-    keys = sorted({k for h in history for k in h if k != "lr"})
-    plot_curves(sorted(history, key=lambda h: h["lr"]), keys, sweep.plots / "accuracy_vs_lr.png",
-                title="test accuracy vs student learning rate", x_key="lr")
+    plot = sweep.plots / "accuracy_vs_lr.png"
+    plot_curves({label: list(seeds.values()) for label, seeds in curves.items()}, plot, log_x=True,
+                xlabel="student learning rate", ylabel="last-epoch test top-1 accuracy (%)",
+                title="test accuracy against the student's learning rate")
+    figures = figures_markdown([("Test accuracy against the learning rate: mean over seeds, ± std band.", plot)],
+                               sweep.path)
+    (sweep.path / "lr_sweep.md").write_text(f"{table}\n\n{figures}")
     print(table)
     print(f"sweep folder: {sweep.path}")
 

@@ -1,4 +1,4 @@
-"""Several run folders -> one markdown table (mean +- std over seeds) and a plot of accuracy vs parameters.
+"""Several run folders -> one markdown table (mean +- std over seeds) with plots of the spread and the trade-off.
 
     python -m kd.vision.scripts.report --runs runs/cifar10-table-* [--out runs/report]
 
@@ -6,7 +6,10 @@ Every folder below the given paths that holds a ``metrics.json`` with a ``final`
 run. Runs are grouped by their label (``final.label``, else the folder name without ``-seedN``), and each
 row gives the method, the architecture, its parameters (of the deployed model), the number of seeds,
 the last-epoch test accuracy (mean +- sample std over seeds), the epochs and the training images.
-Writes ``report.md`` and ``accuracy_vs_params.png`` into ``--out`` and prints the table.
+Writes into ``--out``: ``report.md`` (the table), ``plots/accuracy_by_run.png`` (a bar per row: mean, ± std
+whisker, a dot per seed), ``plots/accuracy_vs_params.png``, ``plots/training_loss.png`` and, when the runs
+evaluated more than once (``train.eval_every``), ``plots/test_accuracy.png`` (mean over seeds with a ± std
+band), and ``summary.md``, the table with those plots embedded. Prints the table.
 """
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ from typing import Iterable, Sequence
 
 from kd.common.utils.cli import common_parser, main_entry
 from kd.common.utils.errors import MissingPathError
-from kd.common.utils.plotting import plot_scatter
+from kd.common.utils.plotting import Palette, figures_markdown, plot_bars, plot_curves, plot_tradeoff
 from kd.common.utils.run_folder import RunFolder
 
 ACCURACY_KEYS = ("test_acc", "acc", "student_acc")
@@ -67,12 +70,44 @@ def markdown_table(records: Sequence[dict]) -> str:
     return "\n".join(lines)
 
 
-def accuracy_vs_params_plot(records: Sequence[dict], path: str | Path) -> Path | None:
-    points = [(r["label"], r["params"], r["mean"]) for r in summarise(records) if r["params"]]
-    if not points:
-        return None
-    return plot_scatter(points, path, xlabel="parameters (deployed model)", ylabel="test accuracy (%)",
-                        title="accuracy vs parameters")
+def table_figures(records: Sequence[dict], plots: Path) -> list[tuple[str, Path]]:
+    """The table's plots in ``plots``, one colour per row label: accuracy per row over its seeds, accuracy
+    against parameters, and the learning curves of the runs (mean over seeds, ± std band)."""
+    rows = summarise(records)
+    palette = Palette(row["label"] for row in rows)
+    accuracy = {row["label"]: [r["accuracy"] for r in records if r["label"] == row["label"]] for row in rows}
+    figures = []
+    path = plots / "accuracy_by_run.png"
+    plot_bars(accuracy, path, xlabel="last-epoch test top-1 accuracy (%)", palette=palette, ceiling=100,
+              title="test accuracy of each row of the table")
+    figures.append(("Test accuracy per row: mean over seeds, ± std whisker, a dot per seed.", path))
+    path = plots / "accuracy_vs_params.png"
+    if plot_tradeoff(accuracy, {row["label"]: {"params": row["params"] or 0} for row in rows}, path,
+                     ylabel="test top-1 accuracy (%)", cost_labels={"params": "parameters (deployed model)"},
+                     title="accuracy against parameters", palette=palette):
+        figures.append(("Accuracy against parameters (mean ± std over seeds).", path))
+    histories = {r["folder"]: json.loads((Path(r["folder"]) / "metrics.json").read_text())["history"] for r in records}
+    for key, name, ylabel in (("test_acc", "test_accuracy.png", "test top-1 accuracy (%)"),
+                              ("loss", "training_loss.png", "training loss (mean over the epoch)")):
+        series = {label: [{h["epoch"]: h[key] for h in histories[r["folder"]] if key in h}
+                          for r in records if r["label"] == label] for label in accuracy}
+        if max(len(curve) for curves in series.values() for curve in curves) < 2:
+            continue  # evaluated once, at the end: the bars show it
+        path = plots / name
+        plot_curves(series, path, xlabel="epoch", ylabel=ylabel, title=f"{ylabel.split(' (')[0]} per epoch",
+                    palette=palette, integer_x=True)
+        figures.append((f"{ylabel[0].upper()}{ylabel[1:]} per epoch: mean over seeds, ± std band.", path))
+    return figures
+
+
+def write_table(records: Sequence[dict], folder: RunFolder, title: str = "") -> str:
+    """The markdown table of ``records``, its plots (:func:`table_figures`) in the folder's ``plots/`` and its
+    ``summary.md`` (the table with the plots embedded); returns the table."""
+    table = markdown_table(records)
+    figures = table_figures(records, folder.plots)
+    sections = [f"# {title}" if title else "", table, figures_markdown(figures, folder.path)]
+    folder.write_summary("\n\n".join(s for s in sections if s) + "\n")
+    return table
 
 
 def main(argv=None):
@@ -85,12 +120,10 @@ def main(argv=None):
         raise MissingPathError(f"no finished runs (metrics.json with a final accuracy) under {args.runs}")
     out = RunFolder(args.out, tensorboard=False) if args.out else RunFolder.create("report", args.runs_dir,
                                                                                    tensorboard=False)
-    table = markdown_table(records)
-    out.write_summary(table + "\n")
+    table = write_table(records, out)
     (out.path / "report.md").write_text(table + "\n")
-    plot = accuracy_vs_params_plot(records, out.plots / "accuracy_vs_params.png")
     print(table)
-    print(f"report: {out.path / 'report.md'}" + (f", plot: {plot}" if plot else ""))
+    print(f"report: {out.path / 'report.md'}, with plots: {out.path / 'summary.md'}")
 
 
 if __name__ == "__main__":

@@ -10,21 +10,19 @@ from __future__ import annotations
 
 from kd.common.utils.cli import common_parser, main_entry
 from kd.vision.pipeline import evaluate_models, start_experiment, train_teacher
-from kd.vision.report import markdown_table
+from kd.vision.summary import finish_run
 
 
 def main(argv: list[str] | None = None) -> dict:
     args = common_parser(__doc__.splitlines()[0]).parse_args(argv)
     exp = start_experiment(args, "train_teacher", load_teacher=False)
     teacher, path = train_teacher(exp)
-    rows = evaluate_models(exp, {f"teacher ({exp.cfg['teacher']['arch']})": teacher}, None)
-    table = markdown_table(rows)
-    exp.run.log_final({"rows": rows, "teacher_checkpoint": str(path)})
-    exp.run.write_summary(f"# Teacher on {exp.data.name}\n\n{table}\n\ncheckpoint: `{path}`\n")
-    print(table)
+    evaluation = evaluate_models(exp, {f"teacher ({exp.cfg['teacher']['arch']})": teacher}, None)
+    finish_run(exp, f"Teacher on {exp.data.name}", evaluation, notes=f"checkpoint: `{path}`",
+               final={"teacher_checkpoint": str(path)})
     print(f"teacher checkpoint: {path}")
     print(f"run folder: {exp.run.path}")
-    return rows
+    return evaluation.rows
 
 
 if __name__ == "__main__":

@@ -14,10 +14,11 @@ from __future__ import annotations
 from kd.common.metrics.rl import format_return, percent_of_teacher
 from kd.common.utils.cli import common_parser, main_entry
 from kd.common.utils.errors import ConfigError
-from kd.common.utils.plotting import plot_curves
+from kd.common.utils.plotting import figures_markdown
 from kd.common.utils.registry import Registry
 from kd.rl.distillation import DistillConfig, distill_policy, distillation_loss, kickstart, linear_anneal
 from kd.rl.evaluation import evaluate_policy
+from kd.rl.figures import run_figures
 from kd.rl.run_setup import RunSetup, setup_run
 from kd.rl.student_model import build_student, size_report
 from kd.rl.teacher_model.checkpoint import load_policy, save_policy
@@ -80,14 +81,14 @@ def main(argv: list[str] | None = None) -> dict:
              "trained_steps": run.history[-1]["steps"],
              "stopped_by_time_budget": bool(run.history[-1].get("stopped_by_time_budget"))}
     run.log_final(final)
-    plot_curves(run.history, ["eval_return", "behaviour_return", "train_return"], run.plots / "returns.png",
-                title=f"{cfg.method} ({cfg.loss}, data={cfg.data}) on {env['name']}", x_key="steps")
-    plot_curves(run.history, ["loss", "distill"], run.plots / "loss.png", title="distillation loss", x_key="steps")
+    figures = run_figures(run, f"{cfg.method} ({cfg.loss}, data={cfg.data}) on {env['name']}",
+                          losses={"distillation loss": "loss", "distillation term": "distill",
+                                  "PPO policy loss": "policy_loss"})
     table = ("| policy | policy params | return (held-out seeds) | % of teacher |\n|---|---|---|---|\n"
              f"| teacher | {sizes['teacher_parameters']:,} | {format_return(teacher_stats)} | 100.0 |\n"
              f"| student ({cfg.method}, {cfg.loss}, data={cfg.data}) | {sizes['student_parameters']:,} "
              f"({sizes['compression']:.1f}x smaller) | {format_return(student_stats)} | {percent:.1f} |\n")
-    run.write_summary(table)
+    run.write_summary(f"{table}\n{figures_markdown(figures, run.path)}")
     run.close()
     print(table)
     print(f"student checkpoint: {run.checkpoints / 'student.pt'}")

@@ -6,8 +6,10 @@ Each row groups the runs of one environment and one setting (algorithm; or metho
 temperature, data source and student size) and reports the mean over seeds of each run's held-out evaluation, the std across
 seeds, the seeds found, and for students the environment steps until the periodic evaluation first
 reached 90% of the teacher's return (mean over the seeds that got there). Runs that did not finish
-(no final figures) are skipped. ``plots/<env>-distillation.png`` under the runs folder shows the
-students' mean learning curves per setting.
+(no final figures) are skipped. Under the runs folder, per environment: ``plots/<env>-distillation.png``
+(each setting's evaluation return against environment steps, mean over seeds with a ± std band, the
+teachers' returns dashed), ``plots/<env>-returns.png`` (final return per setting: mean, ± std whisker,
+a dot per seed) and ``plots/<env>-return_vs_params.png``; ``summary.md`` holds the table with them embedded.
 """
 from __future__ import annotations
 
@@ -20,7 +22,8 @@ import yaml
 
 from kd.common.utils.cli import common_parser, main_entry
 from kd.common.utils.errors import MissingPathError
-from kd.common.utils.plotting import plot_curves
+from kd.common.utils.plotting import figures_markdown
+from kd.rl.figures import summary_figures
 
 
 def _mean_std(values: list[float]) -> str:
@@ -67,40 +70,29 @@ def main(argv: list[str] | None = None) -> str:
     teachers, students = collect(runs_dir)
     lines = ["| env | policy | policy params | return (mean over seeds +- std across seeds) | % of teacher | "
              "steps to 90% | seeds |", "|---|---|---|---|---|---|---|"]
+    labels = {}
     for (env, algo), rows in sorted(teachers.items()):
+        labels[(env, algo)] = f"{algo} teacher"
         returns = [r["teacher_return_mean"] for _, r in rows]
         lines.append(f"| {env} | {algo} teacher | {rows[0][1]['policy_parameters']:,} | {_mean_std(returns)} | 100 | - | "
                      f"{sorted(s for s, _ in rows)} |")
-    for (env, teacher, method, loss, data, hidden), rows in sorted(students.items()):
+    for key, rows in sorted(students.items()):
+        env, teacher, method, loss, data, hidden = key
+        labels[key] = f"{method} ({loss}, data={data}), MLP {hidden}, from the {teacher} teacher"
         returns = [r["student_return_mean"] for _, r in rows]
         percent = [r["percent_of_teacher"] for _, r in rows]
         first = rows[0][1]
         reached = [r["steps_to_90"] for _, r in rows if r["steps_to_90"] is not None]
         speed = f"{statistics.fmean(reached):,.0f} ({len(reached)}/{len(rows)})" if reached else f"never (0/{len(rows)})"
-        lines.append(f"| {env} | {method} ({loss}, data={data}), MLP {hidden}, from the {teacher} teacher | {first['student_parameters']:,} "
+        lines.append(f"| {env} | {labels[key]} | {first['student_parameters']:,} "
                      f"({first['compression']:.1f}x smaller) | {_mean_std(returns)} | {_mean_std(percent)} | "
                      f"{speed} | {sorted(s for s, _ in rows)} |")
-    _plot_students(students, runs_dir / "plots")
     table = "\n".join(lines) + "\n"
+    figures = summary_figures(teachers, students, labels, runs_dir / "plots")
+    (runs_dir / "summary.md").write_text(f"# RL runs in {runs_dir}\n\n{table}\n{figures_markdown(figures, runs_dir)}")
     print(table)
+    print(f"summary with plots: {runs_dir / 'summary.md'}")
     return table
-
-
-def _plot_students(students: dict, plots_dir: Path) -> None:
-    """One figure per environment: each setting's evaluation return against steps, averaged over seeds."""
-    by_env: dict[str, dict[int, dict[str, list[float]]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
-    for (env, teacher, method, loss, data, hidden), rows in students.items():
-        label = f"{method} {loss} data={data} MLP {hidden} ({teacher} teacher)"
-        for _, final in rows:
-            for step, value in final["curve"].items():
-                by_env[env][step][label].append(value)
-    plots_dir.mkdir(parents=True, exist_ok=True)
-    for env, steps in by_env.items():
-        history = [{"steps": step, **{k: statistics.fmean(v) for k, v in labels.items()}}
-                   for step, labels in sorted(steps.items())]
-        keys = sorted({k for r in history for k in r if k != "steps"})
-        plot_curves(history, keys, plots_dir / f"{env}-distillation.png", title=f"{env}: student evaluation return",
-                    x_key="steps")
 
 
 if __name__ == "__main__":

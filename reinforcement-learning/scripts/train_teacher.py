@@ -14,10 +14,11 @@ from kd.common.metrics.rl import format_return
 from kd.common.utils.checkpoint import load_state_dict_checked
 from kd.common.utils.cli import common_parser, main_entry
 from kd.common.utils.errors import ConfigError
-from kd.common.utils.plotting import plot_curves
+from kd.common.utils.plotting import figures_markdown
 from kd.common.utils.registry import Registry
 from kd.rl.environments import make_vector_env
 from kd.rl.evaluation import evaluate_policy
+from kd.rl.figures import run_figures
 from kd.rl.run_setup import setup_run
 from kd.rl.teacher_model.build import build_policy
 from kd.rl.teacher_model.checkpoint import load_policy, save_policy
@@ -81,12 +82,11 @@ def main(argv: list[str] | None = None) -> dict:
              "trained_steps": run.history[-1]["steps"],
              "stopped_by_time_budget": bool(run.history[-1].get("stopped_by_time_budget"))}
     run.log_final(final)
-    plot_curves(run.history, ["train_return", "eval_return"], run.plots / "returns.png",
-                title=f"{config['teacher']['algo'].upper()} teacher on {env['name']} (seed {setup.seed})", x_key="steps")
+    figures = run_figures(run, f"{config['teacher']['algo'].upper()} teacher on {env['name']} (seed {setup.seed})")
     table = ("| policy | return (held-out seeds) | policy params |\n|---|---|---|\n"
              f"| teacher (best eval, step {meta['steps']}) | {format_return(stats)} | {params:,} |\n"
              f"| teacher (last update) | {format_return(last_stats)} | {params:,} |\n")
-    run.write_summary(table)
+    run.write_summary(f"{table}\n{figures_markdown(figures, run.path)}")
     run.close()
     print(table)
     print(f"teacher checkpoint: {run.checkpoints / 'teacher.pt'}")

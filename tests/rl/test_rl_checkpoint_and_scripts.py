@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 
 from kd.common.utils.cli import main_entry
 from kd.common.utils.errors import CheckpointMismatchError, MissingPathError
@@ -49,10 +50,13 @@ def test_scripts_train_distill_evaluate(tmp_path, capsys):
     assert final["compression"] > 10 and "percent_of_teacher" in final
     run = next(tmp_path.glob("distill-cartpole-*"))
     assert (run / "plots" / "returns.png").is_file() and (run / "summary.md").is_file()
+    assert "![returns](plots/returns.png)" in (run / "summary.md").read_text()
     assert json.loads((run / "metrics.json").read_text())["history"]
     table = summarize.main(["--runs-dir", runs])
     assert "| cartpole | ppo teacher | 4,610 |" in table and "policy_distillation (kl, data=mix), MLP 16" in table
-    assert (tmp_path / "plots" / "cartpole-distillation.png").is_file()
+    for plot in ("cartpole-distillation", "cartpole-returns", "cartpole-return_vs_params"):
+        assert (tmp_path / "plots" / f"{plot}.png").is_file()
+        assert f"![{plot}](plots/{plot}.png)" in (tmp_path / "summary.md").read_text()
     student_pt = run / "checkpoints" / "student.pt"
     results = evaluate.main(["--checkpoint", str(student_pt), "--teacher", str(teacher_pt), "--episodes", "3",
                              "--runs-dir", runs, "--gif"])
@@ -82,3 +86,36 @@ def test_user_mistakes_exit_with_one_line(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main_entry(train_teacher.main, ["--config", str(CONFIG), "--runs-dir", str(tmp_path), "env.name=pongg"])
     assert "unknown environment 'pongg'" in capsys.readouterr().err
+
+
+def fake_run(root: Path, name: str, config: dict, final: dict, history: list[dict]) -> Path:
+    """A finished run folder as the RL scripts leave it (config.yaml, metrics.json), without training."""
+    run = root / name
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "config.yaml").write_text(yaml.safe_dump(config))
+    (run / "metrics.json").write_text(json.dumps({"history": history, "final": final}))
+    return run
+
+
+def test_summarize_plots_the_spread_over_seeds(tmp_path, assert_png):
+    """Three student seeds and two teacher seeds of hand-made runs: the table gives mean +- std, and the figures
+    (learning curves with a band, final returns with whiskers, return against parameters) are embedded."""
+    env = {"name": "cartpole", "kwargs": {}}
+    for seed in (1, 2):
+        fake_run(tmp_path, f"teacher-cartpole-s{seed}", {"env": env, "seed": seed, "teacher": {"algo": "ppo"}},
+                 {"policy_parameters": 4610, "teacher_return_mean": 490.0 + seed}, [])
+    teacher_pt = tmp_path / "teacher-cartpole-s1" / "checkpoints" / "teacher.pt"
+    for seed in (1, 2, 3):
+        history = [{"steps": s, "eval_return": min(500.0, s / 10 + 20 * seed)} for s in range(0, 6001, 1000)]
+        fake_run(tmp_path, f"distill-cartpole-s{seed}",
+                 {"env": env, "seed": seed, "teacher": {"algo": "ppo"}, "student": {"arch": {"hidden": [16]}}},
+                 {"student_return_mean": 450.0 + 10 * seed, "teacher_return_mean": 491.0, "percent_of_teacher": 95.0,
+                  "student_parameters": 114, "compression": 40.4, "method": "policy_distillation", "loss": "kl",
+                  "data": "teacher", "teacher_checkpoint": str(teacher_pt)}, history)
+    table = summarize.main(["--runs-dir", str(tmp_path)])
+    assert "| cartpole | ppo teacher | 4,610 | 491.5 +- 0.5 |" in table
+    assert "| 470.0 +- 8.2 |" in table  # the population std, as the table's header says
+    summary = (tmp_path / "summary.md").read_text()
+    for plot in ("cartpole-distillation", "cartpole-returns", "cartpole-return_vs_params"):
+        assert_png(tmp_path / "plots" / f"{plot}.png")
+        assert f"![{plot}](plots/{plot}.png)" in summary

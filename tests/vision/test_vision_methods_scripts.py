@@ -40,10 +40,13 @@ def test_method_table_then_report(image_folder, tmp_path, capsys):
     assert (root / "teacher-seed0" / "plots" / "loss.png").is_file()
     summary = (root / "summary.md").read_text()
     assert summary.index("| teacher") < summary.index("| student") < summary.index("| simkd")
+    assert "![accuracy_by_run](plots/accuracy_by_run.png)" in summary and (root / "plots" / "accuracy_by_run.png").is_file()
     out = tmp_path / "report"
     report.main(["--runs", str(root), "--out", str(out)])
     assert "| simkd | simkd | small_cnn |" in (out / "report.md").read_text()
-    assert (out / "plots" / "accuracy_vs_params.png").is_file()
+    for plot in ("accuracy_by_run", "accuracy_vs_params", "training_loss"):
+        assert (out / "plots" / f"{plot}.png").is_file()
+        assert f"![{plot}](plots/{plot}.png)" in (out / "summary.md").read_text()
 
 
 def test_memo_teacher_needs_unaugmented_data(image_folder, tmp_path):
@@ -59,7 +62,7 @@ def test_lr_sweep_trains_the_teacher_once(image_folder, tmp_path):
     assert len(list(sweep.glob("*/teacher-seed0"))) == 1
     table = (sweep / "lr_sweep.md").read_text()
     assert "| kd | 0.001 | 1 |" in table and "| kd | 0.01 | 1 |" in table
-    assert (sweep / "plots" / "accuracy_vs_lr.png").is_file()
+    assert (sweep / "plots" / "accuracy_vs_lr.png").is_file() and "![accuracy_vs_lr](plots/accuracy_vs_lr.png)" in table
 
 
 def test_specialists_end_to_end_on_digits(tmp_path):

@@ -54,11 +54,18 @@ def test_quickstart_end_to_end(tmp_path, capsys):
     run = only_run(tmp_path)
     out = capsys.readouterr().out
     assert f"run folder: {run}" in out and "| student + KD (mlp, kd, online; 10% labelled + the rest unlabelled) |" in out
-    for path in ("summary.md", "metrics.json", "config.yaml", "plots/comparison.png", "plots/test_accuracy.png",
-                 "teacher/checkpoints/model.pt", "student_kd/checkpoints/last.pt", "student_alone/plots/accuracy.png",
-                 "student_kd-seed2/checkpoints/model.pt", "student_alone-seed1/checkpoints/model.pt"):
+    plots = ("plots/comparison.png", "plots/test_accuracy.png", "plots/accuracy_vs_cost.png", "plots/reliability.png",
+             "plots/confusion_difference.png", "student_alone/plots/accuracy.png")
+    for path in ("summary.md", "metrics.json", "config.yaml", "teacher/checkpoints/model.pt", *plots,
+                 "student_kd/checkpoints/last.pt", "student_kd-seed2/checkpoints/model.pt",
+                 "student_alone-seed1/checkpoints/model.pt"):
         assert (run / path).is_file(), path
-    assert "student alone (mlp; 10% labelled)" in (run / "summary.md").read_text()
+    summary = (run / "summary.md").read_text()
+    assert "student alone (mlp; 10% labelled)" in summary
+    for path in plots:  # the summary embeds every figure, linked relative to the run folder
+        assert f"![{Path(path).stem}]({path})" in summary, path
+    assert "10 classes: 0, 1, 2, 3, 4, 5, 6, 7, 8, 9" in summary and "10 classes: 0, 1," in out
+    assert json.loads((run / "metrics.json").read_text())["final"]["class_names"] == [str(i) for i in range(10)]
     history = json.loads((run / "student_kd" / "metrics.json").read_text())["history"]
     assert [r["epoch"] for r in history] == list(range(1, 7)) and "test_agreement" in history[-1]
     alone_history = json.loads((run / "student_alone" / "metrics.json").read_text())["history"]

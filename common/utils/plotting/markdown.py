@@ -1,0 +1,21 @@
+"""Plots embedded in a summary.md, so a run folder reads as a report in any markdown viewer."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Sequence
+from urllib.parse import quote
+
+
+def figures_markdown(figures: Sequence[tuple[str, str | Path | None]], base: str | Path,
+                     heading: str = "Figures", level: int = 2) -> str:
+    """A markdown section (``heading`` at ``level``) with one captioned image per ``(caption, path)`` (paths that
+    are None or were not written are skipped), each linked relative to ``base``, the folder of the markdown
+    file. Empty when there is none."""
+    lines = []
+    for caption, path in figures:
+        if path is None or not Path(path).is_file():
+            continue
+        link = quote(Path(os.path.relpath(path, base)).as_posix())
+        lines += [f"**{caption}**", "", f"![{Path(path).stem}]({link})", ""]
+    return f"{'#' * level} {heading}\n\n" + "\n".join(lines) if lines else ""

@@ -1,0 +1,44 @@
+"""Reliability diagram (Guo et al. 2017): how often each model is right against how sure it is, per confidence bin,
+with the share of examples in each bin below."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Mapping, Sequence
+
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
+
+from kd.common.utils.plotting.style import Palette, legend_below, new_figure, note, save, set_title
+
+Bins = Mapping[str, Sequence[float]]  # kd.common.metrics.calibration_bins: lower, upper, confidence, accuracy, count
+
+
+def plot_reliability(bins: Mapping[str, Bins], path: str | Path, *, title: str = "",
+                     ece: Mapping[str, float] | None = None, palette: Palette | None = None) -> Figure:
+    """Top: accuracy against mean confidence of each non-empty bin, one line per model (``bins``: model -> its
+    :func:`~kd.common.metrics.calibration_bins`), the diagonal being perfect calibration; below the diagonal a
+    model is over-confident. Bottom: the share of examples per bin (log scale: most sit in the top bin).
+    ``ece`` (model -> %) is written in the legend. Returns the saved figure."""
+    names = list(bins)
+    palette = palette or Palette(names)
+    fig, (top, bottom) = new_figure(rows=2, height=6.4, height_ratios=[3, 1.3])
+    top.plot([0, 100], [0, 100], color="grey", linestyle=":", linewidth=1, label="perfectly calibrated")
+    width = min(b["upper"][0] - b["lower"][0] for b in bins.values() if b["lower"]) / len(names)
+    for i, name in enumerate(names):
+        b = bins[name]
+        label = name + (f" (ECE {ece[name]:.2f}%)" if ece and name in ece else "")
+        top.plot([100 * c for c in b["confidence"]], [100 * a for a in b["accuracy"]], marker="o", markersize=4,
+                 linewidth=1.6, color=palette[name], label=label)
+        total = sum(b["count"])
+        bottom.bar([100 * (lo + (i + 0.5) * width) for lo in b["lower"]], [100 * c / total for c in b["count"]],
+                   width=100 * width, color=palette[name], align="center")
+    top.set(xlim=(0, 102), ylim=(0, 102), ylabel="accuracy in the bin (%)")
+    note(top, "below the dotted diagonal: over-confident")
+    top.grid(alpha=0.3)
+    bottom.set(xlim=(0, 102), yscale="log", xlabel="confidence: the largest softmax probability (%)",
+               ylabel="examples (%)")
+    bottom.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    bottom.grid(alpha=0.3)
+    legend_below(fig, columns=1)
+    set_title(fig, title)
+    return save(fig, path)
