@@ -14,7 +14,7 @@ from kd.common.utils.cli import common_parser
 from kd.common.utils.config import load_config, load_run_config
 from kd.common.utils.device import resolve_device
 from kd.common.utils.errors import ConfigError
-from kd.common.utils.plotting import plot_training_progress
+from kd.common.utils.plotting import figures_markdown, plot_training_progress
 from kd.common.utils.run_folder import RunFolder
 from kd.common.utils.seed import seed_everything
 from kd.nlp.tasks import TASKS
@@ -45,10 +45,11 @@ def run_stage(stage: str, description: str, argv: list[str] | None = None) -> di
     open_run = run_opener(cfg, args.resume or None, f"nlp-{cfg['name']}-{stage}", args.runs_dir)
     final = getattr(task, stage)(cfg, open_run, device, resume=bool(args.resume))
     run = open_run()
-    run.log_final(final)
-    plot_training_progress(run.history, run.plots, title=f"{cfg['name']} {stage}")
+    run.log_final({**final, "stage": stage})
+    plots = plot_training_progress(run.history, run.plots, title=f"{cfg['name']} {stage}")
     table = markdown_table([final], [c for c in task.columns if c in final])
-    run.write_summary(f"# {cfg['name']}: {stage}\n\n{table}\n")
+    figures = figures_markdown([(f"{path.stem.capitalize()} per epoch.", path) for path in plots], run.path)
+    run.write_summary(f"# {cfg['name']}: {stage}\n\n{table}\n\n{figures}")
     run.close()
     print(table)
     print(f"run folder: {run.path}")

@@ -61,6 +61,9 @@ def test_lm_scripts_end_to_end(tmp_path):
     student = distill.main(common + [f"teacher.checkpoint={ckpt}", "student.n_layer=1", "student.n_embd=16",
                                      "distill.epochs=4", "distill.batch_size=32", "distill.lr=3.0e-3"])
     assert student["val_ppl"] < 8 and student["params"] < teacher["params"]
+    run = next((tmp_path / "runs").glob("nlp-lm-distill-*"))
+    summary = (run / "summary.md").read_text()  # the run's curves, embedded
+    assert "![loss](plots/loss.png)" in summary and "![perplexity](plots/perplexity.png)" in summary
 
 
 SUBJECTS, VERBS, OBJECTS = ["dog", "cat", "man"], ["sees", "eats", "likes"], ["ball", "fish", "food"]

@@ -1,0 +1,117 @@
+"""NLP run folders -> per data set a table (mean +- std over seeds) with plots of the spread, the trade-off and
+the learning curves.
+
+    python -m kd.nlp.scripts.report --runs runs/nlp-sst2-* [--out runs/nlp-report]
+
+Every folder below the given paths whose ``config.yaml`` has a ``task`` and whose ``metrics.json`` has a final
+record counts as one run; ``evaluate`` runs (they re-measure a model trained elsewhere) are left out. Runs of
+one data set (the config's ``name``) with the same model label and size are seeds of one row. Per data set
+``<name>`` it writes into ``--out`` (default: a new run folder ``nlp-report``): ``plots/<name>-quality.png``
+(a bar per row: mean, ± std whisker, a dot per seed), ``plots/<name>-tradeoff.png`` (quality against
+parameters and ms per example), ``plots/<name>-curves.png`` (the dev metric per epoch: mean over seeds, ± std
+band); and ``summary.md``, the tables with the plots embedded, which it also prints.
+"""
+from __future__ import annotations
+
+import json
+import statistics
+from pathlib import Path
+
+import yaml
+
+from kd.common.utils.cli import common_parser, main_entry
+from kd.common.utils.errors import MissingPathError
+from kd.common.utils.plotting import Palette, figures_markdown, plot_bars, plot_curves, plot_tradeoff
+from kd.common.utils.run_folder import RunFolder
+from kd.nlp.tasks.training import markdown_table
+
+QUALITY = {"dev_acc": "dev accuracy (%)", "bleu": "BLEU", "val_ppl": "validation perplexity (lower is better)"}
+CURVES = {"dev_acc": "dev accuracy (%)", "val_ppl": "validation perplexity (lower is better)"}
+
+
+def collect(paths: list[str]) -> dict[str, dict[str, list[dict]]]:
+    """Data set name -> row label -> the runs of that row (final record plus ``history`` and ``batch``), teachers
+    first, then in the folders' order; labels are the runs' ``model``, with the parameter count when two sizes
+    share one."""
+    groups: dict[str, dict[tuple, list[dict]]] = {}
+    for path in map(Path, paths):
+        if not path.exists():
+            raise MissingPathError(f"run folder '{path}' does not exist")
+        for metrics in sorted(path.rglob("metrics.json")):
+            config_file = metrics.parent / "config.yaml"
+            config = yaml.safe_load(config_file.read_text()) if config_file.is_file() else None
+            saved = json.loads(metrics.read_text())
+            final = saved.get("final", {})
+            if not isinstance(config, dict) or "task" not in config or "model" not in final \
+                    or final.get("stage") == "evaluate":
+                continue
+            run = {**final, "history": saved.get("history", []),
+                   "batch": config.get("evaluate", {}).get("throughput_batch")}
+            groups.setdefault(config["name"], {}).setdefault((final["model"], final.get("params")), []).append(run)
+    out = {}
+    for name, rows in groups.items():
+        shared = {model for model, _ in rows if sum(m == model for m, _ in rows) > 1}
+        ordered = sorted(rows.items(), key=lambda row: row[1][0].get("stage") != "train_teacher")
+        out[name] = {(f"{model} ({params:,} params)" if model in shared else model): runs
+                     for (model, params), runs in ordered}
+    return out
+
+
+def data_set_report(name: str, rows: dict[str, list[dict]], plots: Path) -> str:
+    """The markdown section of one data set: its table and its plots (drawn into ``plots``)."""
+    metric = next(key for key in QUALITY if any(key in run for runs in rows.values() for run in runs))
+    rows = {label: [run for run in runs if metric in run] for label, runs in rows.items()}
+    rows = {label: runs for label, runs in rows.items() if runs}
+    values = {label: [run[metric] for run in runs] for label, runs in rows.items()}
+    palette = Palette(values)
+    batch = next((run["batch"] for runs in rows.values() for run in runs if run["batch"]), None)
+    latency = f"ms per example (batch of {batch})" if batch else "ms per example"
+    costs = {label: {"params": runs[0].get("params", 0),
+                     "latency": 1000 / runs[0]["throughput"] if runs[0].get("throughput") else 0}
+             for label, runs in rows.items()}
+    table = []
+    for label, runs in values.items():
+        spread = f" ± {statistics.stdev(runs):.2f}" if len(runs) > 1 else ""
+        table.append({"model": label, "seeds": len(runs), QUALITY[metric]: f"{statistics.fmean(runs):.2f}{spread}",
+                      "params": costs[label]["params"], latency: costs[label]["latency"]})
+    figures = []
+    path = plots / f"{name}-quality.png"
+    plot_bars(values, path, xlabel=QUALITY[metric], palette=palette, title=f"{name}: {QUALITY[metric]} per model",
+              ceiling=100 if metric == "dev_acc" else None)
+    figures.append((f"{name}: {QUALITY[metric]}, mean over seeds, ± std whisker, a dot per seed.", path))
+    path = plots / f"{name}-tradeoff.png"
+    if plot_tradeoff(values, costs, path, ylabel=QUALITY[metric], palette=palette,
+                     cost_labels={"params": "parameters", "latency": latency},
+                     title=f"{name}: {QUALITY[metric]} against what the model costs"):
+        figures.append((f"{name}: quality against parameters and time per example.", path))
+    key = next((k for k in CURVES if any(k in r for runs in rows.values() for run in runs for r in run["history"])),
+               None)
+    path = plots / f"{name}-curves.png"
+    if key and plot_curves({label: [{r["epoch"]: r[key] for r in run["history"] if key in r} for run in runs]
+                            for label, runs in rows.items()}, path, xlabel="epoch", ylabel=CURVES[key],
+                           title=f"{name}: {CURVES[key]} per epoch", palette=palette, integer_x=True):
+        figures.append((f"{name}: {CURVES[key]} per epoch, mean over seeds, ± std band.", path))
+    columns = ["model", "seeds", QUALITY[metric], "params", latency]
+    return f"## {name}\n\n{markdown_table(table, columns)}\n\n{figures_markdown(figures, plots.parent, level=3)}"
+
+
+def main(argv: list[str] | None = None) -> str:
+    parser = common_parser("NLP run folders -> tables over seeds with plots")
+    parser.add_argument("--runs", nargs="+", required=True, help="run folders (searched recursively)")
+    parser.add_argument("--out", default=None, help="output folder (default: a new run folder 'nlp-report')")
+    args = parser.parse_args(argv)
+    data_sets = collect(args.runs)
+    if not data_sets:
+        raise MissingPathError(f"no finished NLP runs (config.yaml with a task, metrics.json with a final record) "
+                               f"under {args.runs}")
+    out = RunFolder(args.out, tensorboard=False) if args.out else RunFolder.create("nlp-report", args.runs_dir,
+                                                                                   tensorboard=False)
+    text = "# NLP runs\n\n" + "\n".join(data_set_report(name, rows, out.plots) for name, rows in data_sets.items())
+    out.write_summary(text)
+    print(text)
+    print(f"report: {out.path / 'summary.md'}")
+    return text
+
+
+if __name__ == "__main__":
+    main_entry(main)
