@@ -22,8 +22,8 @@ def describe_classes(names: Sequence[str], limit: int | None = None) -> str:
 
 
 def stage_figures(run: Path) -> Figures:
-    """The training curves of each stage sub-folder of the config's seed (``-seedN`` folders hold the same
-    curves for the other seeds), in run order."""
+    """The training curves in each sub-folder of ``run`` that has plots (a pipeline stage, a specialist), the
+    pipeline's stages first in run order; ``-seedN`` folders, the same curves for other seeds, are left out."""
     folders = [p for p in run.iterdir() if (p / "plots").is_dir() and not re.search(r"-seed\d+$", p.name)]
     folders.sort(key=lambda p: (STAGES.index(p.name) if p.name in STAGES else len(STAGES), p.name))
     return [(f"{folder.name}: {png.stem}", png) for folder in folders

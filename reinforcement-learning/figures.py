@@ -12,7 +12,7 @@ from kd.common.utils.plotting import Palette, history_series, plot_bars, plot_cu
 from kd.common.utils.run_folder import RunFolder
 
 Figures = list[tuple[str, Path]]  # (caption, png) pairs, for kd.common.utils.plotting.figures_markdown
-RETURNS = {"evaluation (held-out episodes)": "eval_return", "training episodes": "train_return",
+RETURNS = {"periodic evaluation": "eval_return", "training episodes": "train_return",
            "episodes of the data-collecting policy": "behaviour_return"}
 RETURN_LABEL = "episode return"
 STEPS_LABEL = "environment steps"

@@ -12,7 +12,8 @@
    corrected for that prior shift;
 4. test cases are classified by the generalist alone and by the combination of sec. 5.3 (active
    specialists from the generalist's ``top_n`` classes, q minimising the summed KLs).
-Prints and writes (summary.md, metrics.json) the accuracy of both and one row per specialist.
+Prints and writes (summary.md, metrics.json) the accuracy of both and one row per specialist; summary.md embeds
+the training curves of the generalist and of each specialist.
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from kd.common.metrics import count_parameters, topk_accuracy
 from kd.common.utils.cli import common_parser, main_entry
 from kd.common.utils.config import load_config
 from kd.common.utils.device import resolve_device
-from kd.common.utils.plotting import plot_training_progress
+from kd.common.utils.plotting import figures_markdown, plot_training_progress
 from kd.common.utils.run_folder import RunFolder
 from kd.common.utils.seed import seed_everything
 from kd.vision.checkpoints import data_record, load_vision_model, save_vision_model
@@ -34,6 +35,7 @@ from kd.vision.methods.specialists import (combine_specialists, correct_for_enri
                                            init_from_generalist)
 from kd.vision.model_registry import build_model, image_size_arg
 from kd.vision.pipeline import optimisation, resolve_preset
+from kd.vision.summary import stage_figures
 
 TRAINING = {"arch": "cnn", "kwargs": {}, "epochs": 10, "optimizer": "adam", "lr": 0.003, "momentum": 0.9,
             "weight_decay": 0.0, "schedule": "cosine", "milestones": [], "gamma": 0.1}
@@ -164,7 +166,8 @@ def main(argv=None):
         + [f"| {r['specialist']} | {r['classes']} | {r['params']:,} | {r['generalist_acc_on_group']:.2f} | "
            f"{r['combined_acc_on_group']:.2f} |" for r in rows])
     table += f"\n\n{result['changed_predictions']} of {result['test_images']} test predictions changed by the specialists."
-    root.write_summary(f"# Generalist + specialists on {data.name}\n\n{table}\n")
+    curves = figures_markdown(stage_figures(root.path), root.path, heading="Training curves of each model")
+    root.write_summary(f"# Generalist + specialists on {data.name}\n\n{table}\n\n{curves}")
     print(table)
     print(f"run folder: {root.path}")
     return result

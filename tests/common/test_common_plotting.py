@@ -56,8 +56,14 @@ def test_bars_zoom_in_on_small_differences_and_show_the_spread(tmp_path, assert_
     assert any(isinstance(c, ErrorbarContainer) for c in ax.containers)
     texts = [t.get_text() for t in ax.texts]
     assert "98.90" in texts and "98.13 ± 0.15" in texts
-    wide = plot_bars({"a": [20.0], "b": [95.0]}, tmp_path / "w.png", xlabel="accuracy (%)")
+    wide = plot_bars({"a": [20.0], "b": [95.0]}, tmp_path / "w.png", xlabel="accuracy (%)", ceiling=100)
     assert wide.axes[0].get_xlim()[0] == 0.0  # large differences: the axis starts at zero
+    assert max(wide.axes[0].get_xticks()) <= 100  # the room for the printed values is not labelled 120 %
+    negative = plot_bars({"teacher": [-150.0, -160.0], "student": [-900.0, -1100.0]}, tmp_path / "n.png",
+                         xlabel="episode return", fmt="{:.1f}")
+    ax = negative.axes[0]
+    assert ax.get_xlim()[1] == 0.0 and ax.get_xlim()[0] < -1100  # returns below zero: bars grow to the left
+    assert [t.get_horizontalalignment() for t in ax.texts] == ["right", "right"]  # values printed left of them
 
 
 def test_tradeoff_has_one_panel_per_cost_and_whiskers_for_seeds(tmp_path, assert_png):

@@ -74,6 +74,7 @@ def test_specialists_end_to_end_on_digits(tmp_path):
     assert result["generalist_acc"] > 30 and result["combined_acc"] > 30          # chance is 10%
     run = next(tmp_path.glob("specialists-*"))
     assert (run / "specialist_1" / "plots" / "loss.png").is_file() and (run / "summary.md").is_file()
+    assert "![loss](specialist_1/plots/loss.png)" in (run / "summary.md").read_text()
 
 
 

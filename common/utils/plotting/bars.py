@@ -28,7 +28,9 @@ def plot_bars(values: Mapping[str, Sequence[float]], path: str | Path, *, xlabel
     stds = [spread(values[n], sample_std) for n in names]
     lows = [min(m - s, *values[n]) for n, m, s in zip(names, means, stds)]
     highs = [max(m + s, *values[n]) for n, m, s in zip(names, means, stds)]
-    (start, end), zoomed = value_limits(lows, highs, room=0.35)
+    (start, end), zoomed = value_limits(lows, highs)
+    room = 0.35 * (end - start)  # for the printed values: right of positive bars, left of negative ones
+    start, end = start - room * any(m < 0 for m in means), end + room * any(m >= 0 for m in means)
     labels = [wrap(n, LABEL_CHARS) for n in names]
     fig, (ax,) = new_figure(height=1.3 + 0.42 * sum(label.count("\n") + 1 for label in labels))
     rows = list(range(len(names)))
@@ -42,9 +44,13 @@ def plot_bars(values: Mapping[str, Sequence[float]], path: str | Path, *, xlabel
             ax.scatter(runs, [row] * len(runs), s=14, color="black", alpha=0.6, zorder=3)
         seeds = max(len(values[names[r]]) for r in seeded)
         note(ax, f"bar: mean over seeds (up to {seeds} per model); whisker: ± 1 std; dot: one seed")
-    for row, mean, std, high in zip(rows, means, stds, highs):
+    gap = 0.015 * (end - start)
+    for row, mean, std, low, high in zip(rows, means, stds, lows, highs):
         text = fmt.format(mean) + (f" ± {fmt.format(std)}" if len(values[names[row]]) > 1 else "")
-        ax.text(high + 0.015 * (end - start), row, text, va="center", fontsize=9)
+        if mean < 0:
+            ax.text(low - gap, row, text, va="center", ha="right", fontsize=9)
+        else:
+            ax.text(high + gap, row, text, va="center", fontsize=9)
     ax.set_yticks(rows, labels)
     ax.invert_yaxis()  # the first model on top, as in the table
     ax.set_xlim(start, end)

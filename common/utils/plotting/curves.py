@@ -15,7 +15,8 @@ from kd.common.utils.plotting.style import (Palette, compact_number, legend_belo
 Curve = Mapping[float, float]  # one run: x (epoch, step, ...) -> y
 
 
-WORDS = {"acc": "accuracy", "ppl": "perplexity", "val": "validation", "eval": "evaluation"}
+WORDS = {"acc": "accuracy", "ppl": "perplexity", "val": "validation", "eval": "evaluation",
+         "agreement": "agreement with the teacher"}
 
 
 def readable(key: str) -> str:

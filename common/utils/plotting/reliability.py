@@ -17,23 +17,24 @@ def plot_reliability(bins: Mapping[str, Bins], path: str | Path, *, title: str =
                      ece: Mapping[str, float] | None = None, palette: Palette | None = None) -> Figure:
     """Top: accuracy against mean confidence of each non-empty bin, one line per model (``bins``: model -> its
     :func:`~kd.common.metrics.calibration_bins`), the diagonal being perfect calibration; below the diagonal a
-    model is over-confident. Bottom: the share of examples per bin (log scale: most sit in the top bin).
+    model is over-confident. Bottom: the share of examples in each of those bins (log scale: most sit in the top
+    bin), so a point resting on a handful of examples is seen as such.
     ``ece`` (model -> %) is written in the legend. Returns the saved figure."""
     names = list(bins)
     palette = palette or Palette(names)
     fig, (top, bottom) = new_figure(rows=2, height=6.4, height_ratios=[3, 1.3])
     top.plot([0, 100], [0, 100], color="grey", linestyle=":", linewidth=1, label="perfectly calibrated")
-    width = min(b["upper"][0] - b["lower"][0] for b in bins.values() if b["lower"]) / len(names)
-    for i, name in enumerate(names):
+    for name in names:
         b = bins[name]
         label = name + (f" (ECE {ece[name]:.2f}%)" if ece and name in ece else "")
-        top.plot([100 * c for c in b["confidence"]], [100 * a for a in b["accuracy"]], marker="o", markersize=4,
-                 linewidth=1.6, color=palette[name], label=label)
+        confidence = [100 * c for c in b["confidence"]]
+        top.plot(confidence, [100 * a for a in b["accuracy"]], marker="o", markersize=4, linewidth=1.6,
+                 color=palette[name], label=label)
         total = sum(b["count"])
-        bottom.bar([100 * (lo + (i + 0.5) * width) for lo in b["lower"]], [100 * c / total for c in b["count"]],
-                   width=100 * width, color=palette[name], align="center")
+        bottom.plot(confidence, [100 * c / total for c in b["count"]], marker="o", markersize=3, linewidth=1.2,
+                    color=palette[name])
     top.set(xlim=(0, 102), ylim=(0, 102), ylabel="accuracy in the bin (%)")
-    note(top, "below the dotted diagonal: over-confident")
+    note(top, "above the dotted diagonal: under-confident; below it: over-confident")
     top.grid(alpha=0.3)
     bottom.set(xlim=(0, 102), yscale="log", xlabel="confidence: the largest softmax probability (%)",
                ylabel="examples (%)")

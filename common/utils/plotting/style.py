@@ -92,24 +92,21 @@ def legend_below(fig: Figure, columns: int | None = None) -> None:
                ncols=columns, fontsize=9, frameon=False)
 
 
-def value_limits(lows: Sequence[float], highs: Sequence[float], floor: float = 0.0,
-                 room: float = 0.0) -> tuple[tuple[float, float], bool]:
-    """Axis limits that show every value in ``[min(lows), max(highs)]`` and whether they are zoomed in.
+def value_limits(lows: Sequence[float], highs: Sequence[float], floor: float = 0.0) -> tuple[tuple[float, float], bool]:
+    """Axis limits that show every value in ``[min(lows), max(highs)]`` with a small margin, and whether they are
+    zoomed in.
 
-    The axis starts at ``floor`` unless the values all lie in a band narrower than a quarter of their
-    distance from it (98.0 vs 98.2 on a 0-100 scale), where starting at ``floor`` would hide the differences;
-    then it shows the band with a margin. ``room`` (a fraction of the shown range) is kept free past the
-    largest value for the text printed there."""
+    The axis reaches ``floor`` (where bars start) unless the values all lie above it in a band narrower than a
+    quarter of their distance from it (98.0 vs 98.2 on a 0-100 scale), where showing ``floor`` would hide the
+    differences; then it shows the band with a margin."""
     lo, hi = min(lows), max(highs)
     span = hi - lo
-    zoom = lo > floor and span < 0.25 * (hi - floor)
-    if zoom:
+    if lo > floor and span < 0.25 * (hi - floor):
         margin = max(span, 0.01 * abs(hi), 1e-9) * 0.5
         start = max(floor, lo - margin)
-    else:
-        start = min(floor, lo)
-    shown = max(hi - start, 1e-9)
-    return (start, hi + shown * (0.05 + room)), zoom
+        return (start, hi + 0.05 * (hi - start)), True
+    pad = 0.05 * max(max(hi, floor) - min(lo, floor), 1e-9)
+    return (lo - pad if lo < floor else floor, hi + pad if hi > floor else floor), False
 
 
 def compact_number(value: float, _position=None) -> str:
