@@ -81,6 +81,8 @@ def test_tradeoff_has_one_panel_per_cost_and_whiskers_for_seeds(tmp_path, assert
     assert panels[0].get_xscale() == "log"
     whiskers = [c for c in panels[0].containers if isinstance(c, ErrorbarContainer) and c.has_yerr]
     assert len(whiskers) == 2
+    kd_x, alone_x = (c.lines[0].get_xdata()[0] for c in whiskers)  # equal cost: set apart, around 1e5
+    assert kd_x != alone_x and kd_x * alone_x == pytest.approx(1e10)
     assert plot_tradeoff(values, {}, tmp_path / "none.png", ylabel="y", cost_labels=labels) is None
 
 

@@ -2,6 +2,7 @@
 latency), one panel per cost, one marker per model, ± std whiskers over seeds."""
 from __future__ import annotations
 
+import math
 import statistics
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -12,13 +13,29 @@ from matplotlib.ticker import FuncFormatter
 from kd.common.utils.plotting.style import Palette, compact_number, legend_below, new_figure, save, set_title, spread
 
 
+def dodged(xs: Mapping[str, float], log: bool, step: float = 0.015) -> dict[str, float]:
+    """``xs`` (model -> cost) with models of equal cost moved apart by ``step`` of the axis's span (of its
+    logarithm on a log axis), centred on their true cost."""
+    span = (math.log(max(xs.values()) / min(xs.values())) if log else max(xs.values()) - min(xs.values())) or 1.0
+    groups: dict[float, list[str]] = {}
+    for name, x in xs.items():
+        groups.setdefault(x, []).append(name)
+    out = {}
+    for x, names in groups.items():
+        for i, name in enumerate(names):
+            offset = (i - (len(names) - 1) / 2) * step * span
+            out[name] = x * math.exp(offset) if log else x + offset
+    return out
+
+
 def plot_tradeoff(values: Mapping[str, Sequence[float]], costs: Mapping[str, Mapping[str, float]],
                   path: str | Path, *, ylabel: str, cost_labels: Mapping[str, str], title: str = "",
                   palette: Palette | None = None, sample_std: bool = True) -> Figure | None:
     """``values``: model -> its runs' quality (one per seed); ``costs``: model -> ``{cost key: value}``;
     ``cost_labels``: cost key -> x-axis label (with its unit), in panel order. A panel is drawn for each cost
-    that some model has (a positive value); its x axis is logarithmic when the costs span more than 20x. The
-    whiskers are ± the sample std over the runs (the population one with ``sample_std=False``).
+    that some model has (a positive value); its x axis is logarithmic when the costs span more than 20x. Models
+    of equal cost (a student with and without distillation) are set a little apart sideways so that none hides
+    another. The whiskers are ± the sample std over the runs (the population one with ``sample_std=False``).
     Returns the saved figure, or None when no model has any of the costs."""
     panels = [key for key in cost_labels if any(costs.get(n, {}).get(key, 0) > 0 for n in values)]
     if not panels:
@@ -26,16 +43,14 @@ def plot_tradeoff(values: Mapping[str, Sequence[float]], costs: Mapping[str, Map
     palette = palette or Palette(values)
     fig, axes = new_figure(len(panels), width=max(5.0, 3.3 * len(panels)), height=4.6, sharey=True)
     for ax, key in zip(axes, panels):
-        xs = []
-        for name, runs in values.items():
-            x = costs.get(name, {}).get(key, 0)
-            if x <= 0:
-                continue
-            xs.append(x)
+        xs = {name: costs[name][key] for name in values if costs.get(name, {}).get(key, 0) > 0}
+        log = max(xs.values()) > 20 * min(xs.values())
+        for name, x in dodged(xs, log).items():
+            runs = values[name]
             std = spread(runs, sample_std)
             ax.errorbar([x], [statistics.fmean(runs)], yerr=[std] if std else None, fmt="o", markersize=8,
                         capsize=4, color=palette[name], label=name)
-        if max(xs) > 20 * min(xs):
+        if log:
             ax.set_xscale("log")
         ax.xaxis.set_major_formatter(FuncFormatter(compact_number))
         ax.margins(x=0.12)
