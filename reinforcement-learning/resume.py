@@ -5,7 +5,8 @@ its state to ``checkpoints/resume.pt`` (atomically): the networks, the optimiser
 step counters, the history, the loop's own statistics (reward scaler), the minutes spent against
 ``max_minutes`` and the random states (torch's global generator, the loop's numpy and torch
 generators). A resumed run loads it and starts at the next iteration, so the learning-rate and
-exploration schedules, the step count and the curves carry on.
+exploration schedules, the step count and the curves carry on; the optimiser keeps the resumed config's
+settings (a changed learning rate applies), only its moments come from the file.
 
 Two things are not saved, so a resumed run continues the same optimisation but is not bit-identical
 to one that was never stopped: the episodes in flight (the environments are reset with
@@ -40,6 +41,13 @@ class LoopCheckpoint:
 
 def resumed_state(checkpoint: LoopCheckpoint | None) -> dict | None:
     return checkpoint.state if checkpoint is not None else None
+
+
+def resume_advice(checkpoint: LoopCheckpoint | None, lr_key: str) -> str:
+    """What a diverging loss's message tells the user: lower ``lr_key`` and continue from the last iteration
+    (a resumed loop trains at the resumed config's learning rate, :func:`load_optimizer_state`)."""
+    run = checkpoint.path.parent.parent if checkpoint is not None else "RUN_DIR"
+    return f"lower the learning rate and continue from the last iteration: --resume {run} {lr_key}=<lower>"
 
 
 def capture_rng(numpy_rng: np.random.Generator | None = None, generator: torch.Generator | None = None) -> dict:

@@ -1,18 +1,34 @@
-"""What every kd.rl script does first: config, seed, threads, device and the run folder (new, or resumed)."""
+"""What every kd.rl script does first: config, seed, threads, device, the checks of its inputs, then the run
+folder (new, or resumed).
+
+A config is ``configs/default.yaml`` (every key, with CleanRL's PPO settings) updated by ``--config`` (a preset:
+tuned hyper-parameters of one environment) and the ``key=value`` overrides, so ``env.name=Acrobot-v1`` alone is a
+run. The environment is built once and the script's own inputs (a teacher checkpoint...) are loaded before the
+run folder is made: a mistake in any of them leaves nothing behind, and a refused ``--resume`` leaves its
+config.yaml as it was.
+"""
 from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
 
 import torch
 
 from kd.common.utils.checkpoint import safe_load
-from kd.common.utils.config import load_config, load_run_config
+from kd.common.utils.config import load_config, load_run_config, load_yaml
 from kd.common.utils.device import resolve_device
 from kd.common.utils.errors import ConfigError
 from kd.common.utils.run_folder import RunFolder
 from kd.common.utils.seed import seed_everything
+from kd.rl.environments import env_label, make_env
 from kd.rl.resume import RESUME_FILE, LoopCheckpoint
+
+DEFAULT_CONFIG = Path(__file__).parent / "configs" / "default.yaml"
+# What --resume cannot change: the run's networks, memories and teacher were made with these.
+FIXED_ON_RESUME = ("seed", "env", "teacher.algo", "teacher.network", "teacher.arch", "teacher.init", "student",
+                   "distill.method", "teacher_checkpoint")
 
 
 @dataclass
@@ -22,43 +38,51 @@ class RunSetup:
     device: torch.device
     run: RunFolder
     checkpoint: LoopCheckpoint  # the training loop saves its state here; holds the state to resume from
+    prepared: Any = None  # what the script's ``prepare(config, device, state)`` returned
 
     @property
     def env(self) -> dict:
         return {"name": self.config["env"]["name"], "kwargs": dict(self.config["env"].get("kwargs") or {})}
 
 
-def setup_run(args: argparse.Namespace, kind: str, **recorded) -> RunSetup:
-    """Load ``--config`` with its overrides (or, with ``--resume RUN_DIR``, that run's saved config with the
-    overrides and its ``checkpoints/resume.pt``), seed everything, set torch threads, open the run folder.
+def setup_run(args: argparse.Namespace, kind: str,
+              prepare: Callable[[dict, torch.device, dict | None], Any] | None = None, **recorded) -> RunSetup:
+    """Load the config (default.yaml < ``--config`` < overrides; or, with ``--resume RUN_DIR``, that run's saved
+    config with the overrides and its ``checkpoints/resume.pt``), seed everything, set torch threads, build the
+    environment once, run ``prepare(config, device, state)`` (the script's own loading and checks, ``state`` being
+    the loop state ``--resume`` continues, None for a fresh run; its result is ``RunSetup.prepared``), then open
+    the run folder and save the config there.
 
     ``recorded`` values (e.g. the teacher checkpoint of a distillation) are saved in the config, so a
     resumed run finds them again.
     """
     if args.resume:
-        config, run = _resumed_config(args)
+        config = _resumed_config(args)
     else:
-        if args.config is None:
-            raise ConfigError("--config is required, e.g. --config reinforcement-learning/configs/cartpole.yaml")
-        config = {**load_config(args.config, args.overrides), **recorded}
+        config = {**load_config(args.config, args.overrides, defaults=load_yaml(DEFAULT_CONFIG)), **recorded}
         config["seed"] = args.seed if args.seed is not None else int(config.get("seed", 0))
-        run = RunFolder.create(f"{kind}-{config['env']['name']}-s{config['seed']}", args.runs_dir)
     seed = int(config["seed"])
     torch.set_num_threads(int(config.get("threads", 1)))
     seed_everything(seed)
     device = resolve_device(args.device)
+    make_env(config["env"]["name"], **(config["env"].get("kwargs") or {})).close()  # an unknown id fails here
+    state_file = Path(args.resume) / "checkpoints" / RESUME_FILE if args.resume else None
+    state = safe_load(state_file) if state_file is not None and state_file.is_file() else None
+    prepared = prepare(config, device, state) if prepare is not None else None
+    run = RunFolder(args.resume) if args.resume else \
+        RunFolder.create(f"{kind}-{env_label(config['env']['name'])}-s{seed}", args.runs_dir)
     run.save_config(config)
     state_file = run.checkpoints / RESUME_FILE
-    state = safe_load(state_file) if args.resume and state_file.is_file() else None
     if args.resume:
         print(f"resuming {run.path} after iteration {state['iteration']}" if state is not None
               else f"{state_file} not found: {run.path} starts from its first iteration")
     print(f"run folder: {run.path}")
-    return RunSetup(config, seed, device, run, LoopCheckpoint(state_file, state))
+    return RunSetup(config, seed, device, run, LoopCheckpoint(state_file, state), prepared)
 
 
-def _resumed_config(args: argparse.Namespace) -> tuple[dict, RunFolder]:
-    config = load_run_config(args.resume, args.overrides)
+def _resumed_config(args: argparse.Namespace) -> dict:
+    """The saved config with the overrides; ``--seed`` or an override of a FIXED_ON_RESUME key is refused."""
+    config = load_run_config(args.resume, args.overrides, fixed=FIXED_ON_RESUME)
     if args.seed is not None and args.seed != config["seed"]:
         raise ConfigError(f"--seed {args.seed} differs from the resumed run's seed {config['seed']}; drop --seed")
-    return config, RunFolder(args.resume)
+    return config

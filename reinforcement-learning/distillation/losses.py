@@ -11,6 +11,8 @@ right fields and checks that the loss fits the action space.
 | gaussian_kl   | continuous | KL(N_T || N_S), closed form                                       |
 | gaussian_nll  | continuous | -log N(mu_T; mu_S, s_S^2)                                         |
 | mean_mse      | continuous | mean (mu_S - mu_T)^2                                              |
+
+``auto`` (the default) is ``kl`` for discrete actions and ``gaussian_kl`` for continuous ones (:func:`loss_for_actions`).
 """
 from __future__ import annotations
 
@@ -35,6 +37,20 @@ DISTILLATION_LOSSES.register("gaussian_kl")(lambda s, t, tau: gaussian_kl(s.mean
 DISTILLATION_LOSSES.register("gaussian_nll")(
     lambda s, t, tau: gaussian_log_likelihood_of_mean(s.mean, s.log_std, t.mean))
 DISTILLATION_LOSSES.register("mean_mse")(lambda s, t, tau: logit_mse(s.mean, t.mean))
+
+
+def loss_for_actions(name: str, action_kind: str) -> str:
+    """The loss ``name`` stands for with ``action_kind`` actions (``auto``: ``kl`` for discrete, ``gaussian_kl`` for
+    continuous); an unknown loss, or one that does not fit the actions, is a one-line error before any training."""
+    continuous = action_kind == "continuous"
+    if name == "auto":
+        return "gaussian_kl" if continuous else "kl"
+    DISTILLATION_LOSSES.get(name)
+    if continuous != (name in CONTINUOUS_LOSSES):
+        fits = sorted(CONTINUOUS_LOSSES) if continuous else sorted(set(DISTILLATION_LOSSES.names()) - CONTINUOUS_LOSSES)
+        raise ConfigError(f"distill.loss={name} does not fit the teacher's {action_kind} actions; use auto or one of: "
+                          f"{', '.join(fits)}")
+    return name
 
 
 def distillation_loss(name: str, tau: float = 1.0) -> PolicyLoss:

@@ -20,14 +20,17 @@ import torch
 from torch import nn
 from tqdm import trange
 
+from kd.common.utils.checkpoint import load_optimizer_state
 from kd.common.utils.config import dataclass_from_dict
 from kd.common.utils.errors import ConfigError, NonFiniteLossError
+from kd.common.utils.loss_watch import LossGrowthWatch
 from kd.rl.distillation.losses import distillation_loss
 from kd.rl.distillation.replay import TeacherLabelledReplay
 from kd.rl.distillation.schedules import DATA_SOURCES
 from kd.rl.environments import make_vector_env
 from kd.rl.iteration_log import finish_iteration
-from kd.rl.resume import LoopCheckpoint, budget_clock, capture_rng, minutes_since, restore_rng, resumed_state
+from kd.rl.resume import (LoopCheckpoint, budget_clock, capture_rng, minutes_since, restore_rng, resume_advice,
+                          resumed_state)
 from kd.rl.teacher_model.actions import select_actions, to_env_actions
 
 
@@ -82,9 +85,11 @@ def distill_policy(student: nn.Module, teacher: nn.Module, env: dict, cfg: Disti
     first = 1
     if resumed is not None:
         student.load_state_dict(resumed["model"])
-        optimizer.load_state_dict(resumed["optimizer"])
+        load_optimizer_state(optimizer, resumed["optimizer"])
         restore_rng(resumed["rng"], rng, generator)
         history, first = list(resumed["history"]), resumed["iteration"] + 1
+    advice = resume_advice(checkpoint, "distill.learning_rate")
+    growth = LossGrowthWatch(advice)  # a loss a thousand times its first iteration's, still finite, is reported
     envs = make_vector_env(env["name"], cfg.num_envs, **env.get("kwargs", {}))
     obs, _ = envs.reset(seed=seed if first == 1 else seed + first)
     episode_return = np.zeros(cfg.num_envs)
@@ -115,7 +120,7 @@ def distill_policy(student: nn.Module, teacher: nn.Module, env: dict, cfg: Disti
             batch_obs, batch_teacher = replay.sample(cfg.batch_size, generator)
             loss = loss_fn(student(batch_obs), batch_teacher)
             if not torch.isfinite(loss):
-                raise NonFiniteLossError(f"distillation loss is {loss.item()} at iteration {iteration}")
+                raise NonFiniteLossError(f"distillation loss is {loss.item()} at iteration {iteration}; {advice}")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -123,6 +128,7 @@ def distill_policy(student: nn.Module, teacher: nn.Module, env: dict, cfg: Disti
 
         record = {"epoch": iteration, "steps": iteration * per_iteration, "teacher_share": beta,
                   "loss": total / cfg.updates_per_iteration}
+        growth(record["loss"], f"iteration {iteration}")
         if finished:
             record["behaviour_return"] = float(np.mean(finished))
         out_of_time = finish_iteration(record, history, iteration=iteration, last_iteration=iterations,

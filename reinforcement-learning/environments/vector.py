@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from gymnasium.vector import AutoresetMode, SyncVectorEnv
 
-from kd.rl.environments.factories import ENVIRONMENTS, make_env
+from kd.rl.environments.factories import make_env
 
 
 def make_vector_env(name: str, num_envs: int, **kwargs) -> SyncVectorEnv:
@@ -24,7 +24,6 @@ def make_vector_env(name: str, num_envs: int, **kwargs) -> SyncVectorEnv:
 
     Seed it with ``envs.reset(seed=s)``: copy ``i`` gets seed ``s + i``.
     """
-    ENVIRONMENTS.get(name)  # an unknown name fails here, with the list of choices
     return SyncVectorEnv([lambda: make_env(name, **kwargs) for _ in range(num_envs)],
                          autoreset_mode=AutoresetMode.SAME_STEP)
 

@@ -7,7 +7,9 @@
 or mixed rollouts) or ``kickstarting`` (Schmitt et al. 2018: PPO + annealed distillation term).
 Teacher and student are evaluated on the same held-out seeds; the table gives the student's return,
 its percentage of the teacher's and the compression ratio. ``--resume RUN_DIR`` continues an interrupted
-run from its last iteration with the same teacher (:mod:`kd.rl.resume`).
+run from its last iteration with the same teacher (:mod:`kd.rl.resume`). The teacher is loaded and checked
+against the environment before the run folder is made; ``distill.loss=auto`` is KL for discrete actions and
+the Gaussian KL for continuous ones.
 """
 from __future__ import annotations
 
@@ -17,11 +19,12 @@ from kd.common.utils.errors import ConfigError
 from kd.common.utils.plotting import figures_markdown
 from kd.common.utils.registry import Registry
 from kd.rl.distillation import DistillConfig, distill_policy, distillation_loss, kickstart, linear_anneal
+from kd.rl.distillation.losses import loss_for_actions
 from kd.rl.evaluation import evaluate_policy
 from kd.rl.figures import run_figures
 from kd.rl.run_setup import RunSetup, setup_run
 from kd.rl.student_model import build_student, size_report
-from kd.rl.teacher_model.checkpoint import load_policy, save_policy
+from kd.rl.teacher_model.checkpoint import load_policy_for, save_policy
 from kd.rl.teacher_model.ppo import PPOConfig
 
 METHODS: Registry = Registry("distillation method")
@@ -45,6 +48,15 @@ def _kickstarting(setup: RunSetup, cfg: DistillConfig, teacher, evaluate, callba
     return student
 
 
+def prepare(config: dict, device, state: dict | None) -> tuple[DistillConfig, object]:
+    """``(settings, teacher)`` before the run folder exists: the teacher checked against the environment, the
+    method known, and ``distill.loss`` (``auto`` resolved) fitting the teacher's actions."""
+    METHODS.get(config["distill"]["method"])
+    teacher, _ = load_policy_for(config["teacher_checkpoint"], config["env"], device, "--teacher")
+    config["distill"]["loss"] = loss_for_actions(config["distill"]["loss"], teacher.arch_kwargs["action_kind"])
+    return DistillConfig.from_dict(config["distill"]), teacher
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = common_parser("Distil a teacher policy into a smaller student")
     parser.add_argument("--teacher", help="teacher.pt written by kd.rl.scripts.train_teacher (a resumed run "
@@ -54,13 +66,10 @@ def main(argv: list[str] | None = None) -> dict:
         raise ConfigError("--teacher PATH is required (the teacher.pt a train_teacher run wrote)")
     if args.teacher and args.resume:
         raise ConfigError("--resume continues with the run's own teacher; drop --teacher")
-    setup = setup_run(args, "distill", teacher_checkpoint=args.teacher)
+    setup = setup_run(args, "distill", prepare, teacher_checkpoint=args.teacher)
     config, run, env = setup.config, setup.run, setup.env
-    cfg = DistillConfig.from_dict(config["distill"])
+    cfg, teacher = setup.prepared
     teacher_path = config["teacher_checkpoint"]
-    teacher, meta = load_policy(teacher_path, setup.device)
-    if meta["env"] != env:
-        raise ConfigError(f"the teacher was trained on {meta['env']} but the config says {env}; use that env's config")
     method = METHODS.get(cfg.method)
 
     def evaluate(policy):

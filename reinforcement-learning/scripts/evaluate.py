@@ -15,6 +15,7 @@ from kd.common.utils.cli import common_parser, main_entry
 from kd.common.utils.device import resolve_device
 from kd.common.utils.errors import ConfigError
 from kd.common.utils.run_folder import RunFolder
+from kd.rl.environments import env_label
 from kd.rl.evaluation import evaluate_policy
 from kd.rl.teacher_model.checkpoint import load_policy
 from kd.rl.video import record_gif
@@ -23,7 +24,7 @@ from kd.rl.video import record_gif
 def main(argv: list[str] | None = None) -> dict:
     parser = common_parser("Evaluate policy checkpoints over seeded episodes")
     parser.add_argument("--checkpoint", action="append", default=[], help="a policy .pt (repeat for several)")
-    parser.add_argument("--teacher", help="a teacher .pt: adds its row and each policy's % of its return")
+    parser.add_argument("--teacher", help="a teacher .pt: adds its row and each policy's %% of its return")
     parser.add_argument("--episodes", type=int, default=20)
     parser.add_argument("--stochastic", action="store_true", help="sample actions instead of acting greedily")
     parser.add_argument("--gif", action="store_true", help="save a GIF of one episode per policy in plots/")
@@ -34,7 +35,7 @@ def main(argv: list[str] | None = None) -> dict:
     device = resolve_device(args.device)
     policies = ([("teacher", args.teacher)] if args.teacher else []) + [(Path(p).stem, p) for p in args.checkpoint]
     loaded = [(label, path, *load_policy(path, device)) for label, path in policies]
-    run = RunFolder.create(f"eval-{loaded[0][3]['env']['name']}", args.runs_dir, tensorboard=False)
+    run = RunFolder.create(f"eval-{env_label(loaded[0][3]['env']['name'])}", args.runs_dir, tensorboard=False)
     print(f"run folder: {run.path}")
     results, teacher_mean = {}, None
     for label, path, policy, meta in loaded:

@@ -1,6 +1,7 @@
 """Train a teacher policy (PPO, or DQN for discrete actions) and save it with its normalisation statistics and env settings.
 
     python -m kd.rl.scripts.train_teacher --config reinforcement-learning/configs/cartpole.yaml --seed 1
+    python -m kd.rl.scripts.train_teacher env.name=Acrobot-v1    # any gymnasium id: configs/default.yaml's PPO
 
 ``teacher.init=PATH`` continues training a saved teacher (weights and observation statistics);
 ``--resume RUN_DIR`` continues an interrupted run from its last iteration (:mod:`kd.rl.resume`), e.g.
@@ -13,7 +14,6 @@ from kd.common.metrics.cost import count_parameters
 from kd.common.metrics.rl import format_return
 from kd.common.utils.checkpoint import load_state_dict_checked
 from kd.common.utils.cli import common_parser, main_entry
-from kd.common.utils.errors import ConfigError
 from kd.common.utils.plotting import figures_markdown
 from kd.common.utils.registry import Registry
 from kd.rl.environments import make_vector_env
@@ -21,7 +21,7 @@ from kd.rl.evaluation import evaluate_policy
 from kd.rl.figures import run_figures
 from kd.rl.run_setup import setup_run
 from kd.rl.teacher_model.build import build_policy
-from kd.rl.teacher_model.checkpoint import load_policy, save_policy
+from kd.rl.teacher_model.checkpoint import load_policy, load_policy_for, save_policy
 from kd.rl.teacher_model.dqn import DQNConfig, train_dqn
 from kd.rl.teacher_model.ppo import PPOConfig, train_ppo
 
@@ -43,16 +43,24 @@ def _dqn(agent, setup, evaluate, callback):
                      checkpoint=setup.checkpoint)
 
 
+def prepare(config: dict, device, state: dict | None) -> tuple:
+    """``(algorithm, agent, start)``, made before the run folder exists: the algorithm, the network the config
+    describes and the ``teacher.init`` policy to start from (checked against the environment; None without one,
+    or when ``--resume`` continues from a saved ``state``)."""
+    section, env = config["teacher"], config["env"]
+    algorithm = TEACHER_ALGORITHMS.get(section["algo"])
+    agent = build_policy(section, env).to(device)
+    init = section.get("init") if state is None else None
+    start = load_policy_for(init, env, device, "teacher.init")[0] if init else None
+    return algorithm, agent, start
+
+
 def main(argv: list[str] | None = None) -> dict:
     setup = setup_run(common_parser("Train a teacher policy (PPO or DQN) on a gymnasium environment").parse_args(argv),
-                      "teacher")
+                      "teacher", prepare)
     config, run, env = setup.config, setup.run, setup.env
-    algorithm = TEACHER_ALGORITHMS.get(config["teacher"]["algo"])
-    agent = build_policy(config["teacher"], env).to(setup.device)
-    if config["teacher"].get("init") and setup.checkpoint.state is None:  # continue a saved teacher's training
-        start, start_meta = load_policy(config["teacher"]["init"], setup.device)
-        if start_meta["env"] != env:
-            raise ConfigError(f"teacher.init was trained on {start_meta['env']}, not {env}")
+    algorithm, agent, start = setup.prepared
+    if start is not None:  # continue a saved teacher's training
         load_state_dict_checked(agent, start.state_dict(), source=config["teacher"]["init"])
     train_eval = config["teacher"][config["teacher"]["algo"]].get("eval_episodes", 10)
     best = {"return": max((r["eval_return"] for r in run.history if "eval_return" in r), default=float("-inf"))}

@@ -14,6 +14,7 @@ from torch import nn
 
 from kd.common.utils.checkpoint import load_state_dict_checked, safe_load, save_model
 from kd.common.utils.errors import CheckpointMismatchError
+from kd.rl.environments import same_env
 from kd.rl.teacher_model.networks import POLICY_ARCHS
 
 
@@ -30,3 +31,16 @@ def load_policy(path: str | Path, device: str | torch.device = "cpu") -> tuple[n
     model = POLICY_ARCHS.build(ckpt["arch"], **ckpt["arch_kwargs"])
     load_state_dict_checked(model, ckpt["state_dict"], source=str(path))
     return model.to(device).eval(), ckpt["meta"]
+
+
+def load_policy_for(path: str | Path, env: dict, device: str | torch.device, what: str) -> tuple[nn.Module, dict]:
+    """:func:`load_policy` for a run on ``env``: a policy trained on another environment (or other wrapper
+    settings) is one line naming both; ``what`` names the setting the path came from (``--teacher``)."""
+    policy, meta = load_policy(path, device)
+    if not same_env(meta["env"], env):
+        saved = meta["env"]
+        raise CheckpointMismatchError(f"{what} '{path}' was trained on {saved['name']} {saved.get('kwargs') or {}}, "
+                                      f"not on this run's {env['name']} {env.get('kwargs') or {}}; set "
+                                      f"env.name={saved['name']} (and its env.kwargs), or pass a checkpoint trained "
+                                      f"on {env['name']}")
+    return policy, meta

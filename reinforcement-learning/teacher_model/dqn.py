@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import trange
 
+from kd.common.utils.checkpoint import load_optimizer_state
 from kd.common.utils.config import dataclass_from_dict
 from kd.rl.environments import make_env
 from kd.rl.resume import LoopCheckpoint, capture_rng, restore_rng, resumed_state
@@ -66,7 +67,7 @@ def train_dqn(qnet: nn.Module, env: dict, cfg: DQNConfig, seed: int, device: tor
     if resumed is not None:
         qnet.load_state_dict(resumed["model"])
         target.load_state_dict(resumed["target"])
-        optimizer.load_state_dict(resumed["optimizer"])
+        load_optimizer_state(optimizer, resumed["optimizer"])
         restore_rng(resumed["rng"], rng)
         history, first_step = list(resumed["history"]), resumed["steps"] + 1
     obs, _ = environment.reset(seed=seed if first_step == 1 else seed + first_step)

@@ -26,11 +26,13 @@ import torch
 from torch import Tensor, nn
 from tqdm import trange
 
+from kd.common.utils.checkpoint import load_optimizer_state
 from kd.common.utils.config import dataclass_from_dict
 from kd.common.utils.errors import ConfigError, NonFiniteLossError
 from kd.rl.environments.vector import final_observations
 from kd.rl.iteration_log import finish_iteration
-from kd.rl.resume import LoopCheckpoint, budget_clock, capture_rng, minutes_since, restore_rng, resumed_state
+from kd.rl.resume import (LoopCheckpoint, budget_clock, capture_rng, minutes_since, restore_rng, resume_advice,
+                          resumed_state)
 from kd.rl.teacher_model.actions import action_distribution, to_env_actions
 from kd.rl.teacher_model.networks import PolicyOutput
 
@@ -96,7 +98,7 @@ def train_ppo(agent: nn.Module, envs, cfg: PPOConfig, seed: int, device: torch.d
               evaluate: Callable[[nn.Module], dict] | None = None,
               callback: Callable[[dict], None] | None = None,
               extra_loss: ExtraLoss | None = None, extra_loss_name: str = "distill",
-              checkpoint: LoopCheckpoint | None = None) -> list[dict]:
+              checkpoint: LoopCheckpoint | None = None, lr_key: str = "teacher.ppo.learning_rate") -> list[dict]:
     """Train ``agent`` (an :class:`~kd.rl.teacher_model.networks.ActorCritic`) in place; return the history.
 
     ``evaluate(agent) -> stats`` runs every ``eval_every`` updates and after the last one.
@@ -105,7 +107,8 @@ def train_ppo(agent: nn.Module, envs, cfg: PPOConfig, seed: int, device: torch.d
     With ``max_minutes`` the run stops after the update that exceeds the budget (evaluated, marked
     ``stopped_by_time_budget``); the learning-rate schedule still assumes ``total_steps``.
     ``checkpoint`` saves the loop's state after every update and, holding a resumed state, continues
-    from it (:mod:`kd.rl.resume`).
+    from it (:mod:`kd.rl.resume`). ``lr_key``: the config key of ``cfg.learning_rate``, which the message of a
+    non-finite loss tells the user to lower.
     """
     resumed = resumed_state(checkpoint)
     started = budget_clock(resumed)
@@ -126,7 +129,7 @@ def train_ppo(agent: nn.Module, envs, cfg: PPOConfig, seed: int, device: torch.d
     global_step, first_update = 0, 1
     if resumed is not None:
         agent.load_state_dict(resumed["model"])
-        optimizer.load_state_dict(resumed["optimizer"])
+        load_optimizer_state(optimizer, resumed["optimizer"])
         if scaler is not None:
             scaler.load_state_dict(resumed["reward_scaler"])
         restore_rng(resumed["rng"])
@@ -206,8 +209,9 @@ def train_ppo(agent: nn.Module, envs, cfg: PPOConfig, seed: int, device: torch.d
                 if extra is not None:
                     loss = loss + extra
                 if not torch.isfinite(loss):
-                    raise NonFiniteLossError(f"PPO loss is {loss.item()} at update {update} "
-                                             f"(policy {pg_loss.item():.4g}, value {v_loss.item():.4g})")
+                    raise NonFiniteLossError(f"PPO loss is {loss.item()} at update {update} (policy "
+                                             f"{pg_loss.item():.4g}, value {v_loss.item():.4g}); "
+                                             f"{resume_advice(checkpoint, lr_key)}")
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 nn.utils.clip_grad_norm_(agent.parameters(), cfg.max_grad_norm)

@@ -1,11 +1,9 @@
 """Fixtures for the RL tests: hand-made teachers that need no training."""
 import math
 
-import gymnasium as gym
 import pytest
 import torch
 
-from kd.rl.environments import ENVIRONMENTS
 from kd.rl.teacher_model.networks import ActorCritic
 
 # push right when 0.1 x + 0.5 x_dot + theta + 0.5 theta_dot > 0: a linear controller that scores 500
@@ -41,13 +39,9 @@ def off_centre_cartpole_teachers() -> dict[float, ActorCritic]:
 
 
 @pytest.fixture
-def mountain_car_continuous(monkeypatch) -> dict:
-    """``MountainCarContinuous-v0`` (2-d observation, one action in [-1, 1]), registered for this test only."""
-    def factory(render_mode=None):
-        return gym.make("MountainCarContinuous-v0", render_mode=render_mode)
-
-    monkeypatch.setitem(ENVIRONMENTS._entries, "mountain_car_continuous", factory)
-    return {"name": "mountain_car_continuous", "kwargs": {}}
+def mountain_car_continuous() -> dict:
+    """``MountainCarContinuous-v0`` (2-d observation, one action in [-1, 1]), by its gymnasium id."""
+    return {"name": "MountainCarContinuous-v0", "kwargs": {}}
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,9 @@
 """Environment factories (offline) and the SAME_STEP autoreset handling of vector environments."""
+import gymnasium as gym
 import numpy as np
 import pytest
 
-from kd.common.utils.errors import UnknownNameError
+from kd.common.utils.errors import ConfigError, UnknownNameError
 from kd.rl.environments import final_observations, make_env, make_vector_env
 
 
@@ -17,9 +18,39 @@ def test_factories_build_offline_environments(name, obs_shape):
     env.close()
 
 
-def test_unknown_environment_is_a_one_line_error():
-    with pytest.raises(UnknownNameError, match="unknown environment 'cartpol'.*cartpole"):
-        make_env("cartpol")
+@pytest.mark.parametrize("name, kwargs, obs_shape, actions", [
+    ("CartPole-v1", {}, (4,), "discrete"),  # the id behind the short name cartpole
+    ("MountainCar-v0", {}, (2,), "discrete"),
+    ("Pendulum-v1", {}, (3,), "continuous"),
+    ("MountainCarContinuous-v0", {"max_episode_steps": 50}, (2,), "continuous"),
+    ("LunarLander-v3", {"continuous": True}, (8,), "continuous"),  # the environment's own setting
+    ("CarRacing-v3", {"frame_stack": 2}, (2, 84, 84), "continuous"),  # 96x96x3 frames: gray, 84x84, stacked
+])
+def test_any_gymnasium_id_is_wrapped_for_its_spaces(name, kwargs, obs_shape, actions):
+    import torch
+
+    from kd.rl.teacher_model.build import build_policy
+
+    env = make_env(name, **kwargs)
+    obs, _ = env.reset(seed=0)
+    assert obs.shape == obs_shape and isinstance(env.action_space, gym.spaces.Box) == (actions == "continuous")
+    if actions == "continuous":  # a Gaussian policy's sample outside the bounds is clipped, not an error
+        env.step(np.full(env.action_space.shape, 100.0, dtype=np.float32))
+    policy = build_policy({"network": "actor_critic", "arch": {"hidden": [8]}}, {"name": name, "kwargs": kwargs})
+    assert policy.arch_kwargs["encoder"] == ("cnn" if len(obs_shape) == 3 else "mlp")
+    assert policy(torch.as_tensor(obs[None])).kind == ("gaussian" if actions == "continuous" else "logits")
+    env.close()
+
+
+@pytest.mark.parametrize("name, kwargs, error, message", [
+    ("cartpol", {}, UnknownNameError, "unknown environment 'cartpol': Environment `cartpol` doesn't exist.*cartpole"),
+    ("FrozenLake-v1", {}, ConfigError, r"FrozenLake-v1 has Discrete\(16\) observations; kd.rl trains on vectors"),
+    ("CartPole-v1", {"frame_stack": 2}, ConfigError, r"env.kwargs \['frame_stack'\] are settings of image"),
+    ("CartPole-v1", {"gravity": 1}, ConfigError, "environment CartPole-v1 does not take the settings"),
+])
+def test_environment_mistakes_are_one_line_errors(name, kwargs, error, message):
+    with pytest.raises(error, match=message):
+        make_env(name, **kwargs)
 
 
 def test_same_step_autoreset_returns_the_next_episode_and_keeps_the_final_observation():
