@@ -1,0 +1,291 @@
+"""Bad input of the ordinary kind, through the scripts of every domain: each class of mistake ends in exactly
+one ``error: ...`` line that says what is wrong and what to do, exit code 2, and nothing created (no run
+folder) or overwritten (a refused ``--resume`` leaves its config.yaml as it was).
+
+One parametrised test per class of bad input; the scripts run in this process (as ``main_entry`` runs them),
+and a few of them again as real processes, so that no warning or traceback slips onto stderr either.
+"""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from kd.common.utils.cli import main_entry
+from kd.common.utils.config import load_config, load_yaml, save_yaml
+from kd.nlp.scripts import distill as nlp_distill, evaluate as nlp_evaluate, train_teacher as nlp_teacher
+from kd.rl.scripts import distill as rl_distill, evaluate as rl_evaluate, train_teacher as rl_teacher
+from kd.vision.scripts import distill as vision_distill, evaluate as vision_evaluate, train_teacher as vision_teacher
+
+REPO = Path(__file__).resolve().parents[2]
+SST2 = str(REPO / "NLP/configs/sst2.yaml")
+VISION_DEFAULTS = REPO / "image-classification/configs/default.yaml"
+RL_DEFAULTS = REPO / "reinforcement-learning/configs/default.yaml"
+SENTENCES = [("a fine film", "pos"), ("dull and slow", "neg"), ("great fun", "pos"), ("not good", "neg")]
+
+
+def run_script(module, argv, capfd) -> tuple[int, list[str]]:
+    """Exit code and stderr lines of ``module.main(argv)`` run as its ``__main__`` does."""
+    capfd.readouterr()
+    with pytest.raises(SystemExit) as exit_info:
+        main_entry(module.main, argv)
+    return exit_info.value.code, capfd.readouterr().err.strip().splitlines()
+
+
+def assert_one_line_and_nothing_created(code, lines, expected, runs: Path):
+    assert code == 2, lines
+    assert len(lines) == 1 and lines[0].startswith(f"error: {expected}"), lines
+    assert not runs.exists() or not any(runs.iterdir()), list(runs.iterdir())
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory) -> dict[str, Path]:
+    """What the cases read: local text tables, a vision checkpoint recorded for MNIST, an RL policy trained on
+    CartPole, an NLP student fine-tuned on other labels, and checkpoints cut short."""
+    from kd.nlp.data import WordTokenizer
+    from kd.nlp.model_zoo import save_nlp_model, tokenizer_spec
+    from kd.nlp.student_model import BiLSTMClassifier
+    from kd.rl.teacher_model.build import build_policy
+    from kd.rl.teacher_model.checkpoint import save_policy
+    from kd.vision.checkpoints import save_vision_model
+    from kd.vision.data.transforms import MNIST_STATS
+    from kd.vision.model_registry import build_model
+
+    root = tmp_path_factory.mktemp("inputs")
+    out = {"root": root}
+    for name, rows in (("train.tsv", SENTENCES), ("dev.tsv", SENTENCES[:2])):
+        (root / name).write_text("text\tlabel\n" + "".join(f"{t}\t{y}\n" for t, y in rows))
+    out["headerless"] = root / "headerless.tsv"
+    out["headerless"].write_text("".join(f"{t}\t{y}\n" for t, y in SENTENCES))
+    out["jsonl"] = root / "broken.jsonl"
+    out["jsonl"].write_text(json.dumps({"text": "fine", "label": "pos"}) + "\n{text: unquoted}\n")
+    out["mnist"] = save_vision_model(build_model("cnn", 10, 1, 28), root / "mnist_teacher.pt", "cnn", 10, (1, 28, 28),
+                                     data="mnist", class_names=[f"{i} - digit" for i in range(10)],
+                                     input_shape=[1, 28, 28], normalisation={"mean": list(MNIST_STATS[0]),
+                                                                             "std": list(MNIST_STATS[1])})
+    cartpole = {"name": "cartpole", "kwargs": {}}
+    out["cartpole"] = save_policy(build_policy({"network": "actor_critic", "arch": {"hidden": [8]}}, cartpole),
+                                  root / "cartpole_teacher.pt", cartpole, algo="ppo")
+    tokenizer = WordTokenizer.build([t for t, _ in SENTENCES], min_freq=1)
+    kwargs = {"vocab_size": len(tokenizer), "num_labels": 2, "embed_dim": 4, "hidden_size": 4}
+    out["nlp_student"] = save_nlp_model(BiLSTMClassifier(**kwargs), root / "student.pt", "bilstm", kwargs,
+                                        {"main": tokenizer_spec(tokenizer)}, label_names=["negative", "positive"],
+                                        data="local")
+    whole = out["mnist"].read_bytes()
+    out["truncated"] = root / "truncated.pt"
+    out["truncated"].write_bytes(whole[: len(whole) // 2])
+    out["empty"] = root / "empty.pt"
+    out["empty"].write_bytes(b"")
+    return out
+
+
+def local_data(files, train="train.tsv", dev="dev.tsv") -> list[str]:
+    return ["data.name=local", f"data.train_file={files['root'] / train}", f"data.dev_file={files['root'] / dev}"]
+
+
+# ------------------------------------------------------------------------------ a checkpoint that does not load
+UNREADABLE = {
+    "vision distill teacher.checkpoint": (vision_distill, lambda f: ["--config", "digits_cnn_mlp",
+                                                                     f"teacher.checkpoint={f['truncated']}"]),
+    "vision evaluate --checkpoint": (vision_evaluate, lambda f: ["--checkpoint", str(f["empty"])]),
+    "nlp distill teacher.checkpoint": (nlp_distill, lambda f: ["--config", SST2, *local_data(f),
+                                                               f"teacher.checkpoint={f['truncated']}"]),
+    "nlp evaluate evaluate.checkpoint": (nlp_evaluate, lambda f: ["--config", SST2, *local_data(f),
+                                                                  f"evaluate.checkpoint={f['empty']}"]),
+    "rl train_teacher teacher.init": (rl_teacher, lambda f: [f"teacher.init={f['truncated']}"]),
+    "rl distill --teacher": (rl_distill, lambda f: ["--teacher", str(f["truncated"])]),
+    "rl evaluate --checkpoint": (rl_evaluate, lambda f: ["--checkpoint", str(f["empty"])]),
+}
+
+
+@pytest.mark.parametrize("case", list(UNREADABLE))
+def test_a_truncated_or_empty_checkpoint(case, files, tmp_path, capfd):
+    module, argv = UNREADABLE[case]
+    code, lines = run_script(module, [*argv(files), "--runs-dir", str(tmp_path / "runs")], capfd)
+    assert_one_line_and_nothing_created(code, lines, "checkpoint '", tmp_path / "runs")
+    assert "cannot be read" in lines[0] and "copy it again or pass another .pt file a run wrote" in lines[0]
+
+
+# ----------------------------------------------------------------------------------- an image that does not decode
+def image_folder(root: Path, bad: str) -> Path:
+    for label in ("cat", "dog"):
+        (root / label).mkdir(parents=True)
+        for i in range(4):
+            Image.effect_noise((12, 12), 40 + 20 * i).convert("RGB").save(root / label / f"{i}.png")
+    png = (root / "cat" / "0.png").read_bytes()
+    (root / "dog" / "bad.png").write_bytes(b"<html>not found</html>" if bad == "not an image" else png[: len(png) // 2])
+    return root
+
+
+@pytest.mark.parametrize("module", [vision_teacher, vision_distill], ids=["train_teacher", "distill"])
+@pytest.mark.parametrize("bad", ["not an image", "cut short"])
+def test_an_image_that_does_not_decode(module, bad, tmp_path, capfd):
+    root = image_folder(tmp_path / "images", bad)
+    code, lines = run_script(module, ["--config", "digits_cnn_mlp", "--runs-dir", str(tmp_path / "runs"),
+                                      "data.name=imagefolder", f"data.root={root}", "data.image_size=8"], capfd)
+    assert_one_line_and_nothing_created(code, lines, f"image '{root / 'dog' / 'bad.png'}' cannot be decoded",
+                                        tmp_path / "runs")
+    assert lines[0].endswith("set data.skip_bad_images=true to leave such files out")
+
+
+def test_skip_bad_images_leaves_them_out_and_says_how_many(tmp_path, capsys):
+    root = image_folder(tmp_path / "images", "not an image")
+    rows = vision_teacher.main(["--config", "digits_cnn_mlp", "--runs-dir", str(tmp_path / "runs"), "teacher.epochs=1",
+                                "data.name=imagefolder", f"data.root={root}", "data.image_size=[8, 12]",
+                                "data.skip_bad_images=true"])
+    assert "skipped 1 of 9 images that do not decode" in capsys.readouterr().out
+    (row,) = rows.values()
+    assert 0 <= row["acc"] <= 100
+
+
+# ------------------------------------------------------------------------ a checkpoint trained on other data
+MISMATCHED = {
+    "vision: an MNIST teacher given to digits": (
+        vision_distill, lambda f: ["--config", "digits_cnn_mlp", f"teacher.checkpoint={f['mnist']}"],
+        "'{mnist}' was trained on other data than this run's digits: data set mnist vs digits; input shape "
+        "1x28x28 vs 1x8x8", "set data.allow_checkpoint_mismatch=true to use it anyway"),
+    "vision evaluate on digits": (
+        vision_evaluate, lambda f: ["--config", "digits_cnn_mlp", "--checkpoint", str(f["mnist"])],
+        "'{mnist}' was trained on other data", "set data.allow_checkpoint_mismatch=true to use it anyway"),
+    "nlp: a student fine-tuned on other labels": (
+        nlp_evaluate, lambda f: ["--config", SST2, *local_data(f), f"evaluate.checkpoint={f['nlp_student']}"],
+        "'{nlp_student}' was fine-tuned on other data: labels ['negative', 'positive'] vs ['neg', 'pos']",
+        "set data.allow_checkpoint_mismatch=true to use it anyway (label i of the checkpoint is read as label i "
+        "of the data)"),
+    "rl: a CartPole teacher given to Acrobot": (
+        rl_distill, lambda f: ["--teacher", str(f["cartpole"]), "env.name=Acrobot-v1"],
+        "--teacher '{cartpole}' was trained on cartpole {{}}, not on this run's Acrobot-v1 {{}}",
+        "set env.name=cartpole (and its env.kwargs), or pass a checkpoint trained on Acrobot-v1"),
+}
+
+
+@pytest.mark.parametrize("case", list(MISMATCHED))
+def test_a_checkpoint_trained_on_other_data(case, files, tmp_path, capfd):
+    module, argv, expected, advice = MISMATCHED[case]
+    code, lines = run_script(module, [*argv(files), "--runs-dir", str(tmp_path / "runs")], capfd)
+    assert_one_line_and_nothing_created(code, lines, expected.format(**files), tmp_path / "runs")
+    assert advice in lines[0]
+
+
+def test_the_mismatch_override_uses_the_checkpoint_anyway(files, tmp_path, capsys):
+    rows = vision_evaluate.main(["--config", "digits_cnn_mlp", "--checkpoint", str(files["mnist"]),
+                                 "--runs-dir", str(tmp_path / "runs"), "data.allow_checkpoint_mismatch=true"])
+    assert len(rows) == 1 and "warning: " in capsys.readouterr().out  # a 28x28 CNN runs on 8x8 digits: it pools
+
+
+# ------------------------------------------------------------------------------ the hub, asked on an offline machine
+@pytest.fixture
+def unreachable_hub(monkeypatch):
+    """The hub's endpoint on a closed local port: the one probe fails at once, as with no network."""
+    from huggingface_hub import constants
+
+    from kd.nlp.data.hub import hub_reachable
+
+    monkeypatch.setattr(constants, "ENDPOINT", "http://127.0.0.1:9")
+    hub_reachable.cache_clear()
+    yield
+    hub_reachable.cache_clear()
+
+
+@pytest.mark.parametrize("overrides, expected", [
+    (["teacher.name=bert-base-uncasd"], "could not fetch 'bert-base-uncasd' from the Hugging Face hub (the hub cannot "
+                                        "be reached and the local cache has no copy); pass teacher.name=minilm"),
+    (["data.path=null", "data.name=sst2"], "could not download 'glue/sst2' from the Hugging Face hub (the hub cannot be "
+                                           "reached and the local cache has no copy); offline, pass data.path=FOLDER"),
+], ids=["mistyped teacher.name", "data set download"])
+def test_an_offline_hub_lookup_fails_at_once(overrides, expected, files, tmp_path, capfd, unreachable_hub):
+    code, lines = run_script(nlp_teacher, ["--config", SST2, "--runs-dir", str(tmp_path / "runs"), *local_data(files),
+                                           *overrides], capfd)
+    assert_one_line_and_nothing_created(code, lines, expected, tmp_path / "runs")
+
+
+# ---------------------------------------------------------------------------------------- local text files
+@pytest.mark.parametrize("data, expected", [
+    (["data.name=local", "data.train_file={root}/headerless.tsv", "data.dev_file={root}/headerless.tsv"],
+     "data file '{root}/headerless.tsv' has no column 'text': its first row is ['a fine film', 'pos']; if that is its "
+     "header, set data.text_column to one of those names; if the file has no header, give the columns by 0-based "
+     "position, e.g. data.text_column=0 data.label_column=1"),
+    (["data.name=local", "data.train_file={root}/headerless.tsv", "data.dev_file={root}/headerless.tsv",
+      "data.text_column=0", "data.label_column=2"],
+     "data file '{root}/headerless.tsv' line 1 has 2 column(s)"),
+    (["data.name=local", "data.train_file={root}/broken.jsonl", "data.dev_file={root}/broken.jsonl"],
+     "data file '{root}/broken.jsonl' line 2 is not JSON"),
+    (["data.name=local", "data.train_file={root}/missing.csv", "data.dev_file={root}/dev.tsv"],
+     "data file '{root}/missing.csv' does not exist"),
+], ids=["headerless read by name", "a column that is not there", "a line that is not JSON", "a missing file"])
+def test_a_local_text_file_that_does_not_read(data, expected, files, tmp_path, capfd):
+    root = files["root"]
+    code, lines = run_script(nlp_teacher, ["--config", SST2, "--runs-dir", str(tmp_path / "runs"),
+                                           *[d.format(root=root) for d in data]], capfd)
+    assert_one_line_and_nothing_created(code, lines, expected.format(root=root), tmp_path / "runs")
+
+
+def test_the_advice_for_a_headerless_file_works_when_followed(files):
+    from kd.nlp.tasks.classification import load_data
+
+    cfg = load_config(SST2, [f"data.train_file={files['headerless']}", f"data.dev_file={files['headerless']}",
+                             "data.name=local", "data.text_column=0", "data.label_column=1"])
+    data = load_data(cfg)
+    assert data.train_texts == [t for t, _ in SENTENCES] and data.label_names == ["neg", "pos"]
+
+
+# ------------------------------------------------------------------------- --resume with a change it cannot take
+def saved_run(folder: Path, config: dict) -> Path:
+    folder.mkdir(parents=True)
+    save_yaml(config, folder / "config.yaml")
+    return folder
+
+
+RESUMES = {
+    "vision student.arch": (vision_distill, lambda: load_config(REPO / "image-classification/configs/digits_cnn_mlp.yaml",
+                                                                defaults=load_yaml(VISION_DEFAULTS)),
+                            ["student.arch=cnn"], "--resume cannot change student.arch ('mlp' -> 'cnn')"),
+    "vision --seed": (vision_distill, lambda: load_config(None, defaults=load_yaml(VISION_DEFAULTS)), ["--seed", "7"],
+                      "--resume cannot change seed (0 -> 7)"),
+    "nlp data.train_file": (nlp_distill, lambda: load_config(SST2), ["data.train_file=other.tsv"],
+                            "--resume cannot change data.train_file (None -> 'other.tsv')"),
+    "rl env.name": (rl_distill, lambda: {**load_yaml(RL_DEFAULTS), "teacher_checkpoint": "t.pt"},
+                    ["env.name=Acrobot-v1"], "--resume cannot change env.name ('CartPole-v1' -> 'Acrobot-v1')"),
+}
+
+
+@pytest.mark.parametrize("case", list(RESUMES))
+def test_a_resume_that_would_change_what_the_run_was_made_with(case, tmp_path, capfd):
+    module, config, overrides, expected = RESUMES[case]
+    run = saved_run(tmp_path / "runs" / "run-1", config())
+    before = (run / "config.yaml").read_bytes()
+    code, lines = run_script(module, ["--resume", str(run), *overrides], capfd)
+    assert code == 2 and lines == [lines[0]] and lines[0].startswith(f"error: {expected}"), lines
+    assert "drop that override, or start a new run" in lines[0]
+    assert (run / "config.yaml").read_bytes() == before and [p.name for p in run.iterdir()] == ["config.yaml"]
+
+
+# ------------------------------------------------------------------------- an environment kd.rl cannot run
+@pytest.mark.parametrize("env, expected", [
+    ("CartPol-v1", "unknown environment 'CartPol-v1': Environment `CartPol` doesn't exist. Did you mean: `CartPole`?"),
+    ("FrozenLake-v1", "FrozenLake-v1 has Discrete(16) observations; kd.rl trains on vectors and images"),
+    ("Blackjack-v1", "Blackjack-v1 has Tuple(Discrete(32), Discrete(11), Discrete(2)) observations"),
+])
+def test_an_environment_rl_cannot_train_on(env, expected, tmp_path, capfd):
+    code, lines = run_script(rl_teacher, [f"env.name={env}", "--runs-dir", str(tmp_path / "runs")], capfd)
+    assert_one_line_and_nothing_created(code, lines, expected, tmp_path / "runs")
+
+
+# ------------------------------------------------------------------ the same, as the processes a user starts
+@pytest.mark.parametrize("module, argv, expected", [
+    ("kd.vision.scripts.distill", ["--config", "digits_cnn_mlp", "teacher.checkpoint={truncated}"], "checkpoint '"),
+    ("kd.rl.scripts.distill", ["--teacher", "{cartpole}", "env.name=LunarLander-v3"], "--teacher '"),
+    ("kd.nlp.scripts.train_teacher", ["--config", SST2, "data.name=local", "data.train_file={root}/headerless.tsv",
+                                      "data.dev_file={root}/headerless.tsv"], "data file '"),
+])
+def test_one_line_on_stderr_from_a_real_process(module, argv, expected, files, tmp_path):
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+    result = subprocess.run([sys.executable, "-m", module, *[a.format(**files) for a in argv], "--runs-dir",
+                             str(tmp_path / "runs")], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1 and lines[0].startswith(f"error: {expected}"), result.stderr
+    assert not (tmp_path / "runs").exists()
+
