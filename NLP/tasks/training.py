@@ -29,7 +29,8 @@ def fit(student: nn.Module, method: DistillationMethod, loader, *, epochs: int, 
     """Train ``student`` (and ``method``'s own parameters) with AdamW through the common :class:`Distiller`;
     ``lr_key`` is the config key of ``lr`` (the advice after a diverging loss names it)."""
     params = [p for p in list(student.parameters()) + list(method.parameters()) if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=float(lr), weight_decay=float(weight_decay))  # YAML reads 3e-3 as a string
+    # float(): the config.yaml of a run saved before exponent numbers were parsed as numbers holds '3e-3' as a string
+    optimizer = torch.optim.AdamW(params, lr=float(lr), weight_decay=float(weight_decay))
     scheduler = linear_warmup_decay(optimizer, epochs * len(loader), warmup)
     distiller = Distiller(student.to(device), method.to(device), optimizer, device=device,
                           teacher=teacher.to(device) if teacher is not None and method.needs_teacher else None,

@@ -70,7 +70,7 @@ def _load_failure(err: Exception) -> str:
     if isinstance(err, EOFError):
         return "the file is empty or cut short"
     if "Weights only load failed" in str(err):
-        return "it holds pickled objects other than tensors and plain values, which are never unpickled here"
+        return "it pickles objects other than tensors and plain values, which a weights only load never runs"
     if "zip archive" in str(err) or "central directory" in str(err):
         return "the file is truncated or damaged: its zip archive is incomplete"
     if isinstance(err, (KeyError, pickle.UnpicklingError)):

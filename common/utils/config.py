@@ -3,14 +3,32 @@
 A preset is the complete list of keys an experiment has. An override must name an existing key
 (a typo is an error listing the keys that do exist); its value is parsed as YAML, so ``train.lr=0.1``
 is a float and ``data.name=cifar10`` a string. Prefix a key with ``+`` to add one the preset lacks.
+Numbers in exponent notation are numbers in files and overrides alike (``1e-3``, ``1e6``: YAML 1.2, where
+PyYAML's YAML 1.1 would read them as strings).
 """
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 from typing import Any, Iterable
 
 import yaml
+
+
+class _Loader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that also reads ``1e-3`` and ``1e6`` (no dot) as floats."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"))
+
+
+def parse_yaml(text: str) -> Any:
+    """YAML ``text`` parsed safely, exponent-notation numbers as floats."""
+    return yaml.load(text, Loader=_Loader)
 
 from kd.common.utils.errors import ConfigError, MissingPathError
 
@@ -20,7 +38,7 @@ def load_yaml(path: str | Path) -> dict:
     if not path.is_file():
         raise MissingPathError(f"config '{path}' does not exist")
     with open(path) as f:
-        data = yaml.safe_load(f) or {}
+        data = parse_yaml(f.read()) or {}
     if not isinstance(data, dict):
         raise ConfigError(f"config '{path}' must be a mapping of keys to values")
     return data
@@ -52,7 +70,7 @@ def apply_overrides(config: dict, overrides: Iterable[str]) -> dict:
             close = [k for k in known if k.split(".")[-1] == key.split(".")[-1]]
             hint = f"; did you mean {close[0]}?" if close else f"; known keys: {', '.join(sorted(known))}"
             raise ConfigError(f"unknown config key '{key}'{hint}")
-        value = yaml.safe_load(raw) if raw != "" else None
+        value = parse_yaml(raw) if raw != "" else None
         node = config
         *parents, leaf = key.split(".")
         for part in parents:

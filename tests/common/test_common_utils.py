@@ -25,6 +25,13 @@ def test_overrides_parse_yaml_values_and_reject_unknown_keys(tmp_path):
         load_config(tmp_path / "missing.yaml")
 
 
+def test_numbers_in_exponent_notation_are_numbers_in_files_and_overrides(tmp_path):
+    (tmp_path / "preset.yaml").write_text("train: {lr: 3e-4, steps: 1e6, name: e5}\n")
+    cfg = load_config(tmp_path / "preset.yaml", ["train.lr=1e-3"])
+    assert cfg["train"] == {"lr": 0.001, "steps": 1e6, "name": "e5"}
+    assert isinstance(load_config(tmp_path / "preset.yaml")["train"]["lr"], float)
+
+
 def test_registry_lists_choices_for_unknown_names():
     models = Registry("model")
     models.register("mlp")(lambda: "mlp")
