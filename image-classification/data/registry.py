@@ -1,8 +1,8 @@
 """The data-set registry and the loaders built from it.
 
 A data-set factory (``@DATASETS.register("name")``) takes the ``data`` config section's options
-(``root``, ``augment``, ``image_size``, ``test_fraction``, ``download``; ``skip_bad_images`` only when it is
-set, and only image folders take it) and returns :class:`DataSplits`: the augmented training set, the same
+(``root``, ``augment``, ``image_size``, ``test_fraction``, ``download``; ``skip_bad_images`` and
+``crop_padding`` only when they are set: only image folders take the first, CIFAR and image folders the second) and returns :class:`DataSplits`: the augmented training set, the same
 training images with the test transform (what an offline teacher labels), the test set and the label
 metadata. :func:`build_data` wraps them into loaders whose
 training order is a pure function of (seed, epoch), so an interrupted run resumes on the same batches.
@@ -64,12 +64,15 @@ def build_data(cfg: dict, seed: int = 0) -> VisionData:
     """Build the data set named ``cfg["name"]`` and its train/test loaders.
 
     ``cfg`` keys: ``name``, ``root``, ``batch_size``, ``eval_batch_size``, ``num_workers``, ``augment``,
-    ``image_size``, ``test_fraction``, ``download``, ``skip_bad_images`` (missing keys take the defaults below).
+    ``image_size``, ``test_fraction``, ``download``, ``skip_bad_images``, ``crop_padding`` (missing keys take the
+    defaults below).
     """
     options = {"root": cfg.get("root"), "augment": cfg.get("augment", True), "image_size": cfg.get("image_size"),
                "test_fraction": cfg.get("test_fraction", 0.2), "download": cfg.get("download", True)}
     if cfg.get("skip_bad_images"):  # a data set that reads no image files does not take it: a one-line error
         options["skip_bad_images"] = True
+    if cfg.get("crop_padding") is not None:  # likewise for a data set without padded crops
+        options["crop_padding"] = cfg["crop_padding"]
     splits = build_checked(DATASETS, cfg["name"], **options)
     batch_size = cfg.get("batch_size", 64)
     eval_batch_size = cfg.get("eval_batch_size") or 2 * batch_size

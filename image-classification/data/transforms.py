@@ -38,11 +38,16 @@ def eval_transform(stats: tuple[Sequence[float], Sequence[float]], resize: tuple
 
 
 def train_transform(stats: tuple[Sequence[float], Sequence[float]], size: tuple[int, int], flip: bool = True,
-                    resize: bool = False) -> T.Compose:
-    """The CIFAR augmentation at ``size`` = (H, W): random crop after zero-padding by min(H, W)/8 (4 px at 32x32)
-    and, for natural images, a horizontal flip; then the same normalisation as :func:`eval_transform`."""
+                    resize: bool = False, padding: int | None = None) -> T.Compose:
+    """The CIFAR augmentation at ``size`` = (H, W): random crop after zero-padding by ``padding`` pixels (default
+    min(H, W)/8: 4 px at 32x32, RepDistiller's; airbench translates by 2) and, for natural images, a horizontal
+    flip; then the same normalisation as :func:`eval_transform`."""
+    if padding is None:
+        padding = max(1, min(size) // 8)
+    if not isinstance(padding, int) or isinstance(padding, bool) or padding < 0:
+        raise ConfigError(f"data.crop_padding must be a whole number of pixels >= 0, got {padding!r}")
     steps = resize_steps(size) if resize else []
-    steps.append(T.RandomCrop(size, padding=max(1, min(size) // 8)))
+    steps.append(T.RandomCrop(size, padding=padding))
     if flip:
         steps.append(T.RandomHorizontalFlip())
     return T.Compose(steps + [T.ToTensor(), T.Normalize(*stats)])

@@ -64,7 +64,7 @@ SCHEDULE = {"epochs": 240, "batch_size": None, "optimizer": "sgd", "lr": 0.05, "
 DEFAULTS = {
     "data": {"name": "imagefolder", "root": None, "batch_size": 64, "eval_batch_size": 256, "num_workers": 0,
              "augment": True, "image_size": None, "train_subset": None, "test_subset": None, "in_memory": "auto",
-             "skip_bad_images": False, "allow_checkpoint_mismatch": False},
+             "crop_padding": None, "skip_bad_images": False, "allow_checkpoint_mismatch": False},
     "teacher": {"arch": "resnet32x4", "kwargs": {}, "checkpoint": None, **SCHEDULE},
     "student": {"arch": "resnet8x4", "kwargs": {}, **SCHEDULE},
     "train": {"eval_every": 0, "threads": 0, "precision": "auto", "channels_last": "auto", "compile": False},

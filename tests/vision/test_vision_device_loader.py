@@ -229,6 +229,10 @@ def test_device_resident_copies_the_dataloader_path_of_an_image_folder(tmp_path)
         assert torch.equal(fy, y)
     x, y = one_epoch(fast.train_loader)
     assert x.shape == (12, 3, 32, 32) and sorted(y.tolist()) == [0] * 6 + [1] * 6
+    translated = build_data({"name": "imagefolder", "root": str(tmp_path), "batch_size": 4, "crop_padding": 2})
+    assert device_resident(translated, torch.device("cpu"), seed=0).train_loader.pad == 2
+    with pytest.raises(ConfigError, match="crop_padding"):
+        build_data({"name": "imagefolder", "root": str(tmp_path), "crop_padding": -1})
 
 
 def test_labelled_views_loader_builds_once_from_the_loader_itself(tmp_path):
