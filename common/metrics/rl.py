@@ -22,6 +22,18 @@ def return_stats(returns: Sequence[float]) -> dict[str, float]:
     }
 
 
+def last_training_episodes(history: Sequence[dict], n: int = 100) -> dict[str, float] | None:
+    """:func:`return_stats` of the last ``n`` episodes the *training* policy finished (stochastic, exploring),
+    read from the ``train_episode_returns`` lists of a loop's history records; None if none finished.
+
+    This is the figure CleanRL's and RL Baselines3 Zoo's learning curves and tables report ("episodic
+    return" of the agent while it trains, averaged over the last episodes), unlike this repo's main figure,
+    the return of the saved policy on held-out seeds.
+    """
+    returns = [r for record in history for r in record.get("train_episode_returns", ())]
+    return return_stats(returns[-n:]) if returns else None
+
+
 def percent_of_teacher(student_return: float, teacher_return: float, random_return: float | None = None) -> float:
     """The student's return as a percentage of the teacher's.
 

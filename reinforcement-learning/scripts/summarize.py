@@ -5,7 +5,8 @@
 Each row groups the runs of one environment and one setting (algorithm; or method, loss and its teacher
 temperature, data source and student size) and reports the mean over seeds of each run's held-out evaluation, the std across
 seeds, the seeds found, and for students the environment steps until the periodic evaluation first
-reached 90% of the teacher's return (mean over the seeds that got there). Runs that did not finish
+reached 90% of the teacher's return (mean over the seeds that got there); for teachers also the mean return of
+the training policy's last 100 episodes (the figure CleanRL and RL Zoo report). Runs that did not finish
 (no final figures) are skipped. Under the runs folder, per environment: ``plots/<env>-distillation.png``
 (each setting's evaluation return against environment steps, mean over seeds with a ± std band, the
 teachers' returns dashed), ``plots/<env>-returns.png`` (final return per setting: mean, ± std whisker,
@@ -69,13 +70,14 @@ def main(argv: list[str] | None = None) -> str:
         raise MissingPathError(f"runs folder '{runs_dir}' does not exist")
     teachers, students = collect(runs_dir)
     lines = ["| env | policy | policy params | return (mean over seeds +- std across seeds) | % of teacher | "
-             "steps to 90% | seeds |", "|---|---|---|---|---|---|---|"]
+             "steps to 90% | training episodes (CleanRL / RL Zoo figure) | seeds |", "|---|---|---|---|---|---|---|---|"]
     labels = {}
     for (env, algo), rows in sorted(teachers.items()):
         labels[(env, algo)] = f"{algo} teacher"
         returns = [r["teacher_return_mean"] for _, r in rows]
+        training = [r["training_return_mean"] for _, r in rows if "training_return_mean" in r]
         lines.append(f"| {env} | {algo} teacher | {rows[0][1]['policy_parameters']:,} | {_mean_std(returns)} | 100 | - | "
-                     f"{sorted(s for s, _ in rows)} |")
+                     f"{_mean_std(training) if training else '-'} | {sorted(s for s, _ in rows)} |")
     for key, rows in sorted(students.items()):
         env, teacher, method, loss, data, hidden = key
         labels[key] = f"{method} ({loss}, data={data}), MLP {hidden}, from the {teacher} teacher"
@@ -86,7 +88,7 @@ def main(argv: list[str] | None = None) -> str:
         speed = f"{statistics.fmean(reached):,.0f} ({len(reached)}/{len(rows)})" if reached else f"never (0/{len(rows)})"
         lines.append(f"| {env} | {labels[key]} | {first['student_parameters']:,} "
                      f"({first['compression']:.1f}x smaller) | {_mean_std(returns)} | {_mean_std(percent)} | "
-                     f"{speed} | {sorted(s for s, _ in rows)} |")
+                     f"{speed} | - | {sorted(s for s, _ in rows)} |")
     table = "\n".join(lines) + "\n"
     figures = summary_figures(teachers, students, labels, runs_dir / "plots")
     (runs_dir / "summary.md").write_text(f"# RL runs in {runs_dir}\n\n{table}\n{figures_markdown(figures, runs_dir)}")

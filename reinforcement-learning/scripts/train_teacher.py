@@ -6,12 +6,14 @@
 ``teacher.init=PATH`` continues training a saved teacher (weights and observation statistics);
 ``--resume RUN_DIR`` continues an interrupted run from its last iteration (:mod:`kd.rl.resume`), e.g.
 with ``teacher.ppo.max_minutes=...`` raised. Writes ``checkpoints/teacher.pt`` (the best periodic evaluation; its final score is measured again on
-held-out seeds ``eval.seed + i``), ``checkpoints/last.pt``, ``plots/returns.png`` and ``summary.md``.
+held-out seeds ``eval.seed + i``), ``checkpoints/last.pt``, ``plots/returns.png`` and ``summary.md``. The final
+figures add the mean return of the last 100 episodes the training policy finished (``training_return_mean``), the
+figure CleanRL and RL Baselines3 Zoo report.
 """
 from __future__ import annotations
 
 from kd.common.metrics.cost import count_parameters
-from kd.common.metrics.rl import format_return
+from kd.common.metrics.rl import format_return, last_training_episodes
 from kd.common.utils.checkpoint import load_state_dict_checked
 from kd.common.utils.cli import common_parser, main_entry
 from kd.common.utils.plotting import figures_markdown
@@ -24,6 +26,8 @@ from kd.rl.teacher_model.build import build_policy
 from kd.rl.teacher_model.checkpoint import load_policy, load_policy_for, save_policy
 from kd.rl.teacher_model.dqn import DQNConfig, train_dqn
 from kd.rl.teacher_model.ppo import PPOConfig, train_ppo
+
+TRAINING_EPISODES = 100  # the last training episodes averaged for CleanRL's / RL Zoo's figure
 
 TEACHER_ALGORITHMS: Registry = Registry("teacher algorithm")
 
@@ -89,11 +93,18 @@ def main(argv: list[str] | None = None) -> dict:
              "policy_parameters": params, "all_parameters": count_parameters(teacher),
              "trained_steps": run.history[-1]["steps"],
              "stopped_by_time_budget": bool(run.history[-1].get("stopped_by_time_budget"))}
+    training = last_training_episodes(run.history, TRAINING_EPISODES)
+    if training is not None:  # CleanRL's / RL Zoo's figure, to set beside their tables
+        final.update(training_return_mean=training["return_mean"], training_return_std=training["return_std"],
+                     training_episodes=training["episodes"])
     run.log_final(final)
     figures = run_figures(run, f"{config['teacher']['algo'].upper()} teacher on {env['name']} (seed {setup.seed})")
     table = ("| policy | return (held-out seeds) | policy params |\n|---|---|---|\n"
              f"| teacher (best eval, step {meta['steps']}) | {format_return(stats)} | {params:,} |\n"
              f"| teacher (last update) | {format_return(last_stats)} | {params:,} |\n")
+    if training is not None:
+        table += (f"| training policy, last {training['episodes']} training episodes (CleanRL's / RL Zoo's figure) | "
+                  f"{format_return(training)} | {params:,} |\n")
     run.write_summary(f"{table}\n{figures_markdown(figures, run.path)}")
     run.close()
     print(table)

@@ -120,6 +120,7 @@ def train_dqn(qnet: nn.Module, env: dict, cfg: DQNConfig, seed: int, device: tor
                 record["td_loss"] = float(np.mean(losses))
             if finished:
                 record["train_return"] = float(np.mean(finished))
+                record["train_episode_returns"] = list(finished)
             if evaluate is not None:
                 stats = evaluate(qnet)
                 record["eval_return"], record["eval_return_std"] = stats["return_mean"], stats["return_std"]

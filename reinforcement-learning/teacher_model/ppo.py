@@ -233,6 +233,7 @@ def train_ppo(agent: nn.Module, envs, cfg: PPOConfig, seed: int, device: torch.d
             record.pop(extra_loss_name)
         if finished:
             record["train_return"] = float(np.mean(finished))
+            record["train_episode_returns"] = list(finished)
         out_of_time = finish_iteration(record, history, iteration=update, last_iteration=num_updates,
                                        eval_every=cfg.eval_every, max_minutes=cfg.max_minutes, started=started,
                                        model=agent, evaluate=evaluate, callback=callback)

@@ -45,6 +45,7 @@ def test_scripts_train_distill_evaluate(tmp_path, capsys):
                                         "teacher.ppo.total_steps=2048", "teacher.ppo.eval_every=2", "eval.episodes=3"])
     teacher_pt = next(tmp_path.glob("teacher-cartpole-s3-*/checkpoints/teacher.pt"))
     assert teacher_final["policy_parameters"] == 4610
+    assert 0 < teacher_final["training_episodes"] <= 100 and teacher_final["training_return_mean"] > 0
     final = distill.main(["--config", str(CONFIG), "--runs-dir", runs, "--teacher", str(teacher_pt),
                           "distill.total_steps=512", "distill.data=mix", "eval.episodes=3"])
     assert final["compression"] > 10 and "percent_of_teacher" in final

@@ -6,7 +6,7 @@ import torch
 from torch.distributions import Normal, kl_divergence
 
 from kd.common.losses.policy import gaussian_kl, gaussian_log_likelihood_of_mean, policy_kl, teacher_action_nll
-from kd.common.metrics.rl import format_return, percent_of_teacher, return_stats
+from kd.common.metrics.rl import format_return, last_training_episodes, percent_of_teacher, return_stats
 from kd.common.utils.errors import ConfigError
 from kd.rl.distillation import distillation_loss
 from kd.rl.teacher_model.networks import PolicyOutput
@@ -75,3 +75,10 @@ def test_return_stats_and_percent_of_teacher():
     assert format_return(stats) == "200.0 +- 81.6 (n=3)"
     assert percent_of_teacher(450.0, 500.0) == pytest.approx(90.0)
     assert percent_of_teacher(100.0, 200.0, random_return=-200.0) == pytest.approx(75.0)
+
+
+def test_last_training_episodes_reads_the_newest_episodes_across_records():
+    history = [{"train_episode_returns": [1.0, 2.0]}, {"eval_return": 9.0}, {"train_episode_returns": [3.0, 5.0]}]
+    assert last_training_episodes(history, n=3) == return_stats([2.0, 3.0, 5.0])
+    assert last_training_episodes(history)["episodes"] == 4
+    assert last_training_episodes([{"eval_return": 1.0}]) is None
