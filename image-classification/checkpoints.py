@@ -15,14 +15,14 @@ from torch import nn
 
 from kd.common.utils.checkpoint import load_state_dict_checked, safe_load, save_model
 from kd.common.utils.errors import CheckpointMismatchError
-from kd.vision.model_registry import build_model, image_size_arg
+from kd.vision.model_registry import image_size_arg, rebuild_model
 
 MISMATCH_OVERRIDE = "data.allow_checkpoint_mismatch=true"
 
 
 def save_vision_model(model: nn.Module, path: str | Path, arch: str, num_classes: int, image_shape: Sequence[int],
                       arch_kwargs: dict | None = None, **meta) -> Path:
-    """Save ``model`` so that :func:`load_vision_model` can rebuild it with :func:`build_model`."""
+    """Save ``model`` so that :func:`load_vision_model` can rebuild it from the model registry."""
     kwargs = {"num_classes": num_classes, "in_channels": image_shape[0], "image_size": image_size_arg(image_shape),
               **(arch_kwargs or {})}
     return save_model(model, path, arch, kwargs, **meta)
@@ -95,7 +95,7 @@ def load_vision_model(path: str | Path, arch: str | None = None, num_classes: in
         if differences:
             print(f"warning: '{path}' was trained on other data ({'; '.join(differences)}); used anyway "
                   f"({MISMATCH_OVERRIDE})")
-    model = build_model(ckpt["arch"], **ckpt["arch_kwargs"])
+    model = rebuild_model(ckpt["arch"], **ckpt["arch_kwargs"])
     load_state_dict_checked(model, ckpt["state_dict"], source=f"'{path}'")
     return model, ckpt
 

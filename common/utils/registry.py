@@ -1,4 +1,9 @@
-"""A name -> constructor registry (timm style), so configs select models, data sets and methods by name."""
+"""A name -> constructor registry (timm style), so configs select models, data sets and methods by name.
+
+Besides single entries, a registry can hold *families*: ``register_family("torchvision", resolve)`` makes
+every name ``torchvision:<model>`` valid, resolved by ``resolve("<model>")``, so the models of another
+library are selectable by name without listing each of them here.
+"""
 from __future__ import annotations
 
 from typing import Callable, Generic, TypeVar
@@ -14,6 +19,7 @@ class Registry(Generic[T]):
     def __init__(self, kind: str):
         self.kind = kind
         self._entries: dict[str, Callable[..., T]] = {}
+        self._families: dict[str, Callable[[str], Callable[..., T]]] = {}
 
     def register(self, name: str | None = None) -> Callable[[Callable[..., T]], Callable[..., T]]:
         def decorator(fn: Callable[..., T]) -> Callable[..., T]:
@@ -25,10 +31,21 @@ class Registry(Generic[T]):
 
         return decorator
 
+    def register_family(self, prefix: str, resolve: Callable[[str], Callable[..., T]]) -> None:
+        """Names ``prefix:rest`` resolve to ``resolve(rest)``, which raises UnknownNameError for a ``rest`` it
+        does not know."""
+        if prefix in self._families:
+            raise ValueError(f"{self.kind} family '{prefix}:' is registered twice")
+        self._families[prefix] = resolve
+
     def get(self, name: str) -> Callable[..., T]:
+        prefix, colon, rest = name.partition(":")
+        if colon and prefix in self._families:
+            return self._families[prefix](rest)
         if name not in self._entries:
+            families = "".join(f", {p}:<name>" for p in sorted(self._families))
             raise UnknownNameError(
-                f"unknown {self.kind} '{name}'; choose one of: {', '.join(sorted(self._entries))}"
+                f"unknown {self.kind} '{name}'; choose one of: {', '.join(sorted(self._entries))}{families}"
             )
         return self._entries[name]
 
@@ -39,4 +56,5 @@ class Registry(Generic[T]):
         return sorted(self._entries)
 
     def __contains__(self, name: str) -> bool:
-        return name in self._entries
+        prefix, colon, _ = name.partition(":")
+        return name in self._entries or bool(colon and prefix in self._families)
