@@ -1,4 +1,4 @@
-"""Vision data sets by name (digits, mnist, fashion_mnist, cifar10, cifar100, imagefolder), their loaders,
+"""Vision data sets by name (digits, mnist, fashion_mnist, cifar10, cifar100, imagefolder, imagenet), their loaders,
 and the offline soft-label cache.
 
 ```python
@@ -8,7 +8,7 @@ data.train_loader, data.test_loader, data.num_classes, data.image_shape, data.cl
 ```
 """
 from kd.vision.data.registry import DATASETS, DataSplits, VisionData, build_data, make_loader
-from kd.vision.data import digits, image_folder, torchvision_sets  # noqa: F401,E402  (register data sets)
+from kd.vision.data import digits, image_folder, imagenet, torchvision_sets  # noqa: F401,E402  (register data sets)
 from kd.vision.data.cache_dir import data_root
 from kd.vision.data.soft_labels import SoftLabelDataset, cached_soft_labels, file_fingerprint, label_images
 

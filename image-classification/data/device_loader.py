@@ -313,13 +313,24 @@ def decoded_bytes(dataset) -> int | None:
 
 def wants_in_memory(setting: bool | str, splits) -> bool:
     """Whether ``data.in_memory`` (``true``, ``false`` or ``auto``) puts these splits in memory; ``auto``:
-    when both the training and the test images have a known decoded size, together at most IN_MEMORY_BUDGET."""
+    when both the training and the test images have a known decoded size, together at most IN_MEMORY_BUDGET,
+    and the training transform is one the in-memory loader reproduces (:func:`resizes_crops`: not ImageNet's)."""
+    if setting is True and resizes_crops(splits.train):
+        raise ConfigError("data.in_memory=true: the in-memory loader pads, crops and flips, but this data set trains "
+                          "on RandomResizedCrop (ImageNet's augmentation); set data.in_memory=auto or false")
     if setting is True or setting is False:
         return setting
     if setting != "auto":
         raise ConfigError(f"data.in_memory must be auto, true or false, not {setting!r}")
     sizes = [decoded_bytes(splits.train_plain), decoded_bytes(splits.test)]
-    return None not in sizes and sum(sizes) <= IN_MEMORY_BUDGET
+    return not resizes_crops(splits.train) and None not in sizes and sum(sizes) <= IN_MEMORY_BUDGET
+
+
+def resizes_crops(dataset) -> bool:
+    """Whether a training transform takes a ``RandomResizedCrop``, which the in-memory loader does not do (it
+    decodes each image once at one size; a resized crop is cut from the full-size image each epoch)."""
+    base = dataset.dataset if isinstance(dataset, Subset) else dataset
+    return any(isinstance(step, T.RandomResizedCrop) for step in _transforms(base))
 
 
 def device_resident(data, device: torch.device, seed: int = 0):

@@ -75,7 +75,8 @@ def drop_undecodable(folders: list[ImageFolder], skip: bool) -> int:
     return len(bad)
 
 
-def _image_folder(path: Path, transform) -> ImageFolder:
+def image_folder_of(path: Path, transform) -> ImageFolder:
+    """torchvision's ImageFolder over ``path`` (one sub-folder per class); none there is a one-line MissingPathError."""
     try:
         return ImageFolder(str(path), transform=transform, loader=load_image)
     except FileNotFoundError as err:
@@ -83,6 +84,19 @@ def _image_folder(path: Path, transform) -> ImageFolder:
             f"image folder '{path}' has no usable images ({str(err).splitlines()[0]}); it needs one sub-folder "
             "per class holding .png/.jpg files, e.g. DIR/cat/1.png, or DIR/train/<class>/ and DIR/test/<class>/"
         ) from None
+
+
+def train_test_folders(train_dir: Path, test_dir: Path, augmented, plain,
+                       skip_bad_images: bool) -> tuple[ImageFolder, ImageFolder, ImageFolder]:
+    """``(train, train_plain, test)`` folders of a ``train/`` + ``test/`` layout, their images checked once
+    (:func:`drop_undecodable`); class sub-folders that differ between the two are a one-line ConfigError."""
+    train, train_plain = image_folder_of(train_dir, augmented), image_folder_of(train_dir, plain)
+    test = image_folder_of(test_dir, plain)
+    drop_undecodable([train, train_plain, test], skip_bad_images)
+    if test.classes != train.classes:
+        raise ConfigError(f"'{train_dir}' and '{test_dir}' have different class sub-folders: "
+                          f"{train.classes} vs {test.classes}")
+    return train, train_plain, test
 
 
 def _stratified_split(targets: list[int], test_fraction: float) -> tuple[list[int], list[int]]:
@@ -112,15 +126,10 @@ def imagefolder(root=None, augment: bool = True, image_size: int | list[int] | N
     augmented = tf.train_transform(tf.IMAGENET_STATS, size, resize=True, padding=crop_padding) if augment else plain
     test_dir = next((root / n for n in TEST_SPLIT_NAMES if (root / n).is_dir()), None)
     if (root / "train").is_dir() and test_dir is not None:
-        train, train_plain = _image_folder(root / "train", augmented), _image_folder(root / "train", plain)
-        test = _image_folder(test_dir, plain)
-        drop_undecodable([train, train_plain, test], skip_bad_images)
-        if test.classes != train.classes:
-            raise ConfigError(f"'{root / 'train'}' and '{test_dir}' have different class sub-folders: "
-                              f"{train.classes} vs {test.classes}")
+        train, train_plain, test = train_test_folders(root / "train", test_dir, augmented, plain, skip_bad_images)
         classes = train.classes
     else:
-        full_aug, full_plain = _image_folder(root, augmented), _image_folder(root, plain)
+        full_aug, full_plain = image_folder_of(root, augmented), image_folder_of(root, plain)
         drop_undecodable([full_aug, full_plain], skip_bad_images)
         train_idx, test_idx = _stratified_split(full_plain.targets, test_fraction)
         train, train_plain, test = Subset(full_aug, train_idx), Subset(full_plain, train_idx), Subset(full_plain, test_idx)

@@ -1,4 +1,5 @@
-"""Image transforms: image sizes, normalisation statistics and the standard training augmentation.
+"""Image transforms: image sizes, normalisation statistics and the standard training augmentations (CIFAR's padded
+crop + flip; ImageNet's RandomResizedCrop + flip with Resize + CenterCrop for evaluation).
 
 A size is ``N`` (N x N) or ``[H, W]`` (``data.image_size=[28, 40]``: 28 rows, 40 columns).
 """
@@ -51,3 +52,20 @@ def train_transform(stats: tuple[Sequence[float], Sequence[float]], size: tuple[
     if flip:
         steps.append(T.RandomHorizontalFlip())
     return T.Compose(steps + [T.ToTensor(), T.Normalize(*stats)])
+
+
+IMAGENET_RESIZE = 256 / 224
+"""Evaluation resizes the shorter side to this times the crop size (256 for 224, torchvision's reference)."""
+
+
+def imagenet_eval_transform(size: tuple[int, int]) -> T.Compose:
+    """Resize the shorter side to ``256/224 * max(size)`` (256 for 224), centre-crop ``size`` = (H, W), normalise
+    with ImageNet statistics: the evaluation of torchvision's reference ImageNet recipe."""
+    return T.Compose([T.Resize(round(max(size) * IMAGENET_RESIZE)), T.CenterCrop(size), T.ToTensor(),
+                      T.Normalize(*IMAGENET_STATS)])
+
+
+def imagenet_train_transform(size: tuple[int, int]) -> T.Compose:
+    """``RandomResizedCrop(size)`` (8-100% of the area, aspect 3/4-4/3) + horizontal flip, ImageNet statistics: the
+    training augmentation of torchvision's reference ImageNet recipe (and of the KD/DKD ImageNet tables)."""
+    return T.Compose([T.RandomResizedCrop(size), T.RandomHorizontalFlip(), T.ToTensor(), T.Normalize(*IMAGENET_STATS)])
