@@ -27,11 +27,11 @@ from torch import Tensor, nn
 from torch.utils.data import Subset
 
 from kd.common.engine import Distiller, predict
-from kd.common.utils.config import load_config, load_run_config, load_yaml
+from kd.common.utils.config import load_config, load_run_config, load_yaml, merge
 from kd.common.utils.device import prepare_model, resolve_device
 from kd.common.utils import distributed
 from kd.common.utils.distributed import per_rank_batch_size
-from kd.common.utils.errors import ConfigError, MissingPathError
+from kd.common.utils.errors import ConfigError
 from kd.common.utils.plotting import plot_training_progress
 from kd.common.utils.registry import Registry
 from kd.common.utils.run_folder import RunFolder
@@ -45,7 +45,7 @@ from kd.vision.data.augmentation_cache import labelled_views_loader
 from kd.vision.data.device_loader import device_resident, wants_in_memory
 from kd.vision.methods import METHODS
 from kd.vision.model_registry import MODELS, build_model, image_size_arg
-from kd.vision.registry_build import build_checked, check_arguments
+from kd.vision.registry_build import check_arguments
 from kd.vision.report import Evaluation, cost, mean_over_seeds, quality
 
 CONFIG_DIR = Path(__file__).parent / "configs"
@@ -87,31 +87,37 @@ class Experiment:
         return name if self.student_seed == self.seed else f"{name}-seed{self.student_seed}"
 
 
-def resolve_preset(preset: str | None) -> Path | None:
-    """A preset is a path, or the name of a file in configs/ (with or without ``.yaml``)."""
-    if preset is None:
-        return None
-    for candidate in (Path(preset), CONFIG_DIR / preset, CONFIG_DIR / f"{preset}.yaml"):
-        if candidate.is_file():
-            return candidate
-    raise MissingPathError(f"config '{preset}' not found; pass a YAML path or one of: "
-                           f"{', '.join(sorted(p.stem for p in CONFIG_DIR.glob('*.yaml')))}")
-
-
 # What a resumed run cannot change: its checkpoints and soft labels were made with these (load_run_config).
 FIXED_ON_RESUME = ("seed", "data.name", "data.image_size", "data.test_fraction", "teacher.arch", "teacher.kwargs",
                    "teacher.checkpoint", "teacher.optimizer", "student.arch", "student.kwargs", "student.optimizer",
-                   "student.labelled_fraction", "method", "distill.mode", "distill.transfer_set", "distill.views")
+                   "student.labelled_fraction", "method", "methods", "distill.mode", "distill.transfer_set",
+                   "distill.views")
+# Mappings whose keys are free: an architecture's extra arguments and a method's loss-term weights.
+OPEN_SECTIONS = ("teacher.kwargs", "student.kwargs", "methods.*.weights")
+# Keys of earlier versions, refused with their new names.
+RENAMED = {"method.kwargs": "methods.<name>.<argument> (e.g. methods.kd.temperature=4): each method has its own "
+                            "section in image-classification/configs/default.yaml"}
 
 
 def load_experiment_config(args: argparse.Namespace, default_preset: str | None = None) -> dict:
     """The saved config of ``--resume RUN_DIR`` (plus overrides; one that changes a key of FIXED_ON_RESUME is
-    refused), else default.yaml < preset < overrides. ``--seed N`` is the override ``seed=N``."""
+    refused), else default.yaml < preset (a name in configs/ or a path) < overrides. ``--seed N`` is the
+    override ``seed=N``."""
     overrides = list(args.overrides) + ([f"seed={args.seed}"] if args.seed is not None else [])
     if args.resume:
-        return load_run_config(args.resume, overrides, fixed=FIXED_ON_RESUME)
-    preset = resolve_preset(args.config or default_preset)
-    return load_config(preset, overrides, defaults=load_yaml(DEFAULT_CONFIG))
+        return load_run_config(args.resume, overrides, fixed=FIXED_ON_RESUME, open_sections=OPEN_SECTIONS,
+                               renamed=RENAMED)
+    return load_config(args.config or default_preset, overrides, defaults=load_yaml(DEFAULT_CONFIG),
+                       config_dir=CONFIG_DIR, open_sections=OPEN_SECTIONS, renamed=RENAMED)
+
+
+def method_settings(cfg: dict, name: str, **overrides) -> dict:
+    """The arguments method ``name`` is built with: its own section ``methods.<name>`` (default.yaml's, updated by
+    the preset and the overrides), then ``overrides``; a key its constructor does not take is a one-line
+    ConfigError naming the key meant."""
+    settings = merge(cfg.get("methods", {}).get(name) or {}, overrides)
+    check_arguments(METHODS, name, teacher=None, student=None, num_classes=1, image_shape=None, **settings)
+    return settings
 
 
 def check_names(cfg: dict) -> None:
@@ -122,8 +128,7 @@ def check_names(cfg: dict) -> None:
                         **cfg[section]["kwargs"])
         OPTIMIZERS.get(cfg[section]["optimizer"])
         SCHEDULES.get(cfg[section]["schedule"])
-    check_arguments(METHODS, cfg["method"]["name"], teacher=None, student=None, num_classes=1, image_shape=None,
-                    **cfg["method"]["kwargs"])
+    method_settings(cfg, cfg["method"]["name"])
     DISTILL_MODES.get(cfg["distill"]["mode"])
     check_labelled_part(cfg)
 
@@ -398,9 +403,9 @@ def distil_student(exp: Experiment, teacher: nn.Module, teacher_checkpoint: Path
     stage's ``last.pt`` the method's).
     """
     student = build_arch(exp, exp.cfg["student"], exp.student_seed + 1)
-    method_cfg = exp.cfg["method"]
-    method = build_checked(METHODS, method_cfg["name"], teacher=teacher, student=student, num_classes=exp.data.num_classes,
-                           image_shape=exp.data.image_shape, **method_cfg["kwargs"])
+    name = exp.cfg["method"]["name"]
+    method = METHODS.build(name, teacher=teacher, student=student, num_classes=exp.data.num_classes,
+                           image_shape=exp.data.image_shape, **method_settings(exp.cfg, name))
     mode = DISTILL_MODES.get(exp.cfg["distill"]["mode"])
     teacher.eval()
     checkpoint = mode(exp, teacher, teacher_checkpoint, student, method, teacher_test_logits)

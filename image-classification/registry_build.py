@@ -1,10 +1,12 @@
 """Building a registry entry with arguments from a config: a wrong argument name is a one-line ConfigError
-(naming the arguments the entry does take), not a TypeError traceback from deep inside a constructor."""
+(naming the argument meant, or those the entry does take), not a TypeError traceback from deep inside a
+constructor."""
 from __future__ import annotations
 
 import inspect
 from typing import Any
 
+from kd.common.utils.config import did_you_mean
 from kd.common.utils.errors import ConfigError
 from kd.common.utils.registry import Registry
 
@@ -16,11 +18,16 @@ def check_arguments(registry: Registry, name: str, **kwargs: Any) -> None:
         signature = inspect.signature(fn)
     except (TypeError, ValueError):  # no introspectable signature: the call itself will complain
         return
+    parameters = signature.parameters
+    accepted = [p for p, param in parameters.items() if param.kind not in (param.VAR_POSITIONAL, param.VAR_KEYWORD)]
+    if not any(param.kind == param.VAR_KEYWORD for param in parameters.values()):
+        for key in kwargs:
+            if key not in parameters:
+                raise ConfigError(f"{registry.kind} '{name}' takes no argument '{key}'{did_you_mean(key, accepted)}")
     try:
         signature.bind(**kwargs)
     except TypeError as err:
-        accepted = ", ".join(p for p in signature.parameters if p not in ("self", "args", "kwargs"))
-        raise ConfigError(f"{registry.kind} '{name}': {err}; it accepts: {accepted}") from None
+        raise ConfigError(f"{registry.kind} '{name}': {err}; it accepts: {', '.join(accepted)}") from None
 
 
 def build_checked(registry: Registry, name: str, **kwargs: Any) -> Any:

@@ -1,19 +1,26 @@
 """YAML presets with ``key.sub=value`` command-line overrides.
 
-A preset is the complete list of keys an experiment has. An override must name an existing key
-(a typo is an error listing the keys that do exist); its value is parsed as YAML, so ``train.lr=0.1``
-is a float and ``data.name=cifar10`` a string. Prefix a key with ``+`` to add one the preset lacks.
+A preset is a path or the name of a file in the domain's ``configs/`` (:func:`resolve_preset`). An override must
+name an existing key (a near miss is an error naming the key meant: ``did you mean 'student.epochs'?``); its value is
+parsed as YAML, so ``train.lr=0.1`` is a float and ``data.name=cifar10`` a string. Prefix a key with ``+`` to add
+one the preset lacks. A domain names its *open* sections, mappings whose keys are free (an architecture's extra
+arguments, loss-term weights): a key under one needs no ``+`` (``distill.weights.mse=0.5``). A key a domain has
+renamed is refused with its new name, in a preset as on the command line.
 Numbers in exponent notation are numbers in files and overrides alike (``1e-3``, ``1e6``: YAML 1.2, where
 PyYAML's YAML 1.1 would read them as strings).
 """
 from __future__ import annotations
 
 import copy
+import difflib
+import fnmatch
 import re
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 import yaml
+
+from kd.common.utils.errors import ConfigError, MissingPathError
 
 
 class _Loader(yaml.SafeLoader):
@@ -30,7 +37,29 @@ def parse_yaml(text: str) -> Any:
     """YAML ``text`` parsed safely, exponent-notation numbers as floats."""
     return yaml.load(text, Loader=_Loader)
 
-from kd.common.utils.errors import ConfigError, MissingPathError
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """``"; did you mean 'x'?"`` for the known name closest to ``name`` (a typo, or the same last part of a
+    dotted key), else ``"; known: a, b, ..."`` listing the known names that share ``name``'s section."""
+    known = sorted(known)
+    leaf = name.rsplit(".", 1)[-1]
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.75) or [k for k in known if k.rsplit(".", 1)[-1] == leaf]
+    if close:
+        return f"; did you mean '{close[0]}'?"
+    section = name.rsplit(".", 1)[0] + "." if "." in name else ""
+    siblings = [k for k in known if k.startswith(section)] or known
+    return f"; known: {', '.join(siblings)}"
+
+
+def resolve_preset(preset: str | Path | None, config_dir: Path) -> Path | None:
+    """A preset: a YAML path, or the name of a file in ``config_dir`` (with or without ``.yaml``); None stays None."""
+    if preset is None:
+        return None
+    for candidate in (Path(preset), config_dir / preset, config_dir / f"{preset}.yaml"):
+        if candidate.is_file():
+            return candidate
+    names = sorted(p.stem for p in config_dir.glob("*.yaml") if p.stem != "default")
+    raise MissingPathError(f"config '{preset}' not found; pass a YAML path or one of: {', '.join(names)}")
 
 
 def load_yaml(path: str | Path) -> dict:
@@ -56,8 +85,25 @@ def flatten(config: dict, prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def apply_overrides(config: dict, overrides: Iterable[str]) -> dict:
-    """Return a copy of ``config`` with each ``key.sub=value`` (or ``+new.key=value``) applied."""
+def refuse_renamed(keys: Iterable[str], renamed: Mapping[str, str], where: str = "") -> None:
+    """A ConfigError for the first of ``keys`` that is (or lies under) an old name in ``renamed`` (old -> new; ``*`` in
+    an old name is a wildcard, as in ``methods.*.kwargs``)."""
+    for key in keys:
+        for old, new in renamed.items():
+            if fnmatch.fnmatchcase(key, old) or fnmatch.fnmatchcase(key, old + ".*"):
+                raise ConfigError(f"config key '{key}'{where} was renamed to {new}")
+
+
+def in_open_section(key: str, open_sections: Iterable[str]) -> bool:
+    """Whether ``key`` lies under one of ``open_sections`` (patterns such as ``*.kwargs``, ``methods.*.weights``)."""
+    parent = key.rsplit(".", 1)[0] if "." in key else ""
+    return any(fnmatch.fnmatchcase(parent, pattern) for pattern in open_sections)
+
+
+def apply_overrides(config: dict, overrides: Iterable[str], open_sections: Iterable[str] = (),
+                    renamed: Mapping[str, str] | None = None) -> dict:
+    """Return a copy of ``config`` with each ``key.sub=value`` (or ``+new.key=value``) applied; a key under one of
+    ``open_sections`` may be new without the ``+``, and an old name in ``renamed`` is refused with its new one."""
     config = copy.deepcopy(config)
     known = flatten(config)
     for item in overrides:
@@ -66,10 +112,10 @@ def apply_overrides(config: dict, overrides: Iterable[str]) -> dict:
         key, raw = item.split("=", 1)
         adding = key.startswith("+")
         key = key.lstrip("+")
-        if not adding and key not in known and not any(k.startswith(key + ".") for k in known):
-            close = [k for k in known if k.split(".")[-1] == key.split(".")[-1]]
-            hint = f"; did you mean {close[0]}?" if close else f"; known keys: {', '.join(sorted(known))}"
-            raise ConfigError(f"unknown config key '{key}'{hint}")
+        refuse_renamed([key], renamed or {})
+        if not adding and key not in known and not any(k.startswith(key + ".") for k in known) \
+                and not in_open_section(key, open_sections):
+            raise ConfigError(f"unknown config key '{key}'{did_you_mean(key, known)}")
         value = parse_yaml(raw) if raw != "" else None
         node = config
         *parents, leaf = key.split(".")
@@ -81,20 +127,21 @@ def apply_overrides(config: dict, overrides: Iterable[str]) -> dict:
     return config
 
 
-def load_run_config(run_dir: str | Path, overrides: Iterable[str] = (), fixed: Iterable[str] = ()) -> dict:
+def load_run_config(run_dir: str | Path, overrides: Iterable[str] = (), fixed: Iterable[str] = (),
+                    open_sections: Iterable[str] = (), renamed: Mapping[str, str] | None = None) -> dict:
     """The ``config.yaml`` a script saved in its run folder (what ``--resume RUN_DIR`` continues), with
     ``overrides`` applied; a folder without one is a one-line user error.
 
     A resumed run applies the settings it is given (learning rates, epochs, ...), but some cannot change
     half-way: the architectures its checkpoints hold, the data set, the seed. ``fixed`` names those keys
     (a section name covers every key in it); an override that changes one is refused in one line, before
-    anything in the run folder is touched.
+    anything in the run folder is touched. ``open_sections`` and ``renamed``: as in :func:`apply_overrides`.
     """
     saved = Path(run_dir) / "config.yaml"
     if not saved.is_file():
         raise MissingPathError(f"--resume {run_dir}: no config.yaml there; pass a run folder a script created")
     before = load_yaml(saved)
-    after = apply_overrides(before, overrides)
+    after = apply_overrides(before, overrides, open_sections, renamed)
     old, new = flatten(before), flatten(after)
     for key in sorted(set(old) | set(new)):
         if old.get(key) != new.get(key) and any(key == f or key.startswith(f + ".") for f in fixed):
@@ -103,12 +150,20 @@ def load_run_config(run_dir: str | Path, overrides: Iterable[str] = (), fixed: I
     return after
 
 
-def load_config(path: str | Path | None, overrides: Iterable[str] = (), defaults: dict | None = None) -> dict:
-    """``defaults`` (a dict) updated by the preset at ``path``, then by the overrides."""
+def load_config(path: str | Path | None, overrides: Iterable[str] = (), defaults: dict | None = None,
+                config_dir: Path | None = None, open_sections: Iterable[str] = (),
+                renamed: Mapping[str, str] | None = None) -> dict:
+    """``defaults`` (a dict) updated by the preset at ``path`` (with ``config_dir``: a path or a preset name,
+    :func:`resolve_preset`), then by the overrides (``open_sections``, ``renamed``: see :func:`apply_overrides`;
+    an old name in the preset is refused too)."""
     config = copy.deepcopy(defaults or {})
+    if config_dir is not None:
+        path = resolve_preset(path, config_dir)
     if path is not None:
-        config = merge(config, load_yaml(path))
-    return apply_overrides(config, overrides)
+        preset = load_yaml(path)
+        refuse_renamed(flatten(preset), renamed or {}, where=f" in {path}")
+        config = merge(config, preset)
+    return apply_overrides(config, overrides, open_sections, renamed)
 
 
 def merge(base: dict, update: dict) -> dict:
@@ -137,5 +192,5 @@ def dataclass_from_dict(cls, values: dict, what: str):
     known = {f.name for f in fields(cls)}
     unknown = sorted(set(values) - known)
     if unknown:
-        raise ConfigError(f"unknown {what} setting(s) {unknown}; known: {', '.join(sorted(known))}")
+        raise ConfigError(f"unknown {what} setting '{unknown[0]}'{did_you_mean(unknown[0], known)}")
     return cls(**values)

@@ -1,7 +1,8 @@
 """Vision distillation methods, registered in METHODS (see methods/registry.py for the constructor contract).
 
 Add a method: write ``methods/<name>.py`` with a :class:`DistillationMethod` subclass decorated by
-``@METHODS.register("<name>")`` and add one import line below.
+``@METHODS.register("<name>")``, add one import line below, and list its constructor's arguments (after
+``image_shape``) with their defaults and a comment under ``methods.<name>`` in configs/default.yaml.
 """
 from kd.vision.methods.registry import METHODS
 from kd.vision.methods._teacher import teacher_logits_for

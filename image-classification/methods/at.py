@@ -7,7 +7,7 @@ the student matches the teacher's maps at several stages (no projector: the maps
 
 Stages are paired from the deepest one (``stages``: how many; default all that both models have but
 the shallowest, i.e. every stage output after the stem, as RepDistiller's ``feat[1:-1]``).
-Config: ``method.name: at``, ``method.kwargs: {stages, p, weights: {ce, at}}``.
+Config: ``method.name: at``, settings ``methods.at: {stages, p, weights: {ce, at}}``.
 """
 from __future__ import annotations
 

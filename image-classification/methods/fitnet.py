@@ -8,7 +8,7 @@ ReLU, see :class:`~kd.vision.methods.projectors.HintRegressor`) and regressed on
 
 This is the single-stage form used by RepDistiller/mdistiller for their CIFAR tables (the paper trains
 the hint first, then the whole student with KD). Config: ``method.name: fitnet``,
-``method.kwargs: {hint_layer, guided_layer, weights: {ce, hint}}``; layers index the stage maps
+settings ``methods.fitnet: {hint_layer, guided_layer, weights: {ce, hint}}``; layers index the stage maps
 (default: the middle stage of each model).
 """
 from __future__ import annotations

@@ -9,7 +9,7 @@ stage map F_t. Classification reuses the teacher's *frozen* classifier W_t on th
 so the deployable student is ``student backbone + projector + teacher classifier``
 (:meth:`SimKD.inference_model`); the student's own classifier is never used. Evaluate through it.
 
-Variants studied by the seed (all through ``method.kwargs``):
+Variants studied by the seed (all through its settings ``methods.simkd``):
 
 - ``loss: kl`` -- T^2 KL(softmax(z_t/T) || softmax(logits/T)) on the logits instead of L2 on features;
 - ``weights: {ce: 1.0}`` -- adds hard-label cross-entropy on the logits (default weight 0: logged only);

@@ -118,7 +118,7 @@ class SpecialistKD(DistillationMethod):
                  alpha: float = 0.5, full_classes: int | None = None, weights: Mapping[str, float] | None = None):
         super().__init__({"ce": 1.0 - alpha, "kd": alpha, **(weights or {})})
         if not classes:
-            raise ValueError("a specialist needs its list of classes (method kwargs 'classes')")
+            raise ValueError("a specialist needs its list of classes (methods.specialist.classes)")
         self.classes, self.temperature = list(classes), temperature
         self.full_classes = full_classes or teacher.classifier.out_features
 

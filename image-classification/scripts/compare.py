@@ -3,7 +3,7 @@
     python -m kd.vision.scripts.compare --config digits_cnn_mlp
     python -m kd.vision.scripts.compare --config mnist_cnn_mlp compare.seeds=3
     python -m kd.vision.scripts.compare --config digits_cnn_mlp distill.mode=offline method.name=soft_label_ce \\
-        method.kwargs={temperature: 4.0}
+        methods.soft_label_ce.temperature=2
 
 The student alone has the same architecture and initialisation as the distilled one and takes as many
 optimiser steps. With ``compare.seeds=N`` the teacher is trained once and both students N times (seeds
@@ -19,7 +19,8 @@ from kd.common.utils.errors import ConfigError
 from kd.common.utils.plotting import Palette
 from kd.vision.figures import accuracy_curves
 from kd.vision.pipeline import (Experiment, alone_epochs, distil_student, evaluate_models, get_teacher,
-                                stage_history, start_experiment, student_epochs, teacher_logits, train_student_alone)
+                                method_settings, stage_history, start_experiment, student_epochs, teacher_logits,
+                                train_student_alone)
 from kd.vision.summary import finish_run
 
 
@@ -80,7 +81,7 @@ def main(argv: list[str] | None = None, run_name: str = "compare", default_prese
     cfg, splits = exp.cfg, exp.data.splits
     print(f"{exp.data.name} ({len(splits.train)} train / {len(splits.test)} test images, shape {exp.data.image_shape}): "
           f"teacher {cfg['teacher']['arch']} -> student {cfg['student']['arch']} with {cfg['method']['name']} "
-          f"{cfg['method']['kwargs']} ({cfg['distill']['mode']}), vs the same student alone")
+          f"{method_settings(cfg, cfg['method']['name'])} ({cfg['distill']['mode']}), vs the same student alone")
     rows = run_comparison(exp)
     print(f"run folder: {exp.run.path}")
     return rows

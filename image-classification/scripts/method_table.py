@@ -2,14 +2,20 @@
 
     python -m kd.vision.scripts.method_table --config cifar10_resnet32x4_resnet8x4 data.root=/path/to/cifar10_imagefolder
 
-Trains the teacher (or loads ``teacher.checkpoint``), then for each method in ``run.methods`` and each seed
-in ``run.seeds`` trains a fresh student with that method (SGD, momentum, weight decay, step decay at
+Trains the teacher (or loads ``teacher.checkpoint``), then for each row of ``run.methods`` and each seed
+in ``run.seeds`` trains a fresh student with that row's method (SGD, momentum, weight decay, step decay at
 ``train.milestones``) and evaluates it on the test set, through ``method.inference_model(student)``
 when the method defines one (SimKD deploys its projector and the teacher's classifier). Every run is a
 run folder under ``<runs-dir>/<run.name>-<stamp>/`` (config, metrics.json, plots/, checkpoints/);
 the table (mean +- std of the last-epoch accuracy over seeds) is printed and written to summary.md with its
 plots embedded (accuracy per method with its spread over seeds, accuracy against parameters, learning curves);
 ``python -m kd.vision.scripts.report`` rebuilds both from the folders.
+
+A row of ``run.methods`` is a label: the name of a method, trained with its section ``methods.<name>``
+(image-classification/configs/default.yaml lists every method's keys, a preset or override changes them:
+``methods.dkd.warmup=5``), or a label of ``run.variants``, ``{method: NAME, <argument>: value, ...}``: that
+method with its section changed by those values (``run.variants.simkd_kl={method: simkd, loss: kl}``). The
+label ``student`` is ``{method: supervised}``: the student trained alone.
 
 ``data.train_subset`` / ``data.test_subset`` (a fixed random subset of that many images, the same for every
 run) and the epoch counts make the shortened CPU schedules; leave them null for the full protocol.
@@ -42,7 +48,7 @@ from kd.common.metrics import count_parameters, topk_accuracy
 from kd.common.utils import distributed
 from kd.common.utils.distributed import per_rank_batch_size
 from kd.common.utils.cli import common_parser, main_entry
-from kd.common.utils.config import load_config, load_run_config
+from kd.common.utils.config import load_config, load_run_config, load_yaml
 from kd.common.utils.device import resolve_device
 from kd.common.utils.errors import ConfigError
 from kd.common.utils.plotting import plot_training_progress
@@ -55,7 +61,7 @@ from kd.vision.data.device_loader import device_resident, wants_in_memory
 from kd.vision.methods import METHODS
 from kd.vision.methods.memo_teacher import MemoTeacher
 from kd.vision.model_registry import build_model, image_size_arg
-from kd.vision.pipeline import optimisation, place, resolve_preset
+from kd.vision.pipeline import CONFIG_DIR, DEFAULT_CONFIG, method_settings, optimisation, place
 from kd.vision.scripts.report import collect_runs, write_table
 
 SCHEDULE = {"epochs": 240, "batch_size": None, "optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "nesterov": False,
@@ -69,9 +75,15 @@ DEFAULTS = {
     "student": {"arch": "resnet8x4", "kwargs": {}, **SCHEDULE},
     "train": {"eval_every": 0, "threads": 0, "precision": "auto", "channels_last": "auto", "compile": False},
     "run": {"name": "method-table", "seeds": [0, 1, 2], "methods": ["student", "kd"], "memo_teacher": False,
-            "views": 0},
-    "methods": {"student": {"name": "supervised", "kwargs": {}}, "kd": {"name": "kd", "kwargs": {}}},
+            "views": 0, "variants": {"student": {"method": "supervised"}}},
+    "methods": load_yaml(DEFAULT_CONFIG)["methods"],  # every method's settings: the vision defaults
 }
+# Mappings whose keys are free: architecture arguments, loss-term weights, the table's own rows.
+OPEN_SECTIONS = ("teacher.kwargs", "student.kwargs", "methods.*.weights", "run.variants")
+RENAMED = {"methods.*.name": "run.variants.<label>: {method: NAME, <argument>: value} (a row named after a method "
+                             "needs no definition; its settings are methods.<name>.<argument>)",
+           "methods.*.kwargs": "methods.<name>.<argument> (e.g. methods.dkd.warmup=5), or run.variants.<label>: "
+                               "{method: NAME, <argument>: value} for a row with other settings"}
 
 
 # What ``--resume`` cannot change: the finished runs of the table were made with these (load_run_config).
@@ -117,9 +129,25 @@ def finished(run_dir: Path) -> bool:
     return metrics.is_file() and bool(json.loads(metrics.read_text()).get("final"))
 
 
-def train_one(label: str, method_cfg: dict, cfg: dict, seed: int, teacher, root: Path, device,
+def row_method(cfg: dict, label: str) -> tuple[str, dict]:
+    """``(method name, its arguments)`` of the table row ``label``: ``run.variants[label]`` (a method and changes to
+    its section), or the method called ``label`` with its ``methods.<label>`` section; checked against the
+    method's constructor."""
+    variants = cfg["run"]["variants"]
+    if label not in variants and label not in METHODS:
+        raise ConfigError(f"run.methods names '{label}', which is neither a method ({', '.join(METHODS.names())}) "
+                          f"nor a row of run.variants ({', '.join(sorted(variants))})")
+    changes = dict(variants.get(label) or {"method": label})
+    if "method" not in changes:
+        raise ConfigError(f"run.variants.{label} needs its method: {{method: NAME, <argument>: value, ...}}")
+    name = changes.pop("method")
+    return name, method_settings(cfg, name, **changes)
+
+
+def train_one(label: str, method: tuple[str, dict], cfg: dict, seed: int, teacher, root: Path, device,
               section: dict, data: VisionData, views=None) -> RunFolder:
-    """Train ``section['arch']`` with ``method_cfg`` on ``section``'s schedule; evaluate; return the run folder.
+    """Train ``section['arch']`` with ``method`` (its name and arguments) on ``section``'s schedule; evaluate;
+    return the run folder.
 
     A finished run in ``root`` is kept as it is; an interrupted one continues from its ``last.pt``. ``views``
     (an augmentation-aware logit cache) replaces the teacher for methods that read only its logits."""
@@ -129,17 +157,18 @@ def train_one(label: str, method_cfg: dict, cfg: dict, seed: int, teacher, root:
         return RunFolder(run_dir, tensorboard=False)
     seed_everything(seed)
     train_loader, test_loader = train_loader_for(data, cfg, seed, section["batch_size"]), data.test_loader
-    if views is not None and not METHODS.get(method_cfg["name"]).uses_teacher_features:
+    name, settings = method
+    if views is not None and not METHODS.get(name).uses_teacher_features:
         train_loader, teacher = train_loader.with_views(views), None
     arch, epochs = section["arch"], section["epochs"]
     student = place(build_model(arch, data.num_classes, data.image_shape[0], image_size_arg(data.image_shape),
                                 **section["kwargs"]), cfg["train"], device)
-    method = METHODS.build(method_cfg["name"], teacher=teacher, student=student, num_classes=data.num_classes,
-                           image_shape=data.image_shape, **method_cfg.get("kwargs", {})).to(device)
+    method = METHODS.build(name, teacher=teacher, student=student, num_classes=data.num_classes,
+                           image_shape=data.image_shape, **settings).to(device)
     params = [p for p in list(student.parameters()) + list(method.parameters()) if p.requires_grad]
     optimizer, scheduler, interval = optimisation(params, section, epochs, len(train_loader))
     run = RunFolder(run_dir)
-    run.save_config({**cfg, "label": label, "method": method_cfg, "seed": seed})
+    run.save_config({**cfg, "label": label, "method": {"name": name}, "methods": {name: settings}, "seed": seed})
     deployed = method.inference_model(student)
     eval_every = cfg["train"]["eval_every"]
 
@@ -162,7 +191,7 @@ def train_one(label: str, method_cfg: dict, cfg: dict, seed: int, teacher, root:
             torch.save(method.state_dict(), run.checkpoints / "method.pt")
         plot_training_progress(history, run.plots, title=f"{label} (seed {seed})")
     distributed.barrier()
-    run.log_final({"label": label, "method": method_cfg["name"], "arch": arch, "seed": seed,
+    run.log_final({"label": label, "method": name, "arch": arch, "seed": seed,
                    "test_acc": history[-1]["test_acc"], "params": count_parameters(deployed),
                    "train_images": len(data.splits.train), "test_images": len(data.splits.test),
                    "epochs": epochs})
@@ -174,7 +203,7 @@ def train_one(label: str, method_cfg: dict, cfg: dict, seed: int, teacher, root:
 def needs_teacher(cfg: dict) -> bool:
     """Whether a listed method uses the teacher (with no methods listed the teacher is the table)."""
     methods = cfg["run"]["methods"]
-    return not methods or any(METHODS.get(cfg["methods"][m]["name"]).needs_teacher for m in methods)
+    return not methods or any(METHODS.get(row_method(cfg, m)[0]).needs_teacher for m in methods)
 
 
 def load_teacher(cfg: dict, data: VisionData):
@@ -190,7 +219,7 @@ def get_teacher(cfg: dict, root: Path, device, data: VisionData, given=None):
     if not needs_teacher(cfg):
         return None
     if given is None:
-        supervised = {"name": "supervised", "kwargs": {"label_smoothing": cfg["teacher"]["label_smoothing"]}}
+        supervised = ("supervised", {"label_smoothing": cfg["teacher"]["label_smoothing"]})
         run = train_one("teacher", supervised, cfg, cfg["run"]["seeds"][0], None, root, device, cfg["teacher"], data)
         cfg["teacher"]["checkpoint"] = str(run.path / "checkpoints" / "model.pt")
         given = load_teacher(cfg, data)
@@ -219,17 +248,17 @@ def labelled_views(cfg: dict, teacher, root: Path, data: VisionData):
 def main(argv=None):
     args = common_parser("Teacher + every method x seed on one student: a result table").parse_args(argv)
     if args.resume:
-        cfg = load_run_config(args.resume, args.overrides, fixed=FIXED_ON_RESUME)
+        cfg = load_run_config(args.resume, args.overrides, fixed=FIXED_ON_RESUME, open_sections=OPEN_SECTIONS,
+                              renamed=RENAMED)
     else:
-        cfg = load_config(resolve_preset(args.config), args.overrides, defaults=DEFAULTS)
+        cfg = load_config(args.config, args.overrides, defaults=DEFAULTS, config_dir=CONFIG_DIR,
+                          open_sections=OPEN_SECTIONS, renamed=RENAMED)
     if args.seed is not None:
         cfg["run"]["seeds"] = [args.seed]
     if cfg["train"]["threads"]:
         torch.set_num_threads(cfg["train"]["threads"])
     device = resolve_device(args.device)
-    unknown = [m for m in cfg["run"]["methods"] if m not in cfg["methods"]]
-    if unknown:
-        raise ConfigError(f"run.methods names {unknown}, not in the config's methods: {sorted(cfg['methods'])}")
+    rows = {label: row_method(cfg, label) for label in cfg["run"]["methods"]}
     data = load_data(cfg, device)
     given = load_teacher(cfg, data) if cfg["teacher"]["checkpoint"] and needs_teacher(cfg) else None
     table_run = RunFolder(args.resume, tensorboard=False) if args.resume else \
@@ -242,7 +271,7 @@ def main(argv=None):
     views = labelled_views(cfg, teacher, root, data)
     for seed in cfg["run"]["seeds"]:  # seed-major: an interrupted table still has whole seeds of every method
         for label in cfg["run"]["methods"]:
-            train_one(label, cfg["methods"][label], cfg, seed, teacher, root, device, cfg["student"], data, views)
+            train_one(label, rows[label], cfg, seed, teacher, root, device, cfg["student"], data, views)
     distributed.barrier()  # every run's final figures are on disk before the table reads them
     ordered = [path for label in ["teacher", *cfg["run"]["methods"]] for path in sorted(root.glob(f"{label}-seed*"))]
     table = write_table(collect_runs(ordered), table_run, title=f"{cfg['run']['name']} on {data.name}")

@@ -7,7 +7,8 @@
 2. class groups come from ``groups`` or, when it is null, from K-means (``n_groups``) on the columns of the
    covariance matrix of the generalist's predictions on the training images;
 3. each specialist (its group + a dustbin class) starts from the generalist's weights and trains on
-   hard labels and the generalist's soft targets mapped to its classes, on data enriched so that a
+   hard labels and the generalist's soft targets mapped to its classes (the ``specialist`` method, with its
+   settings ``methods.specialist.temperature`` and ``.alpha``), on data enriched so that a
    fraction ``enrich`` of its draws come from its group (null: no enrichment); its logits are then
    corrected for that prior shift;
 4. test cases are classified by the generalist alone and by the combination of sec. 5.3 (active
@@ -23,7 +24,7 @@ from torch.utils.data import DataLoader, WeightedRandomSampler
 from kd.common.engine import Distiller, predict
 from kd.common.metrics import count_parameters, topk_accuracy
 from kd.common.utils.cli import common_parser, main_entry
-from kd.common.utils.config import load_config
+from kd.common.utils.config import load_config, load_yaml
 from kd.common.utils.device import resolve_device
 from kd.common.utils.plotting import figures_markdown, plot_training_progress
 from kd.common.utils.run_folder import RunFolder
@@ -34,7 +35,7 @@ from kd.vision.methods import METHODS
 from kd.vision.methods.specialists import (combine_specialists, correct_for_enrichment, covariance_groups,
                                            init_from_generalist)
 from kd.vision.model_registry import build_model, image_size_arg
-from kd.vision.pipeline import optimisation, resolve_preset
+from kd.vision.pipeline import CONFIG_DIR, DEFAULT_CONFIG, method_settings, optimisation
 from kd.vision.summary import stage_figures
 
 TRAINING = {"arch": "cnn", "kwargs": {}, "epochs": 10, "optimizer": "adam", "lr": 0.003, "momentum": 0.9,
@@ -44,12 +45,15 @@ DEFAULTS = {
     "data": {"name": "digits", "root": None, "batch_size": 64, "eval_batch_size": 256, "num_workers": 0,
              "augment": True, "image_size": None, "skip_bad_images": False, "allow_checkpoint_mismatch": False},
     "generalist": {**TRAINING, "checkpoint": None},
-    "specialist": {**TRAINING, "epochs": 5, "temperature": 2.0, "alpha": 0.5},
+    "specialist": {**TRAINING, "epochs": 5},
+    "methods": {"specialist": load_yaml(DEFAULT_CONFIG)["methods"]["specialist"]},  # its temperature and alpha
     "groups": None,
     "n_groups": 3,
     "enrich": 0.5,
     "top_n": 2,
 }
+RENAMED = {"specialist.temperature": "methods.specialist.temperature",
+           "specialist.alpha": "methods.specialist.alpha"}
 
 
 def train(model, method, loader, section: dict, device, run: RunFolder, lr_key: str, teacher=None,
@@ -105,7 +109,9 @@ def train_generalist(cfg: dict, data, device, root: RunFolder):
 
 def main(argv=None):
     args = common_parser("Generalist + specialists with the combined inference of Hinton et al. 2015").parse_args(argv)
-    cfg = load_config(resolve_preset(args.config), args.overrides, defaults=DEFAULTS)
+    cfg = load_config(args.config, args.overrides, defaults=DEFAULTS, config_dir=CONFIG_DIR,
+                      open_sections=("generalist.kwargs", "specialist.kwargs", "methods.*.weights"), renamed=RENAMED)
+    method_settings(cfg, "specialist", classes=[0])  # its keys checked before the run folder exists
     if args.seed is not None:
         cfg["seed"] = args.seed
     seed_everything(cfg["seed"])
@@ -134,8 +140,8 @@ def main(argv=None):
         if section["arch"] == cfg["generalist"]["arch"]:
             init_from_generalist(specialist, generalist, group)
         method = METHODS.build("specialist", teacher=generalist, student=specialist, num_classes=len(group) + 1,
-                               image_shape=data.image_shape, classes=group, temperature=section["temperature"],
-                               alpha=section["alpha"], full_classes=data.num_classes)
+                               image_shape=data.image_shape,
+                               **method_settings(cfg, "specialist", classes=group, full_classes=data.num_classes))
         loader, sampled = enriched_loader(data.splits.train, train_labels, group, cfg["enrich"],
                                           cfg["data"]["batch_size"], cfg["seed"] + m)
         train(specialist, method, loader, section, device, RunFolder(root.path / f"specialist_{m}"), "specialist.lr",

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from kd.common.utils.checkpoint import atomic_save, load_state_dict_checked, safe_load, save_model
-from kd.common.utils.config import apply_overrides, load_config
+from kd.common.utils.config import apply_overrides, did_you_mean, load_config, load_run_config, save_yaml
 from kd.common.utils.errors import CheckpointMismatchError, ConfigError, MissingPathError, UnknownNameError
 from kd.common.utils.registry import Registry
 
@@ -23,6 +23,35 @@ def test_overrides_parse_yaml_values_and_reject_unknown_keys(tmp_path):
         apply_overrides(config, ["train.lr"])
     with pytest.raises(MissingPathError):
         load_config(tmp_path / "missing.yaml")
+
+
+def test_a_near_miss_names_the_key_meant_and_a_far_one_lists_its_section():
+    known = ["student.epochs", "student.lr", "data.train_subset", "data.name"]
+    assert did_you_mean("student.epoch", known) == "; did you mean 'student.epochs'?"
+    assert did_you_mean("data.train_subet", known) == "; did you mean 'data.train_subset'?"
+    assert did_you_mean("teacher.lr", known) == "; did you mean 'student.lr'?"  # the same key of another section
+    assert did_you_mean("student.momentum", known) == "; known: student.epochs, student.lr"
+
+
+def test_presets_by_name_open_sections_and_renamed_keys(tmp_path):
+    (tmp_path / "tiny.yaml").write_text("distill: {weights: {ce: 0.5, kd: 0.5}}\n")
+    open_weights = {"config_dir": tmp_path, "open_sections": ["distill.weights"]}
+    cfg = load_config("tiny", ["distill.weights.mse=0.5"], **open_weights)  # a name in config_dir; no '+' needed
+    assert cfg == {"distill": {"weights": {"ce": 0.5, "kd": 0.5, "mse": 0.5}}}
+    assert load_config(str(tmp_path / "tiny.yaml"), config_dir=tmp_path) == load_config("tiny.yaml", config_dir=tmp_path)
+    with pytest.raises(ConfigError, match="unknown config key 'distill.weight.mse'"):
+        load_config("tiny", ["distill.weight.mse=0.5"], **open_weights)
+    with pytest.raises(MissingPathError, match="config 'tinny' not found; pass a YAML path or one of: tiny"):
+        load_config("tinny", config_dir=tmp_path)
+    renamed = {"distill.tau": "distill.temperature", "methods.*.kwargs": "methods.<name>.<argument>"}
+    with pytest.raises(ConfigError, match="config key 'distill.tau' was renamed to distill.temperature"):
+        load_config("tiny", ["+distill.tau=2"], config_dir=tmp_path, renamed=renamed)
+    (tmp_path / "old.yaml").write_text("methods: {kd: {kwargs: {alpha: 1}}}\n")
+    with pytest.raises(ConfigError, match=r"'methods.kd.kwargs.alpha' in .*old.yaml was renamed to methods.<name>"):
+        load_config("old", config_dir=tmp_path, renamed=renamed)
+    save_yaml(cfg, tmp_path / "config.yaml")  # a resumed run reads overrides the same way
+    assert load_run_config(tmp_path, ["distill.weights.hidden=1"], open_sections=["distill.weights"])[
+        "distill"]["weights"]["hidden"] == 1
 
 
 def test_numbers_in_exponent_notation_are_numbers_in_files_and_overrides(tmp_path):

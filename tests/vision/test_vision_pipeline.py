@@ -76,7 +76,7 @@ def test_quickstart_end_to_end(tmp_path, capsys):
     ("online", []),
     ("online", ["train.precision=bf16", "train.channels_last=true"]),  # the CUDA settings, on the CPU
     ("offline", []),
-    ("offline", ["method.name=soft_label_ce", "method.kwargs={temperature: 4.0, hard_weight: 0.1}"]),
+    ("offline", ["method.name=soft_label_ce", "methods.soft_label_ce.hard_weight=0.1"]),
     # the guide teacher's extra epochs on the true labels would undo its shift at the default lr (teacher.lr / 10)
     ("guide", ["distill.rounds=2", "distill.student_epochs_per_round=3", "distill.teacher_epochs_per_round=1",
                "distill.teacher_lr=0.00003"]),
@@ -150,7 +150,7 @@ if "nan_at_step_test" not in METHODS:
 def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, teacher_checkpoint):
     with pytest.raises(NonFiniteLossError, match="epoch 2, step 30"):  # 23 steps per epoch
         distill.main(["--config", "digits_cnn_mlp", "--runs-dir", str(tmp_path), "method.name=nan_at_step_test",
-                      "method.kwargs={nan_at: 30}", f"teacher.checkpoint={teacher_checkpoint}", "student.epochs=3",
+                      "+methods.nan_at_step_test.nan_at=30", f"teacher.checkpoint={teacher_checkpoint}", "student.epochs=3",
                       "student.labelled_fraction=1.0"])
     last = safe_load(only_run(tmp_path) / "student_kd" / "checkpoints" / "last.pt")
     assert last["epoch"] == 1 and all(torch.isfinite(v).all() for v in last["student"].values())
@@ -170,9 +170,12 @@ def run_cli(module, argv, capsys) -> tuple[int, str]:
     (["distill.mode=telepathy"], "error: unknown distillation mode 'telepathy'"),
     (["data.name=imagefolder", "data.root=/no/such/folder"], "error: image folder '/no/such/folder' does not exist"),
     (["teacher.checkpoint=/no/such.pt"], "error: checkpoint '/no/such.pt' does not exist"),
-    (["student.epoch=3"], "error: unknown config key 'student.epoch'"),
-    (["student.kwargs={depth: 3}"], "error: model 'mlp': got an unexpected keyword argument 'depth'"),
-    (["method.kwargs={beta: 3}"], "error: method 'kd': got an unexpected keyword argument 'beta'"),
+    (["student.epoch=3"], "error: unknown config key 'student.epoch'; did you mean 'student.epochs'?"),
+    (["student.kwargs={depth: 3}"], "error: model 'mlp' takes no argument 'depth'"),
+    (["+methods.kd.beta=3"], "error: method 'kd' takes no argument 'beta'; known: "),
+    (["methods.kd.temprature=3"], "error: unknown config key 'methods.kd.temprature'; did you mean "
+                                  "'methods.kd.temperature'?"),
+    (["method.kwargs={alpha: 1}"], "error: config key 'method.kwargs' was renamed to methods.<name>.<argument>"),
     (["method.name=dkd"], "error: method 'dkd' needs the label of every image it distils on"),
     (["student.labelled_fraction=0"], "error: student.labelled_fraction must be in (0, 1], got 0"),
     (["distill.transfer_set=some"], "error: unknown distill.transfer_set 'some'"),
@@ -246,7 +249,6 @@ def test_guide_mode_resumes_mid_round(tmp_path, teacher_checkpoint, monkeypatch)
 def test_simkd_through_distill_is_evaluated_with_the_teachers_classifier(tmp_path, teacher_checkpoint):
     """SimKD's student never trains its own head: the script must report student + projector + teacher classifier."""
     rows = distill.main(["--config", "digits_cnn_mlp", "--runs-dir", str(tmp_path), f"teacher.checkpoint={teacher_checkpoint}",
-                         "student.arch=small_cnn", "student.kwargs={}", "student.epochs=4", "method.name=simkd",
-                         "method.kwargs={}"])
+                         "student.arch=small_cnn", "student.kwargs={}", "student.epochs=4", "method.name=simkd"])
     teacher, student = rows.values()
     assert student["acc"] > CHANCE + 50 and student["agreement"] > 60.0

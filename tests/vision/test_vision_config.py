@@ -1,0 +1,77 @@
+"""Each vision method's own config section (``methods.<name>.<argument>``): default.yaml lists every constructor
+argument of every method, ``method.name`` picks a method and only its section reaches it, the sections are
+checked against the constructors, and method_table's rows are a method name or a variant of one."""
+import argparse
+import inspect
+
+import pytest
+
+from kd.common.utils.config import load_yaml
+from kd.common.utils.errors import ConfigError
+from kd.vision.methods import METHODS
+from kd.vision.pipeline import DEFAULT_CONFIG, load_experiment_config, method_settings
+from kd.vision.scripts import method_table
+
+BUILT_BY_THE_PIPELINE = {"teacher", "student", "num_classes", "image_shape"}
+
+
+def args(*overrides, config="digits_cnn_mlp") -> argparse.Namespace:
+    return argparse.Namespace(config=config, overrides=list(overrides), seed=None, resume=None)
+
+
+def test_default_yaml_lists_every_argument_of_every_method_with_its_default():
+    sections = load_yaml(DEFAULT_CONFIG)["methods"]
+    ours = [n for n in METHODS.names() if METHODS.get(n).__module__.startswith("kd.vision.methods.")]
+    assert set(ours) <= set(sections), set(ours) - set(sections)
+    for name in ours:
+        parameters = inspect.signature(METHODS.get(name)).parameters
+        arguments = {k: p.default for k, p in parameters.items() if k not in BUILT_BY_THE_PIPELINE}
+        assert set(sections[name]) == set(arguments), name
+        for key, default in arguments.items():  # a weights mapping spells out the constructor's default terms
+            if key != "weights" and not (key == "classes" and default == ()):
+                assert sections[name][key] == default, (name, key)
+
+
+def test_every_key_of_the_methods_section_has_a_comment():
+    lines = DEFAULT_CONFIG.read_text().split("\nmethods:", 1)[1].split("\ndistill:", 1)[0].splitlines()
+    keys = [line for line in lines if line.strip() and not line.lstrip().startswith("#")]
+    assert len(keys) > 30 and all("#" in line for line in keys), [line for line in keys if "#" not in line]
+
+
+def test_switching_method_name_uses_that_methods_own_defaults():
+    cfg = load_experiment_config(args("method.name=dkd"))  # the preset sets methods.kd.alpha=0.9
+    assert method_settings(cfg, "dkd")["alpha"] == 1.0 and method_settings(cfg, "kd")["alpha"] == 0.9
+    cfg = load_experiment_config(args("method.name=soft_label_ce", "methods.soft_label_ce.temperature=2"))
+    assert method_settings(cfg, "soft_label_ce") == {"temperature": 2, "hard_weight": 0.0}
+    cfg = load_experiment_config(args("methods.at.weights.at=500"))  # loss-term weights are an open mapping
+    assert method_settings(cfg, "at")["weights"] == {"ce": 1.0, "at": 500}
+
+
+def test_a_section_key_the_constructor_does_not_take_names_the_key_meant(tmp_path):
+    preset = tmp_path / "typo.yaml"
+    preset.write_text("method: {name: dkd}\nmethods: {dkd: {wramup: 5}}\n")
+    cfg = load_experiment_config(args(config=str(preset)))
+    with pytest.raises(ConfigError, match=r"^method 'dkd' takes no argument 'wramup'; did you mean 'warmup'\?$"):
+        method_settings(cfg, "dkd")
+    preset.write_text("method: {name: kd, kwargs: {alpha: 0.5}}\n")
+    with pytest.raises(ConfigError, match="'method.kwargs.alpha' in .* was renamed to methods.<name>.<argument>"):
+        load_experiment_config(args(config=str(preset)))
+
+
+def table_config(*overrides) -> dict:
+    return method_table.load_config("cifar10_resnet32x4_resnet8x4", overrides, defaults=method_table.DEFAULTS,
+                                    config_dir=method_table.CONFIG_DIR, open_sections=method_table.OPEN_SECTIONS,
+                                    renamed=method_table.RENAMED)
+
+
+def test_method_table_rows_are_methods_or_variants_of_one():
+    cfg = table_config("methods.dkd.warmup=5", "run.variants.kd_t2={method: kd, temperature: 2.0}")
+    assert method_table.row_method(cfg, "student") == ("supervised", {"label_smoothing": 0.0})
+    assert method_table.row_method(cfg, "dkd")[1]["warmup"] == 5
+    assert method_table.row_method(cfg, "kd_t2") == ("kd", {"temperature": 2.0, "alpha": 0.9})
+    name, settings = method_table.row_method(cfg, "simkd_ce")  # a variant changes its method's section
+    assert name == "simkd" and settings["weights"] == {"simkd": 1.0, "ce": 1.0} and settings["factor"] == 2
+    with pytest.raises(ConfigError, match="run.methods names 'kdd', which is neither a method"):
+        method_table.row_method(cfg, "kdd")
+    with pytest.raises(ConfigError, match="was renamed to run.variants.<label>"):
+        table_config("+methods.kd.name=kd")
