@@ -1,13 +1,15 @@
-"""Sentences for causal-LM training, by name: the English side of Multi30k, SST-2 sentences, or a text file.
+"""Text for causal-LM training, by name: the English side of Multi30k, SST-2 sentences, WikiText-103 (through
+``datasets``), or text files.
 
-Returns ``{"train": [str, ...], "validation": [str, ...]}``; each sentence is one LM example
-(``<bos> w_1 .. w_n <eos>``), so perplexity is per word-level token including ``<eos>``.
+Returns ``{"train": [str, ...], "validation": [str, ...]}``; each line is one LM example
+(``<bos> t_1 .. t_n <eos>`` in the model's tokens), so perplexity counts ``<eos>`` too.
 """
 from __future__ import annotations
 
 from kd.common.utils.errors import ConfigError
 from kd.common.utils.registry import Registry
 from kd.nlp.data.classification import load_classification_data
+from kd.nlp.data.hub import load_hub_dataset
 from kd.nlp.data.local_files import read_lines
 from kd.nlp.data.translation import load_translation_data
 
@@ -33,6 +35,19 @@ def text_files(train_file: str | None = None, dev_file: str | None = None, **_) 
         raise ConfigError("data.name=text_files needs data.train_file and data.dev_file")
     return {"train": [s for s in read_lines(train_file) if s.strip()],
             "validation": [s for s in read_lines(dev_file) if s.strip()]}
+
+
+@LM_DATASETS.register("wikitext103")
+def wikitext103(**_) -> dict:
+    """WikiText-103 (Merity et al. 2016, raw text) from the hub: its paragraphs, one example each; empty lines and
+    ``= Heading =`` lines dropped."""
+    ds = load_hub_dataset("Salesforce/wikitext", "wikitext-103-raw-v1", "pass data.name=text_files with "
+                          "data.train_file=... data.dev_file=... (one example a line)")
+
+    def paragraphs(lines):
+        return [line.strip() for line in lines if line.strip() and not line.strip().startswith("=")]
+
+    return {"train": paragraphs(ds["train"]["text"]), "validation": paragraphs(ds["validation"]["text"])}
 
 
 def load_lm_data(name: str, **kwargs) -> dict:

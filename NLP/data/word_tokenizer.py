@@ -70,6 +70,10 @@ class WordTokenizer:
         encoded = [ids or [self.unk_token_id] for ids in encoded]
         return pad_sequences(encoded, self.pad_token_id)
 
+    def vocabulary(self) -> dict[str, int]:
+        """Token -> id, for the check that a teacher and its student read the same vocabulary."""
+        return dict(self.index)
+
     def state(self) -> list[str]:
         """What a checkpoint stores: the vocabulary list (``WordTokenizer(state)`` rebuilds it)."""
         return list(self.tokens)

@@ -1,12 +1,25 @@
-"""GPT-2-style causal-LM distillation: a larger GPT-2 config trained from scratch on local sentences, a smaller
-one trained alone and with token-level KL on the next-token distributions; perplexity for all three.
+"""Causal-LM distillation: a teacher (a pretrained model by name, fine-tuned or not, or a GPT-2 config trained
+from scratch), a smaller student trained alone and with token-level KL on the next-token distributions
+(DistilGPT2, Sanh et al. 2019); perplexity for all of them.
 
-Each sentence is one example ``<bos> w_1 .. w_n <eos>`` over a word-level vocabulary
-(:class:`kd.nlp.data.WordTokenizer`, built by ``train_teacher`` and reused by the student so the
-distributions are over the same tokens). Perplexity is per word-level token, ``<eos>`` included.
+Two kinds of models, one flow:
+
+- **pretrained** (``teacher.name``: a hub id such as ``gpt2`` or a ``save_pretrained`` folder): the model's own
+  tokenizer throughout; the student is ``student.name`` (a pretrained model with the teacher's vocabulary, e.g.
+  ``distilgpt2``) or the teacher's config with ``student.config`` changes (``{n_layer: 6}``), at random or from
+  every other teacher layer (``student.init=teacher``). Trained models are saved as ``save_pretrained`` folders,
+  ``checkpoints/teacher/`` and ``checkpoints/student/`` (model + tokenizer, loadable by transformers' Auto classes);
+- **from scratch** (``teacher.name`` null): GPT-2 configs of ``teacher.n_layer`` / ``n_embd`` / ``n_head`` over a
+  word-level vocabulary (:class:`kd.nlp.data.WordTokenizer`) built by ``train_teacher`` from the training
+  sentences and reused by the student; saved as ``checkpoints/teacher.pt`` and ``student.pt``.
+
+Each sentence (line) is one example ``<bos> t_1 .. t_n <eos>``, cut at ``data.max_length`` tokens. Perplexity is
+exp(sum of -log p(t_i | t_<i) / N) over the N predicted tokens of the validation set (``<eos>`` included), in the
+model's own tokens: compare it only between models with one tokenizer.
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Callable
 
 import torch
@@ -18,14 +31,18 @@ from kd.common.metrics.text import token_nll
 from kd.common.utils.errors import ConfigError
 from kd.common.utils.run_folder import RunFolder
 from kd.nlp.data import CausalLMCollator, WordTokenizer, bucketed_loader, load_lm_data
+from kd.nlp.data.hf_tokenizer import HFTextTokenizer
 from kd.nlp.methods import CausalLMKD
 from kd.nlp.methods.causal_lm import next_token_view
+from kd.nlp.methods.vocabulary_check import require_same_vocabulary
 from kd.nlp.model_zoo import load_nlp_model, save_nlp_model, tokenizer_spec
+from kd.nlp.student_model import init_from_teacher_layers, student_from_teacher_config
 from kd.nlp.tasks.training import fit
-from kd.nlp.teacher_model import build_gpt2_lm
+from kd.nlp.teacher_model import build_gpt2_lm, load_causal_lm, save_pretrained_folder
 
-TEACHER_FILE, STUDENT_FILE = "teacher.pt", "student.pt"
+TEACHER, STUDENT = "teacher", "student"
 SIZE_KEYS = ("n_layer", "n_embd", "n_head", "dropout")
+ARCHS = ("gpt2_lm", "hf_causal_lm")
 
 
 def load_sentences(cfg: dict) -> dict:
@@ -35,7 +52,7 @@ def load_sentences(cfg: dict) -> dict:
     return {split: lines[: cuts[split]] if cuts.get(split) else lines for split, lines in splits.items()}
 
 
-def make_loader(sentences: list[str], tok: WordTokenizer, cfg: dict, batch_size: int, shuffle: bool) -> DataLoader:
+def make_loader(sentences: list[str], tok, cfg: dict, batch_size: int, shuffle: bool) -> DataLoader:
     max_length = cfg["data"]["max_length"]
     items = [tok.encode(s, add_bos=True, add_eos=True)[:max_length] for s in sentences]
     return bucketed_loader(items, [len(i) for i in items], batch_size, CausalLMCollator(tok.pad_token_id),
@@ -58,6 +75,49 @@ def build_model(sizes: dict, tok: WordTokenizer, max_length: int):
     return build_gpt2_lm(**kwargs), kwargs
 
 
+def load_teacher(cfg: dict):
+    """``(model, tokenizer)``: ``teacher.checkpoint`` (a train_teacher result) or else the pretrained ``teacher.name``."""
+    t = cfg["teacher"]
+    if t.get("checkpoint"):
+        model, toks, _ = load_nlp_model(t["checkpoint"], expected_arch=ARCHS)
+        return model, toks["main"]
+    if t.get("name"):
+        return load_causal_lm(t["name"], "teacher.name")
+    raise ConfigError("pass teacher.name=<hub id or save_pretrained folder> (e.g. gpt2), or teacher.checkpoint= the "
+                      "checkpoints/teacher.pt file or checkpoints/teacher folder of a train_teacher run")
+
+
+def build_student(cfg: dict, teacher, teacher_tok):
+    """``(model, tokenizer, kwargs)``: the pretrained ``student.name``, or the teacher's architecture made smaller
+    (``student.config``, pretrained teacher) or a GPT-2 of ``student.n_layer``... (from-scratch teacher), initialised
+    at random or from alternate teacher layers (``student.init``); ``kwargs`` rebuild a from-scratch one."""
+    s = cfg["student"]
+    init = s.get("init", "random")
+    if s.get("name"):
+        model, tok = load_causal_lm(s["name"], "student.name")
+        require_same_vocabulary(teacher_tok, tok, f"student.name={s['name']}")
+        return model, tok, None
+    if isinstance(teacher_tok, HFTextTokenizer):
+        return student_from_teacher_config(teacher, s.get("config") or {}, init), teacher_tok, None
+    model, kwargs = build_model(s, teacher_tok, cfg["data"]["max_length"])
+    if init == "teacher":
+        print(f"DistilBERT-style init: teacher layers {init_from_teacher_layers(model, teacher)}")
+    elif init != "random":
+        raise ConfigError(f"unknown student.init '{init}'; choose random or teacher")
+    return model, teacher_tok, kwargs
+
+
+def save(model, tok, kwargs: dict | None, run: RunFolder, role: str) -> Path:
+    """A pretrained-kind model as a save_pretrained folder ``checkpoints/<role>/``, a from-scratch one as
+    ``checkpoints/<role>.pt``."""
+    if isinstance(tok, HFTextTokenizer):
+        path = save_pretrained_folder(model, tok, run.checkpoints / role)
+    else:
+        path = save_nlp_model(model, run.checkpoints / f"{role}.pt", "gpt2_lm", kwargs, {"main": tokenizer_spec(tok)})
+    print(f"{role} saved: {path}")
+    return path
+
+
 class LanguageModelTask:
     columns = ["model", "val_ppl", "params", "throughput", "train_sentences"]
 
@@ -73,24 +133,25 @@ class LanguageModelTask:
     @staticmethod
     def train_teacher(cfg: dict, open_run: Callable[[], RunFolder], device: torch.device, resume: bool = False) -> dict:
         splits = load_sentences(cfg)
-        tok = WordTokenizer.build(splits["train"], cfg["data"]["min_freq"])
-        model, kwargs = build_model(cfg["teacher"], tok, cfg["data"]["max_length"])
-        print(f"teacher: {count_parameters(model):,} parameters; vocabulary {len(tok):,}; "
-              f"{len(splits['train']):,} training sentences")
+        name = cfg["teacher"].get("name")
+        if name:
+            (model, tok), kwargs = load_causal_lm(name, "teacher.name"), None
+        else:
+            tok = WordTokenizer.build(splits["train"], cfg["data"]["min_freq"])
+            model, kwargs = build_model(cfg["teacher"], tok, cfg["data"]["max_length"])
+        print(f"teacher{f' {name}' if name else ''}: {count_parameters(model):,} parameters; vocabulary "
+              f"{len(tok):,}; {len(splits['train']):,} training sentences")
         run = open_run()
         val_loader = LanguageModelTask._train(model, CausalLMKD({"ce": 1.0}), cfg, cfg["train"], splits, tok, run,
                                               device, resume, "train.lr")
-        save_nlp_model(model, run.checkpoints / TEACHER_FILE, "gpt2_lm", kwargs, {"main": tokenizer_spec(tok)})
+        save(model, tok, kwargs, run, TEACHER)
         return LanguageModelTask._final("teacher", model, val_loader, splits, cfg, device)
 
     @staticmethod
     def distill(cfg: dict, open_run: Callable[[], RunFolder], device: torch.device, resume: bool = False) -> dict:
-        if not cfg["teacher"].get("checkpoint"):
-            raise ConfigError("pass teacher.checkpoint=RUN_DIR/checkpoints/teacher.pt; the student reuses its vocabulary")
-        teacher, toks, _ = load_nlp_model(cfg["teacher"]["checkpoint"], expected_arch=("gpt2_lm",))
+        teacher, t_tok = load_teacher(cfg)
         splits = load_sentences(cfg)
-        tok = toks["main"]
-        model, kwargs = build_model(cfg["student"], tok, cfg["data"]["max_length"])
+        model, tok, kwargs = build_student(cfg, teacher, t_tok)
         dc = cfg["distill"]
         method = CausalLMKD(dict(dc["weights"]), temperature=dc["temperature"])
         label = "student + token KL" if method.needs_teacher else "student alone"
@@ -98,14 +159,15 @@ class LanguageModelTask:
         run = open_run()
         val_loader = LanguageModelTask._train(model, method, cfg, dc, splits, tok, run, device, resume, "distill.lr",
                                               teacher=teacher.to(device))
-        save_nlp_model(model, run.checkpoints / STUDENT_FILE, "gpt2_lm", kwargs, {"main": tokenizer_spec(tok)})
+        save(model, tok, kwargs, run, STUDENT)
         return LanguageModelTask._final(label, model, val_loader, splits, cfg, device)
 
     @staticmethod
     def evaluate(cfg: dict, open_run: Callable[[], RunFolder], device: torch.device, resume: bool = False) -> dict:
         if not cfg["evaluate"].get("checkpoint"):
-            raise ConfigError("pass evaluate.checkpoint=RUN_DIR/checkpoints/<teacher|student>.pt")
-        model, toks, _ = load_nlp_model(cfg["evaluate"]["checkpoint"], expected_arch=("gpt2_lm",))
+            raise ConfigError("pass evaluate.checkpoint=RUN_DIR/checkpoints/<teacher|student>.pt, or the checkpoints/"
+                              "<teacher|student> folder of a pretrained model's run")
+        model, toks, _ = load_nlp_model(cfg["evaluate"]["checkpoint"], expected_arch=ARCHS)
         splits = load_sentences(cfg)
         val_loader = make_loader(splits["validation"], toks["main"], cfg, 128, False)
         return LanguageModelTask._final(cfg["evaluate"]["checkpoint"], model.to(device), val_loader, splits, cfg, device)

@@ -1,5 +1,6 @@
-"""NLP teachers: a Hugging Face sequence classifier (packaged MiniLM by default), a seq2seq transformer,
-a GPT-2-style causal LM. The translation and LM students are the latter two built smaller."""
+"""NLP teachers: a Hugging Face sequence classifier (packaged MiniLM by default), a seq2seq transformer, a
+GPT-2-style causal LM, and any pretrained causal LM or encoder-decoder by hub id or save_pretrained folder.
+The translation and LM students are the same architectures built smaller."""
 from kd.nlp.teacher_model.causal_lm import build_gpt2_lm
 from kd.nlp.teacher_model.hf_classifier import (
     PACKAGED_MINILM,
@@ -7,7 +8,9 @@ from kd.nlp.teacher_model.hf_classifier import (
     load_hf_tokenizer,
     packaged_minilm_path,
 )
+from kd.nlp.teacher_model.hf_seq2seq import HFSeq2Seq
+from kd.nlp.teacher_model.pretrained_generators import load_causal_lm, load_seq2seq, save_pretrained_folder
 from kd.nlp.teacher_model.seq2seq import TransformerSeq2Seq
 
-__all__ = ["PACKAGED_MINILM", "TransformerSeq2Seq", "build_gpt2_lm", "load_hf_classifier", "load_hf_tokenizer",
-           "packaged_minilm_path"]
+__all__ = ["HFSeq2Seq", "PACKAGED_MINILM", "TransformerSeq2Seq", "build_gpt2_lm", "load_causal_lm",
+           "load_hf_classifier", "load_hf_tokenizer", "load_seq2seq", "packaged_minilm_path", "save_pretrained_folder"]

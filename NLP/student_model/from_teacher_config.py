@@ -1,0 +1,77 @@
+"""A student with its teacher's architecture and tokenizer, made smaller by config changes, and optionally
+initialised from every other teacher layer (DistilBERT / DistilGPT2: Sanh et al. 2019, sec. 3).
+
+The student's config is the teacher's ``transformers`` config with ``student.config`` applied: attribute names
+of that config, e.g. ``{n_layer: 6}`` (GPT-2), ``{encoder_layers: 3, decoder_layers: 3}`` (Marian, BART),
+``{num_layers: 3, num_decoder_layers: 3}`` (T5). Its vocabulary is the teacher's, so token-level KD applies.
+
+``init: teacher`` copies every weight outside the layer stacks (token and position embeddings, final norms,
+output bias) and, for each stack of L_t teacher layers (GPT-2 ``transformer.h``, Marian/BART
+``model.{encoder,decoder}.layers``, T5 ``{encoder,decoder}.block``, BERT ``encoder.layer``) given L_s student
+layers, student layer i <- teacher layer i * (L_t // L_s) (:func:`alternate_layers`): 12 -> 6 takes layers
+0, 2, 4, 6, 8, 10, as DistilGPT2 did. Copying needs equal widths; a tensor whose shape differs is a one-line
+:class:`KDError` naming it.
+"""
+from __future__ import annotations
+
+import copy
+import re
+from collections import defaultdict
+from typing import Mapping
+
+from torch import nn
+
+from kd.common.utils.errors import ConfigError, KDError
+from kd.nlp.student_model.init_from_teacher import alternate_layers
+
+INITS = ("random", "teacher")
+_STACK = re.compile(r"^(.*?\.(?:h|layers|layer|block))\.(\d+)\.(.+)$")  # outermost numbered stack of a weight name
+
+
+def _stack_depths(names) -> dict[str, int]:
+    """Layer-stack prefix -> number of layers, from the weights' names."""
+    indices = defaultdict(set)
+    for name in names:
+        match = _STACK.match(name)
+        if match:
+            indices[match[1]].add(int(match[2]))
+    return {prefix: max(found) + 1 for prefix, found in indices.items()}
+
+
+def init_from_teacher_layers(student: nn.Module, teacher: nn.Module) -> dict[str, list[int]]:
+    """Copy the teacher's weights into the student, alternate layers per stack; return each stack's teacher layers."""
+    t_state, s_state = teacher.state_dict(), student.state_dict()
+    t_depths = _stack_depths(t_state)
+    picked = {prefix: alternate_layers(t_depths.get(prefix, 0), depth)
+              for prefix, depth in _stack_depths(s_state).items()}
+    copied = {}
+    for name, value in s_state.items():
+        match = _STACK.match(name)
+        source = f"{match[1]}.{picked[match[1]][int(match[2])]}.{match[3]}" if match else name
+        if source not in t_state or t_state[source].shape != value.shape:
+            found = tuple(t_state[source].shape) if source in t_state else "absent"
+            raise KDError(f"student.init=teacher copies teacher weights, but the student's {name} {tuple(value.shape)} "
+                          f"has no equal in the teacher ({source}: {found}); change only layer counts in "
+                          "student.config, or set student.init=random")
+        copied[name] = t_state[source]
+    student.load_state_dict(copied)
+    return picked
+
+
+def student_from_teacher_config(teacher: nn.Module, changes: Mapping[str, object], init: str = "random") -> nn.Module:
+    """``type(teacher)`` built from the teacher's config with ``changes`` applied, initialised per ``init``."""
+    if init not in INITS:
+        raise ConfigError(f"unknown student.init '{init}'; choose {' or '.join(INITS)}")
+    config = copy.deepcopy(teacher.config)
+    unknown = sorted(k for k in changes if not hasattr(config, k))
+    if unknown:
+        raise ConfigError(f"student.config: {type(config).__name__} has no {', '.join(unknown)}; use its attribute "
+                          f"names (e.g. {', '.join(k for k in ('n_layer', 'num_hidden_layers', 'encoder_layers', 'decoder_layers', 'num_layers') if hasattr(config, k))})")
+    for key, value in changes.items():
+        setattr(config, key, value)
+    student = type(teacher)(config)
+    if init == "teacher":
+        picked = init_from_teacher_layers(student, teacher)
+        print("DistilBERT-style init: " + "; ".join(f"{prefix} <- teacher layers {layers}"
+                                                    for prefix, layers in picked.items()))
+    return student

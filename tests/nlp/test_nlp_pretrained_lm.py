@@ -1,0 +1,90 @@
+"""Pretrained causal LMs by name (a tiny GPT-2 saved with save_pretrained stands in for a hub model): the
+DistilGPT2 init copies alternate teacher layers; train_teacher fine-tunes a pretrained teacher and distill builds a
+half-depth student from its config, both saved as save_pretrained folders that transformers' Auto classes reload
+and evaluate reads back; a student with another vocabulary, and a mistyped hub name offline, are one-line errors."""
+import os
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from kd.common.utils.errors import KDError
+from kd.nlp.scripts import distill, evaluate, train_teacher
+from kd.nlp.student_model import student_from_teacher_config
+from kd.nlp.teacher_model import load_causal_lm
+
+REPO = Path(__file__).resolve().parents[2]
+SUBJECTS, VERBS, OBJECTS = ["A dog", "The cat", "A man"], ["sees", "eats", "likes"], ["a ball", "the fish", "food"]
+
+
+def write_text(folder, seed=0):
+    """``train.txt`` (200 lines) and ``dev.txt`` (40) of cased '<subject> <verb> <object> .' sentences."""
+    rng = random.Random(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, n in (("train.txt", 200), ("dev.txt", 40)):
+        (folder / name).write_text("".join(f"{rng.choice(SUBJECTS)} {rng.choice(VERBS)} {rng.choice(OBJECTS)} .\n"
+                                           for _ in range(n)))
+    return (folder / "train.txt").read_text().splitlines()
+
+
+def lm_args(runs, folder):
+    return ["--config", "NLP/configs/lm.yaml", "--runs-dir", str(runs), "data.name=text_files",
+            f"data.train_file={folder / 'train.txt'}", f"data.dev_file={folder / 'dev.txt'}", "threads=1"]
+
+
+def test_distilgpt2_init_copies_alternate_teacher_layers(tiny_gpt2, tmp_path):
+    teacher, _ = load_causal_lm(str(tiny_gpt2(tmp_path / "gpt2", ["a b c ."], n_layer=4)))
+    student = student_from_teacher_config(teacher, {"n_layer": 2}, init="teacher")
+    assert student.config.n_layer == 2 and teacher.config.n_layer == 4
+    for s_layer, t_layer in zip(student.transformer.h, (teacher.transformer.h[0], teacher.transformer.h[2])):
+        for s_param, t_param in zip(s_layer.parameters(), t_layer.parameters()):
+            assert torch.equal(s_param, t_param)
+    assert torch.equal(student.transformer.wte.weight, teacher.transformer.wte.weight)
+    assert torch.equal(student.transformer.ln_f.weight, teacher.transformer.ln_f.weight)
+
+
+def test_pretrained_teacher_to_half_depth_student_saved_with_save_pretrained(tiny_gpt2, tmp_path):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    sentences = write_text(tmp_path / "text")
+    hub_like = tiny_gpt2(tmp_path / "tiny-gpt2", sentences, n_layer=2)
+    common = lm_args(tmp_path / "runs", tmp_path / "text")
+    teacher = train_teacher.main(common + [f"teacher.name={hub_like}", "train.epochs=2", "train.batch_size=16",
+                                           "train.lr=3e-3"])
+    assert teacher["val_ppl"] < 8  # 14 words, ~3 choices a position: far below uniform over the vocabulary
+    teacher_dir = next((tmp_path / "runs").glob("nlp-lm-train_teacher-*")) / "checkpoints" / "teacher"
+    student = distill.main(common + [f"teacher.checkpoint={teacher_dir}", "student.config={n_layer: 1}",
+                                     "student.init=teacher", "distill.epochs=2", "distill.batch_size=16",
+                                     "distill.lr=3e-3"])
+    assert student["params"] < teacher["params"] and student["val_ppl"] < 10
+    folder = next((tmp_path / "runs").glob("nlp-lm-distill-*")) / "checkpoints" / "student"
+    model, tokenizer = AutoModelForCausalLM.from_pretrained(folder), AutoTokenizer.from_pretrained(folder)
+    assert model.config.n_layer == 1 and tokenizer.decode(tokenizer("The cat eats food .")["input_ids"]) == \
+        "The cat eats food."
+    again = evaluate.main(common + [f"evaluate.checkpoint={folder}"])
+    assert again["val_ppl"] == pytest.approx(student["val_ppl"], rel=1e-4)
+
+
+def test_student_with_another_vocabulary_is_refused_before_the_run(tiny_gpt2, tmp_path):
+    sentences = write_text(tmp_path / "text")
+    teacher = tiny_gpt2(tmp_path / "teacher", sentences)
+    other = tiny_gpt2(tmp_path / "other", [s.lower() for s in sentences])
+    with pytest.raises(KDError, match="different vocabularies"):
+        distill.main(lm_args(tmp_path / "runs", tmp_path / "text") + [f"teacher.name={teacher}",
+                                                                      f"student.name={other}"])
+    assert not (tmp_path / "runs").exists()
+
+
+def test_mistyped_hub_name_offline_is_one_line(tmp_path):
+    write_text(tmp_path / "text")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+    result = subprocess.run([sys.executable, "-m", "kd.nlp.scripts.distill", *lm_args(tmp_path / "runs", tmp_path / "text"),
+                             "teacher.name=no-such-org/gpt2-typo"], cwd=REPO, env=env, capture_output=True, text=True,
+                            timeout=120)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: could not fetch 'no-such-org/gpt2-typo'") and "teacher.name=" in lines[0]
+    assert not (tmp_path / "runs").exists()
