@@ -47,6 +47,7 @@ from kd.vision.methods import METHODS
 from kd.vision.model_registry import MODELS, build_model, image_size_arg
 from kd.vision.registry_build import check_arguments
 from kd.vision.report import Evaluation, cost, mean_over_seeds, quality
+from kd.vision.torchvision_models import fetch_published_weights
 
 CONFIG_DIR = Path(__file__).parent / "configs"
 DEFAULT_CONFIG = CONFIG_DIR / "default.yaml"
@@ -180,6 +181,8 @@ def prepare_experiment(args: argparse.Namespace, default_preset: str | None = No
         path = Path(cfg["teacher"]["checkpoint"])
         model, _ = load_checked_model(exp, path, arch=cfg["teacher"]["arch"])
         exp.given_teacher = (place(model, cfg["train"], device), path)
+    for section in ("student",) if exp.given_teacher else ("teacher", "student"):  # published weights, before the run
+        fetch_published_weights(cfg[section]["arch"], cfg[section]["kwargs"])       # folder: offline is one line
     return exp
 
 

@@ -106,17 +106,36 @@ def weights_file(weights: tvm.WeightsEnum) -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints" / Path(urlparse(weights.url).path).name
 
 
-def load_published_state(name: str, weights: tvm.WeightsEnum) -> dict[str, Tensor]:
-    """The weights' state dict, from torchvision's cache or downloaded into it (hash-checked on download);
+def fetch_weights_file(name: str, weights: tvm.WeightsEnum) -> Path:
+    """The weights' file in torchvision's cache, downloaded there (hash-checked, as torchvision does) when missing;
     a failed download is one OfflineError line saying where to put the file instead."""
+    path = weights_file(weights)
+    if path.is_file():
+        return path
     try:
-        return weights.get_state_dict(progress=True, check_hash=True)
-    except (URLError, OSError) as err:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        hash_prefix = torch.hub.HASH_REGEX.search(path.name)
+        torch.hub.download_url_to_file(weights.url, str(path), hash_prefix and hash_prefix.group(1), progress=True)
+    except (URLError, OSError, RuntimeError) as err:  # RuntimeError: a download whose hash does not match
         reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        path = weights_file(weights)
         raise OfflineError(f"{PREFIX}:{name}: could not download the weights {weights} from {weights.url} ({reason}); "
                            f"copy that file to {path} (TORCH_HOME={path.parents[2]}; set TORCH_HOME to use another "
                            "folder), or set the kwargs' weights=null for random initialisation") from None
+    return path
+
+
+def fetch_published_weights(arch: str, kwargs: dict) -> None:
+    """Fetch the published weights a config section (``arch``, ``kwargs``) names, if any, into torchvision's
+    cache: run before a run folder exists, so that a machine that cannot download them leaves nothing behind."""
+    prefix, colon, name = arch.partition(":")
+    if colon and prefix == PREFIX and kwargs.get("weights") is not None:
+        MODELS.get(arch)  # an unknown or unsupported name is reported as such
+        fetch_weights_file(name, published_weights(name, kwargs["weights"]))
+
+
+def load_published_state(name: str, weights: tvm.WeightsEnum) -> dict[str, Tensor]:
+    """The weights' state dict (:func:`fetch_weights_file`), loaded with ``weights_only=True``."""
+    return torch.load(fetch_weights_file(name, weights), map_location="cpu", weights_only=True)
 
 
 def replace_head(model: nn.Module, layout: str, num_classes: int) -> nn.Linear:

@@ -1,14 +1,17 @@
 """torchvision models by name (kd.vision.torchvision_models): the model contract, published weights read from
 TORCH_HOME (the file a download leaves there) with the head replaced for another class count, the one-line
-offline error, checkpoints that rebuild without downloading, and FitNet / AT / SimKD steps between them.
+offline error (before any run folder), checkpoints that rebuild without downloading, FitNet / AT / SimKD steps
+between them, and a distill run from a published teacher on an ImageNet-layout folder, exported.
 
 Offline and small: random weights, 32 x 32 images; the "published" weights are a random state dict written
 where torchvision's download would put it, so the loading code is the one a user's run takes."""
 from urllib.error import URLError
 
+import numpy as np
 import pytest
 import torch
 import torchvision
+from PIL import Image
 from torch.utils.data import TensorDataset
 
 from kd.common.engine import Distiller
@@ -18,6 +21,7 @@ from kd.vision.data import make_loader
 from kd.vision.methods import METHODS
 from kd.vision.methods.feature_taps import stage_map_shapes
 from kd.vision.model_registry import MODELS, build_model
+from kd.vision.scripts import distill, export
 from kd.vision.torchvision_models import weights_file
 
 CPU = torch.device("cpu")
@@ -128,3 +132,49 @@ def test_feature_methods_distil_a_torchvision_teacher_into_a_torchvision_student
     assert all(torch.equal(a, p) for a, p in zip(before_t, teacher.parameters()))
     deployed = distiller_method.inference_model(student).eval()
     assert deployed(torch.randn(2, *IMAGE)).shape == (2, 5)
+
+
+def write_imagenet_folder(root, classes=("n01440764", "n01443537"), per_split=(("train", 4), ("val", 2))):
+    """A tiny ImageNet-layout folder: train/<wnid>/ and val/<wnid>/ of random 40 x 48 JPEGs."""
+    rng = np.random.default_rng(0)
+    for split, count in per_split:
+        for wnid in classes:
+            (root / split / wnid).mkdir(parents=True)
+            for i in range(count):
+                Image.fromarray(rng.integers(0, 256, (40, 48, 3), dtype=np.uint8)).save(root / split / wnid / f"{i}.JPEG")
+    return root
+
+
+@pytest.mark.slow  # ~25 s on 2 cores: a distill run (plots, summary) and a first ONNX export
+def test_distill_from_a_published_teacher_by_name_then_export(tmp_path, monkeypatch, capsys):
+    """What a user's ImageNet run does, in miniature: torchvision:resnet18 with its published weights (read from
+    TORCH_HOME) as a teacher that is not trained further, a MobileNetV3 student distilled with AT on an ImageNet-layout
+    folder, then the student exported."""
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    weights = torchvision.models.ResNet18_Weights.DEFAULT
+    weights_file(weights).parent.mkdir(parents=True)
+    torch.save(torchvision.models.resnet18().state_dict(), weights_file(weights))
+    data = write_imagenet_folder(tmp_path / "imagenet")
+    rows = distill.main(["--runs-dir", str(tmp_path / "runs"), "data.name=imagenet", f"data.root={data}",
+                         "data.image_size=32", "data.batch_size=4", "teacher.arch=torchvision:resnet18",
+                         "teacher.kwargs={weights: DEFAULT}", "teacher.epochs=0", "student.epochs=1",
+                         "student.arch=torchvision:mobilenet_v3_small", "method.name=at", "train.precision=fp32"])
+    out = capsys.readouterr().out
+    assert "torchvision:resnet18: the published ResNet18_Weights.IMAGENET1K_V1 head has 1000 classes; replaced" in out
+    assert len(rows) == 2
+    (run,) = (tmp_path / "runs").iterdir()
+    config = export.main([str(run)])
+    assert config["arch"] == "torchvision:mobilenet_v3_small" and config["onnx_max_abs_diff"] < 1e-4
+
+
+def test_offline_run_stops_before_its_run_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+
+    def offline(url, dst, *args, **kwargs):
+        raise URLError("[Errno -2] Name or service not known")
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
+    with pytest.raises(OfflineError, match="could not download the weights ResNet34_Weights"):
+        distill.main(["--runs-dir", str(tmp_path / "runs"), "teacher.arch=torchvision:resnet34",
+                      "teacher.kwargs={weights: DEFAULT}"])
+    assert not (tmp_path / "runs").exists()
