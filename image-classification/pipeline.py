@@ -27,6 +27,7 @@ from torch import Tensor, nn
 from torch.utils.data import Subset
 
 from kd.common.engine import Distiller, predict
+from kd.common.utils.cli import exit_if_dry_run
 from kd.common.utils.config import load_config, load_run_config, load_yaml, merge
 from kd.common.utils.device import prepare_model, resolve_device
 from kd.common.utils import distributed
@@ -194,7 +195,9 @@ def load_checked_model(exp: Experiment, path: str | Path, arch: str | None = Non
 
 
 def open_run(exp: Experiment, args: argparse.Namespace, run_name: str) -> Experiment:
-    """The experiment with its run folder: a new one, or ``--resume``'s; its config.yaml is the config it runs."""
+    """The experiment with its run folder: a new one, or ``--resume``'s; its config.yaml is the config it runs.
+    With ``--dry-run`` it prints that config and exits instead, having created nothing."""
+    exit_if_dry_run(args.dry_run, exp.cfg)
     run = RunFolder(args.resume) if args.resume else RunFolder.create(run_name, args.runs_dir)
     run.save_config(exp.cfg)
     print(f"run folder: {run.path}")

@@ -2,10 +2,10 @@
 folder (new, or resumed).
 
 A config is ``configs/default.yaml`` (every key, with CleanRL's PPO settings) updated by ``--config`` (a preset:
-tuned hyper-parameters of one environment) and the ``key=value`` overrides, so ``env.name=Acrobot-v1`` alone is a
-run. The environment is built once and the script's own inputs (a teacher checkpoint...) are loaded before the
-run folder is made: a mistake in any of them leaves nothing behind, and a refused ``--resume`` leaves its
-config.yaml as it was.
+tuned hyper-parameters of one environment; its name in configs/, e.g. ``cartpole``, or a path) and the
+``key=value`` overrides, so ``env.name=Acrobot-v1`` alone is a run. The environment is built once and the
+script's own inputs (a teacher checkpoint...) are loaded before the run folder is made: a mistake in any of them
+leaves nothing behind, and a refused ``--resume`` leaves its config.yaml as it was.
 """
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from typing import Any, Callable
 import torch
 
 from kd.common.utils.checkpoint import safe_load
+from kd.common.utils.cli import exit_if_dry_run
 from kd.common.utils.config import load_config, load_run_config, load_yaml
 from kd.common.utils.device import resolve_device
 from kd.common.utils.errors import ConfigError
@@ -51,7 +52,7 @@ def setup_run(args: argparse.Namespace, kind: str,
     config with the overrides and its ``checkpoints/resume.pt``), seed everything, set torch threads, build the
     environment once, run ``prepare(config, device, state)`` (the script's own loading and checks, ``state`` being
     the loop state ``--resume`` continues, None for a fresh run; its result is ``RunSetup.prepared``), then open
-    the run folder and save the config there.
+    the run folder and save the config there (with ``--dry-run``: print the config and exit, creating nothing).
 
     ``recorded`` values (e.g. the teacher checkpoint of a distillation) are saved in the config, so a
     resumed run finds them again.
@@ -59,7 +60,8 @@ def setup_run(args: argparse.Namespace, kind: str,
     if args.resume:
         config = _resumed_config(args)
     else:
-        config = {**load_config(args.config, args.overrides, defaults=load_yaml(DEFAULT_CONFIG)), **recorded}
+        config = {**load_config(args.config, args.overrides, defaults=load_yaml(DEFAULT_CONFIG),
+                                config_dir=DEFAULT_CONFIG.parent), **recorded}
         config["seed"] = args.seed if args.seed is not None else int(config.get("seed", 0))
     seed = int(config["seed"])
     torch.set_num_threads(int(config.get("threads", 1)))
@@ -69,6 +71,7 @@ def setup_run(args: argparse.Namespace, kind: str,
     state_file = Path(args.resume) / "checkpoints" / RESUME_FILE if args.resume else None
     state = safe_load(state_file) if state_file is not None and state_file.is_file() else None
     prepared = prepare(config, device, state) if prepare is not None else None
+    exit_if_dry_run(args.dry_run, config)
     run = RunFolder(args.resume) if args.resume else \
         RunFolder.create(f"{kind}-{env_label(config['env']['name'])}-s{seed}", args.runs_dir)
     run.save_config(config)

@@ -2,15 +2,18 @@
 
 A stage receives ``open_run``, not the run folder: it loads its data, tokenizers and checkpoints first and
 calls ``open_run()`` when it is about to train, so a mistake in any of them leaves no folder behind (and, with
-``--resume``, an untouched config.yaml).
+``--resume``, an untouched config.yaml); with ``--dry-run`` that call prints the config and exits instead.
+``--config`` is a preset name in NLP/configs/ (``sst2``) or a YAML path; the loss-term weights are an open
+mapping (``distill.weights.mse=0.5`` adds a term).
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Callable
 
 import torch
 
-from kd.common.utils.cli import common_parser
+from kd.common.utils.cli import common_parser, exit_if_dry_run
 from kd.common.utils.config import load_config, load_run_config
 from kd.common.utils.device import resolve_device
 from kd.common.utils.errors import ConfigError
@@ -20,6 +23,9 @@ from kd.common.utils.seed import seed_everything
 from kd.nlp.tasks import TASKS
 from kd.nlp.tasks.training import markdown_table
 
+CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
+# Mappings whose keys are free: the loss terms and their weights (``distill.weights.mse=0.5`` adds a term).
+OPEN_SECTIONS = ("distill.weights",)
 # What --resume cannot change: the run's checkpoints, vocabularies and caches were made with these.
 FIXED_ON_RESUME = ("seed", "task", "data.name", "data.path", "data.train_file", "data.dev_file", "data.text_column",
                    "data.label_column", "data.header", "data.train_subset", "data.min_freq", "teacher", "student",
@@ -32,17 +38,18 @@ def run_stage(stage: str, description: str, argv: list[str] | None = None) -> di
     args = common_parser(description).parse_args(argv)
     overrides = list(args.overrides) + ([f"seed={args.seed}"] if args.seed is not None else [])
     if args.resume:
-        cfg = load_run_config(args.resume, overrides, fixed=FIXED_ON_RESUME)
+        cfg = load_run_config(args.resume, overrides, fixed=FIXED_ON_RESUME, open_sections=OPEN_SECTIONS)
     elif args.config:
-        cfg = load_config(args.config, overrides)
+        cfg = load_config(args.config, overrides, config_dir=CONFIG_DIR, open_sections=OPEN_SECTIONS)
     else:
-        raise ConfigError("pass --config NLP/configs/<task>.yaml (sst2, trec, multi30k, lm) or --resume RUN_DIR")
+        raise ConfigError("pass --config PRESET (sst2, trec, multi30k, lm: a name in NLP/configs/, or a YAML path) "
+                          "or --resume RUN_DIR")
     task = TASKS.get(cfg["task"])
     seed_everything(cfg["seed"])
     if cfg.get("threads"):
         torch.set_num_threads(cfg["threads"])
     device = resolve_device(args.device)
-    open_run = run_opener(cfg, args.resume or None, f"nlp-{cfg['name']}-{stage}", args.runs_dir)
+    open_run = run_opener(cfg, args.resume or None, f"nlp-{cfg['name']}-{stage}", args.runs_dir, args.dry_run)
     final = getattr(task, stage)(cfg, open_run, device, resume=bool(args.resume))
     run = open_run()
     run.log_final({**final, "stage": stage})
@@ -56,13 +63,16 @@ def run_stage(stage: str, description: str, argv: list[str] | None = None) -> di
     return final
 
 
-def run_opener(cfg: dict, resume: str | None, name: str, runs_dir: str) -> Callable[[], RunFolder]:
+def run_opener(cfg: dict, resume: str | None, name: str, runs_dir: str,
+               dry_run: bool = False) -> Callable[[], RunFolder]:
     """``open_run()``: the run folder (``resume``'s, or a new ``runs_dir/name-<stamp>``), made and given the config
-    on the first call; later calls return the same folder."""
+    on the first call; later calls return the same folder. With ``dry_run`` the first call prints the config and
+    exits instead, having created nothing."""
     opened: list[RunFolder] = []
 
     def open_run() -> RunFolder:
         if not opened:
+            exit_if_dry_run(dry_run, cfg)
             run = RunFolder(resume) if resume else RunFolder.create(name, runs_dir)
             run.save_config(cfg)
             print(f"run folder: {run.path}")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import yaml
 
-from kd.common.utils.cli import common_parser, main_entry
+from kd.common.utils.cli import common_parser, exit_if_dry_run, main_entry
 from kd.common.utils.errors import MissingPathError
 from kd.common.utils.plotting import Palette, figures_markdown, plot_bars, plot_curves, plot_tradeoff
 from kd.common.utils.run_folder import RunFolder
@@ -104,6 +104,7 @@ def main(argv: list[str] | None = None) -> str:
     if not data_sets:
         raise MissingPathError(f"no finished NLP runs (config.yaml with a task, metrics.json with a final record) "
                                f"under {args.runs}")
+    exit_if_dry_run(args.dry_run, {"data_sets": {name: list(rows) for name, rows in data_sets.items()}, "out": args.out})
     out = RunFolder(args.out, tensorboard=False) if args.out else RunFolder.create("nlp-report", args.runs_dir,
                                                                                    tensorboard=False)
     text = "# NLP runs\n\n" + "\n".join(data_set_report(name, rows, out.plots) for name, rows in data_sets.items())

@@ -177,9 +177,13 @@ def merge(base: dict, update: dict) -> dict:
     return out
 
 
+def to_yaml(data: dict) -> str:
+    """``data`` as YAML text, keys in their order (what config.yaml holds and ``--dry-run`` prints)."""
+    return yaml.safe_dump(data, sort_keys=False)
+
+
 def save_yaml(data: dict, path: str | Path) -> None:
-    with open(path, "w") as f:
-        yaml.safe_dump(data, f, sort_keys=False)
+    Path(path).write_text(to_yaml(data))
 
 
 def dataclass_from_dict(cls, values: dict, what: str):

@@ -4,7 +4,7 @@
         --config image-classification/configs/cifar10_resnet32x4_resnet8x4.yaml data.root=DIR run.methods=[simkd]
 
 ``--config``, ``--device`` and the overrides go to :mod:`kd.vision.scripts.method_table`, plus
-``student.lr=<lr>`` for each value. The teacher is trained once (at the first value) unless ``teacher.checkpoint`` is given,
+``student.lr=<lr>`` for each value (``--dry-run``: method_table's checks and config at the first value). The teacher is trained once (at the first value) unless ``teacher.checkpoint`` is given,
 and reused by the others. Writes ``plots/accuracy_vs_lr.png`` (per method the mean over seeds, with a ± std
 band, on a log lr axis) and ``lr_sweep.md`` (one row per lr and method: mean +- std over seeds; the plot
 embedded) into the sweep folder.
@@ -26,6 +26,8 @@ def main(argv=None):
     parser.add_argument("--lrs", type=float, nargs="+", required=True, help="student learning rates to try")
     args = parser.parse_args(argv)
     options = (["--config", args.config] if args.config else []) + ["--device", args.device]
+    if args.dry_run:
+        method_table.main([*options, "--dry-run", *args.overrides, f"student.lr={args.lrs[0]}"])
     sweep = RunFolder.create("lr-sweep", args.runs_dir, tensorboard=False)
     print(f"run folder: {sweep.path}")
     teacher_override: list[str] = []

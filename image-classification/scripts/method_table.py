@@ -47,7 +47,7 @@ from kd.common.engine import Distiller, predict
 from kd.common.metrics import count_parameters, topk_accuracy
 from kd.common.utils import distributed
 from kd.common.utils.distributed import per_rank_batch_size
-from kd.common.utils.cli import common_parser, main_entry
+from kd.common.utils.cli import common_parser, exit_if_dry_run, main_entry
 from kd.common.utils.config import load_config, load_run_config, load_yaml
 from kd.common.utils.device import resolve_device
 from kd.common.utils.errors import ConfigError
@@ -261,6 +261,7 @@ def main(argv=None):
     rows = {label: row_method(cfg, label) for label in cfg["run"]["methods"]}
     data = load_data(cfg, device)
     given = load_teacher(cfg, data) if cfg["teacher"]["checkpoint"] and needs_teacher(cfg) else None
+    exit_if_dry_run(args.dry_run, cfg)
     table_run = RunFolder(args.resume, tensorboard=False) if args.resume else \
         RunFolder.create(cfg["run"]["name"], args.runs_dir, tensorboard=False)
     root = table_run.path

@@ -19,7 +19,7 @@ import statistics
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from kd.common.utils.cli import common_parser, main_entry
+from kd.common.utils.cli import common_parser, exit_if_dry_run, main_entry
 from kd.common.utils.errors import MissingPathError
 from kd.common.utils.plotting import Palette, figures_markdown, plot_bars, plot_curves, plot_tradeoff
 from kd.common.utils.run_folder import RunFolder
@@ -118,6 +118,7 @@ def main(argv=None):
     records = collect_runs(args.runs)
     if not records:
         raise MissingPathError(f"no finished runs (metrics.json with a final accuracy) under {args.runs}")
+    exit_if_dry_run(args.dry_run, {"runs": [r["folder"] for r in records], "out": args.out})
     out = RunFolder(args.out, tensorboard=False) if args.out else RunFolder.create("report", args.runs_dir,
                                                                                    tensorboard=False)
     table = write_table(records, out)

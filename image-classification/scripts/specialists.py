@@ -23,7 +23,7 @@ from torch.utils.data import DataLoader, WeightedRandomSampler
 
 from kd.common.engine import Distiller, predict
 from kd.common.metrics import count_parameters, topk_accuracy
-from kd.common.utils.cli import common_parser, main_entry
+from kd.common.utils.cli import common_parser, exit_if_dry_run, main_entry
 from kd.common.utils.config import load_config, load_yaml
 from kd.common.utils.device import resolve_device
 from kd.common.utils.plotting import figures_markdown, plot_training_progress
@@ -118,6 +118,7 @@ def main(argv=None):
     device = resolve_device(args.device)
     data = build_data(cfg["data"], seed=cfg["seed"])
     given = load_generalist(cfg, data).to(device) if cfg["generalist"]["checkpoint"] else None
+    exit_if_dry_run(args.dry_run, cfg)
     root = RunFolder.create("specialists", args.runs_dir, tensorboard=False)
     root.save_config(cfg)
     print(f"run folder: {root.path}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from kd.common.metrics.rl import format_return, percent_of_teacher
-from kd.common.utils.cli import common_parser, main_entry
+from kd.common.utils.cli import common_parser, exit_if_dry_run, main_entry
 from kd.common.utils.device import resolve_device
 from kd.common.utils.errors import ConfigError
 from kd.common.utils.run_folder import RunFolder
@@ -35,6 +35,8 @@ def main(argv: list[str] | None = None) -> dict:
     device = resolve_device(args.device)
     policies = ([("teacher", args.teacher)] if args.teacher else []) + [(Path(p).stem, p) for p in args.checkpoint]
     loaded = [(label, path, *load_policy(path, device)) for label, path in policies]
+    exit_if_dry_run(args.dry_run, {"policies": {label: str(path) for label, path in policies}, "episodes": args.episodes,
+                                   "seed": seed, "stochastic": args.stochastic, "gif": args.gif})
     run = RunFolder.create(f"eval-{env_label(loaded[0][3]['env']['name'])}", args.runs_dir, tensorboard=False)
     print(f"run folder: {run.path}")
     results, teacher_mean = {}, None

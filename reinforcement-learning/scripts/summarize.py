@@ -21,7 +21,7 @@ from pathlib import Path
 
 import yaml
 
-from kd.common.utils.cli import common_parser, main_entry
+from kd.common.utils.cli import common_parser, exit_if_dry_run, main_entry
 from kd.common.utils.errors import MissingPathError
 from kd.common.utils.plotting import figures_markdown
 from kd.rl.figures import summary_figures
@@ -69,6 +69,8 @@ def main(argv: list[str] | None = None) -> str:
     if not runs_dir.is_dir():
         raise MissingPathError(f"runs folder '{runs_dir}' does not exist")
     teachers, students = collect(runs_dir)
+    exit_if_dry_run(args.dry_run, {"runs_dir": str(runs_dir), "teacher_runs": sum(map(len, teachers.values())),
+                                   "student_runs": sum(map(len, students.values()))})
     lines = ["| env | policy | policy params | return (mean over seeds +- std across seeds) | % of teacher | "
              "steps to 90% | training episodes (CleanRL / RL Zoo figure) | seeds |", "|---|---|---|---|---|---|---|---|"]
     labels = {}

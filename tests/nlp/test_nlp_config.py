@@ -1,0 +1,29 @@
+"""NLP configs are read as in the other domains: ``--config`` takes a preset name, a near-miss key is an error
+naming the key meant (before anything is loaded or created), and a loss term the preset does not list is added
+by its key."""
+import pytest
+
+from kd.common.utils.errors import ConfigError, KDError, MissingPathError
+from kd.nlp.scripts.launch import run_stage
+
+
+@pytest.mark.parametrize("argv, error, message", [
+    (["--config", "sst2", "data.train_subet=8"], ConfigError,
+     "unknown config key 'data.train_subet'; did you mean 'data.train_subset'?"),
+    (["--config", "sst2", "distill.epoch=1"], ConfigError, "did you mean 'distill.epochs'?"),
+    (["--config", "sst"], MissingPathError, "config 'sst' not found; pass a YAML path or one of: lm, multi30k, sst2"),
+])
+def test_near_misses_name_what_was_meant(argv, error, message, tmp_path):
+    with pytest.raises(error, match=message.replace("?", r"\?")):
+        run_stage("distill", "test", [*argv, "--runs-dir", str(tmp_path)])
+    assert not any(tmp_path.iterdir())
+
+
+def test_a_term_the_preset_does_not_list_is_added_by_its_key(tmp_path):
+    table = tmp_path / "train.tsv"
+    table.write_text("text\tlabel\ngood\tpos\nbad\tneg\n")
+    argv = ["--config", "sst2", "data.name=local", f"data.train_file={table}", f"data.dev_file={table}",
+            "student.arch=bilstm", "distill.weights.mse=0.5", "--runs-dir", str(tmp_path / "runs")]
+    with pytest.raises(KDError, match="this run needs a fine-tuned teacher"):  # mse was taken: it needs a teacher
+        run_stage("distill", "test", argv)
+    assert not (tmp_path / "runs").exists()
