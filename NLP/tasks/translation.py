@@ -1,15 +1,27 @@
-"""Multi30k de->en translation: a transformer teacher trained from scratch, a smaller student distilled by
-word-level KD (token KL, teacher-forced) and/or sequence-level KD (trained on the teacher's beam outputs).
+"""Translation (Multi30k de->en, or any parallel corpus loader): a teacher, a smaller student distilled by
+word-level KD (token KL, teacher-forced) and/or sequence-level KD (trained on the teacher's beam outputs), Kim &
+Rush 2016.
 
-Tokenization is word level (:class:`kd.nlp.data.WordTokenizer`: lower-cased words and punctuation, words
-seen fewer than ``data.min_freq`` times -> ``<unk>``), one vocabulary per language, built from the
-training set by ``train_teacher`` and stored in the teacher checkpoint; students reuse it (word-level KD
-needs the teacher's target vocabulary). BLEU is sacrebleu's corpus BLEU of the beam-search output against
-the lower-cased, word-split reference (so it is a tokenised, case-insensitive BLEU).
+Two kinds of models, one flow:
+
+- **pretrained** (``teacher.name``: a hub id such as ``Helsinki-NLP/opus-mt-de-en`` or ``t5-small``, or a
+  ``save_pretrained`` folder; any ``AutoModelForSeq2SeqLM``): the model's own tokenizer for sources and targets;
+  the student is ``student.name`` (pretrained, the teacher's vocabulary) or the teacher's config with
+  ``student.config`` changes (``{encoder_layers: 6, decoder_layers: 1}``), at random or from alternate teacher
+  layers (``student.init=teacher``); beam search is the model's ``generate``; BLEU is sacreBLEU's corpus BLEU
+  (13a tokenisation, cased) of the detokenised output against the untouched references -- the standard form.
+  ``data.source_prefix`` is put before every source (T5: ``"translate German to English: "``). Trained models are
+  saved as ``save_pretrained`` folders ``checkpoints/teacher/`` and ``checkpoints/student/``;
+- **from scratch** (``teacher.name`` null): :class:`~kd.nlp.teacher_model.TransformerSeq2Seq` at two sizes over
+  word-level vocabularies (:class:`kd.nlp.data.WordTokenizer`: lower-cased words and punctuation, words seen fewer
+  than ``data.min_freq`` times -> ``<unk>``), one per language, built by ``train_teacher`` and stored in
+  ``checkpoints/teacher.pt``; students reuse them. BLEU is then computed against the lower-cased, word-split
+  references (a tokenised, case-insensitive BLEU).
 """
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Callable
 
 import torch
@@ -24,15 +36,19 @@ from kd.common.utils.checkpoint import atomic_save_on_main
 from kd.common.utils.errors import ConfigError
 from kd.common.utils.run_folder import RunFolder
 from kd.nlp.data import Seq2SeqCollator, bucketed_loader, WordTokenizer, load_translation_data
+from kd.nlp.data.hf_tokenizer import HFTextTokenizer
 from kd.nlp.data.word_tokenizer import split_words
 from kd.nlp.generation import beam_search
 from kd.nlp.methods import Seq2SeqKD
+from kd.nlp.methods.vocabulary_check import require_same_vocabulary
 from kd.nlp.model_zoo import load_nlp_model, save_nlp_model, tokenizer_spec
+from kd.nlp.student_model import init_from_teacher_layers, student_from_teacher_config
 from kd.nlp.tasks.training import fit
-from kd.nlp.teacher_model import TransformerSeq2Seq
+from kd.nlp.teacher_model import HFSeq2Seq, TransformerSeq2Seq, load_seq2seq, save_pretrained_folder
 
-TEACHER_FILE, STUDENT_FILE, BEAM_TARGETS = "teacher.pt", "student.pt", "teacher_beam_targets.pt"
+TEACHER, STUDENT, BEAM_TARGETS = "teacher", "student", "teacher_beam_targets.pt"
 SIZE_KEYS = ("d_model", "nhead", "num_encoder_layers", "num_decoder_layers", "dim_feedforward", "dropout")
+ARCHS = ("seq2seq_transformer", "hf_seq2seq")
 
 
 def load_pairs(cfg: dict) -> dict:
@@ -41,7 +57,9 @@ def load_pairs(cfg: dict) -> dict:
     d = cfg["data"]
     splits = load_translation_data(d["name"], path=d.get("path"))
     cuts = {"train": d.get("train_subset"), "validation": d.get("dev_subset"), "test": d.get("dev_subset")}
-    return {split: pairs[: cuts[split]] if cuts.get(split) else pairs for split, pairs in splits.items()}
+    prefix = d.get("source_prefix") or ""
+    return {split: [(prefix + s, t) for s, t in (pairs[: cuts[split]] if cuts.get(split) else pairs)]
+            for split, pairs in splits.items()}
 
 
 def encode_pairs(pairs, src_tok: WordTokenizer, tgt_tok: WordTokenizer, max_length: int) -> list[dict]:
@@ -80,8 +98,12 @@ def translate(model, items: list[dict], tgt_tok: WordTokenizer, device, beam_siz
     for chunk in tqdm(chunks[distributed.get_rank()::distributed.get_world_size()], desc=desc, leave=False,
                       disable=not distributed.is_main()):
         batch = collate([items[i] for i in chunk])
-        hyps = beam_search(model, batch["src"].to(device), batch["src_mask"].to(device), tgt_tok.bos_token_id,
-                           tgt_tok.eos_token_id, tgt_tok.pad_token_id, beam_size=beam_size)
+        src, src_mask = batch["src"].to(device), batch["src_mask"].to(device)
+        if isinstance(model, HFSeq2Seq):  # a pretrained model's own generate
+            hyps = model.generate_ids(src, src_mask, tgt_tok.eos_token_id, tgt_tok.pad_token_id, beam_size=beam_size)
+        else:
+            hyps = beam_search(model, src, src_mask, tgt_tok.bos_token_id, tgt_tok.eos_token_id, tgt_tok.pad_token_id,
+                               beam_size=beam_size)
         mine += zip(chunk, hyps)
     model.train(was_training)
     outputs: list[list[int]] = [[] for _ in items]
@@ -97,7 +119,9 @@ def bleu_report(model, pairs, src_tok, tgt_tok, cfg: dict, device) -> dict:
     hyps = translate(model, items, tgt_tok, device, cfg["evaluate"]["beam_size"])
     seconds = time.perf_counter() - start
     hypotheses = [tgt_tok.decode(h) for h in hyps]
-    references = [" ".join(split_words(t)) for _, t in pairs]
+    # a pretrained model's detokenised, cased output against the references as they are; word-level models
+    # write lower-cased words, so their references are lower-cased and split alike
+    references = [t if isinstance(tgt_tok, HFTextTokenizer) else " ".join(split_words(t)) for _, t in pairs]
     return {"bleu": corpus_bleu(hypotheses, references), "throughput": len(pairs) / seconds,
             "example": f"{pairs[0][0]} -> {hypotheses[0]}"}
 
@@ -108,11 +132,52 @@ def build_model(sizes: dict, src_tok: WordTokenizer, tgt_tok: WordTokenizer, max
     return TransformerSeq2Seq(**kwargs), kwargs
 
 
-def _load_teacher(cfg: dict):
-    if not cfg["teacher"].get("checkpoint"):
-        raise ConfigError("pass teacher.checkpoint=RUN_DIR/checkpoints/teacher.pt (kd.nlp.scripts.train_teacher); "
-                          "students reuse its vocabularies")
-    return load_nlp_model(cfg["teacher"]["checkpoint"], expected_arch=("seq2seq_transformer",))
+def load_teacher(cfg: dict):
+    """``(model, source tokenizer, target tokenizer)``: ``teacher.checkpoint`` (a train_teacher result) or else the
+    pretrained ``teacher.name``."""
+    t = cfg["teacher"]
+    if t.get("checkpoint"):
+        model, toks, _ = load_nlp_model(t["checkpoint"], expected_arch=ARCHS)
+        return model, toks["source"], toks["target"]
+    if t.get("name"):
+        return load_seq2seq(t["name"], "teacher.name")
+    raise ConfigError("pass teacher.name=<hub id or save_pretrained folder> (e.g. Helsinki-NLP/opus-mt-de-en), or "
+                      "teacher.checkpoint= the checkpoints/teacher.pt file or checkpoints/teacher folder of a "
+                      "train_teacher run; students reuse its vocabularies")
+
+
+def build_student(cfg: dict, teacher, src_tok, tgt_tok):
+    """``(model, source tokenizer, target tokenizer, kwargs)``: the pretrained ``student.name``, or the teacher's
+    architecture made smaller (``student.config``, pretrained teacher) or a transformer of ``student.d_model``...
+    (from-scratch teacher), at random or from alternate teacher layers (``student.init``); ``kwargs`` rebuild a
+    from-scratch one."""
+    s = cfg["student"]
+    init = s.get("init", "random")
+    if s.get("name"):
+        model, s_src, s_tgt = load_seq2seq(s["name"], "student.name")
+        require_same_vocabulary(src_tok, s_src, f"student.name={s['name']}")
+        require_same_vocabulary(tgt_tok, s_tgt, f"student.name={s['name']}")
+        return model, s_src, s_tgt, None
+    if isinstance(teacher, HFSeq2Seq):
+        return HFSeq2Seq(student_from_teacher_config(teacher.model, s.get("config") or {}, init)), src_tok, tgt_tok, None
+    model, kwargs = build_model(s, src_tok, tgt_tok, cfg["data"]["max_length"])
+    if init == "teacher":
+        print(f"DistilBERT-style init: teacher layers {init_from_teacher_layers(model, teacher)}")
+    elif init != "random":
+        raise ConfigError(f"unknown student.init '{init}'; choose random or teacher")
+    return model, src_tok, tgt_tok, kwargs
+
+
+def save(model, src_tok, tgt_tok, kwargs: dict | None, run: RunFolder, role: str) -> Path:
+    """A pretrained-kind model as a save_pretrained folder ``checkpoints/<role>/``, a from-scratch one as
+    ``checkpoints/<role>.pt``."""
+    if isinstance(model, HFSeq2Seq):
+        path = save_pretrained_folder(model, tgt_tok, run.checkpoints / role)
+    else:
+        path = save_nlp_model(model, run.checkpoints / f"{role}.pt", "seq2seq_transformer", kwargs,
+                              {"source": tokenizer_spec(src_tok), "target": tokenizer_spec(tgt_tok)})
+    print(f"{role} saved: {path}")
+    return path
 
 
 class TranslationTask:
@@ -136,27 +201,29 @@ class TranslationTask:
     @staticmethod
     def train_teacher(cfg: dict, open_run: Callable[[], RunFolder], device: torch.device, resume: bool = False) -> dict:
         splits = load_pairs(cfg)
-        min_freq = cfg["data"]["min_freq"]
-        src_tok = WordTokenizer.build((s for s, _ in splits["train"]), min_freq)
-        tgt_tok = WordTokenizer.build((t for _, t in splits["train"]), min_freq)
-        model, kwargs = build_model(cfg["teacher"], src_tok, tgt_tok, cfg["data"]["max_length"])
-        print(f"teacher: {count_parameters(model):,} parameters; vocabularies {len(src_tok):,} (source) / "
-              f"{len(tgt_tok):,} (target); {len(splits['train']):,} training pairs")
+        name = cfg["teacher"].get("name")
+        if name:
+            (model, src_tok, tgt_tok), kwargs = load_seq2seq(name, "teacher.name"), None
+        else:
+            min_freq = cfg["data"]["min_freq"]
+            src_tok = WordTokenizer.build((s for s, _ in splits["train"]), min_freq)
+            tgt_tok = WordTokenizer.build((t for _, t in splits["train"]), min_freq)
+            model, kwargs = build_model(cfg["teacher"], src_tok, tgt_tok, cfg["data"]["max_length"])
+        print(f"teacher{f' {name}' if name else ''}: {count_parameters(model):,} parameters; vocabularies "
+              f"{len(src_tok):,} (source) / {len(tgt_tok):,} (target); {len(splits['train']):,} training pairs")
         t = cfg["train"]
         method = Seq2SeqKD({"ce": 1.0}, label_smoothing=t["label_smoothing"])
         run = open_run()
         TranslationTask._train(model, method, cfg, t, splits, src_tok, tgt_tok, run, device, resume, "train.lr")
-        save_nlp_model(model, run.checkpoints / TEACHER_FILE, "seq2seq_transformer", kwargs,
-                       {"source": tokenizer_spec(src_tok), "target": tokenizer_spec(tgt_tok)})
+        save(model, src_tok, tgt_tok, kwargs, run, TEACHER)
         return TranslationTask._final("teacher", model, cfg, splits, src_tok, tgt_tok, device)
 
     @staticmethod
     def distill(cfg: dict, open_run: Callable[[], RunFolder], device: torch.device, resume: bool = False) -> dict:
+        teacher, src_tok, tgt_tok = load_teacher(cfg)
         splits = load_pairs(cfg)
-        teacher, toks, _ = _load_teacher(cfg)
         teacher.to(device)
-        src_tok, tgt_tok = toks["source"], toks["target"]
-        model, kwargs = build_model(cfg["student"], src_tok, tgt_tok, cfg["data"]["max_length"])
+        model, src_tok, tgt_tok, kwargs = build_student(cfg, teacher, src_tok, tgt_tok)
         dc = cfg["distill"]
         if dc["targets"] not in ("reference", "teacher_beam"):
             raise ConfigError(f"unknown distill.targets '{dc['targets']}'; choose reference or teacher_beam")
@@ -168,18 +235,18 @@ class TranslationTask:
         label = ("student alone" if not method.needs_teacher and targets is None else
                  "student + " + " + ".join((["sequence-level KD"] if targets is not None else []) +
                                            (["word-level KD"] if method.needs_teacher else [])))
-        print(f"{label}: {count_parameters(model):,} parameters")
+        print(f"{label}: {count_parameters(model):,} parameters (teacher {count_parameters(teacher):,})")
         TranslationTask._train(model, method, cfg, dc, splits, src_tok, tgt_tok, run, device, resume, "distill.lr",
                                teacher=teacher, targets=targets)
-        save_nlp_model(model, run.checkpoints / STUDENT_FILE, "seq2seq_transformer", kwargs,
-                       {"source": tokenizer_spec(src_tok), "target": tokenizer_spec(tgt_tok)})
+        save(model, src_tok, tgt_tok, kwargs, run, STUDENT)
         return TranslationTask._final(label, model, cfg, splits, src_tok, tgt_tok, device)
 
     @staticmethod
     def evaluate(cfg: dict, open_run: Callable[[], RunFolder], device: torch.device, resume: bool = False) -> dict:
         if not cfg["evaluate"].get("checkpoint"):
-            raise ConfigError("pass evaluate.checkpoint=RUN_DIR/checkpoints/<teacher|student>.pt")
-        model, toks, _ = load_nlp_model(cfg["evaluate"]["checkpoint"], expected_arch=("seq2seq_transformer",))
+            raise ConfigError("pass evaluate.checkpoint=RUN_DIR/checkpoints/<teacher|student>.pt, or the checkpoints/"
+                              "<teacher|student> folder of a pretrained model's run")
+        model, toks, _ = load_nlp_model(cfg["evaluate"]["checkpoint"], expected_arch=ARCHS)
         return TranslationTask._final(cfg["evaluate"]["checkpoint"], model.to(device), cfg, load_pairs(cfg),
                                       toks["source"], toks["target"], device)
 

@@ -50,7 +50,8 @@ def tiny_marian():
         config = MarianConfig(vocab_size=len(tokenizer), d_model=32, encoder_layers=layers, decoder_layers=layers,
                               encoder_attention_heads=2, decoder_attention_heads=2, encoder_ffn_dim=64,
                               decoder_ffn_dim=64, max_position_embeddings=64, pad_token_id=0, eos_token_id=3,
-                              decoder_start_token_id=0, forced_eos_token_id=3, dropout=0.0)
+                              decoder_start_token_id=0, forced_eos_token_id=3, dropout=0.0,
+                              scale_embedding=True)  # as the opus-mt configs
         MarianMTModel(config).save_pretrained(folder)
         return folder
     return make
