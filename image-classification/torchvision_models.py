@@ -6,8 +6,10 @@ student: {arch: "torchvision:resnet18"}                                # random 
 ```
 
 ``weights`` is a member of the model's weights enum (``DEFAULT``, ``IMAGENET1K_V1``, ...; null: random
-initialisation). The file is downloaded once by torchvision into ``$TORCH_HOME/hub/checkpoints`` (default
-``~/.cache/torch``); a machine that cannot download it gets one line naming the file and where to put it.
+initialisation). The file is downloaded once, hash-checked as torchvision does, into
+``$TORCH_HOME/hub/checkpoints`` (default ``~/.cache/torch``), by the pipeline before it makes a run folder
+(:func:`fetch_published_weights`); a machine that cannot download it gets one line naming the file and where to
+put it. A pretrained teacher is used as published with ``teacher.epochs=0``.
 When the data set has another number of classes than the weights were published for (1000 for ImageNet),
 the published head is replaced by a new, randomly initialised one, and a line says so.
 
