@@ -164,7 +164,7 @@ def run_cli(module, argv, capsys) -> tuple[int, str]:
 
 
 @pytest.mark.parametrize("overrides,expected", [
-    (["data.name=imagenet"], "error: unknown data set 'imagenet'"),
+    (["data.name=imagenet22k"], "error: unknown data set 'imagenet22k'"),
     (["student.arch=vit_giant"], "error: unknown model 'vit_giant'"),
     (["method.name=magic"], "error: unknown method 'magic'"),
     (["distill.mode=telepathy"], "error: unknown distillation mode 'telepathy'"),
