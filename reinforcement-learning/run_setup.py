@@ -28,8 +28,10 @@ from kd.rl.resume import RESUME_FILE, LoopCheckpoint
 
 DEFAULT_CONFIG = Path(__file__).parent / "configs" / "default.yaml"
 # What --resume cannot change: the run's networks, memories and teacher were made with these.
-FIXED_ON_RESUME = ("seed", "env", "teacher.algo", "teacher.network", "teacher.arch", "teacher.init", "student",
-                   "distill.method", "teacher_checkpoint")
+FIXED_ON_RESUME = ("seed", "env", "teacher.algo", "teacher.network", "teacher.arch", "teacher.init",
+                   "teacher.checkpoint", "student", "distill.method")
+# Keys of earlier versions, refused with their new names (the same names as in vision and NLP).
+RENAMED = {"distill.tau": "distill.temperature", "teacher_checkpoint": "teacher.checkpoint"}
 
 
 @dataclass
@@ -47,21 +49,19 @@ class RunSetup:
 
 
 def setup_run(args: argparse.Namespace, kind: str,
-              prepare: Callable[[dict, torch.device, dict | None], Any] | None = None, **recorded) -> RunSetup:
+              prepare: Callable[[dict, torch.device, dict | None], Any] | None = None) -> RunSetup:
     """Load the config (default.yaml < ``--config`` < overrides; or, with ``--resume RUN_DIR``, that run's saved
     config with the overrides and its ``checkpoints/resume.pt``), seed everything, set torch threads, build the
     environment once, run ``prepare(config, device, state)`` (the script's own loading and checks, ``state`` being
     the loop state ``--resume`` continues, None for a fresh run; its result is ``RunSetup.prepared``), then open
     the run folder and save the config there (with ``--dry-run``: print the config and exit, creating nothing).
-
-    ``recorded`` values (e.g. the teacher checkpoint of a distillation) are saved in the config, so a
-    resumed run finds them again.
+    A key of an earlier version (``distill.tau``, ``teacher_checkpoint``) is refused with its new name.
     """
     if args.resume:
         config = _resumed_config(args)
     else:
-        config = {**load_config(args.config, args.overrides, defaults=load_yaml(DEFAULT_CONFIG),
-                                config_dir=DEFAULT_CONFIG.parent), **recorded}
+        config = load_config(args.config, args.overrides, defaults=load_yaml(DEFAULT_CONFIG),
+                             config_dir=DEFAULT_CONFIG.parent, renamed=RENAMED)
         config["seed"] = args.seed if args.seed is not None else int(config.get("seed", 0))
     seed = int(config["seed"])
     torch.set_num_threads(int(config.get("threads", 1)))
@@ -85,7 +85,7 @@ def setup_run(args: argparse.Namespace, kind: str,
 
 def _resumed_config(args: argparse.Namespace) -> dict:
     """The saved config with the overrides; ``--seed`` or an override of a FIXED_ON_RESUME key is refused."""
-    config = load_run_config(args.resume, args.overrides, fixed=FIXED_ON_RESUME)
+    config = load_run_config(args.resume, args.overrides, fixed=FIXED_ON_RESUME, renamed=RENAMED)
     if args.seed is not None and args.seed != config["seed"]:
         raise ConfigError(f"--seed {args.seed} differs from the resumed run's seed {config['seed']}; drop --seed")
     return config

@@ -141,6 +141,7 @@ def load_run_config(run_dir: str | Path, overrides: Iterable[str] = (), fixed: I
     if not saved.is_file():
         raise MissingPathError(f"--resume {run_dir}: no config.yaml there; pass a run folder a script created")
     before = load_yaml(saved)
+    refuse_renamed(flatten(before), renamed or {}, where=f" in {saved} (a run of an earlier version)")
     after = apply_overrides(before, overrides, open_sections, renamed)
     old, new = flatten(before), flatten(after)
     for key in sorted(set(old) | set(new)):

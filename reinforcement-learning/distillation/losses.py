@@ -5,7 +5,7 @@ right fields and checks that the loss fits the action space.
 
 | name          | actions    | loss                                                              |
 |---------------|------------|-------------------------------------------------------------------|
-| kl            | discrete   | KL(softmax(q_T / tau) || softmax(z_S))  (Rusu et al. 2015, eq. 3) |
+| kl            | discrete   | KL(softmax(q_T / T) || softmax(z_S))    (Rusu et al. 2015, eq. 3) |
 | nll           | discrete   | -log pi_S(argmax q_T)                   (Rusu et al. 2015, eq. 1) |
 | mse           | discrete   | mean (z_S - q_T)^2 on logits/Q-values   (Rusu et al. 2015, eq. 2) |
 | gaussian_kl   | continuous | KL(N_T || N_S), closed form                                       |
@@ -30,13 +30,13 @@ PolicyLoss = Callable[[PolicyOutput, PolicyOutput], Tensor]
 DISTILLATION_LOSSES: Registry[Tensor] = Registry("policy distillation loss")
 CONTINUOUS_LOSSES = {"gaussian_kl", "gaussian_nll", "mean_mse"}
 
-DISTILLATION_LOSSES.register("kl")(lambda s, t, tau: policy_kl(s.logits, t.logits, tau))
-DISTILLATION_LOSSES.register("nll")(lambda s, t, tau: teacher_action_nll(s.logits, t.logits))
-DISTILLATION_LOSSES.register("mse")(lambda s, t, tau: logit_mse(s.logits, t.logits))
-DISTILLATION_LOSSES.register("gaussian_kl")(lambda s, t, tau: gaussian_kl(s.mean, s.log_std, t.mean, t.log_std))
+DISTILLATION_LOSSES.register("kl")(lambda s, t, temperature: policy_kl(s.logits, t.logits, temperature))
+DISTILLATION_LOSSES.register("nll")(lambda s, t, temperature: teacher_action_nll(s.logits, t.logits))
+DISTILLATION_LOSSES.register("mse")(lambda s, t, temperature: logit_mse(s.logits, t.logits))
+DISTILLATION_LOSSES.register("gaussian_kl")(lambda s, t, temperature: gaussian_kl(s.mean, s.log_std, t.mean, t.log_std))
 DISTILLATION_LOSSES.register("gaussian_nll")(
-    lambda s, t, tau: gaussian_log_likelihood_of_mean(s.mean, s.log_std, t.mean))
-DISTILLATION_LOSSES.register("mean_mse")(lambda s, t, tau: logit_mse(s.mean, t.mean))
+    lambda s, t, temperature: gaussian_log_likelihood_of_mean(s.mean, s.log_std, t.mean))
+DISTILLATION_LOSSES.register("mean_mse")(lambda s, t, temperature: logit_mse(s.mean, t.mean))
 
 
 def loss_for_actions(name: str, action_kind: str) -> str:
@@ -53,8 +53,9 @@ def loss_for_actions(name: str, action_kind: str) -> str:
     return name
 
 
-def distillation_loss(name: str, tau: float = 1.0) -> PolicyLoss:
-    """``loss(student_output, teacher_output) -> scalar``; a loss that does not fit the actions is an error."""
+def distillation_loss(name: str, temperature: float = 1.0) -> PolicyLoss:
+    """``loss(student_output, teacher_output) -> scalar`` (``temperature``: T of ``kl``'s teacher softmax, the config's
+    ``distill.temperature``); a loss that does not fit the actions is an error."""
     fn = DISTILLATION_LOSSES.get(name)
 
     def loss(student: PolicyOutput, teacher: PolicyOutput) -> Tensor:
@@ -64,6 +65,6 @@ def distillation_loss(name: str, tau: float = 1.0) -> PolicyLoss:
             fits = sorted(CONTINUOUS_LOSSES) if continuous else sorted(set(DISTILLATION_LOSSES.names()) - CONTINUOUS_LOSSES)
             raise ConfigError(f"loss '{name}' does not fit {kinds} actions (teacher {teacher.kind}, "
                               f"student {student.kind}); use one of: {', '.join(fits)}")
-        return fn(student, teacher, tau)
+        return fn(student, teacher, temperature)
 
     return loss

@@ -38,7 +38,7 @@ from kd.rl.teacher_model.actions import select_actions, to_env_actions
 class DistillConfig:
     method: str = "policy_distillation"
     loss: str = "kl"
-    tau: float = 1.0
+    temperature: float = 1.0
     data: str = "teacher"
     mix_fraction: float = 0.5
     sample_actions: bool = True
@@ -75,7 +75,7 @@ def distill_policy(student: nn.Module, teacher: nn.Module, env: dict, cfg: Disti
     iterations = cfg.total_steps // per_iteration
     if iterations < 1:
         raise ConfigError(f"distill.total_steps={cfg.total_steps} is less than one iteration ({per_iteration} steps)")
-    loss_fn = distillation_loss(cfg.loss, cfg.tau)
+    loss_fn = distillation_loss(cfg.loss, cfg.temperature)
     teacher_share = DATA_SOURCES.get(cfg.data)(cfg.mix_fraction)
     replay = TeacherLabelledReplay(cfg.buffer_size)
     optimizer = torch.optim.Adam(student.parameters(), lr=cfg.learning_rate)

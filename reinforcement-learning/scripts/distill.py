@@ -1,17 +1,20 @@
 """Distil a trained teacher policy into a smaller student.
 
-    python -m kd.rl.scripts.distill --config reinforcement-learning/configs/cartpole.yaml \
-        --teacher runs/teacher-cartpole-s1-.../checkpoints/teacher.pt distill.data=student
+    python -m kd.rl.scripts.distill --config cartpole \
+        teacher.checkpoint=runs/teacher-cartpole-s1-.../checkpoints/teacher.pt distill.data=student
 
 ``distill.method``: ``policy_distillation`` (Rusu et al. 2015; data from the teacher's, the student's
 or mixed rollouts) or ``kickstarting`` (Schmitt et al. 2018: PPO + annealed distillation term).
 Teacher and student are evaluated on the same held-out seeds; the table gives the student's return,
 its percentage of the teacher's and the compression ratio. ``--resume RUN_DIR`` continues an interrupted
-run from its last iteration with the same teacher (:mod:`kd.rl.resume`). The teacher is loaded and checked
+run from its last iteration with the same teacher (:mod:`kd.rl.resume`). The teacher (``teacher.checkpoint``,
+the key vision and NLP use for it too) is loaded and checked
 against the environment before the run folder is made; ``distill.loss=auto`` is KL for discrete actions and
 the Gaussian KL for continuous ones.
 """
 from __future__ import annotations
+
+import argparse
 
 from kd.common.metrics.rl import format_return, percent_of_teacher
 from kd.common.utils.cli import common_parser, main_entry
@@ -43,7 +46,7 @@ def _kickstarting(setup: RunSetup, cfg: DistillConfig, teacher, evaluate, callba
     weight = linear_anneal(settings.pop("weight_start"), settings.pop("weight_end"), settings.pop("anneal_fraction"))
     ppo = PPOConfig.from_dict({**setup.config["teacher"]["ppo"], **settings, "update_obs_norm": False})
     student = build_student(setup.config["student"], teacher, setup.env, with_critic=True).to(setup.device)
-    kickstart(student, teacher, setup.env, ppo, distillation_loss(cfg.loss, cfg.tau), weight, setup.seed,
+    kickstart(student, teacher, setup.env, ppo, distillation_loss(cfg.loss, cfg.temperature), weight, setup.seed,
               setup.device, evaluate, callback, setup.checkpoint)
     return student
 
@@ -52,24 +55,24 @@ def prepare(config: dict, device, state: dict | None) -> tuple[DistillConfig, ob
     """``(settings, teacher)`` before the run folder exists: the teacher checked against the environment, the
     method known, and ``distill.loss`` (``auto`` resolved) fitting the teacher's actions."""
     METHODS.get(config["distill"]["method"])
-    teacher, _ = load_policy_for(config["teacher_checkpoint"], config["env"], device, "--teacher")
+    if not config["teacher"]["checkpoint"]:
+        raise ConfigError("pass teacher.checkpoint=PATH (the teacher.pt a train_teacher run wrote)")
+    teacher, _ = load_policy_for(config["teacher"]["checkpoint"], config["env"], device, "teacher.checkpoint")
     config["distill"]["loss"] = loss_for_actions(config["distill"]["loss"], teacher.arch_kwargs["action_kind"])
     return DistillConfig.from_dict(config["distill"]), teacher
 
 
 def main(argv: list[str] | None = None) -> dict:
     parser = common_parser("Distil a teacher policy into a smaller student")
-    parser.add_argument("--teacher", help="teacher.pt written by kd.rl.scripts.train_teacher (a resumed run "
-                                           "uses its own)")
+    parser.add_argument("--teacher", help=argparse.SUPPRESS)  # the flag of earlier versions, refused below
     args = parser.parse_args(argv)
-    if not args.teacher and not args.resume:
-        raise ConfigError("--teacher PATH is required (the teacher.pt a train_teacher run wrote)")
-    if args.teacher and args.resume:
-        raise ConfigError("--resume continues with the run's own teacher; drop --teacher")
-    setup = setup_run(args, "distill", prepare, teacher_checkpoint=args.teacher)
+    if args.teacher:
+        raise ConfigError("--teacher was renamed to the config key teacher.checkpoint, as in vision and NLP: "
+                          f"pass teacher.checkpoint={args.teacher}")
+    setup = setup_run(args, "distill", prepare)
     config, run, env = setup.config, setup.run, setup.env
     cfg, teacher = setup.prepared
-    teacher_path = config["teacher_checkpoint"]
+    teacher_path = config["teacher"]["checkpoint"]
     method = METHODS.get(cfg.method)
 
     def evaluate(policy):

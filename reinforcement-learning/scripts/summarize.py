@@ -57,8 +57,9 @@ def collect(runs_dir: Path) -> tuple[dict, dict]:
             final = {**final, "steps_to_90": reached[0] if reached else None, "curve": curve}
             teacher_config = Path(final["teacher_checkpoint"]).parents[1] / "config.yaml"
             label = teacher_label(yaml.safe_load(teacher_config.read_text())) if teacher_config.is_file() else "?"
-            tau = config.get("distill", {}).get("tau", 1.0)
-            loss = final["loss"] + (f" tau={tau:g}" if tau != 1.0 else "")  # a sharpened teacher is another setting
+            distill = config.get("distill", {})
+            temperature = distill.get("temperature", distill.get("tau", 1.0))  # runs made before the rename: tau
+            loss = final["loss"] + (f" T={temperature:g}" if temperature != 1.0 else "")  # a sharpened teacher differs
             students[(env, label, final["method"], loss, final["data"], hidden)].append((seed, final))
     return teachers, students
 

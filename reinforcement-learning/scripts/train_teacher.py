@@ -16,6 +16,7 @@ from kd.common.metrics.cost import count_parameters
 from kd.common.metrics.rl import format_return, last_training_episodes
 from kd.common.utils.checkpoint import load_state_dict_checked
 from kd.common.utils.cli import common_parser, main_entry
+from kd.common.utils.errors import ConfigError
 from kd.common.utils.plotting import figures_markdown
 from kd.common.utils.registry import Registry
 from kd.rl.environments import make_vector_env
@@ -52,6 +53,9 @@ def prepare(config: dict, device, state: dict | None) -> tuple:
     describes and the ``teacher.init`` policy to start from (checked against the environment; None without one,
     or when ``--resume`` continues from a saved ``state``)."""
     section, env = config["teacher"], config["env"]
+    if section["checkpoint"]:
+        raise ConfigError("teacher.checkpoint is the trained teacher that distill reads; to continue training one "
+                          "here, pass teacher.init=PATH")
     algorithm = TEACHER_ALGORITHMS.get(section["algo"])
     agent = build_policy(section, env).to(device)
     init = section.get("init") if state is None else None

@@ -35,7 +35,7 @@ def load_policy(path: str | Path, device: str | torch.device = "cpu") -> tuple[n
 
 def load_policy_for(path: str | Path, env: dict, device: str | torch.device, what: str) -> tuple[nn.Module, dict]:
     """:func:`load_policy` for a run on ``env``: a policy trained on another environment (or other wrapper
-    settings) is one line naming both; ``what`` names the setting the path came from (``--teacher``)."""
+    settings) is one line naming both; ``what`` names the setting the path came from (``teacher.checkpoint``)."""
     policy, meta = load_policy(path, device)
     if not same_env(meta["env"], env):
         saved = meta["env"]

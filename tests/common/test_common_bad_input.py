@@ -96,7 +96,7 @@ UNREADABLE = {
     "nlp evaluate evaluate.checkpoint": (nlp_evaluate, lambda f: ["--config", SST2, *local_data(f),
                                                                   f"evaluate.checkpoint={f['empty']}"]),
     "rl train_teacher teacher.init": (rl_teacher, lambda f: [f"teacher.init={f['truncated']}"]),
-    "rl distill --teacher": (rl_distill, lambda f: ["--teacher", str(f["truncated"])]),
+    "rl distill teacher.checkpoint": (rl_distill, lambda f: [f"teacher.checkpoint={f['truncated']}"]),
     "rl evaluate --checkpoint": (rl_evaluate, lambda f: ["--checkpoint", str(f["empty"])]),
 }
 
@@ -156,8 +156,8 @@ MISMATCHED = {
         "set data.allow_checkpoint_mismatch=true to use it anyway (label i of the checkpoint is read as label i "
         "of the data)"),
     "rl: a CartPole teacher given to Acrobot": (
-        rl_distill, lambda f: ["--teacher", str(f["cartpole"]), "env.name=Acrobot-v1"],
-        "--teacher '{cartpole}' was trained on cartpole {{}}, not on this run's Acrobot-v1 {{}}",
+        rl_distill, lambda f: [f"teacher.checkpoint={f['cartpole']}", "env.name=Acrobot-v1"],
+        "teacher.checkpoint '{cartpole}' was trained on cartpole {{}}, not on this run's Acrobot-v1 {{}}",
         "set env.name=cartpole (and its env.kwargs), or pass a checkpoint trained on Acrobot-v1"),
 }
 
@@ -247,7 +247,7 @@ RESUMES = {
                       "--resume cannot change seed (0 -> 7)"),
     "nlp data.train_file": (nlp_distill, lambda: load_config(SST2), ["data.train_file=other.tsv"],
                             "--resume cannot change data.train_file (None -> 'other.tsv')"),
-    "rl env.name": (rl_distill, lambda: {**load_yaml(RL_DEFAULTS), "teacher_checkpoint": "t.pt"},
+    "rl env.name": (rl_distill, lambda: load_config(None, ["teacher.checkpoint=t.pt"], defaults=load_yaml(RL_DEFAULTS)),
                     ["env.name=Acrobot-v1"], "--resume cannot change env.name ('CartPole-v1' -> 'Acrobot-v1')"),
 }
 
@@ -277,7 +277,7 @@ def test_an_environment_rl_cannot_train_on(env, expected, tmp_path, capfd):
 # ------------------------------------------------------------------ the same, as the processes a user starts
 @pytest.mark.parametrize("module, argv, expected", [
     ("kd.vision.scripts.distill", ["--config", "digits_cnn_mlp", "teacher.checkpoint={truncated}"], "checkpoint '"),
-    ("kd.rl.scripts.distill", ["--teacher", "{cartpole}", "env.name=LunarLander-v3"], "--teacher '"),
+    ("kd.rl.scripts.distill", ["teacher.checkpoint={cartpole}", "env.name=LunarLander-v3"], "teacher.checkpoint '"),
     ("kd.nlp.scripts.train_teacher", ["--config", SST2, "data.name=local", "data.train_file={root}/headerless.tsv",
                                       "data.dev_file={root}/headerless.tsv"], "data file '"),
 ])

@@ -120,7 +120,7 @@ DRY_RUNS = {
     "kd.nlp.scripts.evaluate": [*NLP_LOCAL, "evaluate.checkpoint={nlp_model}"],
     "kd.nlp.scripts.report": ["--runs", "{nlp_run}"],
     "kd.rl.scripts.train_teacher": ["--config", "cartpole"],
-    "kd.rl.scripts.distill": ["--teacher", "{policy}"],
+    "kd.rl.scripts.distill": ["teacher.checkpoint={policy}"],
     "kd.rl.scripts.evaluate": ["--checkpoint", "{policy}", "--episodes", "1"],
     "kd.rl.scripts.summarize": [],
 }

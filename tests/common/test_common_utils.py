@@ -52,6 +52,9 @@ def test_presets_by_name_open_sections_and_renamed_keys(tmp_path):
     save_yaml(cfg, tmp_path / "config.yaml")  # a resumed run reads overrides the same way
     assert load_run_config(tmp_path, ["distill.weights.hidden=1"], open_sections=["distill.weights"])[
         "distill"]["weights"]["hidden"] == 1
+    save_yaml({"distill": {"tau": 0.01}}, tmp_path / "config.yaml")  # a run folder of an earlier version
+    with pytest.raises(ConfigError, match=r"'distill.tau' in .*config.yaml \(a run of an earlier version\) was renamed"):
+        load_run_config(tmp_path, renamed=renamed)
 
 
 def test_numbers_in_exponent_notation_are_numbers_in_files_and_overrides(tmp_path):

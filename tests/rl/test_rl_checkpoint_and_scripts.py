@@ -46,7 +46,7 @@ def test_scripts_train_distill_evaluate(tmp_path, capsys):
     teacher_pt = next(tmp_path.glob("teacher-cartpole-s3-*/checkpoints/teacher.pt"))
     assert teacher_final["policy_parameters"] == 4610
     assert 0 < teacher_final["training_episodes"] <= 100 and teacher_final["training_return_mean"] > 0
-    final = distill.main(["--config", str(CONFIG), "--runs-dir", runs, "--teacher", str(teacher_pt),
+    final = distill.main(["--config", str(CONFIG), "--runs-dir", runs, f"teacher.checkpoint={teacher_pt}",
                           "distill.total_steps=512", "distill.data=mix", "eval.episodes=3"])
     assert final["compression"] > 10 and "percent_of_teacher" in final
     run = next(tmp_path.glob("distill-cartpole-*"))
@@ -78,7 +78,7 @@ def test_dqn_teacher_script_saves_a_q_network(tmp_path):
 def test_user_mistakes_exit_with_one_line(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main_entry(distill.main, ["--config", str(CONFIG), "--runs-dir", str(tmp_path),
-                                  "--teacher", str(tmp_path / "nope.pt")])
+                                  f"teacher.checkpoint={tmp_path / 'nope.pt'}"])
     assert exit_info.value.code != 0
     assert capsys.readouterr().err.strip().startswith("error: checkpoint")
     with pytest.raises(SystemExit):

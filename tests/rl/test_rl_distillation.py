@@ -72,8 +72,9 @@ def test_q_value_teacher_with_sharp_temperature(linear_cartpole_teacher):
         q_teacher.q[0].bias.zero_()
     torch.manual_seed(2)
     student = build_student({"network": "actor_critic", "arch": {"hidden": [8], "critic": False}}, q_teacher, CARTPOLE)
-    cfg = DistillConfig(data="student", loss="kl", tau=0.01, total_steps=4096, num_envs=4, steps_per_iteration=64,
-                        updates_per_iteration=16, batch_size=128, learning_rate=1e-2, eval_every=1000)
+    cfg = DistillConfig(data="student", loss="kl", temperature=0.01, total_steps=4096, num_envs=4,
+                        steps_per_iteration=64, updates_per_iteration=16, batch_size=128, learning_rate=1e-2,
+                        eval_every=1000)
     distill_policy(student, q_teacher.eval(), CARTPOLE, cfg, seed=2, device=torch.device("cpu"))
     assert evaluate_policy(q_teacher, CARTPOLE, 5, seed=7)["return_mean"] == 500.0
     assert evaluate_policy(student, CARTPOLE, 10, seed=7)["return_mean"] >= 450.0

@@ -79,18 +79,23 @@ def test_time_budget_stop_then_resume_finishes_the_teacher_and_the_student(tmp_p
     assert len(list(tmp_path.glob("teacher-*"))) == 1  # the same run folder, not a new one
 
     teacher_pt = run / "checkpoints" / "teacher.pt"
-    distill.main(["--config", str(CONFIG), "--runs-dir", runs, "--teacher", str(teacher_pt), "eval.episodes=2",
+    distill.main(["--config", str(CONFIG), "--runs-dir", runs, f"teacher.checkpoint={teacher_pt}", "eval.episodes=2",
                   "distill.total_steps=1024", "distill.max_minutes=0"])
     student_run = next(tmp_path.glob("distill-cartpole-*"))
-    with pytest.raises(ConfigError, match="drop --teacher"):
-        distill.main(["--resume", str(student_run), "--teacher", str(teacher_pt)])
+    with pytest.raises(ConfigError, match="--resume cannot change teacher.checkpoint"):
+        distill.main(["--resume", str(student_run), f"teacher.checkpoint={run / 'checkpoints' / 'best.pt'}"])
     final = distill.main(["--resume", str(student_run), "--runs-dir", runs, "distill.max_minutes=null"])
     assert final["trained_steps"] == 1024 and final["teacher_checkpoint"] == str(teacher_pt)
     assert [r["epoch"] for r in json.loads((student_run / "metrics.json").read_text())["history"]] == [1, 2, 3, 4]
 
 
 def test_resume_mistakes_are_one_line_errors(tmp_path):
-    with pytest.raises(ConfigError, match="--teacher PATH is required"):
+    with pytest.raises(ConfigError, match="pass teacher.checkpoint=PATH"):
         distill.main(["--config", str(CONFIG), "--runs-dir", str(tmp_path)])
+    with pytest.raises(ConfigError, match="--teacher was renamed to the config key teacher.checkpoint"):
+        distill.main(["--config", str(CONFIG), "--runs-dir", str(tmp_path), "--teacher", "t.pt"])
+    with pytest.raises(ConfigError, match="config key 'distill.tau' was renamed to distill.temperature"):
+        distill.main(["--config", str(CONFIG), "--runs-dir", str(tmp_path), "distill.tau=0.01"])
+    assert not any(tmp_path.iterdir())
     with pytest.raises(MissingPathError, match="no config.yaml"):
         train_teacher.main(["--resume", str(tmp_path)])
