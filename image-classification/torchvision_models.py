@@ -28,6 +28,7 @@ The input size is free (global average pooling); torchvision's models take RGB (
 from __future__ import annotations
 
 import difflib
+import os
 from pathlib import Path
 from typing import Any, Callable
 from urllib.error import URLError
@@ -37,6 +38,7 @@ import torch
 import torchvision.models as tvm
 from torch import Tensor, nn
 
+from kd.common.utils import distributed
 from kd.common.utils.errors import ConfigError, OfflineError, UnknownNameError
 from kd.vision.model_registry import MODELS
 
@@ -132,7 +134,11 @@ def fetch_published_weights(arch: str, kwargs: dict) -> None:
     prefix, colon, name = arch.partition(":")
     if colon and prefix == PREFIX and kwargs.get("weights") is not None:
         MODELS.get(arch)  # an unknown or unsupported name is reported as such
-        fetch_weights_file(name, published_weights(name, kwargs["weights"]))
+        weights = published_weights(name, kwargs["weights"])
+        if int(os.environ.get("LOCAL_RANK", "0")) == 0:  # under torchrun one process per machine downloads
+            fetch_weights_file(name, weights)
+        distributed.barrier()
+        fetch_weights_file(name, weights)  # the others find the file it left
 
 
 def load_published_state(name: str, weights: tvm.WeightsEnum) -> dict[str, Tensor]:
@@ -163,7 +169,7 @@ def build_torchvision(name: str, layout: str, num_classes: int, weights: str | N
     model.load_state_dict(load_published_state(name, published))
     if num_classes != len(published.meta["categories"]):
         old = replace_head(model, layout, num_classes)
-        print(f"{PREFIX}:{name}: the published {published} head has {old.out_features} classes; replaced by a new, "
+        distributed.rank_zero_print(f"{PREFIX}:{name}: the published {published} head has {old.out_features} classes; replaced by a new, "
               f"randomly initialised {num_classes}-class head (the rest keeps the published weights)")
     return TorchvisionClassifier(model, layout)
 
