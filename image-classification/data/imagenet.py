@@ -6,7 +6,8 @@
 - torchvision's ImageNet layout: ``train/<wnid>/*.JPEG`` and ``val/<wnid>/*.JPEG`` with ``meta.bin``, or the
   archives it is made from (``ILSVRC2012_img_train.tar``, ``ILSVRC2012_img_val.tar``,
   ``ILSVRC2012_devkit_t12.tar.gz``, from image-net.org after registering: they cannot be downloaded here),
-  which ``torchvision.datasets.ImageNet`` unpacks into that layout once; or
+  which ``torchvision.datasets.ImageNet`` unpacks into that layout once (in a single process: under torchrun
+  that is a one-line error saying so); or
 - any image folder with ``train/<class>/`` and ``val/<class>/`` (or ``test/<class>/``).
 
 The transforms are torchvision's reference ImageNet recipe, the one the KD/DKD ImageNet tables use:
@@ -26,6 +27,7 @@ from pathlib import Path
 from torchvision.datasets import ImageNet
 from torchvision.datasets.imagenet import META_FILE, load_meta_file
 
+from kd.common.utils import distributed
 from kd.common.utils.errors import MissingPathError
 from kd.vision.data import transforms as tf
 from kd.vision.data.cache_dir import data_root
@@ -42,6 +44,10 @@ def unpacked_root(root: Path) -> tuple[Path, Path]:
     if (root / "train").is_dir() and test_dir is not None:
         return root / "train", test_dir
     if all((root / name).is_file() for name in ARCHIVES):
+        if distributed.get_world_size() > 1:  # hours of unpacking: not in 8 processes at once, nor behind a barrier
+            raise MissingPathError(f"imagenet: '{root}' holds the archives, not yet unpacked; unpack them once with a "
+                                   "single process (the same command with python instead of torchrun and --dry-run), "
+                                   "then launch torchrun")
         print(f"imagenet: unpacking {', '.join(ARCHIVES)} in {root} (once; it takes a while)")
         for split in ("train", "val"):
             ImageNet(str(root), split=split)
