@@ -169,8 +169,9 @@ def build_torchvision(name: str, layout: str, num_classes: int, weights: str | N
     model.load_state_dict(load_published_state(name, published))
     if num_classes != len(published.meta["categories"]):
         old = replace_head(model, layout, num_classes)
-        distributed.rank_zero_print(f"{PREFIX}:{name}: the published {published} head has {old.out_features} classes; replaced by a new, "
-              f"randomly initialised {num_classes}-class head (the rest keeps the published weights)")
+        distributed.rank_zero_print(
+            f"{PREFIX}:{name}: the published {published} head has {old.out_features} classes; replaced by a new, "
+            f"randomly initialised {num_classes}-class head (the rest keeps the published weights)")
     return TorchvisionClassifier(model, layout)
 
 
