@@ -30,6 +30,7 @@ from kd.nlp.teacher_model import (
 
 NLP_MODELS: Registry[nn.Module] = Registry("NLP model")
 NLP_MODELS.register("hf_classifier")(load_hf_classifier)
+NLP_MODELS.register("pretrained")(load_hf_classifier)  # the classification student.arch=pretrained
 NLP_MODELS.register("small_bert")(build_small_bert)
 NLP_MODELS.register("bilstm")(BiLSTMClassifier)
 NLP_MODELS.register("seq2seq_transformer")(TransformerSeq2Seq)

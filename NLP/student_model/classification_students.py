@@ -20,6 +20,7 @@ from kd.nlp.model_zoo import tokenizer_spec
 from kd.nlp.student_model.bilstm import BiLSTMClassifier
 from kd.nlp.student_model.init_from_teacher import init_from_teacher
 from kd.nlp.student_model.small_bert import build_small_bert
+from kd.nlp.teacher_model.hf_classifier import load_hf_classifier, load_hf_tokenizer
 
 
 @dataclass
@@ -59,3 +60,18 @@ def bilstm(section: dict, num_labels: int, teacher, teacher_tokenizer, teacher_n
     kwargs = dict(vocab_size=len(tokenizer), num_labels=num_labels, embed_dim=section["embed_dim"],
                   hidden_size=section["lstm_hidden"])
     return BuiltStudent(BiLSTMClassifier(**kwargs), tokenizer, kwargs, tokenizer_spec(tokenizer))
+
+
+@CLASSIFICATION_STUDENTS.register("pretrained")
+def pretrained(section: dict, num_labels: int, teacher, teacher_tokenizer, teacher_name: str,
+               train_texts: list[str]) -> BuiltStudent:
+    """A pretrained model by hub id or save_pretrained folder (``student.name``, e.g. ``distilbert-base-uncased``)
+    with a new head of ``num_labels`` outputs, read with its own tokenizer: logit terms (kd, mse) apply to any,
+    the position-wise ones (hidden, attention, cosine) need the teacher's tokenizer object and are refused."""
+    name = section.get("name")
+    if not name:
+        raise ConfigError("student.arch=pretrained needs student.name=<hub id or save_pretrained folder>, e.g. "
+                          "distilbert-base-uncased")
+    kwargs = dict(name=name, num_labels=num_labels)
+    model = load_hf_classifier(**kwargs, key="student.name")
+    return BuiltStudent(model, load_hf_tokenizer(name, key="student.name"), kwargs, tokenizer_spec(None, name))

@@ -1,8 +1,10 @@
 """Text classification (SST-2, TREC, AG News, local tables): fine-tune a teacher, distil a student, evaluate.
 
-Teacher: ``teacher.name`` (``minilm`` = the packaged MiniLM-L6, or any local folder / hub id) with a new
-classification head, fine-tuned with CE. Student: ``student.arch`` = ``small_bert`` (teacher's tokenizer)
-or ``bilstm`` (own word vocabulary). Distillation mode ``offline`` computes the teacher's logits on the
+Teacher: ``teacher.name`` (``minilm`` = the packaged MiniLM-L6, or any local folder / hub id such as
+``bert-base-uncased``) with a new classification head, fine-tuned with CE. Student: ``student.arch`` =
+``small_bert`` (teacher's tokenizer), ``bilstm`` (own word vocabulary) or ``pretrained`` (``student.name``, its own
+tokenizer). A transformers student is saved twice: ``checkpoints/student.pt`` (what ``evaluate`` and ``--resume``
+read) and ``checkpoints/student/``, a ``save_pretrained`` folder with its tokenizer and label names. Distillation mode ``offline`` computes the teacher's logits on the
 training set once and caches them in the run folder (``teacher_logits.pt``), so a student epoch costs no
 teacher forward; ``online`` runs the teacher every batch (needed for hidden/attention/cosine terms).
 """
@@ -24,7 +26,7 @@ from kd.nlp.methods import ClassificationKD
 from kd.nlp.model_zoo import load_nlp_model, save_nlp_model, tokenizer_spec
 from kd.nlp.student_model.classification_students import CLASSIFICATION_STUDENTS
 from kd.nlp.tasks.training import fit
-from kd.nlp.teacher_model import load_hf_classifier, load_hf_tokenizer
+from kd.nlp.teacher_model import load_hf_classifier, load_hf_tokenizer, save_pretrained_folder
 
 TEACHER_FILE, STUDENT_FILE, LOGITS_CACHE = "teacher.pt", "student.pt", "teacher_logits.pt"
 
@@ -170,6 +172,10 @@ class ClassificationTask:
             lr_key="distill.lr")
         save_nlp_model(student, run.checkpoints / STUDENT_FILE, cfg["student"]["arch"], s_kwargs, {"main": s_spec},
                        label_names=data.label_names, data=cfg["data"]["name"])
+        if hasattr(student, "save_pretrained"):  # a transformers model: also as Auto classes load it, label names in
+            student.config.id2label = {i: str(name) for i, name in enumerate(data.label_names)}
+            student.config.label2id = {str(name): i for i, name in enumerate(data.label_names)}
+            print(f"student saved for transformers: {save_pretrained_folder(student, s_tok, run.checkpoints / 'student')}")
         final = {"model": label, **_last_dev_metrics(run, evaluate), "params": count_parameters(student),
                  "train_examples": len(data.train_texts),
                  "throughput": examples_per_second(student, s_tok, data.dev_texts, cfg["data"]["max_length"],

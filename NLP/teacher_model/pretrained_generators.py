@@ -42,15 +42,16 @@ def load_seq2seq(name: str, key: str = "teacher.name"):
             HFTextTokenizer(tokenizer, "target", bos_token_id=model.config.decoder_start_token_id))
 
 
-def save_pretrained_folder(model, tokenizer: HFTextTokenizer, folder: str | Path) -> Path:
-    """``save_pretrained`` of the model (unwrapped from :class:`HFSeq2Seq`) and its tokenizer into ``folder``
-    (by rank 0 only under torch.distributed; every rank waits for it)."""
+def save_pretrained_folder(model, tokenizer, folder: str | Path) -> Path:
+    """``save_pretrained`` of the model (unwrapped from :class:`HFSeq2Seq`) and its tokenizer (a Hugging Face one,
+    or the :class:`HFTextTokenizer` around one) into ``folder`` (by rank 0 only under torch.distributed; every
+    rank waits for it)."""
     folder = Path(folder)
     if distributed.is_main():
         tmp = folder.with_name(folder.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         (model.model if isinstance(model, HFSeq2Seq) else model).save_pretrained(tmp)
-        tokenizer.hf.save_pretrained(tmp)
+        getattr(tokenizer, "hf", tokenizer).save_pretrained(tmp)
         shutil.rmtree(folder, ignore_errors=True)
         tmp.rename(folder)
     distributed.barrier()
