@@ -57,12 +57,7 @@ def setup_run(args: argparse.Namespace, kind: str,
     the run folder and save the config there (with ``--dry-run``: print the config and exit, creating nothing).
     A key of an earlier version (``distill.tau``, ``teacher_checkpoint``) is refused with its new name.
     """
-    if args.resume:
-        config = _resumed_config(args)
-    else:
-        config = load_config(args.config, args.overrides, defaults=load_yaml(DEFAULT_CONFIG),
-                             config_dir=DEFAULT_CONFIG.parent, renamed=RENAMED)
-        config["seed"] = args.seed if args.seed is not None else int(config.get("seed", 0))
+    config = load_rl_config(args)
     seed = int(config["seed"])
     torch.set_num_threads(int(config.get("threads", 1)))
     seed_everything(seed)
@@ -81,6 +76,16 @@ def setup_run(args: argparse.Namespace, kind: str,
               else f"{state_file} not found: {run.path} starts from its first iteration")
     print(f"run folder: {run.path}")
     return RunSetup(config, seed, device, run, LoopCheckpoint(state_file, state), prepared)
+
+
+def load_rl_config(args: argparse.Namespace) -> dict:
+    """default.yaml < ``--config`` < overrides (``--seed N`` sets ``seed``), or ``--resume``'s saved config."""
+    if args.resume:
+        return _resumed_config(args)
+    config = load_config(args.config, args.overrides, defaults=load_yaml(DEFAULT_CONFIG),
+                         config_dir=DEFAULT_CONFIG.parent, renamed=RENAMED)
+    config["seed"] = args.seed if args.seed is not None else int(config.get("seed", 0))
+    return config
 
 
 def _resumed_config(args: argparse.Namespace) -> dict:

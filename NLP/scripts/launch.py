@@ -36,14 +36,7 @@ FIXED_ON_RESUME = ("seed", "task", "data.name", "data.path", "data.train_file", 
 def run_stage(stage: str, description: str, argv: list[str] | None = None) -> dict:
     """Parse the common flags, run ``TASKS[cfg.task].<stage>`` in a new (or resumed) run folder, print the table."""
     args = common_parser(description).parse_args(argv)
-    overrides = list(args.overrides) + ([f"seed={args.seed}"] if args.seed is not None else [])
-    if args.resume:
-        cfg = load_run_config(args.resume, overrides, fixed=FIXED_ON_RESUME, open_sections=OPEN_SECTIONS)
-    elif args.config:
-        cfg = load_config(args.config, overrides, config_dir=CONFIG_DIR, open_sections=OPEN_SECTIONS)
-    else:
-        raise ConfigError("pass --config PRESET (sst2, trec, multi30k, lm: a name in NLP/configs/, or a YAML path) "
-                          "or --resume RUN_DIR")
+    cfg = load_nlp_config(args)
     task = TASKS.get(cfg["task"])
     seed_everything(cfg["seed"])
     if cfg.get("threads"):
@@ -61,6 +54,18 @@ def run_stage(stage: str, description: str, argv: list[str] | None = None) -> di
     print(table)
     print(f"run folder: {run.path}")
     return final
+
+
+def load_nlp_config(args) -> dict:
+    """``--resume``'s saved config (an override of FIXED_ON_RESUME refused), else the preset < overrides; ``--seed N``
+    is the override ``seed=N``."""
+    overrides = list(args.overrides) + ([f"seed={args.seed}"] if args.seed is not None else [])
+    if args.resume:
+        return load_run_config(args.resume, overrides, fixed=FIXED_ON_RESUME, open_sections=OPEN_SECTIONS)
+    if args.config:
+        return load_config(args.config, overrides, config_dir=CONFIG_DIR, open_sections=OPEN_SECTIONS)
+    raise ConfigError("pass --config PRESET (sst2, trec, multi30k, lm: a name in NLP/configs/, or a YAML path) "
+                      "or --resume RUN_DIR")
 
 
 def run_opener(cfg: dict, resume: str | None, name: str, runs_dir: str,

@@ -22,10 +22,18 @@ from kd.common.utils.config import to_yaml
 from kd.common.utils.errors import KDError
 
 
+class IntermixedParser(argparse.ArgumentParser):
+    """A parser whose ``key=value`` overrides may come before, between and after the flags
+    (``teacher.checkpoint=T.pt --seed 2 distill.data=student``), as people type them."""
+
+    def parse_args(self, args=None, namespace=None):
+        return self.parse_intermixed_args(args, namespace)
+
+
 def common_parser(description: str) -> argparse.ArgumentParser:
     """``--config PRESET``, ``--device``, ``--seed``, ``--runs-dir``, ``--resume RUN_DIR``, ``--dry-run`` and
-    ``key=value`` overrides."""
-    parser = argparse.ArgumentParser(description=description)
+    ``key=value`` overrides, in any order."""
+    parser = IntermixedParser(description=description)
     parser.add_argument("--config", help="a preset: the name of a file in the domain's configs/, or a YAML path")
     parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:1 ...")
     parser.add_argument("--seed", type=int, default=None, help="overrides the config's seed")

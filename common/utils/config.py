@@ -116,7 +116,12 @@ def apply_overrides(config: dict, overrides: Iterable[str], open_sections: Itera
         if not adding and key not in known and not any(k.startswith(key + ".") for k in known) \
                 and not in_open_section(key, open_sections):
             raise ConfigError(f"unknown config key '{key}'{did_you_mean(key, known)}")
-        value = parse_yaml(raw) if raw != "" else None
+        try:
+            value = parse_yaml(raw) if raw != "" else None
+        except yaml.YAMLError as err:
+            problem = str(err).splitlines()[0]
+            raise ConfigError(f"override '{item}': its value is not YAML ({problem}); quote it, e.g. "
+                              f"{key}='\"{raw}\"'") from None
         node = config
         *parents, leaf = key.split(".")
         for part in parents:

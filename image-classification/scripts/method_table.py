@@ -245,8 +245,9 @@ def labelled_views(cfg: dict, teacher, root: Path, data: VisionData):
     return loader.views
 
 
-def main(argv=None):
-    args = common_parser("Teacher + every method x seed on one student: a result table").parse_args(argv)
+def load_table_config(args) -> tuple[dict, dict[str, tuple[str, dict]]]:
+    """The table's config (``--resume``'s saved one, or DEFAULTS < preset < overrides; ``--seed N``: the seeds
+    ``[N]``) and its rows (label -> method name and arguments, checked against the method)."""
     if args.resume:
         cfg = load_run_config(args.resume, args.overrides, fixed=FIXED_ON_RESUME, open_sections=OPEN_SECTIONS,
                               renamed=RENAMED)
@@ -255,10 +256,15 @@ def main(argv=None):
                           open_sections=OPEN_SECTIONS, renamed=RENAMED)
     if args.seed is not None:
         cfg["run"]["seeds"] = [args.seed]
+    return cfg, {label: row_method(cfg, label) for label in cfg["run"]["methods"]}
+
+
+def main(argv=None):
+    args = common_parser("Teacher + every method x seed on one student: a result table").parse_args(argv)
+    cfg, rows = load_table_config(args)
     if cfg["train"]["threads"]:
         torch.set_num_threads(cfg["train"]["threads"])
     device = resolve_device(args.device)
-    rows = {label: row_method(cfg, label) for label in cfg["run"]["methods"]}
     data = load_data(cfg, device)
     given = load_teacher(cfg, data) if cfg["teacher"]["checkpoint"] and needs_teacher(cfg) else None
     exit_if_dry_run(args.dry_run, cfg)

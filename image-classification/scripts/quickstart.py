@@ -12,9 +12,11 @@ from __future__ import annotations
 from kd.common.utils.cli import main_entry
 from kd.vision.scripts import compare
 
+DEFAULT_PRESET = "digits_cnn_mlp"  # without --config
+
 
 def main(argv: list[str] | None = None) -> dict:
-    return compare.main(argv, run_name="quickstart", default_preset="digits_cnn_mlp")
+    return compare.main(argv, run_name="quickstart", default_preset=DEFAULT_PRESET)
 
 
 if __name__ == "__main__":

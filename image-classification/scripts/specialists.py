@@ -26,6 +26,7 @@ from kd.common.metrics import count_parameters, topk_accuracy
 from kd.common.utils.cli import common_parser, exit_if_dry_run, main_entry
 from kd.common.utils.config import load_config, load_yaml
 from kd.common.utils.device import resolve_device
+from kd.common.utils.errors import ConfigError
 from kd.common.utils.plotting import figures_markdown, plot_training_progress
 from kd.common.utils.run_folder import RunFolder
 from kd.common.utils.seed import seed_everything
@@ -107,13 +108,21 @@ def train_generalist(cfg: dict, data, device, root: RunFolder):
     return model
 
 
+def load_specialists_config(args) -> dict:
+    """DEFAULTS < preset < overrides (``--seed N``: ``seed=N``), the specialists' method settings checked."""
+    if args.resume:
+        raise ConfigError("specialists does not resume an interrupted run: start it again (generalist.checkpoint=PATH "
+                          "skips the generalist's training)")
+    overrides = list(args.overrides) + ([f"seed={args.seed}"] if args.seed is not None else [])
+    cfg = load_config(args.config, overrides, defaults=DEFAULTS, config_dir=CONFIG_DIR,
+                      open_sections=("generalist.kwargs", "specialist.kwargs", "methods.*.weights"), renamed=RENAMED)
+    method_settings(cfg, "specialist", classes=[0])
+    return cfg
+
+
 def main(argv=None):
     args = common_parser("Generalist + specialists with the combined inference of Hinton et al. 2015").parse_args(argv)
-    cfg = load_config(args.config, args.overrides, defaults=DEFAULTS, config_dir=CONFIG_DIR,
-                      open_sections=("generalist.kwargs", "specialist.kwargs", "methods.*.weights"), renamed=RENAMED)
-    method_settings(cfg, "specialist", classes=[0])  # its keys checked before the run folder exists
-    if args.seed is not None:
-        cfg["seed"] = args.seed
+    cfg = load_specialists_config(args)
     seed_everything(cfg["seed"])
     device = resolve_device(args.device)
     data = build_data(cfg["data"], seed=cfg["seed"])

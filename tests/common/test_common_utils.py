@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from kd.common.utils.checkpoint import atomic_save, load_state_dict_checked, safe_load, save_model
+from kd.common.utils.cli import common_parser
 from kd.common.utils.config import apply_overrides, did_you_mean, load_config, load_run_config, save_yaml
 from kd.common.utils.errors import CheckpointMismatchError, ConfigError, MissingPathError, UnknownNameError
 from kd.common.utils.registry import Registry
@@ -55,6 +56,13 @@ def test_presets_by_name_open_sections_and_renamed_keys(tmp_path):
     save_yaml({"distill": {"tau": 0.01}}, tmp_path / "config.yaml")  # a run folder of an earlier version
     with pytest.raises(ConfigError, match=r"'distill.tau' in .*config.yaml \(a run of an earlier version\) was renamed"):
         load_run_config(tmp_path, renamed=renamed)
+
+
+def test_an_override_that_is_not_yaml_is_one_line_and_overrides_mix_with_flags():
+    with pytest.raises(ConfigError, match=r"^override 'data.root=\.\.\.': its value is not YAML"):
+        apply_overrides({"data": {"root": None}}, ["data.root=..."])
+    args = common_parser("test").parse_args(["teacher.checkpoint=t.pt", "--seed", "2", "distill.data=student"])
+    assert args.overrides == ["teacher.checkpoint=t.pt", "distill.data=student"] and args.seed == 2
 
 
 def test_numbers_in_exponent_notation_are_numbers_in_files_and_overrides(tmp_path):

@@ -59,9 +59,7 @@ def test_a_section_key_the_constructor_does_not_take_names_the_key_meant(tmp_pat
 
 
 def table_config(*overrides) -> dict:
-    return method_table.load_config("cifar10_resnet32x4_resnet8x4", overrides, defaults=method_table.DEFAULTS,
-                                    config_dir=method_table.CONFIG_DIR, open_sections=method_table.OPEN_SECTIONS,
-                                    renamed=method_table.RENAMED)
+    return method_table.load_table_config(args(*overrides, config="cifar10_resnet32x4_resnet8x4"))[0]
 
 
 def test_method_table_rows_are_methods_or_variants_of_one():
