@@ -62,16 +62,17 @@ def examples_per_second(model, tokenizer, texts: list[str], max_length: int, bat
 
 
 def load_teacher(cfg: dict, required: bool, data):
-    """``teacher.checkpoint`` and its tokenizer, checked against the data's labels; ``(None, None)`` without one."""
+    """``teacher.checkpoint``, its tokenizer and the name that tokenizer was loaded by (a student on it records the
+    same), checked against the data's labels; ``(None, None, None)`` without one."""
     path = cfg["teacher"].get("checkpoint")
     if not path:
         if required:
             raise ConfigError("this run needs a fine-tuned teacher: pass teacher.checkpoint=RUN_DIR/checkpoints/"
                               f"{TEACHER_FILE} (made by kd.nlp.scripts.train_teacher)")
-        return None, None
+        return None, None, None
     teacher, tokenizers, meta = load_nlp_model(path, expected_arch=("hf_classifier",))
     check_labels(path, meta, data, cfg)
-    return teacher, tokenizers["main"]
+    return teacher, tokenizers["main"], meta["tokenizers"]["main"].get("name")
 
 
 def check_labels(path: str, meta: dict, data, cfg: dict) -> None:
@@ -130,9 +131,9 @@ class ClassificationTask:
         dc = cfg["distill"]
         weights = dict(dc["weights"])
         needs_teacher = any(k != "ce" for k in weights) or cfg["student"].get("init") == "teacher"
-        teacher, t_tok = load_teacher(cfg, needs_teacher or cfg["student"]["arch"] == "small_bert", data)
+        teacher, t_tok, t_tok_name = load_teacher(cfg, needs_teacher or cfg["student"]["arch"] == "small_bert", data)
         built = CLASSIFICATION_STUDENTS.get(cfg["student"]["arch"])(cfg["student"], data.num_labels, teacher, t_tok,
-                                                                    cfg["teacher"]["name"], data.train_texts)
+                                                                    t_tok_name, data.train_texts)
         student, s_tok, s_kwargs, s_spec = built.model, built.tokenizer, built.kwargs, built.tokenizer_spec
         shares = s_tok is t_tok
         method = ClassificationKD(
@@ -192,7 +193,7 @@ class ClassificationTask:
         data = load_data(cfg)
         check_labels(path, meta, data, cfg)
         tok = tokenizers["main"]
-        teacher, t_tok = load_teacher(cfg, False, data)
+        teacher, t_tok, _ = load_teacher(cfg, False, data)
         roles = {"model": tok} if teacher is None else {"model": tok, "teacher": t_tok}
         loader = make_loader(data.dev_texts, data.dev_labels, roles, cfg, 64, False)
         logits, labels = logits_on(model, loader, device, "model")

@@ -164,13 +164,22 @@ class LanguageModelTask:
 
     @staticmethod
     def evaluate(cfg: dict, open_run: Callable[[], RunFolder], device: torch.device, resume: bool = False) -> dict:
-        if not cfg["evaluate"].get("checkpoint"):
-            raise ConfigError("pass evaluate.checkpoint=RUN_DIR/checkpoints/<teacher|student>.pt, or the checkpoints/"
-                              "<teacher|student> folder of a pretrained model's run")
-        model, toks, _ = load_nlp_model(cfg["evaluate"]["checkpoint"], expected_arch=ARCHS)
+        """``evaluate.checkpoint``; without one, the teacher (``teacher.checkpoint``, or the pretrained ``teacher.name``
+        as it is)."""
+        path = cfg["evaluate"].get("checkpoint")
+        if path:
+            model, toks, _ = load_nlp_model(path, expected_arch=ARCHS)
+            tok = toks["main"]
+        elif cfg["teacher"].get("checkpoint") or cfg["teacher"].get("name"):
+            model, tok = load_teacher(cfg)
+        else:
+            raise ConfigError("pass evaluate.checkpoint=RUN_DIR/checkpoints/<teacher|student>.pt (or the checkpoints/"
+                              "<teacher|student> folder of a pretrained model's run), or teacher.name=<hub id> to "
+                              "evaluate a pretrained model as it is")
         splits = load_sentences(cfg)
-        val_loader = make_loader(splits["validation"], toks["main"], cfg, 128, False)
-        return LanguageModelTask._final(cfg["evaluate"]["checkpoint"], model.to(device), val_loader, splits, cfg, device)
+        val_loader = make_loader(splits["validation"], tok, cfg, 128, False)
+        label = path or cfg["teacher"].get("checkpoint") or cfg["teacher"]["name"]
+        return LanguageModelTask._final(label, model.to(device), val_loader, splits, cfg, device)
 
     @staticmethod
     def _final(label, model, val_loader, splits, cfg, device) -> dict:

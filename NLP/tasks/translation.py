@@ -243,12 +243,20 @@ class TranslationTask:
 
     @staticmethod
     def evaluate(cfg: dict, open_run: Callable[[], RunFolder], device: torch.device, resume: bool = False) -> dict:
-        if not cfg["evaluate"].get("checkpoint"):
-            raise ConfigError("pass evaluate.checkpoint=RUN_DIR/checkpoints/<teacher|student>.pt, or the checkpoints/"
-                              "<teacher|student> folder of a pretrained model's run")
-        model, toks, _ = load_nlp_model(cfg["evaluate"]["checkpoint"], expected_arch=ARCHS)
-        return TranslationTask._final(cfg["evaluate"]["checkpoint"], model.to(device), cfg, load_pairs(cfg),
-                                      toks["source"], toks["target"], device)
+        """``evaluate.checkpoint``; without one, the teacher (``teacher.checkpoint``, or the pretrained ``teacher.name``
+        as it is)."""
+        path = cfg["evaluate"].get("checkpoint")
+        if path:
+            model, toks, _ = load_nlp_model(path, expected_arch=ARCHS)
+            src_tok, tgt_tok = toks["source"], toks["target"]
+        elif cfg["teacher"].get("checkpoint") or cfg["teacher"].get("name"):
+            model, src_tok, tgt_tok = load_teacher(cfg)
+        else:
+            raise ConfigError("pass evaluate.checkpoint=RUN_DIR/checkpoints/<teacher|student>.pt (or the checkpoints/"
+                              "<teacher|student> folder of a pretrained model's run), or teacher.name=<hub id> to "
+                              "evaluate a pretrained model as it is")
+        label = path or cfg["teacher"].get("checkpoint") or cfg["teacher"]["name"]
+        return TranslationTask._final(label, model.to(device), cfg, load_pairs(cfg), src_tok, tgt_tok, device)
 
     @staticmethod
     def _final(label, model, cfg, splits, src_tok, tgt_tok, device) -> dict:

@@ -1,7 +1,7 @@
 """Pretrained causal LMs by name (a tiny GPT-2 saved with save_pretrained stands in for a hub model): the
 DistilGPT2 init copies alternate teacher layers; train_teacher fine-tunes a pretrained teacher and distill builds a
 half-depth student from its config, both saved as save_pretrained folders that transformers' Auto classes reload
-and evaluate reads back; a student with another vocabulary, and a mistyped hub name offline, are one-line errors."""
+and evaluate reads back (without a checkpoint it scores the pretrained teacher as it is); a student with another vocabulary, and a mistyped hub name offline, are one-line errors."""
 import os
 import random
 import subprocess
@@ -52,6 +52,8 @@ def test_pretrained_teacher_to_half_depth_student_saved_with_save_pretrained(tin
     sentences = write_text(tmp_path / "text")
     hub_like = tiny_gpt2(tmp_path / "tiny-gpt2", sentences, n_layer=2)
     common = lm_args(tmp_path / "runs", tmp_path / "text")
+    as_it_is = evaluate.main(common + [f"teacher.name={hub_like}"])  # no checkpoint: the pretrained teacher
+    assert as_it_is["val_ppl"] > 10  # random weights: about uniform over its 18 tokens
     teacher = train_teacher.main(common + [f"teacher.name={hub_like}", "train.epochs=2", "train.batch_size=16",
                                            "train.lr=3e-3"])
     assert teacher["val_ppl"] < 8  # 14 words, ~3 choices a position: far below uniform over the vocabulary

@@ -73,6 +73,8 @@ def test_pretrained_translation_teacher_to_smaller_student(tiny_marian, tmp_path
     assert model.config.decoder_layers == 1 and isinstance(tokenizer.decode(out[0], skip_special_tokens=True), str)
     again = evaluate.main(common + [f"evaluate.checkpoint={folder}"])
     assert again["bleu"] == pytest.approx(student["bleu"])
+    as_it_is = evaluate.main(common + [f"teacher.name={hub_like}"])  # no checkpoint: the pretrained teacher, untrained
+    assert as_it_is["val_ppl"] > teacher["val_ppl"]
 
 
 def test_student_with_another_vocabulary_is_refused_before_the_run(tiny_marian, tmp_path):
