@@ -73,14 +73,15 @@ DEFAULTS = {
              "crop_padding": None, "skip_bad_images": False, "allow_checkpoint_mismatch": False},
     "teacher": {"arch": "resnet32x4", "kwargs": {}, "checkpoint": None, **SCHEDULE},
     "student": {"arch": "resnet8x4", "kwargs": {}, **SCHEDULE},
-    "train": {"eval_every": 0, "threads": 0, "precision": "auto", "channels_last": "auto", "compile": False},
+    "train": {"eval_every": 0, "num_threads": None, "precision": "auto", "channels_last": "auto", "compile": False},
     "run": {"name": "method-table", "seeds": [0, 1, 2], "methods": ["student", "kd"], "memo_teacher": False,
             "views": 0, "variants": {"student": {"method": "supervised"}}},
     "methods": load_yaml(DEFAULT_CONFIG)["methods"],  # every method's settings: the vision defaults
 }
 # Mappings whose keys are free: architecture arguments, loss-term weights, the table's own rows.
 OPEN_SECTIONS = ("teacher.kwargs", "student.kwargs", "methods.*.weights", "run.variants")
-RENAMED = {"methods.*.name": "run.variants.<label>: {method: NAME, <argument>: value} (a row named after a method "
+RENAMED = {"train.threads": "train.num_threads (as in every vision config)",
+           "methods.*.name": "run.variants.<label>: {method: NAME, <argument>: value} (a row named after a method "
                              "needs no definition; its settings are methods.<name>.<argument>)",
            "methods.*.kwargs": "methods.<name>.<argument> (e.g. methods.dkd.warmup=5), or run.variants.<label>: "
                                "{method: NAME, <argument>: value} for a row with other settings"}
@@ -262,8 +263,8 @@ def load_table_config(args) -> tuple[dict, dict[str, tuple[str, dict]]]:
 def main(argv=None):
     args = common_parser("Teacher + every method x seed on one student: a result table").parse_args(argv)
     cfg, rows = load_table_config(args)
-    if cfg["train"]["threads"]:
-        torch.set_num_threads(cfg["train"]["threads"])
+    if cfg["train"]["num_threads"]:
+        torch.set_num_threads(cfg["train"]["num_threads"])
     device = resolve_device(args.device)
     data = load_data(cfg, device)
     given = load_teacher(cfg, data) if cfg["teacher"]["checkpoint"] and needs_teacher(cfg) else None
