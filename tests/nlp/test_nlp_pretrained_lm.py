@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from kd.common.utils.errors import KDError
+from kd.common.utils.errors import ConfigError, KDError
 from kd.nlp.scripts import distill, evaluate, train_teacher
 from kd.nlp.student_model import student_from_teacher_config
 from kd.nlp.teacher_model import load_causal_lm
@@ -44,6 +44,15 @@ def test_distilgpt2_init_copies_alternate_teacher_layers(tiny_gpt2, tmp_path):
             assert torch.equal(s_param, t_param)
     assert torch.equal(student.transformer.wte.weight, teacher.transformer.wte.weight)
     assert torch.equal(student.transformer.ln_f.weight, teacher.transformer.ln_f.weight)
+
+
+def test_student_config_names_and_widths_are_checked(tiny_gpt2, tmp_path):
+    teacher, _ = load_causal_lm(str(tiny_gpt2(tmp_path / "gpt2", ["a b c ."], n_layer=2)))
+    with pytest.raises(ConfigError, match="GPT2Config has no n_layers"):
+        student_from_teacher_config(teacher, {"n_layers": 1})
+    with pytest.raises(KDError, match="student's transformer.wte.weight .* has no equal in the teacher"):
+        student_from_teacher_config(teacher, {"n_embd": 16}, init="teacher")  # narrower: nothing to copy
+    assert student_from_teacher_config(teacher, {"n_embd": 16}).config.n_embd == 16  # random init: any width
 
 
 def test_pretrained_teacher_to_half_depth_student_saved_with_save_pretrained(tiny_gpt2, tmp_path):
