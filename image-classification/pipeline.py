@@ -118,7 +118,8 @@ def method_settings(cfg: dict, name: str, **overrides) -> dict:
     the preset and the overrides), then ``overrides``; a key its constructor does not take is a one-line
     ConfigError naming the key meant."""
     settings = merge(cfg.get("methods", {}).get(name) or {}, overrides)
-    check_arguments(METHODS, name, teacher=None, student=None, num_classes=1, image_shape=None, **settings)
+    check_arguments(METHODS, name, supplied=("teacher", "student", "num_classes", "image_shape"), teacher=None,
+                    student=None, num_classes=1, image_shape=None, **settings)
     return settings
 
 
@@ -126,8 +127,8 @@ def check_names(cfg: dict) -> None:
     """Fail before any training on an unknown model, method, mode, optimiser or schedule name, or on a
     model/method argument its constructor does not take."""
     for section in ("teacher", "student"):
-        check_arguments(MODELS, cfg[section]["arch"], num_classes=1, in_channels=1, image_size=1,
-                        **cfg[section]["kwargs"])
+        check_arguments(MODELS, cfg[section]["arch"], supplied=("num_classes", "in_channels", "image_size"),
+                        num_classes=1, in_channels=1, image_size=1, **cfg[section]["kwargs"])
         OPTIMIZERS.get(cfg[section]["optimizer"])
         SCHEDULES.get(cfg[section]["schedule"])
     method_settings(cfg, cfg["method"]["name"])

@@ -195,7 +195,8 @@ def save_yaml(data: dict, path: str | Path) -> None:
 def dataclass_from_dict(cls, values: dict, what: str):
     """Build the dataclass ``cls`` from a config section; a key it lacks is a one-line ConfigError.
 
-    ``what`` names the section in the message, e.g. ``unknown PPO setting(s) ['lrr']; known: ...``.
+    ``what`` names the section in the message, e.g.
+    ``unknown PPO setting 'learning_rat'; did you mean 'learning_rate'?``.
     """
     from dataclasses import fields
 

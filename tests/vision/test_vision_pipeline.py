@@ -172,7 +172,7 @@ def run_cli(module, argv, capsys) -> tuple[int, str]:
     (["teacher.checkpoint=/no/such.pt"], "error: checkpoint '/no/such.pt' does not exist"),
     (["student.epoch=3"], "error: unknown config key 'student.epoch'; did you mean 'student.epochs'?"),
     (["student.kwargs={depth: 3}"], "error: model 'mlp' takes no argument 'depth'"),
-    (["+methods.kd.beta=3"], "error: method 'kd' takes no argument 'beta'; known: "),
+    (["+methods.kd.beta=3"], "error: method 'kd' takes no argument 'beta'; known: alpha, temperature"),
     (["methods.kd.temprature=3"], "error: unknown config key 'methods.kd.temprature'; did you mean "
                                   "'methods.kd.temperature'?"),
     (["method.kwargs={alpha: 1}"], "error: config key 'method.kwargs' was renamed to methods.<name>.<argument>"),
