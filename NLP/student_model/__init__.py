@@ -9,9 +9,9 @@ Which losses each student can use:
 | bilstm     | its own word vocab   | yes                        | no: KDError                   |
 """
 from kd.nlp.student_model.bilstm import BiLSTMClassifier
-from kd.nlp.student_model.from_teacher_config import init_from_teacher_layers, student_from_teacher_config
+from kd.nlp.student_model.from_teacher_config import initialise, init_from_teacher_layers, student_from_teacher_config
 from kd.nlp.student_model.init_from_teacher import alternate_layers, init_from_teacher
 from kd.nlp.student_model.small_bert import build_small_bert
 
 __all__ = ["BiLSTMClassifier", "alternate_layers", "build_small_bert", "init_from_teacher", "init_from_teacher_layers",
-           "student_from_teacher_config"]
+           "initialise", "student_from_teacher_config"]

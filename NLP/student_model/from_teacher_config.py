@@ -58,20 +58,27 @@ def init_from_teacher_layers(student: nn.Module, teacher: nn.Module) -> dict[str
     return picked
 
 
-def student_from_teacher_config(teacher: nn.Module, changes: Mapping[str, object], init: str = "random") -> nn.Module:
-    """``type(teacher)`` built from the teacher's config with ``changes`` applied, initialised per ``init``."""
+def initialise(student: nn.Module, teacher: nn.Module, init: str) -> nn.Module:
+    """``init=teacher``: the alternate-layer copy (:func:`init_from_teacher_layers`, the layers printed); ``random``:
+    the student as built."""
     if init not in INITS:
         raise ConfigError(f"unknown student.init '{init}'; choose {' or '.join(INITS)}")
-    config = copy.deepcopy(teacher.config)
-    unknown = sorted(k for k in changes if not hasattr(config, k))
-    if unknown:
-        raise ConfigError(f"student.config: {type(config).__name__} has no {', '.join(unknown)}; use its attribute "
-                          f"names (e.g. {', '.join(k for k in ('n_layer', 'num_hidden_layers', 'encoder_layers', 'decoder_layers', 'num_layers') if hasattr(config, k))})")
-    for key, value in changes.items():
-        setattr(config, key, value)
-    student = type(teacher)(config)
     if init == "teacher":
         picked = init_from_teacher_layers(student, teacher)
         print("DistilBERT-style init: " + "; ".join(f"{prefix} <- teacher layers {layers}"
                                                     for prefix, layers in picked.items()))
     return student
+
+
+def student_from_teacher_config(teacher: nn.Module, changes: Mapping[str, object], init: str = "random") -> nn.Module:
+    """``type(teacher)`` built from the teacher's config with ``changes`` applied, initialised per ``init``."""
+    config = copy.deepcopy(teacher.config)
+    unknown = sorted(k for k in changes if not hasattr(config, k))
+    if unknown:
+        examples = [k for k in ("n_layer", "num_hidden_layers", "encoder_layers", "decoder_layers", "num_layers")
+                    if hasattr(config, k)]
+        raise ConfigError(f"student.config: {type(config).__name__} has no {', '.join(unknown)}; use its attribute "
+                          f"names (e.g. {', '.join(examples)})")
+    for key, value in changes.items():
+        setattr(config, key, value)
+    return initialise(type(teacher)(config), teacher, init)

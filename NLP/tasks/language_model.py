@@ -36,8 +36,8 @@ from kd.nlp.methods import CausalLMKD
 from kd.nlp.methods.causal_lm import next_token_view
 from kd.nlp.methods.vocabulary_check import require_same_vocabulary
 from kd.nlp.model_zoo import load_nlp_model, save_nlp_model, tokenizer_spec
-from kd.nlp.student_model import init_from_teacher_layers, student_from_teacher_config
-from kd.nlp.tasks.training import fit
+from kd.nlp.student_model import initialise, student_from_teacher_config
+from kd.nlp.tasks.training import evaluation_target, fit
 from kd.nlp.teacher_model import build_gpt2_lm, load_causal_lm, save_pretrained_folder
 
 TEACHER, STUDENT = "teacher", "student"
@@ -100,11 +100,7 @@ def build_student(cfg: dict, teacher, teacher_tok):
     if isinstance(teacher_tok, HFTextTokenizer):
         return student_from_teacher_config(teacher, s.get("config") or {}, init), teacher_tok, None
     model, kwargs = build_model(s, teacher_tok, cfg["data"]["max_length"])
-    if init == "teacher":
-        print(f"DistilBERT-style init: teacher layers {init_from_teacher_layers(model, teacher)}")
-    elif init != "random":
-        raise ConfigError(f"unknown student.init '{init}'; choose random or teacher")
-    return model, teacher_tok, kwargs
+    return initialise(model, teacher, init), teacher_tok, kwargs
 
 
 def save(model, tok, kwargs: dict | None, run: RunFolder, role: str) -> Path:
@@ -166,19 +162,14 @@ class LanguageModelTask:
     def evaluate(cfg: dict, open_run: Callable[[], RunFolder], device: torch.device, resume: bool = False) -> dict:
         """``evaluate.checkpoint``; without one, the teacher (``teacher.checkpoint``, or the pretrained ``teacher.name``
         as it is)."""
-        path = cfg["evaluate"].get("checkpoint")
-        if path:
-            model, toks, _ = load_nlp_model(path, expected_arch=ARCHS)
+        label = evaluation_target(cfg)
+        if cfg["evaluate"].get("checkpoint"):
+            model, toks, _ = load_nlp_model(label, expected_arch=ARCHS)
             tok = toks["main"]
-        elif cfg["teacher"].get("checkpoint") or cfg["teacher"].get("name"):
-            model, tok = load_teacher(cfg)
         else:
-            raise ConfigError("pass evaluate.checkpoint=RUN_DIR/checkpoints/<teacher|student>.pt (or the checkpoints/"
-                              "<teacher|student> folder of a pretrained model's run), or teacher.name=<hub id> to "
-                              "evaluate a pretrained model as it is")
+            model, tok = load_teacher(cfg)
         splits = load_sentences(cfg)
         val_loader = make_loader(splits["validation"], tok, cfg, 128, False)
-        label = path or cfg["teacher"].get("checkpoint") or cfg["teacher"]["name"]
         return LanguageModelTask._final(label, model.to(device), val_loader, splits, cfg, device)
 
     @staticmethod

@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from kd.common.engine import DistillationMethod, Distiller
+from kd.common.utils.errors import ConfigError
 from kd.common.utils.run_folder import RunFolder
 
 
@@ -38,6 +39,17 @@ def fit(student: nn.Module, method: DistillationMethod, loader, *, epochs: int, 
                           resume_advice=f"lower the learning rate and continue from the last checkpoint: --resume "
                                         f"{run.path} {lr_key}=<lower>")
     return distiller.fit(loader, epochs, evaluate=evaluate, resume=resume)
+
+
+def evaluation_target(cfg: dict) -> str:
+    """What ``evaluate`` scores in the LM and translation tasks: ``evaluate.checkpoint``; without one the teacher,
+    ``teacher.checkpoint`` or else the pretrained ``teacher.name`` as it is (the label of the result)."""
+    target = cfg["evaluate"].get("checkpoint") or cfg["teacher"].get("checkpoint") or cfg["teacher"].get("name")
+    if not target:
+        raise ConfigError("pass evaluate.checkpoint=RUN_DIR/checkpoints/<teacher|student>.pt (or the checkpoints/"
+                          "<teacher|student> folder of a pretrained model's run), or teacher.name=<hub id> to "
+                          "evaluate a pretrained model as it is")
+    return target
 
 
 def markdown_table(rows: list[dict], columns: list[str]) -> str:

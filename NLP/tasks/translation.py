@@ -42,8 +42,8 @@ from kd.nlp.generation import beam_search
 from kd.nlp.methods import Seq2SeqKD
 from kd.nlp.methods.vocabulary_check import require_same_vocabulary
 from kd.nlp.model_zoo import load_nlp_model, save_nlp_model, tokenizer_spec
-from kd.nlp.student_model import init_from_teacher_layers, student_from_teacher_config
-from kd.nlp.tasks.training import fit
+from kd.nlp.student_model import initialise, student_from_teacher_config
+from kd.nlp.tasks.training import evaluation_target, fit
 from kd.nlp.teacher_model import HFSeq2Seq, TransformerSeq2Seq, load_seq2seq, save_pretrained_folder
 
 TEACHER, STUDENT, BEAM_TARGETS = "teacher", "student", "teacher_beam_targets.pt"
@@ -161,11 +161,7 @@ def build_student(cfg: dict, teacher, src_tok, tgt_tok):
     if isinstance(teacher, HFSeq2Seq):
         return HFSeq2Seq(student_from_teacher_config(teacher.model, s.get("config") or {}, init)), src_tok, tgt_tok, None
     model, kwargs = build_model(s, src_tok, tgt_tok, cfg["data"]["max_length"])
-    if init == "teacher":
-        print(f"DistilBERT-style init: teacher layers {init_from_teacher_layers(model, teacher)}")
-    elif init != "random":
-        raise ConfigError(f"unknown student.init '{init}'; choose random or teacher")
-    return model, src_tok, tgt_tok, kwargs
+    return initialise(model, teacher, init), src_tok, tgt_tok, kwargs
 
 
 def save(model, src_tok, tgt_tok, kwargs: dict | None, run: RunFolder, role: str) -> Path:
@@ -245,17 +241,12 @@ class TranslationTask:
     def evaluate(cfg: dict, open_run: Callable[[], RunFolder], device: torch.device, resume: bool = False) -> dict:
         """``evaluate.checkpoint``; without one, the teacher (``teacher.checkpoint``, or the pretrained ``teacher.name``
         as it is)."""
-        path = cfg["evaluate"].get("checkpoint")
-        if path:
-            model, toks, _ = load_nlp_model(path, expected_arch=ARCHS)
+        label = evaluation_target(cfg)
+        if cfg["evaluate"].get("checkpoint"):
+            model, toks, _ = load_nlp_model(label, expected_arch=ARCHS)
             src_tok, tgt_tok = toks["source"], toks["target"]
-        elif cfg["teacher"].get("checkpoint") or cfg["teacher"].get("name"):
-            model, src_tok, tgt_tok = load_teacher(cfg)
         else:
-            raise ConfigError("pass evaluate.checkpoint=RUN_DIR/checkpoints/<teacher|student>.pt (or the checkpoints/"
-                              "<teacher|student> folder of a pretrained model's run), or teacher.name=<hub id> to "
-                              "evaluate a pretrained model as it is")
-        label = path or cfg["teacher"].get("checkpoint") or cfg["teacher"]["name"]
+            model, src_tok, tgt_tok = load_teacher(cfg)
         return TranslationTask._final(label, model.to(device), cfg, load_pairs(cfg), src_tok, tgt_tok, device)
 
     @staticmethod
