@@ -23,7 +23,8 @@ Each model is wrapped in :class:`TorchvisionClassifier`, which gives it kd.visio
   ``classifier`` is the model's ``classifier`` head (for MobileNetV3 a Linear-Hardswish-Dropout-Linear
   Sequential). MobileNetV3 at 224 px thus taps 112, 56, 28, 14 and 7 px maps, as ResNet's stem and layers do.
 
-The input size is free (global average pooling); torchvision's models take RGB (3-channel) images.
+The input size is free (global average pooling); grey images (1 channel: MNIST, digits) are repeated into the
+three channels torchvision's models take.
 """
 from __future__ import annotations
 
@@ -57,9 +58,9 @@ class TorchvisionClassifier(nn.Module):
     module from the pooled embedding to the logits) and ``pool`` (from the last stage map to the embedding).
     The logits are those of the torchvision model's own ``forward``."""
 
-    def __init__(self, model: nn.Module, layout: str):
+    def __init__(self, model: nn.Module, layout: str, grey: bool = False):
         super().__init__()
-        self.model, self.layout = model, layout
+        self.model, self.layout, self.grey = model, layout, grey
         pool = getattr(model, "avgpool", None)
         self.pool = nn.AdaptiveAvgPool2d(1) if pool is None else pool  # mobilenet_v2 pools functionally
 
@@ -87,6 +88,8 @@ class TorchvisionClassifier(nn.Module):
         return maps
 
     def forward(self, x: Tensor, return_features: bool = False):
+        if self.grey:  # one channel repeated as RGB
+            x = x.expand(-1, 3, -1, -1)
         if not return_features:
             return self.model(x)
         maps = self.stage_outputs(x)
@@ -159,11 +162,12 @@ def replace_head(model: nn.Module, layout: str, num_classes: int) -> nn.Linear:
     return old
 
 
-def build_torchvision(name: str, layout: str, num_classes: int, weights: str | None = None,
+def build_torchvision(name: str, layout: str, num_classes: int, grey: bool = False, weights: str | None = None,
                       **kwargs: Any) -> TorchvisionClassifier:
-    """torchvision's ``name`` (``kwargs`` go to its builder), with the published ``weights`` when given."""
+    """torchvision's ``name`` (``kwargs`` go to its builder), with the published ``weights`` when given, taking
+    grey images when ``grey``."""
     if weights is None:
-        return TorchvisionClassifier(tvm.get_model(name, num_classes=num_classes, **kwargs), layout)
+        return TorchvisionClassifier(tvm.get_model(name, num_classes=num_classes, **kwargs), layout, grey)
     published = published_weights(name, weights)
     model = tvm.get_model(name, weights=None, num_classes=len(published.meta["categories"]), **kwargs)
     model.load_state_dict(load_published_state(name, published))
@@ -172,7 +176,7 @@ def build_torchvision(name: str, layout: str, num_classes: int, weights: str | N
         distributed.rank_zero_print(
             f"{PREFIX}:{name}: the published {published} head has {old.out_features} classes; replaced by a new, "
             f"randomly initialised {num_classes}-class head (the rest keeps the published weights)")
-    return TorchvisionClassifier(model, layout)
+    return TorchvisionClassifier(model, layout, grey)
 
 
 def resolve(name: str) -> Callable[..., TorchvisionClassifier]:
@@ -190,10 +194,10 @@ def resolve(name: str) -> Callable[..., TorchvisionClassifier]:
 
     def build(num_classes: int, in_channels: int = 3, image_size: Any = 224, weights: str | None = None,
               **kwargs: Any) -> TorchvisionClassifier:
-        if in_channels != 3:
-            raise ConfigError(f"{PREFIX}:{name} takes RGB images (3 channels), these have {in_channels}")
+        if in_channels not in (1, 3):
+            raise ConfigError(f"{PREFIX}:{name} takes RGB or grey images (3 or 1 channels), these have {in_channels}")
         try:
-            return build_torchvision(name, layout, num_classes, weights, **kwargs)
+            return build_torchvision(name, layout, num_classes, in_channels == 1, weights, **kwargs)
         except TypeError as err:  # an argument torchvision's builder does not take
             raise ConfigError(f"{PREFIX}:{name}: {err}") from None
 

@@ -54,8 +54,16 @@ def test_unknown_and_unsupported_names_are_one_line():
         MODELS.get("resnet19")
     with pytest.raises(ConfigError, match="has no weights 'NEWEST'; choose one of: IMAGENET1K_V1, DEFAULT"):
         build_model("torchvision:mobilenet_v3_small", 10, weights="NEWEST")
-    with pytest.raises(ConfigError, match="takes RGB images"):
-        build_model("torchvision:resnet18", 10, in_channels=1)
+    with pytest.raises(ConfigError, match="takes RGB or grey images"):
+        build_model("torchvision:resnet18", 10, in_channels=4)
+
+
+def test_grey_images_are_repeated_as_rgb():
+    model = build_model("torchvision:mobilenet_v3_small", 10, in_channels=1, image_size=28).eval()
+    x = torch.randn(2, 1, 28, 28)
+    with torch.no_grad():
+        assert torch.equal(model(x), model.model(x.expand(-1, 3, -1, -1)))
+        assert model(x, return_features=True)[0].shape == (2, 10)
 
 
 @pytest.fixture
