@@ -23,7 +23,7 @@ from kd.common.utils.plotting import figures_markdown
 from kd.common.utils.registry import Registry
 from kd.rl.distillation import DistillConfig, distill_policy, distillation_loss, kickstart, linear_anneal
 from kd.rl.distillation.losses import loss_for_actions
-from kd.rl.evaluation import evaluate_policy
+from kd.rl.evaluation import evaluate_policy, percent_baseline, percent_heading
 from kd.rl.figures import run_figures
 from kd.rl.run_setup import RunSetup, setup_run
 from kd.rl.student_model import build_student, size_report
@@ -83,12 +83,14 @@ def main(argv: list[str] | None = None) -> dict:
     teacher_stats = evaluate_policy(teacher, env, episodes, seed, device=setup.device)
     student_stats = evaluate_policy(student, env, episodes, seed, device=setup.device)
     sizes = size_report(teacher, student)
-    percent = percent_of_teacher(student_stats["return_mean"], teacher_stats["return_mean"])
+    random_return = percent_baseline(teacher_stats["return_mean"], env, episodes, seed)
+    percent = percent_of_teacher(student_stats["return_mean"], teacher_stats["return_mean"], random_return)
     save_policy(student, run.checkpoints / "student.pt", env, algo=cfg.method, teacher=str(teacher_path),
                 eval_return_mean=student_stats["return_mean"], eval_return_std=student_stats["return_std"])
     final = {"teacher_return_mean": teacher_stats["return_mean"], "teacher_return_std": teacher_stats["return_std"],
              "student_return_mean": student_stats["return_mean"], "student_return_std": student_stats["return_std"],
-             "student_returns": student_stats["returns"], "percent_of_teacher": percent, **sizes,
+             "student_returns": student_stats["returns"], "percent_of_teacher": percent,
+             "percent_random_return": random_return, **sizes,
              "method": cfg.method, "loss": cfg.loss, "data": cfg.data, "teacher_checkpoint": str(teacher_path),
              "trained_steps": run.history[-1]["steps"],
              "stopped_by_time_budget": bool(run.history[-1].get("stopped_by_time_budget"))}
@@ -96,7 +98,7 @@ def main(argv: list[str] | None = None) -> dict:
     figures = run_figures(run, f"{cfg.method} ({cfg.loss}, data={cfg.data}) on {env['name']}",
                           losses={"distillation loss": "loss", "distillation term": "distill",
                                   "PPO policy loss": "policy_loss"})
-    table = ("| policy | policy params | return (held-out seeds) | % of teacher |\n|---|---|---|---|\n"
+    table = (f"| policy | policy params | return (held-out seeds) | {percent_heading(random_return)} |\n|---|---|---|---|\n"
              f"| teacher | {sizes['teacher_parameters']:,} | {format_return(teacher_stats)} | 100.0 |\n"
              f"| student ({cfg.method}, {cfg.loss}, data={cfg.data}) | {sizes['student_parameters']:,} "
              f"({sizes['compression']:.1f}x smaller) | {format_return(student_stats)} | {percent:.1f} |\n")

@@ -16,7 +16,7 @@ from kd.common.utils.device import resolve_device
 from kd.common.utils.errors import ConfigError
 from kd.common.utils.run_folder import RunFolder
 from kd.rl.environments import env_label
-from kd.rl.evaluation import evaluate_policy
+from kd.rl.evaluation import evaluate_policy, percent_baseline, percent_heading
 from kd.rl.teacher_model.checkpoint import load_policy
 from kd.rl.video import record_gif
 
@@ -39,20 +39,22 @@ def main(argv: list[str] | None = None) -> dict:
                                    "seed": seed, "stochastic": args.stochastic, "gif": args.gif})
     run = RunFolder.create(f"eval-{env_label(loaded[0][3]['env']['name'])}", args.runs_dir, tensorboard=False)
     print(f"run folder: {run.path}")
-    results, teacher_mean = {}, None
+    results, teacher_mean, random_return = {}, None, None
     for label, path, policy, meta in loaded:
         stats = evaluate_policy(policy, meta["env"], args.episodes, seed, not args.stochastic, device)
         if label == "teacher":
             teacher_mean = stats["return_mean"]
+            random_return = percent_baseline(teacher_mean, meta["env"], args.episodes, seed)
         row = {**stats, "checkpoint": str(path), "policy_parameters": policy.policy_parameter_count()}
         if teacher_mean is not None:
-            row["percent_of_teacher"] = percent_of_teacher(stats["return_mean"], teacher_mean)
+            row["percent_of_teacher"] = percent_of_teacher(stats["return_mean"], teacher_mean, random_return)
         if args.gif:
             gif, episode_return = record_gif(policy, meta["env"], run.plots / f"{label}.gif", seed, device=device)
             row["gif"], row["gif_return"] = str(gif), episode_return
         results[f"{label}:{path}"] = row
-    run.log_final({"seed": seed, "episodes": args.episodes, "results": results})
-    lines = ["| policy | params | return | % of teacher |", "|---|---|---|---|"]
+    run.log_final({"seed": seed, "episodes": args.episodes, "percent_random_return": random_return,
+                   "results": results})
+    lines = [f"| policy | params | return | {percent_heading(random_return)} |", "|---|---|---|---|"]
     for key, row in results.items():
         pct = f"{row['percent_of_teacher']:.1f}" if "percent_of_teacher" in row else "-"
         lines.append(f"| {key} | {row['policy_parameters']:,} | {format_return(row)} | {pct} |")

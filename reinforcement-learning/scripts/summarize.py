@@ -51,7 +51,8 @@ def collect(runs_dir: Path) -> tuple[dict, dict]:
             teachers[(env, teacher_label(config))].append((seed, final))
         elif "student_return_mean" in final:
             hidden = "x".join(str(h) for h in config["student"]["arch"].get("hidden", []))
-            target = 0.9 * final["teacher_return_mean"]
+            base = final.get("percent_random_return") or 0.0  # 90 % on the scale percent_of_teacher used
+            target = base + 0.9 * (final["teacher_return_mean"] - base)
             reached = [r["steps"] for r in history if r.get("eval_return", float("-inf")) >= target]
             curve = {r["steps"]: r["eval_return"] for r in history if "eval_return" in r}
             final = {**final, "steps_to_90": reached[0] if reached else None, "curve": curve}
@@ -89,8 +90,9 @@ def main(argv: list[str] | None = None) -> str:
         first = rows[0][1]
         reached = [r["steps_to_90"] for _, r in rows if r["steps_to_90"] is not None]
         speed = f"{statistics.fmean(reached):,.0f} ({len(reached)}/{len(rows)})" if reached else f"never (0/{len(rows)})"
+        normalised = " (random = 0)" if first.get("percent_random_return") is not None else ""
         lines.append(f"| {env} | {labels[key]} | {first['student_parameters']:,} "
-                     f"({first['compression']:.1f}x smaller) | {_mean_std(returns)} | {_mean_std(percent)} | "
+                     f"({first['compression']:.1f}x smaller) | {_mean_std(returns)} | {_mean_std(percent)}{normalised} | "
                      f"{speed} | - | {sorted(s for s, _ in rows)} |")
     table = "\n".join(lines) + "\n"
     figures = summary_figures(teachers, students, labels, runs_dir / "plots")

@@ -84,3 +84,19 @@ def test_atari_cnn_teacher_and_student_act_on_stacked_frames():
     out = student(torch.as_tensor(obs[None]))
     assert obs.dtype == np.uint8 and out.logits.shape == (1, 6) and teacher(torch.as_tensor(obs[None])).value.shape == (1,)
     assert size_report(teacher, student)["compression"] > 7
+
+
+def test_random_policy_baseline_makes_negative_returns_read_the_right_way():
+    from kd.common.metrics.rl import percent_of_teacher
+    from kd.rl.evaluation import percent_baseline, percent_heading, random_policy_returns
+
+    acrobot = {"name": "Acrobot-v1", "kwargs": {"max_episode_steps": 50}}
+    returns = random_policy_returns(acrobot, 3, seed=7)
+    assert returns == random_policy_returns(acrobot, 3, seed=7) and all(-50 <= r <= 0 for r in returns)
+    assert percent_baseline(400.0, acrobot, 3, seed=7) is None  # positive returns: the plain ratio
+    base = percent_baseline(-20.0, acrobot, 3, seed=7)
+    assert base == pytest.approx(np.mean(returns))
+    # a student worse than the teacher scores below 100 %, one as bad as chance 0 %
+    assert percent_of_teacher(-30.0, -20.0, base) < 100 < percent_of_teacher(-10.0, -20.0, base)
+    assert percent_of_teacher(base, -20.0, base) == pytest.approx(0.0)
+    assert "random policy" in percent_heading(base) and percent_heading(None) == "% of teacher"
