@@ -24,12 +24,13 @@ from kd.nlp.tasks import TASKS
 from kd.nlp.tasks.training import markdown_table
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
-# Mappings whose keys are free: the loss terms and their weights (``distill.weights.mse=0.5`` adds a term).
-OPEN_SECTIONS = ("distill.weights",)
+# Mappings whose keys are free: the loss terms and their weights (``distill.weights.mse=0.5`` adds a term), and the
+# changes to a pretrained teacher's config that make its student (``student.config.n_layer=6``).
+OPEN_SECTIONS = ("distill.weights", "student.config")
 # What --resume cannot change: the run's checkpoints, vocabularies and caches were made with these.
 FIXED_ON_RESUME = ("seed", "task", "data.name", "data.path", "data.train_file", "data.dev_file", "data.text_column",
-                   "data.label_column", "data.header", "data.train_subset", "data.min_freq", "teacher", "student",
-                   "distill.mode", "distill.weights", "distill.targets", "distill.attention_heads",
+                   "data.label_column", "data.header", "data.train_subset", "data.min_freq", "data.source_prefix",
+                   "teacher", "student", "distill.mode", "distill.weights", "distill.targets", "distill.attention_heads",
                    "distill.feature_epochs")
 
 

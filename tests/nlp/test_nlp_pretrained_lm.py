@@ -67,7 +67,7 @@ def test_pretrained_teacher_to_half_depth_student_saved_with_save_pretrained(tin
                                            "train.lr=3e-3"])
     assert teacher["val_ppl"] < 8  # 14 words, ~3 choices a position: far below uniform over the vocabulary
     teacher_dir = next((tmp_path / "runs").glob("nlp-lm-train_teacher-*")) / "checkpoints" / "teacher"
-    student = distill.main(common + [f"teacher.checkpoint={teacher_dir}", "student.config={n_layer: 1}",
+    student = distill.main(common + [f"teacher.checkpoint={teacher_dir}", "student.config.n_layer=1",
                                      "student.init=teacher", "distill.epochs=2", "distill.batch_size=16",
                                      "distill.lr=3e-3"])
     assert student["params"] < teacher["params"] and student["val_ppl"] < 10
