@@ -90,25 +90,31 @@ class Experiment:
 
 
 # What a resumed run cannot change: its checkpoints and soft labels were made with these (load_run_config).
-FIXED_ON_RESUME = ("seed", "data.name", "data.image_size", "data.test_fraction", "teacher.arch", "teacher.kwargs",
-                   "teacher.checkpoint", "teacher.optimizer", "student.arch", "student.kwargs", "student.optimizer",
-                   "student.labelled_fraction", "method", "methods", "distill.mode", "distill.transfer_set",
-                   "distill.views")
-# Mappings whose keys are free: an architecture's extra arguments and a method's loss-term weights.
-OPEN_SECTIONS = ("teacher.kwargs", "student.kwargs", "methods.*.weights")
+FIXED_ON_RESUME = ("seed", "data.name", "data.image_size", "data.test_fraction", "data.train_subset",
+                   "data.test_subset", "teacher.arch", "teacher.kwargs", "teacher.checkpoint", "teacher.optimizer",
+                   "student.arch", "student.kwargs", "student.optimizer", "student.labelled_fraction", "method",
+                   "methods", "distill.mode", "distill.transfer_set", "distill.views")
+# Mappings whose keys are free: an architecture's extra arguments, a method's loss-term weights, method_table's rows.
+OPEN_SECTIONS = ("teacher.kwargs", "student.kwargs", "methods.*.weights", "run.variants")
 # Keys of earlier versions, refused with their new names.
 RENAMED = {"method.kwargs": "methods.<name>.<argument> (e.g. methods.kd.temperature=4): each method has its own "
-                            "section in image-classification/configs/default.yaml"}
+                            "section in image-classification/configs/default.yaml",
+           "train.threads": "train.num_threads (as in every vision config)",
+           "methods.*.name": "run.variants.<label>: {method: NAME, <argument>: value} (a row named after a method "
+                             "needs no definition; its settings are methods.<name>.<argument>)",
+           "methods.*.kwargs": "methods.<name>.<argument> (e.g. methods.dkd.warmup=5), or run.variants.<label>: "
+                               "{method: NAME, <argument>: value} for a row with other settings"}
 
 
-def load_experiment_config(args: argparse.Namespace, default_preset: str | None = None) -> dict:
-    """The saved config of ``--resume RUN_DIR`` (plus overrides; one that changes a key of FIXED_ON_RESUME is
-    refused), else default.yaml < preset (a name in configs/ or a path) < overrides. ``--seed N`` is the
-    override ``seed=N``."""
+def load_experiment_config(args: argparse.Namespace, default_preset: str | None = None,
+                           fixed: tuple[str, ...] = FIXED_ON_RESUME) -> dict:
+    """The saved config of ``--resume RUN_DIR`` (plus overrides; one that changes a key of ``fixed`` is refused;
+    a key default.yaml gained since the run was made takes its default), else default.yaml < preset (a name in
+    configs/ or a path) < overrides. ``--seed N`` is the override ``seed=N``."""
     overrides = list(args.overrides) + ([f"seed={args.seed}"] if args.seed is not None else [])
     if args.resume:
-        return load_run_config(args.resume, overrides, fixed=FIXED_ON_RESUME, open_sections=OPEN_SECTIONS,
-                               renamed=RENAMED)
+        saved = load_run_config(args.resume, overrides, fixed=fixed, open_sections=OPEN_SECTIONS, renamed=RENAMED)
+        return merge(load_yaml(DEFAULT_CONFIG), saved)
     return load_config(args.config or default_preset, overrides, defaults=load_yaml(DEFAULT_CONFIG),
                        config_dir=CONFIG_DIR, open_sections=OPEN_SECTIONS, renamed=RENAMED)
 
@@ -162,10 +168,12 @@ def start_experiment(args: argparse.Namespace, run_name: str, default_preset: st
 
 
 def prepare_experiment(args: argparse.Namespace, default_preset: str | None = None,
-                       check: Callable[[dict], None] | None = None, load_teacher: bool = True) -> Experiment:
+                       check: Callable[[dict], None] | None = None, load_teacher: bool = True,
+                       cfg: dict | None = None) -> Experiment:
     """Config, device, data and (``load_teacher``) the ``teacher.checkpoint``, checked against the data; no
-    run folder yet, so any mistake in them leaves nothing behind. ``check(cfg)``: the script's own checks."""
-    cfg = load_experiment_config(args, default_preset)
+    run folder yet, so any mistake in them leaves nothing behind. ``check(cfg)``: the script's own checks;
+    ``cfg``: the config when the script loaded it itself (default: :func:`load_experiment_config`)."""
+    cfg = load_experiment_config(args, default_preset) if cfg is None else cfg
     check_names(cfg)
     if check is not None:
         check(cfg)
@@ -272,15 +280,16 @@ def student_loader(exp: Experiment, distilled: bool, teacher_logits_cache: Tenso
     ``student.labelled_fraction < 1``, the labelled part, or for the distilled student with
     ``distill.transfer_set: all`` every image, those outside the labelled part labelled ``UNLABELLED``
     (data/labelled.py). ``teacher_logits_cache`` (offline mode) adds each image's cached teacher logits."""
-    fraction, seed = exp.cfg["student"]["labelled_fraction"], exp.student_seed
+    section, seed = exp.cfg["student"], exp.student_seed
+    fraction, batch_size = section["labelled_fraction"], section["batch_size"]
     train = exp.data.train_loader
-    if fraction >= 1.0 and seed == exp.seed and teacher_logits_cache is None:
-        return with_batch_size(exp, train, exp.cfg["student"]["batch_size"], seed)
+    if fraction >= 1.0 and teacher_logits_cache is None:
+        return train_loader(exp, batch_size, seed)
     labels = train.labels.cpu() if hasattr(train, "labels") else dataset_labels(exp.data.splits.train)
     labelled = labelled_indices(labels, fraction, seed) if fraction < 1.0 else None
     keep_all = labelled is None or (distilled and exp.cfg["distill"]["transfer_set"] == "all")
     if hasattr(train, "with_seed"):  # the device-resident loader (data/device_loader.py)
-        loader = with_batch_size(exp, train.with_seed(seed), exp.cfg["student"]["batch_size"], seed)
+        loader = train_loader(exp, batch_size, seed)
         if teacher_logits_cache is not None:
             loader = loader.with_teacher_logits(teacher_logits_cache)
         if labelled is None:
@@ -292,16 +301,18 @@ def student_loader(exp: Experiment, distilled: bool, teacher_logits_cache: Tenso
     if labelled is not None:
         dataset = WithLabels(dataset, masked_labels(labels, labelled)) if keep_all else Subset(dataset, labelled.tolist())
     d = exp.cfg["data"]
-    return make_loader(dataset, exp.cfg["student"]["batch_size"] or d["batch_size"], True, seed, d["num_workers"])
+    return make_loader(dataset, batch_size or d["batch_size"], True, seed, d["num_workers"])
 
 
-def with_batch_size(exp: Experiment, loader, batch_size: int | None, seed: int):
-    """``loader``'s training images in batches of ``batch_size`` (a section's own; None: the loader as it is)."""
-    if not batch_size:
-        return loader
+def train_loader(exp: Experiment, batch_size: int | None, seed: int):
+    """Every training image in batches of ``batch_size`` (a section's own; None: ``data.batch_size``), in the
+    order and with the augmentation of ``seed`` (in memory: a copy of the loader, sharing its images)."""
+    loader = exp.data.train_loader
     if hasattr(loader, "with_seed"):
-        return loader.with_batch_size(per_rank_batch_size(batch_size))
-    return make_loader(exp.data.splits.train, batch_size, True, seed, exp.cfg["data"]["num_workers"])
+        loader = loader.with_seed(seed)
+        return loader.with_batch_size(per_rank_batch_size(batch_size)) if batch_size else loader
+    d = exp.cfg["data"]
+    return make_loader(exp.data.splits.train, batch_size or d["batch_size"], True, seed, d["num_workers"])
 
 
 def alone_epochs(exp: Experiment) -> int:
@@ -330,9 +341,15 @@ def make_distiller(exp: Experiment, stage: str, model: nn.Module, method: nn.Mod
                      grad_clip=train["grad_clip"], log_every=train["log_every"], resume_advice=advice)
 
 
-def test_evaluator(exp: Experiment, model: nn.Module, teacher_test_logits: Tensor | None = None) -> Callable[[int], dict]:
-    """Per-epoch callback: test accuracy (and agreement with the teacher when its test logits are given)."""
+def test_evaluator(exp: Experiment, model: nn.Module, epochs: int,
+                   teacher_test_logits: Tensor | None = None) -> Callable[[int], dict]:
+    """Per-epoch callback of a stage of ``epochs`` epochs: test accuracy (and agreement with the teacher when its
+    test logits are given) every ``train.eval_every`` epochs and after the last; nothing after the others."""
+    every = exp.cfg["train"]["eval_every"]
+
     def evaluate(epoch: int) -> dict:
+        if epoch != epochs and not (every and epoch % every == 0):
+            return {}
         report = quality(model, exp.data.test_loader, exp.device, teacher_test_logits, exp.precision)[0]
         return {f"test_{k}": v for k, v in report.items() if k in ("acc", "agreement")}
     return evaluate
@@ -358,7 +375,7 @@ def train_stage(exp: Experiment, stage: str, model: nn.Module, method: nn.Module
     (resuming the stage's last.pt with --resume); return its checkpoint."""
     section = exp.cfg[section_name]
     distiller = make_distiller(exp, stage, model, method, section, epochs, len(loader), f"{section_name}.lr", teacher)
-    evaluate = test_evaluator(exp, method.inference_model(model), teacher_test_logits)
+    evaluate = test_evaluator(exp, method.inference_model(model), epochs, teacher_test_logits)
     distiller.fit(loader, epochs, evaluate=evaluate, resume=exp.resume)
     return finish_stage(exp, distiller, section)
 
@@ -374,7 +391,7 @@ def train_teacher(exp: Experiment) -> tuple[nn.Module, Path]:
     """Train the ``teacher`` section's architecture on hard labels; returns (teacher, checkpoint)."""
     section = exp.cfg["teacher"]
     model = build_arch(exp, section, exp.seed)
-    loader = with_batch_size(exp, exp.data.train_loader, section["batch_size"], exp.seed)
+    loader = train_loader(exp, section["batch_size"], exp.seed)
     path = train_stage(exp, "teacher", model, supervised(exp, section), "teacher", loader, section["epochs"])
     return model, path
 
@@ -474,12 +491,12 @@ def distil_guide(exp, teacher, teacher_checkpoint, student, method, teacher_test
             continue
         print(f"guide round {r + 1}/{rounds}: teacher +{t_per} epochs, relabel, student +{s_per} epochs")
         teacher.requires_grad_(True)
-        teacher_d.fit(exp.data.train_loader, (r + 1) * t_per, evaluate=test_evaluator(exp, teacher))
+        teacher_d.fit(exp.data.train_loader, (r + 1) * t_per, evaluate=test_evaluator(exp, teacher, rounds * t_per))
         teacher.eval().requires_grad_(False)
         fresh, _ = label_images(teacher, plain_training_images(exp), exp.device, exp.precision)
         round_logits = teacher_logits(exp, teacher)
         student_d.fit(student_loader(exp, True, fresh), (r + 1) * s_per,
-                      evaluate=test_evaluator(exp, method.inference_model(student), round_logits))
+                      evaluate=test_evaluator(exp, method.inference_model(student), rounds * s_per, round_logits))
     finish_stage(exp, teacher_d, t_section)
     return finish_stage(exp, student_d, s_section)
 

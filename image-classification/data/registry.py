@@ -4,16 +4,18 @@ A data-set factory (``@DATASETS.register("name")``) takes the ``data`` config se
 (``root``, ``augment``, ``image_size``, ``test_fraction``, ``download``; ``skip_bad_images`` and
 ``crop_padding`` only when they are set: only image folders take the first, CIFAR and image folders the second) and returns :class:`DataSplits`: the augmented training set, the same
 training images with the test transform (what an offline teacher labels), the test set and the label
-metadata. :func:`build_data` wraps them into loaders whose
-training order is a pure function of (seed, epoch), so an interrupted run resumes on the same batches.
+metadata. :func:`build_data` takes a fixed subset of them where the section asks (``train_subset``,
+``test_subset``) and wraps them into loaders whose training order is a pure function of (seed, epoch), so an
+interrupted run resumes on the same batches.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Sequence
 
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, Subset
 
 from kd.common.engine.sampler import EpochShuffleSampler
 from kd.common.utils.distributed import per_rank_batch_size, shard_kwargs
@@ -60,12 +62,20 @@ def make_loader(dataset: Dataset, batch_size: int, shuffle: bool, seed: int = 0,
                       persistent_workers=num_workers > 0)
 
 
+def fixed_subset(dataset: Dataset, size: int | None, seed: int = 0) -> Dataset:
+    """The same ``size`` random images of ``dataset`` in every run, whatever the run's seed (None: all of it)."""
+    if not size or size >= len(dataset):
+        return dataset
+    order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))
+    return Subset(dataset, order[:size].tolist())
+
+
 def build_data(cfg: dict, seed: int = 0) -> VisionData:
     """Build the data set named ``cfg["name"]`` and its train/test loaders.
 
     ``cfg`` keys: ``name``, ``root``, ``batch_size``, ``eval_batch_size``, ``num_workers``, ``augment``,
-    ``image_size``, ``test_fraction``, ``download``, ``skip_bad_images``, ``crop_padding`` (missing keys take the
-    defaults below).
+    ``image_size``, ``test_fraction``, ``download``, ``skip_bad_images``, ``crop_padding``, ``train_subset`` and
+    ``test_subset`` (:func:`fixed_subset`) (missing keys take the defaults below).
     """
     options = {"root": cfg.get("root"), "augment": cfg.get("augment", True), "image_size": cfg.get("image_size"),
                "test_fraction": cfg.get("test_fraction", 0.2), "download": cfg.get("download", True)}
@@ -74,6 +84,9 @@ def build_data(cfg: dict, seed: int = 0) -> VisionData:
     if cfg.get("crop_padding") is not None:  # likewise for a data set without padded crops
         options["crop_padding"] = cfg["crop_padding"]
     splits = build_checked(DATASETS, cfg["name"], **options)
+    splits = dataclasses.replace(splits, train=fixed_subset(splits.train, cfg.get("train_subset")),
+                                 train_plain=fixed_subset(splits.train_plain, cfg.get("train_subset")),
+                                 test=fixed_subset(splits.test, cfg.get("test_subset")))
     batch_size = cfg.get("batch_size", 64)
     eval_batch_size = cfg.get("eval_batch_size") or 2 * batch_size
     workers = cfg.get("num_workers", 0)

@@ -3,10 +3,13 @@
     python -m kd.vision.scripts.method_table --config cifar10_resnet32x4_resnet8x4 data.root=/path/to/cifar10_imagefolder
 
 Trains the teacher (or loads ``teacher.checkpoint``), then for each row of ``run.methods`` and each seed
-in ``run.seeds`` trains a fresh student with that row's method (SGD, momentum, weight decay, step decay at
-``train.milestones``) and evaluates it on the test set, through ``method.inference_model(student)``
-when the method defines one (SimKD deploys its projector and the teacher's classifier). Every run is a
-run folder under ``<runs-dir>/<run.name>-<stamp>/`` (config, metrics.json, plots/, checkpoints/);
+in ``run.seeds`` trains a fresh student with that row's method on the ``student`` section's schedule and
+evaluates it on the test set (every ``train.eval_every`` epochs and after the last), through
+``method.inference_model(student)`` when the method defines one (SimKD deploys its projector and the teacher's
+classifier). The config is every vision script's (image-classification/configs/default.yaml; its ``run:``
+section is the table's own) and each run is a stage of :mod:`kd.vision.pipeline` (``train_stage``, as in
+distill and compare): a folder ``<label>-seed<N>/`` under ``<runs-dir>/<run.name>-<stamp>/`` (config,
+metrics.json with the row's ``final`` record, plots/, checkpoints/ with last.pt and model.pt);
 the table (mean +- std of the last-epoch accuracy over seeds) is printed and written to summary.md with its
 plots embedded (accuracy per method with its spread over seeds, accuracy against parameters, learning curves);
 ``python -m kd.vision.scripts.report`` rebuilds both from the folders.
@@ -36,98 +39,27 @@ Two processes can share the work: give each a part of ``run.methods``/``run.seed
 """
 from __future__ import annotations
 
-import dataclasses
-import json
 from pathlib import Path
 
 import torch
-from torch.utils.data import Subset
+from torch import nn
 
-from kd.common.engine import Distiller, predict
-from kd.common.metrics import count_parameters, topk_accuracy
+from kd.common.metrics import count_parameters
 from kd.common.utils import distributed
-from kd.common.utils.distributed import per_rank_batch_size
-from kd.common.utils.cli import common_parser, exit_if_dry_run, main_entry
-from kd.common.utils.config import load_config, load_run_config, load_yaml
-from kd.common.utils.device import resolve_device
+from kd.common.utils.cli import common_parser, main_entry
 from kd.common.utils.errors import ConfigError
-from kd.common.utils.plotting import plot_training_progress
 from kd.common.utils.run_folder import RunFolder
-from kd.common.utils.seed import seed_everything
-from kd.vision.checkpoints import data_record, load_vision_model, save_vision_model
-from kd.vision.data import VisionData, build_data, file_fingerprint, make_loader
+from kd.vision.data import file_fingerprint
 from kd.vision.data.augmentation_cache import labelled_views_loader
-from kd.vision.data.device_loader import device_resident, wants_in_memory
 from kd.vision.methods import METHODS
 from kd.vision.methods.memo_teacher import MemoTeacher
-from kd.vision.model_registry import build_model, image_size_arg
-from kd.vision.pipeline import CONFIG_DIR, DEFAULT_CONFIG, method_settings, optimisation, place
+from kd.vision.pipeline import (MODEL_FILE, Experiment, build_arch, load_checked_model, load_experiment_config,
+                                method_settings, open_run, place, prepare_experiment, train_loader, train_stage)
 from kd.vision.scripts.report import collect_runs, write_table
-
-SCHEDULE = {"epochs": 240, "batch_size": None, "optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "nesterov": False,
-            "weight_decay": 5e-4, "label_smoothing": 0.0, "schedule": "step", "milestones": [150, 180, 210],
-            "gamma": 0.1}
-DEFAULTS = {
-    "data": {"name": "imagefolder", "root": None, "batch_size": 64, "eval_batch_size": 256, "num_workers": 0,
-             "augment": True, "image_size": None, "train_subset": None, "test_subset": None, "in_memory": "auto",
-             "crop_padding": None, "skip_bad_images": False, "allow_checkpoint_mismatch": False},
-    "teacher": {"arch": "resnet32x4", "kwargs": {}, "checkpoint": None, **SCHEDULE},
-    "student": {"arch": "resnet8x4", "kwargs": {}, **SCHEDULE},
-    "train": {"eval_every": 0, "num_threads": None, "precision": "auto", "channels_last": "auto", "compile": False},
-    "run": {"name": "method-table", "seeds": [0, 1, 2], "methods": ["student", "kd"], "memo_teacher": False,
-            "views": 0, "variants": {"student": {"method": "supervised"}}},
-    "methods": load_yaml(DEFAULT_CONFIG)["methods"],  # every method's settings: the vision defaults
-}
-# Mappings whose keys are free: architecture arguments, loss-term weights, the table's own rows.
-OPEN_SECTIONS = ("teacher.kwargs", "student.kwargs", "methods.*.weights", "run.variants")
-RENAMED = {"train.threads": "train.num_threads (as in every vision config)",
-           "methods.*.name": "run.variants.<label>: {method: NAME, <argument>: value} (a row named after a method "
-                             "needs no definition; its settings are methods.<name>.<argument>)",
-           "methods.*.kwargs": "methods.<name>.<argument> (e.g. methods.dkd.warmup=5), or run.variants.<label>: "
-                               "{method: NAME, <argument>: value} for a row with other settings"}
-
 
 # What ``--resume`` cannot change: the finished runs of the table were made with these (load_run_config).
 FIXED_ON_RESUME = ("data.name", "data.image_size", "data.train_subset", "data.test_subset", "teacher.arch",
                    "teacher.kwargs", "teacher.checkpoint", "student.arch", "student.kwargs", "student.optimizer")
-
-
-def fixed_subset(dataset, size: int | None, seed: int = 0):
-    """The same ``size`` random images of ``dataset`` for every run (None: all of it)."""
-    if not size or size >= len(dataset):
-        return dataset
-    order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))
-    return Subset(dataset, order[:size].tolist())
-
-
-def load_data(cfg: dict, device: torch.device) -> VisionData:
-    """The table's data, built once: the fixed subsets and their loaders (on the device with ``data.in_memory``)."""
-    d = cfg["data"]
-    data = build_data(d)
-    splits = dataclasses.replace(data.splits, train=fixed_subset(data.splits.train, d["train_subset"]),
-                                 train_plain=fixed_subset(data.splits.train_plain, d["train_subset"]),
-                                 test=fixed_subset(data.splits.test, d["test_subset"]))
-    data = VisionData(data.name, splits, make_loader(splits.train, d["batch_size"], True, 0, d["num_workers"]),
-                      make_loader(splits.test, d["eval_batch_size"], False, 0, d["num_workers"]))
-    if wants_in_memory(d["in_memory"], data.splits):
-        data = device_resident(data, device)
-    return data
-
-
-def train_loader_for(data: VisionData, cfg: dict, seed: int, batch_size: int | None = None):
-    """The training loader with the batch order (and augmentation) of ``seed``, in batches of ``batch_size``
-    (a section's own; None: ``data.batch_size``)."""
-    if hasattr(data.train_loader, "with_seed"):
-        loader = data.train_loader.with_seed(seed)
-        return loader.with_batch_size(per_rank_batch_size(batch_size)) if batch_size else loader
-    return make_loader(data.splits.train, batch_size or cfg["data"]["batch_size"], True, seed,
-                       cfg["data"]["num_workers"])
-
-
-def finished(run_dir: Path) -> bool:
-    """Whether a run folder holds a finished run (a ``final`` record in its metrics.json)."""
-    metrics = run_dir / "metrics.json"
-    return metrics.is_file() and bool(json.loads(metrics.read_text()).get("final"))
 
 
 def row_method(cfg: dict, label: str) -> tuple[str, dict]:
@@ -145,60 +77,49 @@ def row_method(cfg: dict, label: str) -> tuple[str, dict]:
     return name, method_settings(cfg, name, **changes)
 
 
-def train_one(label: str, method: tuple[str, dict], cfg: dict, seed: int, teacher, root: Path, device,
-              section: dict, data: VisionData, views=None) -> RunFolder:
-    """Train ``section['arch']`` with ``method`` (its name and arguments) on ``section``'s schedule; evaluate;
-    return the run folder.
+def load_table_config(args) -> tuple[dict, dict[str, tuple[str, dict]]]:
+    """The table's config (``--resume``'s saved one, or default.yaml < preset < overrides; ``--seed N``: the seeds
+    ``[N]``) and its rows (label -> method name and arguments, checked against the method)."""
+    cfg = load_experiment_config(args, fixed=FIXED_ON_RESUME)
+    if args.seed is not None:
+        cfg["run"]["seeds"] = [args.seed]
+    if cfg["run"]["memo_teacher"] and cfg["data"]["augment"]:
+        raise ConfigError("run.memo_teacher=true remembers the teacher's outputs per image, which is only right "
+                          "without random augmentation: set data.augment=false too")
+    return cfg, {label: row_method(cfg, label) for label in cfg["run"]["methods"]}
 
-    A finished run in ``root`` is kept as it is; an interrupted one continues from its ``last.pt``. ``views``
+
+def train_row(exp: Experiment, label: str, method: tuple[str, dict], seed: int, section_name: str,
+              teacher: nn.Module | None = None, views=None) -> Path:
+    """Train the ``section_name`` section's model (``teacher`` or ``student``) from ``seed`` with ``method`` (its
+    name and arguments) in the pipeline's stage ``<label>-seed<seed>``, then record the table's row in its
+    metrics.json; return its checkpoint.
+
+    A finished run is kept as it is; an interrupted one continues from its ``last.pt`` (``--resume``). ``views``
     (an augmentation-aware logit cache) replaces the teacher for methods that read only its logits."""
-    run_dir = root / f"{label}-seed{seed}"
-    if finished(run_dir):
-        print(f"{label} seed {seed}: finished earlier -> {run_dir}")
-        return RunFolder(run_dir, tensorboard=False)
-    seed_everything(seed)
-    train_loader, test_loader = train_loader_for(data, cfg, seed, section["batch_size"]), data.test_loader
-    name, settings = method
+    stage, section, (name, settings) = f"{label}-seed{seed}", exp.cfg[section_name], method
+    run = RunFolder(exp.run.path / stage, tensorboard=False)
+    if run.final:
+        print(f"{label} seed {seed}: finished earlier -> {run.path}")
+        return run.checkpoints / MODEL_FILE
+    run.save_config({**exp.cfg, "label": label, "method": {"name": name}, "methods": {name: settings}, "seed": seed})
+    loader = train_loader(exp, section["batch_size"], seed)
     if views is not None and not METHODS.get(name).uses_teacher_features:
-        train_loader, teacher = train_loader.with_views(views), None
-    arch, epochs = section["arch"], section["epochs"]
-    student = place(build_model(arch, data.num_classes, data.image_shape[0], image_size_arg(data.image_shape),
-                                **section["kwargs"]), cfg["train"], device)
-    method = METHODS.build(name, teacher=teacher, student=student, num_classes=data.num_classes,
-                           image_shape=data.image_shape, **settings).to(device)
-    params = [p for p in list(student.parameters()) + list(method.parameters()) if p.requires_grad]
-    optimizer, scheduler, interval = optimisation(params, section, epochs, len(train_loader))
-    run = RunFolder(run_dir)
-    run.save_config({**cfg, "label": label, "method": {"name": name}, "methods": {name: settings}, "seed": seed})
-    deployed = method.inference_model(student)
-    eval_every = cfg["train"]["eval_every"]
-
-    def evaluate(epoch: int) -> dict:
-        if epoch != epochs and not (eval_every and epoch % eval_every == 0):
-            return {}
-        logits, labels = predict(deployed, test_loader, device, precision=cfg["train"]["precision"])
-        return {"test_acc": topk_accuracy(logits, labels, (1,))["top1"]}
-
-    lr_key = "teacher.lr" if label == "teacher" else "student.lr"
-    distiller = Distiller(student, method, optimizer, device=device, teacher=teacher, scheduler=scheduler,
-                          scheduler_interval=interval, run=run, precision=cfg["train"]["precision"],
-                          resume_advice=f"lower the learning rate and continue the table from the last checkpoint: "
-                                        f"--resume {root} {lr_key}=<lower>")
-    history = distiller.fit(train_loader, epochs, evaluate=evaluate, resume=True)
-    if distributed.is_main():  # under torchrun rank 0 writes; the others wait for the files below
-        save_vision_model(student, run.checkpoints / "model.pt", arch, data.num_classes, data.image_shape,
-                          section["kwargs"], **data_record(data))
-        if deployed is not student:  # SimKD: the deployable model is student + projector + teacher classifier
-            torch.save(method.state_dict(), run.checkpoints / "method.pt")
-        plot_training_progress(history, run.plots, title=f"{label} (seed {seed})")
-    distributed.barrier()
-    run.log_final({"label": label, "method": name, "arch": arch, "seed": seed,
-                   "test_acc": history[-1]["test_acc"], "params": count_parameters(deployed),
-                   "train_images": len(data.splits.train), "test_images": len(data.splits.test),
-                   "epochs": epochs})
-    run.close()
-    print(f"{label} seed {seed}: test acc {history[-1]['test_acc']:.2f}% -> {run.path}")
-    return run
+        loader, teacher = loader.with_views(views), None
+    model = build_arch(exp, section, seed)
+    method = METHODS.build(name, teacher=teacher, student=model, num_classes=exp.data.num_classes,
+                           image_shape=exp.data.image_shape, **settings)
+    checkpoint = train_stage(exp, stage, model, method, section_name, loader, section["epochs"], teacher)
+    deployed = method.inference_model(model)
+    if deployed is not model and distributed.is_main():  # SimKD: student + projector + the teacher's classifier
+        torch.save(method.state_dict(), run.checkpoints / "method.pt")
+    run = RunFolder(run.path, tensorboard=False)  # with the history the stage wrote
+    test_acc = run.history[-1]["test_acc"]
+    run.log_final({"label": label, "method": name, "arch": section["arch"], "seed": seed, "test_acc": test_acc,
+                   "params": count_parameters(deployed), "train_images": len(exp.data.splits.train),
+                   "test_images": len(exp.data.splits.test), "epochs": section["epochs"]})
+    print(f"{label} seed {seed}: test acc {test_acc:.2f}% -> {run.path}")
+    return checkpoint
 
 
 def needs_teacher(cfg: dict) -> bool:
@@ -207,83 +128,49 @@ def needs_teacher(cfg: dict) -> bool:
     return not methods or any(METHODS.get(row_method(cfg, m)[0]).needs_teacher for m in methods)
 
 
-def load_teacher(cfg: dict, data: VisionData):
-    """``teacher.checkpoint``, checked against ``teacher.arch`` and the data (unless
-    ``data.allow_checkpoint_mismatch``)."""
-    return load_vision_model(cfg["teacher"]["checkpoint"], arch=cfg["teacher"]["arch"], num_classes=data.num_classes,
-                             data=data, allow_other_data=cfg["data"]["allow_checkpoint_mismatch"])[0]
-
-
-def get_teacher(cfg: dict, root: Path, device, data: VisionData, given=None):
-    """The ``given`` teacher (``teacher.checkpoint``, loaded by :func:`load_teacher`), or one trained here;
-    None when no listed method uses a teacher."""
+def table_teacher(exp: Experiment) -> tuple[nn.Module | None, Path | None]:
+    """``(teacher, its checkpoint)``: ``teacher.checkpoint`` (loaded and checked by the pipeline) or the row
+    ``teacher`` trained here from the first seed, frozen (and memoised with ``run.memo_teacher``); ``(None, None)``
+    when no listed method uses a teacher."""
+    cfg = exp.cfg
     if not needs_teacher(cfg):
-        return None
-    if given is None:
+        return None, None
+    if exp.given_teacher is not None:
+        teacher, path = exp.given_teacher
+    else:
         supervised = ("supervised", {"label_smoothing": cfg["teacher"]["label_smoothing"]})
-        run = train_one("teacher", supervised, cfg, cfg["run"]["seeds"][0], None, root, device, cfg["teacher"], data)
-        cfg["teacher"]["checkpoint"] = str(run.path / "checkpoints" / "model.pt")
-        given = load_teacher(cfg, data)
-    teacher = place(given, cfg["train"], device).eval().requires_grad_(False)
-    if not cfg["run"]["memo_teacher"]:
-        return teacher
-    if cfg["data"]["augment"]:
-        raise ConfigError("run.memo_teacher=true remembers the teacher's outputs per image, which is only right "
-                          "without random augmentation: set data.augment=false too")
-    return MemoTeacher(teacher)
+        path = train_row(exp, "teacher", supervised, cfg["run"]["seeds"][0], "teacher")
+        teacher = place(load_checked_model(exp, path, arch=cfg["teacher"]["arch"])[0], cfg["train"], exp.device)
+    teacher.eval().requires_grad_(False)
+    return (MemoTeacher(teacher) if cfg["run"]["memo_teacher"] else teacher), path
 
 
-def labelled_views(cfg: dict, teacher, root: Path, data: VisionData):
+def labelled_views(exp: Experiment, teacher: nn.Module | None, teacher_checkpoint: Path | None):
     """The table's augmentation-aware logit cache (``run.views`` views per image), built once; None without."""
-    views = cfg["run"]["views"]
+    views = exp.cfg["run"]["views"]
     if not views or teacher is None:
         return None
-    if not hasattr(data.train_loader, "with_views"):
+    train = exp.data.train_loader
+    if not hasattr(train, "with_views"):
         raise ConfigError("run.views labels augmented views of images held in memory: set data.in_memory=true")
-    fingerprint = file_fingerprint(cfg["teacher"]["checkpoint"])
-    loader = labelled_views_loader(data.train_loader, teacher, root / "soft_labels" / f"{data.name}-{fingerprint}"
-                                   f"-views{views}.pt", fingerprint, views)
-    return loader.views
-
-
-def load_table_config(args) -> tuple[dict, dict[str, tuple[str, dict]]]:
-    """The table's config (``--resume``'s saved one, or DEFAULTS < preset < overrides; ``--seed N``: the seeds
-    ``[N]``) and its rows (label -> method name and arguments, checked against the method)."""
-    if args.resume:
-        cfg = load_run_config(args.resume, args.overrides, fixed=FIXED_ON_RESUME, open_sections=OPEN_SECTIONS,
-                              renamed=RENAMED)
-    else:
-        cfg = load_config(args.config, args.overrides, defaults=DEFAULTS, config_dir=CONFIG_DIR,
-                          open_sections=OPEN_SECTIONS, renamed=RENAMED)
-    if args.seed is not None:
-        cfg["run"]["seeds"] = [args.seed]
-    return cfg, {label: row_method(cfg, label) for label in cfg["run"]["methods"]}
+    fingerprint = file_fingerprint(teacher_checkpoint)
+    cache = exp.run.path / "soft_labels" / f"{exp.data.name}-{fingerprint}-views{views}.pt"
+    return labelled_views_loader(train, teacher, cache, fingerprint, views).views
 
 
 def main(argv=None):
     args = common_parser("Teacher + every method x seed on one student: a result table").parse_args(argv)
     cfg, rows = load_table_config(args)
-    if cfg["train"]["num_threads"]:
-        torch.set_num_threads(cfg["train"]["num_threads"])
-    device = resolve_device(args.device)
-    data = load_data(cfg, device)
-    given = load_teacher(cfg, data) if cfg["teacher"]["checkpoint"] and needs_teacher(cfg) else None
-    exit_if_dry_run(args.dry_run, cfg)
-    table_run = RunFolder(args.resume, tensorboard=False) if args.resume else \
-        RunFolder.create(cfg["run"]["name"], args.runs_dir, tensorboard=False)
-    root = table_run.path
-    if not args.resume:
-        table_run.save_config(cfg)
-    print(f"run folder: {root}")
-    teacher = get_teacher(cfg, root, device, data, given)
-    views = labelled_views(cfg, teacher, root, data)
+    exp = open_run(prepare_experiment(args, cfg=cfg), args, cfg["run"]["name"])
+    teacher, teacher_checkpoint = table_teacher(exp)
+    views = labelled_views(exp, teacher, teacher_checkpoint)
     for seed in cfg["run"]["seeds"]:  # seed-major: an interrupted table still has whole seeds of every method
         for label in cfg["run"]["methods"]:
-            train_one(label, rows[label], cfg, seed, teacher, root, device, cfg["student"], data, views)
+            train_row(exp, label, rows[label], seed, "student", teacher, views)
     distributed.barrier()  # every run's final figures are on disk before the table reads them
+    root = exp.run.path
     ordered = [path for label in ["teacher", *cfg["run"]["methods"]] for path in sorted(root.glob(f"{label}-seed*"))]
-    table = write_table(collect_runs(ordered), table_run, title=f"{cfg['run']['name']} on {data.name}")
-    print(table)
+    print(write_table(collect_runs(ordered), exp.run, title=f"{cfg['run']['name']} on {exp.data.name}"))
     return root
 
 
