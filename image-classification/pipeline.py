@@ -65,6 +65,7 @@ class Experiment:
     run: RunFolder | None = None  # set by open_run, once every input has been checked
     seed_of_students: int | None = None  # set by for_student_seed; None: the config's seed
     given_teacher: tuple[nn.Module, Path] | None = None  # teacher.checkpoint, loaded and checked
+    resumable: bool = True  # False: the script refuses --resume, so the advice after a diverging loss is to run again
 
     @property
     def seed(self) -> int:
@@ -129,14 +130,20 @@ def method_settings(cfg: dict, name: str, **overrides) -> dict:
     return settings
 
 
+def check_training_section(section: dict) -> None:
+    """Fail before any training on an unknown model, optimiser or schedule name in a section that trains a model
+    (``teacher``, ``student``), or on a model argument its constructor does not take."""
+    check_arguments(MODELS, section["arch"], supplied=("num_classes", "in_channels", "image_size"), num_classes=1,
+                    in_channels=1, image_size=1, **section["kwargs"])
+    OPTIMIZERS.get(section["optimizer"])
+    SCHEDULES.get(section["schedule"])
+
+
 def check_names(cfg: dict) -> None:
     """Fail before any training on an unknown model, method, mode, optimiser or schedule name, or on a
     model/method argument its constructor does not take."""
     for section in ("teacher", "student"):
-        check_arguments(MODELS, cfg[section]["arch"], supplied=("num_classes", "in_channels", "image_size"),
-                        num_classes=1, in_channels=1, image_size=1, **cfg[section]["kwargs"])
-        OPTIMIZERS.get(cfg[section]["optimizer"])
-        SCHEDULES.get(cfg[section]["schedule"])
+        check_training_section(cfg[section])
     method_settings(cfg, cfg["method"]["name"])
     DISTILL_MODES.get(cfg["distill"]["mode"])
     check_labelled_part(cfg)
@@ -177,6 +184,21 @@ def prepare_experiment(args: argparse.Namespace, default_preset: str | None = No
     check_names(cfg)
     if check is not None:
         check(cfg)
+    exp = build_experiment(cfg, args)
+    if cfg["distill"]["views"] and not hasattr(exp.data.train_loader, "with_views"):
+        raise ConfigError("distill.views (labelled augmented views) needs the images in memory: data.in_memory=true")
+    if load_teacher and cfg["teacher"]["checkpoint"]:
+        path = Path(cfg["teacher"]["checkpoint"])
+        model, _ = load_checked_model(exp, path, arch=cfg["teacher"]["arch"])
+        exp.given_teacher = (place(model, cfg["train"], exp.device), path)
+    for section in ("student",) if exp.given_teacher else ("teacher", "student"):  # published weights, before the run
+        fetch_published_weights(cfg[section]["arch"], cfg[section]["kwargs"])       # folder: offline is one line
+    return exp
+
+
+def build_experiment(cfg: dict, args: argparse.Namespace) -> Experiment:
+    """The experiment of a checked config: seeded, on ``--device`` with ``train.num_threads``, and its data built
+    once (in the device's memory with ``data.in_memory``); ``--resume`` says whether its stages continue."""
     seed_everything(cfg["seed"])
     if cfg["train"]["num_threads"]:
         torch.set_num_threads(cfg["train"]["num_threads"])
@@ -184,16 +206,7 @@ def prepare_experiment(args: argparse.Namespace, default_preset: str | None = No
     data = build_data(cfg["data"], seed=cfg["seed"])
     if wants_in_memory(cfg["data"]["in_memory"], data.splits):
         data = device_resident(data, device, seed=cfg["seed"])
-    elif cfg["distill"]["views"]:
-        raise ConfigError("distill.views (labelled augmented views) needs the images in memory: data.in_memory=true")
-    exp = Experiment(cfg=cfg, device=device, data=data, resume=bool(args.resume))
-    if load_teacher and cfg["teacher"]["checkpoint"]:
-        path = Path(cfg["teacher"]["checkpoint"])
-        model, _ = load_checked_model(exp, path, arch=cfg["teacher"]["arch"])
-        exp.given_teacher = (place(model, cfg["train"], device), path)
-    for section in ("student",) if exp.given_teacher else ("teacher", "student"):  # published weights, before the run
-        fetch_published_weights(cfg[section]["arch"], cfg[section]["kwargs"])       # folder: offline is one line
-    return exp
+    return Experiment(cfg=cfg, device=device, data=data, resume=bool(args.resume))
 
 
 def load_checked_model(exp: Experiment, path: str | Path, arch: str | None = None) -> tuple[nn.Module, dict]:
@@ -255,11 +268,13 @@ def optimisation(params, section: dict, epochs: int, steps_per_epoch: int, lr: f
     return optimizer, scheduler, interval
 
 
-def build_arch(exp: Experiment, section: dict, seed: int) -> nn.Module:
-    """The model a config section (``teacher`` or ``student``) names, initialised from ``seed``."""
+def build_arch(exp: Experiment, section: dict, seed: int, num_classes: int | None = None) -> nn.Module:
+    """The model a config section (``teacher`` or ``student``) names, initialised from ``seed``, with
+    ``num_classes`` outputs (None: the data's classes)."""
     seed_everything(seed)
     shape = exp.data.image_shape
-    model = build_model(section["arch"], exp.data.num_classes, shape[0], image_size_arg(shape), **section["kwargs"])
+    model = build_model(section["arch"], num_classes or exp.data.num_classes, shape[0], image_size_arg(shape),
+                        **section["kwargs"])
     return place(model, exp.cfg["train"], exp.device)
 
 
@@ -335,7 +350,7 @@ def make_distiller(exp: Experiment, stage: str, model: nn.Module, method: nn.Mod
     optimizer, scheduler, interval = optimisation(params, section, epochs, steps_per_epoch, lr, schedule)
     train = exp.cfg["train"]
     advice = (f"lower the learning rate and continue from the last checkpoint: --resume {exp.run.path} "
-              f"{lr_key}=<lower>")
+              f"{lr_key}=<lower>" if exp.resumable else f"lower the learning rate ({lr_key}) and run again")
     return Distiller(model, method, optimizer, device=exp.device, teacher=teacher, scheduler=scheduler,
                      scheduler_interval=interval, run=RunFolder(exp.run.path / stage), precision=train["precision"],
                      grad_clip=train["grad_clip"], log_every=train["log_every"], resume_advice=advice)
@@ -356,17 +371,24 @@ def test_evaluator(exp: Experiment, model: nn.Module, epochs: int,
 
 
 def finish_stage(exp: Experiment, distiller: Distiller, section: dict) -> Path:
-    """Save the stage's model (arch + kwargs) and its training curves; return the checkpoint path."""
-    run = distiller.run
-    path = run.checkpoints / MODEL_FILE
-    if distributed.is_main():  # under torchrun rank 0 writes; the others wait for the file below
+    """Save the stage's model (arch + kwargs) and close the stage (:func:`close_stage`); return the checkpoint
+    path."""
+    path = distiller.run.checkpoints / MODEL_FILE
+    if distributed.is_main():  # under torchrun rank 0 writes; the others wait for the file in close_stage
         save_vision_model(distiller.student, path, section["arch"], exp.data.num_classes, exp.data.image_shape,
                           section["kwargs"], **data_record(exp.data), data_config=exp.cfg["data"],
                           epochs=distiller.epoch)
+    close_stage(distiller)
+    return path
+
+
+def close_stage(distiller: Distiller) -> None:
+    """Plot the stage's training curves and close its run folder (every rank waits for rank 0's files)."""
+    run = distiller.run
+    if distributed.is_main():
         plot_training_progress(run.history, run.plots, title=run.path.name)
     distributed.barrier()
     run.close()
-    return path
 
 
 def train_stage(exp: Experiment, stage: str, model: nn.Module, method: nn.Module, section_name: str, loader,
@@ -387,12 +409,13 @@ def supervised(exp: Experiment, section: dict) -> nn.Module:
 
 
 # ----------------------------------------------------------------------------------- teacher, students
-def train_teacher(exp: Experiment) -> tuple[nn.Module, Path]:
-    """Train the ``teacher`` section's architecture on hard labels; returns (teacher, checkpoint)."""
-    section = exp.cfg["teacher"]
+def train_teacher(exp: Experiment, section_name: str = "teacher") -> tuple[nn.Module, Path]:
+    """Train the architecture of the section ``section_name`` (``teacher``; specialists: ``generalist``) on hard
+    labels in the stage of that name; returns (teacher, checkpoint)."""
+    section = exp.cfg[section_name]
     model = build_arch(exp, section, exp.seed)
     loader = train_loader(exp, section["batch_size"], exp.seed)
-    path = train_stage(exp, "teacher", model, supervised(exp, section), "teacher", loader, section["epochs"])
+    path = train_stage(exp, section_name, model, supervised(exp, section), section_name, loader, section["epochs"])
     return model, path
 
 

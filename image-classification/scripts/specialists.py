@@ -15,61 +15,45 @@
    specialists from the generalist's ``top_n`` classes, q minimising the summed KLs).
 Prints and writes (summary.md, metrics.json) the accuracy of both and one row per specialist; summary.md embeds
 the training curves of the generalist and of each specialist.
+
+The config is the vision schema (image-classification/configs/default.yaml): its ``seed``, ``data``, ``train`` and
+``methods.specialist`` sections; ``generalist`` takes the keys of its ``teacher`` section and ``specialist`` those
+of its ``student`` section (architecture, schedule, optimiser, batch size, ...); ``groups``, ``n_groups``,
+``enrich`` and ``top_n`` are the script's own (OWN_KEYS). Data, the generalist's training or checked checkpoint
+and each specialist's optimisation are the stages of :mod:`kd.vision.pipeline`, in the stage folders
+``generalist/`` and ``specialist_<m>/``.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import torch
+from torch import nn
 from torch.utils.data import DataLoader, WeightedRandomSampler
 
-from kd.common.engine import Distiller, predict
+from kd.common.engine import predict
 from kd.common.metrics import count_parameters, topk_accuracy
-from kd.common.utils.cli import common_parser, exit_if_dry_run, main_entry
+from kd.common.utils.cli import common_parser, main_entry
 from kd.common.utils.config import load_config, load_yaml
-from kd.common.utils.device import resolve_device
 from kd.common.utils.errors import ConfigError
-from kd.common.utils.plotting import figures_markdown, plot_training_progress
-from kd.common.utils.run_folder import RunFolder
-from kd.common.utils.seed import seed_everything
-from kd.vision.checkpoints import data_record, load_vision_model, save_vision_model
-from kd.vision.data import build_data
+from kd.common.utils.plotting import figures_markdown
+from kd.vision.data import label_images
+from kd.vision.data.labelled import dataset_labels
 from kd.vision.methods import METHODS
 from kd.vision.methods.specialists import (combine_specialists, correct_for_enrichment, covariance_groups,
                                            init_from_generalist)
-from kd.vision.model_registry import build_model, image_size_arg
-from kd.vision.pipeline import CONFIG_DIR, DEFAULT_CONFIG, method_settings, optimisation
+from kd.vision.pipeline import (CONFIG_DIR, DEFAULT_CONFIG, RENAMED, Experiment, build_arch, build_experiment,
+                                check_training_section, close_stage, load_checked_model, make_distiller,
+                                method_settings, open_run, place, plain_training_images, train_teacher)
 from kd.vision.summary import stage_figures
+from kd.vision.torchvision_models import fetch_published_weights
 
-TRAINING = {"arch": "cnn", "kwargs": {}, "epochs": 10, "optimizer": "adam", "lr": 0.003, "momentum": 0.9,
-            "weight_decay": 0.0, "schedule": "cosine", "milestones": [], "gamma": 0.1}
-DEFAULTS = {
-    "seed": 0,
-    "data": {"name": "digits", "root": None, "batch_size": 64, "eval_batch_size": 256, "num_workers": 0,
-             "augment": True, "image_size": None, "skip_bad_images": False, "allow_checkpoint_mismatch": False},
-    "generalist": {**TRAINING, "checkpoint": None},
-    "specialist": {**TRAINING, "epochs": 5},
-    "methods": {"specialist": load_yaml(DEFAULT_CONFIG)["methods"]["specialist"]},  # its temperature and alpha
-    "groups": None,
-    "n_groups": 3,
-    "enrich": 0.5,
-    "top_n": 2,
+OWN_KEYS = {
+    "groups": None,   # the specialists' class groups, e.g. [[3, 5], [0, 8]]; null: K-means on the covariance columns
+    "n_groups": 3,    # K of that K-means
+    "enrich": 0.5,    # fraction of each specialist's training draws taken from its group; null: plain shuffling
+    "top_n": 2,       # the generalist's top_n classes of a test image choose the active specialists
 }
-RENAMED = {"specialist.temperature": "methods.specialist.temperature",
-           "specialist.alpha": "methods.specialist.alpha"}
-
-
-def train(model, method, loader, section: dict, device, run: RunFolder, lr_key: str, teacher=None,
-          evaluate=None) -> list[dict]:
-    """Train ``model`` on ``section``'s schedule (``lr_key``: its learning rate's config key, for the advice
-    after a diverging loss)."""
-    params = [p for p in list(model.parameters()) + list(method.parameters()) if p.requires_grad]
-    optimizer, scheduler, interval = optimisation(params, section, section["epochs"], len(loader))
-    distiller = Distiller(model, method.to(device), optimizer, device=device, teacher=teacher, scheduler=scheduler,
-                          scheduler_interval=interval, run=run,
-                          resume_advice=f"lower the learning rate ({lr_key}) and run again")
-    history = distiller.fit(loader, section["epochs"], evaluate=evaluate)
-    plot_training_progress(history, run.plots, title=run.path.name)
-    run.close()
-    return history
 
 
 def enriched_loader(dataset, labels: torch.Tensor, group: list[int], fraction: float | None, batch_size: int,
@@ -87,83 +71,78 @@ def enriched_loader(dataset, labels: torch.Tensor, group: list[int], fraction: f
     return DataLoader(dataset, batch_size, sampler=sampler), fraction
 
 
-def load_generalist(cfg: dict, data):
-    """``generalist.checkpoint``, checked against its arch and the data (unless ``data.allow_checkpoint_mismatch``)."""
-    section = cfg["generalist"]
-    return load_vision_model(section["checkpoint"], arch=section["arch"], num_classes=data.num_classes, data=data,
-                             allow_other_data=cfg["data"]["allow_checkpoint_mismatch"])[0]
-
-
-def train_generalist(cfg: dict, data, device, root: RunFolder):
-    section = cfg["generalist"]
-    shape = data.image_shape
-    model = build_model(section["arch"], data.num_classes, shape[0], image_size_arg(shape), **section["kwargs"])
-    model.to(device)
-    method = METHODS.build("supervised", teacher=None, student=model, num_classes=data.num_classes,
-                           image_shape=data.image_shape)
-    run = RunFolder(root.path / "generalist")
-    train(model, method, data.train_loader, section, device, run, "generalist.lr")
-    save_vision_model(model, run.checkpoints / "model.pt", section["arch"], data.num_classes, data.image_shape,
-                      section["kwargs"], **data_record(data))
-    return model
-
-
 def load_specialists_config(args) -> dict:
-    """DEFAULTS < preset < overrides (``--seed N``: ``seed=N``), the specialists' method settings checked."""
+    """default.yaml's sections (``generalist``: its teacher keys, ``specialist``: its student keys) and OWN_KEYS <
+    preset < overrides (``--seed N``: ``seed=N``); the model, optimiser and schedule names and the specialists'
+    method settings checked."""
     if args.resume:
         raise ConfigError("specialists does not resume an interrupted run: start it again (generalist.checkpoint=PATH "
                           "skips the generalist's training)")
+    vision = load_yaml(DEFAULT_CONFIG)
+    defaults = {"seed": vision["seed"], "data": vision["data"], "train": vision["train"],
+                "methods": {"specialist": vision["methods"]["specialist"]}, "generalist": vision["teacher"],
+                "specialist": {k: v for k, v in vision["student"].items() if k != "labelled_fraction"}, **OWN_KEYS}
     overrides = list(args.overrides) + ([f"seed={args.seed}"] if args.seed is not None else [])
-    cfg = load_config(args.config, overrides, defaults=DEFAULTS, config_dir=CONFIG_DIR,
-                      open_sections=("generalist.kwargs", "specialist.kwargs", "methods.*.weights"), renamed=RENAMED)
+    cfg = load_config(args.config, overrides, defaults=defaults, config_dir=CONFIG_DIR,
+                      open_sections=("generalist.kwargs", "specialist.kwargs", "methods.*.weights"),
+                      renamed={**RENAMED, "specialist.temperature": "methods.specialist.temperature",
+                               "specialist.alpha": "methods.specialist.alpha"})
+    for section in ("generalist", "specialist"):
+        check_training_section(cfg[section])
     method_settings(cfg, "specialist", classes=[0])
     return cfg
+
+
+def train_specialist(exp: Experiment, m: int, group: list[int], generalist: nn.Module,
+                     train_labels: torch.Tensor) -> tuple[nn.Module, float]:
+    """Specialist ``m`` of ``group`` (+ a dustbin class), started from the generalist's weights when the
+    architectures match and distilled from it on the enriched draws; returns it and its in-group draw fraction."""
+    cfg, section = exp.cfg, exp.cfg["specialist"]
+    specialist = build_arch(exp, section, exp.seed + 1 + m, num_classes=len(group) + 1)
+    if section["arch"] == cfg["generalist"]["arch"]:
+        init_from_generalist(specialist, generalist, group)
+    settings = method_settings(cfg, "specialist", classes=group, full_classes=exp.data.num_classes)
+    method = METHODS.build("specialist", teacher=generalist, student=specialist, num_classes=len(group) + 1,
+                           image_shape=exp.data.image_shape, **settings)
+    loader, sampled = enriched_loader(exp.data.splits.train, train_labels, group, cfg["enrich"],
+                                      section["batch_size"] or cfg["data"]["batch_size"], exp.seed + m)
+    distiller = make_distiller(exp, f"specialist_{m}", specialist, method, section, section["epochs"], len(loader),
+                               "specialist.lr", teacher=generalist)
+    distiller.fit(loader, section["epochs"])
+    close_stage(distiller)
+    return specialist, sampled
 
 
 def main(argv=None):
     args = common_parser("Generalist + specialists with the combined inference of Hinton et al. 2015").parse_args(argv)
     cfg = load_specialists_config(args)
-    seed_everything(cfg["seed"])
-    device = resolve_device(args.device)
-    data = build_data(cfg["data"], seed=cfg["seed"])
-    given = load_generalist(cfg, data).to(device) if cfg["generalist"]["checkpoint"] else None
-    exit_if_dry_run(args.dry_run, cfg)
-    root = RunFolder.create("specialists", args.runs_dir, tensorboard=False)
-    root.save_config(cfg)
-    print(f"run folder: {root.path}")
+    exp = dataclasses.replace(build_experiment(cfg, args), resumable=False)
+    given = cfg["generalist"]["checkpoint"]
+    given = place(load_checked_model(exp, given, arch=cfg["generalist"]["arch"])[0], cfg["train"], exp.device) \
+        if given else None
+    for section in ("specialist",) if given else ("generalist", "specialist"):  # before the run folder: offline is
+        fetch_published_weights(cfg[section]["arch"], cfg[section]["kwargs"])    # one line
+    exp = open_run(exp, args, "specialists")
 
-    generalist = given if given is not None else train_generalist(cfg, data, device, root)
+    generalist = given if given is not None else train_teacher(exp, "generalist")[0]
     generalist.eval().requires_grad_(False)
-    plain_loader = DataLoader(data.splits.train_plain, cfg["data"]["eval_batch_size"])
-    train_logits, train_labels = predict(generalist, plain_loader, device)
+    train_logits, _ = label_images(generalist, plain_training_images(exp), exp.device, exp.precision)
+    train_labels = dataset_labels(exp.data.splits.train)
     groups = cfg["groups"] or covariance_groups(train_logits.softmax(-1), cfg["n_groups"], cfg["seed"])
     print(f"groups: {groups}")
 
-    test_loader = data.test_loader
-    generalist_logits, test_labels = predict(generalist, test_loader, device)
-    section, shape = cfg["specialist"], data.image_shape
+    test_loader = exp.data.test_loader
+    generalist_logits, test_labels = predict(generalist, test_loader, exp.device, precision=exp.precision)
     specialist_logits, rows = [], []
     for m, group in enumerate(groups):
-        seed_everything(cfg["seed"] + 1 + m)
-        specialist = build_model(section["arch"], len(group) + 1, shape[0], image_size_arg(shape),
-                                 **section["kwargs"]).to(device)
-        if section["arch"] == cfg["generalist"]["arch"]:
-            init_from_generalist(specialist, generalist, group)
-        method = METHODS.build("specialist", teacher=generalist, student=specialist, num_classes=len(group) + 1,
-                               image_shape=data.image_shape,
-                               **method_settings(cfg, "specialist", classes=group, full_classes=data.num_classes))
-        loader, sampled = enriched_loader(data.splits.train, train_labels, group, cfg["enrich"],
-                                          cfg["data"]["batch_size"], cfg["seed"] + m)
-        train(specialist, method, loader, section, device, RunFolder(root.path / f"specialist_{m}"), "specialist.lr",
-              generalist)
-        logits, _ = predict(specialist, test_loader, device)
+        specialist, sampled = train_specialist(exp, m, group, generalist, train_labels)
+        logits, _ = predict(specialist, test_loader, exp.device, precision=exp.precision)
         in_group = torch.isin(test_labels, torch.tensor(group)).float().mean().item()
         specialist_logits.append(correct_for_enrichment(logits, in_group, sampled) if cfg["enrich"] else logits)
         inside = torch.isin(test_labels, torch.tensor(group))
         rows.append({"specialist": m, "classes": group, "params": count_parameters(specialist),
                      "generalist_acc_on_group": topk_accuracy(generalist_logits[inside], test_labels[inside], (1,))["top1"],
                      "combined_acc_on_group": None})
-
     combined = combine_specialists(generalist_logits, specialist_logits, groups, cfg["top_n"])
     for row, group in zip(rows, groups):
         inside = torch.isin(test_labels, torch.tensor(group))
@@ -172,7 +151,7 @@ def main(argv=None):
               "combined_acc": topk_accuracy(combined, test_labels, (1,))["top1"],
               "changed_predictions": (combined.argmax(-1) != generalist_logits.argmax(-1)).sum().item(),
               "test_images": len(test_labels), "groups": groups, "specialists": rows}
-    root.log_final(result)
+    exp.run.log_final(result)
     table = "\n".join(
         ["| model | test acc. (%) |", "|---|---:|",
          f"| generalist ({cfg['generalist']['arch']}) | {result['generalist_acc']:.2f} |",
@@ -182,10 +161,10 @@ def main(argv=None):
         + [f"| {r['specialist']} | {r['classes']} | {r['params']:,} | {r['generalist_acc_on_group']:.2f} | "
            f"{r['combined_acc_on_group']:.2f} |" for r in rows])
     table += f"\n\n{result['changed_predictions']} of {result['test_images']} test predictions changed by the specialists."
-    curves = figures_markdown(stage_figures(root.path), root.path, heading="Training curves of each model")
-    root.write_summary(f"# Generalist + specialists on {data.name}\n\n{table}\n\n{curves}")
+    curves = figures_markdown(stage_figures(exp.run.path), exp.run.path, heading="Training curves of each model")
+    exp.run.write_summary(f"# Generalist + specialists on {exp.data.name}\n\n{table}\n\n{curves}")
     print(table)
-    print(f"run folder: {root.path}")
+    print(f"run folder: {exp.run.path}")
     return result
 
 
