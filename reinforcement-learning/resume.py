@@ -1,10 +1,10 @@
 """Resuming an interrupted RL run: ``--resume RUN_DIR``.
 
-After every iteration (a PPO update, a distillation iteration, a DQN logging interval) the loop writes
-its state to ``checkpoints/resume.pt`` (atomically): the networks, the optimiser, the iteration and
-step counters, the history, the loop's own statistics (reward scaler), the minutes spent against
-``max_minutes`` and the random states (torch's global generator, the loop's numpy and torch
-generators). A resumed run loads it and starts at the next iteration, so the learning-rate and
+After every iteration (a PPO update, a distillation iteration, a DQN logging interval) the loop writes its
+state to ``checkpoints/resume.pt`` (atomically, :meth:`LoopState.save`): the networks, the optimiser, the
+iteration and step counters, the history, the loop's own statistics (reward scaler), the minutes spent against
+``max_minutes`` and the random states (torch's global generator, the loop's numpy and torch generators). A
+resumed run loads it (:meth:`LoopState.resume`) and starts at the next iteration, so the learning-rate and
 exploration schedules, the step count and the curves carry on; the optimiser keeps the resumed config's
 settings (a changed learning rate applies), only its moments come from the file.
 
@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from kd.common.utils.checkpoint import atomic_save
+from kd.common.utils.checkpoint import atomic_save, load_optimizer_state
 
 RESUME_FILE = "resume.pt"
 
@@ -39,37 +39,51 @@ class LoopCheckpoint:
         atomic_save(state, self.path)
 
 
-def resumed_state(checkpoint: LoopCheckpoint | None) -> dict | None:
-    return checkpoint.state if checkpoint is not None else None
+class LoopState:
+    """What one training loop saves after every iteration and continues from: its ``parts`` by name (the networks,
+    the optimiser, the loop's own statistics: anything with ``state_dict``; None: not used in this run), its
+    counters and history, the minutes spent and the random states (torch's global generator, the loop's
+    ``numpy_rng`` and ``generator``). ``started`` is the ``time.monotonic()`` the ``max_minutes`` budget counts
+    from: now, less the minutes a resumed run had already spent."""
 
+    def __init__(self, checkpoint: LoopCheckpoint | None, numpy_rng: np.random.Generator | None = None,
+                 generator: torch.Generator | None = None, **parts):
+        self.checkpoint, self.numpy_rng, self.generator, self.parts = checkpoint, numpy_rng, generator, parts
+        self.started = time.monotonic()
 
-def resume_advice(checkpoint: LoopCheckpoint | None, lr_key: str) -> str:
-    """What a diverging loss's message tells the user: lower ``lr_key`` and continue from the last iteration
-    (a resumed loop trains at the resumed config's learning rate, :func:`load_optimizer_state`)."""
-    run = checkpoint.path.parent.parent if checkpoint is not None else "RUN_DIR"
-    return f"lower the learning rate and continue from the last iteration: --resume {run} {lr_key}=<lower>"
+    def resume(self) -> tuple[list[dict], int, int]:
+        """``(history, last iteration, steps)``: a fresh run's ``([], 0, 0)``, or the resumed state's, with the parts,
+        the random states and the budget clock restored from it (the optimiser's moments only: its settings stay
+        the resumed config's, so a changed learning rate applies)."""
+        state = self.checkpoint.state if self.checkpoint is not None else None
+        if state is None:
+            return [], 0, 0
+        for name, part in self.parts.items():
+            if isinstance(part, torch.optim.Optimizer):
+                load_optimizer_state(part, state[name])
+            elif part is not None:
+                part.load_state_dict(state[name])
+        torch.set_rng_state(state["rng"]["torch"])
+        if self.numpy_rng is not None:
+            self.numpy_rng.bit_generator.state = state["rng"]["numpy"]
+        if self.generator is not None:
+            self.generator.set_state(state["rng"]["generator"])
+        self.started -= 60.0 * state.get("minutes", 0.0)
+        return list(state["history"]), state["iteration"], state["steps"]
 
+    def save(self, iteration: int, steps: int, history: list[dict]) -> None:
+        """Write the state after ``iteration`` (``steps`` environment steps so far) to the checkpoint, if any."""
+        if self.checkpoint is None:
+            return
+        rng = {"torch": torch.get_rng_state(),
+               "numpy": self.numpy_rng.bit_generator.state if self.numpy_rng is not None else None,
+               "generator": self.generator.get_state() if self.generator is not None else None}
+        self.checkpoint.save({**{name: part.state_dict() if part is not None else None
+                                 for name, part in self.parts.items()},
+                              "iteration": iteration, "steps": steps, "history": history, "rng": rng,
+                              "minutes": (time.monotonic() - self.started) / 60.0})
 
-def capture_rng(numpy_rng: np.random.Generator | None = None, generator: torch.Generator | None = None) -> dict:
-    """The random states a loop draws from: torch's global generator and the loop's own ones."""
-    return {"torch": torch.get_rng_state(),
-            "numpy": numpy_rng.bit_generator.state if numpy_rng is not None else None,
-            "generator": generator.get_state() if generator is not None else None}
-
-
-def restore_rng(state: dict, numpy_rng: np.random.Generator | None = None,
-                generator: torch.Generator | None = None) -> None:
-    torch.set_rng_state(state["torch"])
-    if numpy_rng is not None:
-        numpy_rng.bit_generator.state = state["numpy"]
-    if generator is not None:
-        generator.set_state(state["generator"])
-
-
-def budget_clock(state: dict | None) -> float:
-    """The ``time.monotonic()`` a run's ``max_minutes`` budget counts from: now, minus the minutes already spent."""
-    return time.monotonic() - 60.0 * (state["minutes"] if state is not None else 0.0)
-
-
-def minutes_since(started: float) -> float:
-    return (time.monotonic() - started) / 60.0
+    def advice(self, lr_key: str) -> str:
+        """What a diverging loss's message tells the user: lower ``lr_key`` and continue from the last iteration."""
+        run = self.checkpoint.path.parent.parent if self.checkpoint is not None else "RUN_DIR"
+        return f"lower the learning rate and continue from the last iteration: --resume {run} {lr_key}=<lower>"

@@ -20,7 +20,6 @@ import torch
 from torch import nn
 from tqdm import trange
 
-from kd.common.utils.checkpoint import load_optimizer_state
 from kd.common.utils.config import dataclass_from_dict
 from kd.common.utils.errors import ConfigError, NonFiniteLossError
 from kd.common.utils.loss_watch import LossGrowthWatch
@@ -29,8 +28,7 @@ from kd.rl.distillation.replay import TeacherLabelledReplay
 from kd.rl.distillation.schedules import DATA_SOURCES
 from kd.rl.environments import make_vector_env
 from kd.rl.iteration_log import finish_iteration
-from kd.rl.resume import (LoopCheckpoint, budget_clock, capture_rng, minutes_since, restore_rng, resume_advice,
-                          resumed_state)
+from kd.rl.resume import LoopCheckpoint, LoopState
 from kd.rl.teacher_model.actions import select_actions, to_env_actions
 
 
@@ -67,10 +65,8 @@ def distill_policy(student: nn.Module, teacher: nn.Module, env: dict, cfg: Disti
 
     With ``max_minutes`` the loop stops after the iteration that exceeds the budget (evaluated and
     marked ``stopped_by_time_budget``). ``checkpoint`` saves the loop's state after every iteration
-    and, holding a resumed state, continues from it (:mod:`kd.rl.resume`).
+    and, holding a resumed state, continues from it (:class:`~kd.rl.resume.LoopState`).
     """
-    resumed = resumed_state(checkpoint)
-    started = budget_clock(resumed)
     per_iteration = cfg.num_envs * cfg.steps_per_iteration
     iterations = cfg.total_steps // per_iteration
     if iterations < 1:
@@ -81,14 +77,10 @@ def distill_policy(student: nn.Module, teacher: nn.Module, env: dict, cfg: Disti
     optimizer = torch.optim.Adam(student.parameters(), lr=cfg.learning_rate)
     rng = np.random.default_rng(seed)
     generator = torch.Generator().manual_seed(seed)
-    history: list[dict] = []
-    first = 1
-    if resumed is not None:
-        student.load_state_dict(resumed["model"])
-        load_optimizer_state(optimizer, resumed["optimizer"])
-        restore_rng(resumed["rng"], rng, generator)
-        history, first = list(resumed["history"]), resumed["iteration"] + 1
-    advice = resume_advice(checkpoint, "distill.learning_rate")
+    state = LoopState(checkpoint, rng, generator, model=student, optimizer=optimizer)
+    history, last, _ = state.resume()
+    first = last + 1
+    advice = state.advice("distill.learning_rate")
     growth = LossGrowthWatch(advice)  # a loss a thousand times its first iteration's, still finite, is reported
     envs = make_vector_env(env["name"], cfg.num_envs, **env.get("kwargs", {}))
     obs, _ = envs.reset(seed=seed if first == 1 else seed + first)
@@ -132,12 +124,9 @@ def distill_policy(student: nn.Module, teacher: nn.Module, env: dict, cfg: Disti
         if finished:
             record["behaviour_return"] = float(np.mean(finished))
         out_of_time = finish_iteration(record, history, iteration=iteration, last_iteration=iterations,
-                                       eval_every=cfg.eval_every, max_minutes=cfg.max_minutes, started=started,
+                                       eval_every=cfg.eval_every, max_minutes=cfg.max_minutes, started=state.started,
                                        model=student, evaluate=evaluate, callback=callback)
-        if checkpoint is not None:
-            checkpoint.save({"model": student.state_dict(), "optimizer": optimizer.state_dict(),
-                             "iteration": iteration, "steps": iteration * per_iteration, "history": history,
-                             "rng": capture_rng(rng, generator), "minutes": minutes_since(started)})
+        state.save(iteration, iteration * per_iteration, history)
         if out_of_time:
             break
     envs.close()

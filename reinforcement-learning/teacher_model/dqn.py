@@ -21,10 +21,9 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import trange
 
-from kd.common.utils.checkpoint import load_optimizer_state
 from kd.common.utils.config import dataclass_from_dict
 from kd.rl.environments import make_env
-from kd.rl.resume import LoopCheckpoint, capture_rng, restore_rng, resumed_state
+from kd.rl.resume import LoopCheckpoint, LoopState
 
 
 @dataclass
@@ -56,20 +55,15 @@ def train_dqn(qnet: nn.Module, env: dict, cfg: DQNConfig, seed: int, device: tor
 
     ``checkpoint`` saves the loop's state at every record and, holding a resumed state, continues from
     it with an empty replay memory, learning again once it holds ``min(learning_starts, buffer_size)``
-    transitions (:mod:`kd.rl.resume`).
+    transitions (:class:`~kd.rl.resume.LoopState`).
     """
     environment = make_env(env["name"], **env.get("kwargs", {}))
     target = copy.deepcopy(qnet).eval()
     optimizer = torch.optim.Adam(qnet.parameters(), lr=cfg.learning_rate)
     rng = np.random.default_rng(seed)
-    history, first_step = [], 1
-    resumed = resumed_state(checkpoint)
-    if resumed is not None:
-        qnet.load_state_dict(resumed["model"])
-        target.load_state_dict(resumed["target"])
-        load_optimizer_state(optimizer, resumed["optimizer"])
-        restore_rng(resumed["rng"], rng)
-        history, first_step = list(resumed["history"]), resumed["steps"] + 1
+    state = LoopState(checkpoint, rng, model=qnet, target=target, optimizer=optimizer)
+    history, _, last_step = state.resume()
+    first_step = last_step + 1
     obs, _ = environment.reset(seed=seed if first_step == 1 else seed + first_step)
     shape = environment.observation_space.shape
     memory = {"obs": np.zeros((cfg.buffer_size, *shape), np.float32), "next": np.zeros((cfg.buffer_size, *shape), np.float32),
@@ -127,10 +121,7 @@ def train_dqn(qnet: nn.Module, env: dict, cfg: DQNConfig, seed: int, device: tor
             history.append(record)
             if callback is not None:
                 callback(record)
-            if checkpoint is not None:
-                checkpoint.save({"model": qnet.state_dict(), "target": target.state_dict(),
-                                 "optimizer": optimizer.state_dict(), "iteration": record["epoch"], "steps": step,
-                                 "history": history, "rng": capture_rng(rng)})
+            state.save(record["epoch"], step, history)
             losses, finished = [], []
     environment.close()
     return history

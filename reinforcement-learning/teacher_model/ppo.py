@@ -26,13 +26,11 @@ import torch
 from torch import Tensor, nn
 from tqdm import trange
 
-from kd.common.utils.checkpoint import load_optimizer_state
 from kd.common.utils.config import dataclass_from_dict
 from kd.common.utils.errors import ConfigError, NonFiniteLossError
 from kd.rl.environments.vector import final_observations
 from kd.rl.iteration_log import finish_iteration
-from kd.rl.resume import (LoopCheckpoint, budget_clock, capture_rng, minutes_since, restore_rng, resume_advice,
-                          resumed_state)
+from kd.rl.resume import LoopCheckpoint, LoopState
 from kd.rl.teacher_model.actions import action_distribution, to_env_actions
 from kd.rl.teacher_model.networks import PolicyOutput
 
@@ -107,11 +105,9 @@ def train_ppo(agent: nn.Module, envs, cfg: PPOConfig, seed: int, device: torch.d
     With ``max_minutes`` the run stops after the update that exceeds the budget (evaluated, marked
     ``stopped_by_time_budget``); the learning-rate schedule still assumes ``total_steps``.
     ``checkpoint`` saves the loop's state after every update and, holding a resumed state, continues
-    from it (:mod:`kd.rl.resume`). ``lr_key``: the config key of ``cfg.learning_rate``, which the message of a
-    non-finite loss tells the user to lower.
+    from it (:class:`~kd.rl.resume.LoopState`). ``lr_key``: the config key of ``cfg.learning_rate``, which the
+    message of a non-finite loss tells the user to lower.
     """
-    resumed = resumed_state(checkpoint)
-    started = budget_clock(resumed)
     batch_size = cfg.num_envs * cfg.num_steps
     num_updates = cfg.total_steps // batch_size
     if num_updates < 1:
@@ -125,15 +121,9 @@ def train_ppo(agent: nn.Module, envs, cfg: PPOConfig, seed: int, device: torch.d
     logp_buf, rew_buf, done_buf, val_buf = (torch.zeros(cfg.num_steps, cfg.num_envs) for _ in range(4))
     scaler = RewardScaler(cfg.num_envs, cfg.gamma) if cfg.normalize_reward else None
 
-    history: list[dict] = []
-    global_step, first_update = 0, 1
-    if resumed is not None:
-        agent.load_state_dict(resumed["model"])
-        load_optimizer_state(optimizer, resumed["optimizer"])
-        if scaler is not None:
-            scaler.load_state_dict(resumed["reward_scaler"])
-        restore_rng(resumed["rng"])
-        history, global_step, first_update = list(resumed["history"]), resumed["steps"], resumed["iteration"] + 1
+    state = LoopState(checkpoint, model=agent, optimizer=optimizer, reward_scaler=scaler)
+    history, last_update, global_step = state.resume()
+    first_update = last_update + 1
     obs, _ = envs.reset(seed=seed if first_update == 1 else seed + first_update)
     envs.action_space.seed(seed)
     episode_return = np.zeros(cfg.num_envs)
@@ -211,7 +201,7 @@ def train_ppo(agent: nn.Module, envs, cfg: PPOConfig, seed: int, device: torch.d
                 if not torch.isfinite(loss):
                     raise NonFiniteLossError(f"PPO loss is {loss.item()} at update {update} (policy "
                                              f"{pg_loss.item():.4g}, value {v_loss.item():.4g}); "
-                                             f"{resume_advice(checkpoint, lr_key)}")
+                                             f"{state.advice(lr_key)}")
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 nn.utils.clip_grad_norm_(agent.parameters(), cfg.max_grad_norm)
@@ -235,13 +225,9 @@ def train_ppo(agent: nn.Module, envs, cfg: PPOConfig, seed: int, device: torch.d
             record["train_return"] = float(np.mean(finished))
             record["train_episode_returns"] = list(finished)
         out_of_time = finish_iteration(record, history, iteration=update, last_iteration=num_updates,
-                                       eval_every=cfg.eval_every, max_minutes=cfg.max_minutes, started=started,
+                                       eval_every=cfg.eval_every, max_minutes=cfg.max_minutes, started=state.started,
                                        model=agent, evaluate=evaluate, callback=callback)
-        if checkpoint is not None:
-            checkpoint.save({"model": agent.state_dict(), "optimizer": optimizer.state_dict(), "iteration": update,
-                             "steps": global_step, "history": history, "rng": capture_rng(),
-                             "minutes": minutes_since(started),
-                             "reward_scaler": scaler.state_dict() if scaler is not None else None})
+        state.save(update, global_step, history)
         if out_of_time:
             break
     return history
