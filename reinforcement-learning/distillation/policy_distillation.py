@@ -20,7 +20,6 @@ import torch
 from torch import nn
 from tqdm import trange
 
-from kd.common.utils.config import dataclass_from_dict
 from kd.common.utils.errors import ConfigError, NonFiniteLossError
 from kd.common.utils.loss_watch import LossGrowthWatch
 from kd.rl.distillation.losses import distillation_loss
@@ -51,10 +50,6 @@ class DistillConfig:
     eval_episodes: int = 10
     max_minutes: float | None = None  # wall-clock budget: stop after the iteration that exceeds it
     kickstart: dict = field(default_factory=dict)
-
-    @classmethod
-    def from_dict(cls, values: dict) -> "DistillConfig":
-        return dataclass_from_dict(cls, values, "distill")
 
 
 def distill_policy(student: nn.Module, teacher: nn.Module, env: dict, cfg: DistillConfig, seed: int,

@@ -18,6 +18,7 @@ import argparse
 
 from kd.common.metrics.rl import format_return, percent_of_teacher
 from kd.common.utils.cli import common_parser, main_entry
+from kd.common.utils.config import dataclass_from_dict
 from kd.common.utils.errors import ConfigError
 from kd.common.utils.plotting import figures_markdown
 from kd.common.utils.registry import Registry
@@ -44,7 +45,8 @@ def _policy_distillation(setup: RunSetup, cfg: DistillConfig, teacher, evaluate,
 def _kickstarting(setup: RunSetup, cfg: DistillConfig, teacher, evaluate, callback):
     settings = dict(cfg.kickstart)
     weight = linear_anneal(settings.pop("weight_start"), settings.pop("weight_end"), settings.pop("anneal_fraction"))
-    ppo = PPOConfig.from_dict({**setup.config["teacher"]["ppo"], **settings, "update_obs_norm": False})
+    ppo = dataclass_from_dict(PPOConfig, {**setup.config["teacher"]["ppo"], **settings, "update_obs_norm": False},
+                              "PPO")
     student = build_student(setup.config["student"], teacher, setup.env, with_critic=True).to(setup.device)
     kickstart(student, teacher, setup.env, ppo, distillation_loss(cfg.loss, cfg.temperature), weight, setup.seed,
               setup.device, evaluate, callback, setup.checkpoint)
@@ -59,7 +61,7 @@ def prepare(config: dict, device, state: dict | None) -> tuple[DistillConfig, ob
         raise ConfigError("pass teacher.checkpoint=PATH (the teacher.pt a train_teacher run wrote)")
     teacher, _ = load_policy_for(config["teacher"]["checkpoint"], config["env"], device, "teacher.checkpoint")
     config["distill"]["loss"] = loss_for_actions(config["distill"]["loss"], teacher.arch_kwargs["action_kind"])
-    return DistillConfig.from_dict(config["distill"]), teacher
+    return dataclass_from_dict(DistillConfig, config["distill"], "distill"), teacher
 
 
 def main(argv: list[str] | None = None) -> dict:

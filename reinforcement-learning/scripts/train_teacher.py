@@ -16,6 +16,7 @@ from kd.common.metrics.cost import count_parameters
 from kd.common.metrics.rl import format_return, last_training_episodes
 from kd.common.utils.checkpoint import load_state_dict_checked
 from kd.common.utils.cli import common_parser, main_entry
+from kd.common.utils.config import dataclass_from_dict
 from kd.common.utils.errors import ConfigError
 from kd.common.utils.plotting import figures_markdown
 from kd.common.utils.registry import Registry
@@ -35,7 +36,7 @@ TEACHER_ALGORITHMS: Registry = Registry("teacher algorithm")
 
 @TEACHER_ALGORITHMS.register("ppo")
 def _ppo(agent, setup, evaluate, callback):
-    cfg = PPOConfig.from_dict(setup.config["teacher"]["ppo"])
+    cfg = dataclass_from_dict(PPOConfig, setup.config["teacher"]["ppo"], "PPO")
     envs = make_vector_env(setup.env["name"], cfg.num_envs, **setup.env["kwargs"])
     return train_ppo(agent, envs, cfg, setup.seed, setup.device, evaluate=evaluate, callback=callback,
                      checkpoint=setup.checkpoint)
@@ -43,7 +44,7 @@ def _ppo(agent, setup, evaluate, callback):
 
 @TEACHER_ALGORITHMS.register("dqn")
 def _dqn(agent, setup, evaluate, callback):
-    cfg = DQNConfig.from_dict(setup.config["teacher"]["dqn"])
+    cfg = dataclass_from_dict(DQNConfig, setup.config["teacher"]["dqn"], "DQN")
     return train_dqn(agent, setup.env, cfg, setup.seed, setup.device, evaluate=evaluate, callback=callback,
                      checkpoint=setup.checkpoint)
 

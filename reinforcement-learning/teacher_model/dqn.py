@@ -21,7 +21,6 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import trange
 
-from kd.common.utils.config import dataclass_from_dict
 from kd.rl.environments import make_env
 from kd.rl.resume import LoopCheckpoint, LoopState
 
@@ -41,10 +40,6 @@ class DQNConfig:
     train_every: int = 10
     eval_every: int = 10_000
     eval_episodes: int = 10
-
-    @classmethod
-    def from_dict(cls, values: dict) -> "DQNConfig":
-        return dataclass_from_dict(cls, values, "DQN")
 
 
 def train_dqn(qnet: nn.Module, env: dict, cfg: DQNConfig, seed: int, device: torch.device,

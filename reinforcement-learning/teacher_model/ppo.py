@@ -26,7 +26,6 @@ import torch
 from torch import Tensor, nn
 from tqdm import trange
 
-from kd.common.utils.config import dataclass_from_dict
 from kd.common.utils.errors import ConfigError, NonFiniteLossError
 from kd.rl.environments.vector import final_observations
 from kd.rl.iteration_log import finish_iteration
@@ -58,10 +57,6 @@ class PPOConfig:
     eval_every: int = 10
     eval_episodes: int = 10
     max_minutes: float | None = None  # wall-clock budget: stop after the update that exceeds it
-
-    @classmethod
-    def from_dict(cls, values: dict) -> "PPOConfig":
-        return dataclass_from_dict(cls, values, "PPO")
 
 
 class RewardScaler:
