@@ -60,7 +60,9 @@ def summarise(records: Sequence[dict]) -> list[dict]:
     return rows
 
 
-def markdown_table(records: Sequence[dict]) -> str:
+def runs_table(records: Sequence[dict]) -> str:
+    """The markdown table of run records, one row per label (:func:`summarise`); the table of models a script
+    prints is :func:`kd.vision.report.markdown_table`."""
     lines = ["| run | method | model | params | seeds | test acc. (%) mean +- std | epochs | train images |",
              "|---|---|---|---:|---:|---:|---:|---:|"]
     for row in summarise(records):
@@ -103,7 +105,7 @@ def table_figures(records: Sequence[dict], plots: Path) -> list[tuple[str, Path]
 def write_table(records: Sequence[dict], folder: RunFolder, title: str = "") -> str:
     """The markdown table of ``records``, its plots (:func:`table_figures`) in the folder's ``plots/`` and its
     ``summary.md`` (the table with the plots embedded); returns the table."""
-    table = markdown_table(records)
+    table = runs_table(records)
     figures = table_figures(records, folder.plots)
     sections = [f"# {title}" if title else "", table, figures_markdown(figures, folder.path)]
     folder.write_summary("\n\n".join(s for s in sections if s) + "\n")
