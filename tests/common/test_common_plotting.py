@@ -89,13 +89,19 @@ def test_tradeoff_has_one_panel_per_cost_and_whiskers_for_seeds(tmp_path, assert
 def test_reliability_diagram_from_logits(tmp_path, assert_png):
     torch.manual_seed(0)
     labels = torch.randint(0, 10, (500,))
-    sharp = torch.nn.functional.one_hot(labels, 10).float() * 8 + torch.randn(500, 10)
-    bins = {"teacher": calibration_bins(sharp, labels), "student": calibration_bins(sharp / 4, labels)}
+    sharp = torch.nn.functional.one_hot(labels, 10).float() * 6 + 1.5 * torch.randn(500, 10)
+    bins = {"teacher": calibration_bins(sharp, labels), "student": calibration_bins(sharp / 3, labels)}
     assert sum(bins["teacher"]["count"]) == 500
     fig = plot_reliability(bins, tmp_path / "rel.png", title="calibration", ece={"teacher": 1.0, "student": 9.5})
     assert_png(tmp_path / "rel.png")
     legend = [t.get_text() for t in fig.legends[0].get_texts()]
     assert any("ECE 9.50%" in t for t in legend)
+    top = fig.axes[0]
+    teacher_line, teacher_few = top.lines[1], top.lines[2]  # after the diagonal: the trusted bins, then the few
+    counts = bins["teacher"]["count"]
+    assert 0 < sum(n < 10 for n in counts) < len(counts)  # the fixture has both kinds of bins
+    assert len(teacher_line.get_xdata()) == sum(n >= 10 for n in counts)
+    assert len(teacher_few.get_xdata()) == sum(n < 10 for n in counts) and teacher_few.get_linestyle() == "None"
 
 
 def test_confusion_difference_shows_the_classes_that_differ_most(tmp_path, assert_png):
