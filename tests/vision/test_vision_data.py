@@ -20,12 +20,7 @@ from kd.vision.model_registry import build_model
 CIFAR_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/vision/conftest.py
 
 
 def write_tiny_cifar10(root: Path, per_batch: int = 4, n_test: int = 6) -> Path:

@@ -23,12 +23,7 @@ CPU = torch.device("cpu")
 EPOCHS = 12
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/vision/conftest.py
 
 
 def distil(digits, teacher, name, **kwargs):

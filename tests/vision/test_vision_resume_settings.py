@@ -3,19 +3,13 @@ last checkpoint at the lower rate, and the run's config.yaml says so."""
 import json
 
 import pytest
-import torch
 import yaml
 
 from kd.common.utils.checkpoint import safe_load
 from kd.vision.scripts import distill
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/vision/conftest.py
 
 
 def test_a_diverging_run_is_reported_and_resumes_at_the_lower_rate(tmp_path, capsys, shifted_teacher):
