@@ -45,8 +45,13 @@ def beam_search(model, src: Tensor, src_mask: Tensor, bos_id: int, eos_id: int, 
             break
     normalised = scores / lengths.reshape(batch, k).clamp_min(1.0).pow(length_alpha)
     best = (torch.arange(batch, device=src.device) * k + normalised.argmax(-1)).tolist()
+    return cut_at_end(seqs[best, 1:].tolist(), eos_id, pad_id)
+
+
+def cut_at_end(rows: list[list[int]], eos_id: int, pad_id: int) -> list[list[int]]:
+    """Each generated row up to (not including) its first ``eos`` or ``pad`` token."""
     out = []
-    for row in seqs[best, 1:].tolist():
+    for row in rows:
         ids = []
         for token in row:
             if token in (eos_id, pad_id):

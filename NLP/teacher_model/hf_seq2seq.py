@@ -12,6 +12,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from kd.nlp.generation.beam_search import cut_at_end
+
 
 class HFSeq2Seq(nn.Module):
     def __init__(self, model: nn.Module):
@@ -32,12 +34,4 @@ class HFSeq2Seq(nn.Module):
         limit = max_new_tokens or int(src_mask.sum(1).max().item() * 1.5) + 10
         out = self.model.generate(input_ids=src, attention_mask=src_mask.long(), num_beams=beam_size,
                                   num_return_sequences=1, do_sample=False, max_new_tokens=limit)
-        hyps = []
-        for row in out[:, 1:].tolist():
-            ids = []
-            for token in row:
-                if token in (eos_id, pad_id):
-                    break
-                ids.append(token)
-            hyps.append(ids)
-        return hyps
+        return cut_at_end(out[:, 1:].tolist(), eos_id, pad_id)
