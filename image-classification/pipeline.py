@@ -28,6 +28,7 @@ from torch.utils.data import Subset
 
 from kd.common.engine import Distiller, predict
 from kd.common.utils.cli import exit_if_dry_run
+from kd.common.utils.checkpoint import file_fingerprint
 from kd.common.utils.config import load_config, load_run_config, load_yaml, merge
 from kd.common.utils.device import prepare_model, resolve_device
 from kd.common.utils import distributed
@@ -38,7 +39,7 @@ from kd.common.utils.registry import Registry
 from kd.common.utils.run_folder import RunFolder
 from kd.common.utils.seed import seed_everything
 from kd.vision.checkpoints import data_record, load_vision_model, save_vision_model
-from kd.vision.data import SoftLabelDataset, VisionData, build_data, cached_soft_labels, file_fingerprint
+from kd.vision.data import SoftLabelDataset, VisionData, build_data, cached_soft_labels
 from kd.vision.data import label_images, make_loader
 from kd.vision.data.soft_labels import LABEL_BATCH
 from kd.vision.data.labelled import WithLabels, dataset_labels, labelled_indices, masked_labels

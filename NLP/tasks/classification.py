@@ -4,12 +4,18 @@ Teacher: ``teacher.name`` (``minilm`` = the packaged MiniLM-L6, or any local fol
 ``bert-base-uncased``) with a new classification head, fine-tuned with CE. Student: ``student.arch`` =
 ``small_bert`` (teacher's tokenizer), ``bilstm`` (own word vocabulary) or ``pretrained`` (``student.name``, its own
 tokenizer). A transformers student is saved twice: ``checkpoints/student.pt`` (what ``evaluate`` and ``--resume``
-read) and ``checkpoints/student/``, a ``save_pretrained`` folder with its tokenizer and label names. Distillation mode ``offline`` computes the teacher's logits on the
-training set once and caches them in the run folder (``teacher_logits.pt``), so a student epoch costs no
-teacher forward; ``online`` runs the teacher every batch (needed for hidden/attention/cosine terms).
+read) and ``checkpoints/student/``, a ``save_pretrained`` folder with its tokenizer and label names.
+
+Distillation mode ``offline`` computes the teacher's logits on the training set once and caches them
+(``distill.cache_dir``, null: the run folder), so a student epoch costs no teacher forward and students that share
+the cache folder share the labelling; ``online`` runs the teacher every batch (needed for hidden/attention/cosine).
 """
 from __future__ import annotations
 
+import hashlib
+import json
+import time
+from pathlib import Path
 from typing import Callable
 
 import torch
@@ -18,7 +24,7 @@ from torch.utils.data import DataLoader
 from kd.common.engine import predict
 from kd.common.metrics import agreement, classification_report, count_parameters, measure_latency
 from kd.common.utils import distributed
-from kd.common.utils.checkpoint import atomic_save_on_main
+from kd.common.utils.checkpoint import atomic_save_on_main, file_fingerprint
 from kd.common.utils.errors import CheckpointMismatchError, ConfigError
 from kd.common.utils.run_folder import RunFolder
 from kd.nlp.data import ClassificationCollator, bucketed_loader, load_classification_data
@@ -213,15 +219,27 @@ def _last_dev_metrics(run: RunFolder, evaluate) -> dict:
 
 
 def _cached_teacher_logits(teacher, data, t_tok, cfg: dict, run: RunFolder, device) -> torch.Tensor:
-    """The teacher's training-set logits, computed once and kept in the run folder (offline distillation)."""
-    path = run.path / LOGITS_CACHE
+    """The teacher's training-set logits, computed once (offline distillation) and kept in ``distill.cache_dir``
+    (null: the run folder) as ``<data set>-<teacher fingerprint>-<data fingerprint>.pt``: the teacher checkpoint's
+    SHA-256 and the data settings that change the rows (files, columns, subset and its seed, max_length), so runs
+    that share a cache folder share the labelling and a retrained teacher or another subset never reuses it."""
+    d = cfg["data"]
+    rows = {k: d.get(k) for k in ("name", "path", "train_file", "text_column", "label_column", "train_subset",
+                                  "max_length")}
+    rows["subset_seed"] = cfg["seed"] if d.get("train_subset") else None
+    data_key = hashlib.sha256(json.dumps(rows, sort_keys=True, default=str).encode()).hexdigest()[:8]
+    folder = Path(cfg["distill"].get("cache_dir") or run.path)
+    path = folder / f"{d['name']}-{file_fingerprint(cfg['teacher']['checkpoint'])}-{data_key}-{LOGITS_CACHE}"
     if path.is_file():
         cached = torch.load(path, weights_only=True)
         if cached.shape[0] == len(data.train_texts):
+            print(f"teacher logits on {len(data.train_texts):,} training examples read from {path}")
             return cached
     loader = make_loader(data.train_texts, data.train_labels, {"teacher": t_tok}, cfg, 128, False)
     print(f"caching the teacher's logits on {len(data.train_texts):,} training examples -> {path}")
+    start = time.perf_counter()
     logits = logits_on(teacher, loader, device, "teacher")[0]  # each rank labels its shard; all get all
     atomic_save_on_main(logits, path)
+    print(f"labelled in {time.perf_counter() - start:.0f} s")
     return logits
 

@@ -6,6 +6,7 @@ architecture name and its keyword arguments, so a mismatch is reported by name, 
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import pickle
 import tempfile
@@ -18,6 +19,16 @@ from torch import nn
 
 from kd.common.utils import distributed
 from kd.common.utils.errors import CheckpointMismatchError, MissingPathError, UnreadableFileError
+
+
+def file_fingerprint(path: str | Path, length: int = 16) -> str:
+    """First ``length`` hex digits of the SHA-256 of a file: names a teacher's cached outputs, so a retrained
+    teacher never reuses stale ones."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()[:length]
 
 
 def atomic_save(obj: Any, path: str | Path) -> Path:

@@ -10,7 +10,7 @@ data.train_loader, data.test_loader, data.num_classes, data.image_shape, data.cl
 from kd.vision.data.registry import DATASETS, DataSplits, VisionData, build_data, make_loader
 from kd.vision.data import digits, image_folder, imagenet, torchvision_sets  # noqa: F401,E402  (register data sets)
 from kd.vision.data.cache_dir import data_root
-from kd.vision.data.soft_labels import SoftLabelDataset, cached_soft_labels, file_fingerprint, label_images
+from kd.vision.data.soft_labels import SoftLabelDataset, cached_soft_labels, label_images
 
 __all__ = ["DATASETS", "DataSplits", "SoftLabelDataset", "VisionData", "build_data", "cached_soft_labels",
-           "data_root", "file_fingerprint", "label_images", "make_loader"]
+           "data_root", "label_images", "make_loader"]

@@ -12,7 +12,6 @@ precision (bf16 where it is native), large batches, and the images already in me
 """
 from __future__ import annotations
 
-import hashlib
 import time
 from pathlib import Path
 
@@ -23,15 +22,6 @@ from torch.utils.data import Dataset
 from kd.common.engine.evaluation import predict
 from kd.common.utils.checkpoint import atomic_save_on_main, safe_load
 from kd.vision.data.registry import make_loader
-
-
-def file_fingerprint(path: str | Path, length: int = 16) -> str:
-    """First ``length`` hex digits of the SHA-256 of a file (the teacher checkpoint)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()[:length]
 
 
 LABEL_BATCH = 512  # images per teacher forward when labelling: large batches, no gradients

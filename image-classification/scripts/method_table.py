@@ -49,7 +49,7 @@ from kd.common.utils import distributed
 from kd.common.utils.cli import common_parser, main_entry
 from kd.common.utils.errors import ConfigError
 from kd.common.utils.run_folder import RunFolder
-from kd.vision.data import file_fingerprint
+from kd.common.utils.checkpoint import file_fingerprint
 from kd.vision.data.augmentation_cache import labelled_views_loader
 from kd.vision.methods import METHODS
 from kd.vision.methods.memo_teacher import MemoTeacher

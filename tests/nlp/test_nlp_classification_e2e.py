@@ -79,6 +79,27 @@ def test_bilstm_student_with_own_vocabulary_learns(workspace):
     assert final["dev_acc"] > 85 and final["agreement"] > 85
 
 
+def test_offline_students_share_one_labelling(workspace, tmp_path, capsys):
+    """Students pointed at one distill.cache_dir: the first labels the training set, the next reads the same file
+    (the teacher's logits on every training sentence); another training subset gets its own file."""
+    cache = tmp_path / "cache"
+    short = (*SMALL_BERT, "distill.epochs=1", f"distill.cache_dir={cache}")
+    run_distill(workspace, *short, runs="runs_cache")
+    assert "caching the teacher's logits on 640" in capsys.readouterr().out
+    [labelled] = cache.glob("*.pt")
+    run_distill(workspace, "student.arch=bilstm", "student.embed_dim=16", "student.lstm_hidden=16", *short[3:],
+                runs="runs_cache")
+    assert f"read from {labelled}" in capsys.readouterr().out
+    teacher, tokenizers, _ = load_nlp_model(str(workspace["teacher"]))
+    texts = [line.split("\t")[0] for line in (workspace["root"] / "train.tsv").read_text().splitlines()[1:]]
+    with torch.no_grad():
+        expected = teacher(**tokenizers["main"](texts[:8], padding=True, return_tensors="pt")).logits
+    torch.testing.assert_close(torch.load(labelled, weights_only=True)[:8], expected, atol=0.1, rtol=0.05)
+    run_distill(workspace, *short, "data.train_subset=100", runs="runs_cache")
+    assert "caching the teacher's logits on 100" in capsys.readouterr().out
+    assert len(list(cache.glob("*.pt"))) == 2
+
+
 def test_feature_losses_online_with_distilbert_init(workspace):
     final = run_distill(workspace, *TEACHER_WIDE_BERT, "student.init=teacher", "distill.mode=online",
                         "distill.attention_heads=none", "distill.epochs=1",

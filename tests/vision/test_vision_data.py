@@ -14,7 +14,8 @@ import torchvision
 from PIL import Image
 
 from kd.common.utils.errors import ConfigError, MissingPathError, OfflineError, UnknownNameError
-from kd.vision.data import SoftLabelDataset, build_data, cached_soft_labels, data_root, file_fingerprint
+from kd.common.utils.checkpoint import file_fingerprint
+from kd.vision.data import SoftLabelDataset, build_data, cached_soft_labels, data_root
 from kd.vision.model_registry import build_model
 
 CIFAR_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
