@@ -13,7 +13,7 @@ from typing import Sequence
 
 from torch import nn
 
-from kd.common.utils.checkpoint import load_state_dict_checked, safe_load, save_model
+from kd.common.utils.checkpoint import load_state_dict_checked, require_model, safe_load, save_model
 from kd.common.utils.errors import CheckpointMismatchError
 from kd.vision.model_registry import image_size_arg, rebuild_model
 
@@ -75,10 +75,7 @@ def load_vision_model(path: str | Path, arch: str | None = None, num_classes: in
     ``data`` (a :class:`~kd.vision.data.VisionData`), a checkpoint trained on other data (:func:`data_differences`)
     is refused too, unless ``allow_other_data``.
     """
-    ckpt = safe_load(path)
-    if not isinstance(ckpt, dict) or not {"arch", "arch_kwargs", "state_dict"} <= set(ckpt):
-        raise CheckpointMismatchError(f"'{path}' is not a model checkpoint (it lacks arch/arch_kwargs/state_dict); "
-                                      "pass a checkpoints/model.pt written by train_teacher or distill")
+    ckpt = require_model(safe_load(path), path, "pass a checkpoints/model.pt written by train_teacher or distill")
     saved_classes = ckpt["arch_kwargs"].get("num_classes")
     if arch is not None and ckpt["arch"] != arch:
         raise CheckpointMismatchError(f"'{path}' holds a '{ckpt['arch']}' but '{arch}' was asked for; "

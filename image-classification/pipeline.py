@@ -28,7 +28,7 @@ from torch.utils.data import Subset
 
 from kd.common.engine import Distiller, predict
 from kd.common.utils.cli import exit_if_dry_run
-from kd.common.utils.checkpoint import file_fingerprint
+from kd.common.utils.checkpoint import MODEL_CHECKPOINT, file_fingerprint
 from kd.common.utils.config import load_config, load_run_config, load_yaml, merge
 from kd.common.utils.device import prepare_model, resolve_device
 from kd.common.utils import distributed
@@ -53,7 +53,7 @@ from kd.vision.torchvision_models import fetch_published_weights
 
 CONFIG_DIR = Path(__file__).parent / "configs"
 DEFAULT_CONFIG = CONFIG_DIR / "default.yaml"
-MODEL_FILE = "model.pt"
+MODEL_FILE = MODEL_CHECKPOINT  # a stage's weights: checkpoints/model.pt, beside last.pt (the training state)
 
 
 # ------------------------------------------------------------------------------------------------ set-up

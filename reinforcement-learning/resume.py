@@ -1,7 +1,7 @@
 """Resuming an interrupted RL run: ``--resume RUN_DIR``.
 
 After every iteration (a PPO update, a distillation iteration, a DQN logging interval) the loop writes its
-state to ``checkpoints/resume.pt`` (atomically, :meth:`LoopState.save`): the networks, the optimiser, the
+state to ``checkpoints/last.pt`` (atomically, :meth:`LoopState.save`): the networks, the optimiser, the
 iteration and step counters, the history, the loop's own statistics (reward scaler), the minutes spent against
 ``max_minutes`` and the random states (torch's global generator, the loop's numpy and torch generators). A
 resumed run loads it (:meth:`LoopState.resume`) and starts at the next iteration, so the learning-rate and
@@ -24,8 +24,6 @@ import numpy as np
 import torch
 
 from kd.common.utils.checkpoint import atomic_save, load_optimizer_state
-
-RESUME_FILE = "resume.pt"
 
 
 @dataclass

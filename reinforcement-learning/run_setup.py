@@ -16,17 +16,20 @@ from typing import Any, Callable
 
 import torch
 
-from kd.common.utils.checkpoint import safe_load
+from kd.common.utils.checkpoint import LAST_CHECKPOINT, require_training_state, safe_load
 from kd.common.utils.cli import exit_if_dry_run
 from kd.common.utils.config import load_config, load_run_config, load_yaml
 from kd.common.utils.device import resolve_device
-from kd.common.utils.errors import ConfigError
+from kd.common.utils.errors import CheckpointMismatchError, ConfigError
 from kd.common.utils.run_folder import RunFolder
 from kd.common.utils.seed import seed_everything
 from kd.rl.environments import env_label, make_env
-from kd.rl.resume import RESUME_FILE, LoopCheckpoint
+from kd.rl.resume import LoopCheckpoint
 
 DEFAULT_CONFIG = Path(__file__).parent / "configs" / "default.yaml"
+# In a run's checkpoints/, beside last.pt (the loop state) and model.pt (the policy a later stage loads):
+BEST_CHECKPOINT = "best.pt"  # train_teacher: the policy of the best periodic evaluation so far
+LAST_UPDATE_CHECKPOINT = "last_update.pt"  # train_teacher: the policy after the last update
 # What --resume cannot change: the run's networks, memories and teacher were made with these.
 FIXED_ON_RESUME = ("seed", "env", "teacher.algo", "teacher.network", "teacher.arch", "teacher.init",
                    "teacher.checkpoint", "student", "distill.method")
@@ -51,7 +54,7 @@ class RunSetup:
 def setup_run(args: argparse.Namespace, kind: str,
               prepare: Callable[[dict, torch.device, dict | None], Any] | None = None) -> RunSetup:
     """Load the config (default.yaml < ``--config`` < overrides; or, with ``--resume RUN_DIR``, that run's saved
-    config with the overrides and its ``checkpoints/resume.pt``), seed everything, set torch threads, build the
+    config with the overrides and its ``checkpoints/last.pt``), seed everything, set torch threads, build the
     environment once, run ``prepare(config, device, state)`` (the script's own loading and checks, ``state`` being
     the loop state ``--resume`` continues, None for a fresh run; its result is ``RunSetup.prepared``), then open
     the run folder and save the config there (with ``--dry-run``: print the config and exit, creating nothing).
@@ -63,19 +66,32 @@ def setup_run(args: argparse.Namespace, kind: str,
     seed_everything(seed)
     device = resolve_device(args.device)
     make_env(config["env"]["name"], **(config["env"].get("kwargs") or {})).close()  # an unknown id fails here
-    state_file = Path(args.resume) / "checkpoints" / RESUME_FILE if args.resume else None
-    state = safe_load(state_file) if state_file is not None and state_file.is_file() else None
+    state = resumed_state(Path(args.resume)) if args.resume else None
     prepared = prepare(config, device, state) if prepare is not None else None
     exit_if_dry_run(args.dry_run, config)
     run = RunFolder(args.resume) if args.resume else \
         RunFolder.create(f"{kind}-{env_label(config['env']['name'])}-s{seed}", args.runs_dir)
     run.save_config(config)
-    state_file = run.checkpoints / RESUME_FILE
+    state_file = run.checkpoints / LAST_CHECKPOINT
     if args.resume:
         print(f"resuming {run.path} after iteration {state['iteration']}" if state is not None
               else f"{state_file} not found: {run.path} starts from its first iteration")
     print(f"run folder: {run.path}")
     return RunSetup(config, seed, device, run, LoopCheckpoint(state_file, state), prepared)
+
+
+def resumed_state(run: Path) -> dict | None:
+    """The loop state ``run/checkpoints/last.pt`` (None: the run stopped before its first iteration ended). A run of
+    an earlier version, which kept it in ``resume.pt`` and the final policy in ``last.pt``, is refused in one line
+    saying which file to move, rather than restarted from its first iteration or read as the wrong file."""
+    folder = run / "checkpoints"
+    state_file, old_file = folder / LAST_CHECKPOINT, folder / "resume.pt"
+    if old_file.is_file():
+        raise CheckpointMismatchError(
+            f"{run} was written by an earlier version, which kept the loop state in checkpoints/resume.pt; rename it "
+            f"to {LAST_CHECKPOINT}, the loop state's name now (a {LAST_CHECKPOINT} already there is that version's "
+            f"final policy: rename it to {LAST_UPDATE_CHECKPOINT} first), and --resume again")
+    return require_training_state(safe_load(state_file), state_file) if state_file.is_file() else None
 
 
 def load_rl_config(args: argparse.Namespace) -> dict:

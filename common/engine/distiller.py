@@ -32,14 +32,13 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from kd.common.engine.method import DistillationMethod
-from kd.common.utils.checkpoint import atomic_save, load_optimizer_state, safe_load
+from kd.common.utils.checkpoint import (LAST_CHECKPOINT, atomic_save, load_optimizer_state, require_training_state,
+                                        safe_load)
 from kd.common.utils import distributed
 from kd.common.utils.device import autocast, move_to
 from kd.common.utils.errors import NonFiniteLossError
 from kd.common.utils.loss_watch import LossGrowthWatch
 from kd.common.utils.run_folder import RunFolder
-
-LAST_CHECKPOINT = "last.pt"
 
 
 def unwrap(model: nn.Module) -> nn.Module:
@@ -159,7 +158,7 @@ class Distiller:
         found = distributed.broadcast_object(str(found) if found is not None else None)
         if found is None:
             return False
-        self.load_state_dict(safe_load(found, map_location=self.device))
+        self.load_state_dict(require_training_state(safe_load(found, map_location=self.device), found))
         return True
 
     # -------------------------------------------------------------------------------------- training

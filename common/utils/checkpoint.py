@@ -3,6 +3,12 @@
 A checkpoint is a plain dict of tensors, numbers, strings, lists and dicts, so it loads with
 ``torch.load(weights_only=True)`` and never unpickles arbitrary objects. Model checkpoints carry the
 architecture name and its keyword arguments, so a mismatch is reported by name, not by a shape error.
+
+Every domain names them alike in a run's ``checkpoints/``: ``last.pt`` (:data:`LAST_CHECKPOINT`) is the resumable
+training state (``--resume`` continues from it), ``model.pt`` (:data:`MODEL_CHECKPOINT`) the weights a later stage
+or a user loads (``teacher.checkpoint=...``, evaluate, export); a transformers model is also (or instead) the
+``save_pretrained`` folder ``model/`` (:data:`MODEL_FOLDER`). :func:`require_model` and
+:func:`require_training_state` refuse the one where the other is expected, in one line.
 """
 from __future__ import annotations
 
@@ -19,6 +25,11 @@ from torch import nn
 
 from kd.common.utils import distributed
 from kd.common.utils.errors import CheckpointMismatchError, MissingPathError, UnreadableFileError
+
+LAST_CHECKPOINT = "last.pt"  # resumable training state: what --resume continues from
+MODEL_CHECKPOINT = "model.pt"  # the weights (save_model): what a later stage or a user loads
+MODEL_FOLDER = "model"  # the same model in the save_pretrained layout (transformers models)
+MODEL_KEYS = ("arch", "arch_kwargs", "state_dict")
 
 
 def file_fingerprint(path: str | Path, length: int = 16) -> str:
@@ -106,6 +117,42 @@ def save_model(model: nn.Module, path: str | Path, arch: str, arch_kwargs: dict,
     """Save a model's weights with the architecture name, its kwargs and any metadata (e.g. class names)."""
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     return atomic_save({"arch": arch, "arch_kwargs": dict(arch_kwargs), "state_dict": state, "meta": meta}, path)
+
+
+def checkpoint_kind(ckpt: Any) -> str:
+    """``"model"`` (weights written by :func:`save_model`), ``"state"`` (a resumable training state: the engine's
+    ``epoch``/``optimizer`` or an RL loop's ``iteration``/``rng``) or ``"other"``."""
+    if not isinstance(ckpt, dict):
+        return "other"
+    if set(MODEL_KEYS) <= set(ckpt):
+        return "model"
+    if {"epoch", "optimizer"} <= set(ckpt) or {"iteration", "rng"} <= set(ckpt):
+        return "state"
+    return "other"
+
+
+def require_model(ckpt: Any, path: str | Path, hint: str = f"pass the checkpoints/{MODEL_CHECKPOINT} a run wrote"
+                  ) -> dict:
+    """``ckpt`` if it holds a model's weights; a training state or anything else is one line saying what it is."""
+    kind = checkpoint_kind(ckpt)
+    if kind == "state":
+        raise CheckpointMismatchError(f"'{path}' is a run's resumable training state (what --resume continues from), "
+                                      f"not model weights; pass the checkpoints/{MODEL_CHECKPOINT} of that run")
+    if kind != "model":
+        raise CheckpointMismatchError(f"'{path}' is not a model checkpoint (it lacks {'/'.join(MODEL_KEYS)}); {hint}")
+    return ckpt
+
+
+def require_training_state(ckpt: Any, path: str | Path) -> dict:
+    """``ckpt`` if it is a resumable training state; model weights (or anything else) are one line saying so."""
+    kind = checkpoint_kind(ckpt)
+    if kind == "model":
+        raise CheckpointMismatchError(f"'{path}' holds model weights, not the training state --resume continues from "
+                                      f"(checkpoints/{LAST_CHECKPOINT}); model weights are checkpoints/{MODEL_CHECKPOINT}")
+    if kind != "state":
+        raise CheckpointMismatchError(f"'{path}' is not a training state written by a kd run; --resume continues "
+                                      f"from the checkpoints/{LAST_CHECKPOINT} that run wrote")
+    return ckpt
 
 
 def load_state_dict_checked(model: nn.Module, state_dict: dict, source: str = "checkpoint") -> None:

@@ -4,7 +4,8 @@
 runs/<name>/
   config.yaml        the resolved config (preset + overrides)
   metrics.json       per-epoch history and the final metrics
-  checkpoints/       last.pt (training state, for --resume) and model weights
+  checkpoints/       last.pt (training state: what --resume continues from) and model.pt (the weights a later
+                     stage or a user loads; kd.common.utils.checkpoint names both)
   plots/*.png        learning curves and comparisons
   tb/                TensorBoard events
   summary.md         the final table

@@ -1,7 +1,7 @@
 """Distil a trained teacher policy into a smaller student.
 
     python -m kd.rl.scripts.distill --config cartpole \
-        teacher.checkpoint=runs/teacher-cartpole-s1-.../checkpoints/teacher.pt distill.data=student
+        teacher.checkpoint=runs/teacher-cartpole-s1-.../checkpoints/model.pt distill.data=student
 
 ``distill.method``: ``policy_distillation`` (Rusu et al. 2015; data from the teacher's, the student's
 or mixed rollouts) or ``kickstarting`` (Schmitt et al. 2018: PPO + annealed distillation term).
@@ -10,13 +10,15 @@ its percentage of the teacher's and the compression ratio. ``--resume RUN_DIR`` 
 run from its last iteration with the same teacher (:mod:`kd.rl.resume`). The teacher (``teacher.checkpoint``,
 the key vision and NLP use for it too) is loaded and checked
 against the environment before the run folder is made; ``distill.loss=auto`` is KL for discrete actions and
-the Gaussian KL for continuous ones.
+the Gaussian KL for continuous ones. Writes the student to ``checkpoints/model.pt`` and the loop state ``--resume``
+continues from to ``checkpoints/last.pt``.
 """
 from __future__ import annotations
 
 import argparse
 
 from kd.common.metrics.rl import format_return, percent_of_teacher
+from kd.common.utils.checkpoint import MODEL_CHECKPOINT
 from kd.common.utils.cli import common_parser, main_entry
 from kd.common.utils.config import dataclass_from_dict
 from kd.common.utils.errors import ConfigError
@@ -58,7 +60,7 @@ def prepare(config: dict, device, state: dict | None) -> tuple[DistillConfig, ob
     method known, and ``distill.loss`` (``auto`` resolved) fitting the teacher's actions."""
     METHODS.get(config["distill"]["method"])
     if not config["teacher"]["checkpoint"]:
-        raise ConfigError("pass teacher.checkpoint=PATH (the teacher.pt a train_teacher run wrote)")
+        raise ConfigError("pass teacher.checkpoint=PATH (the checkpoints/model.pt a train_teacher run wrote)")
     teacher, _ = load_policy_for(config["teacher"]["checkpoint"], config["env"], device, "teacher.checkpoint")
     config["distill"]["loss"] = loss_for_actions(config["distill"]["loss"], teacher.arch_kwargs["action_kind"])
     return dataclass_from_dict(DistillConfig, config["distill"], "distill"), teacher
@@ -87,7 +89,7 @@ def main(argv: list[str] | None = None) -> dict:
     sizes = size_report(teacher, student)
     random_return = percent_baseline(teacher_stats["return_mean"], env, episodes, seed)
     percent = percent_of_teacher(student_stats["return_mean"], teacher_stats["return_mean"], random_return)
-    save_policy(student, run.checkpoints / "student.pt", env, algo=cfg.method, teacher=str(teacher_path),
+    save_policy(student, run.checkpoints / MODEL_CHECKPOINT, env, algo=cfg.method, teacher=str(teacher_path),
                 eval_return_mean=student_stats["return_mean"], eval_return_std=student_stats["return_std"])
     final = {"teacher_return_mean": teacher_stats["return_mean"], "teacher_return_std": teacher_stats["return_std"],
              "student_return_mean": student_stats["return_mean"], "student_return_std": student_stats["return_std"],
@@ -107,7 +109,7 @@ def main(argv: list[str] | None = None) -> dict:
     run.write_summary(f"{table}\n{figures_markdown(figures, run.path)}")
     run.close()
     print(table)
-    print(f"student checkpoint: {run.checkpoints / 'student.pt'}")
+    print(f"student checkpoint: {run.checkpoints / MODEL_CHECKPOINT}")
     return final
 
 

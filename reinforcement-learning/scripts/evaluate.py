@@ -1,16 +1,18 @@
 """Evaluate saved policies: mean +- std return over N seeded episodes, % of a teacher's return, a GIF.
 
-    python -m kd.rl.scripts.evaluate --checkpoint runs/distill-.../checkpoints/student.pt \
-        --teacher runs/teacher-.../checkpoints/teacher.pt --episodes 20 --seed 100000 --gif
+    python -m kd.rl.scripts.evaluate --checkpoint runs/distill-.../checkpoints/model.pt \
+        --teacher runs/teacher-.../checkpoints/model.pt --episodes 20 --seed 100000 --gif
 
 Episode i uses seed ``--seed + i``, so the same checkpoint gives the same returns every time. Each
-checkpoint is played under the environment settings stored in it.
+checkpoint is played under the environment settings stored in it. A policy is labelled by its run folder
+(``distill-cartpole-s1-<stamp>``, with the file's name when it is not ``model.pt``: ``...-<stamp>-best``).
 """
 from __future__ import annotations
 
 from pathlib import Path
 
 from kd.common.metrics.rl import format_return, percent_of_teacher
+from kd.common.utils.checkpoint import MODEL_CHECKPOINT
 from kd.common.utils.cli import common_parser, exit_if_dry_run, main_entry
 from kd.common.utils.device import resolve_device
 from kd.common.utils.errors import ConfigError
@@ -19,6 +21,20 @@ from kd.rl.environments import env_label
 from kd.rl.evaluation import evaluate_policy, percent_baseline, percent_heading
 from kd.rl.teacher_model.checkpoint import load_policy
 from kd.rl.video import record_gif
+
+
+def policy_labels(paths: list[str]) -> list[tuple[str, str]]:
+    """``(label, path)`` of each policy: the run folder of a file in a run's ``checkpoints/`` (the file's name added
+    unless it is ``model.pt``), else the file's name; a label met again gets ``-2``, ``-3``... (they name the GIFs)."""
+    labelled, seen = [], {}
+    for path in paths:
+        file = Path(path)
+        label = file.stem
+        if file.parent.name == "checkpoints":
+            label = file.parent.parent.name + ("" if file.name == MODEL_CHECKPOINT else f"-{file.stem}")
+        seen[label] = seen.get(label, 0) + 1
+        labelled.append((label if seen[label] == 1 else f"{label}-{seen[label]}", path))
+    return labelled
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -33,7 +49,7 @@ def main(argv: list[str] | None = None) -> dict:
         raise ConfigError("give at least one --checkpoint PATH (or --teacher PATH)")
     seed = 100_000 if args.seed is None else args.seed
     device = resolve_device(args.device)
-    policies = ([("teacher", args.teacher)] if args.teacher else []) + [(Path(p).stem, p) for p in args.checkpoint]
+    policies = ([("teacher", args.teacher)] if args.teacher else []) + policy_labels(args.checkpoint)
     loaded = [(label, path, *load_policy(path, device)) for label, path in policies]
     exit_if_dry_run(args.dry_run, {"policies": {label: str(path) for label, path in policies}, "episodes": args.episodes,
                                    "seed": seed, "stochastic": args.stochastic, "gif": args.gif})

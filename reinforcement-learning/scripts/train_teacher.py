@@ -5,8 +5,10 @@
 
 ``teacher.init=PATH`` continues training a saved teacher (weights and observation statistics);
 ``--resume RUN_DIR`` continues an interrupted run from its last iteration (:mod:`kd.rl.resume`), e.g.
-with ``teacher.ppo.max_minutes=...`` raised. Writes ``checkpoints/teacher.pt`` (the best periodic evaluation; its final score is measured again on
-held-out seeds ``eval.seed + i``), ``checkpoints/last.pt``, ``plots/returns.png`` and ``summary.md``. The final
+with ``teacher.ppo.max_minutes=...`` raised. Writes ``checkpoints/model.pt`` (the teacher distill reads: the policy of
+the best periodic evaluation, ``best.pt``, its final score measured again on held-out seeds ``eval.seed + i``),
+``checkpoints/last_update.pt`` (the policy after the last update), ``checkpoints/last.pt`` (the loop state
+``--resume`` continues from), ``plots/returns.png`` and ``summary.md``. The final
 figures add the mean return of the last 100 episodes the training policy finished (``training_return_mean``), the
 figure CleanRL and RL Baselines3 Zoo report.
 """
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 from kd.common.metrics.cost import count_parameters
 from kd.common.metrics.rl import format_return, last_training_episodes
-from kd.common.utils.checkpoint import load_state_dict_checked
+from kd.common.utils.checkpoint import MODEL_CHECKPOINT, load_state_dict_checked
 from kd.common.utils.cli import common_parser, main_entry
 from kd.common.utils.config import dataclass_from_dict
 from kd.common.utils.errors import ConfigError
@@ -23,7 +25,7 @@ from kd.common.utils.registry import Registry
 from kd.rl.environments import make_vector_env
 from kd.rl.evaluation import evaluate_policy
 from kd.rl.figures import run_figures
-from kd.rl.run_setup import setup_run
+from kd.rl.run_setup import BEST_CHECKPOINT, LAST_UPDATE_CHECKPOINT, setup_run
 from kd.rl.teacher_model.build import build_policy
 from kd.rl.teacher_model.checkpoint import load_policy, load_policy_for, save_policy
 from kd.rl.teacher_model.dqn import DQNConfig, train_dqn
@@ -81,15 +83,15 @@ def main(argv: list[str] | None = None) -> dict:
         run.log_epoch(record)
         if "eval_return" in record and record["eval_return"] >= best["return"]:
             best["return"] = record["eval_return"]
-            save_policy(agent, run.checkpoints / "best.pt", env, algo=config["teacher"]["algo"], steps=record["steps"])
+            save_policy(agent, run.checkpoints / BEST_CHECKPOINT, env, algo=config["teacher"]["algo"], steps=record["steps"])
 
     algorithm(agent, setup, evaluate, callback)
-    save_policy(agent, run.checkpoints / "last.pt", env, algo=config["teacher"]["algo"])
-    teacher, meta = load_policy(run.checkpoints / "best.pt", setup.device)
+    save_policy(agent, run.checkpoints / LAST_UPDATE_CHECKPOINT, env, algo=config["teacher"]["algo"])
+    teacher, meta = load_policy(run.checkpoints / BEST_CHECKPOINT, setup.device)
     stats = evaluate_policy(teacher, env, config["eval"]["episodes"], config["eval"]["seed"], device=setup.device)
     last_stats = evaluate_policy(agent, env, config["eval"]["episodes"], config["eval"]["seed"], device=setup.device)
     params = teacher.policy_parameter_count()
-    save_policy(teacher, run.checkpoints / "teacher.pt", env, algo=meta["algo"], steps=meta["steps"],
+    save_policy(teacher, run.checkpoints / MODEL_CHECKPOINT, env, algo=meta["algo"], steps=meta["steps"],
                 eval_return_mean=stats["return_mean"], eval_return_std=stats["return_std"],
                 eval_episodes=stats["episodes"], eval_seed=config["eval"]["seed"])
     final = {"teacher_return_mean": stats["return_mean"], "teacher_return_std": stats["return_std"],
@@ -113,7 +115,7 @@ def main(argv: list[str] | None = None) -> dict:
     run.write_summary(f"{table}\n{figures_markdown(figures, run.path)}")
     run.close()
     print(table)
-    print(f"teacher checkpoint: {run.checkpoints / 'teacher.pt'}")
+    print(f"teacher checkpoint: {run.checkpoints / MODEL_CHECKPOINT}")
     return final
 
 

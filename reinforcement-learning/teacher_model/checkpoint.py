@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from kd.common.utils.checkpoint import load_state_dict_checked, safe_load, save_model
+from kd.common.utils.checkpoint import load_state_dict_checked, require_model, safe_load, save_model
 from kd.common.utils.errors import CheckpointMismatchError
 from kd.rl.environments import same_env
 from kd.rl.teacher_model.networks import POLICY_ARCHS
@@ -24,10 +24,12 @@ def save_policy(model: nn.Module, path: str | Path, env: dict, **meta) -> Path:
 
 
 def load_policy(path: str | Path, device: str | torch.device = "cpu") -> tuple[nn.Module, dict]:
-    """Rebuild the network by name, load its weights (normaliser included); return it in eval mode and its meta."""
-    ckpt = safe_load(path)
-    if not isinstance(ckpt, dict) or "arch" not in ckpt or "env" not in ckpt.get("meta", {}):
-        raise CheckpointMismatchError(f"'{path}' is not a policy checkpoint written by kd.rl (no arch/env)")
+    """Rebuild the network by name, load its weights (normaliser included); return it in eval mode and its meta.
+    The loop state ``checkpoints/last.pt`` or a file of another kind is refused in one line."""
+    hint = "pass the checkpoints/model.pt a kd.rl train_teacher or distill run wrote"
+    ckpt = require_model(safe_load(path), path, hint)
+    if "env" not in ckpt.get("meta", {}):
+        raise CheckpointMismatchError(f"'{path}' is not a policy checkpoint written by kd.rl (no env); {hint}")
     model = POLICY_ARCHS.build(ckpt["arch"], **ckpt["arch_kwargs"])
     load_state_dict_checked(model, ckpt["state_dict"], source=str(path))
     return model.to(device).eval(), ckpt["meta"]

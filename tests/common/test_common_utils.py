@@ -6,7 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from kd.common.utils.checkpoint import atomic_save, load_state_dict_checked, safe_load, save_model
+from kd.common.utils.checkpoint import (atomic_save, checkpoint_kind, load_state_dict_checked, require_model,
+                                        require_training_state, safe_load, save_model)
 from kd.common.utils.cli import common_parser
 from kd.common.utils.config import apply_overrides, did_you_mean, load_config, load_run_config, save_yaml
 from kd.common.utils.errors import CheckpointMismatchError, ConfigError, MissingPathError, UnknownNameError
@@ -94,6 +95,30 @@ def test_checkpoint_round_trip_and_mismatch(tmp_path):
         load_state_dict_checked(nn.Sequential(nn.Linear(3, 2)), state["state_dict"])
     with pytest.raises(MissingPathError):
         safe_load(tmp_path / "nope.pt")
+
+
+def test_model_weights_and_training_state_are_told_apart_in_one_line(tmp_path):
+    """last.pt (the engine's or an RL loop's resumable state) and model.pt (save_model's weights): one passed where
+    the other is expected says what it is."""
+    model = safe_load(save_model(nn.Linear(3, 2), tmp_path / "model.pt", arch="linear", arch_kwargs={}))
+    engine_state = {"student": {}, "method": {}, "optimizer": {}, "epoch": 2, "global_step": 8, "torch_rng": None}
+    loop_state = {"agent": {}, "iteration": 3, "steps": 384, "history": [], "rng": {}, "minutes": 0.5}
+    assert [checkpoint_kind(c) for c in (model, engine_state, loop_state, {"w": 1}, [1])] == \
+        ["model", "state", "state", "other", "other"]
+    assert require_model(model, "model.pt") is model and require_training_state(loop_state, "last.pt") is loop_state
+    for state in (engine_state, loop_state):
+        with pytest.raises(CheckpointMismatchError) as error:
+            require_model(state, "run/checkpoints/last.pt")
+        assert str(error.value) == ("'run/checkpoints/last.pt' is a run's resumable training state (what --resume "
+                                    "continues from), not model weights; pass the checkpoints/model.pt of that run")
+    with pytest.raises(CheckpointMismatchError, match="'x.pt' is not a model checkpoint .*; pass a teacher"):
+        require_model({"w": 1}, "x.pt", "pass a teacher")
+    with pytest.raises(CheckpointMismatchError) as error:
+        require_training_state(model, "run/checkpoints/last.pt")
+    assert str(error.value) == ("'run/checkpoints/last.pt' holds model weights, not the training state --resume "
+                                "continues from (checkpoints/last.pt); model weights are checkpoints/model.pt")
+    with pytest.raises(CheckpointMismatchError, match="not a training state written by a kd run"):
+        require_training_state({"w": 1}, "x.pt")
 
 
 def test_atomic_save_leaves_no_temp_files(tmp_path):

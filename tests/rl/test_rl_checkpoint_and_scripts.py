@@ -35,15 +35,18 @@ def test_load_errors_are_one_line(tmp_path):
     with pytest.raises(MissingPathError):
         load_policy(tmp_path / "missing.pt")
     torch.save({"state_dict": {}}, tmp_path / "other.pt")
-    with pytest.raises(CheckpointMismatchError):
+    with pytest.raises(CheckpointMismatchError, match="is not a model checkpoint"):
         load_policy(tmp_path / "other.pt")
+    torch.save({"agent": {}, "iteration": 3, "steps": 384, "history": [], "rng": {}}, tmp_path / "last.pt")
+    with pytest.raises(CheckpointMismatchError, match="resumable training state .* pass the checkpoints/model.pt"):
+        load_policy(tmp_path / "last.pt")
 
 
 def test_scripts_train_distill_evaluate(tmp_path, capsys):
     runs = str(tmp_path)
     teacher_final = train_teacher.main(["--config", str(CONFIG), "--runs-dir", runs, "--seed", "3",
                                         "teacher.ppo.total_steps=2048", "teacher.ppo.eval_every=2", "eval.episodes=3"])
-    teacher_pt = next(tmp_path.glob("teacher-cartpole-s3-*/checkpoints/teacher.pt"))
+    teacher_pt = next(tmp_path.glob("teacher-cartpole-s3-*/checkpoints/model.pt"))
     assert teacher_final["policy_parameters"] == 4610
     assert 0 < teacher_final["training_episodes"] <= 100 and teacher_final["training_return_mean"] > 0
     final = distill.main(["--config", str(CONFIG), "--runs-dir", runs, f"teacher.checkpoint={teacher_pt}",
@@ -58,20 +61,26 @@ def test_scripts_train_distill_evaluate(tmp_path, capsys):
     for plot in ("cartpole-distillation", "cartpole-returns", "cartpole-return_vs_params"):
         assert (tmp_path / "plots" / f"{plot}.png").is_file()
         assert f"![{plot}](plots/{plot}.png)" in (tmp_path / "summary.md").read_text()
-    student_pt = run / "checkpoints" / "student.pt"
+    student_pt = run / "checkpoints" / "model.pt"
     results = evaluate.main(["--checkpoint", str(student_pt), "--teacher", str(teacher_pt), "--episodes", "3",
                              "--runs-dir", runs, "--gif"])
-    row = results[f"student:{student_pt}"]
+    row = results[f"{run.name}:{student_pt}"]  # labelled by its run folder
     assert row["return_mean"] == final["student_return_mean"]  # reloaded from disk, same seeds: same score
     assert Path(row["gif"]).stat().st_size > 0
     assert "% of teacher" in capsys.readouterr().out
+
+
+def test_evaluate_labels_each_policy_by_its_run_folder():
+    paths = ["runs/distill-a/checkpoints/model.pt", "runs/teacher-a/checkpoints/best.pt", "elsewhere/p.pt",
+             "other/distill-a/checkpoints/model.pt"]
+    assert [label for label, _ in evaluate.policy_labels(paths)] == ["distill-a", "teacher-a-best", "p", "distill-a-2"]
 
 
 def test_dqn_teacher_script_saves_a_q_network(tmp_path):
     config = CONFIG.with_name("cartpole_dqn.yaml")
     train_teacher.main(["--config", str(config), "--runs-dir", str(tmp_path), "teacher.dqn.total_steps=600",
                         "teacher.dqn.learning_starts=100", "teacher.dqn.eval_every=300", "eval.episodes=2"])
-    policy, meta = load_policy(next(tmp_path.glob("teacher-*/checkpoints/teacher.pt")))
+    policy, meta = load_policy(next(tmp_path.glob("teacher-*/checkpoints/model.pt")))
     assert meta["algo"] == "dqn" and policy.arch_name == "q_network"
 
 
@@ -105,7 +114,7 @@ def test_summarize_plots_the_spread_over_seeds(tmp_path, assert_png):
     for seed in (1, 2):
         fake_run(tmp_path, f"teacher-cartpole-s{seed}", {"env": env, "seed": seed, "teacher": {"algo": "ppo"}},
                  {"policy_parameters": 4610, "teacher_return_mean": 490.0 + seed}, [])
-    teacher_pt = tmp_path / "teacher-cartpole-s1" / "checkpoints" / "teacher.pt"
+    teacher_pt = tmp_path / "teacher-cartpole-s1" / "checkpoints" / "model.pt"
     for seed in (1, 2, 3):
         history = [{"steps": s, "eval_return": min(500.0, s / 10 + 20 * seed)} for s in range(0, 6001, 1000)]
         fake_run(tmp_path, f"distill-cartpole-s{seed}",

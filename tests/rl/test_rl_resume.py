@@ -1,12 +1,13 @@
 """An interrupted RL run continues from its last iteration with ``--resume RUN_DIR`` (kd.rl.resume)."""
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 import torch
 
 from kd.common.utils.checkpoint import safe_load
-from kd.common.utils.errors import ConfigError, MissingPathError
+from kd.common.utils.errors import CheckpointMismatchError, ConfigError, MissingPathError
 from kd.rl.environments import make_vector_env
 from kd.rl.resume import LoopCheckpoint
 from kd.rl.scripts import distill, train_teacher
@@ -35,7 +36,7 @@ def test_ppo_continues_from_the_last_saved_update(tmp_path):
                     eval_every=100)
     torch.manual_seed(0)
     agent = ActorCritic([4], "discrete", 2, hidden=[16], normalize_obs=True)
-    checkpoint = LoopCheckpoint(tmp_path / "resume.pt")
+    checkpoint = LoopCheckpoint(tmp_path / "last.pt")
     with pytest.raises(Interrupted):
         train_ppo(agent, make_vector_env("cartpole", 4), cfg, 0, CPU, callback=interrupt_at(3), checkpoint=checkpoint)
     state = safe_load(checkpoint.path)
@@ -55,7 +56,7 @@ def test_dqn_refills_its_memory_and_carries_on(tmp_path):
                     train_every=2, target_update_every=100)
     env = {"name": "cartpole", "kwargs": {}}
     torch.manual_seed(0)
-    checkpoint = LoopCheckpoint(tmp_path / "resume.pt")
+    checkpoint = LoopCheckpoint(tmp_path / "last.pt")
     with pytest.raises(Interrupted):
         train_dqn(QNetwork([4], "discrete", 2, hidden=[16]), env, cfg, 0, CPU, callback=interrupt_at(2), checkpoint=checkpoint)
     state = safe_load(checkpoint.path)
@@ -71,14 +72,18 @@ def test_time_budget_stop_then_resume_finishes_the_teacher_and_the_student(tmp_p
     train_teacher.main(["--config", str(CONFIG), "--runs-dir", runs, "--seed", "5", *short,
                         "teacher.ppo.max_minutes=0"])  # a zero budget stops after the first update
     run = next(tmp_path.glob("teacher-cartpole-s5-*"))
-    assert safe_load(run / "checkpoints" / "resume.pt")["iteration"] == 1
+    assert safe_load(run / "checkpoints" / "last.pt")["iteration"] == 1
     final = train_teacher.main(["--resume", str(run), "--runs-dir", runs, "teacher.ppo.max_minutes=null"])
     history = json.loads((run / "metrics.json").read_text())["history"]
     assert [r["epoch"] for r in history] == [1, 2, 3, 4] and history[-1]["steps"] == 2048
     assert not final["stopped_by_time_budget"] and final["trained_steps"] == 2048
     assert len(list(tmp_path.glob("teacher-*"))) == 1  # the same run folder, not a new one
 
-    teacher_pt = run / "checkpoints" / "teacher.pt"
+    assert {p.name for p in (run / "checkpoints").iterdir()} == {"last.pt", "model.pt", "best.pt", "last_update.pt"}
+    teacher_pt = run / "checkpoints" / "model.pt"
+    with pytest.raises(CheckpointMismatchError, match=r"last.pt' is a run's resumable training state \(what --resume "
+                                                      r"continues from\), not model weights; pass the checkpoints/model.pt"):
+        distill.main(["--config", str(CONFIG), "--runs-dir", runs, f"teacher.checkpoint={run / 'checkpoints' / 'last.pt'}"])
     distill.main(["--config", str(CONFIG), "--runs-dir", runs, f"teacher.checkpoint={teacher_pt}", "eval.episodes=2",
                   "distill.total_steps=1024", "distill.max_minutes=0"])
     student_run = next(tmp_path.glob("distill-cartpole-*"))
@@ -87,6 +92,19 @@ def test_time_budget_stop_then_resume_finishes_the_teacher_and_the_student(tmp_p
     final = distill.main(["--resume", str(student_run), "--runs-dir", runs, "distill.max_minutes=null"])
     assert final["trained_steps"] == 1024 and final["teacher_checkpoint"] == str(teacher_pt)
     assert [r["epoch"] for r in json.loads((student_run / "metrics.json").read_text())["history"]] == [1, 2, 3, 4]
+    assert {p.name for p in (student_run / "checkpoints").iterdir()} == {"last.pt", "model.pt"}
+
+    # a run of an earlier version: the loop state in resume.pt, the last update's policy in last.pt
+    old = tmp_path / "old-layout"
+    shutil.copytree(run, old)
+    (old / "checkpoints" / "last.pt").rename(old / "checkpoints" / "resume.pt")
+    shutil.copy(old / "checkpoints" / "last_update.pt", old / "checkpoints" / "last.pt")
+    with pytest.raises(CheckpointMismatchError, match="earlier version, which kept the loop state in checkpoints/"
+                                                      "resume.pt; rename it to last.pt"):
+        train_teacher.main(["--resume", str(old)])
+    (old / "checkpoints" / "resume.pt").unlink()  # last.pt alone, a policy: not what --resume continues from
+    with pytest.raises(CheckpointMismatchError, match=r"last.pt' holds model weights, not the training state --resume"):
+        train_teacher.main(["--resume", str(old)])
 
 
 def test_resume_mistakes_are_one_line_errors(tmp_path):
