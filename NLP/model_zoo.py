@@ -14,7 +14,7 @@ from typing import Any
 
 from torch import nn
 
-from kd.common.utils.checkpoint import load_state_dict_checked, safe_load, save_model
+from kd.common.utils.checkpoint import load_state_dict_checked, require_model, safe_load, save_model
 from kd.common.utils.errors import CheckpointMismatchError, MissingPathError
 from kd.common.utils.registry import Registry
 from kd.nlp.data.word_tokenizer import WordTokenizer
@@ -54,13 +54,11 @@ def save_nlp_model(model: nn.Module, path: str | Path, arch: str, arch_kwargs: d
 
 def load_nlp_model(path: str | Path, expected_arch: tuple[str, ...] | None = None) -> tuple[nn.Module, dict, dict]:
     """``(model, {role: tokenizer}, meta)`` from a checkpoint written by :func:`save_nlp_model`, or from a
-    ``save_pretrained`` folder (roles ``main`` for a causal LM, ``source`` and ``target`` for an encoder-decoder)."""
+    ``save_pretrained`` folder (roles ``main`` for a causal LM, ``source`` and ``target`` for an encoder-decoder).
+    A run's training state (``checkpoints/last.pt``) or another file is refused in one line."""
     if Path(path).is_dir():
         return _load_pretrained_folder(Path(path), expected_arch)
-    state = safe_load(path)
-    if not isinstance(state, dict) or "arch" not in state:
-        raise CheckpointMismatchError(f"'{path}' is not a model checkpoint (no 'arch'); pass checkpoints/<model>.pt "
-                                      "from a train_teacher or distill run folder")
+    state = require_model(safe_load(path), path, "pass the checkpoints/model.pt of a train_teacher or distill run")
     _check_arch(path, state["arch"], expected_arch)
     model = NLP_MODELS.get(state["arch"])(**state["arch_kwargs"])
     load_state_dict_checked(model, state["state_dict"], source=str(path))

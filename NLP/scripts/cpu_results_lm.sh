@@ -8,6 +8,6 @@ source "$(dirname "$0")/cpu_results_env.sh"
 LM="--config NLP/configs/lm.yaml --runs-dir $RUNS data.path=$DATA/multi30k data.train_subset=10000 threads=1"
 SIZES="teacher.n_layer=3 teacher.n_embd=128 teacher.n_head=4 student.n_layer=1 student.n_embd=64 student.n_head=2"
 $P.train_teacher $LM $SIZES train.epochs=4
-T=$(latest lm)/checkpoints/teacher.pt
+T=$(latest lm)/checkpoints/model.pt
 $P.distill $LM $SIZES teacher.checkpoint=$T distill.epochs=4 "distill.weights={ce: 1.0}"
 $P.distill $LM $SIZES teacher.checkpoint=$T distill.epochs=4 "distill.weights={ce: 0.5, kd: 0.5}"

@@ -9,7 +9,7 @@ MT="--config NLP/configs/multi30k.yaml --runs-dir $RUNS data.path=$DATA/multi30k
 SIZES="teacher.d_model=128 teacher.num_encoder_layers=2 teacher.num_decoder_layers=2 teacher.dim_feedforward=512
 student.d_model=64 student.dim_feedforward=256 train.batch_size=64 distill.batch_size=64"
 $P.train_teacher $MT $SIZES train.epochs=5
-T=$(latest multi30k)/checkpoints/teacher.pt
+T=$(latest multi30k)/checkpoints/model.pt
 $P.distill $MT $SIZES teacher.checkpoint=$T distill.epochs=5 "distill.weights={ce: 1.0}"
 $P.distill $MT $SIZES teacher.checkpoint=$T distill.epochs=5 "distill.weights={ce: 0.5, kd: 0.5}"
 $P.distill $MT $SIZES teacher.checkpoint=$T distill.epochs=5 "distill.weights={ce: 1.0}" distill.targets=teacher_beam

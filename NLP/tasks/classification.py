@@ -3,8 +3,9 @@
 Teacher: ``teacher.name`` (``minilm`` = the packaged MiniLM-L6, or any local folder / hub id such as
 ``bert-base-uncased``) with a new classification head, fine-tuned with CE. Student: ``student.arch`` =
 ``small_bert`` (teacher's tokenizer), ``bilstm`` (own word vocabulary) or ``pretrained`` (``student.name``, its own
-tokenizer). A transformers student is saved twice: ``checkpoints/student.pt`` (what ``evaluate`` and ``--resume``
-read) and ``checkpoints/student/``, a ``save_pretrained`` folder with its tokenizer and label names.
+tokenizer). Each stage saves its model as ``checkpoints/model.pt`` (what ``teacher.checkpoint=`` and ``evaluate``
+read; ``checkpoints/last.pt`` is the training state ``--resume`` continues from); a transformers student also as
+``checkpoints/model/``, a ``save_pretrained`` folder with its tokenizer and label names.
 
 Distillation mode ``offline`` computes the teacher's logits on the training set once and caches them
 (``distill.cache_dir``, null: the run folder), so a student epoch costs no teacher forward and students that share
@@ -24,7 +25,7 @@ from torch.utils.data import DataLoader
 from kd.common.engine import predict
 from kd.common.metrics import agreement, classification_report, count_parameters, measure_latency
 from kd.common.utils import distributed
-from kd.common.utils.checkpoint import atomic_save_on_main, file_fingerprint
+from kd.common.utils.checkpoint import MODEL_CHECKPOINT, MODEL_FOLDER, atomic_save_on_main, file_fingerprint
 from kd.common.utils.errors import CheckpointMismatchError, ConfigError
 from kd.common.utils.run_folder import RunFolder
 from kd.nlp.data import ClassificationCollator, bucketed_loader, load_classification_data
@@ -34,7 +35,7 @@ from kd.nlp.student_model.classification_students import CLASSIFICATION_STUDENTS
 from kd.nlp.tasks.training import fit
 from kd.nlp.teacher_model import load_hf_classifier, load_hf_tokenizer, save_pretrained_folder
 
-TEACHER_FILE, STUDENT_FILE, LOGITS_CACHE = "teacher.pt", "student.pt", "teacher_logits.pt"
+LOGITS_CACHE = "teacher_logits.pt"
 
 
 def load_data(cfg: dict):
@@ -74,7 +75,7 @@ def load_teacher(cfg: dict, required: bool, data):
     if not path:
         if required:
             raise ConfigError("this run needs a fine-tuned teacher: pass teacher.checkpoint=RUN_DIR/checkpoints/"
-                              f"{TEACHER_FILE} (made by kd.nlp.scripts.train_teacher)")
+                              f"{MODEL_CHECKPOINT} (made by kd.nlp.scripts.train_teacher)")
         return None, None, None
     teacher, tokenizers, meta = load_nlp_model(path, expected_arch=("hf_classifier",))
     check_labels(path, meta, data, cfg)
@@ -123,7 +124,7 @@ class ClassificationTask:
         fit(model, ClassificationKD({"ce": 1.0}), train_loader, epochs=t["epochs"], lr=t["lr"],
             weight_decay=t["weight_decay"], warmup=t["warmup"], device=device, run=run, evaluate=evaluate, resume=resume,
             lr_key="train.lr")
-        save_nlp_model(model, run.checkpoints / TEACHER_FILE, "hf_classifier",
+        save_nlp_model(model, run.checkpoints / MODEL_CHECKPOINT, "hf_classifier",
                        {"name": name, "num_labels": data.num_labels}, {"main": tokenizer_spec(tokenizer, name)},
                        label_names=data.label_names, data=cfg["data"]["name"])
         final = {"model": f"teacher ({name})", **_last_dev_metrics(run, evaluate), "params": count_parameters(model), "train_examples": len(data.train_texts),
@@ -177,12 +178,13 @@ class ClassificationTask:
         fit(student, method, train_loader, epochs=dc["epochs"], lr=dc["lr"], weight_decay=dc["weight_decay"],
             warmup=dc["warmup"], device=device, run=run, teacher=teacher, evaluate=evaluate, resume=resume,
             lr_key="distill.lr")
-        save_nlp_model(student, run.checkpoints / STUDENT_FILE, cfg["student"]["arch"], s_kwargs, {"main": s_spec},
-                       label_names=data.label_names, data=cfg["data"]["name"])
+        save_nlp_model(student, run.checkpoints / MODEL_CHECKPOINT, cfg["student"]["arch"], s_kwargs,
+                       {"main": s_spec}, label_names=data.label_names, data=cfg["data"]["name"])
         if hasattr(student, "save_pretrained"):  # a transformers model: also as Auto classes load it, label names in
             student.config.id2label = {i: str(name) for i, name in enumerate(data.label_names)}
             student.config.label2id = {str(name): i for i, name in enumerate(data.label_names)}
-            print(f"student saved for transformers: {save_pretrained_folder(student, s_tok, run.checkpoints / 'student')}")
+            folder = save_pretrained_folder(student, s_tok, run.checkpoints / MODEL_FOLDER)
+            print(f"student saved for transformers: {folder}")
         final = {"model": label, **_last_dev_metrics(run, evaluate), "params": count_parameters(student),
                  "train_examples": len(data.train_texts),
                  "throughput": examples_per_second(student, s_tok, data.dev_texts, cfg["data"]["max_length"],
@@ -193,7 +195,8 @@ class ClassificationTask:
     def evaluate(cfg: dict, open_run: Callable[[], RunFolder], device: torch.device, resume: bool = False) -> dict:
         path = cfg["evaluate"]["checkpoint"]
         if not path:
-            raise ConfigError("pass evaluate.checkpoint=RUN_DIR/checkpoints/<teacher|student>.pt")
+            raise ConfigError(f"pass evaluate.checkpoint=RUN_DIR/checkpoints/{MODEL_CHECKPOINT} (a train_teacher or "
+                              "distill run's)")
         model, tokenizers, meta = load_nlp_model(path, expected_arch=("hf_classifier", *CLASSIFICATION_STUDENTS.names()))
         model.to(device)
         data = load_data(cfg)

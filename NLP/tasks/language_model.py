@@ -7,11 +7,11 @@ Two kinds of models, one flow:
 - **pretrained** (``teacher.name``: a hub id such as ``gpt2`` or a ``save_pretrained`` folder): the model's own
   tokenizer throughout; the student is ``student.name`` (a pretrained model with the teacher's vocabulary, e.g.
   ``distilgpt2``) or the teacher's config with ``student.config`` changes (``{n_layer: 6}``), at random or from
-  every other teacher layer (``student.init=teacher``). Trained models are saved as ``save_pretrained`` folders,
-  ``checkpoints/teacher/`` and ``checkpoints/student/`` (model + tokenizer, loadable by transformers' Auto classes);
+  every other teacher layer (``student.init=teacher``). Trained models are saved as the ``save_pretrained`` folder
+  ``checkpoints/model/`` (model + tokenizer, loadable by transformers' Auto classes);
 - **from scratch** (``teacher.name`` null): GPT-2 configs of ``teacher.n_layer`` / ``n_embd`` / ``n_head`` over a
   word-level vocabulary (:class:`kd.nlp.data.WordTokenizer`) built by ``train_teacher`` from the training
-  sentences and reused by the student; saved as ``checkpoints/teacher.pt`` and ``student.pt``.
+  sentences and reused by the student; saved as ``checkpoints/model.pt``.
 
 Each sentence (line) is one example ``<bos> t_1 .. t_n <eos>``, cut at ``data.max_length`` tokens. Perplexity is
 exp(sum of -log p(t_i | t_<i) / N) over the N predicted tokens of the validation set (``<eos>`` included), in the
@@ -28,6 +28,7 @@ from torch.utils.data import DataLoader
 from kd.common.metrics import count_parameters, measure_latency
 from kd.common.engine import loader_perplexity
 from kd.common.metrics.text import token_nll
+from kd.common.utils.checkpoint import MODEL_CHECKPOINT, MODEL_FOLDER
 from kd.common.utils.errors import ConfigError
 from kd.common.utils.run_folder import RunFolder
 from kd.nlp.data import CausalLMCollator, WordTokenizer, bucketed_loader, load_lm_data
@@ -84,7 +85,7 @@ def load_teacher(cfg: dict):
     if t.get("name"):
         return load_causal_lm(t["name"], "teacher.name")
     raise ConfigError("pass teacher.name=<hub id or save_pretrained folder> (e.g. gpt2), or teacher.checkpoint= the "
-                      "checkpoints/teacher.pt file or checkpoints/teacher folder of a train_teacher run")
+                      "checkpoints/model.pt file or checkpoints/model folder of a train_teacher run")
 
 
 def build_student(cfg: dict, teacher, teacher_tok):
@@ -104,12 +105,12 @@ def build_student(cfg: dict, teacher, teacher_tok):
 
 
 def save(model, tok, kwargs: dict | None, run: RunFolder, role: str) -> Path:
-    """A pretrained-kind model as a save_pretrained folder ``checkpoints/<role>/``, a from-scratch one as
-    ``checkpoints/<role>.pt``."""
+    """A pretrained-kind model as the save_pretrained folder ``checkpoints/model/``, a from-scratch one as
+    ``checkpoints/model.pt``; ``role`` (teacher, student) names it in the message."""
     if isinstance(tok, HFTextTokenizer):
-        path = save_pretrained_folder(model, tok, run.checkpoints / role)
+        path = save_pretrained_folder(model, tok, run.checkpoints / MODEL_FOLDER)
     else:
-        path = save_nlp_model(model, run.checkpoints / f"{role}.pt", "gpt2_lm", kwargs, {"main": tokenizer_spec(tok)})
+        path = save_nlp_model(model, run.checkpoints / MODEL_CHECKPOINT, "gpt2_lm", kwargs, {"main": tokenizer_spec(tok)})
     print(f"{role} saved: {path}")
     return path
 

@@ -46,9 +46,9 @@ def evaluation_target(cfg: dict) -> str:
     ``teacher.checkpoint`` or else the pretrained ``teacher.name`` as it is (the label of the result)."""
     target = cfg["evaluate"].get("checkpoint") or cfg["teacher"].get("checkpoint") or cfg["teacher"].get("name")
     if not target:
-        raise ConfigError("pass evaluate.checkpoint=RUN_DIR/checkpoints/<teacher|student>.pt (or the checkpoints/"
-                          "<teacher|student> folder of a pretrained model's run), or teacher.name=<hub id> to "
-                          "evaluate a pretrained model as it is")
+        raise ConfigError("pass evaluate.checkpoint=RUN_DIR/checkpoints/model.pt (or the checkpoints/model folder "
+                          "of a pretrained model's run), or teacher.name=<hub id> to evaluate a pretrained model as "
+                          "it is")
     return target
 
 

@@ -11,11 +11,11 @@ Two kinds of models, one flow:
   layers (``student.init=teacher``); beam search is the model's ``generate``; BLEU is sacreBLEU's corpus BLEU
   (13a tokenisation, cased) of the detokenised output against the untouched references -- the standard form.
   ``data.source_prefix`` is put before every source (T5: ``"translate German to English: "``). Trained models are
-  saved as ``save_pretrained`` folders ``checkpoints/teacher/`` and ``checkpoints/student/``;
+  saved as the ``save_pretrained`` folder ``checkpoints/model/``;
 - **from scratch** (``teacher.name`` null): :class:`~kd.nlp.teacher_model.TransformerSeq2Seq` at two sizes over
   word-level vocabularies (:class:`kd.nlp.data.WordTokenizer`: lower-cased words and punctuation, words seen fewer
   than ``data.min_freq`` times -> ``<unk>``), one per language, built by ``train_teacher`` and stored in
-  ``checkpoints/teacher.pt``; students reuse them. BLEU is then computed against the lower-cased, word-split
+  ``checkpoints/model.pt``; students reuse them. BLEU is then computed against the lower-cased, word-split
   references (a tokenised, case-insensitive BLEU).
 """
 from __future__ import annotations
@@ -32,7 +32,7 @@ from kd.common.metrics import count_parameters
 from kd.common.engine import loader_perplexity
 from kd.common.metrics.text import corpus_bleu, token_nll
 from kd.common.utils import distributed
-from kd.common.utils.checkpoint import atomic_save_on_main
+from kd.common.utils.checkpoint import MODEL_CHECKPOINT, MODEL_FOLDER, atomic_save_on_main
 from kd.common.utils.errors import ConfigError
 from kd.common.utils.run_folder import RunFolder
 from kd.nlp.data import Seq2SeqCollator, bucketed_loader, WordTokenizer, load_translation_data
@@ -142,7 +142,7 @@ def load_teacher(cfg: dict):
     if t.get("name"):
         return load_seq2seq(t["name"], "teacher.name")
     raise ConfigError("pass teacher.name=<hub id or save_pretrained folder> (e.g. Helsinki-NLP/opus-mt-de-en), or "
-                      "teacher.checkpoint= the checkpoints/teacher.pt file or checkpoints/teacher folder of a "
+                      "teacher.checkpoint= the checkpoints/model.pt file or checkpoints/model folder of a "
                       "train_teacher run; students reuse its vocabularies")
 
 
@@ -165,12 +165,12 @@ def build_student(cfg: dict, teacher, src_tok, tgt_tok):
 
 
 def save(model, src_tok, tgt_tok, kwargs: dict | None, run: RunFolder, role: str) -> Path:
-    """A pretrained-kind model as a save_pretrained folder ``checkpoints/<role>/``, a from-scratch one as
-    ``checkpoints/<role>.pt``."""
+    """A pretrained-kind model as the save_pretrained folder ``checkpoints/model/``, a from-scratch one as
+    ``checkpoints/model.pt``; ``role`` (teacher, student) names it in the message."""
     if isinstance(model, HFSeq2Seq):
-        path = save_pretrained_folder(model, tgt_tok, run.checkpoints / role)
+        path = save_pretrained_folder(model, tgt_tok, run.checkpoints / MODEL_FOLDER)
     else:
-        path = save_nlp_model(model, run.checkpoints / f"{role}.pt", "seq2seq_transformer", kwargs,
+        path = save_nlp_model(model, run.checkpoints / MODEL_CHECKPOINT, "seq2seq_transformer", kwargs,
                               {"source": tokenizer_spec(src_tok), "target": tokenizer_spec(tgt_tok)})
     print(f"{role} saved: {path}")
     return path

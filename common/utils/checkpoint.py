@@ -147,8 +147,9 @@ def require_training_state(ckpt: Any, path: str | Path) -> dict:
     """``ckpt`` if it is a resumable training state; model weights (or anything else) are one line saying so."""
     kind = checkpoint_kind(ckpt)
     if kind == "model":
-        raise CheckpointMismatchError(f"'{path}' holds model weights, not the training state --resume continues from "
-                                      f"(checkpoints/{LAST_CHECKPOINT}); model weights are checkpoints/{MODEL_CHECKPOINT}")
+        raise CheckpointMismatchError(f"'{path}' holds model weights, not the training state --resume continues "
+                                      f"from (checkpoints/{LAST_CHECKPOINT}); model weights are "
+                                      f"checkpoints/{MODEL_CHECKPOINT}")
     if kind != "state":
         raise CheckpointMismatchError(f"'{path}' is not a training state written by a kd run; --resume continues "
                                       f"from the checkpoints/{LAST_CHECKPOINT} that run wrote")

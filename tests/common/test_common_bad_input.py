@@ -62,16 +62,16 @@ def files(tmp_path_factory) -> dict[str, Path]:
     out["headerless"].write_text("".join(f"{t}\t{y}\n" for t, y in SENTENCES))
     out["jsonl"] = root / "broken.jsonl"
     out["jsonl"].write_text(json.dumps({"text": "fine", "label": "pos"}) + "\n{text: unquoted}\n")
-    out["mnist"] = save_vision_model(build_model("cnn", 10, 1, 28), root / "mnist_teacher.pt", "cnn", 10, (1, 28, 28),
+    out["mnist"] = save_vision_model(build_model("cnn", 10, 1, 28), root / "mnist_model.pt", "cnn", 10, (1, 28, 28),
                                      data="mnist", class_names=[f"{i} - digit" for i in range(10)],
                                      input_shape=[1, 28, 28], normalisation={"mean": list(MNIST_STATS[0]),
                                                                              "std": list(MNIST_STATS[1])})
     cartpole = {"name": "cartpole", "kwargs": {}}
     out["cartpole"] = save_policy(build_policy({"network": "actor_critic", "arch": {"hidden": [8]}}, cartpole),
-                                  root / "cartpole_teacher.pt", cartpole, algo="ppo")
+                                  root / "cartpole_policy.pt", cartpole, algo="ppo")
     tokenizer = WordTokenizer.build([t for t, _ in SENTENCES], min_freq=1)
     kwargs = {"vocab_size": len(tokenizer), "num_labels": 2, "embed_dim": 4, "hidden_size": 4}
-    out["nlp_student"] = save_nlp_model(BiLSTMClassifier(**kwargs), root / "student.pt", "bilstm", kwargs,
+    out["nlp_student"] = save_nlp_model(BiLSTMClassifier(**kwargs), root / "nlp_model.pt", "bilstm", kwargs,
                                         {"main": tokenizer_spec(tokenizer)}, label_names=["negative", "positive"],
                                         data="local")
     whole = out["mnist"].read_bytes()

@@ -88,7 +88,7 @@ def inputs(tmp_path_factory) -> dict[str, str]:
     out["train"], out["dev"] = str(root / "train.tsv"), str(root / "dev.tsv")
     tokenizer = WordTokenizer.build([t for t, _ in SENTENCES], min_freq=1)
     kwargs = {"vocab_size": len(tokenizer), "num_labels": 2, "embed_dim": 4, "hidden_size": 4}
-    out["nlp_model"] = str(save_nlp_model(BiLSTMClassifier(**kwargs), root / "student.pt", "bilstm", kwargs,
+    out["nlp_model"] = str(save_nlp_model(BiLSTMClassifier(**kwargs), root / "nlp_model.pt", "bilstm", kwargs,
                                           {"main": tokenizer_spec(tokenizer)}, label_names=["neg", "pos"], data="local"))
     for folder, config, final in (("vision_run", None, {"test_acc": 50.0}),
                                   ("nlp_run", {"task": "classification", "name": "local"}, {"model": "student"})):

@@ -85,7 +85,7 @@ def documented_commands() -> list[tuple[str, str, list[str]]]:
 def command_argv(text: str, variables: dict[str, str]) -> list[str] | None:
     """The argv of a command line: ``<placeholders>`` and shell variables filled in, brace lists cut to their first
     item, cut at the end of the shell command; None for a usage synopsis."""
-    text = re.sub(r"<[^<>]*>", "PLACEHOLDER", text)  # <stamp>, <teacher.pt of the row's teacher>
+    text = re.sub(r"<[^<>]*>", "PLACEHOLDER", text)  # <stamp>, <model.pt of the row's teacher>
     text = re.sub(r"\$(\w+)|\$\{(\w+)\}", lambda m: variables.get(m.group(1) or m.group(2), "1"), text)
     argv = []
     for token in shlex.split(text):

@@ -10,7 +10,7 @@ import torch
 
 from kd.common.losses.transformer import attention_map_loss, cosine_embedding_loss
 from kd.common.metrics import linear_cka
-from kd.common.utils.errors import ConfigError, KDError
+from kd.common.utils.errors import CheckpointMismatchError, ConfigError, KDError
 from kd.nlp.model_zoo import load_nlp_model
 from kd.nlp.scripts import distill, evaluate, train_teacher
 
@@ -53,7 +53,7 @@ def workspace(tmp_path_factory):
             "data.max_length=16", f"teacher.name={folder}", "threads=2"]
     final = train_teacher.main(["--config", CONFIG, "--runs-dir", str(root / "runs"), *data, "train.epochs=6",
                                 "train.lr=3e-3", "train.batch_size=32"])
-    teacher = next((root / "runs").glob("nlp-sst2-train_teacher-*")) / "checkpoints" / "teacher.pt"
+    teacher = next((root / "runs").glob("nlp-sst2-train_teacher-*")) / "checkpoints" / "model.pt"
     dev_texts = [line.split("\t")[0] for line in (root / "dev.tsv").read_text().splitlines()[1:]]
     return {"root": root, "data": data, "teacher": teacher, "teacher_final": final, "dev_texts": dev_texts}
 
@@ -112,6 +112,17 @@ def test_position_losses_refused_for_bilstm(workspace):
         run_distill(workspace, "student.arch=bilstm", "distill.weights={ce: 1, hidden: 1}")
 
 
+def test_the_teacher_run_keeps_its_state_and_its_weights_apart(workspace, tmp_path):
+    """train_teacher leaves checkpoints/last.pt (training state) beside model.pt (weights); the state passed as the
+    teacher is one line naming what it is, before any run folder exists."""
+    assert {p.name for p in workspace["teacher"].parent.iterdir()} == {"last.pt", "model.pt"}
+    state = workspace["teacher"].with_name("last.pt")
+    with pytest.raises(CheckpointMismatchError, match=r"last.pt' is a run's resumable training state \(what --resume "
+                                                      r"continues from\), not model weights"):
+        run_distill(workspace, f"teacher.checkpoint={state}", runs=str(tmp_path / "runs"))
+    assert not (tmp_path / "runs").exists()
+
+
 def test_evaluate_script_and_label_mismatch(workspace, tmp_path):
     final = evaluate.main(["--config", CONFIG, "--runs-dir", str(workspace["root"] / "runs"), *workspace["data"],
                            f"evaluate.checkpoint={workspace['teacher']}"])
@@ -151,7 +162,7 @@ def test_a_student_of_your_own_is_selected_by_name(workspace, monkeypatch):
     monkeypatch.setitem(NLP_MODELS._entries, "bag_of_words", BagOfWords)  # so the checkpoint reloads
     final = run_distill(workspace, "student.arch=bag_of_words", "distill.epochs=8", "distill.lr=0.05")
     assert final["dev_acc"] > 85 and final["agreement"] > 85
-    student = sorted((workspace["root"] / "runs").glob("nlp-sst2-distill-*"))[-1] / "checkpoints" / "student.pt"
+    student = sorted((workspace["root"] / "runs").glob("nlp-sst2-distill-*"))[-1] / "checkpoints" / "model.pt"
     again = evaluate.main(["--config", CONFIG, "--runs-dir", str(workspace["root"] / "runs"), *workspace["data"],
                            f"evaluate.checkpoint={student}"])
     assert again["dev_acc"] == pytest.approx(final["dev_acc"])
@@ -213,7 +224,7 @@ def feature_distances(workspace):
         run_distill(workspace, *TEACHER_WIDE_BERT, "distill.mode=online", "distill.attention_heads=none",
                     "distill.epochs=1", "distill.lr=1e-2", f"distill.weights={{ce: 1.0, {weights}}}",
                     runs=f"runs-{run}")
-        student, _ = dev_features(next((workspace["root"] / f"runs-{run}").glob("*/checkpoints/student.pt")),
+        student, _ = dev_features(next((workspace["root"] / f"runs-{run}").glob("*/checkpoints/model.pt")),
                                   workspace["dev_texts"])
         distances[run] = {t: f(student, teacher, mask) for t, f in FEATURE_DISTANCES.items()}
     return distances

@@ -57,7 +57,7 @@ def test_lm_scripts_end_to_end(tmp_path):
     teacher = train_teacher.main(common + ["teacher.n_layer=2", "teacher.n_embd=32", "teacher.n_head=2",
                                            "train.epochs=4", "train.batch_size=32", "train.lr=3.0e-3"])
     assert teacher["val_ppl"] < 6  # 14 word types, but only ~3 choices at each position
-    ckpt = next((tmp_path / "runs").glob("nlp-lm-train_teacher-*")) / "checkpoints" / "teacher.pt"
+    ckpt = next((tmp_path / "runs").glob("nlp-lm-train_teacher-*")) / "checkpoints" / "model.pt"
     student = distill.main(common + [f"teacher.checkpoint={ckpt}", "student.n_layer=1", "student.n_embd=16",
                                      "distill.epochs=4", "distill.batch_size=32", "distill.lr=3.0e-3"])
     assert student["val_ppl"] < 8 and student["params"] < teacher["params"]
@@ -89,7 +89,7 @@ def worlds(tmp_path_factory):
     train_teacher.main(lm_args(root / "runs", root / "teacher") + [
         "teacher.n_layer=2", "teacher.n_embd=32", "teacher.n_head=2", "teacher.dropout=0", "train.epochs=2",
         "train.batch_size=16", "train.lr=1e-2", "train.warmup=0"])
-    teacher = next((root / "runs").glob("nlp-lm-train_teacher-*")) / "checkpoints" / "teacher.pt"
+    teacher = next((root / "runs").glob("nlp-lm-train_teacher-*")) / "checkpoints" / "model.pt"
     return {"root": root, "teacher": teacher}
 
 
@@ -117,7 +117,7 @@ def test_token_kl_makes_the_student_continue_like_the_teacher_not_like_its_data(
         "distill.warmup=0"])
     dev = (student_world / "dev.txt").read_text().splitlines()
     teacher_verbs, data_verbs = verb_choices(worlds["teacher"], dev)
-    student_verbs, _ = verb_choices(next((tmp_path / "runs").glob("nlp-lm-distill-*")) / "checkpoints" / "student.pt",
+    student_verbs, _ = verb_choices(next((tmp_path / "runs").glob("nlp-lm-distill-*")) / "checkpoints" / "model.pt",
                                     dev)
     assert share(teacher_verbs, data_verbs) < 10  # the teacher knows other verbs than the data says
     with_teacher, with_data = share(student_verbs, teacher_verbs), share(student_verbs, data_verbs)

@@ -1,7 +1,7 @@
 """Sequence classifiers by name: a tiny BERT saved with save_pretrained stands in for bert-base-uncased as the
 teacher, another (with its own tokenizer) for a pretrained student (student.arch=pretrained); the distilled
 student is saved as a save_pretrained folder that transformers' Auto classes load with its label names, and its
-student.pt reloads in evaluate."""
+checkpoints/model.pt reloads in evaluate."""
 import random
 
 import pytest
@@ -39,13 +39,13 @@ def test_pretrained_teacher_and_student_by_name(tmp_path):
               f"data.train_file={tmp_path / 'train.tsv'}", f"data.dev_file={tmp_path / 'dev.tsv'}",
               "data.max_length=16", "threads=1"]
     train_teacher.main(common + [f"teacher.name={teacher}", "train.epochs=2", "train.lr=3e-3"])
-    teacher_pt = next((tmp_path / "runs").glob("nlp-sst2-train_teacher-*")) / "checkpoints" / "teacher.pt"
+    teacher_pt = next((tmp_path / "runs").glob("nlp-sst2-train_teacher-*")) / "checkpoints" / "model.pt"
     final = distill.main(common + [f"teacher.checkpoint={teacher_pt}", "student.arch=pretrained",
                                    f"student.name={student}", "distill.epochs=2", "distill.lr=3e-3"])
     assert 0 <= final["dev_acc"] <= 100 and "agreement" in final
     run = next((tmp_path / "runs").glob("nlp-sst2-distill-*"))
-    folder = run / "checkpoints" / "student"
+    folder = run / "checkpoints" / "model"
     model, tokenizer = AutoModelForSequenceClassification.from_pretrained(folder), AutoTokenizer.from_pretrained(folder)
     assert model.config.id2label == {0: "neg", 1: "pos"} and tokenizer.convert_ids_to_tokens(5) == "w11"
-    again = evaluate.main(common + [f"evaluate.checkpoint={run / 'checkpoints' / 'student.pt'}"])
+    again = evaluate.main(common + [f"evaluate.checkpoint={run / 'checkpoints' / 'model.pt'}"])
     assert again["dev_acc"] == pytest.approx(final["dev_acc"])

@@ -66,12 +66,12 @@ def test_pretrained_teacher_to_half_depth_student_saved_with_save_pretrained(tin
     teacher = train_teacher.main(common + [f"teacher.name={hub_like}", "train.epochs=2", "train.batch_size=16",
                                            "train.lr=3e-3"])
     assert teacher["val_ppl"] < 8  # 14 words, ~3 choices a position: far below uniform over the vocabulary
-    teacher_dir = next((tmp_path / "runs").glob("nlp-lm-train_teacher-*")) / "checkpoints" / "teacher"
+    teacher_dir = next((tmp_path / "runs").glob("nlp-lm-train_teacher-*")) / "checkpoints" / "model"
     student = distill.main(common + [f"teacher.checkpoint={teacher_dir}", "student.config.n_layer=1",
                                      "student.init=teacher", "distill.epochs=2", "distill.batch_size=16",
                                      "distill.lr=3e-3"])
     assert student["params"] < teacher["params"] and student["val_ppl"] < 10
-    folder = next((tmp_path / "runs").glob("nlp-lm-distill-*")) / "checkpoints" / "student"
+    folder = next((tmp_path / "runs").glob("nlp-lm-distill-*")) / "checkpoints" / "model"
     model, tokenizer = AutoModelForCausalLM.from_pretrained(folder), AutoTokenizer.from_pretrained(folder)
     assert model.config.n_layer == 1 and tokenizer.decode(tokenizer("The cat eats food .")["input_ids"]) == \
         "The cat eats food."

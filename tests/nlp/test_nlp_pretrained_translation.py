@@ -60,14 +60,14 @@ def test_pretrained_translation_teacher_to_smaller_student(tiny_marian, tmp_path
     teacher = train_teacher.main(common + [f"teacher.name={hub_like}", "train.epochs=6", "train.batch_size=16",
                                            "train.lr=1e-2", "train.warmup=0", "train.label_smoothing=0"])
     assert teacher["val_ppl"] < 8 and math.isfinite(teacher["bleu"])  # uniform over its 33 tokens would be 33
-    teacher_dir = next((tmp_path / "runs").glob("nlp-multi30k-train_teacher-*")) / "checkpoints" / "teacher"
+    teacher_dir = next((tmp_path / "runs").glob("nlp-multi30k-train_teacher-*")) / "checkpoints" / "model"
     student = distill.main(common + [f"teacher.checkpoint={teacher_dir}",
                                      "student.config={encoder_layers: 1, decoder_layers: 1}", "student.init=teacher",
                                      "distill.targets=teacher_beam", "distill.beam_size=2", "distill.epochs=2",
                                      "distill.batch_size=16", "distill.lr=3e-3"])
     assert student["model"] == "student + sequence-level KD + word-level KD" and math.isfinite(student["bleu"])
     assert student["params"] < teacher["params"] and student["val_ppl"] < 12
-    folder = next((tmp_path / "runs").glob("nlp-multi30k-distill-*")) / "checkpoints" / "student"
+    folder = next((tmp_path / "runs").glob("nlp-multi30k-distill-*")) / "checkpoints" / "model"
     model, tokenizer = AutoModelForSeq2SeqLM.from_pretrained(folder), AutoTokenizer.from_pretrained(folder)
     out = model.generate(**tokenizer(["Hund läuft ."], return_tensors="pt"), num_beams=2, max_new_tokens=8)
     assert model.config.decoder_layers == 1 and isinstance(tokenizer.decode(out[0], skip_special_tokens=True), str)

@@ -117,7 +117,7 @@ def corpora(tmp_path_factory):
     final = train_teacher.main(script_args(root / "runs", root / "teacher") + [f"teacher.{s}" for s in SIZES] + [
         "teacher.dropout=0", "train.label_smoothing=0", "train.epochs=8", "train.batch_size=16", "train.lr=1e-2",
         "train.warmup=0"])
-    checkpoint = next((root / "runs").glob("nlp-multi30k-train_teacher-*")) / "checkpoints" / "teacher.pt"
+    checkpoint = next((root / "runs").glob("nlp-multi30k-train_teacher-*")) / "checkpoints" / "model.pt"
     return {"root": root, "teacher": checkpoint, "teacher_final": final}
 
 
@@ -132,7 +132,7 @@ def test_translation_scripts_end_to_end(corpora, tmp_path):
     targets = torch.load(run / "teacher_beam_targets.pt", weights_only=True)
     assert len(targets) == 200 and all(isinstance(t, list) for t in targets)
     assert math.isfinite(student["bleu"]) and student["model"] == "student + sequence-level KD + word-level KD"
-    again = evaluate.main(common + [f"evaluate.checkpoint={run / 'checkpoints' / 'student.pt'}"])
+    again = evaluate.main(common + [f"evaluate.checkpoint={run / 'checkpoints' / 'model.pt'}"])
     assert again["bleu"] == pytest.approx(student["bleu"])
 
 
@@ -150,6 +150,6 @@ def test_student_translates_like_the_teacher_not_like_its_references(corpora, tm
     final = distill.main(script_args(tmp_path / "runs", reference) + STUDENT + settings + [
         f"teacher.checkpoint={corpora['teacher']}", "student.dropout=0", "distill.epochs=6", "distill.batch_size=16",
         "distill.lr=2e-2", "distill.warmup=0"])
-    student = next((tmp_path / "runs").glob("nlp-multi30k-distill-*")) / "checkpoints" / "student.pt"
+    student = next((tmp_path / "runs").glob("nlp-multi30k-distill-*")) / "checkpoints" / "model.pt"
     like_teacher = evaluate.main(script_args(tmp_path / "runs", teacher_world) + [f"evaluate.checkpoint={student}"])
     assert like_teacher["bleu"] > 25 and final["bleu"] < 10, (like_teacher["bleu"], final["bleu"])

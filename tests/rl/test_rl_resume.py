@@ -81,9 +81,11 @@ def test_time_budget_stop_then_resume_finishes_the_teacher_and_the_student(tmp_p
 
     assert {p.name for p in (run / "checkpoints").iterdir()} == {"last.pt", "model.pt", "best.pt", "last_update.pt"}
     teacher_pt = run / "checkpoints" / "model.pt"
-    with pytest.raises(CheckpointMismatchError, match=r"last.pt' is a run's resumable training state \(what --resume "
-                                                      r"continues from\), not model weights; pass the checkpoints/model.pt"):
-        distill.main(["--config", str(CONFIG), "--runs-dir", runs, f"teacher.checkpoint={run / 'checkpoints' / 'last.pt'}"])
+    state = run / "checkpoints" / "last.pt"
+    with pytest.raises(CheckpointMismatchError, match=r"last.pt' is a run's resumable training state \(what "
+                                                      r"--resume continues from\), not model weights; pass the "
+                                                      r"checkpoints/model.pt"):
+        distill.main(["--config", str(CONFIG), "--runs-dir", runs, f"teacher.checkpoint={state}"])
     distill.main(["--config", str(CONFIG), "--runs-dir", runs, f"teacher.checkpoint={teacher_pt}", "eval.episodes=2",
                   "distill.total_steps=1024", "distill.max_minutes=0"])
     student_run = next(tmp_path.glob("distill-cartpole-*"))

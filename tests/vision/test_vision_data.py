@@ -245,7 +245,7 @@ def test_unknown_data_set():
 def test_soft_label_cache_and_dataset(tmp_path):
     data = build_data({"name": "digits"})
     teacher = build_model("mlp", 10, 1, 8, hidden=[8])
-    ckpt = tmp_path / "teacher.pt"
+    ckpt = tmp_path / "model.pt"
     torch.save(teacher.state_dict(), ckpt)
     cache = tmp_path / f"digits-{file_fingerprint(ckpt)}.pt"
     logits, seconds = cached_soft_labels(teacher, data.splits.train_plain, cache, torch.device("cpu"))
