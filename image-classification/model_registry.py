@@ -25,8 +25,7 @@ from typing import Sequence
 
 from torch import nn
 
-from kd.common.utils.registry import Registry
-from kd.vision.registry_build import build_checked
+from kd.common.utils.registry import Registry, build_checked
 
 MODELS: Registry[nn.Module] = Registry("model")
 

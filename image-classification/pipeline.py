@@ -35,7 +35,7 @@ from kd.common.utils import distributed
 from kd.common.utils.distributed import per_rank_batch_size
 from kd.common.utils.errors import ConfigError
 from kd.common.utils.plotting import plot_training_progress
-from kd.common.utils.registry import Registry
+from kd.common.utils.registry import Registry, check_arguments
 from kd.common.utils.run_folder import RunFolder
 from kd.common.utils.seed import seed_everything
 from kd.vision.checkpoints import data_record, load_vision_model, save_vision_model
@@ -47,7 +47,6 @@ from kd.vision.data.augmentation_cache import labelled_views_loader
 from kd.vision.data.device_loader import device_resident, wants_in_memory
 from kd.vision.methods import METHODS
 from kd.vision.model_registry import MODELS, build_model, image_size_arg
-from kd.vision.registry_build import check_arguments
 from kd.vision.report import Evaluation, cost, mean_over_seeds, quality
 from kd.vision.torchvision_models import fetch_published_weights
 

@@ -1,6 +1,8 @@
 """Text-classification data sets by name: GLUE SST-2, TREC-6, AG News (hub or local files) and any local table.
 
-``load_classification_data(name, path=..., ...)`` returns a :class:`TextClassificationData`. With
+``load_classification_data(name, path=..., ...)`` returns a :class:`TextClassificationData`; each data set takes
+only its own keywords (an unknown one is a one-line ConfigError naming the one meant; a task picks them from its
+config's data section with :func:`kd.common.utils.registry.section_options`). With
 ``path`` unset the hub copy is downloaded through ``datasets``; offline that fails with a one-line
 error naming the local option. Local layouts:
 
@@ -18,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kd.common.utils.errors import ConfigError, MissingPathError
-from kd.common.utils.registry import Registry
+from kd.common.utils.registry import Registry, build_checked
 from kd.nlp.data.hub import load_hub_dataset
 from kd.nlp.data.local_files import read_label_first_lines, read_table
 
@@ -97,7 +99,7 @@ def _folder(path: str | Path) -> Path:
 
 
 @CLASSIFICATION_DATASETS.register("sst2")
-def sst2(path: str | None = None, **_) -> TextClassificationData:
+def sst2(path: str | None = None) -> TextClassificationData:
     """GLUE SST-2 (Socher et al. 2013); dev = GLUE validation (872 sentences), what papers report."""
     if path is None:
         return _from_hub("glue", "sst2", "validation", "sentence", "label",
@@ -108,7 +110,7 @@ def sst2(path: str | None = None, **_) -> TextClassificationData:
 
 
 @CLASSIFICATION_DATASETS.register("trec")
-def trec(path: str | None = None, **_) -> TextClassificationData:
+def trec(path: str | None = None) -> TextClassificationData:
     """TREC question classification (Li & Roth 2002), 6 coarse classes; dev = the 500-question test set."""
     if path is None:
         return _from_hub("trec", None, "test", "text", "coarse_label",
@@ -118,7 +120,7 @@ def trec(path: str | None = None, **_) -> TextClassificationData:
 
 
 @CLASSIFICATION_DATASETS.register("ag_news")
-def ag_news(path: str | None = None, **_) -> TextClassificationData:
+def ag_news(path: str | None = None) -> TextClassificationData:
     """AG News (Zhang et al. 2015), 4 topics; dev = the 7,600-article test set."""
     if path is None:
         return _from_hub("ag_news", None, "test", "text", "label",
@@ -129,7 +131,7 @@ def ag_news(path: str | None = None, **_) -> TextClassificationData:
 
 @CLASSIFICATION_DATASETS.register("local")
 def local(train_file: str | None = None, dev_file: str | None = None, text_column: str | int = "text",
-          label_column: str | int = "label", header: str | bool = "auto", **_) -> TextClassificationData:
+          label_column: str | int = "label", header: str | bool = "auto") -> TextClassificationData:
     """Any pair of .tsv/.csv/.jsonl files with a text column and a label column (by name or 0-based position)."""
     if not train_file or not dev_file:
         raise ConfigError("data.name=local needs data.train_file and data.dev_file (.tsv, .csv or .jsonl)")
@@ -137,4 +139,4 @@ def local(train_file: str | None = None, dev_file: str | None = None, text_colum
 
 
 def load_classification_data(name: str, **kwargs) -> TextClassificationData:
-    return CLASSIFICATION_DATASETS.get(name)(**kwargs)
+    return build_checked(CLASSIFICATION_DATASETS, name, **kwargs)

@@ -2,14 +2,16 @@
 
 Local layout (``data.path=FOLDER``): ``FOLDER/{train,val,test_2016_flickr}.{de,en}.gz`` (plain ``.de``/``.en``
 files work too), one sentence a line, lines aligned -- the layout of github.com/multi30k/dataset.
-Returns ``{"train": [(de, en), ...], "validation": [...], "test": [...]}``.
+Returns ``{"train": [(de, en), ...], "validation": [...], "test": [...]}``. Each data set takes only its own
+keywords (an unknown one is a one-line ConfigError; the task picks them from its config with
+:func:`kd.common.utils.registry.section_options`).
 """
 from __future__ import annotations
 
 from pathlib import Path
 
 from kd.common.utils.errors import MissingPathError
-from kd.common.utils.registry import Registry
+from kd.common.utils.registry import Registry, build_checked
 from kd.nlp.data.hub import load_hub_dataset
 from kd.nlp.data.local_files import read_parallel
 
@@ -26,7 +28,7 @@ def _pick(folder: Path, stem: str, lang: str) -> Path:
 
 
 @TRANSLATION_DATASETS.register("multi30k")
-def multi30k(path: str | None = None, source_lang: str = "de", target_lang: str = "en", **_) -> dict:
+def multi30k(path: str | None = None, source_lang: str = "de", target_lang: str = "en") -> dict:
     if path is None:
         ds = load_hub_dataset("bentrevett/multi30k", None,
                               "pass data.path=FOLDER holding {train,val,test_2016_flickr}.{de,en}.gz, "
@@ -40,4 +42,4 @@ def multi30k(path: str | None = None, source_lang: str = "de", target_lang: str 
 
 
 def load_translation_data(name: str, **kwargs) -> dict:
-    return TRANSLATION_DATASETS.get(name)(**kwargs)
+    return build_checked(TRANSLATION_DATASETS, name, **kwargs)

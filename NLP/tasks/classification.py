@@ -27,8 +27,9 @@ from kd.common.metrics import agreement, classification_report, count_parameters
 from kd.common.utils import distributed
 from kd.common.utils.checkpoint import MODEL_CHECKPOINT, MODEL_FOLDER, atomic_save_on_main, file_fingerprint
 from kd.common.utils.errors import CheckpointMismatchError, ConfigError
+from kd.common.utils.registry import section_options
 from kd.common.utils.run_folder import RunFolder
-from kd.nlp.data import ClassificationCollator, bucketed_loader, load_classification_data
+from kd.nlp.data import CLASSIFICATION_DATASETS, ClassificationCollator, bucketed_loader, load_classification_data
 from kd.nlp.methods import ClassificationKD
 from kd.nlp.model_zoo import load_nlp_model, save_nlp_model, tokenizer_spec
 from kd.nlp.student_model.classification_students import CLASSIFICATION_STUDENTS
@@ -40,9 +41,7 @@ LOGITS_CACHE = "teacher_logits.pt"
 
 def load_data(cfg: dict):
     d = cfg["data"]
-    data = load_classification_data(d["name"], path=d.get("path"), train_file=d.get("train_file"),
-                                    dev_file=d.get("dev_file"), text_column=d.get("text_column", "text"),
-                                    label_column=d.get("label_column", "label"), header=d.get("header", "auto"))
+    data = load_classification_data(d["name"], **section_options(CLASSIFICATION_DATASETS, d, "data"))
     return data.subset_train(d.get("train_subset"), seed=cfg["seed"]).subset_dev(d.get("dev_subset"), seed=cfg["seed"])
 
 

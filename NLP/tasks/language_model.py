@@ -30,9 +30,11 @@ from kd.common.engine import loader_perplexity
 from kd.common.metrics.text import token_nll
 from kd.common.utils.checkpoint import MODEL_CHECKPOINT, MODEL_FOLDER
 from kd.common.utils.errors import ConfigError
+from kd.common.utils.registry import section_options
 from kd.common.utils.run_folder import RunFolder
 from kd.nlp.data import CausalLMCollator, WordTokenizer, bucketed_loader, load_lm_data
 from kd.nlp.data.hf_tokenizer import HFTextTokenizer
+from kd.nlp.data.language_modeling import LM_DATASETS
 from kd.nlp.methods import CausalLMKD
 from kd.nlp.methods.causal_lm import next_token_view
 from kd.nlp.methods.vocabulary_check import require_same_vocabulary
@@ -48,7 +50,7 @@ ARCHS = ("gpt2_lm", "hf_causal_lm")
 
 def load_sentences(cfg: dict) -> dict:
     d = cfg["data"]
-    splits = load_lm_data(d["name"], path=d.get("path"), train_file=d.get("train_file"), dev_file=d.get("dev_file"))
+    splits = load_lm_data(d["name"], **section_options(LM_DATASETS, d, "data"))
     cuts = {"train": d.get("train_subset"), "validation": d.get("dev_subset")}
     return {split: lines[: cuts[split]] if cuts.get(split) else lines for split, lines in splits.items()}
 

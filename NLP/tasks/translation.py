@@ -34,9 +34,11 @@ from kd.common.metrics.text import corpus_bleu, token_nll
 from kd.common.utils import distributed
 from kd.common.utils.checkpoint import MODEL_CHECKPOINT, MODEL_FOLDER, atomic_save_on_main
 from kd.common.utils.errors import ConfigError
+from kd.common.utils.registry import section_options
 from kd.common.utils.run_folder import RunFolder
 from kd.nlp.data import Seq2SeqCollator, bucketed_loader, WordTokenizer, load_translation_data
 from kd.nlp.data.hf_tokenizer import HFTextTokenizer
+from kd.nlp.data.translation import TRANSLATION_DATASETS
 from kd.nlp.data.word_tokenizer import split_words
 from kd.nlp.generation import beam_search
 from kd.nlp.methods import Seq2SeqKD
@@ -55,7 +57,7 @@ def load_pairs(cfg: dict) -> dict:
     """The splits, the training pairs cut to ``data.train_subset`` and the validation and test pairs to
     ``data.dev_subset`` (the first N of each; null: all)."""
     d = cfg["data"]
-    splits = load_translation_data(d["name"], path=d.get("path"))
+    splits = load_translation_data(d["name"], **section_options(TRANSLATION_DATASETS, d, "data"))
     cuts = {"train": d.get("train_subset"), "validation": d.get("dev_subset"), "test": d.get("dev_subset")}
     prefix = d.get("source_prefix") or ""
     return {split: [(prefix + s, t) for s, t in (pairs[: cuts[split]] if cuts.get(split) else pairs)]

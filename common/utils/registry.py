@@ -3,12 +3,19 @@
 Besides single entries, a registry can hold *families*: ``register_family("torchvision", resolve)`` makes
 every name ``torchvision:<model>`` valid, resolved by ``resolve("<model>")``, so the models of another
 library are selectable by name without listing each of them here.
+
+An entry is built with arguments from a config through :func:`build_checked`: a wrong argument name is a one-line
+ConfigError (naming the argument meant, or those the entry does take), not a TypeError traceback from deep inside
+a constructor. :func:`section_options` picks from a config section (``data``) the arguments its ``name``'s entry
+takes, and refuses a key that only other entries read when the user set it.
 """
 from __future__ import annotations
 
-from typing import Callable, Generic, TypeVar
+import inspect
+from typing import Any, Callable, Generic, Iterable, TypeVar
 
-from kd.common.utils.errors import UnknownNameError
+from kd.common.utils.config import did_you_mean
+from kd.common.utils.errors import ConfigError, UnknownNameError
 
 T = TypeVar("T")
 
@@ -58,3 +65,61 @@ class Registry(Generic[T]):
     def __contains__(self, name: str) -> bool:
         prefix, colon, _ = name.partition(":")
         return name in self._entries or bool(colon and prefix in self._families)
+
+
+def keyword_parameters(fn: Callable) -> dict[str, inspect.Parameter]:
+    """The parameters ``fn`` takes by name (``*args`` / ``**kwargs`` left out); {} without an introspectable
+    signature."""
+    try:
+        parameters = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return {}
+    return {name: p for name, p in parameters.items() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+
+
+def check_arguments(registry: Registry, name: str, *, supplied: Iterable[str] = (), **kwargs: Any) -> None:
+    """Raise UnknownNameError for an unknown ``name``, ConfigError if its constructor cannot take ``kwargs``.
+    ``supplied``: the arguments the code gives (not the user's config), left out of the suggestions."""
+    fn = registry.get(name)
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):  # no introspectable signature: the call itself will complain
+        return
+    parameters = signature.parameters
+    accepted = [p for p in keyword_parameters(fn) if p not in set(supplied)]
+    if not any(param.kind == param.VAR_KEYWORD for param in parameters.values()):
+        for key in kwargs:
+            if key not in parameters:
+                raise ConfigError(f"{registry.kind} '{name}' takes no argument '{key}'{did_you_mean(key, accepted)}")
+    try:
+        signature.bind(**kwargs)
+    except TypeError as err:
+        raise ConfigError(f"{registry.kind} '{name}': {err}; it accepts: {', '.join(accepted)}") from None
+
+
+def build_checked(registry: Registry, name: str, **kwargs: Any) -> Any:
+    check_arguments(registry, name, **kwargs)
+    return registry.get(name)(**kwargs)
+
+
+def section_options(registry: Registry, section: dict, section_name: str) -> dict:
+    """The arguments of the entry ``section["name"]`` from a config section: each parameter of that entry that the
+    section holds (one it lacks keeps the entry's default). A key that other entries of the registry take but this
+    one does not is refused in one line naming the key and the entry, unless it holds the default of the entries
+    that take it (a preset lists every entry's keys at their defaults: only what the user set is refused). The
+    section's other keys (subsets, lengths, tokenizers) are not the entries' and are left to their readers."""
+    name = section["name"]
+    own = keyword_parameters(registry.get(name))
+    readers: dict[str, list[str]] = {}
+    for other in registry.names():
+        for key, parameter in keyword_parameters(registry.get(other)).items():
+            default = None if parameter.default is inspect.Parameter.empty else parameter.default
+            if key not in own and key in section and section[key] != default:
+                readers.setdefault(key, []).append(other)
+    for key, others in readers.items():
+        takes = ", ".join(f"{section_name}.{k}" for k in own) or "none of the section's keys"
+        choices = " or ".join([", ".join(others[:-1]), others[-1]] if len(others) > 1 else others)
+        raise ConfigError(f"{section_name}.{key}={section[key]!r} is not read by {section_name}.name={name} (it "
+                          f"takes {takes}); drop it, or use {section_name}.name={choices}, which "
+                          f"read{'s' if len(others) == 1 else ''} it")
+    return {key: section[key] for key in own if key in section}

@@ -19,8 +19,7 @@ from torch.utils.data import DataLoader, Dataset, Subset
 
 from kd.common.engine.sampler import EpochShuffleSampler
 from kd.common.utils.distributed import per_rank_batch_size, shard_kwargs
-from kd.common.utils.registry import Registry
-from kd.vision.registry_build import build_checked
+from kd.common.utils.registry import Registry, build_checked
 
 DATASETS: Registry["DataSplits"] = Registry("data set")
 

@@ -191,14 +191,16 @@ def unreachable_hub(monkeypatch):
 
 
 @pytest.mark.parametrize("overrides, expected", [
-    (["teacher.name=bert-base-uncasd"], "could not fetch 'bert-base-uncasd' from the Hugging Face hub (the hub cannot "
-                                        "be reached and the local cache has no copy); pass teacher.name=minilm"),
-    (["data.path=null", "data.name=sst2"], "could not download 'glue/sst2' from the Hugging Face hub (the hub cannot be "
-                                           "reached and the local cache has no copy); offline, pass data.path=FOLDER"),
+    (lambda f: [*local_data(f), "teacher.name=bert-base-uncasd"],
+     "could not fetch 'bert-base-uncasd' from the Hugging Face hub (the hub cannot be reached and the local cache has "
+     "no copy); pass teacher.name=minilm"),
+    (lambda f: ["data.path=null", "data.name=sst2"],
+     "could not download 'glue/sst2' from the Hugging Face hub (the hub cannot be reached and the local cache has no "
+     "copy); offline, pass data.path=FOLDER"),
 ], ids=["mistyped teacher.name", "data set download"])
 def test_an_offline_hub_lookup_fails_at_once(overrides, expected, files, tmp_path, capfd, unreachable_hub):
-    code, lines = run_script(nlp_teacher, ["--config", SST2, "--runs-dir", str(tmp_path / "runs"), *local_data(files),
-                                           *overrides], capfd)
+    code, lines = run_script(nlp_teacher, ["--config", SST2, "--runs-dir", str(tmp_path / "runs"), *overrides(files)],
+                             capfd)
     assert_one_line_and_nothing_created(code, lines, expected, tmp_path / "runs")
 
 

@@ -1,6 +1,6 @@
 """NLP configs are read as in the other domains: ``--config`` takes a preset name, a near-miss key is an error
-naming the key meant (before anything is loaded or created), and a loss term the preset does not list is added
-by its key."""
+naming the key meant (before anything is loaded or created), a data key this data set does not read is refused when
+set, and a loss term the preset does not list is added by its key."""
 import pytest
 
 from kd.common.utils.errors import ConfigError, KDError, MissingPathError
@@ -27,3 +27,18 @@ def test_a_term_the_preset_does_not_list_is_added_by_its_key(tmp_path):
     with pytest.raises(KDError, match="this run needs a fine-tuned teacher"):  # mse was taken: it needs a teacher
         run_stage("distill", "test", argv)
     assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("stage, argv, message", [
+    ("train_teacher", ["--config", "sst2", "data.text_column=sentence"],
+     "data.text_column='sentence' is not read by data.name=sst2 (it takes data.path); drop it, or use data.name=local, "
+     "which reads it"),
+    ("train_teacher", ["--config", "lm", "data.train_file=train.txt"],
+     "data.train_file='train.txt' is not read by data.name=multi30k_en (it takes data.path); drop it, or use "
+     "data.name=text_files, which reads it"),
+])
+def test_a_data_key_this_data_set_does_not_read_is_one_line(stage, argv, message, tmp_path):
+    with pytest.raises(ConfigError) as error:
+        run_stage(stage, "test", [*argv, "--runs-dir", str(tmp_path)])
+    assert str(error.value) == message
+    assert not any(tmp_path.iterdir())

@@ -1,4 +1,5 @@
-"""The real loaders on fixture files the tests write: TSV/CSV/JSONL tables, SST-2 and TREC layouts, Multi30k gz."""
+"""The real loaders on fixture files the tests write: TSV/CSV/JSONL tables, SST-2 and TREC layouts, Multi30k gz; each
+loader takes only its own keywords, and the options a config's data section gives it."""
 import csv
 import gzip
 import json
@@ -6,8 +7,13 @@ import json
 import pytest
 import torch
 
+from kd.common.utils.config import load_yaml
 from kd.common.utils.errors import ConfigError, MissingPathError
+from kd.common.utils.registry import section_options
 from kd.nlp.data import (
+    CLASSIFICATION_DATASETS,
+    LM_DATASETS,
+    TRANSLATION_DATASETS,
     ClassificationCollator,
     LengthBucketBatchSampler,
     WordTokenizer,
@@ -15,6 +21,7 @@ from kd.nlp.data import (
     load_lm_data,
     load_translation_data,
 )
+from kd.nlp.scripts.launch import CONFIG_DIR
 
 ROWS = [("a fine film", "pos"), ("dull and slow", "neg"), ("great fun , really", "pos"), ("not good", "neg")]
 
@@ -169,3 +176,54 @@ def test_length_bucketing_covers_everything_once_and_groups_lengths():
     assert list(sampler) == batches  # same epoch, same order
     sampler.set_epoch(1)
     assert list(sampler) != batches
+
+
+@pytest.mark.parametrize("load, name, key, message", [
+    (load_classification_data, "sst2", "pth", "text-classification data set 'sst2' takes no argument 'pth'; did you "
+                                               "mean 'path'?"),
+    (load_classification_data, "local", "text_colum", "did you mean 'text_column'?"),
+    (load_translation_data, "multi30k", "train_file", "translation data set 'multi30k' takes no argument 'train_file'"),
+    (load_lm_data, "wikitext103", "path", "language-modelling data set 'wikitext103' takes no argument 'path'"),
+])
+def test_a_loader_refuses_a_keyword_it_does_not_take(load, name, key, message):
+    with pytest.raises(ConfigError, match=message.replace("?", r"\?")):
+        load(name, **{key: "x"})
+
+
+def classification_options(data):
+    return section_options(CLASSIFICATION_DATASETS, data, "data")
+
+
+def lm_options(data):
+    return section_options(LM_DATASETS, data, "data")
+
+
+@pytest.mark.parametrize("preset, registry", [("sst2", CLASSIFICATION_DATASETS), ("trec", CLASSIFICATION_DATASETS),
+                                              ("multi30k", TRANSLATION_DATASETS), ("lm", LM_DATASETS)])
+def test_every_preset_gives_its_loader_only_the_keys_it_takes(preset, registry):
+    """A preset lists every data set's keys at their defaults: none is refused, and only the loader's go to it."""
+    data = load_yaml(CONFIG_DIR / f"{preset}.yaml")["data"]
+    assert section_options(registry, data, "data") == {"path": None}
+    for name in registry.names():  # switching data.name alone is never refused
+        section_options(registry, {**data, "name": name}, "data")
+
+
+def test_a_key_only_other_data_sets_read_is_refused_when_set():
+    data = load_yaml(CONFIG_DIR / "sst2.yaml")["data"]
+    with pytest.raises(ConfigError) as error:
+        classification_options({**data, "text_column": "sentence"})
+    assert str(error.value) == ("data.text_column='sentence' is not read by data.name=sst2 (it takes data.path); drop "
+                                "it, or use data.name=local, which reads it")
+    assert classification_options({**data, "text_column": "text"}) == {"path": None}  # its default: not the user's
+    local = {**data, "name": "local", "train_file": "a.tsv", "dev_file": "b.tsv", "label_column": 1}
+    assert classification_options(local) == {"train_file": "a.tsv", "dev_file": "b.tsv", "text_column": "text",
+                                             "label_column": 1, "header": "auto"}
+    with pytest.raises(ConfigError, match=r"^data.path='/data/sst2' is not read by data.name=local \(it takes "
+                                          r"data.train_file, .*, data.header\); drop it, or use data.name=ag_news, "
+                                          r"sst2 or trec, which read it$"):
+        classification_options({**local, "path": "/data/sst2"})
+    lm = load_yaml(CONFIG_DIR / "lm.yaml")["data"]
+    with pytest.raises(ConfigError, match="data.train_file='t.txt' is not read by data.name=multi30k_en"):
+        lm_options({**lm, "train_file": "t.txt"})
+    with pytest.raises(ConfigError, match="not read by data.name=wikitext103 \\(it takes none of the section's keys"):
+        lm_options({**lm, "name": "wikitext103", "path": "/data/multi30k"})
