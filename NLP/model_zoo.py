@@ -2,7 +2,9 @@
 
 A checkpoint (``kd.common.utils.checkpoint.save_model``) stores the architecture name, its keyword
 arguments, the weights and, in ``meta["tokenizers"]``, how to rebuild each tokenizer: a Hugging Face
-name/folder (``{"kind": "hf", "name": ...}``) or a word vocabulary (``{"kind": "word", "tokens": [...]}``).
+name/folder (``{"kind": "hf", "name": ...}``), a word vocabulary (``{"kind": "word", "tokens": [...]}``) or a BPE
+tokenizer trained on the run's data (``{"kind": "bpe", "json": "..."}``, the ``tokenizers`` JSON as one string), all
+plain values that ``torch.load(weights_only=True)`` reads.
 A pretrained causal LM or encoder-decoder and the students built from one are saved instead as a folder in the
 ``save_pretrained`` layout (model and tokenizer, :func:`~kd.nlp.teacher_model.save_pretrained_folder`);
 :func:`load_nlp_model` reads both kinds (architectures ``hf_causal_lm`` and ``hf_seq2seq`` for folders).
@@ -17,6 +19,7 @@ from torch import nn
 from kd.common.utils.checkpoint import load_state_dict_checked, require_model, safe_load, save_model
 from kd.common.utils.errors import CheckpointMismatchError, MissingPathError
 from kd.common.utils.registry import Registry
+from kd.nlp.data.subword_tokenizer import BPETokenizer
 from kd.nlp.data.word_tokenizer import WordTokenizer
 from kd.nlp.student_model import BiLSTMClassifier, build_small_bert
 from kd.nlp.teacher_model import (
@@ -40,11 +43,17 @@ NLP_MODELS.register("gpt2_lm")(build_gpt2_lm)
 def tokenizer_spec(tokenizer: Any, hf_name: str | None = None) -> dict:
     if isinstance(tokenizer, WordTokenizer):
         return {"kind": "word", "tokens": tokenizer.state()}
+    if isinstance(tokenizer, BPETokenizer):
+        return {"kind": "bpe", "json": tokenizer.state()}
     return {"kind": "hf", "name": hf_name}
 
 
 def tokenizer_from_spec(spec: dict) -> Any:
-    return WordTokenizer(spec["tokens"]) if spec["kind"] == "word" else load_hf_tokenizer(spec["name"])
+    if spec["kind"] == "word":
+        return WordTokenizer(spec["tokens"])
+    if spec["kind"] == "bpe":
+        return BPETokenizer(spec["json"])
+    return load_hf_tokenizer(spec["name"])
 
 
 def save_nlp_model(model: nn.Module, path: str | Path, arch: str, arch_kwargs: dict,

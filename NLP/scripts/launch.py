@@ -29,7 +29,8 @@ CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
 OPEN_SECTIONS = ("distill.weights", "student.config")
 # What --resume cannot change: the run's checkpoints, vocabularies and caches were made with these.
 FIXED_ON_RESUME = ("seed", "task", "data.name", "data.path", "data.train_file", "data.dev_file", "data.text_column",
-                   "data.label_column", "data.header", "data.train_subset", "data.min_freq", "data.source_prefix",
+                   "data.label_column", "data.header", "data.train_subset", "data.min_freq", "data.tokenizer",
+                   "data.vocab_size", "data.source_prefix",
                    "teacher", "student", "distill.mode", "distill.weights", "distill.targets", "distill.attention_heads",
                    "distill.feature_epochs")
 

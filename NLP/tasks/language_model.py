@@ -10,8 +10,9 @@ Two kinds of models, one flow:
   every other teacher layer (``student.init=teacher``). Trained models are saved as the ``save_pretrained`` folder
   ``checkpoints/model/`` (model + tokenizer, loadable by transformers' Auto classes);
 - **from scratch** (``teacher.name`` null): GPT-2 configs of ``teacher.n_layer`` / ``n_embd`` / ``n_head`` over a
-  word-level vocabulary (:class:`kd.nlp.data.WordTokenizer`) built by ``train_teacher`` from the training
-  sentences and reused by the student; saved as ``checkpoints/model.pt``.
+  tokenizer built by ``train_teacher`` from the training sentences (``data.tokenizer``: ``word``, the default, a
+  lower-cased word vocabulary, :class:`kd.nlp.data.WordTokenizer`; ``bpe``, a cased BPE of ``data.vocab_size``,
+  :class:`kd.nlp.data.BPETokenizer`) and reused by the student; saved as ``checkpoints/model.pt``.
 
 Each sentence (line) is one example ``<bos> t_1 .. t_n <eos>``, cut at ``data.max_length`` tokens. Perplexity is
 exp(sum of -log p(t_i | t_<i) / N) over the N predicted tokens of the validation set (``<eos>`` included), in the
@@ -32,9 +33,10 @@ from kd.common.utils.checkpoint import MODEL_CHECKPOINT, MODEL_FOLDER
 from kd.common.utils.errors import ConfigError
 from kd.common.utils.registry import section_options
 from kd.common.utils.run_folder import RunFolder
-from kd.nlp.data import CausalLMCollator, WordTokenizer, bucketed_loader, load_lm_data
+from kd.nlp.data import CausalLMCollator, WordTokenizer, bucketed_loader, build_tokenizer, load_lm_data
 from kd.nlp.data.hf_tokenizer import HFTextTokenizer
 from kd.nlp.data.language_modeling import LM_DATASETS
+from kd.nlp.data.subword_tokenizer import check_tokenizer_kind
 from kd.nlp.methods import CausalLMKD
 from kd.nlp.methods.causal_lm import next_token_view
 from kd.nlp.methods.vocabulary_check import require_same_vocabulary
@@ -50,6 +52,7 @@ ARCHS = ("gpt2_lm", "hf_causal_lm")
 
 def load_sentences(cfg: dict) -> dict:
     d = cfg["data"]
+    check_tokenizer_kind(d.get("tokenizer", "word"))
     splits = load_lm_data(d["name"], **section_options(LM_DATASETS, d, "data"))
     cuts = {"train": d.get("train_subset"), "validation": d.get("dev_subset")}
     return {split: lines[: cuts[split]] if cuts.get(split) else lines for split, lines in splits.items()}
@@ -136,7 +139,8 @@ class LanguageModelTask:
         if name:
             (model, tok), kwargs = load_causal_lm(name, "teacher.name"), None
         else:
-            tok = WordTokenizer.build(splits["train"], cfg["data"]["min_freq"])
+            d = cfg["data"]
+            tok = build_tokenizer(d.get("tokenizer", "word"), splits["train"], d["min_freq"], d.get("vocab_size"))
             model, kwargs = build_model(cfg["teacher"], tok, cfg["data"]["max_length"])
         print(f"teacher{f' {name}' if name else ''}: {count_parameters(model):,} parameters; vocabulary "
               f"{len(tok):,}; {len(splits['train']):,} training sentences")
