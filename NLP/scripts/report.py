@@ -62,6 +62,10 @@ def data_set_report(name: str, rows: dict[str, list[dict]], plots: Path) -> str:
     metric = next(key for key in QUALITY if any(key in run for runs in rows.values() for run in runs))
     rows = {label: [run for run in runs if metric in run] for label, runs in rows.items()}
     rows = {label: runs for label, runs in rows.items() if runs}
+    quality = QUALITY[metric]
+    scorings = sorted({run["bleu_scoring"] for runs in rows.values() for run in runs if run.get("bleu_scoring")})
+    if metric == "bleu" and scorings:  # sacreBLEU's standard scoring, or the word tokenizer's lower-cased words
+        quality += f" ({'; '.join(scorings)})"
     values = {label: [run[metric] for run in runs] for label, runs in rows.items()}
     palette = Palette(values)
     batch = next((run["batch"] for runs in rows.values() for run in runs if run["batch"]), None)
@@ -72,17 +76,17 @@ def data_set_report(name: str, rows: dict[str, list[dict]], plots: Path) -> str:
     table = []
     for label, runs in values.items():
         spread = f" ± {statistics.stdev(runs):.2f}" if len(runs) > 1 else ""
-        table.append({"model": label, "seeds": len(runs), QUALITY[metric]: f"{statistics.fmean(runs):.2f}{spread}",
+        table.append({"model": label, "seeds": len(runs), quality: f"{statistics.fmean(runs):.2f}{spread}",
                       "params": costs[label]["params"], latency: costs[label]["latency"]})
     figures = []
     path = plots / f"{name}-quality.png"
-    plot_bars(values, path, xlabel=QUALITY[metric], palette=palette, title=f"{name}: {QUALITY[metric]} per model",
+    plot_bars(values, path, xlabel=quality, palette=palette, title=f"{name}: {quality} per model",
               ceiling=100 if metric == "dev_acc" else None)
-    figures.append((f"{name}: {QUALITY[metric]}, mean over seeds, ± std whisker, a dot per seed.", path))
+    figures.append((f"{name}: {quality}, mean over seeds, ± std whisker, a dot per seed.", path))
     path = plots / f"{name}-tradeoff.png"
-    if plot_tradeoff(values, costs, path, ylabel=QUALITY[metric], palette=palette,
+    if plot_tradeoff(values, costs, path, ylabel=quality, palette=palette,
                      cost_labels={"params": "parameters", "latency": latency},
-                     title=f"{name}: {QUALITY[metric]} against what the model costs"):
+                     title=f"{name}: {quality} against what the model costs"):
         figures.append((f"{name}: quality against parameters and time per example.", path))
     key = next((k for k in CURVES if any(k in r for runs in rows.values() for run in runs for r in run["history"])),
                None)
@@ -91,7 +95,7 @@ def data_set_report(name: str, rows: dict[str, list[dict]], plots: Path) -> str:
                             for label, runs in rows.items()}, path, xlabel="epoch", ylabel=CURVES[key],
                            title=f"{name}: {CURVES[key]} per epoch", palette=palette, integer_x=True):
         figures.append((f"{name}: {CURVES[key]} per epoch, mean over seeds, ± std band.", path))
-    columns = ["model", "seeds", QUALITY[metric], "params", latency]
+    columns = ["model", "seeds", quality, "params", latency]
     return f"## {name}\n\n{markdown_table(table, columns)}\n\n{figures_markdown(figures, plots.parent, level=3)}"
 
 

@@ -13,10 +13,14 @@ Two kinds of models, one flow:
   ``data.source_prefix`` is put before every source (T5: ``"translate German to English: "``). Trained models are
   saved as the ``save_pretrained`` folder ``checkpoints/model/``;
 - **from scratch** (``teacher.name`` null): :class:`~kd.nlp.teacher_model.TransformerSeq2Seq` at two sizes over
-  word-level vocabularies (:class:`kd.nlp.data.WordTokenizer`: lower-cased words and punctuation, words seen fewer
-  than ``data.min_freq`` times -> ``<unk>``), one per language, built by ``train_teacher`` and stored in
-  ``checkpoints/model.pt``; students reuse them. BLEU is then computed against the lower-cased, word-split
-  references (a tokenised, case-insensitive BLEU).
+  the tokenizer ``data.tokenizer`` names, learnt by ``train_teacher`` from the training pairs and stored in
+  ``checkpoints/model.pt``; students and ``evaluate`` reuse the checkpoint's tokenizers whatever
+  ``data.tokenizer`` says. ``bpe`` (the preset's default): one joint cased BPE vocabulary of ``data.vocab_size``
+  for both languages (:class:`kd.nlp.data.BPETokenizer`), whose output detokenises, so BLEU is the standard one
+  above. ``word`` (older runs): one vocabulary per language of lower-cased words and punctuation
+  (:class:`kd.nlp.data.WordTokenizer`, words seen fewer than ``data.min_freq`` times -> ``<unk>``); BLEU is then
+  computed against the lower-cased, word-split references (a tokenised, case-insensitive BLEU, not comparable with
+  published figures), and the final record's ``bleu_scoring`` says which of the two a BLEU figure is.
 """
 from __future__ import annotations
 
@@ -36,8 +40,8 @@ from kd.common.utils.checkpoint import MODEL_CHECKPOINT, MODEL_FOLDER, atomic_sa
 from kd.common.utils.errors import ConfigError
 from kd.common.utils.registry import section_options
 from kd.common.utils.run_folder import RunFolder
-from kd.nlp.data import Seq2SeqCollator, bucketed_loader, WordTokenizer, load_translation_data
-from kd.nlp.data.hf_tokenizer import HFTextTokenizer
+from kd.nlp.data import Seq2SeqCollator, bucketed_loader, build_tokenizer, WordTokenizer, load_translation_data
+from kd.nlp.data.subword_tokenizer import check_tokenizer_kind
 from kd.nlp.data.translation import TRANSLATION_DATASETS
 from kd.nlp.data.word_tokenizer import split_words
 from kd.nlp.generation import beam_search
@@ -51,12 +55,16 @@ from kd.nlp.teacher_model import HFSeq2Seq, TransformerSeq2Seq, load_seq2seq, sa
 TEACHER, STUDENT, BEAM_TARGETS = "teacher", "student", "teacher_beam_targets.pt"
 SIZE_KEYS = ("d_model", "nhead", "num_encoder_layers", "num_decoder_layers", "dim_feedforward", "dropout")
 ARCHS = ("seq2seq_transformer", "hf_seq2seq")
+# How a BLEU figure was scored (the final record's and table's ``bleu_scoring``).
+STANDARD_BLEU = "sacreBLEU 13a, cased, detokenised"
+WORD_BLEU = "lower-cased words"  # the word tokenizer's: not comparable with published BLEU
 
 
 def load_pairs(cfg: dict) -> dict:
     """The splits, the training pairs cut to ``data.train_subset`` and the validation and test pairs to
-    ``data.dev_subset`` (the first N of each; null: all)."""
+    ``data.dev_subset`` (the first N of each; null: all). An unknown ``data.tokenizer`` is refused first."""
     d = cfg["data"]
+    check_tokenizer_kind(d.get("tokenizer", "word"))
     splits = load_translation_data(d["name"], **section_options(TRANSLATION_DATASETS, d, "data"))
     cuts = {"train": d.get("train_subset"), "validation": d.get("dev_subset"), "test": d.get("dev_subset")}
     prefix = d.get("source_prefix") or ""
@@ -121,11 +129,31 @@ def bleu_report(model, pairs, src_tok, tgt_tok, cfg: dict, device) -> dict:
     hyps = translate(model, items, tgt_tok, device, cfg["evaluate"]["beam_size"])
     seconds = time.perf_counter() - start
     hypotheses = [tgt_tok.decode(h) for h in hyps]
-    # a pretrained model's detokenised, cased output against the references as they are; word-level models
-    # write lower-cased words, so their references are lower-cased and split alike
-    references = [t if isinstance(tgt_tok, HFTextTokenizer) else " ".join(split_words(t)) for _, t in pairs]
-    return {"bleu": corpus_bleu(hypotheses, references), "throughput": len(pairs) / seconds,
+    references, scoring = bleu_references([t for _, t in pairs], tgt_tok)
+    return {"bleu": corpus_bleu(hypotheses, references), "bleu_scoring": scoring, "throughput": len(pairs) / seconds,
             "example": f"{pairs[0][0]} -> {hypotheses[0]}"}
+
+
+def bleu_references(references: list[str], tgt_tok) -> tuple[list[str], str]:
+    """The references BLEU is computed against, and how it is scored. A tokenizer that detokenises (a pretrained
+    model's, :class:`~kd.nlp.data.BPETokenizer`) writes cased text: sacreBLEU's standard scoring against the
+    references as they are. The word tokenizer writes lower-cased words, so its references are lower-cased and split
+    alike (:data:`WORD_BLEU`)."""
+    if isinstance(tgt_tok, WordTokenizer):
+        return [" ".join(split_words(t)) for t in references], WORD_BLEU
+    return list(references), STANDARD_BLEU
+
+
+def build_vocabularies(cfg: dict, train_pairs) -> tuple:
+    """``(source tokenizer, target tokenizer)`` of a from-scratch teacher, learnt from the training pairs:
+    ``data.tokenizer=bpe``, one joint BPE vocabulary of ``data.vocab_size`` on both sides (the same object twice);
+    ``word``, one lower-cased word vocabulary per language (``data.min_freq``)."""
+    d = cfg["data"]
+    if d.get("tokenizer", "word") == "bpe":
+        joint = build_tokenizer("bpe", [text for pair in train_pairs for text in pair], d["min_freq"], d["vocab_size"])
+        return joint, joint
+    return tuple(build_tokenizer("word", (pair[side] for pair in train_pairs), d["min_freq"], d.get("vocab_size"))
+                 for side in (0, 1))
 
 
 def build_model(sizes: dict, src_tok: WordTokenizer, tgt_tok: WordTokenizer, max_length: int):
@@ -179,7 +207,7 @@ def save(model, src_tok, tgt_tok, kwargs: dict | None, run: RunFolder, role: str
 
 
 class TranslationTask:
-    columns = ["model", "bleu", "val_ppl", "params", "throughput", "train_pairs"]
+    columns = ["model", "bleu", "bleu_scoring", "val_ppl", "params", "throughput", "train_pairs"]
 
     @staticmethod
     def _train(model, method, cfg, sched, splits, src_tok, tgt_tok, run, device, resume, lr_key, teacher=None,
@@ -203,12 +231,15 @@ class TranslationTask:
         if name:
             (model, src_tok, tgt_tok), kwargs = load_seq2seq(name, "teacher.name"), None
         else:
-            min_freq = cfg["data"]["min_freq"]
-            src_tok = WordTokenizer.build((s for s, _ in splits["train"]), min_freq)
-            tgt_tok = WordTokenizer.build((t for _, t in splits["train"]), min_freq)
+            start = time.perf_counter()
+            src_tok, tgt_tok = build_vocabularies(cfg, splits["train"])
+            print(f"{cfg['data'].get('tokenizer', 'word')} tokenizer learnt from {len(splits['train']):,} training "
+                  f"pairs in {time.perf_counter() - start:.1f} s")
             model, kwargs = build_model(cfg["teacher"], src_tok, tgt_tok, cfg["data"]["max_length"])
-        print(f"teacher{f' {name}' if name else ''}: {count_parameters(model):,} parameters; vocabularies "
-              f"{len(src_tok):,} (source) / {len(tgt_tok):,} (target); {len(splits['train']):,} training pairs")
+        vocabularies = (f"joint vocabulary {len(src_tok):,}" if src_tok is tgt_tok else
+                        f"vocabularies {len(src_tok):,} (source) / {len(tgt_tok):,} (target)")
+        print(f"teacher{f' {name}' if name else ''}: {count_parameters(model):,} parameters; {vocabularies}; "
+              f"{len(splits['train']):,} training pairs")
         t = cfg["train"]
         method = Seq2SeqKD({"ce": 1.0}, label_smoothing=t["label_smoothing"])
         run = open_run()
@@ -258,9 +289,10 @@ class TranslationTask:
                                  tgt_tok, 128, False, cfg["seed"])
         report = bleu_report(model, splits[split], src_tok, tgt_tok, cfg, device)
         print(f"example ({split}): {report.pop('example')}")
-        return {"model": label, "bleu": report["bleu"], "val_ppl": validation_perplexity(model, val_loader, device),
-                "params": count_parameters(model), "throughput": report["throughput"],
-                "train_pairs": len(splits["train"]), "bleu_split": split, "beam_size": cfg["evaluate"]["beam_size"]}
+        return {"model": label, "bleu": report["bleu"], "bleu_scoring": report["bleu_scoring"],
+                "val_ppl": validation_perplexity(model, val_loader, device), "params": count_parameters(model),
+                "throughput": report["throughput"], "train_pairs": len(splits["train"]), "bleu_split": split,
+                "beam_size": cfg["evaluate"]["beam_size"]}
 
 
 def _teacher_beam_targets(teacher, pairs, src_tok, tgt_tok, cfg: dict, run: RunFolder, device) -> list[list[int]]:
