@@ -62,8 +62,10 @@ def documented_commands() -> list[tuple[str, str, list[str]]]:
             if line.lstrip().startswith("```"):
                 in_block = not in_block
                 continue
-            for variable, value in ASSIGNMENT.findall(line):
-                variables[variable] = value.strip('"')
+            for variable, value in ASSIGNMENT.findall(line):  # KD="$SST2 ...": earlier variables expanded
+                variables[variable] = re.sub(r"\$(\w+)|\$\{(\w+)\}",
+                                             lambda m: variables.get(m.group(1) or m.group(2), m.group(0)),
+                                             value.strip('"'))
             for variable, values in LOOP.findall(line):
                 variables[variable] = values.strip('"')
             for match in COMMAND.finditer(line):
