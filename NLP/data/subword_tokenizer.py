@@ -32,13 +32,13 @@ from __future__ import annotations
 from typing import Iterable
 
 from kd.common.utils.errors import ConfigError
-from kd.nlp.data.word_tokenizer import SPECIALS, WordTokenizer
+from kd.nlp.data.word_tokenizer import SPECIALS, FromScratchTokenizer, WordTokenizer
 
 TOKENIZER_KINDS = ("bpe", "word")
 MIN_PAIR_FREQUENCY = 2  # subword-nmt's default threshold for a merge
 
 
-class BPETokenizer:
+class BPETokenizer(FromScratchTokenizer):
     """Cased BPE with lossless detokenisation. Ids 0..3 are ``<pad> <unk> <bos> <eos>``."""
 
     def __init__(self, state: str):
@@ -71,23 +71,12 @@ class BPETokenizer:
     def __len__(self) -> int:
         return self.tokenizer.get_vocab_size()
 
-    @property
-    def vocab_size(self) -> int:
-        return len(self)
+    def token_ids(self, text: str) -> list[int]:
+        return self.tokenizer.encode(text, add_special_tokens=False).ids
 
-    def encode(self, text: str, add_bos: bool = False, add_eos: bool = False) -> list[int]:
-        ids = self.tokenizer.encode(text, add_special_tokens=False).ids
-        return ([self.bos_token_id] if add_bos else []) + ids + ([self.eos_token_id] if add_eos else [])
-
-    def decode(self, ids: Iterable[int]) -> str:
-        """The detokenised text up to ``<eos>``; ``<pad>``, ``<bos>`` and ``<unk>`` are left out."""
-        kept = []
-        for i in ids:
-            i = int(i)
-            if i == self.eos_token_id:
-                break
-            kept.append(i)
-        return self.tokenizer.decode(kept, skip_special_tokens=True).strip()
+    def text_of(self, ids: list[int]) -> str:
+        """The detokenised text; ``<pad>``, ``<bos>`` and ``<unk>`` are left out."""
+        return self.tokenizer.decode(ids, skip_special_tokens=True).strip()
 
     def vocabulary(self) -> dict[str, int]:
         """Token -> id, for the check that a teacher and its student read the same vocabulary."""

@@ -23,7 +23,39 @@ def split_words(text: str) -> list[str]:
     return _TOKEN.findall(text.lower())
 
 
-class WordTokenizer:
+class FromScratchTokenizer:
+    """What the tokenizers of from-scratch models share (this word map and :class:`~kd.nlp.data.BPETokenizer`):
+    ids 0..3 are ``<pad> <unk> <bos> <eos>``; ``encode`` puts ``<bos>`` / ``<eos>`` around :meth:`token_ids`,
+    ``decode`` reads up to the first ``<eos>`` and hands the ids before it to :meth:`text_of`."""
+
+    pad_token_id: int
+    bos_token_id: int
+    eos_token_id: int
+
+    def token_ids(self, text: str) -> list[int]:
+        raise NotImplementedError
+
+    def text_of(self, ids: list[int]) -> str:
+        raise NotImplementedError
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self)
+
+    def encode(self, text: str, add_bos: bool = False, add_eos: bool = False) -> list[int]:
+        ids = self.token_ids(text)
+        return ([self.bos_token_id] if add_bos else []) + ids + ([self.eos_token_id] if add_eos else [])
+
+    def decode(self, ids: Iterable[int]) -> str:
+        kept = []
+        for i in map(int, ids):
+            if i == self.eos_token_id:
+                break
+            kept.append(i)
+        return self.text_of(kept)
+
+
+class WordTokenizer(FromScratchTokenizer):
     """Word <-> id map. Ids 0..3 are ``<pad> <unk> <bos> <eos>``."""
 
     def __init__(self, tokens: Sequence[str]):
@@ -45,24 +77,12 @@ class WordTokenizer:
     def __len__(self) -> int:
         return len(self.tokens)
 
-    @property
-    def vocab_size(self) -> int:
-        return len(self.tokens)
+    def token_ids(self, text: str) -> list[int]:
+        return [self.index.get(w, self.unk_token_id) for w in split_words(text)]
 
-    def encode(self, text: str, add_bos: bool = False, add_eos: bool = False) -> list[int]:
-        ids = [self.index.get(w, self.unk_token_id) for w in split_words(text)]
-        return ([self.bos_token_id] if add_bos else []) + ids + ([self.eos_token_id] if add_eos else [])
-
-    def decode(self, ids: Iterable[int]) -> str:
-        """Words joined by spaces, stopping at ``<eos>`` and dropping ``<pad>``/``<bos>``."""
-        words = []
-        for i in ids:
-            i = int(i)
-            if i == self.eos_token_id:
-                break
-            if i not in (self.pad_token_id, self.bos_token_id):
-                words.append(self.tokens[i])
-        return " ".join(words)
+    def text_of(self, ids: list[int]) -> str:
+        """Words joined by spaces, ``<pad>``/``<bos>`` dropped."""
+        return " ".join(self.tokens[i] for i in ids if i not in (self.pad_token_id, self.bos_token_id))
 
     def __call__(self, texts: Sequence[str], max_length: int | None = None, **_: object) -> dict[str, torch.Tensor]:
         """Batch-encode and pad to the longest sequence: ``{"input_ids", "attention_mask"}`` (like HF's call)."""
