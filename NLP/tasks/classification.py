@@ -171,9 +171,9 @@ class ClassificationTask:
                 out["agreement"] = agreement(logits, teacher_dev)
             return out
 
-        label = "student alone" if not method.needs_teacher else f"student + KD ({'+'.join(weights)})"
-        print(f"{label}: {cfg['student']['arch']} with {count_parameters(student):,} parameters; "
-              f"{len(data.train_texts):,} training examples")
+        arch = cfg["student"]["arch"]  # in the label, so a report tells a BiLSTM row from a small-BERT one
+        label = f"{arch} alone" if not method.needs_teacher else f"{arch} + KD ({'+'.join(weights)})"
+        print(f"{label}: {count_parameters(student):,} parameters; {len(data.train_texts):,} training examples")
         fit(student, method, train_loader, epochs=dc["epochs"], lr=dc["lr"], weight_decay=dc["weight_decay"],
             warmup=dc["warmup"], device=device, run=run, teacher=teacher, evaluate=evaluate, resume=resume,
             lr_key="distill.lr")
