@@ -222,9 +222,10 @@ def _last_dev_metrics(run: RunFolder, evaluate) -> dict:
 
 def _cached_teacher_logits(teacher, data, t_tok, cfg: dict, run: RunFolder, device) -> torch.Tensor:
     """The teacher's training-set logits, computed once (offline distillation) and kept in ``distill.cache_dir``
-    (null: the run folder) as ``<data set>-<teacher fingerprint>-<data fingerprint>.pt``: the teacher checkpoint's
-    SHA-256 and the data settings that change the rows (files, columns, subset and its seed, max_length), so runs
-    that share a cache folder share the labelling and a retrained teacher or another subset never reuses it."""
+    (null: the run folder) as ``<data set>-<teacher fingerprint>-<data key>-teacher_logits.pt``: the teacher's
+    checkpoint's SHA-256 and a hash of the data settings that change the rows (files, columns, subset and its seed,
+    max_length), so runs that share a cache folder share the labelling and a retrained teacher or another subset
+    never reuses it."""
     d = cfg["data"]
     rows = {k: d.get(k) for k in ("name", "path", "train_file", "text_column", "label_column", "train_subset",
                                   "max_length")}
