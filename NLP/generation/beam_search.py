@@ -4,8 +4,9 @@ Each step expands every live hypothesis by every token and keeps the ``k`` best 
 candidates per sentence by summed log-probability; a hypothesis that emitted ``<eos>`` is frozen (it can
 only be extended by ``<pad>`` at no cost). The winner per sentence maximises the length-normalised score
 score / |y|^alpha (Wu et al. 2016 use a smoothed variant; alpha = 0 keeps the raw sum). Decoding is
-incremental (``model.decode_step`` with a per-layer cache that follows each hypothesis' parent). Used for evaluation (BLEU) and for sequence-level KD (Kim & Rush 2016): the teacher's beam
-outputs become the student's training targets.
+incremental (``model.decode_step``: per layer, the memory's keys and values projected once and the self-attention
+keys and values of the prefix, which follow each hypothesis' parent). Used for evaluation (BLEU) and for
+sequence-level KD (Kim & Rush 2016): the teacher's beam outputs become the student's training targets.
 """
 from __future__ import annotations
 
@@ -22,13 +23,13 @@ def beam_search(model, src: Tensor, src_mask: Tensor, bos_id: int, eos_id: int, 
     mem_mask = src_mask.repeat_interleave(k, 0)
     limit = max_new_tokens or min(model.max_length, int(src_mask.sum(1).max().item() * 1.5) + 10)
     seqs = torch.full((batch * k, 1), bos_id, dtype=torch.long, device=src.device)
-    cache: list = [None] * len(model.decoder.layers)
+    state = model.start_decoding(memory, mem_mask)
     scores = torch.full((batch, k), float("-inf"), device=src.device)
     scores[:, 0] = 0.0  # all beams start identical: expand only the first
     finished = torch.zeros(batch * k, dtype=torch.bool, device=src.device)
     lengths = torch.zeros(batch * k, device=src.device)
     for step in range(limit):
-        logp = model.decode_step(seqs[:, -1], step, cache, memory, mem_mask).float().log_softmax(-1)  # (B*k, V)
+        logp = model.decode_step(seqs[:, -1], step, state).float().log_softmax(-1)  # (B*k, V)
         vocab = logp.shape[-1]
         logp[:, [bos_id, pad_id]] = float("-inf")  # never generated; <pad> only extends finished beams
         logp[finished] = float("-inf")
@@ -38,7 +39,7 @@ def beam_search(model, src: Tensor, src_mask: Tensor, bos_id: int, eos_id: int, 
         parent = (torch.arange(batch, device=src.device).unsqueeze(1) * k + flat // vocab).reshape(-1)
         token = (flat % vocab).reshape(-1)
         seqs = torch.cat([seqs[parent], token.unsqueeze(1)], dim=1)
-        cache = [c[parent] for c in cache]
+        model.reorder_decoding(state, parent)
         lengths = lengths[parent] + (~finished[parent]).float()
         finished = finished[parent] | (token == eos_id)
         if finished.all():

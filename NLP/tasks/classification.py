@@ -13,10 +13,7 @@ the cache folder share the labelling; ``online`` runs the teacher every batch (n
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import time
-from pathlib import Path
 from typing import Callable
 
 import torch
@@ -25,7 +22,7 @@ from torch.utils.data import DataLoader
 from kd.common.engine import predict
 from kd.common.metrics import agreement, classification_report, count_parameters, measure_latency
 from kd.common.utils import distributed
-from kd.common.utils.checkpoint import MODEL_CHECKPOINT, MODEL_FOLDER, atomic_save_on_main, file_fingerprint
+from kd.common.utils.checkpoint import MODEL_CHECKPOINT, MODEL_FOLDER, atomic_save_on_main
 from kd.common.utils.errors import CheckpointMismatchError, ConfigError
 from kd.common.utils.registry import section_options
 from kd.common.utils.run_folder import RunFolder
@@ -33,6 +30,7 @@ from kd.nlp.data import CLASSIFICATION_DATASETS, ClassificationCollator, buckete
 from kd.nlp.methods import ClassificationKD
 from kd.nlp.model_zoo import load_nlp_model, save_nlp_model, tokenizer_spec
 from kd.nlp.student_model.classification_students import CLASSIFICATION_STUDENTS
+from kd.nlp.tasks.teacher_cache import teacher_cache_path
 from kd.nlp.tasks.training import fit
 from kd.nlp.teacher_model import load_hf_classifier, load_hf_tokenizer, save_pretrained_folder
 
@@ -222,17 +220,14 @@ def _last_dev_metrics(run: RunFolder, evaluate) -> dict:
 
 def _cached_teacher_logits(teacher, data, t_tok, cfg: dict, run: RunFolder, device) -> torch.Tensor:
     """The teacher's training-set logits, computed once (offline distillation) and kept in ``distill.cache_dir``
-    (null: the run folder) as ``<data set>-<teacher fingerprint>-<data key>-teacher_logits.pt``: the teacher's
-    checkpoint's SHA-256 and a hash of the data settings that change the rows (files, columns, subset and its seed,
-    max_length), so runs that share a cache folder share the labelling and a retrained teacher or another subset
-    never reuses it."""
+    (null: the run folder), named by the teacher's checkpoint and the data settings that change the rows (files,
+    columns, subset and its seed, max_length; :mod:`kd.nlp.tasks.teacher_cache`), so runs that share a cache folder
+    share the labelling and a retrained teacher or another subset never reuses it."""
     d = cfg["data"]
-    rows = {k: d.get(k) for k in ("name", "path", "train_file", "text_column", "label_column", "train_subset",
-                                  "max_length")}
-    rows["subset_seed"] = cfg["seed"] if d.get("train_subset") else None
-    data_key = hashlib.sha256(json.dumps(rows, sort_keys=True, default=str).encode()).hexdigest()[:8]
-    folder = Path(cfg["distill"].get("cache_dir") or run.path)
-    path = folder / f"{d['name']}-{file_fingerprint(cfg['teacher']['checkpoint'])}-{data_key}-{LOGITS_CACHE}"
+    settings = {k: d.get(k) for k in ("name", "path", "train_file", "text_column", "label_column", "train_subset",
+                                      "max_length")}
+    settings["subset_seed"] = cfg["seed"] if d.get("train_subset") else None
+    path = teacher_cache_path(cfg, run, settings, LOGITS_CACHE)
     if path.is_file():
         cached = torch.load(path, weights_only=True)
         if cached.shape[0] == len(data.train_texts):

@@ -37,6 +37,7 @@ from kd.common.engine import loader_perplexity
 from kd.common.metrics.text import corpus_bleu, token_nll
 from kd.common.utils import distributed
 from kd.common.utils.checkpoint import MODEL_CHECKPOINT, MODEL_FOLDER, atomic_save_on_main
+from kd.common.utils.device import autocast
 from kd.common.utils.errors import ConfigError
 from kd.common.utils.registry import section_options
 from kd.common.utils.run_folder import RunFolder
@@ -49,6 +50,7 @@ from kd.nlp.methods import Seq2SeqKD
 from kd.nlp.methods.vocabulary_check import require_same_vocabulary
 from kd.nlp.model_zoo import load_nlp_model, save_nlp_model, tokenizer_spec
 from kd.nlp.student_model import initialise, student_from_teacher_config
+from kd.nlp.tasks.teacher_cache import teacher_cache_path
 from kd.nlp.tasks.training import evaluation_target, fit
 from kd.nlp.teacher_model import HFSeq2Seq, TransformerSeq2Seq, load_seq2seq, save_pretrained_folder
 
@@ -96,7 +98,8 @@ def translate(model, items: list[dict], tgt_tok: WordTokenizer, device, beam_siz
               desc: str = "beam search") -> list[list[int]]:
     """Beam-search outputs (target id lists) for every item, in the items' order.
 
-    Items are batched by source length; under torch.distributed each rank decodes every W-th batch and
+    Under bf16 autocast where the device has it (``precision=auto``, as training: CUDA, CPUs with native bf16); the
+    scores are summed in fp32. Items are batched by source length; under torch.distributed each rank decodes every W-th batch and
     the ranks' outputs are gathered, so every rank returns all of them.
     """
     was_training = model.training
@@ -109,11 +112,13 @@ def translate(model, items: list[dict], tgt_tok: WordTokenizer, device, beam_siz
                       disable=not distributed.is_main()):
         batch = collate([items[i] for i in chunk])
         src, src_mask = batch["src"].to(device), batch["src_mask"].to(device)
-        if isinstance(model, HFSeq2Seq):  # a pretrained model's own generate
-            hyps = model.generate_ids(src, src_mask, tgt_tok.eos_token_id, tgt_tok.pad_token_id, beam_size=beam_size)
-        else:
-            hyps = beam_search(model, src, src_mask, tgt_tok.bos_token_id, tgt_tok.eos_token_id, tgt_tok.pad_token_id,
-                               beam_size=beam_size)
+        with autocast(device):
+            if isinstance(model, HFSeq2Seq):  # a pretrained model's own generate
+                hyps = model.generate_ids(src, src_mask, tgt_tok.eos_token_id, tgt_tok.pad_token_id,
+                                          beam_size=beam_size)
+            else:
+                hyps = beam_search(model, src, src_mask, tgt_tok.bos_token_id, tgt_tok.eos_token_id,
+                                   tgt_tok.pad_token_id, beam_size=beam_size)
         mine += zip(chunk, hyps)
     model.train(was_training)
     outputs: list[list[int]] = [[] for _ in items]
@@ -296,15 +301,22 @@ class TranslationTask:
 
 
 def _teacher_beam_targets(teacher, pairs, src_tok, tgt_tok, cfg: dict, run: RunFolder, device) -> list[list[int]]:
-    """Kim & Rush's sequence-level KD data: the teacher's beam output for every training source, cached once."""
-    path = run.path / BEAM_TARGETS
+    """Kim & Rush's sequence-level KD data: the teacher's beam output for every training source, computed once and
+    kept in ``distill.cache_dir`` (null: the run folder), named by the teacher's fingerprint and the settings that
+    change the outputs (:mod:`kd.nlp.tasks.teacher_cache`), so the students of every seed share one decoding."""
+    d, beam = cfg["data"], cfg["distill"]["beam_size"]
+    settings = {k: d.get(k) for k in ("name", "path", "train_subset", "max_length", "source_prefix")}
+    path = teacher_cache_path(cfg, run, {**settings, "beam_size": beam}, BEAM_TARGETS)
     if path.is_file():
         cached = torch.load(path, weights_only=True)
         if len(cached) == len(pairs):
+            print(f"sequence-level KD: the teacher's beam outputs on {len(pairs):,} training sources read from {path}")
             return cached
-    items = encode_pairs(pairs, src_tok, tgt_tok, cfg["data"]["max_length"])
-    beam = cfg["distill"]["beam_size"]
+    items = encode_pairs(pairs, src_tok, tgt_tok, d["max_length"])
     print(f"sequence-level KD: teacher beam search (k={beam}) over {len(items):,} training sources -> {path}")
+    start = time.perf_counter()
     targets = translate(teacher, items, tgt_tok, device, beam, desc="teacher beam outputs")
+    seconds = time.perf_counter() - start
     atomic_save_on_main(targets, path)
+    print(f"decoded in {seconds:.0f} s ({len(items) / seconds:.1f} sentences/s)")
     return targets

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 
@@ -55,22 +56,60 @@ class TransformerSeq2Seq(nn.Module):
     def forward(self, src: Tensor, src_mask: Tensor, tgt_in: Tensor) -> Tensor:
         return self.decode(tgt_in, self.encode(src, src_mask), src_mask)
 
-    def decode_step(self, token: Tensor, step: int, cache: list[Tensor | None], memory: Tensor,
-                    src_mask: Tensor) -> Tensor:
+    def start_decoding(self, memory: Tensor, src_mask: Tensor) -> dict:
+        """The state :meth:`decode_step` extends: per decoder layer, the cross-attention keys and values of
+        ``memory`` (projected once, not at every step) and the self-attention keys and values of the positions
+        decoded so far (none yet). Inference only: no dropout."""
+        cross = [(_heads(_in_projection(layer.multihead_attn, memory, 1), layer.multihead_attn.num_heads),
+                  _heads(_in_projection(layer.multihead_attn, memory, 2), layer.multihead_attn.num_heads))
+                 for layer in self.decoder.layers]
+        return {"cross": cross, "self": [None] * len(self.decoder.layers), "memory_mask": src_mask[:, None, None, :]}
+
+    def decode_step(self, token: Tensor, step: int, state: dict) -> Tensor:
         """Incremental decoding: the next-token logits (N, V) after ``token`` (N,) at position ``step``.
 
-        ``cache`` holds, per decoder layer, the normalised inputs of the earlier positions (the keys and
-        values of self-attention) and is extended in place, so a sentence costs O(T) layer calls instead of
-        re-decoding the whole prefix each step. Equal to :meth:`decode` (tested); same pre-norm layer maths
-        as ``nn.TransformerDecoderLayer(norm_first=True)``.
+        Each layer appends this position's self-attention key and value to ``state`` (from
+        :meth:`start_decoding`), so a step projects one position instead of the whole prefix, and attends to
+        the memory's keys and values projected once. Equal to :meth:`decode` (tested); the same pre-norm layer
+        maths as ``nn.TransformerDecoderLayer(norm_first=True)``, in eval mode.
         """
         pos = torch.full((1,), step, dtype=torch.long, device=token.device)
-        x = self.dropout(self.tgt_embed(token).unsqueeze(1) * math.sqrt(self.d_model) + self.tgt_pos(pos))
+        x = self.tgt_embed(token).unsqueeze(1) * math.sqrt(self.d_model) + self.tgt_pos(pos)
         for i, layer in enumerate(self.decoder.layers):
+            attn, heads = layer.self_attn, layer.self_attn.num_heads
             h = layer.norm1(x)
-            cache[i] = h if cache[i] is None else torch.cat([cache[i], h], dim=1)
-            x = x + layer.dropout1(layer.self_attn(h, cache[i], cache[i], need_weights=False)[0])
-            x = x + layer.dropout2(layer.multihead_attn(layer.norm2(x), memory, memory, key_padding_mask=~src_mask,
-                                                        need_weights=False)[0])
-            x = x + layer.dropout3(layer.linear2(layer.dropout(layer.activation(layer.linear1(layer.norm3(x))))))
+            query, key, value = (_heads(_in_projection(attn, h, part), heads) for part in range(3))
+            if state["self"][i] is not None:
+                key, value = (torch.cat([old, new], dim=2) for old, new in zip(state["self"][i], (key, value)))
+            state["self"][i] = (key, value)
+            x = x + _attend(attn, query, key, value)
+            cross = layer.multihead_attn
+            query = _heads(_in_projection(cross, layer.norm2(x), 0), cross.num_heads)
+            x = x + _attend(cross, query, *state["cross"][i], mask=state["memory_mask"])
+            x = x + layer.linear2(layer.activation(layer.linear1(layer.norm3(x))))
         return self.out(self.decoder.norm(x)[:, 0])
+
+    @staticmethod
+    def reorder_decoding(state: dict, rows: Tensor) -> None:
+        """Keep the self-attention state of ``rows`` (beam search: each surviving hypothesis' parent). The
+        cross-attention part is left as it is: a parent is always a hypothesis of the same source sentence, whose
+        memory rows are identical."""
+        state["self"] = [(key[rows], value[rows]) for key, value in state["self"]]
+
+
+def _in_projection(attn: nn.MultiheadAttention, x: Tensor, part: int) -> Tensor:
+    """The query (``part`` 0), key (1) or value (2) projection of ``nn.MultiheadAttention``'s packed weights."""
+    d = attn.embed_dim
+    return F.linear(x, attn.in_proj_weight[part * d:(part + 1) * d], attn.in_proj_bias[part * d:(part + 1) * d])
+
+
+def _heads(x: Tensor, heads: int) -> Tensor:
+    """(N, L, d) -> (N, heads, L, d / heads)."""
+    n, length, d = x.shape
+    return x.view(n, length, heads, d // heads).transpose(1, 2)
+
+
+def _attend(attn: nn.MultiheadAttention, query: Tensor, key: Tensor, value: Tensor, mask: Tensor | None = None) -> Tensor:
+    """softmax(q k^T / sqrt(d_head)) v over the heads, then ``attn``'s output projection; ``mask`` True = attend."""
+    out = F.scaled_dot_product_attention(query, key, value, attn_mask=mask)
+    return attn.out_proj(out.transpose(1, 2).flatten(2))

@@ -43,8 +43,8 @@ def test_incremental_decoding_matches_full_decoding():
     b = toy_batch()
     memory = model.encode(b["src"], b["src_mask"])
     full = model.decode(b["tgt_in"], memory, b["src_mask"])
-    cache = [None, None]
-    steps = [model.decode_step(b["tgt_in"][:, t], t, cache, memory, b["src_mask"]) for t in range(b["tgt_in"].shape[1])]
+    state = model.start_decoding(memory, b["src_mask"])
+    steps = [model.decode_step(b["tgt_in"][:, t], t, state) for t in range(b["tgt_in"].shape[1])]
     real = b["tgt_in"] != PAD  # right padding: every real position sees the same prefix both ways
     assert torch.allclose(full[real], torch.stack(steps, 1)[real], atol=1e-4)
 
@@ -130,9 +130,10 @@ def corpora(tmp_path_factory):
     return {"root": root, "teacher": checkpoint, "teacher_final": final}
 
 
-def test_translation_scripts_end_to_end(corpora, tmp_path):
+def test_translation_scripts_end_to_end(corpora, tmp_path, capsys):
     """The preset's default tokenizer: train_teacher learns one joint cased BPE vocabulary, distill (sequence- and
-    word-level KD) reuses it, evaluate of the student gives the same BLEU, every BLEU scored the standard way."""
+    word-level KD) reuses it, evaluate of the student gives the same BLEU, every BLEU scored the standard way. The
+    teacher's beam outputs go to distill.cache_dir, where a second sequence-level student reads them."""
     common = script_args(tmp_path / "runs", corpora["root"] / "reference")
     teacher = train_teacher.main(common + [f"teacher.{s}" for s in SIZES] + [
         "teacher.dropout=0", "train.label_smoothing=0", "train.epochs=8", "train.batch_size=16", "train.lr=1e-2",
@@ -142,12 +143,17 @@ def test_translation_scripts_end_to_end(corpora, tmp_path):
     assert isinstance(toks["target"], BPETokenizer) and toks["source"].vocabulary() == toks["target"].vocabulary()
     assert len(toks["target"]) > 40  # one joint vocabulary: uniform over it would be above 40
     assert teacher["val_ppl"] < 12 and math.isfinite(teacher["bleu"]) and teacher["bleu_scoring"] == STANDARD_BLEU
-    student = distill.main(common + STUDENT + [
-        f"teacher.checkpoint={checkpoint}", "distill.targets=teacher_beam", "distill.beam_size=2",
-        "distill.epochs=2", "distill.batch_size=32", "distill.lr=3.0e-3"])
-    run = next((tmp_path / "runs").glob("nlp-multi30k-distill-*"))
-    targets = torch.load(run / "teacher_beam_targets.pt", weights_only=True)
+    sequence_level = STUDENT + [f"teacher.checkpoint={checkpoint}", "distill.targets=teacher_beam",
+                                "distill.beam_size=2", f"distill.cache_dir={tmp_path / 'beams'}", "distill.batch_size=32"]
+    capsys.readouterr()
+    student = distill.main(common + sequence_level + ["distill.epochs=2", "distill.lr=3.0e-3"])
+    assert "teacher beam search (k=2) over 200 training sources" in capsys.readouterr().out
+    [decoded] = (tmp_path / "beams").glob("multi30k-*-teacher_beam_targets.pt")
+    targets = torch.load(decoded, weights_only=True)
     assert len(targets) == 200 and all(isinstance(t, list) for t in targets)
+    run = next((tmp_path / "runs").glob("nlp-multi30k-distill-*"))
+    distill.main(common + sequence_level + ["distill.epochs=1", "distill.weights={ce: 1.0}"])
+    assert f"read from {decoded}" in capsys.readouterr().out
     assert math.isfinite(student["bleu"]) and student["model"] == "student + sequence-level KD + word-level KD"
     again = evaluate.main(common + [f"evaluate.checkpoint={run / 'checkpoints' / 'model.pt'}"])
     assert again["bleu"] == pytest.approx(student["bleu"])
