@@ -20,7 +20,7 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -36,7 +36,7 @@ from kd.common.utils.distributed import per_rank_batch_size
 from kd.common.utils.errors import ConfigError
 from kd.common.utils.plotting import plot_training_progress
 from kd.common.utils.registry import Registry, check_arguments
-from kd.common.utils.run_folder import RunFolder
+from kd.common.utils.run_folder import RunFolder, run_name
 from kd.common.utils.seed import seed_everything
 from kd.vision.checkpoints import data_record, load_vision_model, save_vision_model
 from kd.vision.data import SoftLabelDataset, VisionData, build_data, cached_soft_labels
@@ -168,10 +168,13 @@ def check_labelled_part(cfg: dict) -> None:
                           "student.labelled_fraction < 1 it needs distill.transfer_set=all")
 
 
-def start_experiment(args: argparse.Namespace, run_name: str, default_preset: str | None = None,
-                     check: Callable[[dict], None] | None = None, load_teacher: bool = True) -> Experiment:
-    """:func:`prepare_experiment`, then :func:`open_run`: every input is checked before the folder is made."""
-    return open_run(prepare_experiment(args, default_preset, check, load_teacher), args, run_name)
+def start_experiment(args: argparse.Namespace, script: str, default_preset: str | None = None,
+                     check: Callable[[dict], None] | None = None, load_teacher: bool = True,
+                     seeds: Callable[[dict], Sequence[int]] | None = None) -> Experiment:
+    """:func:`prepare_experiment`, then :func:`open_run` (``seeds(cfg)``: the seeds the run trains, default the
+    config's ``seed``): every input is checked before the folder is made."""
+    exp = prepare_experiment(args, default_preset, check, load_teacher)
+    return open_run(exp, args, script, seeds(exp.cfg) if seeds is not None else None)
 
 
 def prepare_experiment(args: argparse.Namespace, default_preset: str | None = None,
@@ -216,11 +219,16 @@ def load_checked_model(exp: Experiment, path: str | Path, arch: str | None = Non
                              allow_other_data=exp.cfg["data"]["allow_checkpoint_mismatch"])
 
 
-def open_run(exp: Experiment, args: argparse.Namespace, run_name: str) -> Experiment:
-    """The experiment with its run folder: a new one, or ``--resume``'s; its config.yaml is the config it runs.
-    With ``--dry-run`` it prints that config and exits instead, having created nothing."""
+def open_run(exp: Experiment, args: argparse.Namespace, script: str,
+             seeds: Sequence[int] | None = None) -> Experiment:
+    """The experiment with its run folder: ``--resume``'s, or a new
+    ``<runs-dir>/vision-<data.name>-<script>[-s<seed>]-<YYYYmmdd-HHMMSS>`` (:func:`~kd.common.utils.run_folder.run_name`;
+    ``-s<seed>`` when the run trains one seed: ``seeds``, default the config's ``seed``); its config.yaml is the
+    config it runs. With ``--dry-run`` it prints that config and exits instead, having created nothing."""
     exit_if_dry_run(args.dry_run, exp.cfg)
-    run = RunFolder(args.resume) if args.resume else RunFolder.create(run_name, args.runs_dir)
+    seeds = [exp.seed] if seeds is None else list(seeds)
+    name = run_name("vision", exp.cfg["data"]["name"], script, seeds[0] if len(seeds) == 1 else None)
+    run = RunFolder(args.resume) if args.resume else RunFolder.create(name, args.runs_dir)
     run.save_config(exp.cfg)
     print(f"run folder: {run.path}")
     return dataclasses.replace(exp, run=run)

@@ -1,5 +1,6 @@
 """method_table, report and lr_sweep end to end on a tiny ImageFolder the test writes; specialists on digits."""
 import json
+import re
 
 import numpy as np
 import pytest
@@ -32,6 +33,7 @@ def test_method_table_then_report(image_folder, tmp_path, capsys):
                               "run.methods=[student, simkd]", "run.seeds=[0, 1]", "data.train_subset=24",
                               "data.augment=false", "run.memo_teacher=true"])
     finals = [json.loads(p.read_text())["final"] for p in sorted(root.glob("*/metrics.json"))]
+    assert re.fullmatch(r"vision-imagefolder-method_table-\d{8}-\d{6}", root.name)  # two seeds: none in the name
     assert sorted(f["label"] for f in finals) == ["simkd", "simkd", "student", "student", "teacher"]
     assert all(f["train_images"] == 24 for f in finals)
     simkd = next(f for f in finals if f["label"] == "simkd")
@@ -58,8 +60,11 @@ def test_memo_teacher_needs_unaugmented_data(image_folder, tmp_path):
 def test_lr_sweep_trains_the_teacher_once(image_folder, tmp_path):
     lr_sweep.main(["--lrs", "0.001", "0.01", "--runs-dir", str(tmp_path), *TINY, f"data.root={image_folder}",
                    "run.methods=[kd]", "run.seeds=[0]"])
-    sweep = next(tmp_path.glob("lr-sweep-*"))
-    assert len(list(sweep.glob("*/teacher-seed0"))) == 1
+    (sweep,) = tmp_path.iterdir()
+    assert re.fullmatch(r"vision-imagefolder-lr_sweep-s0-\d{8}-\d{6}", sweep.name)
+    tables = sorted(sweep.glob("lr*/vision-imagefolder-method_table-s0-*"))  # a folder per learning rate
+    assert [p.parent.name for p in tables] == ["lr0.001", "lr0.01"]
+    assert len(list(sweep.glob("*/*/teacher-seed0"))) == 1
     table = (sweep / "lr_sweep.md").read_text()
     assert "| kd | 0.001 | 1 |" in table and "| kd | 0.01 | 1 |" in table
     assert (sweep / "plots" / "accuracy_vs_lr.png").is_file() and "![accuracy_vs_lr](plots/accuracy_vs_lr.png)" in table
@@ -72,7 +77,8 @@ def test_specialists_end_to_end_on_digits(tmp_path):
                                "specialist.epochs=1", "n_groups=2"])
     assert len(result["groups"]) == 2 and sorted(c for g in result["groups"] for c in g) == list(range(10))
     assert result["generalist_acc"] > 30 and result["combined_acc"] > 30          # chance is 10%
-    run = next(tmp_path.glob("specialists-*"))
+    (run,) = tmp_path.iterdir()
+    assert re.fullmatch(r"vision-digits-specialists-s0-\d{8}-\d{6}", run.name)
     assert (run / "specialist_1" / "plots" / "loss.png").is_file() and (run / "summary.md").is_file()
     assert "![loss](specialist_1/plots/loss.png)" in (run / "summary.md").read_text()
 
