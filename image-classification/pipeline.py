@@ -65,7 +65,6 @@ class Experiment:
     run: RunFolder | None = None  # set by open_run, once every input has been checked
     seed_of_students: int | None = None  # set by for_student_seed; None: the config's seed
     given_teacher: tuple[nn.Module, Path] | None = None  # teacher.checkpoint, loaded and checked
-    resumable: bool = True  # False: the script refuses --resume, so the advice after a diverging loss is to run again
 
     @property
     def seed(self) -> int:
@@ -108,16 +107,20 @@ RENAMED = {"method.kwargs": "methods.<name>.<argument> (e.g. methods.kd.temperat
 
 
 def load_experiment_config(args: argparse.Namespace, default_preset: str | None = None,
-                           fixed: tuple[str, ...] = FIXED_ON_RESUME) -> dict:
+                           fixed: tuple[str, ...] = FIXED_ON_RESUME, defaults: dict | None = None,
+                           open_sections: tuple[str, ...] = OPEN_SECTIONS, renamed: dict | None = None) -> dict:
     """The saved config of ``--resume RUN_DIR`` (plus overrides; one that changes a key of ``fixed`` is refused;
-    a key default.yaml gained since the run was made takes its default), else default.yaml < preset (a name in
-    configs/ or a path) < overrides. ``--seed N`` is the override ``seed=N``."""
+    a key the defaults gained since the run was made takes its default), else defaults < preset (a name in
+    configs/ or a path) < overrides. ``--seed N`` is the override ``seed=N``. ``defaults``: default.yaml unless a
+    script has its own schema (specialists), with its ``open_sections`` and ``renamed`` keys (default RENAMED)."""
+    defaults = load_yaml(DEFAULT_CONFIG) if defaults is None else defaults
+    renamed = RENAMED if renamed is None else renamed
     overrides = list(args.overrides) + ([f"seed={args.seed}"] if args.seed is not None else [])
     if args.resume:
-        saved = load_run_config(args.resume, overrides, fixed=fixed, open_sections=OPEN_SECTIONS, renamed=RENAMED)
-        return merge(load_yaml(DEFAULT_CONFIG), saved)
-    return load_config(args.config or default_preset, overrides, defaults=load_yaml(DEFAULT_CONFIG),
-                       config_dir=CONFIG_DIR, open_sections=OPEN_SECTIONS, renamed=RENAMED)
+        saved = load_run_config(args.resume, overrides, fixed=fixed, open_sections=open_sections, renamed=renamed)
+        return merge(defaults, saved)
+    return load_config(args.config or default_preset, overrides, defaults=defaults, config_dir=CONFIG_DIR,
+                       open_sections=open_sections, renamed=renamed)
 
 
 def method_settings(cfg: dict, name: str, **overrides) -> dict:
@@ -357,8 +360,7 @@ def make_distiller(exp: Experiment, stage: str, model: nn.Module, method: nn.Mod
     params = [p for p in list(model.parameters()) + list(method.parameters()) if p.requires_grad]
     optimizer, scheduler, interval = optimisation(params, section, epochs, steps_per_epoch, lr, schedule)
     train = exp.cfg["train"]
-    advice = (f"lower the learning rate and continue from the last checkpoint: --resume {exp.run.path} "
-              f"{lr_key}=<lower>" if exp.resumable else f"lower the learning rate ({lr_key}) and run again")
+    advice = f"lower the learning rate and continue from the last checkpoint: --resume {exp.run.path} {lr_key}=<lower>"
     return Distiller(model, method, optimizer, device=exp.device, teacher=teacher, scheduler=scheduler,
                      scheduler_interval=interval, run=RunFolder(exp.run.path / stage), precision=train["precision"],
                      grad_clip=train["grad_clip"], log_every=train["log_every"], resume_advice=advice)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from kd.common.utils.checkpoint import safe_load
 from kd.common.utils.errors import ConfigError
 from kd.vision.scripts import lr_sweep, method_table, report
 
@@ -32,8 +33,8 @@ def test_method_table_then_report(image_folder, tmp_path, capsys):
     root = method_table.main(["--runs-dir", str(tmp_path), *TINY, f"data.root={image_folder}",
                               "run.methods=[student, simkd]", "run.seeds=[0, 1]", "data.train_subset=24",
                               "data.augment=false", "run.memo_teacher=true"])
-    finals = [json.loads(p.read_text())["final"] for p in sorted(root.glob("*/metrics.json"))]
     assert re.fullmatch(r"vision-imagefolder-method_table-\d{8}-\d{6}", root.name)  # two seeds: none in the name
+    finals = [json.loads(p.read_text())["final"] for p in sorted(root.glob("*/metrics.json"))]
     assert sorted(f["label"] for f in finals) == ["simkd", "simkd", "student", "student", "teacher"]
     assert all(f["train_images"] == 24 for f in finals)
     simkd = next(f for f in finals if f["label"] == "simkd")
@@ -81,6 +82,39 @@ def test_specialists_end_to_end_on_digits(tmp_path):
     assert re.fullmatch(r"vision-digits-specialists-s0-\d{8}-\d{6}", run.name)
     assert (run / "specialist_1" / "plots" / "loss.png").is_file() and (run / "summary.md").is_file()
     assert "![loss](specialist_1/plots/loss.png)" in (run / "summary.md").read_text()
+
+
+def test_specialists_resume_after_the_generalist(tmp_path, monkeypatch):
+    """An interrupted specialists run continues with --resume like the other vision scripts: the finished
+    generalist is kept (not trained again), the specialists train, and the result is the uninterrupted run's."""
+    from kd.vision.scripts import specialists
+
+    args = ["--config", "specialists_digits", "generalist.epochs=2", "specialist.epochs=1", "n_groups=2"]
+    straight = specialists.main([*args, "--runs-dir", str(tmp_path / "straight")])
+
+    def interrupted(*_args, **_kwargs):  # Ctrl-C as the first specialist starts
+        raise KeyboardInterrupt
+
+    original = specialists.train_specialist
+    monkeypatch.setattr(specialists, "train_specialist", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        specialists.main([*args, "--runs-dir", str(tmp_path / "cut")])
+    (run,) = (tmp_path / "cut").iterdir()
+    generalist_state = run / "generalist" / "checkpoints" / "last.pt"
+    assert safe_load(generalist_state)["epoch"] == 2 and not (run / "specialist_0").exists()
+    written = generalist_state.stat().st_mtime_ns
+    monkeypatch.setattr(specialists, "train_specialist", original)
+    with pytest.raises(ConfigError, match=r"^--resume cannot change n_groups \(2 -> 3\): the run's checkpoints were "
+                                          r"made with the saved value; drop that override, or start a new run$"):
+        specialists.main(["--resume", str(run), "n_groups=3"])
+
+    resumed = specialists.main(["--resume", str(run)])
+    assert generalist_state.stat().st_mtime_ns == written                  # the generalist was not trained again
+    assert [p.name for p in (tmp_path / "cut").iterdir()] == [run.name]    # the same run folder, no new one
+    assert resumed == straight
+    history = json.loads((run / "generalist" / "metrics.json").read_text())["history"]
+    assert [r["epoch"] for r in history] == [1, 2]
+    assert json.loads((run / "metrics.json").read_text())["final"]["combined_acc"] == straight["combined_acc"]
 
 
 
