@@ -34,6 +34,7 @@ from kd.common.utils.device import prepare_model, resolve_device
 from kd.common.utils import distributed
 from kd.common.utils.distributed import per_rank_batch_size
 from kd.common.utils.errors import ConfigError
+from kd.common.utils.paths import require_writable_folder
 from kd.common.utils.plotting import plot_training_progress
 from kd.common.utils.registry import Registry, check_arguments
 from kd.common.utils.run_folder import RunFolder, run_name
@@ -193,6 +194,8 @@ def prepare_experiment(args: argparse.Namespace, default_preset: str | None = No
     exp = build_experiment(cfg, args)
     if cfg["distill"]["views"] and not hasattr(exp.data.train_loader, "with_views"):
         raise ConfigError("distill.views (labelled augmented views) needs the images in memory: data.in_memory=true")
+    if cfg["distill"]["mode"] == "offline" and cfg["distill"]["cache_dir"]:  # the soft labels' (and views') cache
+        require_writable_folder(soft_label_folder(cfg, None), "distill.cache_dir")
     if load_teacher and cfg["teacher"]["checkpoint"]:
         path = Path(cfg["teacher"]["checkpoint"])
         model, _ = load_checked_model(exp, path, arch=cfg["teacher"]["arch"])
@@ -484,9 +487,15 @@ def plain_training_images(exp: Experiment):
     return exp.data.splits.train_plain
 
 
+def soft_label_folder(cfg: dict, run_path: Path | None) -> Path:
+    """Where offline mode caches the teacher's soft labels (and labelled views): ``<distill.cache_dir or the run
+    folder>/soft_labels``."""
+    return Path(cfg["distill"]["cache_dir"] or run_path) / "soft_labels"
+
+
 @DISTILL_MODES.register("offline")
 def distil_offline(exp, teacher, teacher_checkpoint, student, method, teacher_test_logits) -> Path:
-    cache_dir = Path(exp.cfg["distill"]["cache_dir"] or exp.run.path) / "soft_labels"
+    cache_dir = soft_label_folder(exp.cfg, exp.run.path)
     if exp.cfg["distill"]["views"]:  # K labelled augmented views per image (data/augmentation_cache.py)
         views, fingerprint = exp.cfg["distill"]["views"], file_fingerprint(teacher_checkpoint)
         loader = labelled_views_loader(student_loader(exp, distilled=True), teacher,
