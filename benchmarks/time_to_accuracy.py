@@ -32,7 +32,7 @@ from kd.common.metrics import classification_report
 from kd.common.utils import distributed
 from kd.common.utils.device import prepare_model
 from kd.common.utils.errors import MissingPathError
-from kd.common.utils.run_folder import RunFolder
+from kd.common.utils.run_folder import RunFolder, run_name
 from kd.vision.data.augmentation_cache import AugmentedLogitCache
 from kd.vision.data.device_loader import DeviceImageLoader
 from kd.vision.data.transforms import CIFAR10_STATS
@@ -108,7 +108,7 @@ def main(argv=None) -> dict:
         keep_test = np.random.default_rng(1).permutation(len(x_test))[: max(1, args.limit // 5)]
         x_train, y_train, x_test, y_test = x_train[keep], y_train[keep], x_test[keep_test], y_test[keep_test]
     decode_seconds = time.perf_counter() - start
-    run = RunFolder.create("time-to-accuracy", args.runs_dir, tensorboard=False)  # rank 0 writes, others print nothing
+    run = RunFolder.create(run_name("vision", "cifar10", "time_to_accuracy"), args.runs_dir, tensorboard=False)  # rank 0 writes, others print nothing
     run.save_config(vars(args))
     print(f"run folder: {run.path}\ndevice: {device_name(device)} x {ctx.world_size}; "
           f"{len(x_train)} train / {len(x_test)} test images decoded in {decode_seconds:.1f} s")

@@ -20,7 +20,7 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -34,9 +34,10 @@ from kd.common.utils.device import prepare_model, resolve_device
 from kd.common.utils import distributed
 from kd.common.utils.distributed import per_rank_batch_size
 from kd.common.utils.errors import ConfigError
+from kd.common.utils.paths import require_writable_folder
 from kd.common.utils.plotting import plot_training_progress
 from kd.common.utils.registry import Registry, check_arguments
-from kd.common.utils.run_folder import RunFolder
+from kd.common.utils.run_folder import RunFolder, run_name
 from kd.common.utils.seed import seed_everything
 from kd.vision.checkpoints import data_record, load_vision_model, save_vision_model
 from kd.vision.data import SoftLabelDataset, VisionData, build_data, cached_soft_labels
@@ -65,7 +66,6 @@ class Experiment:
     run: RunFolder | None = None  # set by open_run, once every input has been checked
     seed_of_students: int | None = None  # set by for_student_seed; None: the config's seed
     given_teacher: tuple[nn.Module, Path] | None = None  # teacher.checkpoint, loaded and checked
-    resumable: bool = True  # False: the script refuses --resume, so the advice after a diverging loss is to run again
 
     @property
     def seed(self) -> int:
@@ -108,16 +108,20 @@ RENAMED = {"method.kwargs": "methods.<name>.<argument> (e.g. methods.kd.temperat
 
 
 def load_experiment_config(args: argparse.Namespace, default_preset: str | None = None,
-                           fixed: tuple[str, ...] = FIXED_ON_RESUME) -> dict:
+                           fixed: tuple[str, ...] = FIXED_ON_RESUME, defaults: dict | None = None,
+                           open_sections: tuple[str, ...] = OPEN_SECTIONS, renamed: dict | None = None) -> dict:
     """The saved config of ``--resume RUN_DIR`` (plus overrides; one that changes a key of ``fixed`` is refused;
-    a key default.yaml gained since the run was made takes its default), else default.yaml < preset (a name in
-    configs/ or a path) < overrides. ``--seed N`` is the override ``seed=N``."""
+    a key the defaults gained since the run was made takes its default), else defaults < preset (a name in
+    configs/ or a path) < overrides. ``--seed N`` is the override ``seed=N``. ``defaults``: default.yaml unless a
+    script has its own schema (specialists), with its ``open_sections`` and ``renamed`` keys (default RENAMED)."""
+    defaults = load_yaml(DEFAULT_CONFIG) if defaults is None else defaults
+    renamed = RENAMED if renamed is None else renamed
     overrides = list(args.overrides) + ([f"seed={args.seed}"] if args.seed is not None else [])
     if args.resume:
-        saved = load_run_config(args.resume, overrides, fixed=fixed, open_sections=OPEN_SECTIONS, renamed=RENAMED)
-        return merge(load_yaml(DEFAULT_CONFIG), saved)
-    return load_config(args.config or default_preset, overrides, defaults=load_yaml(DEFAULT_CONFIG),
-                       config_dir=CONFIG_DIR, open_sections=OPEN_SECTIONS, renamed=RENAMED)
+        saved = load_run_config(args.resume, overrides, fixed=fixed, open_sections=open_sections, renamed=renamed)
+        return merge(defaults, saved)
+    return load_config(args.config or default_preset, overrides, defaults=defaults, config_dir=CONFIG_DIR,
+                       open_sections=open_sections, renamed=renamed)
 
 
 def method_settings(cfg: dict, name: str, **overrides) -> dict:
@@ -168,10 +172,13 @@ def check_labelled_part(cfg: dict) -> None:
                           "student.labelled_fraction < 1 it needs distill.transfer_set=all")
 
 
-def start_experiment(args: argparse.Namespace, run_name: str, default_preset: str | None = None,
-                     check: Callable[[dict], None] | None = None, load_teacher: bool = True) -> Experiment:
-    """:func:`prepare_experiment`, then :func:`open_run`: every input is checked before the folder is made."""
-    return open_run(prepare_experiment(args, default_preset, check, load_teacher), args, run_name)
+def start_experiment(args: argparse.Namespace, script: str, default_preset: str | None = None,
+                     check: Callable[[dict], None] | None = None, load_teacher: bool = True,
+                     seeds: Callable[[dict], Sequence[int]] | None = None) -> Experiment:
+    """:func:`prepare_experiment`, then :func:`open_run` (``seeds(cfg)``: the seeds the run trains, default the
+    config's ``seed``): every input is checked before the folder is made."""
+    exp = prepare_experiment(args, default_preset, check, load_teacher)
+    return open_run(exp, args, script, seeds(exp.cfg) if seeds is not None else None)
 
 
 def prepare_experiment(args: argparse.Namespace, default_preset: str | None = None,
@@ -187,6 +194,8 @@ def prepare_experiment(args: argparse.Namespace, default_preset: str | None = No
     exp = build_experiment(cfg, args)
     if cfg["distill"]["views"] and not hasattr(exp.data.train_loader, "with_views"):
         raise ConfigError("distill.views (labelled augmented views) needs the images in memory: data.in_memory=true")
+    if cfg["distill"]["mode"] == "offline" and cfg["distill"]["cache_dir"]:  # the soft labels' (and views') cache
+        require_writable_folder(soft_label_folder(cfg, None), "distill.cache_dir")
     if load_teacher and cfg["teacher"]["checkpoint"]:
         path = Path(cfg["teacher"]["checkpoint"])
         model, _ = load_checked_model(exp, path, arch=cfg["teacher"]["arch"])
@@ -216,11 +225,16 @@ def load_checked_model(exp: Experiment, path: str | Path, arch: str | None = Non
                              allow_other_data=exp.cfg["data"]["allow_checkpoint_mismatch"])
 
 
-def open_run(exp: Experiment, args: argparse.Namespace, run_name: str) -> Experiment:
-    """The experiment with its run folder: a new one, or ``--resume``'s; its config.yaml is the config it runs.
-    With ``--dry-run`` it prints that config and exits instead, having created nothing."""
+def open_run(exp: Experiment, args: argparse.Namespace, script: str,
+             seeds: Sequence[int] | None = None) -> Experiment:
+    """The experiment with its run folder: ``--resume``'s, or a new
+    ``<runs-dir>/vision-<data.name>-<script>[-s<seed>]-<YYYYmmdd-HHMMSS>`` (:func:`~kd.common.utils.run_folder.run_name`;
+    ``-s<seed>`` when the run trains one seed: ``seeds``, default the config's ``seed``); its config.yaml is the
+    config it runs. With ``--dry-run`` it prints that config and exits instead, having created nothing."""
     exit_if_dry_run(args.dry_run, exp.cfg)
-    run = RunFolder(args.resume) if args.resume else RunFolder.create(run_name, args.runs_dir)
+    seeds = [exp.seed] if seeds is None else list(seeds)
+    name = run_name("vision", exp.cfg["data"]["name"], script, seeds[0] if len(seeds) == 1 else None)
+    run = RunFolder(args.resume) if args.resume else RunFolder.create(name, args.runs_dir)
     run.save_config(exp.cfg)
     print(f"run folder: {run.path}")
     return dataclasses.replace(exp, run=run)
@@ -349,8 +363,7 @@ def make_distiller(exp: Experiment, stage: str, model: nn.Module, method: nn.Mod
     params = [p for p in list(model.parameters()) + list(method.parameters()) if p.requires_grad]
     optimizer, scheduler, interval = optimisation(params, section, epochs, steps_per_epoch, lr, schedule)
     train = exp.cfg["train"]
-    advice = (f"lower the learning rate and continue from the last checkpoint: --resume {exp.run.path} "
-              f"{lr_key}=<lower>" if exp.resumable else f"lower the learning rate ({lr_key}) and run again")
+    advice = f"lower the learning rate and continue from the last checkpoint: --resume {exp.run.path} {lr_key}=<lower>"
     return Distiller(model, method, optimizer, device=exp.device, teacher=teacher, scheduler=scheduler,
                      scheduler_interval=interval, run=RunFolder(exp.run.path / stage), precision=train["precision"],
                      grad_clip=train["grad_clip"], log_every=train["log_every"], resume_advice=advice)
@@ -474,9 +487,15 @@ def plain_training_images(exp: Experiment):
     return exp.data.splits.train_plain
 
 
+def soft_label_folder(cfg: dict, run_path: Path | None) -> Path:
+    """Where offline mode caches the teacher's soft labels (and labelled views): ``<distill.cache_dir or the run
+    folder>/soft_labels``."""
+    return Path(cfg["distill"]["cache_dir"] or run_path) / "soft_labels"
+
+
 @DISTILL_MODES.register("offline")
 def distil_offline(exp, teacher, teacher_checkpoint, student, method, teacher_test_logits) -> Path:
-    cache_dir = Path(exp.cfg["distill"]["cache_dir"] or exp.run.path) / "soft_labels"
+    cache_dir = soft_label_folder(exp.cfg, exp.run.path)
     if exp.cfg["distill"]["views"]:  # K labelled augmented views per image (data/augmentation_cache.py)
         views, fingerprint = exp.cfg["distill"]["views"], file_fingerprint(teacher_checkpoint)
         loader = labelled_views_loader(student_loader(exp, distilled=True), teacher,

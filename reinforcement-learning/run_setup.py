@@ -21,9 +21,9 @@ from kd.common.utils.cli import exit_if_dry_run
 from kd.common.utils.config import load_config, load_run_config, load_yaml
 from kd.common.utils.device import resolve_device
 from kd.common.utils.errors import CheckpointMismatchError, ConfigError
-from kd.common.utils.run_folder import RunFolder
+from kd.common.utils.run_folder import RunFolder, run_name
 from kd.common.utils.seed import seed_everything
-from kd.rl.environments import env_label, make_env
+from kd.rl.environments import make_env
 from kd.rl.resume import LoopCheckpoint
 
 DEFAULT_CONFIG = Path(__file__).parent / "configs" / "default.yaml"
@@ -51,13 +51,15 @@ class RunSetup:
         return {"name": self.config["env"]["name"], "kwargs": dict(self.config["env"].get("kwargs") or {})}
 
 
-def setup_run(args: argparse.Namespace, kind: str,
+def setup_run(args: argparse.Namespace, script: str,
               prepare: Callable[[dict, torch.device, dict | None], Any] | None = None) -> RunSetup:
     """Load the config (default.yaml < ``--config`` < overrides; or, with ``--resume RUN_DIR``, that run's saved
     config with the overrides and its ``checkpoints/last.pt``), seed everything, set torch threads, build the
     environment once, run ``prepare(config, device, state)`` (the script's own loading and checks, ``state`` being
     the loop state ``--resume`` continues, None for a fresh run; its result is ``RunSetup.prepared``), then open
-    the run folder and save the config there (with ``--dry-run``: print the config and exit, creating nothing).
+    the run folder (``--resume``'s, or a new ``rl-<env>-<script>-s<seed>-<YYYYmmdd-HHMMSS>``:
+    :func:`~kd.common.utils.run_folder.run_name`) and save the config there (with ``--dry-run``: print the config
+    and exit, creating nothing).
     A key of an earlier version (``distill.tau``, ``teacher_checkpoint``) is refused with its new name.
     """
     config = load_rl_config(args)
@@ -70,7 +72,7 @@ def setup_run(args: argparse.Namespace, kind: str,
     prepared = prepare(config, device, state) if prepare is not None else None
     exit_if_dry_run(args.dry_run, config)
     run = RunFolder(args.resume) if args.resume else \
-        RunFolder.create(f"{kind}-{env_label(config['env']['name'])}-s{seed}", args.runs_dir)
+        RunFolder.create(run_name("rl", config["env"]["name"], script, seed), args.runs_dir)
     run.save_config(config)
     state_file = run.checkpoints / LAST_CHECKPOINT
     if args.resume:

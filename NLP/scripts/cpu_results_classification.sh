@@ -13,7 +13,7 @@ $P.distill $SST2 teacher.checkpoint=$T $STUDENT "distill.weights={ce: 1.0}"
 $P.distill $SST2 teacher.checkpoint=$T $STUDENT "distill.weights={ce: 0.5, kd: 0.5}"
 # Throughput side by side: teacher and both SST-2 students evaluated one after another in the same conditions
 # (batch of 32 dev sentences, 1 thread).
-latest_distill() { ls -d "$RUNS"/nlp-$1-distill-* | tail -$2 | head -1; }
+latest_distill() { newest $2 "$RUNS"/nlp-$1-distill-*; }
 for CKPT in "$T" "$(latest_distill sst2 2)/checkpoints/model.pt" "$(latest_distill sst2 1)/checkpoints/model.pt"; do
   $P.evaluate $SST2 teacher.checkpoint=$T evaluate.checkpoint=$CKPT
 done

@@ -10,7 +10,7 @@ export OMP_NUM_THREADS=2
 SST2="--config NLP/configs/sst2.yaml --runs-dir $RUNS/sst2-full data.path=$DATA/sst2 threads=2"
 if [ -z "${TEACHER:-}" ]; then
   $P.train_teacher $SST2 train.epochs=2 train.lr=5.0e-5
-  TEACHER=$(ls -d "$RUNS"/sst2-full/nlp-sst2-train_teacher-* | tail -1)/checkpoints/model.pt
+  TEACHER=$(newest 1 "$RUNS"/sst2-full/nlp-sst2-train_teacher-*)/checkpoints/model.pt
 fi
 KD="$SST2 teacher.checkpoint=$TEACHER distill.cache_dir=$RUNS/sst2-full/teacher-logits distill.epochs=3"
 BILSTM="student.arch=bilstm distill.lr=1.0e-3"

@@ -18,7 +18,7 @@ from kd.common.utils.config import load_config, load_run_config
 from kd.common.utils.device import resolve_device
 from kd.common.utils.errors import ConfigError
 from kd.common.utils.plotting import figures_markdown, plot_training_progress
-from kd.common.utils.run_folder import RunFolder
+from kd.common.utils.run_folder import RunFolder, run_name
 from kd.common.utils.seed import seed_everything
 from kd.nlp.tasks import TASKS
 from kd.nlp.tasks.training import markdown_table
@@ -44,7 +44,8 @@ def run_stage(stage: str, description: str, argv: list[str] | None = None) -> di
     if cfg.get("threads"):
         torch.set_num_threads(cfg["threads"])
     device = resolve_device(args.device)
-    open_run = run_opener(cfg, args.resume or None, f"nlp-{cfg['name']}-{stage}", args.runs_dir, args.dry_run)
+    name = run_name("nlp", cfg["name"], stage, None if stage == "evaluate" else cfg["seed"])  # evaluate trains nothing
+    open_run = run_opener(cfg, args.resume or None, name, args.runs_dir, args.dry_run)
     final = getattr(task, stage)(cfg, open_run, device, resume=bool(args.resume))
     run = open_run()
     run.log_final({**final, "stage": stage})
@@ -72,7 +73,8 @@ def load_nlp_config(args) -> dict:
 
 def run_opener(cfg: dict, resume: str | None, name: str, runs_dir: str,
                dry_run: bool = False) -> Callable[[], RunFolder]:
-    """``open_run()``: the run folder (``resume``'s, or a new ``runs_dir/name-<stamp>``), made and given the config
+    """``open_run()``: the run folder (``resume``'s, or a new ``runs_dir/name-<stamp>``, ``name`` being
+    ``nlp-<preset name>-<stage>[-s<seed>]``: :func:`~kd.common.utils.run_folder.run_name`), made and given the config
     on the first call; later calls return the same folder. With ``dry_run`` the first call prints the config and
     exits instead, having created nothing."""
     opened: list[RunFolder] = []

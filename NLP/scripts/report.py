@@ -1,12 +1,12 @@
 """NLP run folders -> per data set a table (mean +- std over seeds) with plots of the spread, the trade-off and
 the learning curves.
 
-    python -m kd.nlp.scripts.report --runs runs/nlp-sst2-* [--out runs/nlp-report]
+    python -m kd.nlp.scripts.report --runs runs/nlp-sst2-* [--out runs/sst2-report]
 
 Every folder below the given paths whose ``config.yaml`` has a ``task`` and whose ``metrics.json`` has a final
 record counts as one run; ``evaluate`` runs (they re-measure a model trained elsewhere) are left out. Runs of
 one data set (the config's ``name``) with the same model label and size are seeds of one row. Per data set
-``<name>`` it writes into ``--out`` (default: a new run folder ``nlp-report``): ``plots/<name>-quality.png``
+``<name>`` it writes into ``--out`` (default: a new run folder ``nlp-report-<stamp>``): ``plots/<name>-quality.png``
 (a bar per row: mean, ± std whisker, a dot per seed), ``plots/<name>-tradeoff.png`` (quality against
 parameters and ms per example), ``plots/<name>-curves.png`` (the dev metric per epoch: mean over seeds, ± std
 band); and ``summary.md``, the tables with the plots embedded, which it also prints.
@@ -22,7 +22,7 @@ import yaml
 from kd.common.utils.cli import common_parser, exit_if_dry_run, main_entry
 from kd.common.utils.errors import MissingPathError
 from kd.common.utils.plotting import Palette, figures_markdown, plot_bars, plot_curves, plot_tradeoff
-from kd.common.utils.run_folder import RunFolder
+from kd.common.utils.run_folder import RunFolder, run_name
 from kd.nlp.tasks.training import markdown_table
 
 QUALITY = {"dev_acc": "dev accuracy (%)", "bleu": "BLEU", "val_ppl": "validation perplexity (lower is better)"}
@@ -102,15 +102,15 @@ def data_set_report(name: str, rows: dict[str, list[dict]], plots: Path) -> str:
 def main(argv: list[str] | None = None) -> str:
     parser = common_parser("NLP run folders -> tables over seeds with plots")
     parser.add_argument("--runs", nargs="+", required=True, help="run folders (searched recursively)")
-    parser.add_argument("--out", default=None, help="output folder (default: a new run folder 'nlp-report')")
+    parser.add_argument("--out", default=None, help="output folder (default: a new run folder nlp-report-<stamp>)")
     args = parser.parse_args(argv)
     data_sets = collect(args.runs)
     if not data_sets:
         raise MissingPathError(f"no finished NLP runs (config.yaml with a task, metrics.json with a final record) "
                                f"under {args.runs}")
     exit_if_dry_run(args.dry_run, {"data_sets": {name: list(rows) for name, rows in data_sets.items()}, "out": args.out})
-    out = RunFolder(args.out, tensorboard=False) if args.out else RunFolder.create("nlp-report", args.runs_dir,
-                                                                                   tensorboard=False)
+    out = RunFolder(args.out, tensorboard=False) if args.out else \
+        RunFolder.create(run_name("nlp", None, "report"), args.runs_dir, tensorboard=False)
     text = "# NLP runs\n\n" + "\n".join(data_set_report(name, rows, out.plots) for name, rows in data_sets.items())
     out.write_summary(text)
     print(text)

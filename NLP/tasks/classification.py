@@ -24,6 +24,7 @@ from kd.common.metrics import agreement, classification_report, count_parameters
 from kd.common.utils import distributed
 from kd.common.utils.checkpoint import MODEL_CHECKPOINT, MODEL_FOLDER, atomic_save_on_main
 from kd.common.utils.errors import CheckpointMismatchError, ConfigError
+from kd.common.utils.paths import require_writable_folder
 from kd.common.utils.registry import section_options
 from kd.common.utils.run_folder import RunFolder
 from kd.nlp.data import CLASSIFICATION_DATASETS, ClassificationCollator, bucketed_loader, load_classification_data
@@ -131,8 +132,10 @@ class ClassificationTask:
 
     @staticmethod
     def distill(cfg: dict, open_run: Callable[[], RunFolder], device: torch.device, resume: bool = False) -> dict:
-        data = load_data(cfg)
         dc = cfg["distill"]
+        if dc["mode"] == "offline" and dc.get("cache_dir"):  # the teacher-logits cache, checked before any work
+            require_writable_folder(dc["cache_dir"], "distill.cache_dir")
+        data = load_data(cfg)
         weights = dict(dc["weights"])
         needs_teacher = any(k != "ce" for k in weights) or cfg["student"].get("init") == "teacher"
         teacher, t_tok, t_tok_name = load_teacher(cfg, needs_teacher or cfg["student"]["arch"] == "small_bert", data)

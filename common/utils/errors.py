@@ -1,6 +1,6 @@
 """User-facing errors.
 
-Every mistake a user can make (unknown name, missing path, mismatched checkpoint, offline download)
+Every mistake a user can make (unknown name, missing or unwritable path, mismatched checkpoint, offline download)
 raises a subclass of :class:`KDError`. Scripts wrapped by :func:`kd.common.utils.cli.main_entry`
 print its message as one line and exit non-zero instead of showing a traceback.
 """
@@ -22,6 +22,10 @@ class MissingPathError(KDError):
 
 class CheckpointMismatchError(KDError):
     """A checkpoint that does not fit where it is used: another architecture, other classes, other data."""
+
+
+class UnwritablePathError(KDError):
+    """A folder the run must write (a cache) that it cannot: a file in the way, no write permission."""
 
 
 class UnreadableFileError(KDError):

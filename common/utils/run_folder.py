@@ -1,5 +1,16 @@
 """The run folder: everything one experiment leaves behind.
 
+Its name follows one rule in every domain (:func:`run_name`, then the time ``create`` appends)::
+
+    <domain>-<data>-<script>[-s<seed>]-<YYYYmmdd-HHMMSS>
+    vision-cifar10-distill-s0-20261130-151000   nlp-sst2-train_teacher-s1-...   rl-cartpole-distill-s2-...
+
+``domain`` is ``vision``, ``nlp`` or ``rl``; ``data`` what the run learns from (vision: ``data.name``; NLP: the
+preset's ``name``, its data set or ``lm``; RL: the environment; a report over several runs leaves it out);
+``script`` the script that made it (``train_teacher``, ``distill``, ...); ``-s<seed>`` the seed, when the run
+trains one. So ``ls runs/`` sorts by domain, then data, then script, then seed, and ``runs/nlp-sst2-*`` are all
+the SST-2 runs. ``create`` adds ``-1``, ``-2`` ... to a name already taken in the same second.
+
 ```
 runs/<name>/
   config.yaml        the resolved config (preset + overrides)
@@ -19,6 +30,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -27,6 +39,18 @@ from kd.common.utils import distributed
 from kd.common.utils.config import save_yaml
 
 DEFAULT_RUNS_ROOT = Path("runs")
+DOMAINS = ("vision", "nlp", "rl")
+
+
+def run_name(domain: str, data: str | None, script: str, seed: int | None = None) -> str:
+    """``<domain>-<data>-<script>[-s<seed>]``, the name of a new run folder in every domain (``RunFolder.create``
+    appends the time; the module docstring has the rule). ``data`` None leaves it out (a report over several data
+    sets); a run of several seeds passes none. A character other than a letter, digit, ``_``, ``.`` or ``-`` in
+    ``data`` becomes ``-`` (``ALE/Pong-v5`` -> ``ALE-Pong-v5``)."""
+    if domain not in DOMAINS:
+        raise ValueError(f"unknown domain {domain!r}; one of {', '.join(DOMAINS)}")
+    label = re.sub(r"[^\w.-]+", "-", str(data)).strip("-") if data is not None else ""
+    return "-".join(part for part in (domain, label, script, "" if seed is None else f"s{seed}") if part)
 
 
 class RunFolder:

@@ -37,7 +37,7 @@ def row_names(cfg: dict) -> dict[str, str]:
 def run_comparison(exp: Experiment) -> dict[str, dict]:
     """Train (or load) the teacher, then per seed distil the student and train it alone; table + plots + summary."""
     cfg = exp.cfg
-    seeds = [exp.seed + i for i in range(cfg["compare"]["seeds"])]
+    seeds = student_seeds(cfg)
     teacher, teacher_path = get_teacher(exp)
     before = teacher_logits(exp, teacher)
     distilled, alone = [], []
@@ -67,6 +67,11 @@ def run_comparison(exp: Experiment) -> dict[str, dict]:
     return evaluation.rows
 
 
+def student_seeds(cfg: dict) -> list[int]:
+    """The students' seeds: ``seed``, ``seed + 1``, ... (``compare.seeds`` of them); the teacher's is ``seed``."""
+    return [cfg["seed"] + i for i in range(cfg["compare"]["seeds"])]
+
+
 def check_seeds(cfg: dict) -> None:
     if cfg["compare"]["seeds"] < 1:
         raise ConfigError(f"compare.seeds must be at least 1, got {cfg['compare']['seeds']}")
@@ -75,9 +80,9 @@ def check_seeds(cfg: dict) -> None:
                           "one teacher across seeds: use compare.seeds=1 (and --seed N) with distill.mode=guide")
 
 
-def main(argv: list[str] | None = None, run_name: str = "compare", default_preset: str | None = None) -> dict:
+def main(argv: list[str] | None = None, script: str = "compare", default_preset: str | None = None) -> dict:
     args = common_parser(__doc__.splitlines()[0]).parse_args(argv)
-    exp = start_experiment(args, run_name, default_preset, check=check_seeds)
+    exp = start_experiment(args, script, default_preset, check=check_seeds, seeds=student_seeds)
     cfg, splits = exp.cfg, exp.data.splits
     print(f"{exp.data.name} ({len(splits.train)} train / {len(splits.test)} test images, shape {exp.data.image_shape}): "
           f"teacher {cfg['teacher']['arch']} -> student {cfg['student']['arch']} with {cfg['method']['name']} "

@@ -3,7 +3,7 @@
     python -m kd.vision.scripts.distill --config digits_cnn_mlp distill.mode=offline
     python -m kd.vision.scripts.distill --config digits_cnn_mlp distill.mode=guide distill.rounds=3
     python -m kd.vision.scripts.distill --config cifar100_resnet32x4_resnet8x4 teacher.checkpoint=runs/.../model.pt
-    python -m kd.vision.scripts.distill --resume runs/distill-...
+    python -m kd.vision.scripts.distill --resume runs/vision-cifar100-distill-s0-...
 
 Modes: online (teacher forward on every batch), offline (teacher labels the data once; cached),
 guide (rounds of: teacher trains more, relabels, student trains on the fresh labels).

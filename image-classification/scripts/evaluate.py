@@ -1,6 +1,6 @@
 """Evaluate a checkpoint on a data set: top-1/top-5, ECE, agreement with a teacher, params, FLOPs, latency.
 
-    python -m kd.vision.scripts.evaluate --checkpoint runs/distill-.../student_kd/checkpoints/model.pt
+    python -m kd.vision.scripts.evaluate --checkpoint runs/vision-digits-distill-s0-.../student_kd/checkpoints/model.pt
     python -m kd.vision.scripts.evaluate --checkpoint S.pt --teacher T.pt
     python -m kd.vision.scripts.evaluate --checkpoint S.pt --config cifar100_resnet32x4_resnet8x4 data.root=/data
 
@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> dict:
         teacher, t_ckpt = load_checked_model(exp, args.teacher)
         teacher = teacher.to(exp.device)
         models = {f"teacher {t_ckpt['arch']} ({args.teacher})": teacher, **models}
-    exp = open_run(exp, args, "evaluate")
+    exp = open_run(exp, args, "evaluate", seeds=())  # it trains nothing: no seed in its name
     reference = teacher_logits(exp, teacher) if teacher is not None else None
     evaluation = evaluate_models(exp, models, reference)
     finish_run(exp, f"Evaluation on {exp.data.name}", evaluation, pair=tuple(models) if teacher is not None else None)

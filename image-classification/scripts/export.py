@@ -1,7 +1,7 @@
 """Export a distilled student for deployment: safetensors weights + config.json, and ONNX checked against PyTorch.
 
-    python -m kd.vision.scripts.export runs/distill-20260101-120000                  # its student_kd stage
-    python -m kd.vision.scripts.export runs/distill-20260101-120000 --stage student_alone --out exported/
+    python -m kd.vision.scripts.export runs/vision-digits-distill-s0-20260101-120000   # its student_kd stage
+    python -m kd.vision.scripts.export runs/vision-digits-distill-s0-20260101-120000 --stage student_alone --out exported/
     python -m kd.vision.scripts.export path/to/checkpoints/model.pt
 
 Writes OUT (default RUN_DIR/export/<stage>, or export/ beside a model.pt): model.safetensors, config.json and model.onnx (kd/vision/export.py);

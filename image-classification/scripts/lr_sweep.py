@@ -5,7 +5,8 @@
 
 ``--config``, ``--device`` and the overrides go to :mod:`kd.vision.scripts.method_table`, plus
 ``student.lr=<lr>`` for each value (``--dry-run``: method_table's checks and config at the first value). The teacher is trained once (at the first value) unless ``teacher.checkpoint`` is given,
-and reused by the others. Writes ``plots/accuracy_vs_lr.png`` (per method the mean over seeds, with a ± std
+and reused by the others. The sweep folder is ``<runs-dir>/vision-<data.name>-lr_sweep[-s<seed>]-<stamp>/``, each
+value's table in its ``lr<lr>/vision-<data.name>-method_table-...`` sub-folder. Writes ``plots/accuracy_vs_lr.png`` (per method the mean over seeds, with a ± std
 band, on a log lr axis) and ``lr_sweep.md`` (one row per lr and method: mean +- std over seeds; the plot
 embedded) into the sweep folder.
 """
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from kd.common.utils.cli import common_parser, main_entry
 from kd.common.utils.plotting import figures_markdown, plot_curves
-from kd.common.utils.run_folder import RunFolder
+from kd.common.utils.run_folder import RunFolder, run_name
 from kd.vision.scripts import method_table
 from kd.vision.scripts.report import collect_runs
 
@@ -25,16 +26,20 @@ def main(argv=None):
     parser = common_parser("Student learning-rate sweep of a method table")
     parser.add_argument("--lrs", type=float, nargs="+", required=True, help="student learning rates to try")
     args = parser.parse_args(argv)
-    options = (["--config", args.config] if args.config else []) + ["--device", args.device]
+    options = ((["--config", args.config] if args.config else []) + ["--device", args.device]
+               + (["--seed", str(args.seed)] if args.seed is not None else []))
     if args.dry_run:
         method_table.main([*options, "--dry-run", *args.overrides, f"student.lr={args.lrs[0]}"])
-    sweep = RunFolder.create("lr-sweep", args.runs_dir, tensorboard=False)
+    cfg, _ = method_table.load_table_config(args)
+    seeds = cfg["run"]["seeds"]
+    name = run_name("vision", cfg["data"]["name"], "lr_sweep", seeds[0] if len(seeds) == 1 else None)
+    sweep = RunFolder.create(name, args.runs_dir, tensorboard=False)
     print(f"run folder: {sweep.path}")
     teacher_override: list[str] = []
     records = []
     for lr in args.lrs:
-        root = method_table.main([*options, "--runs-dir", str(sweep.path), *args.overrides, *teacher_override,
-                                  f"student.lr={lr}", f"run.name=lr{lr:g}"])
+        root = method_table.main([*options, "--runs-dir", str(sweep.path / f"lr{lr:g}"), *args.overrides,
+                                  *teacher_override, f"student.lr={lr}", f"run.name=lr{lr:g}"])
         trained = sorted(Path(root).glob("teacher-seed*/checkpoints/model.pt"))
         if trained and not teacher_override:
             teacher_override = [f"teacher.checkpoint={trained[0]}"]

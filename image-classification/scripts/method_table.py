@@ -8,7 +8,8 @@ evaluates it on the test set (every ``train.eval_every`` epochs and after the la
 ``method.inference_model(student)`` when the method defines one (SimKD deploys its projector and the teacher's
 classifier). The config is every vision script's (image-classification/configs/default.yaml; its ``run:``
 section is the table's own) and each run is a stage of :mod:`kd.vision.pipeline` (``train_stage``, as in
-distill and compare): a folder ``<label>-seed<N>/`` under ``<runs-dir>/<run.name>-<stamp>/`` (config,
+distill and compare): a folder ``<label>-seed<N>/`` under ``<runs-dir>/vision-<data.name>-method_table-<stamp>/``
+(``-s<N>`` before the stamp when ``run.seeds`` is one seed; ``run.name`` is the table's title) (config,
 metrics.json with the row's ``final`` record, plots/, checkpoints/ with last.pt and model.pt);
 the table (mean +- std of the last-epoch accuracy over seeds) is printed and written to summary.md with its
 plots embedded (accuracy per method with its spread over seeds, accuracy against parameters, learning curves);
@@ -161,7 +162,7 @@ def labelled_views(exp: Experiment, teacher: nn.Module | None, teacher_checkpoin
 def main(argv=None):
     args = common_parser("Teacher + every method x seed on one student: a result table").parse_args(argv)
     cfg, rows = load_table_config(args)
-    exp = open_run(prepare_experiment(args, cfg=cfg), args, cfg["run"]["name"])
+    exp = open_run(prepare_experiment(args, cfg=cfg), args, "method_table", cfg["run"]["seeds"])
     teacher, teacher_checkpoint = table_teacher(exp)
     views = labelled_views(exp, teacher, teacher_checkpoint)
     for seed in cfg["run"]["seeds"]:  # seed-major: an interrupted table still has whole seeds of every method

@@ -16,7 +16,7 @@ DEFAULT_PRESET = "digits_cnn_mlp"  # without --config
 
 
 def main(argv: list[str] | None = None) -> dict:
-    return compare.main(argv, run_name="quickstart", default_preset=DEFAULT_PRESET)
+    return compare.main(argv, script="quickstart", default_preset=DEFAULT_PRESET)
 
 
 if __name__ == "__main__":

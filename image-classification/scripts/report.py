@@ -1,6 +1,6 @@
 """Several run folders -> one markdown table (mean +- std over seeds) with plots of the spread and the trade-off.
 
-    python -m kd.vision.scripts.report --runs runs/cifar10-table-* [--out runs/report]
+    python -m kd.vision.scripts.report --runs runs/vision-cifar10-method_table-* [--out runs/report]
 
 Every folder below the given paths that holds a ``metrics.json`` with a ``final`` record counts as one
 run. Runs are grouped by their label (``final.label``, else the folder name without ``-seedN``), and each
@@ -22,7 +22,7 @@ from typing import Iterable, Sequence
 from kd.common.utils.cli import common_parser, exit_if_dry_run, main_entry
 from kd.common.utils.errors import MissingPathError
 from kd.common.utils.plotting import Palette, figures_markdown, plot_bars, plot_curves, plot_tradeoff
-from kd.common.utils.run_folder import RunFolder
+from kd.common.utils.run_folder import RunFolder, run_name
 
 ACCURACY_KEYS = ("test_acc", "acc", "student_acc")
 
@@ -115,14 +115,14 @@ def write_table(records: Sequence[dict], folder: RunFolder, title: str = "") -> 
 def main(argv=None):
     parser = common_parser("Run folders -> markdown table + accuracy-vs-parameters plot")
     parser.add_argument("--runs", nargs="+", required=True, help="run folders (searched recursively)")
-    parser.add_argument("--out", default=None, help="output folder (default: a new run folder 'report')")
+    parser.add_argument("--out", default=None, help="output folder (default: a new run folder vision-report-<stamp>)")
     args = parser.parse_args(argv)
     records = collect_runs(args.runs)
     if not records:
         raise MissingPathError(f"no finished runs (metrics.json with a final accuracy) under {args.runs}")
     exit_if_dry_run(args.dry_run, {"runs": [r["folder"] for r in records], "out": args.out})
-    out = RunFolder(args.out, tensorboard=False) if args.out else RunFolder.create("report", args.runs_dir,
-                                                                                   tensorboard=False)
+    out = RunFolder(args.out, tensorboard=False) if args.out else \
+        RunFolder.create(run_name("vision", None, "report"), args.runs_dir, tensorboard=False)
     table = write_table(records, out)
     (out.path / "report.md").write_text(table + "\n")
     print(table)

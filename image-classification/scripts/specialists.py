@@ -21,30 +21,28 @@ The config is the vision schema (image-classification/configs/default.yaml): its
 of its ``student`` section (architecture, schedule, optimiser, batch size, ...); ``groups``, ``n_groups``,
 ``enrich`` and ``top_n`` are the script's own (OWN_KEYS). Data, the generalist's training or checked checkpoint
 and each specialist's optimisation are the stages of :mod:`kd.vision.pipeline`, in the stage folders
-``generalist/`` and ``specialist_<m>/``.
+``generalist/`` and ``specialist_<m>/``; ``--resume RUN_DIR`` continues an interrupted run as the other vision
+scripts do: a finished stage is kept, an interrupted one continues from its ``checkpoints/last.pt``, the rest run.
 """
 from __future__ import annotations
 
-import dataclasses
-
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, WeightedRandomSampler
+from torch.utils.data import DataLoader, RandomSampler, Sampler, WeightedRandomSampler
 
 from kd.common.engine import predict
 from kd.common.metrics import count_parameters, topk_accuracy
 from kd.common.utils.cli import common_parser, main_entry
-from kd.common.utils.config import load_config, load_yaml
-from kd.common.utils.errors import ConfigError
+from kd.common.utils.config import load_yaml
 from kd.common.utils.plotting import figures_markdown
 from kd.vision.data import label_images
 from kd.vision.data.labelled import dataset_labels
 from kd.vision.methods import METHODS
 from kd.vision.methods.specialists import (combine_specialists, correct_for_enrichment, covariance_groups,
                                            init_from_generalist)
-from kd.vision.pipeline import (CONFIG_DIR, DEFAULT_CONFIG, RENAMED, Experiment, build_arch, build_experiment,
-                                check_training_section, close_stage, load_checked_model, make_distiller,
-                                method_settings, open_run, place, plain_training_images, train_teacher)
+from kd.vision.pipeline import (DEFAULT_CONFIG, RENAMED, Experiment, build_arch, build_experiment,
+                                check_training_section, close_stage, load_checked_model, load_experiment_config,
+                                make_distiller, method_settings, open_run, place, plain_training_images, train_teacher)
 from kd.vision.summary import stage_figures
 from kd.vision.torchvision_models import fetch_published_weights
 
@@ -56,37 +54,62 @@ OWN_KEYS = {
 }
 
 
+class ReplayedSampler(Sampler):
+    """``sampler``, drawing from ``generator``, whose epoch ``e`` (``set_epoch``, called by the engine) is the
+    e-th epoch of one uninterrupted stream from ``seed``: the generator is reseeded and the earlier epochs drawn
+    again, so a specialist resumed after epoch e draws what the uninterrupted one would have."""
+
+    def __init__(self, sampler: Sampler, generator: torch.Generator, seed: int):
+        self.sampler, self.generator, self.seed = sampler, generator, seed
+
+    def set_epoch(self, epoch: int) -> None:
+        self.generator.manual_seed(self.seed)
+        for _ in range(epoch):
+            for _ in self.sampler:
+                pass
+
+    def __iter__(self):
+        return iter(self.sampler)
+
+    def __len__(self) -> int:
+        return len(self.sampler)
+
+
 def enriched_loader(dataset, labels: torch.Tensor, group: list[int], fraction: float | None, batch_size: int,
                     seed: int) -> tuple[DataLoader, float]:
-    """Loader whose draws come from ``group`` with probability ``fraction`` (None: plain shuffling).
+    """Loader whose draws come from ``group`` with probability ``fraction`` (None: plain shuffling), in an order
+    that is a function of (seed, epoch) (:class:`ReplayedSampler`).
 
     Returns the loader and the fraction of in-group draws it makes (for the prior correction)."""
     inside = torch.isin(labels, torch.tensor(group))
-    true_fraction = inside.float().mean().item()
+    generator = torch.Generator().manual_seed(seed)
     if fraction is None:
-        generator = torch.Generator().manual_seed(seed)
-        return DataLoader(dataset, batch_size, shuffle=True, generator=generator), true_fraction
-    weights = torch.where(inside, fraction / inside.sum(), (1 - fraction) / (~inside).sum()).double()
-    sampler = WeightedRandomSampler(weights, len(dataset), generator=torch.Generator().manual_seed(seed))
-    return DataLoader(dataset, batch_size, sampler=sampler), fraction
+        sampler, sampled = RandomSampler(dataset, generator=generator), inside.float().mean().item()
+    else:
+        weights = torch.where(inside, fraction / inside.sum(), (1 - fraction) / (~inside).sum()).double()
+        sampler, sampled = WeightedRandomSampler(weights, len(dataset), generator=generator), fraction
+    return DataLoader(dataset, batch_size, sampler=ReplayedSampler(sampler, generator, seed)), sampled
+
+
+# What --resume cannot change: the generalist, the groups and the finished specialists were made with these.
+FIXED_ON_RESUME = ("seed", "data.name", "data.image_size", "data.test_fraction", "data.train_subset",
+                   "data.test_subset", "generalist", "specialist.arch", "specialist.kwargs", "specialist.optimizer",
+                   "methods.specialist", "groups", "n_groups", "enrich")
 
 
 def load_specialists_config(args) -> dict:
     """default.yaml's sections (``generalist``: its teacher keys, ``specialist``: its student keys) and OWN_KEYS <
-    preset < overrides (``--seed N``: ``seed=N``); the model, optimiser and schedule names and the specialists'
-    method settings checked."""
-    if args.resume:
-        raise ConfigError("specialists does not resume an interrupted run: start it again (generalist.checkpoint=PATH "
-                          "skips the generalist's training)")
+    preset < overrides (``--seed N``: ``seed=N``), or ``--resume RUN_DIR``'s saved config with the overrides (one
+    that changes a key of FIXED_ON_RESUME refused): the vision pipeline's loader with this script's schema; the
+    model, optimiser and schedule names and the specialists' method settings checked."""
     vision = load_yaml(DEFAULT_CONFIG)
     defaults = {"seed": vision["seed"], "data": vision["data"], "train": vision["train"],
                 "methods": {"specialist": vision["methods"]["specialist"]}, "generalist": vision["teacher"],
                 "specialist": {k: v for k, v in vision["student"].items() if k != "labelled_fraction"}, **OWN_KEYS}
-    overrides = list(args.overrides) + ([f"seed={args.seed}"] if args.seed is not None else [])
-    cfg = load_config(args.config, overrides, defaults=defaults, config_dir=CONFIG_DIR,
-                      open_sections=("generalist.kwargs", "specialist.kwargs", "methods.*.weights"),
-                      renamed={**RENAMED, "specialist.temperature": "methods.specialist.temperature",
-                               "specialist.alpha": "methods.specialist.alpha"})
+    cfg = load_experiment_config(args, fixed=FIXED_ON_RESUME, defaults=defaults,
+                                 open_sections=("generalist.kwargs", "specialist.kwargs", "methods.*.weights"),
+                                 renamed={**RENAMED, "specialist.temperature": "methods.specialist.temperature",
+                                          "specialist.alpha": "methods.specialist.alpha"})
     for section in ("generalist", "specialist"):
         check_training_section(cfg[section])
     method_settings(cfg, "specialist", classes=[0])
@@ -108,7 +131,7 @@ def train_specialist(exp: Experiment, m: int, group: list[int], generalist: nn.M
                                       section["batch_size"] or cfg["data"]["batch_size"], exp.seed + m)
     distiller = make_distiller(exp, f"specialist_{m}", specialist, method, section, section["epochs"], len(loader),
                                "specialist.lr", teacher=generalist)
-    distiller.fit(loader, section["epochs"])
+    distiller.fit(loader, section["epochs"], resume=exp.resume)
     close_stage(distiller)
     return specialist, sampled
 
@@ -116,7 +139,7 @@ def train_specialist(exp: Experiment, m: int, group: list[int], generalist: nn.M
 def main(argv=None):
     args = common_parser("Generalist + specialists with the combined inference of Hinton et al. 2015").parse_args(argv)
     cfg = load_specialists_config(args)
-    exp = dataclasses.replace(build_experiment(cfg, args), resumable=False)
+    exp = build_experiment(cfg, args)  # with --resume its stages continue from their last.pt
     given = cfg["generalist"]["checkpoint"]
     given = place(load_checked_model(exp, given, arch=cfg["generalist"]["arch"])[0], cfg["train"], exp.device) \
         if given else None

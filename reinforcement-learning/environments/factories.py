@@ -38,11 +38,6 @@ def env_id(name: str) -> str:
     return ALIASES.get(name, name)
 
 
-def env_label(name: str) -> str:
-    """``name`` as a part of a folder name (``ALE/Pong-v5`` -> ``ALE-Pong-v5``)."""
-    return name.replace("/", "-")
-
-
 def same_env(a: dict, b: dict) -> bool:
     """Whether two ``{"name", "kwargs"}`` settings make the same environment (a short name equals its id)."""
     return env_id(a["name"]) == env_id(b["name"]) and dict(a.get("kwargs") or {}) == dict(b.get("kwargs") or {})

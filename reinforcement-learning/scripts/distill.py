@@ -1,7 +1,7 @@
 """Distil a trained teacher policy into a smaller student.
 
     python -m kd.rl.scripts.distill --config cartpole \
-        teacher.checkpoint=runs/teacher-cartpole-s1-.../checkpoints/model.pt distill.data=student
+        teacher.checkpoint=runs/rl-cartpole-train_teacher-s1-.../checkpoints/model.pt distill.data=student
 
 ``distill.method``: ``policy_distillation`` (Rusu et al. 2015; data from the teacher's, the student's
 or mixed rollouts) or ``kickstarting`` (Schmitt et al. 2018: PPO + annealed distillation term).

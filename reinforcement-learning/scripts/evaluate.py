@@ -1,11 +1,11 @@
 """Evaluate saved policies: mean +- std return over N seeded episodes, % of a teacher's return, a GIF.
 
-    python -m kd.rl.scripts.evaluate --checkpoint runs/distill-.../checkpoints/model.pt \
-        --teacher runs/teacher-.../checkpoints/model.pt --episodes 20 --seed 100000 --gif
+    python -m kd.rl.scripts.evaluate --checkpoint runs/rl-cartpole-distill-s1-.../checkpoints/model.pt \
+        --teacher runs/rl-cartpole-train_teacher-s1-.../checkpoints/model.pt --episodes 20 --seed 100000 --gif
 
 Episode i uses seed ``--seed + i``, so the same checkpoint gives the same returns every time. Each
 checkpoint is played under the environment settings stored in it. A policy is labelled by its run folder
-(``distill-cartpole-s1-<stamp>``, with the file's name when it is not ``model.pt``: ``...-<stamp>-best``).
+(``rl-cartpole-distill-s1-<stamp>``, with the file's name when it is not ``model.pt``: ``...-<stamp>-best``).
 """
 from __future__ import annotations
 
@@ -16,8 +16,7 @@ from kd.common.utils.checkpoint import MODEL_CHECKPOINT
 from kd.common.utils.cli import common_parser, exit_if_dry_run, main_entry
 from kd.common.utils.device import resolve_device
 from kd.common.utils.errors import ConfigError
-from kd.common.utils.run_folder import RunFolder
-from kd.rl.environments import env_label
+from kd.common.utils.run_folder import RunFolder, run_name
 from kd.rl.evaluation import evaluate_policy, percent_baseline, percent_heading
 from kd.rl.teacher_model.checkpoint import load_policy
 from kd.rl.video import record_gif
@@ -53,7 +52,7 @@ def main(argv: list[str] | None = None) -> dict:
     loaded = [(label, path, *load_policy(path, device)) for label, path in policies]
     exit_if_dry_run(args.dry_run, {"policies": {label: str(path) for label, path in policies}, "episodes": args.episodes,
                                    "seed": seed, "stochastic": args.stochastic, "gif": args.gif})
-    run = RunFolder.create(f"eval-{env_label(loaded[0][3]['env']['name'])}", args.runs_dir, tensorboard=False)
+    run = RunFolder.create(run_name("rl", loaded[0][3]["env"]["name"], "evaluate"), args.runs_dir, tensorboard=False)
     print(f"run folder: {run.path}")
     results, teacher_mean, random_return = {}, None, None
     for label, path, policy, meta in loaded:

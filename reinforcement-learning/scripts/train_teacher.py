@@ -68,7 +68,7 @@ def prepare(config: dict, device, state: dict | None) -> tuple:
 
 def main(argv: list[str] | None = None) -> dict:
     setup = setup_run(common_parser("Train a teacher policy (PPO or DQN) on a gymnasium environment").parse_args(argv),
-                      "teacher", prepare)
+                      "train_teacher", prepare)
     config, run, env = setup.config, setup.run, setup.env
     algorithm, agent, start = setup.prepared
     if start is not None:  # continue a saved teacher's training

@@ -276,6 +276,28 @@ def test_an_environment_rl_cannot_train_on(env, expected, tmp_path, capfd):
     assert_one_line_and_nothing_created(code, lines, expected, tmp_path / "runs")
 
 
+# ---------------------------------------------------------------- a cache folder (distill.cache_dir) it cannot write
+@pytest.mark.parametrize("domain", ["nlp", "vision"])
+def test_a_cache_folder_that_cannot_be_written(domain, files, tmp_path, capfd):
+    """distill.cache_dir (offline mode) with a file in the way: one line naming the key, exit 2, before the run
+    folder and before the teacher is read (the path given is not there; kd.common.utils.paths.require_writable_folder,
+    its read-only case: test_common_paths.py)."""
+    (tmp_path / "taken").write_text("a file where the cache folder should go")
+    cache = tmp_path / "taken" / "cache"
+    if domain == "nlp":
+        module, argv = nlp_distill, ["--config", SST2, *local_data(files), "teacher.checkpoint=runs/t/model.pt"]
+        folder = cache
+    else:
+        module, argv = vision_distill, ["--config", "digits_cnn_mlp", "teacher.checkpoint=runs/t/model.pt",
+                                        "distill.mode=offline"]
+        folder = cache / "soft_labels"
+    code, lines = run_script(module, [*argv, f"distill.cache_dir={cache}", "--runs-dir", str(tmp_path / "runs")],
+                             capfd)
+    assert_one_line_and_nothing_created(code, lines, "distill.cache_dir", tmp_path / "runs")
+    assert lines == [f"error: distill.cache_dir: cannot write the folder {folder}: {tmp_path / 'taken'} is a file, "
+                     "not a folder; set distill.cache_dir to a folder, or move the file"]
+
+
 # ------------------------------------------------------------------ the same, as the processes a user starts
 @pytest.mark.parametrize("module, argv, expected", [
     ("kd.vision.scripts.distill", ["--config", "digits_cnn_mlp", "teacher.checkpoint={truncated}"], "checkpoint '"),

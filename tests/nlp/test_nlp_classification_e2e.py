@@ -4,6 +4,7 @@ distillation term must teach: the logit terms (kd, mse) overrule flipped labels,
 attention, cosine) pull the student's features towards the teacher's against a weight-0 control."""
 import json
 import random
+import re
 
 import pytest
 import torch
@@ -53,7 +54,9 @@ def workspace(tmp_path_factory):
             "data.max_length=16", f"teacher.name={folder}", "threads=2"]
     final = train_teacher.main(["--config", CONFIG, "--runs-dir", str(root / "runs"), *data, "train.epochs=6",
                                 "train.lr=3e-3", "train.batch_size=32"])
-    teacher = next((root / "runs").glob("nlp-sst2-train_teacher-*")) / "checkpoints" / "model.pt"
+    (run,) = (root / "runs").iterdir()
+    assert re.fullmatch(r"nlp-sst2-train_teacher-s0-\d{8}-\d{6}", run.name)  # the preset's name and seed
+    teacher = run / "checkpoints" / "model.pt"
     dev_texts = [line.split("\t")[0] for line in (root / "dev.tsv").read_text().splitlines()[1:]]
     return {"root": root, "data": data, "teacher": teacher, "teacher_final": final, "dev_texts": dev_texts}
 
@@ -124,9 +127,11 @@ def test_the_teacher_run_keeps_its_state_and_its_weights_apart(workspace, tmp_pa
 
 
 def test_evaluate_script_and_label_mismatch(workspace, tmp_path):
-    final = evaluate.main(["--config", CONFIG, "--runs-dir", str(workspace["root"] / "runs"), *workspace["data"],
+    final = evaluate.main(["--config", CONFIG, "--runs-dir", str(tmp_path / "eval"), *workspace["data"],
                            f"evaluate.checkpoint={workspace['teacher']}"])
     assert final["dev_acc"] == pytest.approx(workspace["teacher_final"]["dev_acc"])
+    (run,) = (tmp_path / "eval").iterdir()
+    assert re.fullmatch(r"nlp-sst2-evaluate-\d{8}-\d{6}", run.name)  # evaluate trains nothing: no seed
     three = tmp_path / "three.tsv"
     three.write_text("text\tlabel\na\t0\nb\t1\nc\t2\n")
     with pytest.raises(KDError, match="labels"):

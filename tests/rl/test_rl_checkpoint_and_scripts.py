@@ -1,5 +1,6 @@
 """Save/load keeps the score (normalisation statistics included); the scripts run end to end."""
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -46,13 +47,13 @@ def test_scripts_train_distill_evaluate(tmp_path, capsys):
     runs = str(tmp_path)
     teacher_final = train_teacher.main(["--config", str(CONFIG), "--runs-dir", runs, "--seed", "3",
                                         "teacher.ppo.total_steps=2048", "teacher.ppo.eval_every=2", "eval.episodes=3"])
-    teacher_pt = next(tmp_path.glob("teacher-cartpole-s3-*/checkpoints/model.pt"))
+    teacher_pt = next(tmp_path.glob("rl-cartpole-train_teacher-s3-*/checkpoints/model.pt"))
     assert teacher_final["policy_parameters"] == 4610
     assert 0 < teacher_final["training_episodes"] <= 100 and teacher_final["training_return_mean"] > 0
     final = distill.main(["--config", str(CONFIG), "--runs-dir", runs, f"teacher.checkpoint={teacher_pt}",
                           "distill.total_steps=512", "distill.data=mix", "eval.episodes=3"])
     assert final["compression"] > 10 and "percent_of_teacher" in final
-    run = next(tmp_path.glob("distill-cartpole-*"))
+    run = next(tmp_path.glob("rl-cartpole-distill-s1-*"))
     assert (run / "plots" / "returns.png").is_file() and (run / "summary.md").is_file()
     assert "![returns](plots/returns.png)" in (run / "summary.md").read_text()
     assert json.loads((run / "metrics.json").read_text())["history"]
@@ -65,22 +66,25 @@ def test_scripts_train_distill_evaluate(tmp_path, capsys):
     results = evaluate.main(["--checkpoint", str(student_pt), "--teacher", str(teacher_pt), "--episodes", "3",
                              "--runs-dir", runs, "--gif"])
     row = results[f"{run.name}:{student_pt}"]  # labelled by its run folder
+    assert [re.fullmatch(r"rl-cartpole-evaluate-\d{8}-\d{6}", p.name) is not None
+            for p in tmp_path.glob("*evaluate*")] == [True]  # the rule of every domain; evaluate trains no seed
     assert row["return_mean"] == final["student_return_mean"]  # reloaded from disk, same seeds: same score
     assert Path(row["gif"]).stat().st_size > 0
     assert "% of teacher" in capsys.readouterr().out
 
 
 def test_evaluate_labels_each_policy_by_its_run_folder():
-    paths = ["runs/distill-a/checkpoints/model.pt", "runs/teacher-a/checkpoints/best.pt", "elsewhere/p.pt",
-             "other/distill-a/checkpoints/model.pt"]
-    assert [label for label, _ in evaluate.policy_labels(paths)] == ["distill-a", "teacher-a-best", "p", "distill-a-2"]
+    paths = ["runs/rl-a-distill-s1/checkpoints/model.pt", "runs/rl-a-train_teacher-s1/checkpoints/best.pt",
+             "elsewhere/p.pt", "other/rl-a-distill-s1/checkpoints/model.pt"]
+    assert [label for label, _ in evaluate.policy_labels(paths)] == ["rl-a-distill-s1", "rl-a-train_teacher-s1-best", "p",
+                                                                     "rl-a-distill-s1-2"]
 
 
 def test_dqn_teacher_script_saves_a_q_network(tmp_path):
     config = CONFIG.with_name("cartpole_dqn.yaml")
     train_teacher.main(["--config", str(config), "--runs-dir", str(tmp_path), "teacher.dqn.total_steps=600",
                         "teacher.dqn.learning_starts=100", "teacher.dqn.eval_every=300", "eval.episodes=2"])
-    policy, meta = load_policy(next(tmp_path.glob("teacher-*/checkpoints/model.pt")))
+    policy, meta = load_policy(next(tmp_path.glob("rl-cartpole-train_teacher-s*/checkpoints/model.pt")))
     assert meta["algo"] == "dqn" and policy.arch_name == "q_network"
 
 
@@ -112,12 +116,12 @@ def test_summarize_plots_the_spread_over_seeds(tmp_path, assert_png):
     (learning curves with a band, final returns with whiskers, return against parameters) are embedded."""
     env = {"name": "cartpole", "kwargs": {}}
     for seed in (1, 2):
-        fake_run(tmp_path, f"teacher-cartpole-s{seed}", {"env": env, "seed": seed, "teacher": {"algo": "ppo"}},
+        fake_run(tmp_path, f"rl-cartpole-train_teacher-s{seed}", {"env": env, "seed": seed, "teacher": {"algo": "ppo"}},
                  {"policy_parameters": 4610, "teacher_return_mean": 490.0 + seed}, [])
-    teacher_pt = tmp_path / "teacher-cartpole-s1" / "checkpoints" / "model.pt"
+    teacher_pt = tmp_path / "rl-cartpole-train_teacher-s1" / "checkpoints" / "model.pt"
     for seed in (1, 2, 3):
         history = [{"steps": s, "eval_return": min(500.0, s / 10 + 20 * seed)} for s in range(0, 6001, 1000)]
-        fake_run(tmp_path, f"distill-cartpole-s{seed}",
+        fake_run(tmp_path, f"rl-cartpole-distill-s{seed}",
                  {"env": env, "seed": seed, "teacher": {"algo": "ppo"}, "student": {"arch": {"hidden": [16]}}},
                  {"student_return_mean": 450.0 + 10 * seed, "teacher_return_mean": 491.0, "percent_of_teacher": 95.0,
                   "student_parameters": 114, "compression": 40.4, "method": "policy_distillation", "loss": "kl",

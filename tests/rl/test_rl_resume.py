@@ -71,13 +71,13 @@ def test_time_budget_stop_then_resume_finishes_the_teacher_and_the_student(tmp_p
     short = ["teacher.ppo.total_steps=2048", "teacher.ppo.eval_every=2", "eval.episodes=2"]
     train_teacher.main(["--config", str(CONFIG), "--runs-dir", runs, "--seed", "5", *short,
                         "teacher.ppo.max_minutes=0"])  # a zero budget stops after the first update
-    run = next(tmp_path.glob("teacher-cartpole-s5-*"))
+    run = next(tmp_path.glob("rl-cartpole-train_teacher-s5-*"))
     assert safe_load(run / "checkpoints" / "last.pt")["iteration"] == 1
     final = train_teacher.main(["--resume", str(run), "--runs-dir", runs, "teacher.ppo.max_minutes=null"])
     history = json.loads((run / "metrics.json").read_text())["history"]
     assert [r["epoch"] for r in history] == [1, 2, 3, 4] and history[-1]["steps"] == 2048
     assert not final["stopped_by_time_budget"] and final["trained_steps"] == 2048
-    assert len(list(tmp_path.glob("teacher-*"))) == 1  # the same run folder, not a new one
+    assert len(list(tmp_path.glob("rl-cartpole-train_teacher-*"))) == 1  # the same run folder, not a new one
 
     assert {p.name for p in (run / "checkpoints").iterdir()} == {"last.pt", "model.pt", "best.pt", "last_update.pt"}
     teacher_pt = run / "checkpoints" / "model.pt"
@@ -88,7 +88,7 @@ def test_time_budget_stop_then_resume_finishes_the_teacher_and_the_student(tmp_p
         distill.main(["--config", str(CONFIG), "--runs-dir", runs, f"teacher.checkpoint={state}"])
     distill.main(["--config", str(CONFIG), "--runs-dir", runs, f"teacher.checkpoint={teacher_pt}", "eval.episodes=2",
                   "distill.total_steps=1024", "distill.max_minutes=0"])
-    student_run = next(tmp_path.glob("distill-cartpole-*"))
+    student_run = next(tmp_path.glob("rl-cartpole-distill-s1-*"))
     with pytest.raises(ConfigError, match="--resume cannot change teacher.checkpoint"):
         distill.main(["--resume", str(student_run), f"teacher.checkpoint={run / 'checkpoints' / 'best.pt'}"])
     final = distill.main(["--resume", str(student_run), "--runs-dir", runs, "distill.max_minutes=null"])

@@ -1,10 +1,12 @@
 """method_table, report and lr_sweep end to end on a tiny ImageFolder the test writes; specialists on digits."""
 import json
+import re
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from kd.common.utils.checkpoint import safe_load
 from kd.common.utils.errors import ConfigError
 from kd.vision.scripts import lr_sweep, method_table, report
 
@@ -31,6 +33,7 @@ def test_method_table_then_report(image_folder, tmp_path, capsys):
     root = method_table.main(["--runs-dir", str(tmp_path), *TINY, f"data.root={image_folder}",
                               "run.methods=[student, simkd]", "run.seeds=[0, 1]", "data.train_subset=24",
                               "data.augment=false", "run.memo_teacher=true"])
+    assert re.fullmatch(r"vision-imagefolder-method_table-\d{8}-\d{6}", root.name)  # two seeds: none in the name
     finals = [json.loads(p.read_text())["final"] for p in sorted(root.glob("*/metrics.json"))]
     assert sorted(f["label"] for f in finals) == ["simkd", "simkd", "student", "student", "teacher"]
     assert all(f["train_images"] == 24 for f in finals)
@@ -58,8 +61,11 @@ def test_memo_teacher_needs_unaugmented_data(image_folder, tmp_path):
 def test_lr_sweep_trains_the_teacher_once(image_folder, tmp_path):
     lr_sweep.main(["--lrs", "0.001", "0.01", "--runs-dir", str(tmp_path), *TINY, f"data.root={image_folder}",
                    "run.methods=[kd]", "run.seeds=[0]"])
-    sweep = next(tmp_path.glob("lr-sweep-*"))
-    assert len(list(sweep.glob("*/teacher-seed0"))) == 1
+    (sweep,) = tmp_path.iterdir()
+    assert re.fullmatch(r"vision-imagefolder-lr_sweep-s0-\d{8}-\d{6}", sweep.name)
+    tables = sorted(sweep.glob("lr*/vision-imagefolder-method_table-s0-*"))  # a folder per learning rate
+    assert [p.parent.name for p in tables] == ["lr0.001", "lr0.01"]
+    assert len(list(sweep.glob("*/*/teacher-seed0"))) == 1
     table = (sweep / "lr_sweep.md").read_text()
     assert "| kd | 0.001 | 1 |" in table and "| kd | 0.01 | 1 |" in table
     assert (sweep / "plots" / "accuracy_vs_lr.png").is_file() and "![accuracy_vs_lr](plots/accuracy_vs_lr.png)" in table
@@ -72,9 +78,43 @@ def test_specialists_end_to_end_on_digits(tmp_path):
                                "specialist.epochs=1", "n_groups=2"])
     assert len(result["groups"]) == 2 and sorted(c for g in result["groups"] for c in g) == list(range(10))
     assert result["generalist_acc"] > 30 and result["combined_acc"] > 30          # chance is 10%
-    run = next(tmp_path.glob("specialists-*"))
+    (run,) = tmp_path.iterdir()
+    assert re.fullmatch(r"vision-digits-specialists-s0-\d{8}-\d{6}", run.name)
     assert (run / "specialist_1" / "plots" / "loss.png").is_file() and (run / "summary.md").is_file()
     assert "![loss](specialist_1/plots/loss.png)" in (run / "summary.md").read_text()
+
+
+def test_specialists_resume_after_the_generalist(tmp_path, monkeypatch):
+    """An interrupted specialists run continues with --resume like the other vision scripts: the finished
+    generalist is kept (not trained again), the specialists train, and the result is the uninterrupted run's."""
+    from kd.vision.scripts import specialists
+
+    args = ["--config", "specialists_digits", "generalist.epochs=2", "specialist.epochs=1", "n_groups=2"]
+    straight = specialists.main([*args, "--runs-dir", str(tmp_path / "straight")])
+
+    def interrupted(*_args, **_kwargs):  # Ctrl-C as the first specialist starts
+        raise KeyboardInterrupt
+
+    original = specialists.train_specialist
+    monkeypatch.setattr(specialists, "train_specialist", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        specialists.main([*args, "--runs-dir", str(tmp_path / "cut")])
+    (run,) = (tmp_path / "cut").iterdir()
+    generalist_state = run / "generalist" / "checkpoints" / "last.pt"
+    assert safe_load(generalist_state)["epoch"] == 2 and not (run / "specialist_0").exists()
+    written = generalist_state.stat().st_mtime_ns
+    monkeypatch.setattr(specialists, "train_specialist", original)
+    with pytest.raises(ConfigError, match=r"^--resume cannot change n_groups \(2 -> 3\): the run's checkpoints were "
+                                          r"made with the saved value; drop that override, or start a new run$"):
+        specialists.main(["--resume", str(run), "n_groups=3"])
+
+    resumed = specialists.main(["--resume", str(run)])
+    assert generalist_state.stat().st_mtime_ns == written                  # the generalist was not trained again
+    assert [p.name for p in (tmp_path / "cut").iterdir()] == [run.name]    # the same run folder, no new one
+    assert resumed == straight
+    history = json.loads((run / "generalist" / "metrics.json").read_text())["history"]
+    assert [r["epoch"] for r in history] == [1, 2]
+    assert json.loads((run / "metrics.json").read_text())["final"]["combined_acc"] == straight["combined_acc"]
 
 
 

@@ -128,3 +128,25 @@ def test_specialist_learns_the_generalists_merged_soft_targets(digits, shifted_t
     assert disputed.sum() > 90
     assert (says == generalist_says)[disputed].float().mean() > 0.75   # measured 0.94
     assert (says == labels_say)[disputed].float().mean() < 0.25
+
+
+@pytest.mark.parametrize("enrich", [0.5, None], ids=["enriched", "plain shuffling"])
+def test_a_specialists_draws_are_a_function_of_seed_and_epoch(enrich):
+    """Epoch e of a fresh loader (a run resumed after epoch e) draws what epoch e of one uninterrupted loader did."""
+    from torch.utils.data import TensorDataset
+
+    from kd.vision.scripts.specialists import enriched_loader
+
+    labels = torch.arange(40) % 4
+    dataset = TensorDataset(torch.arange(40), labels)
+
+    def epoch_draws(loader, epoch):
+        loader.sampler.set_epoch(epoch)  # as the engine does before each epoch
+        return torch.cat([batch[0] for batch in loader]).tolist()
+
+    straight = enriched_loader(dataset, labels, [1, 2], enrich, 8, seed=3)[0]
+    uninterrupted = [epoch_draws(straight, e) for e in range(3)]
+    resumed = enriched_loader(dataset, labels, [1, 2], enrich, 8, seed=3)[0]
+    assert epoch_draws(resumed, 2) == uninterrupted[2] and uninterrupted[2] != uninterrupted[1]
+    if enrich is None:
+        assert sorted(uninterrupted[0]) == list(range(40))  # a permutation

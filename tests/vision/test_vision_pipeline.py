@@ -2,6 +2,7 @@
 mode (online, offline, guide), --resume continues an interrupted run, a NaN loss stops the run and
 keeps the last good checkpoint, and user mistakes are one-line errors with a non-zero exit."""
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,7 @@ def teacher_checkpoint(tmp_path_factory) -> Path:
     rows = train_teacher.main(["--config", "digits_cnn_mlp", "--runs-dir", str(runs), "teacher.epochs=4"])
     (row,) = rows.values()
     assert row["acc"] > 90.0
+    assert re.fullmatch(r"vision-digits-train_teacher-s0-\d{8}-\d{6}", only_run(runs).name)
     return only_run(runs) / "teacher" / "checkpoints" / "model.pt"
 
 
@@ -52,6 +54,7 @@ def test_quickstart_end_to_end(tmp_path, capsys):
     assert kd["agreement"] > alone["agreement"] + 2.0
     assert kd["params"] < teacher["params"] / 5 and kd["flops"] < teacher["flops"] / 50
     run = only_run(tmp_path)
+    assert re.fullmatch(r"vision-digits-quickstart-\d{8}-\d{6}", run.name)  # three student seeds: none named
     out = capsys.readouterr().out
     assert f"run folder: {run}" in out and "| student + KD (mlp, kd, online; 10% labelled + the rest unlabelled) |" in out
     plots = ("plots/comparison.png", "plots/test_accuracy.png", "plots/accuracy_vs_cost.png", "plots/reliability.png",
@@ -116,6 +119,7 @@ def test_resume_after_interruption(tmp_path, teacher_checkpoint, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         distill.main(args + ["--runs-dir", str(tmp_path / "cut")])
     run = only_run(tmp_path / "cut")
+    assert re.fullmatch(r"vision-digits-distill-s0-\d{8}-\d{6}", run.name)
     assert safe_load(run / "student_kd" / "checkpoints" / "last.pt")["epoch"] == 1
     monkeypatch.setattr(Distiller, "_train_epoch", original)
 
