@@ -39,6 +39,7 @@ from kd.common.utils import distributed
 from kd.common.utils.checkpoint import MODEL_CHECKPOINT, MODEL_FOLDER, atomic_save_on_main
 from kd.common.utils.device import autocast
 from kd.common.utils.errors import ConfigError
+from kd.common.utils.paths import require_writable_folder
 from kd.common.utils.registry import section_options
 from kd.common.utils.run_folder import RunFolder
 from kd.nlp.data import Seq2SeqCollator, bucketed_loader, build_tokenizer, WordTokenizer, load_translation_data
@@ -254,11 +255,13 @@ class TranslationTask:
 
     @staticmethod
     def distill(cfg: dict, open_run: Callable[[], RunFolder], device: torch.device, resume: bool = False) -> dict:
+        dc = cfg["distill"]
+        if dc["targets"] == "teacher_beam" and dc.get("cache_dir"):  # the beam-output cache, checked before any work
+            require_writable_folder(dc["cache_dir"], "distill.cache_dir")
         teacher, src_tok, tgt_tok = load_teacher(cfg)
         splits = load_pairs(cfg)
         teacher.to(device)
         model, src_tok, tgt_tok, kwargs = build_student(cfg, teacher, src_tok, tgt_tok)
-        dc = cfg["distill"]
         if dc["targets"] not in ("reference", "teacher_beam"):
             raise ConfigError(f"unknown distill.targets '{dc['targets']}'; choose reference or teacher_beam")
         run = open_run()

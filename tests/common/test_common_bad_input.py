@@ -277,15 +277,19 @@ def test_an_environment_rl_cannot_train_on(env, expected, tmp_path, capfd):
 
 
 # ---------------------------------------------------------------- a cache folder (distill.cache_dir) it cannot write
-@pytest.mark.parametrize("domain", ["nlp", "vision"])
+@pytest.mark.parametrize("domain", ["nlp", "nlp translation", "vision"])
 def test_a_cache_folder_that_cannot_be_written(domain, files, tmp_path, capfd):
-    """distill.cache_dir (offline mode) with a file in the way: one line naming the key, exit 2, before the run
-    folder and before the teacher is read (the path given is not there; kd.common.utils.paths.require_writable_folder,
-    its read-only case: test_common_paths.py)."""
+    """distill.cache_dir (offline classification, sequence-level KD's beam outputs, vision's soft labels) with a file
+    in the way: one line naming the key, exit 2, before the run folder and before the teacher is read (the path given
+    is not there; kd.common.utils.paths.require_writable_folder, its read-only case: test_common_paths.py)."""
     (tmp_path / "taken").write_text("a file where the cache folder should go")
     cache = tmp_path / "taken" / "cache"
     if domain == "nlp":
         module, argv = nlp_distill, ["--config", SST2, *local_data(files), "teacher.checkpoint=runs/t/model.pt"]
+        folder = cache
+    elif domain == "nlp translation":
+        module, argv = nlp_distill, ["--config", "NLP/configs/multi30k.yaml", f"data.path={tmp_path}",
+                                     "teacher.checkpoint=runs/t/model.pt", "distill.targets=teacher_beam"]
         folder = cache
     else:
         module, argv = vision_distill, ["--config", "digits_cnn_mlp", "teacher.checkpoint=runs/t/model.pt",

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# NLP/README.md's Multi30k de->en table on all of its data (29,000 training pairs, test_2016_flickr 1,000) on a
+# 2-core CPU: the preset's transformer teacher (3+3 layers, d 256, joint cased BPE of 10,000, 10 epochs) trained
+# once; students (2+2 layers, d 128) alone, with word-level KD and with sequence-level KD (Kim & Rush 2016), one seed
+# of each at a time so that an interrupted schedule leaves whole seeds. The teacher's beam outputs on the training
+# sources are decoded once into distill.cache_dir and shared by the sequence-level students of every seed.
+# Run from the repository root: bash NLP/scripts/cpu_results_multi30k_full.sh   (TEACHER=path/model.pt reuses one)
+set -euo pipefail
+source "$(dirname "$0")/cpu_results_env.sh"
+export OMP_NUM_THREADS=2
+MT="--config NLP/configs/multi30k.yaml --runs-dir $RUNS/multi30k-full data.path=$DATA/multi30k threads=2"
+if [ -z "${TEACHER:-}" ]; then
+  $P.train_teacher $MT
+  TEACHER=$(newest 1 "$RUNS"/multi30k-full/nlp-multi30k-train_teacher-*)/checkpoints/model.pt
+fi
+KD="$MT teacher.checkpoint=$TEACHER distill.cache_dir=$RUNS/multi30k-full/teacher-beams distill.epochs=${EPOCHS:-10}"
+for SEED in ${SEEDS:-0 1 2}; do
+  $P.distill $KD seed=$SEED "distill.weights={ce: 1.0}"
+  $P.distill $KD seed=$SEED "distill.weights={ce: 1.0}" distill.targets=teacher_beam
+  $P.distill $KD seed=$SEED "distill.weights={ce: 0.5, kd: 0.5}"
+done
+$P.report --runs "$RUNS"/multi30k-full --out "$RUNS"/multi30k-full/report
