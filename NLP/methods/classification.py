@@ -1,118 +1,126 @@
-"""Text-classification distillation: hard-label CE, soft-target KL, logit MSE and, for BERT students that
-share the teacher's tokenizer, TinyBERT hidden-state and attention losses and DistilBERT's cosine loss.
+"""Text-classification distillation methods by name: one file per paper or idea, each registered in
+:data:`CLASSIFICATION_METHODS` and selected by ``method.name``, with its own config section ``methods.<name>``.
 
-L = w_ce CE(y, z_s) + w_kd T^2 KL(p_t^T || p_s^T) + w_mse ||z_s - z_t||^2 / C
-    + w_hidden sum_l MSE(h_s^l W_l, h_t^{g(l)}) / (L_s + 1) + w_attention sum_l MSE(A_s^l, A_t^{g'(l)}) / L_s
-    + w_cosine (1 - cos(h_s^L, h_t^L))
+``method.name``  loss (file)                                            reads from the teacher  offline  tokenizer
+supervised       CE(y, z_s), no teacher (supervised.py)                  nothing                 -        any
+kd               (1 - alpha) CE + alpha T^2 KL(p_t^T || p_s^T) (kd.py)   logits                  yes      any
+logit_mse        (1 - alpha) CE + alpha ||z_s - z_t||^2 / C              logits                  yes      any
+tinybert         prediction + hidden-state + attention-map MSE           + hidden states, attns  no       teacher's
+distilbert       prediction + cosine of the last hidden states           + hidden states         no       teacher's
 
-Layer maps are TinyBERT's uniform strategy: hidden state l of the student (0 = embeddings) matches
-teacher hidden state l * L_t / L_s; student attention layer l matches teacher layer (l+1) * L_t / L_s - 1.
-Only the terms named in ``weights`` are computed. With cached teacher logits in the batch (offline
-mode) and only logit terms, the teacher is not run at all.
+Every method is built as ``CLASSIFICATION_METHODS.get(name)(teacher=..., student=..., **settings)``, ``settings``
+being its section ``methods.<name>`` (the presets NLP/configs/sst2.yaml and trec.yaml list every constructor
+argument there with its default), and declares, as class attributes, what the task must give it:
 
-``feature_epochs = N > 0`` trains in TinyBERT's two stages (Jiao et al. 2020, sec. 3.3): the first N
-epochs the position-wise terms alone (hidden, attention, cosine), the remaining epochs the prediction
-terms alone (ce, kd, mse). ``N = 0`` trains every term jointly.
+- ``teacher_outputs``: what it reads from the teacher on a batch (``()``: no teacher at all; ``("logits",)``;
+  or with ``"hidden_states"`` / ``"attentions"``), so ``needs_teacher`` is ``bool(teacher_outputs)``;
+- ``works_offline``: whether the teacher's cached training-set logits (``distill.mode=offline``) can replace the
+  teacher on every batch (only methods that read the logits alone);
+- ``needs_same_tokenizer``: whether it compares token positions, so the student must read the teacher's tokenizer
+  (not the BiLSTM's own vocabulary, not a pretrained student's).
+
+The task (:mod:`kd.nlp.tasks.classification`) reads these declarations, not the loss terms. Every term a method
+names is computed and logged (in tinybert's two stages, the stage's terms); its weight (0 included) only sets its
+share of the total, as in :class:`~kd.common.engine.DistillationMethod`. Add a method: a subclass of :class:`ClassificationMethod` in
+``methods/<name>.py`` decorated with ``@CLASSIFICATION_METHODS.register("<name>")``, one import line in
+``methods/__init__.py``, and its arguments under ``methods.<name>`` in the classification presets.
 """
 from __future__ import annotations
 
+import difflib
 from typing import Mapping
 
 import torch.nn.functional as F
-from torch import nn
+from torch import Tensor
 
 from kd.common.engine import DistillationMethod, teacher_forward
-from kd.common.losses import logit_mse, soft_target_kl
-from kd.common.losses.transformer import HiddenProjection, attention_map_loss, cosine_embedding_loss, hidden_state_mse
 from kd.common.utils.errors import ConfigError, KDError
+from kd.common.utils.registry import Registry, check_arguments
 from kd.nlp.methods.vocabulary_check import require_same_outputs
 
-LOGIT_TERMS = ("kd", "mse")
-POSITION_TERMS = ("hidden", "attention", "cosine")  # compare token positions: need the teacher's tokenizer
-ALL_TERMS = ("ce",) + LOGIT_TERMS + POSITION_TERMS
+CLASSIFICATION_METHODS: Registry = Registry("classification method")
+# The arguments the task gives every method (the rest come from its config section ``methods.<name>``).
+SUPPLIED = ("teacher", "student")
 
 
-class ClassificationKD(DistillationMethod):
-    """Args:
-        weights: term -> weight, for the terms to compute (subset of ce, kd, mse, hidden, attention, cosine).
-        temperature: T of the soft-target KL.
-        shares_tokenizer: whether the student reads the teacher's token ids (False for the BiLSTM).
-        student_layers, student_hidden, teacher_layers, teacher_hidden: sizes for the layer maps and projections.
-        attention_heads: ``none`` (TinyBERT: equal head counts) or ``mean`` (compare head-averaged maps).
-        feature_epochs: epochs of the position-wise terms alone before the prediction terms (0: jointly).
+class ClassificationMethod(DistillationMethod):
+    """Base class: the declarations (see the module docstring) and the forwards every method shares.
+
+    A batch is ``{"inputs": {"student": ..., "teacher": ...}, "labels": ...}`` (each role's tokenizer output), plus
+    ``"teacher_logits"`` in offline mode.
     """
 
-    def __init__(self, weights: Mapping[str, float], temperature: float = 4.0, shares_tokenizer: bool = True,
-                 student_layers: int = 0, student_hidden: int = 0, teacher_layers: int = 0, teacher_hidden: int = 0,
-                 attention_heads: str = "none", feature_epochs: int = 0):
-        super().__init__(weights)
-        unknown = sorted(set(self.weights) - set(ALL_TERMS))
-        if unknown:
-            raise ConfigError(f"unknown classification loss term(s) {unknown}; choose from {', '.join(ALL_TERMS)}")
-        position_terms = [t for t in POSITION_TERMS if t in self.weights]
-        if position_terms and not shares_tokenizer:
-            raise KDError(f"loss term(s) {position_terms} compare token positions, so the student must use the "
-                          "teacher's tokenizer; this student has its own vocabulary: distil logits only (ce, kd, mse)")
-        if feature_epochs and not (position_terms and set(self.weights) - set(POSITION_TERMS)):
-            raise ConfigError("distill.feature_epochs trains position-wise terms first and prediction terms after: "
-                              f"name both kinds in distill.weights (got {sorted(self.weights)})")
-        self.temperature, self.attention_heads = temperature, attention_heads
-        self.feature_epochs, self.epoch = feature_epochs, 0
-        self.needs_teacher = any(t in self.weights for t in LOGIT_TERMS + POSITION_TERMS)
-        self.student_layers, self.teacher_layers = student_layers, teacher_layers
-        self.projections = nn.ModuleList(
-            HiddenProjection(student_hidden, teacher_hidden) for _ in range(student_layers + 1)
-        ) if "hidden" in self.weights else nn.ModuleList()
+    teacher_outputs: tuple[str, ...] = ("logits",)
+    works_offline: bool = True
+    needs_same_tokenizer: bool = False
 
-    def set_epoch(self, epoch: int) -> None:
-        """Called by the Distiller before each epoch (0-based): picks the stage of a two-stage run."""
-        self.epoch = epoch
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.needs_teacher = bool(cls.teacher_outputs)
+        cls.uses_teacher_features = any(o != "logits" for o in cls.teacher_outputs)
 
-    def active_terms(self) -> set[str]:
-        """The terms this epoch computes: all of ``weights``, or one stage's share of them."""
-        if not self.feature_epochs:
-            return set(self.weights)
-        stage = set(POSITION_TERMS) if self.epoch < self.feature_epochs else {"ce", *LOGIT_TERMS}
-        return set(self.weights) & stage
+    @staticmethod
+    def cross_entropy(student_logits: Tensor, batch: dict) -> Tensor:
+        """Hard-label cross-entropy on the batch's labels."""
+        return F.cross_entropy(student_logits.float(), batch["labels"])
 
-    def _teacher_index(self, student_index: int, attention: bool) -> int:
-        ratio = self.teacher_layers // max(1, self.student_layers)
-        return (student_index + 1) * ratio - 1 if attention else student_index * ratio
-
-    def forward(self, student, teacher, batch) -> dict:
-        active = self.active_terms()
-        want_hidden = any(t in active for t in ("hidden", "cosine"))
-        want_attention = "attention" in active
-        extra = {"output_hidden_states": True} if want_hidden else {}
-        if want_attention:
+    @staticmethod
+    def student_forward(student, batch: dict, hidden_states: bool = False, attentions: bool = False):
+        extra = {"output_hidden_states": True} if hidden_states else {}
+        if attentions:
             extra["output_attentions"] = True
-        s_out = student(**batch["inputs"]["student"], **extra)
-        terms = {}
-        if "ce" in active:
-            terms["ce"] = F.cross_entropy(s_out.logits.float(), batch["labels"])
-        if not active & set(LOGIT_TERMS + POSITION_TERMS):
-            return terms
-        if "teacher_logits" in batch and not (want_hidden or want_attention):
-            t_logits, t_out = batch["teacher_logits"], None
-        else:
-            t_out = teacher_forward(teacher, **batch["inputs"]["teacher"], **extra)  # a dict: read by key
-            t_logits = t_out["logits"]
-        require_same_outputs(s_out.logits, t_logits, "classes")
-        if "kd" in active:
-            terms["kd"] = soft_target_kl(s_out.logits, t_logits, self.temperature)
-        if "mse" in active:
-            terms["mse"] = logit_mse(s_out.logits, t_logits)
-        mask = batch["inputs"]["student"]["attention_mask"].bool()
-        if "hidden" in active:
-            terms["hidden"] = sum(
-                hidden_state_mse(h, t_out["hidden_states"][self._teacher_index(i, False)], proj, mask)
-                for i, (h, proj) in enumerate(zip(s_out.hidden_states, self.projections))
-            ) / len(self.projections)
-        if want_attention:
-            terms["attention"] = sum(
-                attention_map_loss(a, t_out["attentions"][self._teacher_index(i, True)], mask, self.attention_heads)
-                for i, a in enumerate(s_out.attentions)
-            ) / len(s_out.attentions)
-        if "cosine" in active:
-            terms["cosine"] = cosine_embedding_loss(s_out.hidden_states[-1], t_out["hidden_states"][-1], mask)
-        return terms
+        return student(**batch["inputs"]["student"], **extra)
+
+    @staticmethod
+    def teacher_forward(teacher, batch: dict, hidden_states: bool = False, attentions: bool = False) -> Mapping:
+        """The teacher's outputs (a mapping, read by key: ``logits``, ``hidden_states``, ``attentions``). Logits
+        alone come from the batch's cached ``teacher_logits`` when it has them (offline: no teacher forward)."""
+        if "teacher_logits" in batch and not (hidden_states or attentions):
+            return {"logits": batch["teacher_logits"]}
+        extra = {"output_hidden_states": True} if hidden_states else {}
+        if attentions:
+            extra["output_attentions"] = True
+        return teacher_forward(teacher, **batch["inputs"]["teacher"], **extra)
+
+    @staticmethod
+    def same_classes(student_logits: Tensor, teacher_logits: Tensor) -> None:
+        require_same_outputs(student_logits, teacher_logits, "classes")
+
+
+def transformer_config(model, role: str, method: str):
+    """``model.config`` of a transformers model, or a one-line KDError: the feature methods read its layer count
+    and sizes and ask it for ``output_hidden_states`` / ``output_attentions``."""
+    config = getattr(model, "config", None)
+    if config is None or not hasattr(config, "num_hidden_layers"):
+        raise KDError(f"method.name={method} reads the {role}'s hidden states layer by layer, as transformers models "
+                      f"return them (output_hidden_states); this {role} is not such a model: distil its logits "
+                      "(method.name=kd or logit_mse)")
+    return config
+
+
+def check_method_section(name: str, settings: Mapping, key: str = "method.name") -> None:
+    """A ConfigError for an unknown method ``name`` (``key`` names where it was given; the line lists the choices)
+    or for a setting its constructor does not take (naming the one meant:
+    ``classification method 'kd' takes no argument 'temprature'; did you mean 'temperature'?``)."""
+    if name not in CLASSIFICATION_METHODS:
+        close = difflib.get_close_matches(name, CLASSIFICATION_METHODS.names(), n=1, cutoff=0.6)
+        meant = f" (did you mean '{close[0]}'?)" if close else ""
+        what = f"unknown {key} '{name}'" if key == "method.name" else f"{key}: no method is called '{name}'"
+        raise ConfigError(f"{what}{meant}; the text-classification methods are: "
+                          f"{', '.join(CLASSIFICATION_METHODS.names())}")
+    check_arguments(CLASSIFICATION_METHODS, name, supplied=SUPPLIED, teacher=None, student=None, **settings)
+
+
+def check_method_fits(name: str, mode: str, shares_tokenizer: bool | None = None, student_arch: str = "") -> None:
+    """The declarations of method ``name`` against the run: ``distill.mode=offline`` needs a method that works from
+    cached logits, and a method that compares token positions needs a student on the teacher's tokenizer
+    (``shares_tokenizer``; None: not known yet)."""
+    cls = CLASSIFICATION_METHODS.get(name)
+    if mode == "offline" and cls.needs_teacher and not cls.works_offline:
+        reads = " and ".join(o.replace("_", " ") for o in cls.teacher_outputs if o != "logits")
+        raise ConfigError(f"method.name={name} reads the teacher's {reads} on every batch, which cached logits cannot "
+                          "replace: pass distill.mode=online")
+    if shares_tokenizer is False and cls.needs_same_tokenizer:
+        raise KDError(f"method.name={name} compares token positions, so the student must use the teacher's tokenizer; "
+                      f"this student{f' (student.arch={student_arch})' if student_arch else ''} has its own "
+                      "vocabulary: distil logits only (method.name=kd or logit_mse)")

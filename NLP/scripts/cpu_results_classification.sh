@@ -9,29 +9,31 @@ SST2="--config NLP/configs/sst2.yaml --runs-dir $RUNS data.path=$DATA/sst2 data.
 STUDENT="student.num_layers=2 student.hidden_size=128 student.num_heads=2 distill.epochs=6 distill.lr=5.0e-4"
 $P.train_teacher $SST2 train.epochs=1 train.lr=1.0e-4
 T=$(latest sst2)/checkpoints/model.pt
-$P.distill $SST2 teacher.checkpoint=$T $STUDENT "distill.weights={ce: 1.0}"
-$P.distill $SST2 teacher.checkpoint=$T $STUDENT "distill.weights={ce: 0.5, kd: 0.5}"
+$P.distill $SST2 teacher.checkpoint=$T $STUDENT method.name=supervised
+$P.distill $SST2 teacher.checkpoint=$T $STUDENT method.name=kd
 # Throughput side by side: teacher and both SST-2 students evaluated one after another in the same conditions
 # (batch of 32 dev sentences, 1 thread).
 latest_distill() { newest $2 "$RUNS"/nlp-$1-distill-*; }
 for CKPT in "$T" "$(latest_distill sst2 2)/checkpoints/model.pt" "$(latest_distill sst2 1)/checkpoints/model.pt"; do
   $P.evaluate $SST2 teacher.checkpoint=$T evaluate.checkpoint=$CKPT
 done
-# Feature losses (online) and DistilBERT-style initialisation from the teacher's layers 0, 2, 4
-for W in "ce: 0.5, kd: 0.5, attention: 1.0" "ce: 0.5, kd: 0.5, hidden: 0.1" "ce: 0.5, kd: 0.5, hidden: 1.0" \
-         "ce: 0.5, kd: 0.5, hidden: 1.0, attention: 1.0"; do
-  $P.distill $SST2 teacher.checkpoint=$T $STUDENT distill.mode=online "distill.weights={$W}"
+# Feature losses (online, TinyBERT: 0.5 CE + 0.5 T^2 KL + the weights below) and DistilBERT-style initialisation
+# from the teacher's layers 0, 2, 4
+TB="methods.tinybert"
+for W in "$TB.hidden_weight=0" "$TB.hidden_weight=0.1 $TB.attention_weight=0" "$TB.attention_weight=0" \
+         "$TB.hidden_weight=1.0"; do
+  $P.distill $SST2 teacher.checkpoint=$T $STUDENT distill.mode=online method.name=tinybert $W
 done
-$P.distill $SST2 teacher.checkpoint=$T $STUDENT distill.mode=online distill.feature_epochs=3 distill.epochs=9 \
-  "distill.weights={ce: 0.5, kd: 0.5, hidden: 1.0, attention: 1.0}"
+$P.distill $SST2 teacher.checkpoint=$T $STUDENT distill.mode=online method.name=tinybert $TB.feature_epochs=3 \
+  distill.epochs=9
 D3="student.num_layers=3 student.hidden_size=384 student.num_heads=12 student.init=teacher distill.epochs=6 distill.lr=5.0e-5"
-$P.distill $SST2 teacher.checkpoint=$T $D3 "distill.weights={ce: 1.0}"
-$P.distill $SST2 teacher.checkpoint=$T $D3 "distill.weights={ce: 0.5, kd: 0.5}"
-$P.distill $SST2 teacher.checkpoint=$T $D3 distill.mode=online "distill.weights={ce: 0.5, kd: 0.5, cosine: 1.0}"
+$P.distill $SST2 teacher.checkpoint=$T $D3 method.name=supervised
+$P.distill $SST2 teacher.checkpoint=$T $D3 method.name=kd
+$P.distill $SST2 teacher.checkpoint=$T $D3 distill.mode=online method.name=distilbert
 
 # TREC-6: MiniLM-L6 teacher on 1,500 training questions for 2 epochs; BiLSTM student (own word vocabulary)
 TREC="--config NLP/configs/trec.yaml --runs-dir $RUNS data.path=$DATA/trec data.train_subset=1500 threads=1"
 $P.train_teacher $TREC train.epochs=2 train.lr=1.0e-4
 T=$(latest trec)/checkpoints/model.pt
-$P.distill $TREC teacher.checkpoint=$T distill.epochs=8 "distill.weights={ce: 1.0}"
-$P.distill $TREC teacher.checkpoint=$T distill.epochs=8 "distill.weights={ce: 0.5, kd: 0.5}"
+$P.distill $TREC teacher.checkpoint=$T distill.epochs=8 method.name=supervised
+$P.distill $TREC teacher.checkpoint=$T distill.epochs=8 method.name=kd

@@ -18,8 +18,8 @@ SMALL_BERT="student.arch=small_bert student.num_layers=2 student.hidden_size=128
 distill.epochs=2"
 for STUDENT in "$BILSTM" "$SMALL_BERT"; do
   for SEED in ${SEEDS:-0 1 2}; do
-    $P.distill $KD $STUDENT seed=$SEED "distill.weights={ce: 1.0}"
-    $P.distill $KD $STUDENT seed=$SEED "distill.weights={ce: 0.5, kd: 0.5}"
+    $P.distill $KD $STUDENT seed=$SEED method.name=supervised
+    $P.distill $KD $STUDENT seed=$SEED method.name=kd
   done
 done
 $P.report --runs "$RUNS"/sst2-full --out "$RUNS"/sst2-full/report

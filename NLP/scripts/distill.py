@@ -1,4 +1,5 @@
-"""Distil a student from a trained teacher (or train it alone with distill.weights={ce: 1.0}).
+"""Distil a student from a trained teacher, or train it alone (classification: method.name=supervised;
+translation and LM: distill.weights={ce: 1.0}).
 
     python -m kd.nlp.scripts.distill --config NLP/configs/sst2.yaml [key.sub=value ...]
 
@@ -9,7 +10,8 @@ from kd.nlp.scripts.launch import run_stage
 
 
 def main(argv=None):
-    return run_stage("distill", "Distil a student from a trained teacher (or train it alone with distill.weights={ce: 1.0})", argv)
+    return run_stage("distill", "Distil a student from a trained teacher, or train it alone (classification: "
+                     "method.name=supervised; translation and LM: distill.weights={ce: 1.0})", argv)
 
 
 if __name__ == "__main__":

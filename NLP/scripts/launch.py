@@ -3,8 +3,10 @@
 A stage receives ``open_run``, not the run folder: it loads its data, tokenizers and checkpoints first and
 calls ``open_run()`` when it is about to train, so a mistake in any of them leaves no folder behind (and, with
 ``--resume``, an untouched config.yaml); with ``--dry-run`` that call prints the config and exits instead.
-``--config`` is a preset name in NLP/configs/ (``sst2``) or a YAML path; the loss-term weights are an open
-mapping (``distill.weights.mse=0.5`` adds a term).
+``--config`` is a preset name in NLP/configs/ (``sst2``) or a YAML path. Text classification picks its method by
+``method.name`` with its own section ``methods.<name>``; translation's and LM's loss-term weights are an open
+mapping (``distill.weights.kd=0.5``). A task's ``renamed`` keys are refused with their new names, and its
+``check_config`` (the classification method and its arguments) runs as the config is loaded, before any data.
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from typing import Callable
 import torch
 
 from kd.common.utils.cli import common_parser, exit_if_dry_run
-from kd.common.utils.config import load_config, load_run_config
+from kd.common.utils.config import load_config, load_run_config, load_yaml, resolve_preset
 from kd.common.utils.device import resolve_device
 from kd.common.utils.errors import ConfigError
 from kd.common.utils.plotting import figures_markdown, plot_training_progress
@@ -24,15 +26,14 @@ from kd.nlp.tasks import TASKS
 from kd.nlp.tasks.training import markdown_table
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
-# Mappings whose keys are free: the loss terms and their weights (``distill.weights.mse=0.5`` adds a term), and the
-# changes to a pretrained teacher's config that make its student (``student.config.n_layer=6``).
+# Mappings whose keys are free: translation's and LM's loss terms and their weights (``distill.weights.kd=0.5``), and
+# the changes to a pretrained teacher's config that make its student (``student.config.n_layer=6``).
 OPEN_SECTIONS = ("distill.weights", "student.config")
 # What --resume cannot change: the run's checkpoints, vocabularies and caches were made with these.
 FIXED_ON_RESUME = ("seed", "task", "data.name", "data.path", "data.train_file", "data.dev_file", "data.text_column",
                    "data.label_column", "data.header", "data.train_subset", "data.min_freq", "data.tokenizer",
                    "data.vocab_size", "data.source_prefix",
-                   "teacher", "student", "distill.mode", "distill.weights", "distill.targets", "distill.attention_heads",
-                   "distill.feature_epochs")
+                   "teacher", "student", "method", "methods", "distill.mode", "distill.weights", "distill.targets")
 
 
 def run_stage(stage: str, description: str, argv: list[str] | None = None) -> dict:
@@ -61,14 +62,27 @@ def run_stage(stage: str, description: str, argv: list[str] | None = None) -> di
 
 def load_nlp_config(args) -> dict:
     """``--resume``'s saved config (an override of FIXED_ON_RESUME refused), else the preset < overrides; ``--seed N``
-    is the override ``seed=N``."""
+    is the override ``seed=N``. A key the task renamed is refused with its new name; then the task checks the
+    config (``check_config``, where it has one)."""
     overrides = list(args.overrides) + ([f"seed={args.seed}"] if args.seed is not None else [])
+    if not args.resume and not args.config:
+        raise ConfigError("pass --config PRESET (sst2, trec, multi30k, lm: a name in NLP/configs/, or a YAML path) "
+                          "or --resume RUN_DIR")
+    source = Path(args.resume) / "config.yaml" if args.resume else resolve_preset(args.config, CONFIG_DIR)
+    task_name = next((o.split("=", 1)[1] for o in reversed(overrides) if o.split("=", 1)[0] == "task"), None)
+    if task_name is None and source.is_file():
+        task_name = load_yaml(source).get("task")
+    task = TASKS.get(task_name) if isinstance(task_name, str) and task_name in TASKS else None
+    renamed = getattr(task, "renamed", {})
     if args.resume:
-        return load_run_config(args.resume, overrides, fixed=FIXED_ON_RESUME, open_sections=OPEN_SECTIONS)
-    if args.config:
-        return load_config(args.config, overrides, config_dir=CONFIG_DIR, open_sections=OPEN_SECTIONS)
-    raise ConfigError("pass --config PRESET (sst2, trec, multi30k, lm: a name in NLP/configs/, or a YAML path) "
-                      "or --resume RUN_DIR")
+        cfg = load_run_config(args.resume, overrides, fixed=FIXED_ON_RESUME, open_sections=OPEN_SECTIONS,
+                              renamed=renamed)
+    else:
+        cfg = load_config(source, overrides, open_sections=OPEN_SECTIONS, renamed=renamed)
+    check = getattr(TASKS.get(cfg["task"]), "check_config", None)
+    if check is not None:
+        check(cfg)
+    return cfg
 
 
 def run_opener(cfg: dict, resume: str | None, name: str, runs_dir: str,

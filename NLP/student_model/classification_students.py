@@ -3,8 +3,9 @@
 A builder returns the model, the tokenizer it reads and what a checkpoint needs to rebuild both. Add your
 own student with ``@CLASSIFICATION_STUDENTS.register("my_student")`` and register its model class under
 the same name in :data:`kd.nlp.model_zoo.NLP_MODELS`, so a saved checkpoint reloads; then
-``student.arch=my_student`` selects it. Position-wise losses (``hidden``, ``attention``, ``cosine``) need a
-student that reads the teacher's tokenizer and returns hidden states / attentions as transformers do.
+``student.arch=my_student`` selects it. Methods that compare token positions (``method.name=tinybert``,
+``distilbert``: ``needs_same_tokenizer``) need a student that reads the teacher's tokenizer and returns hidden states /
+attentions as transformers do.
 """
 from __future__ import annotations
 
@@ -66,8 +67,8 @@ def bilstm(section: dict, num_labels: int, teacher, teacher_tokenizer, teacher_n
 def pretrained(section: dict, num_labels: int, teacher, teacher_tokenizer, teacher_name: str,
                train_texts: list[str]) -> BuiltStudent:
     """A pretrained model by hub id or save_pretrained folder (``student.name``, e.g. ``distilbert-base-uncased``)
-    with a new head of ``num_labels`` outputs, read with its own tokenizer: logit terms (kd, mse) apply to any,
-    the position-wise ones (hidden, attention, cosine) need the teacher's tokenizer object and are refused."""
+    with a new head of ``num_labels`` outputs, read with its own tokenizer: the logit methods (kd, logit_mse) apply
+    to any, those that compare token positions (tinybert, distilbert) need the teacher's tokenizer and are refused."""
     name = section.get("name")
     if not name:
         raise ConfigError("student.arch=pretrained needs student.name=<hub id or save_pretrained folder>, e.g. "

@@ -7,9 +7,13 @@ tokenizer). Each stage saves its model as ``checkpoints/model.pt`` (what ``teach
 read; ``checkpoints/last.pt`` is the training state ``--resume`` continues from); a transformers student also as
 ``checkpoints/model/``, a ``save_pretrained`` folder with its tokenizer and label names.
 
-Distillation mode ``offline`` computes the teacher's logits on the training set once and caches them
-(``distill.cache_dir``, null: the run folder), so a student epoch costs no teacher forward and students that share
-the cache folder share the labelling; ``online`` runs the teacher every batch (needed for hidden/attention/cosine).
+The distillation method is ``method.name`` (:data:`kd.nlp.methods.CLASSIFICATION_METHODS`: supervised, kd,
+logit_mse, tinybert, distilbert), built with its own section ``methods.<name>``; what it declares decides what the
+run needs: a teacher or none, whether the student must read the teacher's tokenizer, whether cached logits can
+stand in for the teacher. Distillation mode ``offline`` computes the teacher's logits on the training set once and
+caches them (``distill.cache_dir``, null: the run folder), so a student epoch costs no teacher forward and students
+that share the cache folder share the labelling; ``online`` runs the teacher every batch (what methods that read
+its hidden states or attentions need).
 """
 from __future__ import annotations
 
@@ -23,12 +27,14 @@ from kd.common.engine import predict
 from kd.common.metrics import agreement, classification_report, count_parameters, measure_latency
 from kd.common.utils import distributed
 from kd.common.utils.checkpoint import MODEL_CHECKPOINT, MODEL_FOLDER, atomic_save_on_main
+from kd.common.utils.config import flatten, refuse_renamed
 from kd.common.utils.errors import CheckpointMismatchError, ConfigError
 from kd.common.utils.paths import require_writable_folder
 from kd.common.utils.registry import section_options
 from kd.common.utils.run_folder import RunFolder
 from kd.nlp.data import CLASSIFICATION_DATASETS, ClassificationCollator, bucketed_loader, load_classification_data
-from kd.nlp.methods import ClassificationKD
+from kd.nlp.methods import CLASSIFICATION_METHODS, check_method_fits, check_method_section
+from kd.nlp.methods.supervised import Supervised
 from kd.nlp.model_zoo import load_nlp_model, save_nlp_model, tokenizer_spec
 from kd.nlp.student_model.classification_students import CLASSIFICATION_STUDENTS
 from kd.nlp.tasks.teacher_cache import teacher_cache_path
@@ -99,8 +105,49 @@ def check_labels(path: str, meta: dict, data, cfg: dict) -> None:
         print(f"warning: '{path}' was fine-tuned on other data ({'; '.join(differences)}); used anyway")
 
 
+MODES = ("offline", "online")
+# The distill keys of the one sum-of-terms method text classification had, refused with what replaces them (one
+# method per paper, each with its section methods.<name>); translation and LM keep distill.weights.
+RENAMED = {
+    "distill.weights": "method.name and methods.<name>.<argument> for text classification: {ce: 1.0} is "
+                       "method.name=supervised; {ce: 1-a, kd: a} is method.name=kd methods.kd.alpha=a; {ce: 1-a, mse: a} "
+                       "is method.name=logit_mse methods.logit_mse.alpha=a; hidden and attention are method.name=tinybert "
+                       "methods.tinybert.hidden_weight / attention_weight (its ce and kd: methods.tinybert.alpha); cosine "
+                       "is method.name=distilbert methods.distilbert.cosine_weight",
+    "distill.temperature": "methods.<name>.temperature (e.g. methods.kd.temperature=2): each method has its own "
+                           "section methods.<name> in the preset",
+    "distill.attention_heads": "methods.tinybert.attention_heads",
+    "distill.feature_epochs": "methods.tinybert.feature_epochs",
+}
+
+
+def method_settings(cfg: dict) -> dict:
+    """The arguments ``method.name`` is built with: its own section ``methods.<name>`` (none: its defaults)."""
+    return dict((cfg.get("methods") or {}).get(cfg["method"]["name"]) or {})
+
+
 class ClassificationTask:
     columns = ["model", "dev_acc", "agreement", "params", "throughput", "train_examples"]
+    renamed = RENAMED
+
+    @staticmethod
+    def check_config(cfg: dict) -> None:
+        """Before anything is loaded: no key of :data:`RENAMED`; ``method.name`` a known method; every section
+        ``methods.<name>`` a known method's, its keys that constructor's arguments (a near miss names the one meant);
+        ``distill.mode`` offline or online, and offline only for a method that works from cached logits."""
+        refuse_renamed(flatten(cfg), RENAMED)
+        name = (cfg.get("method") or {}).get("name")
+        if not name:
+            raise ConfigError("pass method.name=NAME, one of: " + ", ".join(CLASSIFICATION_METHODS.names()))
+        for section, settings in (cfg.get("methods") or {}).items():
+            if settings is not None and not isinstance(settings, dict):
+                raise ConfigError(f"methods.{section} must be a section of arguments, got {settings!r}")
+            check_method_section(section, settings or {}, key=f"methods.{section}")
+        check_method_section(name, method_settings(cfg))
+        mode = cfg["distill"]["mode"]
+        if mode not in MODES:
+            raise ConfigError(f"unknown distill.mode '{mode}'; choose offline or online")
+        check_method_fits(name, mode)
 
     @staticmethod
     def train_teacher(cfg: dict, open_run: Callable[[], RunFolder], device: torch.device, resume: bool = False) -> dict:
@@ -119,7 +166,7 @@ class ClassificationTask:
             return {"dev_acc": classification_report(logits, labels, ks=(1,))["acc"]}
 
         print(f"teacher {name}: {count_parameters(model):,} parameters; {len(data.train_texts):,} training examples")
-        fit(model, ClassificationKD({"ce": 1.0}), train_loader, epochs=t["epochs"], lr=t["lr"],
+        fit(model, Supervised(), train_loader, epochs=t["epochs"], lr=t["lr"],
             weight_decay=t["weight_decay"], warmup=t["warmup"], device=device, run=run, evaluate=evaluate, resume=resume,
             lr_key="train.lr")
         save_nlp_model(model, run.checkpoints / MODEL_CHECKPOINT, "hf_classifier",
@@ -132,35 +179,29 @@ class ClassificationTask:
 
     @staticmethod
     def distill(cfg: dict, open_run: Callable[[], RunFolder], device: torch.device, resume: bool = False) -> dict:
-        dc = cfg["distill"]
+        ClassificationTask.check_config(cfg)
+        name, settings, dc = cfg["method"]["name"], method_settings(cfg), cfg["distill"]
+        method_cls = CLASSIFICATION_METHODS.get(name)
         if dc["mode"] == "offline" and dc.get("cache_dir"):  # the teacher-logits cache, checked before any work
             require_writable_folder(dc["cache_dir"], "distill.cache_dir")
         data = load_data(cfg)
-        weights = dict(dc["weights"])
-        needs_teacher = any(k != "ce" for k in weights) or cfg["student"].get("init") == "teacher"
+        needs_teacher = method_cls.needs_teacher or cfg["student"].get("init") == "teacher"
         teacher, t_tok, t_tok_name = load_teacher(cfg, needs_teacher or cfg["student"]["arch"] == "small_bert", data)
         built = CLASSIFICATION_STUDENTS.get(cfg["student"]["arch"])(cfg["student"], data.num_labels, teacher, t_tok,
                                                                     t_tok_name, data.train_texts)
         student, s_tok, s_kwargs, s_spec = built.model, built.tokenizer, built.kwargs, built.tokenizer_spec
-        shares = s_tok is t_tok
-        method = ClassificationKD(
-            weights, dc["temperature"], shares_tokenizer=shares,
-            student_layers=getattr(getattr(student, "config", None), "num_hidden_layers", 0),
-            student_hidden=getattr(getattr(student, "config", None), "hidden_size", 0),
-            teacher_layers=teacher.config.num_hidden_layers if teacher is not None else 0,
-            teacher_hidden=teacher.config.hidden_size if teacher is not None else 0,
-            attention_heads=dc.get("attention_heads", "none"), feature_epochs=dc.get("feature_epochs", 0))
-        if method.feature_epochs and (method.feature_epochs >= dc["epochs"] or distributed.get_world_size() > 1):
-            raise ConfigError(f"distill.feature_epochs={method.feature_epochs} needs distill.epochs above it (the "
+        check_method_fits(name, dc["mode"], shares_tokenizer=s_tok is t_tok, student_arch=cfg["student"]["arch"])
+        method = method_cls(teacher=teacher, student=student, **settings)
+        feature_epochs = getattr(method, "feature_epochs", 0)
+        if feature_epochs and (feature_epochs >= dc["epochs"] or distributed.get_world_size() > 1):
+            raise ConfigError(f"methods.{name}.feature_epochs={feature_epochs} needs distill.epochs above it (the "
                               "prediction stage follows) and one process (its two stages train different "
                               "parameters, which DDP's static graph does not allow)")
         tokenizers = {"student": s_tok} if teacher is None else {"teacher": t_tok, "student": s_tok}
         dev_loader = make_loader(data.dev_texts, data.dev_labels, tokenizers, cfg, 64, False)
-        if dc["mode"] not in ("offline", "online"):
-            raise ConfigError(f"unknown distill.mode '{dc['mode']}'; choose offline or online")
         run = open_run()
         cached = None
-        if method.needs_teacher and dc["mode"] == "offline" and not any(k in weights for k in ("hidden", "attention", "cosine")):
+        if method.needs_teacher and dc["mode"] == "offline":  # check_method_fits: the method works from logits
             cached = _cached_teacher_logits(teacher, data, t_tok, cfg, run, device)
         train_loader = make_loader(data.train_texts, data.train_labels, tokenizers, cfg, dc["batch_size"], True, cached)
         teacher_dev = logits_on(teacher, dev_loader, device, "teacher")[0] if teacher is not None else None
@@ -173,7 +214,7 @@ class ClassificationTask:
             return out
 
         arch = cfg["student"]["arch"]  # in the label, so a report tells a BiLSTM row from a small-BERT one
-        label = f"{arch} alone" if not method.needs_teacher else f"{arch} + KD ({'+'.join(weights)})"
+        label = f"{arch} alone" if not method.needs_teacher else f"{arch} + {name}"
         print(f"{label}: {count_parameters(student):,} parameters; {len(data.train_texts):,} training examples")
         fit(student, method, train_loader, epochs=dc["epochs"], lr=dc["lr"], weight_decay=dc["weight_decay"],
             warmup=dc["warmup"], device=device, run=run, teacher=teacher, evaluate=evaluate, resume=resume,

@@ -101,7 +101,7 @@ def inputs(tmp_path_factory) -> dict[str, str]:
 
 
 NLP_LOCAL = ["--config", "sst2", "data.name=local", "data.train_file={train}", "data.dev_file={dev}",
-             "student.arch=bilstm", "distill.weights={{ce: 1.0}}"]
+             "student.arch=bilstm", "method.name=supervised"]
 TABLE = ["data.name=digits", "data.eval_batch_size=64", "teacher.arch=cnn", "student.arch=mlp", "run.methods=[student, kd]"]
 DRY_RUNS = {
     "kd.vision.scripts.train_teacher": ["--config", "digits_cnn_mlp"],

@@ -1,7 +1,8 @@
 """End to end through the scripts on a tiny synthetic sentiment task: a tiny BERT teacher (saved as a local
 Hugging Face folder, loaded like any hub model), then small-BERT and BiLSTM students that must learn it. Each
-distillation term must teach: the logit terms (kd, mse) overrule flipped labels, and the feature terms (hidden,
-attention, cosine) pull the student's features towards the teacher's against a weight-0 control."""
+method's distillation term must teach: kd's and logit_mse's logit terms overrule flipped labels, and tinybert's
+hidden and attention terms and distilbert's cosine term pull the student's features towards the teacher's against
+the same method with that term at weight 0."""
 import json
 import random
 import re
@@ -72,13 +73,13 @@ def test_teacher_learns(workspace):
 
 def test_small_bert_student_learns_from_teacher_logits(workspace):
     final = run_distill(workspace, *SMALL_BERT, "distill.epochs=6", "distill.lr=3e-3",
-                        "distill.weights={kd: 1.0}")  # no labels at all
+                        "method.name=kd", "methods.kd.alpha=1.0")  # no labels at all
     assert final["dev_acc"] > 85 and final["agreement"] > 85
 
 
 def test_bilstm_student_with_own_vocabulary_learns(workspace):
     final = run_distill(workspace, "student.arch=bilstm", "student.embed_dim=16", "student.lstm_hidden=16",
-                        "distill.epochs=5", "distill.lr=5e-3", "distill.weights={ce: 0.5, mse: 0.5}")
+                        "distill.epochs=5", "distill.lr=5e-3", "method.name=logit_mse", "methods.logit_mse.alpha=0.5")
     assert final["dev_acc"] > 85 and final["agreement"] > 85
 
 
@@ -103,16 +104,28 @@ def test_offline_students_share_one_labelling(workspace, tmp_path, capsys):
     assert len(list(cache.glob("*.pt"))) == 2
 
 
-def test_feature_losses_online_with_distilbert_init(workspace):
+@pytest.mark.parametrize("method", ["tinybert", "distilbert"])
+def test_feature_methods_online_with_distilbert_init(workspace, method):
     final = run_distill(workspace, *TEACHER_WIDE_BERT, "student.init=teacher", "distill.mode=online",
-                        "distill.attention_heads=none", "distill.epochs=1",
-                        "distill.weights={ce: 1, kd: 1, hidden: 1, attention: 1, cosine: 1}")
+                        f"method.name={method}", "methods.tinybert.attention_heads=none", "distill.epochs=1")
     assert final["dev_acc"] > 50  # one epoch from the teacher's own layer: runs and stays sensible
+    assert final["model"] == f"small_bert + {method}"
 
 
-def test_position_losses_refused_for_bilstm(workspace):
-    with pytest.raises(KDError, match="teacher's tokenizer"):
-        run_distill(workspace, "student.arch=bilstm", "distill.weights={ce: 1, hidden: 1}")
+@pytest.mark.parametrize("method", ["tinybert", "distilbert"])
+def test_position_methods_refused_for_bilstm(workspace, method, tmp_path):
+    with pytest.raises(KDError, match=f"method.name={method} compares token positions, so the student must use the "
+                                      "teacher's tokenizer; this student \(student.arch=bilstm\) has its own"):
+        run_distill(workspace, "student.arch=bilstm", f"method.name={method}", "distill.mode=online",
+                    runs=str(tmp_path / "runs"))
+    assert not (tmp_path / "runs").exists()
+
+
+def test_offline_is_refused_for_a_method_that_reads_teacher_features(workspace, tmp_path):
+    with pytest.raises(ConfigError, match="method.name=tinybert reads the teacher's hidden states and attentions on "
+                                          "every batch, which cached logits cannot replace: pass distill.mode=online"):
+        run_distill(workspace, *SMALL_BERT, "method.name=tinybert", runs=str(tmp_path / "runs"))
+    assert not (tmp_path / "runs").exists()
 
 
 def test_the_teacher_run_keeps_its_state_and_its_weights_apart(workspace, tmp_path):
@@ -174,32 +187,41 @@ def test_a_student_of_your_own_is_selected_by_name(workspace, monkeypatch):
 
 
 def test_tinybert_two_stages_train_features_first_then_predictions(workspace):
-    final = run_distill(workspace, *SMALL_BERT, "distill.mode=online", "distill.feature_epochs=2", "distill.epochs=6",
-                        "distill.lr=3e-3",
-                        "distill.weights={ce: 0.5, kd: 0.5, hidden: 1.0, attention: 1.0}")
+    final = run_distill(workspace, *SMALL_BERT, "distill.mode=online", "method.name=tinybert",
+                        "methods.tinybert.feature_epochs=2", "distill.epochs=6", "distill.lr=3e-3")
     run = sorted((workspace["root"] / "runs").glob("nlp-sst2-distill-*"))[-1]
     history = json.loads((run / "metrics.json").read_text())["history"]
     assert [sorted(k for k in r if k.startswith("loss_")) for r in history[:3]] == [
         ["loss_attention", "loss_hidden"], ["loss_attention", "loss_hidden"], ["loss_ce", "loss_kd"]]
     assert final["dev_acc"] > 85
     with pytest.raises(ConfigError, match="feature_epochs"):
-        run_distill(workspace, "distill.mode=online", "distill.feature_epochs=2", "distill.epochs=2",
-                    "distill.weights={ce: 1.0, hidden: 1.0}")
+        run_distill(workspace, "distill.mode=online", "method.name=tinybert", "methods.tinybert.feature_epochs=2",
+                    "distill.epochs=2")
 
 
-@pytest.mark.parametrize("term", ["kd", "mse"])
-def test_logit_term_sides_with_the_teacher_against_flipped_labels(workspace, term):
-    """The student's labels (train and dev) are the flips of what the teacher learnt. With a small CE weight and a
-    large weight on the logit term it must agree with the teacher and so contradict its own dev labels; without
-    the term's gradient it learns its labels instead."""
+@pytest.mark.parametrize("method", ["kd", "logit_mse"])
+def test_logit_term_sides_with_the_teacher_against_flipped_labels(workspace, method):
+    """The student's labels (train and dev) are the flips of what the teacher learnt. With a small CE weight (0.1)
+    and a large weight on the method's logit term (0.9) it must agree with the teacher and so contradict its own dev
+    labels; without the term's gradient (alpha=0) it learns its labels instead."""
     root = workspace["root"]
     final = run_distill(workspace, f"data.train_file={root / 'flipped_train.tsv'}",
                         f"data.dev_file={root / 'flipped_dev.tsv'}", *SMALL_BERT, "distill.epochs=2",
-                        "distill.lr=1e-2", f"distill.weights={{ce: 0.1, {term}: 1.0}}")
+                        "distill.lr=1e-2", f"method.name={method}", f"methods.{method}.alpha=0.9")
     assert final["agreement"] > 85 and final["dev_acc"] < 30, final
 
 
 FEATURE_TERMS = ("hidden", "attention", "cosine")
+# Each feature term's run: its method (alpha=0: hard-label CE, the KD term computed at weight 0) with that term at
+# weight 1 and the method's other feature term at 0; its control: the same method with every feature term at 0.
+FEATURE_RUNS = {
+    "tinybert_control": ("tinybert", {"hidden_weight": 0.0, "attention_weight": 0.0}),
+    "hidden": ("tinybert", {"hidden_weight": 1.0, "attention_weight": 0.0}),
+    "attention": ("tinybert", {"hidden_weight": 0.0, "attention_weight": 1.0}),
+    "distilbert_control": ("distilbert", {"cosine_weight": 0.0}),
+    "cosine": ("distilbert", {"cosine_weight": 1.0}),
+}
+CONTROL = {"hidden": "tinybert_control", "attention": "tinybert_control", "cosine": "distilbert_control"}
 # How far the student's last-layer features are from the teacher's on the dev tokens, with nothing learnt (the
 # hidden term's projection is not used): 1 - linear CKA of the hidden states, attention-map MSE, cosine loss.
 FEATURE_DISTANCES = {
@@ -220,15 +242,14 @@ def dev_features(checkpoint, texts):
 
 @pytest.fixture(scope="module")
 def feature_distances(workspace):
-    """{run: {term: distance to the teacher on dev}} for a control run (every feature term at weight 0) and one run
-    per feature term (that term at weight 1): the same student, init, data order and computed terms."""
+    """{run: {term: distance to the teacher on dev}} for each run of FEATURE_RUNS: per method, the same student,
+    init, data order and computed terms; only the weights differ."""
     teacher, mask = dev_features(workspace["teacher"], workspace["dev_texts"])
     distances = {}
-    for run in ("control",) + FEATURE_TERMS:
-        weights = ", ".join(f"{t}: {float(t == run)}" for t in FEATURE_TERMS)
-        run_distill(workspace, *TEACHER_WIDE_BERT, "distill.mode=online", "distill.attention_heads=none",
-                    "distill.epochs=1", "distill.lr=1e-2", f"distill.weights={{ce: 1.0, {weights}}}",
-                    runs=f"runs-{run}")
+    for run, (method, weights) in FEATURE_RUNS.items():
+        run_distill(workspace, *TEACHER_WIDE_BERT, "distill.mode=online", f"method.name={method}",
+                    f"methods.{method}.alpha=0.0", "methods.tinybert.attention_heads=none", "distill.epochs=1",
+                    "distill.lr=1e-2", *(f"methods.{method}.{k}={v}" for k, v in weights.items()), runs=f"runs-{run}")
         student, _ = dev_features(next((workspace["root"] / f"runs-{run}").glob("*/checkpoints/model.pt")),
                                   workspace["dev_texts"])
         distances[run] = {t: f(student, teacher, mask) for t, f in FEATURE_DISTANCES.items()}
@@ -238,5 +259,5 @@ def feature_distances(workspace):
 @pytest.mark.parametrize("term", FEATURE_TERMS)
 def test_feature_term_pulls_student_features_towards_the_teacher(feature_distances, term):
     """TinyBERT's hidden-state and attention terms and DistilBERT's cosine term each bring the student's features
-    measurably closer to the teacher's than the same training without the term (weight 0)."""
-    assert feature_distances[term][term] < 0.5 * feature_distances["control"][term]
+    measurably closer to the teacher's than the same method's training without the term (weight 0)."""
+    assert feature_distances[term][term] < 0.5 * feature_distances[CONTROL[term]][term]

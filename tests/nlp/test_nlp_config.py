@@ -1,6 +1,7 @@
 """NLP configs are read as in the other domains: ``--config`` takes a preset name, a near-miss key is an error
 naming the key meant (before anything is loaded or created), a data key this data set does not read is refused when
-set, and a loss term the preset does not list is added by its key."""
+set, and a classification method is switched by method.name (tests/nlp/test_nlp_classification_methods.py: the rest
+of the method registry); translation and LM still add a loss term by its key (distill.weights.<term>)."""
 import pytest
 
 from kd.common.utils.errors import ConfigError, KDError, MissingPathError
@@ -19,14 +20,22 @@ def test_near_misses_name_what_was_meant(argv, error, message, tmp_path):
     assert not any(tmp_path.iterdir())
 
 
-def test_a_term_the_preset_does_not_list_is_added_by_its_key(tmp_path):
+def test_a_method_that_reads_the_teacher_asks_for_one(tmp_path):
     table = tmp_path / "train.tsv"
     table.write_text("text\tlabel\ngood\tpos\nbad\tneg\n")
     argv = ["--config", "sst2", "data.name=local", f"data.train_file={table}", f"data.dev_file={table}",
-            "student.arch=bilstm", "distill.weights.mse=0.5", "--runs-dir", str(tmp_path / "runs")]
-    with pytest.raises(KDError, match="this run needs a fine-tuned teacher"):  # mse was taken: it needs a teacher
+            "student.arch=bilstm", "method.name=logit_mse", "--runs-dir", str(tmp_path / "runs")]
+    with pytest.raises(KDError, match="this run needs a fine-tuned teacher"):  # logit_mse declares it reads logits
         run_stage("distill", "test", argv)
     assert not (tmp_path / "runs").exists()
+
+
+def test_translation_and_lm_still_add_a_loss_term_by_its_key():
+    from kd.nlp.scripts.launch import load_nlp_config
+    from argparse import Namespace
+
+    cfg = load_nlp_config(Namespace(config="lm", overrides=["distill.weights.kd=0.25"], seed=None, resume=None))
+    assert cfg["distill"]["weights"] == {"ce": 0.5, "kd": 0.25}
 
 
 @pytest.mark.parametrize("stage, argv, message", [

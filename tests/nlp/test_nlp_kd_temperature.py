@@ -8,7 +8,7 @@ import pytest
 import torch
 from transformers.modeling_outputs import CausalLMOutput, SequenceClassifierOutput
 
-from kd.nlp.methods import CausalLMKD, ClassificationKD, Seq2SeqKD
+from kd.nlp.methods import CLASSIFICATION_METHODS, CausalLMKD, Seq2SeqKD
 
 T = 3.0
 
@@ -42,8 +42,9 @@ def test_classification_kd_temperature_by_hand():
     teacher = [[2.0, 0.0, 1.0], [1.0, 1.5, -2.0]]
     inputs = {"input_ids": torch.zeros(2, 4, dtype=torch.long), "attention_mask": torch.ones(2, 4, dtype=torch.long)}
     batch = {"inputs": {"student": inputs, "teacher": inputs}, "labels": torch.tensor([0, 1])}
-    terms = ClassificationKD({"kd": 1.0}, temperature=T)(fixed(torch.tensor(student), SequenceClassifierOutput),
-                                                         fixed(torch.tensor(teacher), SequenceClassifierOutput), batch)
+    method = CLASSIFICATION_METHODS.get("kd")(temperature=T, alpha=1.0)
+    terms = method(fixed(torch.tensor(student), SequenceClassifierOutput),
+                   fixed(torch.tensor(teacher), SequenceClassifierOutput), batch)
     check(terms["kd"], student, teacher)
 
 

@@ -22,14 +22,14 @@ def test_report_groups_seeds_and_embeds_its_plots(tmp_path, assert_png):
     teacher = {"model": "teacher (minilm)", "dev_acc": 88.0, "params": 22_000_000, "throughput": 200.0}
     fake_run(tmp_path, "teacher", "train_teacher", 0, teacher, [85.0, 88.0])
     for seed in (0, 1, 2):
-        for label, base in (("student + KD (ce+kd)", 82.0), ("student alone", 79.0)):
+        for label, base in (("small_bert + kd", 82.0), ("small_bert alone", 79.0)):
             final = {"model": label, "dev_acc": base + seed, "params": 4_400_000, "throughput": 900.0}
             fake_run(tmp_path, f"{label}-{seed}", "distill", seed, final, [70.0 + seed, base + seed, base + seed])
     fake_run(tmp_path, "evaluate", "evaluate", 0, {**teacher, "model": "runs/x/checkpoints/model.pt"}, [])
     text = report.main(["--runs", str(tmp_path), "--out", str(tmp_path / "report")])
-    assert "| student + KD (ce+kd) | 3 | 83.00 ± 1.00 | 4,400,000 | 1.11 |" in text  # 1000 / 900 examples per s
+    assert "| small_bert + kd | 3 | 83.00 ± 1.00 | 4,400,000 | 1.11 |" in text  # 1000 / 900 examples per s
     assert "| teacher (minilm) | 1 | 88.00 | 22,000,000 | 5.00 |" in text and "model.pt" not in text
-    assert text.index("| teacher") < text.index("| student + KD") < text.index("| student alone")
+    assert text.index("| teacher") < text.index("| small_bert + kd") < text.index("| small_bert alone")
     summary = (tmp_path / "report" / "summary.md").read_text()
     for plot in ("sst2-quality", "sst2-tradeoff", "sst2-curves"):
         assert_png(tmp_path / "report" / "plots" / f"{plot}.png")
