@@ -27,7 +27,6 @@ share of the total, as in :class:`~kd.common.engine.DistillationMethod`. Add a m
 """
 from __future__ import annotations
 
-import difflib
 from typing import Mapping
 
 import torch.nn.functional as F
@@ -35,7 +34,8 @@ from torch import Tensor
 
 from kd.common.engine import DistillationMethod, teacher_forward
 from kd.common.utils.errors import ConfigError, KDError
-from kd.common.utils.registry import Registry, check_arguments
+from kd.common.utils.registry import Registry
+from kd.nlp.methods.sections import check_section
 from kd.nlp.methods.vocabulary_check import require_same_outputs
 
 CLASSIFICATION_METHODS: Registry = Registry("classification method")
@@ -102,13 +102,7 @@ def check_method_section(name: str, settings: Mapping, key: str = "method.name")
     """A ConfigError for an unknown method ``name`` (``key`` names where it was given; the line lists the choices)
     or for a setting its constructor does not take (naming the one meant:
     ``classification method 'kd' takes no argument 'temprature'; did you mean 'temperature'?``)."""
-    if name not in CLASSIFICATION_METHODS:
-        close = difflib.get_close_matches(name, CLASSIFICATION_METHODS.names(), n=1, cutoff=0.6)
-        meant = f" (did you mean '{close[0]}'?)" if close else ""
-        what = f"unknown {key} '{name}'" if key == "method.name" else f"{key}: no method is called '{name}'"
-        raise ConfigError(f"{what}{meant}; the text-classification methods are: "
-                          f"{', '.join(CLASSIFICATION_METHODS.names())}")
-    check_arguments(CLASSIFICATION_METHODS, name, supplied=SUPPLIED, teacher=None, student=None, **settings)
+    check_section(CLASSIFICATION_METHODS, "text-classification", name, settings, key=key, supplied=SUPPLIED)
 
 
 def check_method_fits(name: str, mode: str, shares_tokenizer: bool | None = None, student_arch: str = "") -> None:

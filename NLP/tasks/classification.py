@@ -33,7 +33,9 @@ from kd.common.utils.paths import require_writable_folder
 from kd.common.utils.registry import section_options
 from kd.common.utils.run_folder import RunFolder
 from kd.nlp.data import CLASSIFICATION_DATASETS, ClassificationCollator, bucketed_loader, load_classification_data
-from kd.nlp.methods import CLASSIFICATION_METHODS, check_method_fits, check_method_section
+from kd.nlp.methods import CLASSIFICATION_METHODS, check_method_fits
+from kd.nlp.methods.classification import SUPPLIED
+from kd.nlp.methods.sections import check_method_sections, method_settings
 from kd.nlp.methods.supervised import Supervised
 from kd.nlp.model_zoo import load_nlp_model, save_nlp_model, tokenizer_spec
 from kd.nlp.student_model.classification_students import CLASSIFICATION_STUDENTS
@@ -107,7 +109,7 @@ def check_labels(path: str, meta: dict, data, cfg: dict) -> None:
 
 MODES = ("offline", "online")
 # The distill keys of the one sum-of-terms method text classification had, refused with what replaces them (one
-# method per paper, each with its section methods.<name>); translation and LM keep distill.weights.
+# method per paper, each with its section methods.<name>).
 RENAMED = {
     "distill.weights": "method.name and methods.<name>.<argument> for text classification: {ce: 1.0} is "
                        "method.name=supervised; {ce: 1-a, kd: a} is method.name=kd methods.kd.alpha=a; {ce: 1-a, mse: a} "
@@ -121,11 +123,6 @@ RENAMED = {
 }
 
 
-def method_settings(cfg: dict) -> dict:
-    """The arguments ``method.name`` is built with: its own section ``methods.<name>`` (none: its defaults)."""
-    return dict((cfg.get("methods") or {}).get(cfg["method"]["name"]) or {})
-
-
 class ClassificationTask:
     columns = ["model", "dev_acc", "agreement", "params", "throughput", "train_examples"]
     renamed = RENAMED
@@ -136,14 +133,7 @@ class ClassificationTask:
         ``methods.<name>`` a known method's, its keys that constructor's arguments (a near miss names the one meant);
         ``distill.mode`` offline or online, and offline only for a method that works from cached logits."""
         refuse_renamed(flatten(cfg), RENAMED)
-        name = (cfg.get("method") or {}).get("name")
-        if not name:
-            raise ConfigError("pass method.name=NAME, one of: " + ", ".join(CLASSIFICATION_METHODS.names()))
-        for section, settings in (cfg.get("methods") or {}).items():
-            if settings is not None and not isinstance(settings, dict):
-                raise ConfigError(f"methods.{section} must be a section of arguments, got {settings!r}")
-            check_method_section(section, settings or {}, key=f"methods.{section}")
-        check_method_section(name, method_settings(cfg))
+        name = check_method_sections(cfg, CLASSIFICATION_METHODS, "text-classification", SUPPLIED)
         mode = cfg["distill"]["mode"]
         if mode not in MODES:
             raise ConfigError(f"unknown distill.mode '{mode}'; choose offline or online")
