@@ -1,5 +1,4 @@
-"""Distil a student from a trained teacher, or train it alone (classification: method.name=supervised;
-translation and LM: distill.weights={ce: 1.0}).
+"""Distil a student from a trained teacher, or train it alone (method.name=supervised).
 
     python -m kd.nlp.scripts.distill --config NLP/configs/sst2.yaml [key.sub=value ...]
 
@@ -10,8 +9,8 @@ from kd.nlp.scripts.launch import run_stage
 
 
 def main(argv=None):
-    return run_stage("distill", "Distil a student from a trained teacher, or train it alone (classification: "
-                     "method.name=supervised; translation and LM: distill.weights={ce: 1.0})", argv)
+    return run_stage("distill", "Distil a student from a trained teacher, or train it alone "
+                     "(method.name=supervised)", argv)
 
 
 if __name__ == "__main__":

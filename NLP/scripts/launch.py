@@ -3,10 +3,9 @@
 A stage receives ``open_run``, not the run folder: it loads its data, tokenizers and checkpoints first and
 calls ``open_run()`` when it is about to train, so a mistake in any of them leaves no folder behind (and, with
 ``--resume``, an untouched config.yaml); with ``--dry-run`` that call prints the config and exits instead.
-``--config`` is a preset name in NLP/configs/ (``sst2``) or a YAML path. Text classification picks its method by
-``method.name`` with its own section ``methods.<name>``; translation's and LM's loss-term weights are an open
-mapping (``distill.weights.kd=0.5``). A task's ``renamed`` keys are refused with their new names, and its
-``check_config`` (the classification method and its arguments) runs as the config is loaded, before any data.
+``--config`` is a preset name in NLP/configs/ (``sst2``) or a YAML path. Every task picks its method by
+``method.name`` with its own section ``methods.<name>``. A task's ``renamed`` keys are refused with their new names,
+and its ``check_config`` (the method and its arguments) runs as the config is loaded, before any data.
 """
 from __future__ import annotations
 
@@ -26,14 +25,14 @@ from kd.nlp.tasks import TASKS
 from kd.nlp.tasks.training import markdown_table
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
-# Mappings whose keys are free: translation's and LM's loss terms and their weights (``distill.weights.kd=0.5``), and
-# the changes to a pretrained teacher's config that make its student (``student.config.n_layer=6``).
-OPEN_SECTIONS = ("distill.weights", "student.config")
+# Mappings whose keys are free: the changes to a pretrained teacher's config that make its student
+# (``student.config.n_layer=6``).
+OPEN_SECTIONS = ("student.config",)
 # What --resume cannot change: the run's checkpoints, vocabularies and caches were made with these.
 FIXED_ON_RESUME = ("seed", "task", "data.name", "data.path", "data.train_file", "data.dev_file", "data.text_column",
                    "data.label_column", "data.header", "data.train_subset", "data.min_freq", "data.tokenizer",
                    "data.vocab_size", "data.source_prefix",
-                   "teacher", "student", "method", "methods", "distill.mode", "distill.weights", "distill.targets")
+                   "teacher", "student", "method", "methods", "distill.mode")
 
 
 def run_stage(stage: str, description: str, argv: list[str] | None = None) -> dict:

@@ -1,6 +1,7 @@
 """Causal-LM distillation: a teacher (a pretrained model by name, fine-tuned or not, or a GPT-2 config trained
 from scratch), a smaller student trained alone and with token-level KL on the next-token distributions
-(DistilGPT2, Sanh et al. 2019); perplexity for all of them.
+(DistilGPT2, Sanh et al. 2019); perplexity for all of them. The method is ``method.name``
+(:data:`kd.nlp.methods.LM_METHODS`: supervised, kd), built with its own section ``methods.<name>``.
 
 Two kinds of models, one flow:
 
@@ -30,6 +31,7 @@ from kd.common.metrics import count_parameters, measure_latency
 from kd.common.engine import loader_perplexity
 from kd.common.metrics.text import token_nll
 from kd.common.utils.checkpoint import MODEL_CHECKPOINT, MODEL_FOLDER
+from kd.common.utils.config import flatten, refuse_renamed
 from kd.common.utils.errors import ConfigError
 from kd.common.utils.registry import section_options
 from kd.common.utils.run_folder import RunFolder
@@ -37,8 +39,9 @@ from kd.nlp.data import CausalLMCollator, WordTokenizer, bucketed_loader, build_
 from kd.nlp.data.hf_tokenizer import HFTextTokenizer
 from kd.nlp.data.language_modeling import LM_DATASETS
 from kd.nlp.data.subword_tokenizer import check_tokenizer_kind
-from kd.nlp.methods import CausalLMKD
+from kd.nlp.methods import LM_METHODS
 from kd.nlp.methods.causal_lm import next_token_view
+from kd.nlp.methods.sections import check_method_sections, method_settings
 from kd.nlp.methods.vocabulary_check import require_same_vocabulary
 from kd.nlp.model_zoo import load_nlp_model, save_nlp_model, tokenizer_spec
 from kd.nlp.student_model import initialise, student_from_teacher_config
@@ -120,8 +123,24 @@ def save(model, tok, kwargs: dict | None, run: RunFolder, role: str) -> Path:
     return path
 
 
+# The distill keys of the sum-of-terms method the LM task had, refused with what replaces them (the same losses).
+RENAMED = {
+    "distill.weights": "method.name and methods.<name>.<argument> for the language model: {ce: 1.0} is "
+                       "method.name=supervised; {ce: 1-a, kd: a} is method.name=kd methods.kd.alpha=a",
+    "distill.temperature": "methods.kd.temperature: each method has its own section methods.<name> in the preset",
+}
+
+
 class LanguageModelTask:
     columns = ["model", "val_ppl", "params", "throughput", "train_sentences"]
+    renamed = RENAMED
+
+    @staticmethod
+    def check_config(cfg: dict) -> None:
+        """Before anything is loaded: no key of :data:`RENAMED`; ``method.name`` a language-model method; every
+        section ``methods.<name>`` a known method's, its keys that constructor's arguments."""
+        refuse_renamed(flatten(cfg), RENAMED)
+        check_method_sections(cfg, LM_METHODS, "language-model")
 
     @staticmethod
     def _train(model, method, cfg, sched, splits, tok, run, device, resume, lr_key, teacher=None) -> DataLoader:
@@ -145,18 +164,19 @@ class LanguageModelTask:
         print(f"teacher{f' {name}' if name else ''}: {count_parameters(model):,} parameters; vocabulary "
               f"{len(tok):,}; {len(splits['train']):,} training sentences")
         run = open_run()
-        val_loader = LanguageModelTask._train(model, CausalLMKD({"ce": 1.0}), cfg, cfg["train"], splits, tok, run,
+        val_loader = LanguageModelTask._train(model, LM_METHODS.get("supervised")(), cfg, cfg["train"], splits, tok, run,
                                               device, resume, "train.lr")
         save(model, tok, kwargs, run, TEACHER)
         return LanguageModelTask._final("teacher", model, val_loader, splits, cfg, device)
 
     @staticmethod
     def distill(cfg: dict, open_run: Callable[[], RunFolder], device: torch.device, resume: bool = False) -> dict:
+        LanguageModelTask.check_config(cfg)
+        method = LM_METHODS.get(cfg["method"]["name"])(**method_settings(cfg))
         teacher, t_tok = load_teacher(cfg)
         splits = load_sentences(cfg)
         model, tok, kwargs = build_student(cfg, teacher, t_tok)
         dc = cfg["distill"]
-        method = CausalLMKD(dict(dc["weights"]), temperature=dc["temperature"])
         label = "student + token KL" if method.needs_teacher else "student alone"
         print(f"{label}: {count_parameters(model):,} parameters (teacher {count_parameters(teacher):,})")
         run = open_run()

@@ -1,6 +1,8 @@
 """Translation (Multi30k de->en, or any parallel corpus loader): a teacher, a smaller student distilled by
 word-level KD (token KL, teacher-forced) and/or sequence-level KD (trained on the teacher's beam outputs), Kim &
-Rush 2016.
+Rush 2016. The method is ``method.name`` (:data:`kd.nlp.methods.TRANSLATION_METHODS`: supervised, word_kd, seq_kd,
+seq_word_kd), built with its own section ``methods.<name>``; what it declares (``teacher_outputs``) decides whether
+the teacher's beam outputs replace the references and whether the teacher runs on every batch.
 
 Two kinds of models, one flow:
 
@@ -38,6 +40,7 @@ from kd.common.metrics.text import corpus_bleu, token_nll
 from kd.common.utils import distributed
 from kd.common.utils.checkpoint import MODEL_CHECKPOINT, MODEL_FOLDER, atomic_save_on_main
 from kd.common.utils.device import autocast
+from kd.common.utils.config import flatten, refuse_renamed
 from kd.common.utils.errors import ConfigError
 from kd.common.utils.paths import require_writable_folder
 from kd.common.utils.registry import section_options
@@ -47,7 +50,8 @@ from kd.nlp.data.subword_tokenizer import check_tokenizer_kind
 from kd.nlp.data.translation import TRANSLATION_DATASETS
 from kd.nlp.data.word_tokenizer import split_words
 from kd.nlp.generation import beam_search
-from kd.nlp.methods import Seq2SeqKD
+from kd.nlp.methods import TRANSLATION_METHODS
+from kd.nlp.methods.sections import check_method_sections, method_settings
 from kd.nlp.methods.vocabulary_check import require_same_vocabulary
 from kd.nlp.model_zoo import load_nlp_model, save_nlp_model, tokenizer_spec
 from kd.nlp.student_model import initialise, student_from_teacher_config
@@ -212,8 +216,32 @@ def save(model, src_tok, tgt_tok, kwargs: dict | None, run: RunFolder, role: str
     return path
 
 
+# The distill keys of the sum-of-terms method translation had, refused with what replaces them (one method per idea,
+# each with its section methods.<name>: the same losses).
+RENAMED = {
+    "distill.weights": "method.name and methods.<name>.<argument> for translation: {ce: 1.0} is method.name=supervised; "
+                       "{ce: 1-a, kd: a} is method.name=word_kd methods.word_kd.alpha=a; with distill.targets=teacher_beam, "
+                       "{ce: 1.0} is method.name=seq_kd and {ce: 1-a, kd: a} is method.name=seq_word_kd "
+                       "methods.seq_word_kd.alpha=a",
+    "distill.temperature": "methods.<name>.temperature (e.g. methods.word_kd.temperature=2): each method has its own "
+                           "section methods.<name> in the preset",
+    "distill.targets": "method.name: teacher_beam is method.name=seq_kd (CE alone) or seq_word_kd (with word-level KD); "
+                       "reference is method.name=supervised or word_kd",
+    "distill.beam_size": "methods.seq_kd.beam_size (or methods.seq_word_kd.beam_size)",
+    "distill.label_smoothing": "methods.<name>.label_smoothing (e.g. methods.word_kd.label_smoothing=0.1)",
+}
+
+
 class TranslationTask:
     columns = ["model", "bleu", "bleu_scoring", "val_ppl", "params", "throughput", "train_pairs"]
+    renamed = RENAMED
+
+    @staticmethod
+    def check_config(cfg: dict) -> None:
+        """Before anything is loaded: no key of :data:`RENAMED`; ``method.name`` a translation method; every section
+        ``methods.<name>`` a known method's, its keys that constructor's arguments (a near miss names the one meant)."""
+        refuse_renamed(flatten(cfg), RENAMED)
+        check_method_sections(cfg, TRANSLATION_METHODS, "translation")
 
     @staticmethod
     def _train(model, method, cfg, sched, splits, src_tok, tgt_tok, run, device, resume, lr_key, teacher=None,
@@ -247,7 +275,7 @@ class TranslationTask:
         print(f"teacher{f' {name}' if name else ''}: {count_parameters(model):,} parameters; {vocabularies}; "
               f"{len(splits['train']):,} training pairs")
         t = cfg["train"]
-        method = Seq2SeqKD({"ce": 1.0}, label_smoothing=t["label_smoothing"])
+        method = TRANSLATION_METHODS.get("supervised")(label_smoothing=t["label_smoothing"])
         run = open_run()
         TranslationTask._train(model, method, cfg, t, splits, src_tok, tgt_tok, run, device, resume, "train.lr")
         save(model, src_tok, tgt_tok, kwargs, run, TEACHER)
@@ -255,22 +283,22 @@ class TranslationTask:
 
     @staticmethod
     def distill(cfg: dict, open_run: Callable[[], RunFolder], device: torch.device, resume: bool = False) -> dict:
+        TranslationTask.check_config(cfg)
         dc = cfg["distill"]
-        if dc["targets"] == "teacher_beam" and dc.get("cache_dir"):  # the beam-output cache, checked before any work
+        method = TRANSLATION_METHODS.get(cfg["method"]["name"])(**method_settings(cfg))
+        if method.uses_beam_outputs and dc.get("cache_dir"):  # the beam-output cache, checked before any work
             require_writable_folder(dc["cache_dir"], "distill.cache_dir")
         teacher, src_tok, tgt_tok = load_teacher(cfg)
         splits = load_pairs(cfg)
         teacher.to(device)
         model, src_tok, tgt_tok, kwargs = build_student(cfg, teacher, src_tok, tgt_tok)
-        if dc["targets"] not in ("reference", "teacher_beam"):
-            raise ConfigError(f"unknown distill.targets '{dc['targets']}'; choose reference or teacher_beam")
         run = open_run()
         targets = None
-        if dc["targets"] == "teacher_beam":
-            targets = _teacher_beam_targets(teacher, splits["train"], src_tok, tgt_tok, cfg, run, device)
-        method = Seq2SeqKD(dict(dc["weights"]), temperature=dc["temperature"], label_smoothing=dc["label_smoothing"])
-        label = ("student alone" if not method.needs_teacher and targets is None else
-                 "student + " + " + ".join((["sequence-level KD"] if targets is not None else []) +
+        if method.uses_beam_outputs:
+            targets = _teacher_beam_targets(teacher, splits["train"], src_tok, tgt_tok, cfg, run, device,
+                                            method.beam_size)
+        label = ("student alone" if not method.teacher_outputs else
+                 "student + " + " + ".join((["sequence-level KD"] if method.uses_beam_outputs else []) +
                                            (["word-level KD"] if method.needs_teacher else [])))
         print(f"{label}: {count_parameters(model):,} parameters (teacher {count_parameters(teacher):,})")
         TranslationTask._train(model, method, cfg, dc, splits, src_tok, tgt_tok, run, device, resume, "distill.lr",
@@ -303,11 +331,13 @@ class TranslationTask:
                 "beam_size": cfg["evaluate"]["beam_size"]}
 
 
-def _teacher_beam_targets(teacher, pairs, src_tok, tgt_tok, cfg: dict, run: RunFolder, device) -> list[list[int]]:
-    """Kim & Rush's sequence-level KD data: the teacher's beam output for every training source, computed once and
-    kept in ``distill.cache_dir`` (null: the run folder), named by the teacher's fingerprint and the settings that
-    change the outputs (:mod:`kd.nlp.tasks.teacher_cache`), so the students of every seed share one decoding."""
-    d, beam = cfg["data"], cfg["distill"]["beam_size"]
+def _teacher_beam_targets(teacher, pairs, src_tok, tgt_tok, cfg: dict, run: RunFolder, device,
+                          beam: int) -> list[list[int]]:
+    """Kim & Rush's sequence-level KD data: the teacher's beam output (beam ``beam``, the method's ``beam_size``) for
+    every training source, computed once and kept in ``distill.cache_dir`` (null: the run folder), named by the
+    teacher's fingerprint and the settings that change the outputs, the beam size among them
+    (:mod:`kd.nlp.tasks.teacher_cache`), so the students of every seed share one decoding."""
+    d = cfg["data"]
     settings = {k: d.get(k) for k in ("name", "path", "train_subset", "max_length", "source_prefix")}
     path = teacher_cache_path(cfg, run, {**settings, "beam_size": beam}, BEAM_TARGETS)
     if path.is_file():

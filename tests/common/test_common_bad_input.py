@@ -289,7 +289,7 @@ def test_a_cache_folder_that_cannot_be_written(domain, files, tmp_path, capfd):
         folder = cache
     elif domain == "nlp translation":
         module, argv = nlp_distill, ["--config", "NLP/configs/multi30k.yaml", f"data.path={tmp_path}",
-                                     "teacher.checkpoint=runs/t/model.pt", "distill.targets=teacher_beam"]
+                                     "teacher.checkpoint=runs/t/model.pt", "method.name=seq_kd"]
         folder = cache
     else:
         module, argv = vision_distill, ["--config", "digits_cnn_mlp", "teacher.checkpoint=runs/t/model.pt",

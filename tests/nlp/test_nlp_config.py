@@ -1,7 +1,7 @@
 """NLP configs are read as in the other domains: ``--config`` takes a preset name, a near-miss key is an error
 naming the key meant (before anything is loaded or created), a data key this data set does not read is refused when
-set, and a classification method is switched by method.name (tests/nlp/test_nlp_classification_methods.py: the rest
-of the method registry); translation and LM still add a loss term by its key (distill.weights.<term>)."""
+set, and every task's method is switched by method.name with its own section methods.<name>
+(tests/nlp/test_nlp_classification_methods.py and test_nlp_seq_methods.py: the rest of the method registries)."""
 import pytest
 
 from kd.common.utils.errors import ConfigError, KDError, MissingPathError
@@ -30,12 +30,14 @@ def test_a_method_that_reads_the_teacher_asks_for_one(tmp_path):
     assert not (tmp_path / "runs").exists()
 
 
-def test_translation_and_lm_still_add_a_loss_term_by_its_key():
+def test_translation_and_lm_set_a_method_in_its_own_section():
     from kd.nlp.scripts.launch import load_nlp_config
     from argparse import Namespace
 
-    cfg = load_nlp_config(Namespace(config="lm", overrides=["distill.weights.kd=0.25"], seed=None, resume=None))
-    assert cfg["distill"]["weights"] == {"ce": 0.5, "kd": 0.25}
+    cfg = load_nlp_config(Namespace(config="lm", overrides=["methods.kd.alpha=0.25"], seed=None, resume=None))
+    assert cfg["method"]["name"] == "kd" and cfg["methods"]["kd"] == {"alpha": 0.25, "temperature": 1.0}
+    cfg = load_nlp_config(Namespace(config="multi30k", overrides=["method.name=seq_kd"], seed=None, resume=None))
+    assert cfg["methods"]["seq_kd"] == {"beam_size": 4, "label_smoothing": 0.0}
 
 
 @pytest.mark.parametrize("stage, argv, message", [

@@ -8,7 +8,7 @@ import pytest
 import torch
 from transformers.modeling_outputs import CausalLMOutput, SequenceClassifierOutput
 
-from kd.nlp.methods import CLASSIFICATION_METHODS, CausalLMKD, Seq2SeqKD
+from kd.nlp.methods import CLASSIFICATION_METHODS, LM_METHODS, TRANSLATION_METHODS
 
 T = 3.0
 
@@ -55,7 +55,7 @@ def test_seq2seq_kd_temperature_by_hand_over_real_target_tokens():
     batch = {"src": torch.zeros(2, 5, dtype=torch.long), "src_mask": torch.ones(2, 5, dtype=torch.bool),
              "tgt_in": torch.zeros(2, 3, dtype=torch.long), "tgt_out": torch.zeros(2, 3, dtype=torch.long),
              "tgt_mask": tgt_mask}
-    terms = Seq2SeqKD({"kd": 1.0}, temperature=T)(fixed(student), fixed(teacher), batch)
+    terms = TRANSLATION_METHODS.get("word_kd")(alpha=1.0, temperature=T)(fixed(student), fixed(teacher), batch)
     real = [(b, t) for b in range(2) for t in range(3) if tgt_mask[b, t]]
     check(terms["kd"], [student[b, t].tolist() for b, t in real], [teacher[b, t].tolist() for b, t in real])
 
@@ -65,8 +65,8 @@ def test_causal_lm_kd_temperature_by_hand_over_real_next_tokens():
     student, teacher = torch.randn(2, 4, 5, generator=g) * 2, torch.randn(2, 4, 5, generator=g) * 2
     attention_mask = torch.tensor([[1, 1, 1, 1], [1, 1, 1, 0]])
     batch = {"input_ids": torch.zeros(2, 4, dtype=torch.long), "attention_mask": attention_mask}
-    terms = CausalLMKD({"kd": 1.0}, temperature=T)(fixed(student, CausalLMOutput), fixed(teacher, CausalLMOutput),
-                                                   batch)
+    terms = LM_METHODS.get("kd")(alpha=1.0, temperature=T)(fixed(student, CausalLMOutput),
+                                                         fixed(teacher, CausalLMOutput), batch)
     # position t predicts token t + 1: counted where that token is real, so never the last position
     counted = [(b, t) for b in range(2) for t in range(3) if attention_mask[b, t + 1]]
     check(terms["kd"], [student[b, t].tolist() for b, t in counted], [teacher[b, t].tolist() for b, t in counted])

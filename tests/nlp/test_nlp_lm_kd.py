@@ -8,7 +8,7 @@ import torch
 
 from kd.common.engine import Distiller
 from kd.common.utils.errors import KDError
-from kd.nlp.methods import CausalLMKD
+from kd.nlp.methods import LM_METHODS
 from kd.nlp.model_zoo import load_nlp_model
 from kd.nlp.scripts import distill, train_teacher
 from kd.nlp.teacher_model import build_gpt2_lm
@@ -27,7 +27,7 @@ def test_token_kl_step_lowers_the_loss():
     torch.manual_seed(0)
     teacher = build_gpt2_lm(30, n_layer=2, n_embd=32, n_head=2, n_positions=16, dropout=0.0)
     student = build_gpt2_lm(30, n_layer=1, n_embd=16, n_head=2, n_positions=16, dropout=0.0)
-    distiller = Distiller(student, CausalLMKD({"kd": 1.0}), torch.optim.Adam(student.parameters(), lr=3e-3),
+    distiller = Distiller(student, LM_METHODS.get("kd")(alpha=1.0), torch.optim.Adam(student.parameters(), lr=3e-3),
                           device=torch.device("cpu"), teacher=teacher, progress=False)
     losses = [distiller.train_step(batch())["kd"].item() for _ in range(30)]
     assert losses[-1] < 0.6 * losses[0]
@@ -37,7 +37,7 @@ def test_token_kl_needs_the_same_vocabulary():
     teacher = build_gpt2_lm(40, n_layer=1, n_embd=16, n_head=2, n_positions=16)
     student = build_gpt2_lm(30, n_layer=1, n_embd=16, n_head=2, n_positions=16)
     with pytest.raises(KDError, match="same"):
-        CausalLMKD({"ce": 1.0, "kd": 1.0})(student, teacher, batch())
+        LM_METHODS.get("kd")()(student, teacher, batch())
 
 
 def lm_args(runs, folder):
@@ -113,7 +113,7 @@ def test_token_kl_makes_the_student_continue_like_the_teacher_not_like_its_data(
     student_world = worlds["root"] / "student"
     distill.main(lm_args(tmp_path / "runs", student_world) + [
         f"teacher.checkpoint={worlds['teacher']}", "student.n_layer=1", "student.n_embd=16", "student.dropout=0",
-        "distill.weights={ce: 0.1, kd: 1.0}", "distill.epochs=2", "distill.batch_size=16", "distill.lr=1e-2",
+        "methods.kd.alpha=0.9", "distill.epochs=2", "distill.batch_size=16", "distill.lr=1e-2",
         "distill.warmup=0"])
     dev = (student_world / "dev.txt").read_text().splitlines()
     teacher_verbs, data_verbs = verb_choices(worlds["teacher"], dev)

@@ -63,7 +63,7 @@ def test_pretrained_translation_teacher_to_smaller_student(tiny_marian, tmp_path
     teacher_dir = next((tmp_path / "runs").glob("nlp-multi30k-train_teacher-*")) / "checkpoints" / "model"
     student = distill.main(common + [f"teacher.checkpoint={teacher_dir}",
                                      "student.config={encoder_layers: 1, decoder_layers: 1}", "student.init=teacher",
-                                     "distill.targets=teacher_beam", "distill.beam_size=2", "distill.epochs=2",
+                                     "method.name=seq_word_kd", "methods.seq_word_kd.beam_size=2", "distill.epochs=2",
                                      "distill.batch_size=16", "distill.lr=3e-3"])
     assert student["model"] == "student + sequence-level KD + word-level KD" and math.isfinite(student["bleu"])
     assert student["params"] < teacher["params"] and student["val_ppl"] < 12

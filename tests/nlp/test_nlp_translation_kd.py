@@ -14,7 +14,7 @@ from kd.common.engine import Distiller
 from kd.common.utils.errors import KDError
 from kd.nlp.data import BPETokenizer, Seq2SeqCollator, WordTokenizer
 from kd.nlp.generation import beam_search
-from kd.nlp.methods import Seq2SeqKD
+from kd.nlp.methods import TRANSLATION_METHODS
 from kd.nlp.model_zoo import load_nlp_model
 from kd.nlp.scripts import distill, evaluate, train_teacher
 from kd.nlp.tasks.translation import STANDARD_BLEU, WORD_BLEU
@@ -71,7 +71,7 @@ def test_beam_search_valid_and_at_least_as_good_as_greedy():
 
 def test_word_level_kd_step_lowers_the_loss():
     teacher, student = tiny(2, d=32), tiny(3, d=16)
-    method = Seq2SeqKD({"kd": 1.0}, temperature=1.0)
+    method = TRANSLATION_METHODS.get("word_kd")(alpha=1.0, temperature=1.0)
     distiller = Distiller(student, method, torch.optim.Adam(student.parameters(), lr=3e-3),
                           device=torch.device("cpu"), teacher=teacher, progress=False)
     b = toy_batch()
@@ -80,7 +80,7 @@ def test_word_level_kd_step_lowers_the_loss():
 
 
 def test_word_level_kd_needs_the_same_target_vocabulary():
-    method = Seq2SeqKD({"ce": 1.0, "kd": 1.0})
+    method = TRANSLATION_METHODS.get("word_kd")()
     with pytest.raises(KDError, match="same"):
         method(tiny(0, vocab=24), tiny(0, vocab=30), toy_batch())
 
@@ -143,8 +143,8 @@ def test_translation_scripts_end_to_end(corpora, tmp_path, capsys):
     assert isinstance(toks["target"], BPETokenizer) and toks["source"].vocabulary() == toks["target"].vocabulary()
     assert len(toks["target"]) > 40  # one joint vocabulary: uniform over it would be above 40
     assert teacher["val_ppl"] < 12 and math.isfinite(teacher["bleu"]) and teacher["bleu_scoring"] == STANDARD_BLEU
-    sequence_level = STUDENT + [f"teacher.checkpoint={checkpoint}", "distill.targets=teacher_beam",
-                                "distill.beam_size=2", f"distill.cache_dir={tmp_path / 'beams'}", "distill.batch_size=32"]
+    sequence_level = STUDENT + [f"teacher.checkpoint={checkpoint}", "method.name=seq_word_kd",
+                                "methods.seq_word_kd.beam_size=2", "methods.seq_kd.beam_size=2", f"distill.cache_dir={tmp_path / 'beams'}", "distill.batch_size=32"]
     capsys.readouterr()
     student = distill.main(common + sequence_level + ["distill.epochs=2", "distill.lr=3.0e-3"])
     assert "teacher beam search (k=2) over 200 training sources" in capsys.readouterr().out
@@ -152,7 +152,7 @@ def test_translation_scripts_end_to_end(corpora, tmp_path, capsys):
     targets = torch.load(decoded, weights_only=True)
     assert len(targets) == 200 and all(isinstance(t, list) for t in targets)
     run = next((tmp_path / "runs").glob("nlp-multi30k-distill-*"))
-    distill.main(common + sequence_level + ["distill.epochs=1", "distill.weights={ce: 1.0}"])
+    distill.main(common + sequence_level + ["distill.epochs=1", "method.name=seq_kd"])
     assert f"read from {decoded}" in capsys.readouterr().out
     assert math.isfinite(student["bleu"]) and student["model"] == "student + sequence-level KD + word-level KD"
     again = evaluate.main(common + [f"evaluate.checkpoint={run / 'checkpoints' / 'model.pt'}"])
@@ -171,8 +171,8 @@ def test_a_word_tokenizer_teacher_keeps_its_vocabularies_and_lower_cased_bleu(co
 
 
 @pytest.mark.parametrize("settings", [
-    pytest.param(["distill.weights={ce: 0.1, kd: 1.0}", "distill.targets=reference"], id="word_level"),
-    pytest.param(["distill.weights={ce: 1.0}", "distill.targets=teacher_beam", "distill.beam_size=2"],
+    pytest.param(["method.name=word_kd", "methods.word_kd.alpha=0.9"], id="word_level"),
+    pytest.param(["method.name=seq_kd", "methods.seq_kd.beam_size=2"],
                  id="sequence_level"),
 ])
 def test_student_translates_like_the_teacher_not_like_its_references(corpora, tmp_path, settings):
