@@ -17,8 +17,8 @@ if [ -z "${TEACHER:-}" ]; then
 fi
 KD="$MT teacher.checkpoint=$TEACHER distill.cache_dir=$RUNS/multi30k-full/teacher-beams distill.epochs=${EPOCHS:-4}"
 for SEED in ${SEEDS:-0 1 2}; do
-  $P.distill $KD seed=$SEED "distill.weights={ce: 1.0}"
-  $P.distill $KD seed=$SEED "distill.weights={ce: 1.0}" distill.targets=teacher_beam
-  $P.distill $KD seed=$SEED "distill.weights={ce: 0.5, kd: 0.5}"
+  $P.distill $KD seed=$SEED method.name=supervised
+  $P.distill $KD seed=$SEED method.name=seq_kd
+  $P.distill $KD seed=$SEED method.name=word_kd
 done
 $P.report --runs "$RUNS"/multi30k-full --out "$RUNS"/multi30k-full/report
