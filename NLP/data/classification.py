@@ -104,7 +104,7 @@ def sst2(path: str | None = None) -> TextClassificationData:
     if path is None:
         return _from_hub("glue", "sst2", "validation", "sentence", "label",
                          "pass data.path=FOLDER holding train.tsv and validation.tsv (GLUE layout), "
-                         "e.g. data.path=/work/shared/data/sst2")
+                         "e.g. data.path=/path/to/sst2")
     folder = _folder(path)
     return _from_tables(folder / "train.tsv", folder / "validation.tsv", "sentence", "label")
 

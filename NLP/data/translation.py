@@ -32,7 +32,7 @@ def multi30k(path: str | None = None, source_lang: str = "de", target_lang: str 
     if path is None:
         ds = load_hub_dataset("bentrevett/multi30k", None,
                               "pass data.path=FOLDER holding {train,val,test_2016_flickr}.{de,en}.gz, "
-                              "e.g. data.path=/work/shared/data/multi30k")
+                              "e.g. data.path=/path/to/multi30k")
         return {split: list(zip(ds[split][source_lang], ds[split][target_lang])) for split in MULTI30K_FILES}
     folder = Path(path).expanduser()
     if not folder.is_dir():
