@@ -34,8 +34,8 @@ from torch import Tensor
 
 from kd.common.engine import DistillationMethod, teacher_forward
 from kd.common.utils.errors import ConfigError, KDError
+from kd.common.utils.method_sections import check_section
 from kd.common.utils.registry import Registry
-from kd.nlp.methods.sections import check_section
 from kd.nlp.methods.vocabulary_check import require_same_outputs
 
 CLASSIFICATION_METHODS: Registry = Registry("classification method")

@@ -29,13 +29,13 @@ from kd.common.utils import distributed
 from kd.common.utils.checkpoint import MODEL_CHECKPOINT, MODEL_FOLDER, atomic_save_on_main
 from kd.common.utils.config import flatten, refuse_renamed
 from kd.common.utils.errors import CheckpointMismatchError, ConfigError
+from kd.common.utils.method_sections import check_method_sections, method_settings
 from kd.common.utils.paths import require_writable_folder
 from kd.common.utils.registry import section_options
 from kd.common.utils.run_folder import RunFolder
 from kd.nlp.data import CLASSIFICATION_DATASETS, ClassificationCollator, bucketed_loader, load_classification_data
 from kd.nlp.methods import CLASSIFICATION_METHODS, check_method_fits
 from kd.nlp.methods.classification import SUPPLIED
-from kd.nlp.methods.sections import check_method_sections, method_settings
 from kd.nlp.methods.supervised import Supervised
 from kd.nlp.model_zoo import load_nlp_model, save_nlp_model, tokenizer_spec
 from kd.nlp.student_model.classification_students import CLASSIFICATION_STUDENTS

@@ -33,6 +33,7 @@ from kd.common.metrics.text import token_nll
 from kd.common.utils.checkpoint import MODEL_CHECKPOINT, MODEL_FOLDER
 from kd.common.utils.config import flatten, refuse_renamed
 from kd.common.utils.errors import ConfigError
+from kd.common.utils.method_sections import check_method_sections, method_settings
 from kd.common.utils.registry import section_options
 from kd.common.utils.run_folder import RunFolder
 from kd.nlp.data import CausalLMCollator, WordTokenizer, bucketed_loader, build_tokenizer, load_lm_data
@@ -41,7 +42,6 @@ from kd.nlp.data.language_modeling import LM_DATASETS
 from kd.nlp.data.subword_tokenizer import check_tokenizer_kind
 from kd.nlp.methods import LM_METHODS
 from kd.nlp.methods.causal_lm import next_token_view
-from kd.nlp.methods.sections import check_method_sections, method_settings
 from kd.nlp.methods.vocabulary_check import require_same_vocabulary
 from kd.nlp.model_zoo import load_nlp_model, save_nlp_model, tokenizer_spec
 from kd.nlp.student_model import initialise, student_from_teacher_config

@@ -42,6 +42,7 @@ from kd.common.utils.checkpoint import MODEL_CHECKPOINT, MODEL_FOLDER, atomic_sa
 from kd.common.utils.device import autocast
 from kd.common.utils.config import flatten, refuse_renamed
 from kd.common.utils.errors import ConfigError
+from kd.common.utils.method_sections import check_method_sections, method_settings
 from kd.common.utils.paths import require_writable_folder
 from kd.common.utils.registry import section_options
 from kd.common.utils.run_folder import RunFolder
@@ -51,7 +52,6 @@ from kd.nlp.data.translation import TRANSLATION_DATASETS
 from kd.nlp.data.word_tokenizer import split_words
 from kd.nlp.generation import beam_search
 from kd.nlp.methods import TRANSLATION_METHODS
-from kd.nlp.methods.sections import check_method_sections, method_settings
 from kd.nlp.methods.vocabulary_check import require_same_vocabulary
 from kd.nlp.model_zoo import load_nlp_model, save_nlp_model, tokenizer_spec
 from kd.nlp.student_model import initialise, student_from_teacher_config

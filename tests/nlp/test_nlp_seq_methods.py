@@ -13,9 +13,9 @@ from transformers.modeling_outputs import CausalLMOutput
 
 from kd.common.utils.config import load_yaml
 from kd.common.utils.errors import ConfigError
+from kd.common.utils.method_sections import method_settings
 from kd.common.utils.registry import keyword_parameters
 from kd.nlp.methods import LM_METHODS, TRANSLATION_METHODS
-from kd.nlp.methods.sections import method_settings
 from kd.nlp.scripts.launch import CONFIG_DIR, load_nlp_config, run_stage
 
 # name -> what it reads from the teacher

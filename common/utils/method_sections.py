@@ -1,6 +1,8 @@
-"""The config sections of a method registry, checked the same way in every NLP task: ``method.name`` picks one
-registered method, ``methods.<name>`` holds its constructor's arguments (a near miss named, an unknown method one
-line listing the choices), and switching ``method.name`` uses that method's own section, never another's."""
+"""The config sections of a method registry, checked the same way in NLP's tasks and RL's distillation:
+``method.name`` picks one registered method, ``methods.<name>`` holds its constructor's arguments (a near miss named,
+an unknown method one line listing the choices), and switching ``method.name`` uses that method's own section, never
+another's. (Vision checks its one method section in ``kd.vision.pipeline.method_settings``: every method's section is
+in its default.yaml, so the loader already refuses an unknown one.)"""
 from __future__ import annotations
 
 import difflib
