@@ -32,9 +32,20 @@ BEST_CHECKPOINT = "best.pt"  # train_teacher: the policy of the best periodic ev
 LAST_UPDATE_CHECKPOINT = "last_update.pt"  # train_teacher: the policy after the last update
 # What --resume cannot change: the run's networks, memories and teacher were made with these.
 FIXED_ON_RESUME = ("seed", "env", "teacher.algo", "teacher.network", "teacher.arch", "teacher.init",
-                   "teacher.checkpoint", "student", "distill.method")
-# Keys of earlier versions, refused with their new names (the same names as in vision and NLP).
-RENAMED = {"distill.tau": "distill.temperature", "teacher_checkpoint": "teacher.checkpoint"}
+                   "teacher.checkpoint", "student", "method.name")
+# Keys of earlier versions, refused with their new names (the same names as in vision and NLP): each distillation
+# method has its own section methods.<name> (kd.rl.distillation.methods).
+_TEMPERATURE = ("methods.<name>.temperature (e.g. methods.policy_distillation.temperature=0.01): each method has its "
+                "own section methods.<name> in reinforcement-learning/configs/default.yaml")
+RENAMED = {"distill.method": "method.name (e.g. method.name=kickstarting)",
+           "distill.loss": "methods.<name>.loss (e.g. methods.policy_distillation.loss=kl): each method has its own "
+                           "section methods.<name> in reinforcement-learning/configs/default.yaml",
+           "distill.temperature": _TEMPERATURE,
+           "distill.tau": _TEMPERATURE,
+           **{f"distill.kickstart.{key}": f"methods.kickstarting.{key}"
+              for key in ("total_steps", "learning_rate", "weight_start", "weight_end", "anneal_fraction")},
+           "distill.kickstart": "methods.kickstarting.<argument> (e.g. methods.kickstarting.total_steps=50000)",
+           "teacher_checkpoint": "teacher.checkpoint"}
 
 
 @dataclass
@@ -60,7 +71,8 @@ def setup_run(args: argparse.Namespace, script: str,
     the run folder (``--resume``'s, or a new ``rl-<env>-<script>-s<seed>-<YYYYmmdd-HHMMSS>``:
     :func:`~kd.common.utils.run_folder.run_name`) and save the config there (with ``--dry-run``: print the config
     and exit, creating nothing).
-    A key of an earlier version (``distill.tau``, ``teacher_checkpoint``) is refused with its new name.
+    A key of an earlier version (``distill.method``, ``distill.temperature``, ``distill.kickstart.total_steps``,
+    ``teacher_checkpoint``: :data:`RENAMED`) is refused in one line with its new name.
     """
     config = load_rl_config(args)
     seed = int(config["seed"])

@@ -1,4 +1,5 @@
-"""Policy distillation (Rusu et al. 2015), data from teacher / student / mixed rollouts, kickstarting."""
+"""Policy distillation (Rusu et al. 2015), data from teacher / student / mixed rollouts, kickstarting; the methods
+by name (``method.name``) are in :mod:`kd.rl.distillation.methods`."""
 from kd.rl.distillation.kickstarting import kickstart
 from kd.rl.distillation.losses import DISTILLATION_LOSSES, distillation_loss
 from kd.rl.distillation.policy_distillation import DistillConfig, distill_policy

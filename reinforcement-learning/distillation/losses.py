@@ -39,23 +39,24 @@ DISTILLATION_LOSSES.register("gaussian_nll")(
 DISTILLATION_LOSSES.register("mean_mse")(lambda s, t, temperature: logit_mse(s.mean, t.mean))
 
 
-def loss_for_actions(name: str, action_kind: str) -> str:
+def loss_for_actions(name: str, action_kind: str, key: str) -> str:
     """The loss ``name`` stands for with ``action_kind`` actions (``auto``: ``kl`` for discrete, ``gaussian_kl`` for
-    continuous); an unknown loss, or one that does not fit the actions, is a one-line error before any training."""
+    continuous); an unknown loss, or one that does not fit the actions, is a one-line error before any training
+    that names the config ``key`` it was given as (``methods.kickstarting.loss``)."""
     continuous = action_kind == "continuous"
     if name == "auto":
         return "gaussian_kl" if continuous else "kl"
     DISTILLATION_LOSSES.get(name)
     if continuous != (name in CONTINUOUS_LOSSES):
         fits = sorted(CONTINUOUS_LOSSES) if continuous else sorted(set(DISTILLATION_LOSSES.names()) - CONTINUOUS_LOSSES)
-        raise ConfigError(f"distill.loss={name} does not fit the teacher's {action_kind} actions; use auto or one of: "
+        raise ConfigError(f"{key}={name} does not fit the teacher's {action_kind} actions; use auto or one of: "
                           f"{', '.join(fits)}")
     return name
 
 
 def distillation_loss(name: str, temperature: float = 1.0) -> PolicyLoss:
     """``loss(student_output, teacher_output) -> scalar`` (``temperature``: T of ``kl``'s teacher softmax, the config's
-    ``distill.temperature``); a loss that does not fit the actions is an error."""
+    ``methods.<name>.temperature``); a loss that does not fit the actions is an error."""
     fn = DISTILLATION_LOSSES.get(name)
 
     def loss(student: PolicyOutput, teacher: PolicyOutput) -> Tensor:

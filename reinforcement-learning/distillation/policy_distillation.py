@@ -6,13 +6,14 @@ Loop, per iteration:
    :mod:`kd.rl.distillation.schedules`); otherwise the student acts. The states and labels go into a
    FIFO memory (:class:`~kd.rl.distillation.replay.TeacherLabelledReplay`).
 2. take ``updates_per_iteration`` Adam steps on minibatches from the memory, minimising the chosen
-   loss (:mod:`kd.rl.distillation.losses`) between student and teacher outputs.
+   loss (:mod:`kd.rl.distillation.losses`, ``methods.policy_distillation.loss``) between student and teacher
+   outputs.
 
 The student never sees a reward: everything it learns comes from the teacher's outputs.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -22,7 +23,7 @@ from tqdm import trange
 
 from kd.common.utils.errors import ConfigError, NonFiniteLossError
 from kd.common.utils.loss_watch import LossGrowthWatch
-from kd.rl.distillation.losses import distillation_loss
+from kd.rl.distillation.losses import PolicyLoss
 from kd.rl.distillation.replay import TeacherLabelledReplay
 from kd.rl.distillation.schedules import DATA_SOURCES
 from kd.rl.environments import make_vector_env
@@ -33,9 +34,8 @@ from kd.rl.teacher_model.actions import select_actions, to_env_actions
 
 @dataclass
 class DistillConfig:
-    method: str = "policy_distillation"
-    loss: str = "kl"
-    temperature: float = 1.0
+    """The collection and training loop of policy distillation: the config's ``distill`` section."""
+
     data: str = "teacher"
     mix_fraction: float = 0.5
     sample_actions: bool = True
@@ -49,14 +49,14 @@ class DistillConfig:
     eval_every: int = 10
     eval_episodes: int = 10
     max_minutes: float | None = None  # wall-clock budget: stop after the iteration that exceeds it
-    kickstart: dict = field(default_factory=dict)
 
 
-def distill_policy(student: nn.Module, teacher: nn.Module, env: dict, cfg: DistillConfig, seed: int,
-                   device: torch.device, evaluate: Callable[[nn.Module], dict] | None = None,
+def distill_policy(student: nn.Module, teacher: nn.Module, env: dict, cfg: DistillConfig, loss_fn: PolicyLoss,
+                   seed: int, device: torch.device, evaluate: Callable[[nn.Module], dict] | None = None,
                    callback: Callable[[dict], None] | None = None,
                    checkpoint: LoopCheckpoint | None = None) -> list[dict]:
-    """Train ``student`` in place to imitate the frozen ``teacher``; return the per-iteration history.
+    """Train ``student`` in place to imitate the frozen ``teacher`` by minimising ``loss_fn(student output, teacher
+    output)`` (:func:`~kd.rl.distillation.distillation_loss`); return the per-iteration history.
 
     With ``max_minutes`` the loop stops after the iteration that exceeds the budget (evaluated and
     marked ``stopped_by_time_budget``). ``checkpoint`` saves the loop's state after every iteration
@@ -66,7 +66,6 @@ def distill_policy(student: nn.Module, teacher: nn.Module, env: dict, cfg: Disti
     iterations = cfg.total_steps // per_iteration
     if iterations < 1:
         raise ConfigError(f"distill.total_steps={cfg.total_steps} is less than one iteration ({per_iteration} steps)")
-    loss_fn = distillation_loss(cfg.loss, cfg.temperature)
     teacher_share = DATA_SOURCES.get(cfg.data)(cfg.mix_fraction)
     replay = TeacherLabelledReplay(cfg.buffer_size)
     optimizer = torch.optim.Adam(student.parameters(), lr=cfg.learning_rate)

@@ -3,67 +3,56 @@
     python -m kd.rl.scripts.distill --config cartpole \
         teacher.checkpoint=runs/rl-cartpole-train_teacher-s1-.../checkpoints/model.pt distill.data=student
 
-``distill.method``: ``policy_distillation`` (Rusu et al. 2015; data from the teacher's, the student's
-or mixed rollouts) or ``kickstarting`` (Schmitt et al. 2018: PPO + annealed distillation term).
-Teacher and student are evaluated on the same held-out seeds; the table gives the student's return,
-its percentage of the teacher's and the compression ratio. ``--resume RUN_DIR`` continues an interrupted
-run from its last iteration with the same teacher (:mod:`kd.rl.resume`). The teacher (``teacher.checkpoint``,
-the key vision and NLP use for it too) is loaded and checked
-against the environment before the run folder is made; ``distill.loss=auto`` is KL for discrete actions and
-the Gaussian KL for continuous ones. Writes the student to ``checkpoints/model.pt`` and the loop state ``--resume``
-continues from to ``checkpoints/last.pt``.
+``method.name``: ``policy_distillation`` (Rusu et al. 2015; data from the teacher's, the student's or mixed
+rollouts, as ``distill.data`` says) or ``kickstarting`` (Schmitt et al. 2018: PPO + annealed distillation term);
+each method's arguments are its own section ``methods.<name>`` (``methods.policy_distillation.temperature=0.01``,
+``methods.kickstarting.total_steps=50000``: :mod:`kd.rl.distillation.methods`), checked against its constructor
+with a "did you mean" for a near miss. Teacher and student are evaluated on the same held-out seeds; the table
+gives the student's return, its percentage of the teacher's and the compression ratio. ``--resume RUN_DIR``
+continues an interrupted run from its last iteration with the same teacher (:mod:`kd.rl.resume`). The teacher
+(``teacher.checkpoint``, the key vision and NLP use for it too) is loaded and checked against the environment
+before the run folder is made; ``methods.<name>.loss=auto`` is KL for discrete actions and the Gaussian KL for
+continuous ones. Writes the student to ``checkpoints/model.pt`` and the loop state ``--resume`` continues from to
+``checkpoints/last.pt``.
 """
 from __future__ import annotations
 
 import argparse
+from dataclasses import asdict, replace
+
+from torch import nn
 
 from kd.common.metrics.rl import format_return, percent_of_teacher
 from kd.common.utils.checkpoint import MODEL_CHECKPOINT
 from kd.common.utils.cli import common_parser, main_entry
 from kd.common.utils.config import dataclass_from_dict
 from kd.common.utils.errors import ConfigError
+from kd.common.utils.method_sections import method_settings
 from kd.common.utils.plotting import figures_markdown
-from kd.common.utils.registry import Registry
-from kd.rl.distillation import DistillConfig, distill_policy, distillation_loss, kickstart, linear_anneal
+from kd.rl.distillation import DistillConfig
 from kd.rl.distillation.losses import loss_for_actions
+from kd.rl.distillation.methods import METHODS, Kickstarting, PolicyDistillation, checked_method_name
 from kd.rl.evaluation import evaluate_policy, percent_baseline, percent_heading
 from kd.rl.figures import run_figures
-from kd.rl.run_setup import RunSetup, setup_run
-from kd.rl.student_model import build_student, size_report
+from kd.rl.run_setup import setup_run
+from kd.rl.student_model import size_report
 from kd.rl.teacher_model.checkpoint import load_policy_for, save_policy
-from kd.rl.teacher_model.ppo import PPOConfig
-
-METHODS: Registry = Registry("distillation method")
 
 
-@METHODS.register("policy_distillation")
-def _policy_distillation(setup: RunSetup, cfg: DistillConfig, teacher, evaluate, callback):
-    student = build_student(setup.config["student"], teacher, setup.env).to(setup.device)
-    distill_policy(student, teacher, setup.env, cfg, setup.seed, setup.device, evaluate, callback, setup.checkpoint)
-    return student
-
-
-@METHODS.register("kickstarting")
-def _kickstarting(setup: RunSetup, cfg: DistillConfig, teacher, evaluate, callback):
-    settings = dict(cfg.kickstart)
-    weight = linear_anneal(settings.pop("weight_start"), settings.pop("weight_end"), settings.pop("anneal_fraction"))
-    ppo = dataclass_from_dict(PPOConfig, {**setup.config["teacher"]["ppo"], **settings, "update_obs_norm": False},
-                              "PPO")
-    student = build_student(setup.config["student"], teacher, setup.env, with_critic=True).to(setup.device)
-    kickstart(student, teacher, setup.env, ppo, distillation_loss(cfg.loss, cfg.temperature), weight, setup.seed,
-              setup.device, evaluate, callback, setup.checkpoint)
-    return student
-
-
-def prepare(config: dict, device, state: dict | None) -> tuple[DistillConfig, object]:
-    """``(settings, teacher)`` before the run folder exists: the teacher checked against the environment, the
-    method known, and ``distill.loss`` (``auto`` resolved) fitting the teacher's actions."""
-    METHODS.get(config["distill"]["method"])
+def prepare(config: dict, device,
+            state: dict | None) -> tuple[Kickstarting | PolicyDistillation, DistillConfig, nn.Module]:
+    """``(method, loop settings, teacher)`` before the run folder exists: ``method.name`` a known method and every
+    ``methods.<name>`` section its constructor's arguments, the teacher checked against the environment, and the
+    method's ``loss`` (``auto`` resolved, and recorded so in the config) fitting the teacher's actions."""
+    name = checked_method_name(config)
     if not config["teacher"]["checkpoint"]:
         raise ConfigError("pass teacher.checkpoint=PATH (the checkpoints/model.pt a train_teacher run wrote)")
     teacher, _ = load_policy_for(config["teacher"]["checkpoint"], config["env"], device, "teacher.checkpoint")
-    config["distill"]["loss"] = loss_for_actions(config["distill"]["loss"], teacher.arch_kwargs["action_kind"])
-    return dataclass_from_dict(DistillConfig, config["distill"], "distill"), teacher
+    method = METHODS.get(name)(**method_settings(config))
+    method = replace(method, loss=loss_for_actions(method.loss, teacher.arch_kwargs["action_kind"],
+                                                   f"methods.{name}.loss"))
+    config["methods"] = {**(config.get("methods") or {}), name: asdict(method)}
+    return method, dataclass_from_dict(DistillConfig, config["distill"], "distill"), teacher
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -75,36 +64,35 @@ def main(argv: list[str] | None = None) -> dict:
                           f"pass teacher.checkpoint={args.teacher}")
     setup = setup_run(args, "distill", prepare)
     config, run, env = setup.config, setup.run, setup.env
-    cfg, teacher = setup.prepared
-    teacher_path = config["teacher"]["checkpoint"]
-    method = METHODS.get(cfg.method)
+    method, loop, teacher = setup.prepared
+    name, teacher_path = config["method"]["name"], config["teacher"]["checkpoint"]
 
     def evaluate(policy):
-        return evaluate_policy(policy, env, cfg.eval_episodes, seed=setup.seed * 1000, device=setup.device)
+        return evaluate_policy(policy, env, loop.eval_episodes, seed=setup.seed * 1000, device=setup.device)
 
-    student = method(setup, cfg, teacher, evaluate, run.log_epoch)
+    student = method.train(setup, loop, teacher, evaluate, run.log_epoch)
     episodes, seed = config["eval"]["episodes"], config["eval"]["seed"]
     teacher_stats = evaluate_policy(teacher, env, episodes, seed, device=setup.device)
     student_stats = evaluate_policy(student, env, episodes, seed, device=setup.device)
     sizes = size_report(teacher, student)
     random_return = percent_baseline(teacher_stats["return_mean"], env, episodes, seed)
     percent = percent_of_teacher(student_stats["return_mean"], teacher_stats["return_mean"], random_return)
-    save_policy(student, run.checkpoints / MODEL_CHECKPOINT, env, algo=cfg.method, teacher=str(teacher_path),
+    save_policy(student, run.checkpoints / MODEL_CHECKPOINT, env, algo=name, teacher=str(teacher_path),
                 eval_return_mean=student_stats["return_mean"], eval_return_std=student_stats["return_std"])
     final = {"teacher_return_mean": teacher_stats["return_mean"], "teacher_return_std": teacher_stats["return_std"],
              "student_return_mean": student_stats["return_mean"], "student_return_std": student_stats["return_std"],
              "student_returns": student_stats["returns"], "percent_of_teacher": percent,
              "percent_random_return": random_return, **sizes,
-             "method": cfg.method, "loss": cfg.loss, "data": cfg.data, "teacher_checkpoint": str(teacher_path),
+             "method": name, "loss": method.loss, "data": loop.data, "teacher_checkpoint": str(teacher_path),
              "trained_steps": run.history[-1]["steps"],
              "stopped_by_time_budget": bool(run.history[-1].get("stopped_by_time_budget"))}
     run.log_final(final)
-    figures = run_figures(run, f"{cfg.method} ({cfg.loss}, data={cfg.data}) on {env['name']}",
+    figures = run_figures(run, f"{name} ({method.loss}, data={loop.data}) on {env['name']}",
                           losses={"distillation loss": "loss", "distillation term": "distill",
                                   "PPO policy loss": "policy_loss"})
     table = (f"| policy | policy params | return (held-out seeds) | {percent_heading(random_return)} |\n|---|---|---|---|\n"
              f"| teacher | {sizes['teacher_parameters']:,} | {format_return(teacher_stats)} | 100.0 |\n"
-             f"| student ({cfg.method}, {cfg.loss}, data={cfg.data}) | {sizes['student_parameters']:,} "
+             f"| student ({name}, {method.loss}, data={loop.data}) | {sizes['student_parameters']:,} "
              f"({sizes['compression']:.1f}x smaller) | {format_return(student_stats)} | {percent:.1f} |\n")
     run.write_summary(f"{table}\n{figures_markdown(figures, run.path)}")
     run.close()

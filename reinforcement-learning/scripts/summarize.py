@@ -37,6 +37,16 @@ def teacher_label(config: dict) -> str:
     return config["teacher"]["algo"] + (", continued" if config["teacher"].get("init") else "")
 
 
+def method_temperature(config: dict, method: str) -> float:
+    """The temperature a distillation run used: ``methods.<method>.temperature``; runs of earlier versions kept it in
+    ``distill.temperature`` (before that ``distill.tau``)."""
+    section = (config.get("methods") or {}).get(method)
+    if section is not None:
+        return section.get("temperature", 1.0)
+    distill = config.get("distill") or {}
+    return distill.get("temperature", distill.get("tau", 1.0))
+
+
 def collect(runs_dir: Path) -> tuple[dict, dict]:
     teachers, students = defaultdict(list), defaultdict(list)
     for metrics in sorted(runs_dir.glob("*/metrics.json")):
@@ -58,8 +68,7 @@ def collect(runs_dir: Path) -> tuple[dict, dict]:
             final = {**final, "steps_to_90": reached[0] if reached else None, "curve": curve}
             teacher_config = Path(final["teacher_checkpoint"]).parents[1] / "config.yaml"
             label = teacher_label(yaml.safe_load(teacher_config.read_text())) if teacher_config.is_file() else "?"
-            distill = config.get("distill", {})
-            temperature = distill.get("temperature", distill.get("tau", 1.0))  # runs made before the rename: tau
+            temperature = method_temperature(config, final["method"])
             loss = final["loss"] + (f" T={temperature:g}" if temperature != 1.0 else "")  # a sharpened teacher differs
             students[(env, label, final["method"], loss, final["data"], hidden)].append((seed, final))
     return teachers, students

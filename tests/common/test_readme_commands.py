@@ -5,7 +5,7 @@ first value of their ``for`` loops, and inline commands) is parsed by its script
 flags exist and its values have the right types), then, for the scripts that read a config, its config is
 loaded and checked by the domain's loader exactly as the script does before it reads any data: the preset
 exists, every override names a key (no renamed or mistyped one), and in vision the model and method names and
-arguments exist. Data, checkpoints and run folders are not needed: the paths in the READMEs are placeholders.
+arguments exist, in RL the method name and its section's arguments. Data, checkpoints and run folders are not needed: the paths in the READMEs are placeholders.
 (``--dry-run`` goes further, through the data and the checkpoints: tests/common/test_common_cli_help.py.)
 """
 import argparse
@@ -18,6 +18,7 @@ import pytest
 
 from kd.nlp.scripts.launch import load_nlp_config
 from kd.nlp.tasks import TASKS
+from kd.rl.distillation.methods import checked_method_name
 from kd.rl.run_setup import load_rl_config
 from kd.vision.pipeline import check_names, load_experiment_config
 from kd.vision.scripts.method_table import load_table_config
@@ -41,6 +42,10 @@ def nlp(args):
     TASKS.get(load_nlp_config(args)["task"])
 
 
+def rl_distill(args):
+    checked_method_name(load_rl_config(args))
+
+
 def configured(name: str):
     """How the script ``name`` loads and checks its config before reading data (None: it reads no config)."""
     domain, script = name.split(".")[1], name.rsplit(".", 1)[1]
@@ -49,7 +54,7 @@ def configured(name: str):
     return {"kd.vision.scripts.method_table": load_table_config, "kd.vision.scripts.lr_sweep": load_table_config,
             "kd.vision.scripts.specialists": load_specialists_config, "kd.nlp.scripts.train_teacher": nlp,
             "kd.nlp.scripts.distill": nlp, "kd.nlp.scripts.evaluate": nlp, "kd.rl.scripts.train_teacher": load_rl_config,
-            "kd.rl.scripts.distill": load_rl_config}.get(name)
+            "kd.rl.scripts.distill": rl_distill}.get(name)
 
 
 def documented_commands() -> list[tuple[str, str, list[str]]]:

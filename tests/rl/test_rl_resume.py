@@ -114,7 +114,7 @@ def test_resume_mistakes_are_one_line_errors(tmp_path):
         distill.main(["--config", str(CONFIG), "--runs-dir", str(tmp_path)])
     with pytest.raises(ConfigError, match="--teacher was renamed to the config key teacher.checkpoint"):
         distill.main(["--config", str(CONFIG), "--runs-dir", str(tmp_path), "--teacher", "t.pt"])
-    with pytest.raises(ConfigError, match="config key 'distill.tau' was renamed to distill.temperature"):
+    with pytest.raises(ConfigError, match=r"config key 'distill.tau' was renamed to methods.<name>.temperature \(e.g. methods.policy_distillation"):
         distill.main(["--config", str(CONFIG), "--runs-dir", str(tmp_path), "distill.tau=0.01"])
     assert not any(tmp_path.iterdir())
     with pytest.raises(MissingPathError, match="no config.yaml"):

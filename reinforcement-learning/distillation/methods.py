@@ -1,0 +1,89 @@
+"""The RL distillation methods by name, as in vision and NLP: ``method.name`` picks one of :data:`METHODS`, and its
+config section ``methods.<name>`` holds the arguments of its constructor (the fields below), checked against them
+before the run folder exists (:mod:`kd.common.utils.method_sections`). Switching ``method.name`` uses that method's
+own section, so policy distillation's loss or temperature never reaches kickstarting.
+
+- ``policy_distillation`` (Rusu et al. 2015): the student learns from the teacher's outputs on collected states and
+  never sees a reward; ``methods.policy_distillation.{loss, temperature}``.
+- ``kickstarting`` (Schmitt et al. 2018): PPO on the student's own rollouts plus an annealed distillation term;
+  ``methods.kickstarting.{loss, temperature, total_steps, learning_rate, weight_start, weight_end, anneal_fraction}``.
+
+Policy distillation collects and trains as the ``distill`` section says (:class:`DistillConfig`); kickstarting
+trains with PPO's settings, ``teacher.ppo`` with its own ``total_steps`` and ``learning_rate``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from torch import nn
+
+from kd.common.utils.config import dataclass_from_dict
+from kd.common.utils.method_sections import check_method_sections
+from kd.common.utils.registry import Registry
+from kd.rl.distillation.kickstarting import kickstart
+from kd.rl.distillation.losses import distillation_loss
+from kd.rl.distillation.policy_distillation import DistillConfig, distill_policy
+from kd.rl.distillation.schedules import linear_anneal
+from kd.rl.run_setup import RunSetup
+from kd.rl.student_model import build_student
+from kd.rl.teacher_model.ppo import PPOConfig
+
+METHODS: Registry = Registry("RL distillation method")
+Evaluate = Callable[[nn.Module], dict]
+Callback = Callable[[dict], None]
+
+
+@METHODS.register("policy_distillation")
+@dataclass(frozen=True)
+class PolicyDistillation:
+    """Rusu et al. 2015: the student, which never sees a reward, minimises ``loss`` between its outputs and the
+    teacher's on the states the ``distill`` section collects (:func:`~kd.rl.distillation.distill_policy`).
+
+    ``loss``: a name of :data:`~kd.rl.distillation.DISTILLATION_LOSSES`, or ``auto`` (``kl`` for discrete actions,
+    ``gaussian_kl`` for continuous ones); ``temperature``: T of ``kl``'s teacher softmax(q / T)."""
+
+    loss: str = "auto"
+    temperature: float = 1.0
+
+    def train(self, setup: RunSetup, loop: DistillConfig, teacher: nn.Module, evaluate: Evaluate,
+              callback: Callback) -> nn.Module:
+        """A student distilled from ``teacher`` by the collection loop ``loop`` (the ``distill`` section)."""
+        student = build_student(setup.config["student"], teacher, setup.env).to(setup.device)
+        distill_policy(student, teacher, setup.env, loop, distillation_loss(self.loss, self.temperature), setup.seed,
+                       setup.device, evaluate, callback, setup.checkpoint)
+        return student
+
+
+@METHODS.register("kickstarting")
+@dataclass(frozen=True)
+class Kickstarting:
+    """Schmitt et al. 2018: PPO on the student's own rollouts (``teacher.ppo``'s settings, with ``total_steps``
+    environment steps at ``learning_rate``) plus lambda(p) * ``loss`` towards the teacher, lambda going linearly
+    from ``weight_start`` to ``weight_end`` over the first ``anneal_fraction`` of the steps. ``loss`` and
+    ``temperature``: as :class:`PolicyDistillation`'s."""
+
+    loss: str = "auto"
+    temperature: float = 1.0
+    total_steps: int = 100_000
+    learning_rate: float = 2.5e-4
+    weight_start: float = 1.0
+    weight_end: float = 0.0
+    anneal_fraction: float = 0.5
+
+    def train(self, setup: RunSetup, loop: DistillConfig, teacher: nn.Module, evaluate: Evaluate,
+              callback: Callback) -> nn.Module:
+        """A student with a value head kickstarted from ``teacher``; PPO's settings replace ``loop``'s."""
+        ppo = dataclass_from_dict(PPOConfig, {**setup.config["teacher"]["ppo"], "total_steps": self.total_steps,
+                                              "learning_rate": self.learning_rate, "update_obs_norm": False}, "PPO")
+        student = build_student(setup.config["student"], teacher, setup.env, with_critic=True).to(setup.device)
+        weight = linear_anneal(self.weight_start, self.weight_end, self.anneal_fraction)
+        kickstart(student, teacher, setup.env, ppo, distillation_loss(self.loss, self.temperature), weight, setup.seed,
+                  setup.device, evaluate, callback, setup.checkpoint)
+        return student
+
+
+def checked_method_name(config: dict) -> str:
+    """``method.name`` of a distillation config, once it and every ``methods.<name>`` section have passed
+    :func:`~kd.common.utils.method_sections.check_method_sections` against :data:`METHODS`."""
+    return check_method_sections(config, METHODS, "RL distillation")

@@ -1,0 +1,141 @@
+"""RL's distillation methods are configured as in vision and NLP: ``method.name`` picks one of
+kd.rl.distillation.methods.METHODS, ``methods.<name>`` holds its constructor's arguments, checked (with "did you
+mean") before the run folder exists; keys of the earlier ``distill.method`` layout are refused in one line."""
+from pathlib import Path
+
+import pytest
+import yaml
+
+from kd.common.utils.cli import DRY_RUN_HEADER, main_entry
+from kd.common.utils.config import load_yaml
+from kd.common.utils.registry import keyword_parameters
+from kd.rl.distillation.methods import METHODS
+from kd.rl.run_setup import DEFAULT_CONFIG
+from kd.rl.scripts import distill, summarize
+from kd.rl.teacher_model import save_policy
+
+CONFIG = DEFAULT_CONFIG.with_name("cartpole.yaml")
+
+
+@pytest.fixture(scope="module")
+def teacher_pt(tmp_path_factory, linear_cartpole_teacher) -> Path:
+    """A teacher checkpoint for the cartpole preset: the hand-made linear controller."""
+    return save_policy(linear_cartpole_teacher, tmp_path_factory.mktemp("teacher") / "model.pt",
+                       {"name": "cartpole", "kwargs": {}}, algo="ppo")
+
+
+def refused(runs: Path, capsys, *argv: str) -> str:
+    """The one error line ``distill`` exits with (non-zero), having created nothing under ``runs``."""
+    with pytest.raises(SystemExit) as exit_info:
+        main_entry(distill.main, ["--config", str(CONFIG), "--runs-dir", str(runs), *argv])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exit_info.value.code != 0 and len(err) == 1, err
+    assert not runs.exists() or not any(runs.iterdir())
+    return err[0]
+
+
+def dry_run(runs: Path, capsys, *argv: str, config: Path = CONFIG) -> dict:
+    """The resolved config ``distill --dry-run`` prints (every check passed, nothing created)."""
+    with pytest.raises(SystemExit) as exit_info:
+        distill.main(["--config", str(config), "--runs-dir", str(runs), "--dry-run", *argv])
+    assert exit_info.value.code == 0 and not runs.exists()
+    return yaml.safe_load(capsys.readouterr().out.split(DRY_RUN_HEADER, 1)[1].rsplit("dry run:", 1)[0])
+
+
+def test_default_yaml_has_a_section_per_method_at_its_constructors_defaults():
+    sections = load_yaml(DEFAULT_CONFIG)["methods"]
+    assert sorted(sections) == METHODS.names() == ["kickstarting", "policy_distillation"]
+    for name in METHODS.names():
+        defaults = {key: p.default for key, p in keyword_parameters(METHODS.get(name)).items()}
+        assert sections[name] == defaults, name
+
+
+def test_unknown_method_name_says_which_was_meant(tmp_path, capsys):
+    assert refused(tmp_path / "runs", capsys, "method.name=kickstartin") == (
+        "error: unknown method.name 'kickstartin' (did you mean 'kickstarting'?); the RL distillation methods are: "
+        "kickstarting, policy_distillation")
+
+
+@pytest.mark.parametrize("override,expected", [
+    ("methods.kickstarting.weight_strat=2", "error: unknown config key 'methods.kickstarting.weight_strat'; did you "
+                                            "mean 'methods.kickstarting.weight_start'?"),
+    ("+methods.policy_distillation.total_steps=5", "error: RL distillation method 'policy_distillation' takes no "
+                                                   "argument 'total_steps'; known: loss, temperature"),
+    ("+methods.kickstart.total_steps=5", "error: methods.kickstart: no method is called 'kickstart' (did you mean "
+                                         "'kickstarting'?)"),
+    ("methods.policy_distillation.loss=gaussian_kl", "error: methods.policy_distillation.loss=gaussian_kl does not "
+                                                     "fit the teacher's discrete actions"),
+])
+def test_a_bad_method_argument_is_one_line(tmp_path, capsys, teacher_pt, override, expected):
+    err = refused(tmp_path / "runs", capsys, f"teacher.checkpoint={teacher_pt}", override)
+    assert err.startswith(expected), err
+
+
+def test_a_near_miss_in_a_presets_method_section_names_the_argument_meant(tmp_path, capsys, teacher_pt):
+    preset = yaml.safe_load(CONFIG.read_text())
+    preset["methods"]["kickstarting"]["wieght_start"] = preset["methods"]["kickstarting"].pop("weight_start")
+    (tmp_path / "typo.yaml").write_text(yaml.safe_dump(preset))
+    with pytest.raises(SystemExit):
+        main_entry(distill.main, ["--config", str(tmp_path / "typo.yaml"), "--runs-dir", str(tmp_path / "runs"),
+                                  f"teacher.checkpoint={teacher_pt}"])
+    assert capsys.readouterr().err.strip() == ("error: RL distillation method 'kickstarting' takes no argument "
+                                               "'wieght_start'; did you mean 'weight_start'?")
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("old,new", [
+    ("distill.method=kickstarting", "method.name"),
+    ("distill.loss=nll", "methods.<name>.loss (e.g. methods.policy_distillation.loss=kl)"),
+    ("distill.temperature=0.01", "methods.<name>.temperature (e.g. methods.policy_distillation.temperature=0.01)"),
+    ("distill.tau=0.01", "methods.<name>.temperature"),
+    ("distill.kickstart.total_steps=1000", "methods.kickstarting.total_steps"),
+    ("distill.kickstart.weight_end=0.1", "methods.kickstarting.weight_end"),
+])
+def test_an_old_key_is_refused_in_one_line_naming_the_new_one(tmp_path, capsys, teacher_pt, old, new):
+    key = old.split("=")[0]
+    err = refused(tmp_path / "runs", capsys, f"teacher.checkpoint={teacher_pt}", old)
+    assert err.startswith(f"error: config key '{key}' was renamed to {new}"), err
+
+
+def test_an_old_preset_or_run_config_is_refused_before_anything_is_written(tmp_path, capsys):
+    old = yaml.safe_load(CONFIG.read_text())  # the cartpole preset in the layout of earlier versions
+    methods = old.pop("methods")
+    old["distill"] = {"method": old.pop("method")["name"], **methods["policy_distillation"], **old["distill"],
+                      "kickstart": methods["kickstarting"]}
+    (tmp_path / "old.yaml").write_text(yaml.safe_dump(old, sort_keys=False))
+    err = refused(tmp_path / "runs", capsys, "--config", str(tmp_path / "old.yaml"))
+    assert err == f"error: config key 'distill.method' in {tmp_path / 'old.yaml'} was renamed to method.name (e.g. " \
+                  "method.name=kickstarting)"
+    run = tmp_path / "runs" / "rl-cartpole-distill-s1-20250101-000000"  # a run folder of an earlier version
+    run.mkdir(parents=True)
+    (run / "config.yaml").write_text(yaml.safe_dump(old, sort_keys=False))
+    with pytest.raises(SystemExit):
+        main_entry(distill.main, ["--resume", str(run)])
+    assert "(a run of an earlier version) was renamed to method.name" in capsys.readouterr().err
+    assert sorted(p.name for p in run.iterdir()) == ["config.yaml"]
+
+
+def test_switching_method_name_uses_that_methods_own_defaults(tmp_path, capsys, teacher_pt):
+    """No preset: policy distillation's sharpened temperature stays its own; kickstarting builds with its
+    default.yaml section, and ``loss: auto`` is recorded as the loss it resolved to."""
+    teacher = f"teacher.checkpoint={teacher_pt}"
+    sharp = "methods.policy_distillation.temperature=0.01"
+    config = dry_run(tmp_path / "runs", capsys, teacher, "env.name=cartpole", sharp, "method.name=kickstarting",
+                     config=DEFAULT_CONFIG)
+    assert config["method"] == {"name": "kickstarting"}
+    assert config["methods"]["kickstarting"] == {"loss": "kl", "temperature": 1.0, "total_steps": 100000,
+                                                 "learning_rate": 0.00025, "weight_start": 1.0, "weight_end": 0.0,
+                                                 "anneal_fraction": 0.5}
+    assert config["methods"]["policy_distillation"]["temperature"] == 0.01
+    config = dry_run(tmp_path / "runs", capsys, teacher, sharp, "method.name=kickstarting")  # the cartpole preset
+    assert config["methods"]["kickstarting"] == {"loss": "kl", "temperature": 1.0, "total_steps": 50000,
+                                                 "learning_rate": 0.002, "weight_start": 2.0, "weight_end": 0.0,
+                                                 "anneal_fraction": 0.5}
+
+
+def test_summarize_reads_the_temperature_of_the_runs_method():
+    sharp = {"methods": {"policy_distillation": {"temperature": 0.01}, "kickstarting": {"temperature": 1.0}}}
+    assert summarize.method_temperature(sharp, "policy_distillation") == 0.01
+    assert summarize.method_temperature(sharp, "kickstarting") == 1.0
+    assert summarize.method_temperature({"distill": {"temperature": 0.01}}, "policy_distillation") == 0.01  # older
+    assert summarize.method_temperature({"distill": {"tau": 0.01}}, "policy_distillation") == 0.01
