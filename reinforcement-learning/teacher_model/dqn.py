@@ -7,7 +7,7 @@ copied every ``target_update_every`` steps, and the TD loss
 
 A truncated episode (time limit) still bootstraps from s' (only ``terminated`` stops it). The
 resulting Q-values are a teacher for Rusu et al.'s policy distillation with a sharp temperature
-(``distill.temperature=0.01``).
+(``methods.policy_distillation.temperature=0.01``).
 """
 from __future__ import annotations
 

@@ -45,8 +45,8 @@ def test_presets_by_name_open_sections_and_renamed_keys(tmp_path):
         load_config("tiny", ["distill.weight.mse=0.5"], **open_weights)
     with pytest.raises(MissingPathError, match="config 'tinny' not found; pass a YAML path or one of: tiny"):
         load_config("tinny", config_dir=tmp_path)
-    renamed = {"distill.tau": "distill.temperature", "methods.*.kwargs": "methods.<name>.<argument>"}
-    with pytest.raises(ConfigError, match="config key 'distill.tau' was renamed to distill.temperature"):
+    renamed = {"distill.tau": "methods.<name>.temperature", "methods.*.kwargs": "methods.<name>.<argument>"}
+    with pytest.raises(ConfigError, match="config key 'distill.tau' was renamed to methods.<name>.temperature"):
         load_config("tiny", ["+distill.tau=2"], config_dir=tmp_path, renamed=renamed)
     (tmp_path / "old.yaml").write_text("methods: {kd: {kwargs: {alpha: 1}}}\n")
     with pytest.raises(ConfigError, match=r"'methods.kd.kwargs.alpha' in .*old.yaml was renamed to methods.<name>"):
