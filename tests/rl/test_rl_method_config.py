@@ -139,3 +139,17 @@ def test_summarize_reads_the_temperature_of_the_runs_method():
     assert summarize.method_temperature(sharp, "kickstarting") == 1.0
     assert summarize.method_temperature({"distill": {"temperature": 0.01}}, "policy_distillation") == 0.01  # older
     assert summarize.method_temperature({"distill": {"tau": 0.01}}, "policy_distillation") == 0.01
+
+
+@pytest.mark.slow
+def test_kickstarting_trains_with_its_own_section(tmp_path, teacher_pt):
+    """The script end to end with method.name=kickstarting: PPO for methods.kickstarting.total_steps (one update of
+    teacher.ppo's 2 x 64 steps), the loss resolved from auto and recorded in the run's config.yaml."""
+    final = distill.main(["--config", str(DEFAULT_CONFIG), "--runs-dir", str(tmp_path), "env.name=cartpole",
+                          f"teacher.checkpoint={teacher_pt}", "method.name=kickstarting", "teacher.ppo.num_envs=2",
+                          "teacher.ppo.num_steps=64", "methods.kickstarting.total_steps=128", "distill.eval_episodes=1",
+                          "eval.episodes=1"])
+    assert final["method"] == "kickstarting" and final["loss"] == "kl" and final["trained_steps"] == 128
+    saved = yaml.safe_load(next(tmp_path.glob("rl-cartpole-distill-s1-*/config.yaml")).read_text())
+    assert saved["method"] == {"name": "kickstarting"} and saved["methods"]["kickstarting"]["loss"] == "kl"
+    assert saved["methods"]["policy_distillation"]["loss"] == "auto"  # not the method that ran: left as it was
