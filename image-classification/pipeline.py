@@ -34,6 +34,7 @@ from kd.common.utils.device import prepare_model, resolve_device
 from kd.common.utils import distributed
 from kd.common.utils.distributed import per_rank_batch_size
 from kd.common.utils.errors import ConfigError
+from kd.common.utils.method_sections import check_method_sections, method_settings
 from kd.common.utils.paths import require_writable_folder
 from kd.common.utils.plotting import plot_training_progress
 from kd.common.utils.registry import Registry, check_arguments
@@ -47,6 +48,7 @@ from kd.vision.data.labelled import WithLabels, dataset_labels, labelled_indices
 from kd.vision.data.augmentation_cache import labelled_views_loader
 from kd.vision.data.device_loader import device_resident, wants_in_memory
 from kd.vision.methods import METHODS
+from kd.vision.methods.registry import SUPPLIED, WHAT
 from kd.vision.model_registry import MODELS, build_model, image_size_arg
 from kd.vision.report import Evaluation, cost, mean_over_seeds, quality
 from kd.vision.torchvision_models import fetch_published_weights
@@ -124,16 +126,6 @@ def load_experiment_config(args: argparse.Namespace, default_preset: str | None 
                        open_sections=open_sections, renamed=renamed)
 
 
-def method_settings(cfg: dict, name: str, **overrides) -> dict:
-    """The arguments method ``name`` is built with: its own section ``methods.<name>`` (default.yaml's, updated by
-    the preset and the overrides), then ``overrides``; a key its constructor does not take is a one-line
-    ConfigError naming the key meant."""
-    settings = merge(cfg.get("methods", {}).get(name) or {}, overrides)
-    check_arguments(METHODS, name, supplied=("teacher", "student", "num_classes", "image_shape"), teacher=None,
-                    student=None, num_classes=1, image_shape=None, **settings)
-    return settings
-
-
 def check_training_section(section: dict) -> None:
     """Fail before any training on an unknown model, optimiser or schedule name in a section that trains a model
     (``teacher``, ``student``), or on a model argument its constructor does not take."""
@@ -145,10 +137,11 @@ def check_training_section(section: dict) -> None:
 
 def check_names(cfg: dict) -> None:
     """Fail before any training on an unknown model, method, mode, optimiser or schedule name, or on a
-    model/method argument its constructor does not take."""
+    model/method argument its constructor does not take (every section ``methods.<name>`` checked as NLP and RL check
+    theirs: :func:`~kd.common.utils.method_sections.check_method_sections`)."""
     for section in ("teacher", "student"):
         check_training_section(cfg[section])
-    method_settings(cfg, cfg["method"]["name"])
+    check_method_sections(cfg, METHODS, WHAT, SUPPLIED)
     DISTILL_MODES.get(cfg["distill"]["mode"])
     check_labelled_part(cfg)
 
@@ -165,7 +158,7 @@ def check_labelled_part(cfg: dict) -> None:
     if transfer_set not in TRANSFER_SETS:
         raise ConfigError(f"unknown distill.transfer_set '{transfer_set}'; choose one of: {', '.join(TRANSFER_SETS)}")
     if fraction < 1.0 and transfer_set == "all" and not METHODS.get(cfg["method"]["name"]).learns_from_unlabelled:
-        raise ConfigError(f"method '{cfg['method']['name']}' needs the label of every image it distils on; "
+        raise ConfigError(f"method.name={cfg['method']['name']} needs the label of every image it distils on; "
                           "with student.labelled_fraction < 1 set distill.transfer_set=labelled")
     if fraction < 1.0 and transfer_set == "labelled" and cfg["distill"]["views"]:
         raise ConfigError("distill.views labels augmented views of every training image; with "
@@ -465,7 +458,7 @@ def distil_student(exp: Experiment, teacher: nn.Module, teacher_checkpoint: Path
     student = build_arch(exp, exp.cfg["student"], exp.student_seed + 1)
     name = exp.cfg["method"]["name"]
     method = METHODS.build(name, teacher=teacher, student=student, num_classes=exp.data.num_classes,
-                           image_shape=exp.data.image_shape, **method_settings(exp.cfg, name))
+                           image_shape=exp.data.image_shape, **method_settings(exp.cfg))
     mode = DISTILL_MODES.get(exp.cfg["distill"]["mode"])
     teacher.eval()
     checkpoint = mode(exp, teacher, teacher_checkpoint, student, method, teacher_test_logits)

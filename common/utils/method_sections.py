@@ -1,13 +1,14 @@
-"""The config sections of a method registry, checked the same way in NLP's tasks and RL's distillation:
-``method.name`` picks one registered method, ``methods.<name>`` holds its constructor's arguments (a near miss named,
-an unknown method one line listing the choices), and switching ``method.name`` uses that method's own section, never
-another's. (Vision checks its one method section in ``kd.vision.pipeline.method_settings``: every method's section is
-in its default.yaml, so the loader already refuses an unknown one.)"""
+"""The config sections of a method registry, checked the same way in vision's pipeline, NLP's tasks and RL's
+distillation: ``method.name`` picks one registered method, ``methods.<name>`` holds its constructor's arguments (a
+near miss named, an unknown method one line listing the choices), and switching ``method.name`` uses that method's
+own section, never another's. A *variant* (a row of vision's method table) is a method with its section changed by
+a few values, ``{method: NAME, <argument>: value, ...}``, checked the same way."""
 from __future__ import annotations
 
 import difflib
 from typing import Iterable, Mapping
 
+from kd.common.utils.config import merge
 from kd.common.utils.errors import ConfigError
 from kd.common.utils.registry import Registry, check_arguments
 
@@ -26,9 +27,11 @@ def check_section(registry: Registry, what: str, name: str, settings: Mapping, k
     check_arguments(registry, name, supplied=supplied, **{s: None for s in supplied}, **settings)
 
 
-def method_settings(cfg: dict) -> dict:
-    """The arguments ``method.name`` is built with: its own section ``methods.<name>`` (none: its defaults)."""
-    return dict((cfg.get("methods") or {}).get(cfg["method"]["name"]) or {})
+def method_settings(cfg: dict, name: str | None = None, **changes) -> dict:
+    """The arguments method ``name`` (default ``method.name``) is built with: its own section ``methods.<name>``
+    (none: its defaults), updated by ``changes`` (a nested section such as ``weights`` key by key)."""
+    name = cfg["method"]["name"] if name is None else name
+    return merge(dict((cfg.get("methods") or {}).get(name) or {}), changes)
 
 
 def check_method_sections(cfg: dict, registry: Registry, what: str, supplied: Iterable[str] = ()) -> str:
@@ -43,3 +46,22 @@ def check_method_sections(cfg: dict, registry: Registry, what: str, supplied: It
         check_section(registry, what, section, settings or {}, key=f"methods.{section}", supplied=supplied)
     check_section(registry, what, name, method_settings(cfg), supplied=supplied)
     return name
+
+
+def variant_settings(cfg: dict, registry: Registry, what: str, variant: Mapping | None, key: str,
+                     supplied: Iterable[str] = ()) -> tuple[str, dict]:
+    """``(method name, its arguments)`` of the variant ``{method: NAME, <argument>: value, ...}`` given at ``key``
+    (``run.variants.simkd_kl``): NAME's section ``methods.<NAME>`` changed by those values, checked as
+    :func:`check_section` checks a section (an argument the method does not take is named with ``key``)."""
+    if not isinstance(variant, Mapping) or "method" not in variant:
+        raise ConfigError(f"{key} needs its method: {{method: NAME, <argument>: value, ...}}, got {variant!r}")
+    changes = dict(variant)
+    name = changes.pop("method")
+    if name not in registry:
+        check_section(registry, what, name, {}, key=f"{key}.method")
+    settings = method_settings(cfg, name, **changes)
+    try:
+        check_section(registry, what, name, settings, supplied=supplied)
+    except ConfigError as err:
+        raise ConfigError(f"{key}: {err}") from None
+    return name, settings

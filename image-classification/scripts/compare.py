@@ -16,11 +16,11 @@ from __future__ import annotations
 
 from kd.common.utils.cli import common_parser, main_entry
 from kd.common.utils.errors import ConfigError
+from kd.common.utils.method_sections import method_settings
 from kd.common.utils.plotting import Palette
 from kd.vision.figures import accuracy_curves
 from kd.vision.pipeline import (Experiment, alone_epochs, distil_student, evaluate_models, get_teacher,
-                                method_settings, stage_history, start_experiment, student_epochs, teacher_logits,
-                                train_student_alone)
+                                stage_history, start_experiment, student_epochs, teacher_logits, train_student_alone)
 from kd.vision.summary import finish_run
 
 
@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None, script: str = "compare", default_preset:
     cfg, splits = exp.cfg, exp.data.splits
     print(f"{exp.data.name} ({len(splits.train)} train / {len(splits.test)} test images, shape {exp.data.image_shape}): "
           f"teacher {cfg['teacher']['arch']} -> student {cfg['student']['arch']} with {cfg['method']['name']} "
-          f"{method_settings(cfg, cfg['method']['name'])} ({cfg['distill']['mode']}), vs the same student alone")
+          f"{method_settings(cfg)} ({cfg['distill']['mode']}), vs the same student alone")
     rows = run_comparison(exp)
     print(f"run folder: {exp.run.path}")
     return rows

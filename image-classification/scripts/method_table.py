@@ -40,6 +40,7 @@ Two processes can share the work: give each a part of ``run.methods``/``run.seed
 """
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 
 import torch
@@ -49,13 +50,15 @@ from kd.common.metrics import count_parameters
 from kd.common.utils import distributed
 from kd.common.utils.cli import common_parser, main_entry
 from kd.common.utils.errors import ConfigError
+from kd.common.utils.method_sections import check_section, method_settings, variant_settings
 from kd.common.utils.run_folder import RunFolder
 from kd.common.utils.checkpoint import file_fingerprint
 from kd.vision.data.augmentation_cache import labelled_views_loader
 from kd.vision.methods import METHODS
 from kd.vision.methods.memo_teacher import MemoTeacher
+from kd.vision.methods.registry import SUPPLIED, WHAT
 from kd.vision.pipeline import (MODEL_FILE, Experiment, build_arch, load_checked_model, load_experiment_config,
-                                method_settings, open_run, place, prepare_experiment, train_loader, train_stage)
+                                open_run, place, prepare_experiment, train_loader, train_stage)
 from kd.vision.scripts.report import collect_runs, write_table
 
 # What ``--resume`` cannot change: the finished runs of the table were made with these (load_run_config).
@@ -64,18 +67,20 @@ FIXED_ON_RESUME = ("data.name", "data.image_size", "data.train_subset", "data.te
 
 
 def row_method(cfg: dict, label: str) -> tuple[str, dict]:
-    """``(method name, its arguments)`` of the table row ``label``: ``run.variants[label]`` (a method and changes to
-    its section), or the method called ``label`` with its ``methods.<label>`` section; checked against the
-    method's constructor."""
+    """``(method name, its arguments)`` of the table row ``label``: the variant ``run.variants[label]`` (a method and
+    changes to its section), or the method called ``label`` with its ``methods.<label>`` section; checked against the
+    method's constructor as every method section is (:mod:`kd.common.utils.method_sections`)."""
     variants = cfg["run"]["variants"]
-    if label not in variants and label not in METHODS:
-        raise ConfigError(f"run.methods names '{label}', which is neither a method ({', '.join(METHODS.names())}) "
-                          f"nor a row of run.variants ({', '.join(sorted(variants))})")
-    changes = dict(variants.get(label) or {"method": label})
-    if "method" not in changes:
-        raise ConfigError(f"run.variants.{label} needs its method: {{method: NAME, <argument>: value, ...}}")
-    name = changes.pop("method")
-    return name, method_settings(cfg, name, **changes)
+    if label in variants:
+        return variant_settings(cfg, METHODS, WHAT, variants[label], f"run.variants.{label}", SUPPLIED)
+    if label not in METHODS:
+        close = difflib.get_close_matches(label, [*METHODS.names(), *variants], n=1, cutoff=0.6)
+        meant = f" (did you mean '{close[0]}'?)" if close else ""
+        raise ConfigError(f"run.methods names '{label}'{meant}, which is neither a method "
+                          f"({', '.join(METHODS.names())}) nor a row of run.variants ({', '.join(sorted(variants))})")
+    settings = method_settings(cfg, label)
+    check_section(METHODS, WHAT, label, settings, key=f"methods.{label}", supplied=SUPPLIED)
+    return label, settings
 
 
 def load_table_config(args) -> tuple[dict, dict[str, tuple[str, dict]]]:

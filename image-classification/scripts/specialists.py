@@ -34,15 +34,17 @@ from kd.common.engine import predict
 from kd.common.metrics import count_parameters, topk_accuracy
 from kd.common.utils.cli import common_parser, main_entry
 from kd.common.utils.config import load_yaml
+from kd.common.utils.method_sections import check_section, method_settings
 from kd.common.utils.plotting import figures_markdown
 from kd.vision.data import label_images
 from kd.vision.data.labelled import dataset_labels
 from kd.vision.methods import METHODS
+from kd.vision.methods.registry import SUPPLIED, WHAT
 from kd.vision.methods.specialists import (combine_specialists, correct_for_enrichment, covariance_groups,
                                            init_from_generalist)
 from kd.vision.pipeline import (DEFAULT_CONFIG, RENAMED, Experiment, build_arch, build_experiment,
                                 check_training_section, close_stage, load_checked_model, load_experiment_config,
-                                make_distiller, method_settings, open_run, place, plain_training_images, train_teacher)
+                                make_distiller, open_run, place, plain_training_images, train_teacher)
 from kd.vision.summary import stage_figures
 from kd.vision.torchvision_models import fetch_published_weights
 
@@ -112,7 +114,8 @@ def load_specialists_config(args) -> dict:
                                           "specialist.alpha": "methods.specialist.alpha"})
     for section in ("generalist", "specialist"):
         check_training_section(cfg[section])
-    method_settings(cfg, "specialist", classes=[0])
+    check_section(METHODS, WHAT, "specialist", method_settings(cfg, "specialist"), key="methods.specialist",
+                  supplied=SUPPLIED)
     return cfg
 
 

@@ -302,6 +302,32 @@ def test_a_cache_folder_that_cannot_be_written(domain, files, tmp_path, capfd):
                      "not a folder; set distill.cache_dir to a folder, or move the file"]
 
 
+# ------------------------------------------------------------------------- a method's name or argument mistyped
+# domain -> (script, its arguments, a method, its registry's kind, how the check names its methods, an argument)
+METHOD_SECTIONS = {
+    "vision": (vision_distill, lambda f: ["--config", "digits_cnn_mlp"], "dkd", "image-classification method",
+               "image-classification", "alpha"),
+    "nlp": (nlp_distill, lambda f: ["--config", SST2, *local_data(f)], "tinybert", "classification method",
+            "text-classification", "temperature"),
+    "rl": (rl_distill, lambda f: [], "kickstarting", "RL distillation method", "RL distillation", "weight_start"),
+}
+
+
+@pytest.mark.parametrize("mistake", ["method.name", "argument"])
+@pytest.mark.parametrize("domain", list(METHOD_SECTIONS))
+def test_a_mistyped_method_gets_the_same_line_in_every_domain(domain, mistake, files, tmp_path, capfd):
+    """kd.common.utils.method_sections checks every domain's ``method.name`` and ``methods.<name>`` sections: a near
+    miss is named in the same words everywhere, before the run folder exists."""
+    module, argv, name, kind, what, argument = METHOD_SECTIONS[domain]
+    typo = name[:-1] if mistake == "method.name" else argument[:-2] + argument[:-3:-1]  # dkd -> dk, alpha -> alpah
+    override = f"method.name={typo}" if mistake == "method.name" else f"+methods.{name}.{typo}=1"
+    code, lines = run_script(module, [*argv(files), override, "--runs-dir", str(tmp_path / "runs")], capfd)
+    expected = (f"unknown method.name '{typo}' (did you mean '{name}'?); the {what} methods are: "
+                if mistake == "method.name" else
+                f"{kind} '{name}' takes no argument '{typo}'; did you mean '{argument}'?")
+    assert_one_line_and_nothing_created(code, lines, expected, tmp_path / "runs")
+
+
 # ------------------------------------------------------------------ the same, as the processes a user starts
 @pytest.mark.parametrize("module, argv, expected", [
     ("kd.vision.scripts.distill", ["--config", "digits_cnn_mlp", "teacher.checkpoint={truncated}"], "checkpoint '"),

@@ -9,7 +9,8 @@ import pytest
 from kd.common.utils.config import load_yaml
 from kd.common.utils.errors import ConfigError
 from kd.vision.methods import METHODS
-from kd.vision.pipeline import DEFAULT_CONFIG, load_experiment_config, method_settings
+from kd.common.utils.method_sections import method_settings
+from kd.vision.pipeline import DEFAULT_CONFIG, check_names, load_experiment_config
 from kd.vision.scripts import method_table
 
 BUILT_BY_THE_PIPELINE = {"teacher", "student", "num_classes", "image_shape"}
@@ -51,8 +52,9 @@ def test_a_section_key_the_constructor_does_not_take_names_the_key_meant(tmp_pat
     preset = tmp_path / "typo.yaml"
     preset.write_text("method: {name: dkd}\nmethods: {dkd: {wramup: 5}}\n")
     cfg = load_experiment_config(args(config=str(preset)))
-    with pytest.raises(ConfigError, match=r"^method 'dkd' takes no argument 'wramup'; did you mean 'warmup'\?$"):
-        method_settings(cfg, "dkd")
+    with pytest.raises(ConfigError, match=r"^image-classification method 'dkd' takes no argument 'wramup'; did you "
+                                          r"mean 'warmup'\?$"):
+        check_names(cfg)
     preset.write_text("method: {name: kd, kwargs: {alpha: 0.5}}\n")
     with pytest.raises(ConfigError, match="'method.kwargs.alpha' in .* was renamed to methods.<name>.<argument>"):
         load_experiment_config(args(config=str(preset)))
@@ -69,9 +71,22 @@ def test_method_table_rows_are_methods_or_variants_of_one():
     assert method_table.row_method(cfg, "kd_t2") == ("kd", {"temperature": 2.0, "alpha": 0.9})
     name, settings = method_table.row_method(cfg, "simkd_ce")  # a variant changes its method's section
     assert name == "simkd" and settings["weights"] == {"simkd": 1.0, "ce": 1.0} and settings["factor"] == 2
-    with pytest.raises(ConfigError, match="run.methods names 'kdd', which is neither a method"):
+    with pytest.raises(ConfigError, match=r"run.methods names 'kdd' \(did you mean 'kd'\?\), which is neither a method"):
         method_table.row_method(cfg, "kdd")
     with pytest.raises(ConfigError, match="was renamed to run.variants.<label>"):
         table_config("+methods.kd.name=kd")
     with pytest.raises(ConfigError, match="'train.threads' was renamed to train.num_threads"):
         table_config("train.threads=1")  # the key every other vision config calls it
+
+
+@pytest.mark.parametrize("variant,expected", [
+    ("{method: kdd, temperature: 2.0}", "run.variants.kd_t2.method: no method is called 'kdd' (did you mean 'kd'?); "
+                                        "the image-classification methods are: at, dkd, "),
+    ("{method: kd, temprature: 2.0}", "run.variants.kd_t2: image-classification method 'kd' takes no argument "
+                                      "'temprature'; did you mean 'temperature'?"),
+    ("{temperature: 2.0}", "run.variants.kd_t2 needs its method: {method: NAME, <argument>: value, ...}"),
+])
+def test_a_bad_method_table_variant_is_named_with_its_row(variant, expected):
+    with pytest.raises(ConfigError) as error:
+        table_config(f"run.variants.kd_t2={variant}", "run.methods=[kd_t2]")
+    assert str(error.value).startswith(expected), error.value

@@ -170,23 +170,31 @@ def run_cli(module, argv, capsys) -> tuple[int, str]:
 @pytest.mark.parametrize("overrides,expected", [
     (["data.name=imagenet22k"], "error: unknown data set 'imagenet22k'"),
     (["student.arch=vit_giant"], "error: unknown model 'vit_giant'"),
-    (["method.name=magic"], "error: unknown method 'magic'"),
+    (["method.name=magic"], "error: unknown method.name 'magic'; the image-classification methods are: at, dkd, "),
+    (["method.name=dkdd"], "error: unknown method.name 'dkdd' (did you mean 'dkd'?); the image-classification "
+                           "methods are: at, dkd, fitnet, kd, "),
     (["distill.mode=telepathy"], "error: unknown distillation mode 'telepathy'"),
     (["data.name=imagefolder", "data.root=/no/such/folder"], "error: image folder '/no/such/folder' does not exist"),
     (["teacher.checkpoint=/no/such.pt"], "error: checkpoint '/no/such.pt' does not exist"),
     (["student.epoch=3"], "error: unknown config key 'student.epoch'; did you mean 'student.epochs'?"),
     (["student.kwargs={depth: 3}"], "error: model 'mlp' takes no argument 'depth'"),
-    (["+methods.kd.beta=3"], "error: method 'kd' takes no argument 'beta'; known: alpha, temperature"),
+    (["+methods.kd.beta=3"], "error: image-classification method 'kd' takes no argument 'beta'; known: alpha, "
+                             "temperature"),
+    (["+methods.dkd.alpah=3"], "error: image-classification method 'dkd' takes no argument 'alpah'; did you mean "
+                               "'alpha'?"),  # a section of a method the run does not use is checked too
+    (["+methods.kdd.alpha=3"], "error: methods.kdd: no method is called 'kdd' (did you mean 'kd'?); the "
+                               "image-classification methods are: "),
     (["methods.kd.temprature=3"], "error: unknown config key 'methods.kd.temprature'; did you mean "
                                   "'methods.kd.temperature'?"),
     (["method.kwargs={alpha: 1}"], "error: config key 'method.kwargs' was renamed to methods.<name>.<argument>"),
-    (["method.name=dkd"], "error: method 'dkd' needs the label of every image it distils on"),
+    (["method.name=dkd"], "error: method.name=dkd needs the label of every image it distils on"),
     (["student.labelled_fraction=0"], "error: student.labelled_fraction must be in (0, 1], got 0"),
     (["distill.transfer_set=some"], "error: unknown distill.transfer_set 'some'"),
 ])
 def test_user_errors_are_one_line(tmp_path, capsys, overrides, expected):
     code, err = run_cli(distill, ["--config", "digits_cnn_mlp", "--runs-dir", str(tmp_path), *overrides], capsys)
-    assert code != 0 and err.startswith(expected), err
+    assert code == 2 and err.startswith(expected), err
+    assert not any(tmp_path.iterdir())  # refused before the run folder exists
 
 
 def test_compare_refuses_several_seeds_in_guide_mode(tmp_path, capsys):
