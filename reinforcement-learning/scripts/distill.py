@@ -6,26 +6,28 @@
 ``method.name``: ``policy_distillation`` (Rusu et al. 2015; data from the teacher's, the student's or mixed
 rollouts, as ``distill.data`` says) or ``kickstarting`` (Schmitt et al. 2018: PPO + annealed distillation term);
 each method's arguments are its own section ``methods.<name>`` (``methods.policy_distillation.temperature=0.01``,
-``methods.kickstarting.total_steps=50000``: :mod:`kd.rl.distillation.methods`), checked against its constructor
-with a "did you mean" for a near miss. Teacher and student are evaluated on the same held-out seeds; the table
-gives the student's return, its percentage of the teacher's and the compression ratio. ``--resume RUN_DIR``
-continues an interrupted run from its last iteration with the same teacher (:mod:`kd.rl.resume`). The teacher
-(``teacher.checkpoint``, the key vision and NLP use for it too) is loaded and checked against the environment
-before the run folder is made; ``methods.<name>.loss=auto`` is KL for discrete actions and the Gaussian KL for
-continuous ones. Writes the student to ``checkpoints/model.pt`` and the loop state ``--resume`` continues from to
-``checkpoints/last.pt``.
+``methods.kickstarting.total_steps=50000``: :mod:`kd.rl.distillation.methods`), checked against its constructor with
+a "did you mean" for a near miss; kickstarting reads only ``distill.eval_episodes`` of the ``distill`` section, and
+refuses another key set for it (:func:`refuse_unread_distill_keys`). Teacher and student are evaluated on the same
+held-out seeds; the table gives the student's return, its percentage of the teacher's and the compression ratio.
+``--resume RUN_DIR`` continues an interrupted run from its last iteration with the same teacher
+(:mod:`kd.rl.resume`). The teacher (``teacher.checkpoint``, the key vision and NLP use for it too) is loaded and
+checked against the environment before the run folder is made; ``methods.<name>.loss=auto`` is KL for discrete
+actions and the Gaussian KL for continuous ones. Writes the student to ``checkpoints/model.pt`` and the loop state
+``--resume`` continues from to ``checkpoints/last.pt``.
 """
 from __future__ import annotations
 
 import argparse
 from dataclasses import asdict, replace
+from pathlib import Path
 
 from torch import nn
 
 from kd.common.metrics.rl import format_return, percent_of_teacher
 from kd.common.utils.checkpoint import MODEL_CHECKPOINT
 from kd.common.utils.cli import common_parser, main_entry
-from kd.common.utils.config import dataclass_from_dict
+from kd.common.utils.config import dataclass_from_dict, load_yaml, resolve_preset
 from kd.common.utils.errors import ConfigError
 from kd.common.utils.method_sections import method_settings
 from kd.common.utils.plotting import figures_markdown
@@ -34,17 +36,52 @@ from kd.rl.distillation.losses import loss_for_actions
 from kd.rl.distillation.methods import METHODS, Kickstarting, PolicyDistillation, checked_method_name
 from kd.rl.evaluation import evaluate_policy, percent_baseline, percent_heading
 from kd.rl.figures import run_figures
-from kd.rl.run_setup import setup_run
+from kd.rl.run_setup import DEFAULT_CONFIG, setup_run
 from kd.rl.student_model import size_report
 from kd.rl.teacher_model.checkpoint import load_policy_for, save_policy
 
 
-def prepare(config: dict, device,
-            state: dict | None) -> tuple[Kickstarting | PolicyDistillation, DistillConfig, nn.Module]:
+# The one key of the ``distill`` section kickstarting reads: it trains by PPO, as methods.kickstarting and
+# teacher.ppo say.
+KICKSTARTING_READS = ("eval_episodes",)
+
+
+def carried_distill(args: argparse.Namespace) -> dict:
+    """The ``distill`` values a kickstarting run may carry unread: a resumed run's saved ones (checked when it began),
+    or those of a preset written for another method (the loop policy distillation would run, left as it is when the
+    command line switches ``method.name``); none for a preset that picks kickstarting itself."""
+    if args.resume:
+        return load_yaml(Path(args.resume) / "config.yaml").get("distill") or {}
+    preset = load_yaml(resolve_preset(args.config, DEFAULT_CONFIG.parent)) if args.config else {}
+    return {} if (preset.get("method") or {}).get("name") == "kickstarting" else preset.get("distill") or {}
+
+
+def refuse_unread_distill_keys(config: dict, carried: dict) -> None:
+    """Under ``method.name=kickstarting``, a key of ``distill`` other than KICKSTARTING_READS whose value is neither
+    default.yaml's nor ``carried``'s (:func:`carried_distill`) was set for this run and would be ignored: refused in
+    one line naming where kickstarting takes that setting from."""
+    if config["method"]["name"] != "kickstarting":
+        return
+    defaults, ppo = load_yaml(DEFAULT_CONFIG)["distill"], config["teacher"]["ppo"]
+    for key, value in config["distill"].items():
+        if key in KICKSTARTING_READS or value == defaults.get(key) or (key in carried and value == carried[key]):
+            continue
+        instead = next((f", or set {section}.{key}={value!r}" for section, keys in
+                        (("methods.kickstarting", config["methods"]["kickstarting"]), ("teacher.ppo", ppo))
+                        if key in keys), "")
+        raise ConfigError(f"distill.{key}={value!r} is not read by method.name=kickstarting, which reads only "
+                          f"{', '.join(f'distill.{k}' for k in KICKSTARTING_READS)} of that section and takes its "
+                          f"settings from methods.kickstarting and teacher.ppo: drop it{instead}")
+
+
+def prepare(config: dict, device, state: dict | None,
+            carried: dict) -> tuple[Kickstarting | PolicyDistillation, DistillConfig, nn.Module]:
     """``(method, loop settings, teacher)`` before the run folder exists: ``method.name`` a known method and every
-    ``methods.<name>`` section its constructor's arguments, the teacher checked against the environment, and the
-    method's ``loss`` (``auto`` resolved, and recorded so in the config) fitting the teacher's actions."""
+    ``methods.<name>`` section its constructor's arguments, no ``distill`` key set that the method would not read
+    (``carried``: :func:`refuse_unread_distill_keys`), the teacher checked against the environment, and the method's
+    ``loss`` (``auto`` resolved, and recorded so in the config) fitting the teacher's actions."""
     name = checked_method_name(config)
+    refuse_unread_distill_keys(config, carried)
     if not config["teacher"]["checkpoint"]:
         raise ConfigError("pass teacher.checkpoint=PATH (the checkpoints/model.pt a train_teacher run wrote)")
     teacher, _ = load_policy_for(config["teacher"]["checkpoint"], config["env"], device, "teacher.checkpoint")
@@ -62,7 +99,8 @@ def main(argv: list[str] | None = None) -> dict:
     if args.teacher:
         raise ConfigError("--teacher was renamed to the config key teacher.checkpoint, as in vision and NLP: "
                           f"pass teacher.checkpoint={args.teacher}")
-    setup = setup_run(args, "distill", prepare)
+    setup = setup_run(args, "distill",
+                      lambda config, device, state: prepare(config, device, state, carried_distill(args)))
     config, run, env = setup.config, setup.run, setup.env
     method, loop, teacher = setup.prepared
     name, teacher_path = config["method"]["name"], config["teacher"]["checkpoint"]

@@ -5,7 +5,8 @@ first value of their ``for`` loops, and inline commands) is parsed by its script
 flags exist and its values have the right types), then, for the scripts that read a config, its config is
 loaded and checked by the domain's loader exactly as the script does before it reads any data: the preset
 exists, every override names a key (no renamed or mistyped one), and in vision the model and method names and
-arguments exist, in RL the method name and its section's arguments. Data, checkpoints and run folders are not needed: the paths in the READMEs are placeholders.
+arguments exist, in RL the method name and its section's arguments, and no ``distill`` key that kickstarting would
+not read. Data, checkpoints and run folders are not needed: the paths in the READMEs are placeholders.
 (``--dry-run`` goes further, through the data and the checkpoints: tests/common/test_common_cli_help.py.)
 """
 import argparse
@@ -20,6 +21,7 @@ from kd.nlp.scripts.launch import load_nlp_config
 from kd.nlp.tasks import TASKS
 from kd.rl.distillation.methods import checked_method_name
 from kd.rl.run_setup import load_rl_config
+from kd.rl.scripts.distill import carried_distill, refuse_unread_distill_keys
 from kd.vision.pipeline import check_names, load_experiment_config
 from kd.vision.scripts.method_table import load_table_config
 from kd.vision.scripts.specialists import load_specialists_config
@@ -43,7 +45,9 @@ def nlp(args):
 
 
 def rl_distill(args):
-    checked_method_name(load_rl_config(args))
+    config = load_rl_config(args)
+    checked_method_name(config)
+    refuse_unread_distill_keys(config, carried_distill(args))
 
 
 def configured(name: str):

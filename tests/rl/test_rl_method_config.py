@@ -1,6 +1,7 @@
 """RL's distillation methods are configured as in vision and NLP: ``method.name`` picks one of
 kd.rl.distillation.methods.METHODS, ``methods.<name>`` holds its constructor's arguments, checked (with "did you
 mean") before the run folder exists; keys of the earlier ``distill.method`` layout are refused in one line."""
+import argparse
 from pathlib import Path
 
 import pytest
@@ -9,9 +10,10 @@ import yaml
 from kd.common.utils.cli import DRY_RUN_HEADER, main_entry
 from kd.common.utils.config import load_yaml
 from kd.common.utils.registry import keyword_parameters
-from kd.rl.distillation.methods import METHODS
-from kd.rl.run_setup import DEFAULT_CONFIG
+from kd.rl.distillation.methods import METHODS, checked_method_name
+from kd.rl.run_setup import DEFAULT_CONFIG, load_rl_config
 from kd.rl.scripts import distill, summarize
+from kd.rl.scripts.distill import carried_distill, refuse_unread_distill_keys
 from kd.rl.teacher_model import save_policy
 
 CONFIG = DEFAULT_CONFIG.with_name("cartpole.yaml")
@@ -131,6 +133,59 @@ def test_switching_method_name_uses_that_methods_own_defaults(tmp_path, capsys, 
     assert config["methods"]["kickstarting"] == {"loss": "kl", "temperature": 1.0, "total_steps": 50000,
                                                  "learning_rate": 0.002, "weight_start": 2.0, "weight_end": 0.0,
                                                  "anneal_fraction": 0.5}
+
+
+KICKSTARTING = "method.name=kickstarting"
+UNREAD = ("is not read by method.name=kickstarting, which reads only distill.eval_episodes of that section and takes "
+          "its settings from methods.kickstarting and teacher.ppo: drop it")
+
+
+@pytest.mark.parametrize("override,instead", [
+    ("distill.total_steps=1000", ", or set methods.kickstarting.total_steps=1000"),
+    ("distill.max_minutes=5", ", or set teacher.ppo.max_minutes=5"),
+    ("distill.data=student", ""),
+])
+def test_a_distill_key_kickstarting_would_not_read_is_refused(tmp_path, capsys, teacher_pt, override, instead):
+    key, value = override.split("=")
+    err = refused(tmp_path / "runs", capsys, f"teacher.checkpoint={teacher_pt}", KICKSTARTING, override)
+    assert err == f"error: {key}={yaml.safe_load(value)!r} {UNREAD}{instead}"
+
+
+def test_kickstarting_takes_a_preset_written_for_policy_distillation_and_its_own_runs(tmp_path, capsys, teacher_pt):
+    """The cartpole preset's distill loop (total_steps 30000, not default.yaml's 50000) is policy distillation's,
+    left unread when the command line picks kickstarting; a preset that picks kickstarting itself may not set it,
+    and a resumed run keeps what it was started with. distill.eval_episodes, and any key at default.yaml's value,
+    pass."""
+    teacher = f"teacher.checkpoint={teacher_pt}"
+    config = dry_run(tmp_path / "runs", capsys, teacher, KICKSTARTING, "distill.eval_episodes=3",
+                     "distill.total_steps=50000")
+    assert config["distill"]["eval_episodes"] == 3 and config["distill"]["total_steps"] == 50000
+    assert dry_run(tmp_path / "runs", capsys, teacher, KICKSTARTING)["distill"]["total_steps"] == 30000
+    preset = yaml.safe_load(CONFIG.read_text())
+    preset["method"]["name"] = "kickstarting"
+    (tmp_path / "mine.yaml").write_text(yaml.safe_dump(preset))
+    assert refused(tmp_path / "runs", capsys, "--config", str(tmp_path / "mine.yaml"), teacher) == \
+        f"error: distill.total_steps=30000 {UNREAD}, or set methods.kickstarting.total_steps=30000"
+    run = tmp_path / "runs" / "rl-cartpole-distill-s1-20250101-000000"  # a kickstarting run from the cartpole preset
+    run.mkdir(parents=True)
+    (run / "config.yaml").write_text(yaml.safe_dump(config | {"distill": {**config["distill"], "total_steps": 30000}}))
+    with pytest.raises(SystemExit) as exit_info:
+        distill.main(["--resume", str(run), "--dry-run"])
+    assert exit_info.value.code == 0 and yaml.safe_load(capsys.readouterr().out.split(DRY_RUN_HEADER, 1)[1].rsplit(
+        "dry run:", 1)[0])["distill"]["total_steps"] == 30000
+    with pytest.raises(SystemExit):
+        main_entry(distill.main, ["--resume", str(run), "distill.batch_size=64"])
+    assert capsys.readouterr().err.strip() == f"error: distill.batch_size=64 {UNREAD}"
+    assert sorted(p.name for p in run.iterdir()) == ["config.yaml"]
+
+
+@pytest.mark.parametrize("preset", sorted(p.stem for p in DEFAULT_CONFIG.parent.glob("*.yaml") if p.stem != "default"))
+def test_every_preset_runs_kickstarting(preset):
+    """``--config <preset> method.name=kickstarting`` (the README's cartpole command) passes the config checks."""
+    args = argparse.Namespace(config=preset, overrides=[KICKSTARTING], seed=None, resume=None)
+    config = load_rl_config(args)
+    assert checked_method_name(config) == "kickstarting"
+    refuse_unread_distill_keys(config, carried_distill(args))
 
 
 def test_summarize_reads_the_temperature_of_the_runs_method():
