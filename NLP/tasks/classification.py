@@ -27,7 +27,6 @@ from kd.common.engine import predict
 from kd.common.metrics import agreement, classification_report, count_parameters, measure_latency
 from kd.common.utils import distributed
 from kd.common.utils.checkpoint import MODEL_CHECKPOINT, MODEL_FOLDER, atomic_save_on_main
-from kd.common.utils.config import flatten, refuse_renamed
 from kd.common.utils.errors import CheckpointMismatchError, ConfigError
 from kd.common.utils.paths import require_writable_folder
 from kd.common.utils.registry import section_options
@@ -129,11 +128,14 @@ class ClassificationTask:
 
     @staticmethod
     def check_config(cfg: dict) -> None:
-        """Before anything is loaded: no key of :data:`RENAMED`; ``method.name`` a known method; every section
-        ``methods.<name>`` a known method's, its keys that constructor's arguments (a near miss names the one meant);
-        ``distill.mode`` offline or online, and offline only for a method that works from cached logits."""
-        refuse_renamed(flatten(cfg), RENAMED)
+        """Before anything is loaded (once, by :func:`kd.nlp.scripts.launch.load_nlp_config`, which has refused the
+        keys of :data:`RENAMED`): ``method.name`` a known method; every section ``methods.<name>`` a known method's, its
+        keys that constructor's arguments (a near miss names the one meant) and their values ones it takes
+        (``check_settings``); ``distill.mode`` offline or online, and offline only for a method that works from cached
+        logits."""
         name = check_method_sections(cfg, CLASSIFICATION_METHODS, "text-classification", SUPPLIED)
+        for section, settings in (cfg.get("methods") or {}).items():
+            CLASSIFICATION_METHODS.get(section).check_settings(settings or {})
         mode = cfg["distill"]["mode"]
         if mode not in MODES:
             raise ConfigError(f"unknown distill.mode '{mode}'; choose offline or online")
@@ -169,7 +171,6 @@ class ClassificationTask:
 
     @staticmethod
     def distill(cfg: dict, open_run: Callable[[], RunFolder], device: torch.device, resume: bool = False) -> dict:
-        ClassificationTask.check_config(cfg)
         name, settings, dc = cfg["method"]["name"], method_settings(cfg), cfg["distill"]
         method_cls = CLASSIFICATION_METHODS.get(name)
         if dc["mode"] == "offline" and dc.get("cache_dir"):  # the teacher-logits cache, checked before any work

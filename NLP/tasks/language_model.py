@@ -31,7 +31,6 @@ from kd.common.metrics import count_parameters, measure_latency
 from kd.common.engine import loader_perplexity
 from kd.common.metrics.text import token_nll
 from kd.common.utils.checkpoint import MODEL_CHECKPOINT, MODEL_FOLDER
-from kd.common.utils.config import flatten, refuse_renamed
 from kd.common.utils.errors import ConfigError
 from kd.common.utils.registry import section_options
 from kd.common.utils.run_folder import RunFolder
@@ -137,9 +136,9 @@ class LanguageModelTask:
 
     @staticmethod
     def check_config(cfg: dict) -> None:
-        """Before anything is loaded: no key of :data:`RENAMED`; ``method.name`` a language-model method; every
-        section ``methods.<name>`` a known method's, its keys that constructor's arguments."""
-        refuse_renamed(flatten(cfg), RENAMED)
+        """Before anything is loaded (once, by :func:`kd.nlp.scripts.launch.load_nlp_config`, which has refused the
+        keys of :data:`RENAMED`): ``method.name`` a language-model method; every section ``methods.<name>`` a known
+        method's, its keys that constructor's arguments."""
         check_method_sections(cfg, LM_METHODS, "language-model")
 
     @staticmethod
@@ -171,7 +170,6 @@ class LanguageModelTask:
 
     @staticmethod
     def distill(cfg: dict, open_run: Callable[[], RunFolder], device: torch.device, resume: bool = False) -> dict:
-        LanguageModelTask.check_config(cfg)
         method = LM_METHODS.get(cfg["method"]["name"])(**method_settings(cfg))
         teacher, t_tok = load_teacher(cfg)
         splits = load_sentences(cfg)

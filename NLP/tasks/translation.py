@@ -40,7 +40,6 @@ from kd.common.metrics.text import corpus_bleu, token_nll
 from kd.common.utils import distributed
 from kd.common.utils.checkpoint import MODEL_CHECKPOINT, MODEL_FOLDER, atomic_save_on_main
 from kd.common.utils.device import autocast
-from kd.common.utils.config import flatten, refuse_renamed
 from kd.common.utils.errors import ConfigError
 from kd.common.utils.paths import require_writable_folder
 from kd.common.utils.registry import section_options
@@ -238,9 +237,9 @@ class TranslationTask:
 
     @staticmethod
     def check_config(cfg: dict) -> None:
-        """Before anything is loaded: no key of :data:`RENAMED`; ``method.name`` a translation method; every section
-        ``methods.<name>`` a known method's, its keys that constructor's arguments (a near miss names the one meant)."""
-        refuse_renamed(flatten(cfg), RENAMED)
+        """Before anything is loaded (once, by :func:`kd.nlp.scripts.launch.load_nlp_config`, which has refused the
+        keys of :data:`RENAMED`): ``method.name`` a translation method; every section ``methods.<name>`` a known
+        method's, its keys that constructor's arguments (a near miss names the one meant)."""
         check_method_sections(cfg, TRANSLATION_METHODS, "translation")
 
     @staticmethod
@@ -283,7 +282,6 @@ class TranslationTask:
 
     @staticmethod
     def distill(cfg: dict, open_run: Callable[[], RunFolder], device: torch.device, resume: bool = False) -> dict:
-        TranslationTask.check_config(cfg)
         dc = cfg["distill"]
         method = TRANSLATION_METHODS.get(cfg["method"]["name"])(**method_settings(cfg))
         if method.uses_beam_outputs and dc.get("cache_dir"):  # the beam-output cache, checked before any work
