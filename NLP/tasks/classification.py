@@ -36,11 +36,12 @@ from kd.nlp.methods import CLASSIFICATION_METHODS, check_method_fits
 from kd.nlp.methods.classification import SUPPLIED
 from kd.nlp.methods.sections import check_method_sections, method_settings
 from kd.nlp.methods.supervised import Supervised
-from kd.nlp.model_zoo import load_nlp_model, save_nlp_model, tokenizer_spec
+from kd.nlp.model_zoo import load_nlp_model, save_nlp_model
 from kd.nlp.student_model.classification_students import CLASSIFICATION_STUDENTS
 from kd.nlp.tasks.teacher_cache import teacher_cache_path
 from kd.nlp.tasks.training import fit
 from kd.nlp.teacher_model import load_hf_classifier, load_hf_tokenizer, save_pretrained_folder
+from kd.nlp.tokenizer_spec import tokenizer_spec
 
 LOGITS_CACHE = "teacher_logits.pt"
 
@@ -178,8 +179,8 @@ class ClassificationTask:
         data = load_data(cfg)
         needs_teacher = method_cls.needs_teacher or cfg["student"].get("init") == "teacher"
         teacher, t_tok, t_tok_name = load_teacher(cfg, needs_teacher or cfg["student"]["arch"] == "small_bert", data)
-        built = CLASSIFICATION_STUDENTS.get(cfg["student"]["arch"])(cfg["student"], data.num_labels, teacher, t_tok,
-                                                                    t_tok_name, data.train_texts)
+        built = CLASSIFICATION_STUDENTS.get(cfg["student"]["arch"]).build(cfg["student"], data.num_labels, teacher,
+                                                                          t_tok, t_tok_name, data.train_texts)
         student, s_tok, s_kwargs, s_spec = built.model, built.tokenizer, built.kwargs, built.tokenizer_spec
         check_method_fits(name, dc["mode"], shares_tokenizer=s_tok is t_tok, student_arch=cfg["student"]["arch"])
         method = method_cls(teacher=teacher, student=student, **settings)

@@ -42,10 +42,11 @@ from kd.nlp.methods import LM_METHODS
 from kd.nlp.methods.causal_lm import next_token_view
 from kd.nlp.methods.sections import check_method_sections, method_settings
 from kd.nlp.methods.vocabulary_check import require_same_vocabulary
-from kd.nlp.model_zoo import load_nlp_model, save_nlp_model, tokenizer_spec
+from kd.nlp.model_zoo import load_nlp_model, save_nlp_model
 from kd.nlp.student_model import initialise, student_from_teacher_config
 from kd.nlp.tasks.training import evaluation_target, fit
 from kd.nlp.teacher_model import build_gpt2_lm, load_causal_lm, save_pretrained_folder
+from kd.nlp.tokenizer_spec import tokenizer_spec
 
 TEACHER, STUDENT = "teacher", "student"
 SIZE_KEYS = ("n_layer", "n_embd", "n_head", "dropout")

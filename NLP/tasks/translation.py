@@ -52,11 +52,12 @@ from kd.nlp.generation import beam_search
 from kd.nlp.methods import TRANSLATION_METHODS
 from kd.nlp.methods.sections import check_method_sections, method_settings
 from kd.nlp.methods.vocabulary_check import require_same_vocabulary
-from kd.nlp.model_zoo import load_nlp_model, save_nlp_model, tokenizer_spec
+from kd.nlp.model_zoo import load_nlp_model, save_nlp_model
 from kd.nlp.student_model import initialise, student_from_teacher_config
 from kd.nlp.tasks.teacher_cache import teacher_cache_path
 from kd.nlp.tasks.training import evaluation_target, fit
 from kd.nlp.teacher_model import HFSeq2Seq, TransformerSeq2Seq, load_seq2seq, save_pretrained_folder
+from kd.nlp.tokenizer_spec import tokenizer_spec
 
 TEACHER, STUDENT, BEAM_TARGETS = "teacher", "student", "teacher_beam_targets.pt"
 SIZE_KEYS = ("d_model", "nhead", "num_encoder_layers", "num_decoder_layers", "dim_feedforward", "dropout")

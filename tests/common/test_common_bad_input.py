@@ -53,7 +53,8 @@ def files(tmp_path_factory) -> dict[str, Path]:
     """What the cases read: local text tables, a vision checkpoint recorded for MNIST, an RL policy trained on
     CartPole, an NLP student fine-tuned on other labels, and checkpoints cut short."""
     from kd.nlp.data import WordTokenizer
-    from kd.nlp.model_zoo import save_nlp_model, tokenizer_spec
+    from kd.nlp.model_zoo import save_nlp_model
+    from kd.nlp.tokenizer_spec import tokenizer_spec
     from kd.nlp.student_model import BiLSTMClassifier
     from kd.rl.teacher_model.build import build_policy
     from kd.rl.teacher_model.checkpoint import save_policy
