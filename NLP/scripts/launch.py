@@ -18,7 +18,7 @@ from typing import Callable
 import torch
 
 from kd.common.utils.cli import common_parser, exit_if_dry_run
-from kd.common.utils.config import load_config, load_run_config, load_yaml, merge, resolve_preset
+from kd.common.utils.config import load_config, load_run_config, load_yaml, merge, resolve_preset, saved_config
 from kd.common.utils.device import resolve_device
 from kd.common.utils.errors import ConfigError
 from kd.common.utils.plotting import figures_markdown, plot_training_progress
@@ -72,9 +72,9 @@ def load_nlp_config(args) -> dict:
     if not args.resume and not args.config:
         raise ConfigError("pass --config PRESET (sst2, trec, multi30k, lm: a name in NLP/configs/, or a YAML path) "
                           "or --resume RUN_DIR")
-    source = Path(args.resume) / "config.yaml" if args.resume else resolve_preset(args.config, CONFIG_DIR)
+    source = saved_config(args.resume) if args.resume else resolve_preset(args.config, CONFIG_DIR)
     task_name = next((o.split("=", 1)[1] for o in reversed(overrides) if o.split("=", 1)[0] == "task"), None)
-    if task_name is None and source.is_file():
+    if task_name is None:
         task_name = load_yaml(source).get("task")
     if not isinstance(task_name, str):
         raise ConfigError(f"{source} names no task: add task: classification, translation or language_model "

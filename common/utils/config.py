@@ -146,6 +146,14 @@ def apply_overrides(config: dict, overrides: Iterable[str], open_sections: Itera
     return config
 
 
+def saved_config(run_dir: str | Path) -> Path:
+    """The ``config.yaml`` of the run folder ``run_dir``; a folder without one is a one-line user error."""
+    saved = Path(run_dir) / "config.yaml"
+    if not saved.is_file():
+        raise MissingPathError(f"--resume {run_dir}: no config.yaml there; pass a run folder a script created")
+    return saved
+
+
 def load_run_config(run_dir: str | Path, overrides: Iterable[str] = (), fixed: Iterable[str] = (),
                     open_sections: Iterable[str] = (), renamed: Mapping[str, str] | None = None) -> dict:
     """The ``config.yaml`` a script saved in its run folder (what ``--resume RUN_DIR`` continues), with
@@ -156,9 +164,7 @@ def load_run_config(run_dir: str | Path, overrides: Iterable[str] = (), fixed: I
     (a section name covers every key in it); an override that changes one is refused in one line, before
     anything in the run folder is touched. ``open_sections`` and ``renamed``: as in :func:`apply_overrides`.
     """
-    saved = Path(run_dir) / "config.yaml"
-    if not saved.is_file():
-        raise MissingPathError(f"--resume {run_dir}: no config.yaml there; pass a run folder a script created")
+    saved = saved_config(run_dir)
     before = load_yaml(saved)
     refuse_renamed(flatten(before), renamed or {}, where=f" in {saved} (a run of an earlier version)")
     after = apply_overrides(before, overrides, open_sections, renamed)
