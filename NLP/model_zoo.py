@@ -1,10 +1,10 @@
 """Every NLP architecture by name, and checkpoints that rebuild a model together with its tokenizers.
 
-A checkpoint (``kd.common.utils.checkpoint.save_model``) stores the architecture name, its keyword
-arguments, the weights and, in ``meta["tokenizers"]``, how to rebuild each tokenizer: a Hugging Face
-name/folder (``{"kind": "hf", "name": ...}``), a word vocabulary (``{"kind": "word", "tokens": [...]}``) or a BPE
-tokenizer trained on the run's data (``{"kind": "bpe", "json": "..."}``, the ``tokenizers`` JSON as one string), all
-plain values that ``torch.load(weights_only=True)`` reads.
+A checkpoint (``kd.common.utils.checkpoint.save_model``) stores the architecture name, its keyword arguments, the
+weights and, in ``meta["tokenizers"]``, how to rebuild each tokenizer (:mod:`kd.nlp.tokenizer_spec`). The name is
+a teacher's or a translation / LM model's in :data:`NLP_MODELS`, or a classification student's ``student.arch``: its
+one registration in :data:`~kd.nlp.student_model.classification_students.CLASSIFICATION_STUDENTS` both builds it
+from the config and rebuilds it here (:func:`architecture`).
 A pretrained causal LM or encoder-decoder and the students built from one are saved instead as a folder in the
 ``save_pretrained`` layout (model and tokenizer, :func:`~kd.nlp.teacher_model.save_pretrained_folder`);
 :func:`load_nlp_model` reads both kinds (architectures ``hf_causal_lm`` and ``hf_seq2seq`` for folders).
@@ -12,48 +12,34 @@ A pretrained causal LM or encoder-decoder and the students built from one are sa
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from torch import nn
 
 from kd.common.utils.checkpoint import load_state_dict_checked, require_model, safe_load, save_model
-from kd.common.utils.errors import CheckpointMismatchError, MissingPathError
+from kd.common.utils.errors import CheckpointMismatchError, MissingPathError, UnknownNameError
 from kd.common.utils.registry import Registry
-from kd.nlp.data.subword_tokenizer import BPETokenizer
-from kd.nlp.data.word_tokenizer import WordTokenizer
-from kd.nlp.student_model import BiLSTMClassifier, build_small_bert
-from kd.nlp.teacher_model import (
-    TransformerSeq2Seq,
-    build_gpt2_lm,
-    load_causal_lm,
-    load_hf_classifier,
-    load_hf_tokenizer,
-    load_seq2seq,
-)
+from kd.nlp.student_model.classification_students import CLASSIFICATION_STUDENTS
+from kd.nlp.teacher_model import TransformerSeq2Seq, build_gpt2_lm, load_causal_lm, load_hf_classifier, load_seq2seq
+from kd.nlp.tokenizer_spec import tokenizer_from_spec
 
+# The architectures that are not classification students (those are CLASSIFICATION_STUDENTS'): teachers, and the
+# translation and LM models, whose students are the same classes built smaller.
 NLP_MODELS: Registry[nn.Module] = Registry("NLP model")
 NLP_MODELS.register("hf_classifier")(load_hf_classifier)
-NLP_MODELS.register("pretrained")(load_hf_classifier)  # the classification student.arch=pretrained
-NLP_MODELS.register("small_bert")(build_small_bert)
-NLP_MODELS.register("bilstm")(BiLSTMClassifier)
 NLP_MODELS.register("seq2seq_transformer")(TransformerSeq2Seq)
 NLP_MODELS.register("gpt2_lm")(build_gpt2_lm)
 
 
-def tokenizer_spec(tokenizer: Any, hf_name: str | None = None) -> dict:
-    if isinstance(tokenizer, WordTokenizer):
-        return {"kind": "word", "tokens": tokenizer.state()}
-    if isinstance(tokenizer, BPETokenizer):
-        return {"kind": "bpe", "json": tokenizer.state()}
-    return {"kind": "hf", "name": hf_name}
-
-
-def tokenizer_from_spec(spec: dict) -> Any:
-    if spec["kind"] == "word":
-        return WordTokenizer(spec["tokens"])
-    if spec["kind"] == "bpe":
-        return BPETokenizer(spec["json"])
-    return load_hf_tokenizer(spec["name"])
+def architecture(name: str) -> Callable[..., nn.Module]:
+    """What rebuilds a checkpoint's ``arch`` from its ``arch_kwargs``: a classification student's model (the
+    ``student.arch`` it was saved under), else a model of :data:`NLP_MODELS`; an unknown name lists both."""
+    if name in CLASSIFICATION_STUDENTS:
+        return CLASSIFICATION_STUDENTS.get(name).model
+    if name in NLP_MODELS:
+        return NLP_MODELS.get(name)
+    raise UnknownNameError(f"unknown NLP model '{name}'; choose one of: "
+                           f"{', '.join(sorted(NLP_MODELS.names() + CLASSIFICATION_STUDENTS.names()))}")
 
 
 def save_nlp_model(model: nn.Module, path: str | Path, arch: str, arch_kwargs: dict,
@@ -69,7 +55,7 @@ def load_nlp_model(path: str | Path, expected_arch: tuple[str, ...] | None = Non
         return _load_pretrained_folder(Path(path), expected_arch)
     state = require_model(safe_load(path), path, "pass the checkpoints/model.pt of a train_teacher or distill run")
     _check_arch(path, state["arch"], expected_arch)
-    model = NLP_MODELS.get(state["arch"])(**state["arch_kwargs"])
+    model = architecture(state["arch"])(**state["arch_kwargs"])
     load_state_dict_checked(model, state["state_dict"], source=str(path))
     meta = state.get("meta", {})
     tokenizers = {role: tokenizer_from_spec(spec) for role, spec in meta.get("tokenizers", {}).items()}

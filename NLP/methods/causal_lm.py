@@ -1,5 +1,6 @@
 """Causal-LM distillation methods by name: each registered in :data:`LM_METHODS`, selected by ``method.name`` and
-built with its own config section ``methods.<name>`` (NLP/configs/lm.yaml lists every argument at its default).
+built with its own config section ``methods.<name>`` (NLP/configs/defaults/language_model.yaml lists every argument
+at its default).
 
 ``method.name``  loss (file)                                                           reads from the teacher
 supervised       mean_t -log q(w_{t+1} | w_<=t), no teacher (here)                      nothing

@@ -9,21 +9,24 @@ tinybert         prediction + hidden-state + attention-map MSE           + hidde
 distilbert       prediction + cosine of the last hidden states           + hidden states         no       teacher's
 
 Every method is built as ``CLASSIFICATION_METHODS.get(name)(teacher=..., student=..., **settings)``, ``settings``
-being its section ``methods.<name>`` (the presets NLP/configs/sst2.yaml and trec.yaml list every constructor
-argument there with its default), and declares, as class attributes, what the task must give it:
+being its section ``methods.<name>`` (NLP/configs/defaults/classification.yaml lists every constructor argument
+there with its default), and declares, as class attributes, what the task must give it:
 
 - ``teacher_outputs``: what it reads from the teacher on a batch (``()``: no teacher at all; ``("logits",)``;
   or with ``"hidden_states"`` / ``"attentions"``), so ``needs_teacher`` is ``bool(teacher_outputs)``;
 - ``works_offline``: whether the teacher's cached training-set logits (``distill.mode=offline``) can replace the
   teacher on every batch (only methods that read the logits alone);
 - ``needs_same_tokenizer``: whether it compares token positions, so the student must read the teacher's tokenizer
-  (not the BiLSTM's own vocabulary, not a pretrained student's).
+  (not the BiLSTM's own vocabulary, not a pretrained student's);
+
+and, with :meth:`ClassificationMethod.check_settings`, which values of its settings it takes, checked with the config
+before the run folder exists.
 
 The task (:mod:`kd.nlp.tasks.classification`) reads these declarations, not the loss terms. Every term a method
 names is computed and logged (in tinybert's two stages, the stage's terms); its weight (0 included) only sets its
 share of the total, as in :class:`~kd.common.engine.DistillationMethod`. Add a method: a subclass of :class:`ClassificationMethod` in
 ``methods/<name>.py`` decorated with ``@CLASSIFICATION_METHODS.register("<name>")``, one import line in
-``methods/__init__.py``, and its arguments under ``methods.<name>`` in the classification presets.
+``methods/__init__.py``, and its arguments under ``methods.<name>`` in NLP/configs/defaults/classification.yaml.
 """
 from __future__ import annotations
 
@@ -58,6 +61,12 @@ class ClassificationMethod(DistillationMethod):
         super().__init_subclass__(**kwargs)
         cls.needs_teacher = bool(cls.teacher_outputs)
         cls.uses_teacher_features = any(o != "logits" for o in cls.teacher_outputs)
+
+    @classmethod
+    def check_settings(cls, settings: Mapping) -> None:
+        """A ConfigError for a value of ``settings`` (the section ``methods.<name>``) this method cannot take, found
+        from the config alone, before any data or model is loaded; the constructor checks its arguments the same way.
+        None to check here; a method with such settings overrides it."""
 
     @staticmethod
     def cross_entropy(student_logits: Tensor, batch: dict) -> Tensor:

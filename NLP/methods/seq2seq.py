@@ -1,6 +1,6 @@
 """Translation distillation methods by name (Kim & Rush 2016, "Sequence-Level Knowledge Distillation"): one file per
 idea, each registered in :data:`TRANSLATION_METHODS`, selected by ``method.name`` and built with its own config
-section ``methods.<name>`` (NLP/configs/multi30k.yaml lists every argument at its default).
+section ``methods.<name>`` (NLP/configs/defaults/translation.yaml lists every argument at its default).
 
 ``method.name``  loss (file)                                                       reads from the teacher
 supervised       CE(y_t | y_<t, x) on the references, no teacher (here)             nothing

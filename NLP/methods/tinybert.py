@@ -20,6 +20,8 @@ tokenizer (small_bert).
 """
 from __future__ import annotations
 
+from typing import Mapping
+
 from torch import nn
 
 from kd.common.losses import soft_target_kl
@@ -42,11 +44,7 @@ class TinyBERT(ClassificationMethod):
                  hidden_weight: float = 1.0, attention_weight: float = 1.0, attention_heads: str = "mean",
                  feature_epochs: int = 0):
         super().__init__({"ce": 1.0 - alpha, "kd": alpha, "hidden": hidden_weight, "attention": attention_weight})
-        if attention_heads not in ATTENTION_HEADS:
-            raise ConfigError(f"methods.tinybert.attention_heads={attention_heads!r}; choose one of: "
-                              f"{', '.join(ATTENTION_HEADS)}")
-        if not isinstance(feature_epochs, int) or feature_epochs < 0:
-            raise ConfigError(f"methods.tinybert.feature_epochs={feature_epochs!r} must be a whole number >= 0")
+        self.check_settings({"attention_heads": attention_heads, "feature_epochs": feature_epochs})
         self.temperature, self.attention_heads = temperature, attention_heads
         self.feature_epochs, self.epoch = feature_epochs, 0
         s_config = transformer_config(student, "student", "tinybert")
@@ -59,6 +57,17 @@ class TinyBERT(ClassificationMethod):
         self.student_layers, self.teacher_layers = s_config.num_hidden_layers, t_config.num_hidden_layers
         self.projections = nn.ModuleList(HiddenProjection(s_config.hidden_size, t_config.hidden_size)
                                          for _ in range(self.student_layers + 1))
+
+    @classmethod
+    def check_settings(cls, settings: Mapping) -> None:
+        """``attention_heads`` one of :data:`ATTENTION_HEADS`, ``feature_epochs`` a whole number >= 0 (whether the
+        head counts allow ``none`` is known only from the models, checked when it is built)."""
+        if settings.get("attention_heads", ATTENTION_HEADS[0]) not in ATTENTION_HEADS:
+            raise ConfigError(f"methods.tinybert.attention_heads={settings['attention_heads']!r}; choose one of: "
+                              f"{', '.join(ATTENTION_HEADS)}")
+        epochs = settings.get("feature_epochs", 0)
+        if not isinstance(epochs, int) or epochs < 0:
+            raise ConfigError(f"methods.tinybert.feature_epochs={epochs!r} must be a whole number >= 0")
 
     def set_epoch(self, epoch: int) -> None:
         """Called by the Distiller before each epoch (0-based): picks the stage of a two-stage run."""

@@ -3,9 +3,12 @@
 A stage receives ``open_run``, not the run folder: it loads its data, tokenizers and checkpoints first and
 calls ``open_run()`` when it is about to train, so a mistake in any of them leaves no folder behind (and, with
 ``--resume``, an untouched config.yaml); with ``--dry-run`` that call prints the config and exits instead.
-``--config`` is a preset name in NLP/configs/ (``sst2``) or a YAML path. Every task picks its method by
-``method.name`` with its own section ``methods.<name>``. A task's ``renamed`` keys are refused with their new names,
-and its ``check_config`` (the method and its arguments) runs as the config is loaded, before any data.
+A config is the task's defaults file (``NLP/configs/defaults/<task>.yaml``: every key, with a comment) < the preset
+(``--config``: a name in NLP/configs/, ``sst2``, or a YAML path; its ``task`` picks the defaults) < ``key.sub=value``
+overrides. A key the defaults lack is refused naming the key meant, in a preset as on the command line; a key the
+task renamed, with its new name. Every task picks its method by ``method.name`` with its own section
+``methods.<name>``. The task's ``check_config`` (the method, its arguments and their values) runs once, as the config
+is loaded, before any data.
 """
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ from typing import Callable
 import torch
 
 from kd.common.utils.cli import common_parser, exit_if_dry_run
-from kd.common.utils.config import load_config, load_run_config, load_yaml, resolve_preset
+from kd.common.utils.config import load_config, load_run_config, load_yaml, merge, resolve_preset, saved_config
 from kd.common.utils.device import resolve_device
 from kd.common.utils.errors import ConfigError
 from kd.common.utils.plotting import figures_markdown, plot_training_progress
@@ -25,6 +28,7 @@ from kd.nlp.tasks import TASKS
 from kd.nlp.tasks.training import markdown_table
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
+DEFAULTS_DIR = CONFIG_DIR / "defaults"  # <task>.yaml: every key of that task's config, with its default
 # Mappings whose keys are free: the changes to a pretrained teacher's config that make its student
 # (``student.config.n_layer=6``).
 OPEN_SECTIONS = ("student.config",)
@@ -60,27 +64,32 @@ def run_stage(stage: str, description: str, argv: list[str] | None = None) -> di
 
 
 def load_nlp_config(args) -> dict:
-    """``--resume``'s saved config (an override of FIXED_ON_RESUME refused), else the preset < overrides; ``--seed N``
-    is the override ``seed=N``. A key the task renamed is refused with its new name; then the task checks the
-    config (``check_config``, where it has one)."""
+    """``--resume``'s saved config (an override of FIXED_ON_RESUME refused; a key the defaults gained since takes its
+    default), else the task's defaults < the preset < overrides, every key of the preset and the overrides checked
+    against the defaults; ``--seed N`` is the override ``seed=N``, and ``name`` null the preset file's name. A key the
+    task renamed is refused with its new name; then the task checks the config (``check_config``), once."""
     overrides = list(args.overrides) + ([f"seed={args.seed}"] if args.seed is not None else [])
     if not args.resume and not args.config:
         raise ConfigError("pass --config PRESET (sst2, trec, multi30k, lm: a name in NLP/configs/, or a YAML path) "
                           "or --resume RUN_DIR")
-    source = Path(args.resume) / "config.yaml" if args.resume else resolve_preset(args.config, CONFIG_DIR)
+    source = saved_config(args.resume) if args.resume else resolve_preset(args.config, CONFIG_DIR)
     task_name = next((o.split("=", 1)[1] for o in reversed(overrides) if o.split("=", 1)[0] == "task"), None)
-    if task_name is None and source.is_file():
+    if task_name is None:
         task_name = load_yaml(source).get("task")
-    task = TASKS.get(task_name) if isinstance(task_name, str) and task_name in TASKS else None
-    renamed = getattr(task, "renamed", {})
+    if not isinstance(task_name, str):
+        raise ConfigError(f"{source} names no task: add task: classification, translation or language_model "
+                          "(its defaults are NLP/configs/defaults/<task>.yaml)")
+    task = TASKS.get(task_name)
+    defaults = load_yaml(DEFAULTS_DIR / f"{task_name}.yaml")
     if args.resume:
-        cfg = load_run_config(args.resume, overrides, fixed=FIXED_ON_RESUME, open_sections=OPEN_SECTIONS,
-                              renamed=renamed)
+        saved = load_run_config(args.resume, overrides, fixed=FIXED_ON_RESUME, open_sections=OPEN_SECTIONS,
+                                renamed=task.renamed)
+        cfg = merge(defaults, saved)
     else:
-        cfg = load_config(source, overrides, open_sections=OPEN_SECTIONS, renamed=renamed)
-    check = getattr(TASKS.get(cfg["task"]), "check_config", None)
-    if check is not None:
-        check(cfg)
+        cfg = load_config(source, overrides, defaults=defaults, open_sections=OPEN_SECTIONS, renamed=task.renamed,
+                          strict=True)
+        cfg["name"] = cfg["name"] or source.stem
+    task.check_config(cfg)
     return cfg
 
 

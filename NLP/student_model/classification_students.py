@@ -1,41 +1,59 @@
-"""How a classification student is built from the ``student`` config section (``student.arch``).
+"""The classification students by ``student.arch``: how each is built from the ``student`` config section, and
+rebuilt from a checkpoint.
 
-A builder returns the model, the tokenizer it reads and what a checkpoint needs to rebuild both. Add your
-own student with ``@CLASSIFICATION_STUDENTS.register("my_student")`` and register its model class under
-the same name in :data:`kd.nlp.model_zoo.NLP_MODELS`, so a saved checkpoint reloads; then
-``student.arch=my_student`` selects it. Methods that compare token positions (``method.name=tinybert``,
+A builder returns the model, the tokenizer it reads and what a checkpoint needs to rebuild both. Add your own
+student with one registration, ``@classification_student("my_student", model=MyModel)`` on its builder: then
+``student.arch=my_student`` builds it, and a checkpoint saved under that name reloads as ``MyModel(**kwargs)``
+(:func:`kd.nlp.model_zoo.load_nlp_model`). Methods that compare token positions (``method.name=tinybert``,
 ``distilbert``: ``needs_same_tokenizer``) need a student that reads the teacher's tokenizer and returns hidden states /
 attentions as transformers do.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from torch import nn
 
 from kd.common.utils.errors import ConfigError
 from kd.common.utils.registry import Registry
 from kd.nlp.data import WordTokenizer
-from kd.nlp.model_zoo import tokenizer_spec
 from kd.nlp.student_model.bilstm import BiLSTMClassifier
 from kd.nlp.student_model.init_from_teacher import init_from_teacher
 from kd.nlp.student_model.small_bert import build_small_bert
 from kd.nlp.teacher_model.hf_classifier import load_hf_classifier, load_hf_tokenizer
+from kd.nlp.tokenizer_spec import tokenizer_spec
 
 
 @dataclass
 class BuiltStudent:
     model: nn.Module
     tokenizer: Any            # the teacher's (shared vocabulary) or the student's own
-    kwargs: dict              # NLP_MODELS[student.arch](**kwargs) rebuilds the model from a checkpoint
-    tokenizer_spec: dict      # kd.nlp.model_zoo.tokenizer_spec of ``tokenizer``
+    kwargs: dict              # StudentArch.model(**kwargs) rebuilds the model from a checkpoint
+    tokenizer_spec: dict      # kd.nlp.tokenizer_spec.tokenizer_spec of ``tokenizer``
 
 
-CLASSIFICATION_STUDENTS: Registry[BuiltStudent] = Registry("classification student (student.arch)")
+@dataclass(frozen=True)
+class StudentArch:
+    """One ``student.arch``: ``build(section, num_labels, teacher, teacher_tokenizer, teacher_name, train_texts)``
+    makes the student for a run; ``model(**BuiltStudent.kwargs)`` rebuilds it from a checkpoint saved under its name."""
+    build: Callable[..., BuiltStudent]
+    model: Callable[..., nn.Module]
 
 
-@CLASSIFICATION_STUDENTS.register("small_bert")
+CLASSIFICATION_STUDENTS: Registry[StudentArch] = Registry("classification student (student.arch)")
+
+
+def classification_student(name: str, model: Callable[..., nn.Module]):
+    """Decorator: register the builder it decorates as ``student.arch=name``, ``model`` rebuilding its checkpoints."""
+    def register(build: Callable[..., BuiltStudent]) -> Callable[..., BuiltStudent]:
+        CLASSIFICATION_STUDENTS.register(name)(StudentArch(build, model))
+        return build
+
+    return register
+
+
+@classification_student("small_bert", model=build_small_bert)
 def small_bert(section: dict, num_labels: int, teacher, teacher_tokenizer, teacher_name: str,
                train_texts: list[str]) -> BuiltStudent:
     """A BERT of ``num_layers`` x ``hidden_size`` on the teacher's tokenizer; ``init: teacher`` copies
@@ -53,7 +71,7 @@ def small_bert(section: dict, num_labels: int, teacher, teacher_tokenizer, teach
     return BuiltStudent(student, teacher_tokenizer, kwargs, tokenizer_spec(teacher_tokenizer, teacher_name))
 
 
-@CLASSIFICATION_STUDENTS.register("bilstm")
+@classification_student("bilstm", model=BiLSTMClassifier)
 def bilstm(section: dict, num_labels: int, teacher, teacher_tokenizer, teacher_name: str,
            train_texts: list[str]) -> BuiltStudent:
     """Tang et al. (2019)'s BiLSTM on its own word vocabulary, built from the training texts."""
@@ -63,7 +81,7 @@ def bilstm(section: dict, num_labels: int, teacher, teacher_tokenizer, teacher_n
     return BuiltStudent(BiLSTMClassifier(**kwargs), tokenizer, kwargs, tokenizer_spec(tokenizer))
 
 
-@CLASSIFICATION_STUDENTS.register("pretrained")
+@classification_student("pretrained", model=load_hf_classifier)
 def pretrained(section: dict, num_labels: int, teacher, teacher_tokenizer, teacher_name: str,
                train_texts: list[str]) -> BuiltStudent:
     """A pretrained model by hub id or save_pretrained folder (``student.name``, e.g. ``distilbert-base-uncased``)

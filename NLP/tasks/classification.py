@@ -27,7 +27,6 @@ from kd.common.engine import predict
 from kd.common.metrics import agreement, classification_report, count_parameters, measure_latency
 from kd.common.utils import distributed
 from kd.common.utils.checkpoint import MODEL_CHECKPOINT, MODEL_FOLDER, atomic_save_on_main
-from kd.common.utils.config import flatten, refuse_renamed
 from kd.common.utils.errors import CheckpointMismatchError, ConfigError
 from kd.common.utils.method_sections import check_method_sections, method_settings
 from kd.common.utils.paths import require_writable_folder
@@ -37,11 +36,12 @@ from kd.nlp.data import CLASSIFICATION_DATASETS, ClassificationCollator, buckete
 from kd.nlp.methods import CLASSIFICATION_METHODS, check_method_fits
 from kd.nlp.methods.classification import SUPPLIED
 from kd.nlp.methods.supervised import Supervised
-from kd.nlp.model_zoo import load_nlp_model, save_nlp_model, tokenizer_spec
+from kd.nlp.model_zoo import load_nlp_model, save_nlp_model
 from kd.nlp.student_model.classification_students import CLASSIFICATION_STUDENTS
 from kd.nlp.tasks.teacher_cache import teacher_cache_path
 from kd.nlp.tasks.training import fit
 from kd.nlp.teacher_model import load_hf_classifier, load_hf_tokenizer, save_pretrained_folder
+from kd.nlp.tokenizer_spec import tokenizer_spec
 
 LOGITS_CACHE = "teacher_logits.pt"
 
@@ -129,11 +129,14 @@ class ClassificationTask:
 
     @staticmethod
     def check_config(cfg: dict) -> None:
-        """Before anything is loaded: no key of :data:`RENAMED`; ``method.name`` a known method; every section
-        ``methods.<name>`` a known method's, its keys that constructor's arguments (a near miss names the one meant);
-        ``distill.mode`` offline or online, and offline only for a method that works from cached logits."""
-        refuse_renamed(flatten(cfg), RENAMED)
+        """Before anything is loaded (once, by :func:`kd.nlp.scripts.launch.load_nlp_config`, which has refused the
+        keys of :data:`RENAMED`): ``method.name`` a known method; every section ``methods.<name>`` a known method's, its
+        keys that constructor's arguments (a near miss names the one meant) and their values ones it takes
+        (``check_settings``); ``distill.mode`` offline or online, and offline only for a method that works from cached
+        logits."""
         name = check_method_sections(cfg, CLASSIFICATION_METHODS, "text-classification", SUPPLIED)
+        for section, settings in (cfg.get("methods") or {}).items():
+            CLASSIFICATION_METHODS.get(section).check_settings(settings or {})
         mode = cfg["distill"]["mode"]
         if mode not in MODES:
             raise ConfigError(f"unknown distill.mode '{mode}'; choose offline or online")
@@ -169,7 +172,6 @@ class ClassificationTask:
 
     @staticmethod
     def distill(cfg: dict, open_run: Callable[[], RunFolder], device: torch.device, resume: bool = False) -> dict:
-        ClassificationTask.check_config(cfg)
         name, settings, dc = cfg["method"]["name"], method_settings(cfg), cfg["distill"]
         method_cls = CLASSIFICATION_METHODS.get(name)
         if dc["mode"] == "offline" and dc.get("cache_dir"):  # the teacher-logits cache, checked before any work
@@ -177,8 +179,8 @@ class ClassificationTask:
         data = load_data(cfg)
         needs_teacher = method_cls.needs_teacher or cfg["student"].get("init") == "teacher"
         teacher, t_tok, t_tok_name = load_teacher(cfg, needs_teacher or cfg["student"]["arch"] == "small_bert", data)
-        built = CLASSIFICATION_STUDENTS.get(cfg["student"]["arch"])(cfg["student"], data.num_labels, teacher, t_tok,
-                                                                    t_tok_name, data.train_texts)
+        built = CLASSIFICATION_STUDENTS.get(cfg["student"]["arch"]).build(cfg["student"], data.num_labels, teacher,
+                                                                          t_tok, t_tok_name, data.train_texts)
         student, s_tok, s_kwargs, s_spec = built.model, built.tokenizer, built.kwargs, built.tokenizer_spec
         check_method_fits(name, dc["mode"], shares_tokenizer=s_tok is t_tok, student_arch=cfg["student"]["arch"])
         method = method_cls(teacher=teacher, student=student, **settings)

@@ -31,7 +31,6 @@ from kd.common.metrics import count_parameters, measure_latency
 from kd.common.engine import loader_perplexity
 from kd.common.metrics.text import token_nll
 from kd.common.utils.checkpoint import MODEL_CHECKPOINT, MODEL_FOLDER
-from kd.common.utils.config import flatten, refuse_renamed
 from kd.common.utils.errors import ConfigError
 from kd.common.utils.method_sections import check_method_sections, method_settings
 from kd.common.utils.registry import section_options
@@ -43,10 +42,11 @@ from kd.nlp.data.subword_tokenizer import check_tokenizer_kind
 from kd.nlp.methods import LM_METHODS
 from kd.nlp.methods.causal_lm import next_token_view
 from kd.nlp.methods.vocabulary_check import require_same_vocabulary
-from kd.nlp.model_zoo import load_nlp_model, save_nlp_model, tokenizer_spec
+from kd.nlp.model_zoo import load_nlp_model, save_nlp_model
 from kd.nlp.student_model import initialise, student_from_teacher_config
 from kd.nlp.tasks.training import evaluation_target, fit
 from kd.nlp.teacher_model import build_gpt2_lm, load_causal_lm, save_pretrained_folder
+from kd.nlp.tokenizer_spec import tokenizer_spec
 
 TEACHER, STUDENT = "teacher", "student"
 SIZE_KEYS = ("n_layer", "n_embd", "n_head", "dropout")
@@ -137,9 +137,9 @@ class LanguageModelTask:
 
     @staticmethod
     def check_config(cfg: dict) -> None:
-        """Before anything is loaded: no key of :data:`RENAMED`; ``method.name`` a language-model method; every
-        section ``methods.<name>`` a known method's, its keys that constructor's arguments."""
-        refuse_renamed(flatten(cfg), RENAMED)
+        """Before anything is loaded (once, by :func:`kd.nlp.scripts.launch.load_nlp_config`, which has refused the
+        keys of :data:`RENAMED`): ``method.name`` a language-model method; every section ``methods.<name>`` a known
+        method's, its keys that constructor's arguments."""
         check_method_sections(cfg, LM_METHODS, "language-model")
 
     @staticmethod
@@ -171,7 +171,6 @@ class LanguageModelTask:
 
     @staticmethod
     def distill(cfg: dict, open_run: Callable[[], RunFolder], device: torch.device, resume: bool = False) -> dict:
-        LanguageModelTask.check_config(cfg)
         method = LM_METHODS.get(cfg["method"]["name"])(**method_settings(cfg))
         teacher, t_tok = load_teacher(cfg)
         splits = load_sentences(cfg)

@@ -40,7 +40,6 @@ from kd.common.metrics.text import corpus_bleu, token_nll
 from kd.common.utils import distributed
 from kd.common.utils.checkpoint import MODEL_CHECKPOINT, MODEL_FOLDER, atomic_save_on_main
 from kd.common.utils.device import autocast
-from kd.common.utils.config import flatten, refuse_renamed
 from kd.common.utils.errors import ConfigError
 from kd.common.utils.method_sections import check_method_sections, method_settings
 from kd.common.utils.paths import require_writable_folder
@@ -53,11 +52,12 @@ from kd.nlp.data.word_tokenizer import split_words
 from kd.nlp.generation import beam_search
 from kd.nlp.methods import TRANSLATION_METHODS
 from kd.nlp.methods.vocabulary_check import require_same_vocabulary
-from kd.nlp.model_zoo import load_nlp_model, save_nlp_model, tokenizer_spec
+from kd.nlp.model_zoo import load_nlp_model, save_nlp_model
 from kd.nlp.student_model import initialise, student_from_teacher_config
 from kd.nlp.tasks.teacher_cache import teacher_cache_path
 from kd.nlp.tasks.training import evaluation_target, fit
 from kd.nlp.teacher_model import HFSeq2Seq, TransformerSeq2Seq, load_seq2seq, save_pretrained_folder
+from kd.nlp.tokenizer_spec import tokenizer_spec
 
 TEACHER, STUDENT, BEAM_TARGETS = "teacher", "student", "teacher_beam_targets.pt"
 SIZE_KEYS = ("d_model", "nhead", "num_encoder_layers", "num_decoder_layers", "dim_feedforward", "dropout")
@@ -238,9 +238,9 @@ class TranslationTask:
 
     @staticmethod
     def check_config(cfg: dict) -> None:
-        """Before anything is loaded: no key of :data:`RENAMED`; ``method.name`` a translation method; every section
-        ``methods.<name>`` a known method's, its keys that constructor's arguments (a near miss names the one meant)."""
-        refuse_renamed(flatten(cfg), RENAMED)
+        """Before anything is loaded (once, by :func:`kd.nlp.scripts.launch.load_nlp_config`, which has refused the
+        keys of :data:`RENAMED`): ``method.name`` a translation method; every section ``methods.<name>`` a known
+        method's, its keys that constructor's arguments (a near miss names the one meant)."""
         check_method_sections(cfg, TRANSLATION_METHODS, "translation")
 
     @staticmethod
@@ -283,7 +283,6 @@ class TranslationTask:
 
     @staticmethod
     def distill(cfg: dict, open_run: Callable[[], RunFolder], device: torch.device, resume: bool = False) -> dict:
-        TranslationTask.check_config(cfg)
         dc = cfg["distill"]
         method = TRANSLATION_METHODS.get(cfg["method"]["name"])(**method_settings(cfg))
         if method.uses_beam_outputs and dc.get("cache_dir"):  # the beam-output cache, checked before any work

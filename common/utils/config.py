@@ -4,8 +4,9 @@ A preset is a path or the name of a file in the domain's ``configs/`` (:func:`re
 name an existing key (a near miss is an error naming the key meant: ``did you mean 'student.epochs'?``); its value is
 parsed as YAML, so ``train.lr=0.1`` is a float and ``data.name=cifar10`` a string. Prefix a key with ``+`` to add
 one the preset lacks. A domain names its *open* sections, mappings whose keys are free (an architecture's extra
-arguments, loss-term weights): a key under one needs no ``+`` (``distill.weights.mse=0.5``). A key a domain has
-renamed is refused with its new name, in a preset as on the command line.
+arguments, loss-term weights): a key under one needs no ``+`` (``distill.weights.mse=0.5``). Loaded ``strict``
+over a domain's defaults, a preset's keys are checked the same way, so a typo in a file of one's own is refused too.
+A key a domain has renamed is refused with its new name, in a preset as on the command line.
 Numbers in exponent notation are numbers in files and overrides alike (``1e-3``, ``1e6``: YAML 1.2, where
 PyYAML's YAML 1.1 would read them as strings).
 """
@@ -95,9 +96,23 @@ def refuse_renamed(keys: Iterable[str], renamed: Mapping[str, str], where: str =
 
 
 def in_open_section(key: str, open_sections: Iterable[str]) -> bool:
-    """Whether ``key`` lies under one of ``open_sections`` (patterns such as ``*.kwargs``, ``methods.*.weights``)."""
-    parent = key.rsplit(".", 1)[0] if "." in key else ""
-    return any(fnmatch.fnmatchcase(parent, pattern) for pattern in open_sections)
+    """Whether ``key`` lies under one of ``open_sections`` (patterns such as ``*.kwargs``, ``methods.*.weights``), at
+    any depth (``student.config.rope_scaling.factor`` lies under ``student.config``)."""
+    parts = key.split(".")
+    sections = [".".join(parts[:i]) for i in range(1, len(parts))]
+    return any(fnmatch.fnmatchcase(section, pattern) for section in sections for pattern in open_sections)
+
+
+def refuse_unknown(keys: Iterable[str], known: Mapping[str, Any], open_sections: Iterable[str] = (),
+                   where: str = "") -> None:
+    """A ConfigError naming the key meant (:func:`did_you_mean`) for the first of ``keys`` that is neither a key of
+    ``known`` (a :func:`flatten`-ed config) nor a section of some, nor under one of ``open_sections``; ``where``
+    follows the key in the message (`` in mine.yaml``)."""
+    open_sections = tuple(open_sections)
+    for key in keys:
+        if key not in known and not any(k.startswith(key + ".") for k in known) \
+                and not in_open_section(key, open_sections):
+            raise ConfigError(f"unknown config key '{key}'{where}{did_you_mean(key, known)}")
 
 
 def apply_overrides(config: dict, overrides: Iterable[str], open_sections: Iterable[str] = (),
@@ -113,9 +128,8 @@ def apply_overrides(config: dict, overrides: Iterable[str], open_sections: Itera
         adding = key.startswith("+")
         key = key.lstrip("+")
         refuse_renamed([key], renamed or {})
-        if not adding and key not in known and not any(k.startswith(key + ".") for k in known) \
-                and not in_open_section(key, open_sections):
-            raise ConfigError(f"unknown config key '{key}'{did_you_mean(key, known)}")
+        if not adding:
+            refuse_unknown([key], known, open_sections)
         try:
             value = parse_yaml(raw) if raw != "" else None
         except yaml.YAMLError as err:
@@ -132,6 +146,14 @@ def apply_overrides(config: dict, overrides: Iterable[str], open_sections: Itera
     return config
 
 
+def saved_config(run_dir: str | Path) -> Path:
+    """The ``config.yaml`` of the run folder ``run_dir``; a folder without one is a one-line user error."""
+    saved = Path(run_dir) / "config.yaml"
+    if not saved.is_file():
+        raise MissingPathError(f"--resume {run_dir}: no config.yaml there; pass a run folder a script created")
+    return saved
+
+
 def load_run_config(run_dir: str | Path, overrides: Iterable[str] = (), fixed: Iterable[str] = (),
                     open_sections: Iterable[str] = (), renamed: Mapping[str, str] | None = None) -> dict:
     """The ``config.yaml`` a script saved in its run folder (what ``--resume RUN_DIR`` continues), with
@@ -142,9 +164,7 @@ def load_run_config(run_dir: str | Path, overrides: Iterable[str] = (), fixed: I
     (a section name covers every key in it); an override that changes one is refused in one line, before
     anything in the run folder is touched. ``open_sections`` and ``renamed``: as in :func:`apply_overrides`.
     """
-    saved = Path(run_dir) / "config.yaml"
-    if not saved.is_file():
-        raise MissingPathError(f"--resume {run_dir}: no config.yaml there; pass a run folder a script created")
+    saved = saved_config(run_dir)
     before = load_yaml(saved)
     refuse_renamed(flatten(before), renamed or {}, where=f" in {saved} (a run of an earlier version)")
     after = apply_overrides(before, overrides, open_sections, renamed)
@@ -158,16 +178,20 @@ def load_run_config(run_dir: str | Path, overrides: Iterable[str] = (), fixed: I
 
 def load_config(path: str | Path | None, overrides: Iterable[str] = (), defaults: dict | None = None,
                 config_dir: Path | None = None, open_sections: Iterable[str] = (),
-                renamed: Mapping[str, str] | None = None) -> dict:
+                renamed: Mapping[str, str] | None = None, strict: bool = False) -> dict:
     """``defaults`` (a dict) updated by the preset at ``path`` (with ``config_dir``: a path or a preset name,
     :func:`resolve_preset`), then by the overrides (``open_sections``, ``renamed``: see :func:`apply_overrides`;
-    an old name in the preset is refused too)."""
+    an old name in the preset is refused too). With ``strict``, every key of the preset is a key of ``defaults`` (or
+    lies under an open section), checked as an override's is: a near miss in a file of one's own is refused naming
+    the file and the key meant, not merged in unread."""
     config = copy.deepcopy(defaults or {})
     if config_dir is not None:
         path = resolve_preset(path, config_dir)
     if path is not None:
         preset = load_yaml(path)
         refuse_renamed(flatten(preset), renamed or {}, where=f" in {path}")
+        if strict:
+            refuse_unknown(flatten(preset), flatten(config), open_sections, where=f" in {path}")
         config = merge(config, preset)
     return apply_overrides(config, overrides, open_sections, renamed)
 

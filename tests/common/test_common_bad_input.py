@@ -5,6 +5,7 @@ folder) or overwritten (a refused ``--resume`` leaves its config.yaml as it was)
 One parametrised test per class of bad input; the scripts run in this process (as ``main_entry`` runs them),
 and a few of them again as real processes, so that no warning or traceback slips onto stderr either.
 """
+import argparse
 import json
 import os
 import subprocess
@@ -17,6 +18,7 @@ from PIL import Image
 from kd.common.utils.cli import main_entry
 from kd.common.utils.config import load_config, load_yaml, save_yaml
 from kd.nlp.scripts import distill as nlp_distill, evaluate as nlp_evaluate, train_teacher as nlp_teacher
+from kd.nlp.scripts.launch import load_nlp_config
 from kd.rl.scripts import distill as rl_distill, evaluate as rl_evaluate, train_teacher as rl_teacher
 from kd.vision.scripts import distill as vision_distill, evaluate as vision_evaluate, train_teacher as vision_teacher
 
@@ -25,6 +27,11 @@ SST2 = str(REPO / "NLP/configs/sst2.yaml")
 VISION_DEFAULTS = REPO / "image-classification/configs/default.yaml"
 RL_DEFAULTS = REPO / "reinforcement-learning/configs/default.yaml"
 SENTENCES = [("a fine film", "pos"), ("dull and slow", "neg"), ("great fun", "pos"), ("not good", "neg")]
+
+
+def nlp_config(preset: str, overrides: list[str] = ()) -> dict:
+    """The config an NLP script resolves from ``preset`` and ``overrides`` (its task's defaults < preset < overrides)."""
+    return load_nlp_config(argparse.Namespace(config=preset, overrides=list(overrides), seed=None, resume=None))
 
 
 def run_script(module, argv, capfd) -> tuple[int, list[str]]:
@@ -46,7 +53,8 @@ def files(tmp_path_factory) -> dict[str, Path]:
     """What the cases read: local text tables, a vision checkpoint recorded for MNIST, an RL policy trained on
     CartPole, an NLP student fine-tuned on other labels, and checkpoints cut short."""
     from kd.nlp.data import WordTokenizer
-    from kd.nlp.model_zoo import save_nlp_model, tokenizer_spec
+    from kd.nlp.model_zoo import save_nlp_model
+    from kd.nlp.tokenizer_spec import tokenizer_spec
     from kd.nlp.student_model import BiLSTMClassifier
     from kd.rl.teacher_model.build import build_policy
     from kd.rl.teacher_model.checkpoint import save_policy
@@ -228,8 +236,8 @@ def test_a_local_text_file_that_does_not_read(data, expected, files, tmp_path, c
 def test_the_advice_for_a_headerless_file_works_when_followed(files):
     from kd.nlp.tasks.classification import load_data
 
-    cfg = load_config(SST2, [f"data.train_file={files['headerless']}", f"data.dev_file={files['headerless']}",
-                             "data.name=local", "data.text_column=0", "data.label_column=1"])
+    cfg = nlp_config(SST2, [f"data.train_file={files['headerless']}", f"data.dev_file={files['headerless']}",
+                            "data.name=local", "data.text_column=0", "data.label_column=1"])
     data = load_data(cfg)
     assert data.train_texts == [t for t, _ in SENTENCES] and data.label_names == ["neg", "pos"]
 
@@ -247,7 +255,7 @@ RESUMES = {
                             ["student.arch=cnn"], "--resume cannot change student.arch ('mlp' -> 'cnn')"),
     "vision --seed": (vision_distill, lambda: load_config(None, defaults=load_yaml(VISION_DEFAULTS)), ["--seed", "7"],
                       "--resume cannot change seed (0 -> 7)"),
-    "nlp data.train_file": (nlp_distill, lambda: load_config(SST2), ["data.train_file=other.tsv"],
+    "nlp data.train_file": (nlp_distill, lambda: nlp_config(SST2), ["data.train_file=other.tsv"],
                             "--resume cannot change data.train_file (None -> 'other.tsv')"),
     "rl env.name": (rl_distill, lambda: load_config(None, ["teacher.checkpoint=t.pt"], defaults=load_yaml(RL_DEFAULTS)),
                     ["env.name=Acrobot-v1"], "--resume cannot change env.name ('CartPole-v1' -> 'Acrobot-v1')"),

@@ -67,7 +67,8 @@ def inputs(tmp_path_factory) -> dict[str, str]:
     for it, and finished run folders of each domain for the report scripts."""
     from kd.common.utils.config import load_yaml
     from kd.nlp.data import WordTokenizer
-    from kd.nlp.model_zoo import save_nlp_model, tokenizer_spec
+    from kd.nlp.model_zoo import save_nlp_model
+    from kd.nlp.tokenizer_spec import tokenizer_spec
     from kd.nlp.student_model import BiLSTMClassifier
     from kd.rl.teacher_model.build import build_policy
     from kd.rl.teacher_model.checkpoint import save_policy

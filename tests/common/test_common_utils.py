@@ -59,6 +59,20 @@ def test_presets_by_name_open_sections_and_renamed_keys(tmp_path):
         load_run_config(tmp_path, renamed=renamed)
 
 
+def test_a_strict_preset_is_checked_key_by_key_against_the_defaults(tmp_path):
+    defaults = {"distill": {"epochs": 3, "lr": 0.1}, "student": {"config": {}}}
+    mine = tmp_path / "mine.yaml"
+    mine.write_text("distill: {epoch: 5}\n")
+    assert load_config(mine, defaults=defaults)["distill"]["epoch"] == 5  # not strict: merged in unread
+    with pytest.raises(ConfigError, match=r"^unknown config key 'distill.epoch' in .*mine.yaml; did you mean "
+                                          r"'distill.epochs'\?$"):
+        load_config(mine, defaults=defaults, strict=True)
+    mine.write_text("distill: {lr: 0.2}\nstudent: {config: {n_layer: 2, rope_scaling: {factor: 2}}}\n")
+    cfg = load_config(mine, defaults=defaults, open_sections=["student.config"], strict=True)  # any depth under it
+    assert cfg == {"distill": {"epochs": 3, "lr": 0.2}, "student": {"config": {"n_layer": 2,
+                                                                               "rope_scaling": {"factor": 2}}}}
+
+
 def test_an_override_that_is_not_yaml_is_one_line_and_overrides_mix_with_flags():
     with pytest.raises(ConfigError, match=r"^override 'data.root=\.\.\.': its value is not YAML"):
         apply_overrides({"data": {"root": None}}, ["data.root=..."])

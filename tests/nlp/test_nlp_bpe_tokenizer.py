@@ -8,7 +8,8 @@ import torch
 from kd.common.metrics.text import corpus_bleu
 from kd.common.utils.errors import ConfigError
 from kd.nlp.data import BPETokenizer, WordTokenizer, build_tokenizer
-from kd.nlp.model_zoo import load_nlp_model, save_nlp_model, tokenizer_spec
+from kd.nlp.model_zoo import load_nlp_model, save_nlp_model
+from kd.nlp.tokenizer_spec import tokenizer_spec
 from kd.nlp.tasks.translation import STANDARD_BLEU, WORD_BLEU, bleu_references
 from kd.nlp.teacher_model import TransformerSeq2Seq
 

@@ -169,15 +169,15 @@ class BagOfWords(torch.nn.Module):
 
 
 def test_a_student_of_your_own_is_selected_by_name(workspace, monkeypatch):
-    from kd.nlp.model_zoo import NLP_MODELS, tokenizer_spec
-    from kd.nlp.student_model.classification_students import CLASSIFICATION_STUDENTS, BuiltStudent
+    from kd.nlp.student_model.classification_students import CLASSIFICATION_STUDENTS, BuiltStudent, StudentArch
+    from kd.nlp.tokenizer_spec import tokenizer_spec
 
     def bag_of_words(section, num_labels, teacher, teacher_tokenizer, teacher_name, train_texts):
         kwargs = {"vocab_size": len(teacher_tokenizer), "num_labels": num_labels}
         return BuiltStudent(BagOfWords(**kwargs), teacher_tokenizer, kwargs, tokenizer_spec(teacher_tokenizer, teacher_name))
 
-    monkeypatch.setitem(CLASSIFICATION_STUDENTS._entries, "bag_of_words", bag_of_words)
-    monkeypatch.setitem(NLP_MODELS._entries, "bag_of_words", BagOfWords)  # so the checkpoint reloads
+    # one registration: student.arch=bag_of_words builds it, and its checkpoint reloads as BagOfWords(**kwargs)
+    monkeypatch.setitem(CLASSIFICATION_STUDENTS._entries, "bag_of_words", StudentArch(bag_of_words, BagOfWords))
     final = run_distill(workspace, "student.arch=bag_of_words", "distill.epochs=8", "distill.lr=0.05")
     assert final["dev_acc"] > 85 and final["agreement"] > 85
     student = sorted((workspace["root"] / "runs").glob("nlp-sst2-distill-*"))[-1] / "checkpoints" / "model.pt"

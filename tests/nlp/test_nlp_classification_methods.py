@@ -1,5 +1,5 @@
 """The text-classification methods by name (kd.nlp.methods.CLASSIFICATION_METHODS): what each declares it needs,
-the presets listing every method's arguments at their defaults, each method's own config section (a near miss named,
+the defaults file listing every method's arguments at their defaults, each method's own config section (a near miss named,
 switching method.name never handing one method's settings to another), offline methods running no teacher forward,
 and the old ``distill.weights`` refused with the keys that replace it. No data and no training: the methods'
 behaviour tests (each term must teach) are in test_nlp_classification_e2e.py."""
@@ -11,11 +11,11 @@ import torch
 import torch.nn.functional as F
 from transformers.modeling_outputs import SequenceClassifierOutput
 
-from kd.common.utils.config import load_yaml
+from kd.common.utils.config import load_yaml, save_yaml
 from kd.common.utils.errors import ConfigError, KDError
 from kd.common.utils.registry import keyword_parameters
 from kd.nlp.methods import CLASSIFICATION_METHODS
-from kd.nlp.scripts.launch import CONFIG_DIR, load_nlp_config, run_stage
+from kd.nlp.scripts.launch import DEFAULTS_DIR, load_nlp_config, run_stage
 from kd.nlp.student_model import BiLSTMClassifier, build_small_bert
 from kd.nlp.tasks.classification import method_settings
 
@@ -58,9 +58,10 @@ def test_each_method_declares_what_it_needs_from_the_teacher():
 
 
 @pytest.mark.parametrize("preset", ["sst2", "trec"])
-def test_the_presets_list_every_method_with_its_constructor_defaults(preset):
-    cfg = load_yaml(CONFIG_DIR / f"{preset}.yaml")
-    assert cfg["method"]["name"] == "kd" and "weights" not in cfg["distill"]
+def test_the_defaults_list_every_method_with_its_constructor_defaults(preset):
+    defaults = load_yaml(DEFAULTS_DIR / "classification.yaml")
+    cfg = config(preset=preset)
+    assert cfg["methods"] == defaults["methods"] and cfg["method"]["name"] == "kd" and "weights" not in cfg["distill"]
     assert sorted(cfg["methods"]) == CLASSIFICATION_METHODS.names()
     for name in CLASSIFICATION_METHODS.names():
         parameters = {k: p.default for k, p in keyword_parameters(CLASSIFICATION_METHODS.get(name)).items()
@@ -106,12 +107,12 @@ def test_a_near_miss_in_a_method_section_names_the_argument_meant(tmp_path):
     with pytest.raises(ConfigError, match=r"unknown config key 'methods.kd.temprature'; did you mean "
                                           r"'methods.kd.temperature'\?"):
         config("methods.kd.temprature=2")
-    preset = tmp_path / "mine.yaml"  # a preset of one's own: checked against the constructor's signature
-    preset.write_text((CONFIG_DIR / "sst2.yaml").read_text().replace("    temperature: 4.0     # T of the soft targets",
-                                                                     "    temprature: 2.0", 1))
+    preset = tmp_path / "mine.yaml"  # a preset of one's own: checked key by key against the defaults
+    preset.write_text("task: classification\nmethods:\n  kd:\n    temprature: 2.0\n")
     with pytest.raises(ConfigError) as error:
         run_stage("distill", "test", ["--config", str(preset), "--runs-dir", str(tmp_path / "runs")])
-    assert str(error.value) == "classification method 'kd' takes no argument 'temprature'; did you mean 'temperature'?"
+    assert str(error.value) == (f"unknown config key 'methods.kd.temprature' in {preset}; did you mean "
+                                "'methods.kd.temperature'?")
     assert not (tmp_path / "runs").exists()
 
 
@@ -149,9 +150,9 @@ def test_the_old_distill_weights_name_the_keys_that_replace_them(override, repla
 
 
 def test_a_run_of_the_old_keys_is_refused_on_resume(tmp_path):
-    old = load_yaml(CONFIG_DIR / "sst2.yaml")
+    old = config()
     old["distill"]["weights"] = {"ce": 0.5, "kd": 0.5}
-    (tmp_path / "config.yaml").write_text(__import__("yaml").safe_dump(old))
+    save_yaml(old, tmp_path / "config.yaml")
     with pytest.raises(ConfigError, match=r"config key 'distill.weights.ce' in .*config.yaml \(a run of an earlier "
                                           r"version\) was renamed to method.name and methods"):
         load_nlp_config(argparse.Namespace(config=None, overrides=[], seed=None, resume=str(tmp_path)))

@@ -1,6 +1,7 @@
-"""NLP configs are read as in the other domains: ``--config`` takes a preset name, a near-miss key is an error
-naming the key meant (before anything is loaded or created), a data key this data set does not read is refused when
-set, and every task's method is switched by method.name with its own section methods.<name>
+"""NLP configs are read as in the other domains: ``--config`` takes a preset name, the task's defaults file lies under
+every preset, a near-miss key (in an override or in a preset file of one's own) is an error naming the key meant
+(before anything is loaded or created), method settings are checked with the config, a data key this data set does
+not read is refused when set, and every task's method is switched by method.name with its own section methods.<name>
 (tests/nlp/test_nlp_classification_methods.py and test_nlp_seq_methods.py: the rest of the method registries)."""
 import pytest
 
@@ -52,4 +53,40 @@ def test_a_data_key_this_data_set_does_not_read_is_one_line(stage, argv, message
     with pytest.raises(ConfigError) as error:
         run_stage(stage, "test", [*argv, "--runs-dir", str(tmp_path)])
     assert str(error.value) == message
+    assert not any(tmp_path.iterdir())
+
+
+def test_a_typo_in_a_preset_of_ones_own_names_the_key_meant(tmp_path):
+    """A preset file is checked key by key against its task's defaults (NLP/configs/defaults/<task>.yaml), as an
+    override is, before anything is loaded or created."""
+    preset = tmp_path / "mine.yaml"
+    preset.write_text("task: classification\ndata:\n  name: trec\ndistill:\n  epoch: 1\n")
+    with pytest.raises(ConfigError) as error:
+        run_stage("distill", "test", ["--config", str(preset), "--runs-dir", str(tmp_path / "runs")])
+    assert str(error.value) == f"unknown config key 'distill.epoch' in {preset}; did you mean 'distill.epochs'?"
+    preset.write_text("data:\n  name: trec\n")
+    with pytest.raises(ConfigError, match=r"mine.yaml names no task: add task: classification, translation or "):
+        run_stage("distill", "test", ["--config", str(preset), "--runs-dir", str(tmp_path / "runs")])
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_preset_of_ones_own_needs_only_what_it_changes():
+    from argparse import Namespace
+    from kd.common.utils.config import load_yaml
+    from kd.nlp.scripts.launch import DEFAULTS_DIR, load_nlp_config
+
+    cfg = load_nlp_config(Namespace(config="trec", overrides=[], seed=None, resume=None))
+    defaults = load_yaml(DEFAULTS_DIR / "classification.yaml")
+    assert cfg["name"] == "trec" and defaults["name"] is None  # null: the preset file's name
+    assert cfg["student"] == {**defaults["student"], "arch": "bilstm"} and cfg["methods"] == defaults["methods"]
+
+
+def test_tinybert_settings_are_checked_with_the_config(tmp_path):
+    """methods.tinybert's values are checked as the config is loaded, before data, teacher or run folder."""
+    argv = ["--config", "sst2", "method.name=tinybert", "distill.mode=online", "--runs-dir", str(tmp_path)]
+    with pytest.raises(ConfigError) as error:
+        run_stage("distill", "test", [*argv, "methods.tinybert.attention_heads=all"])
+    assert str(error.value) == "methods.tinybert.attention_heads='all'; choose one of: none, mean"
+    with pytest.raises(ConfigError, match=r"^methods.tinybert.feature_epochs=1.5 must be a whole number >= 0$"):
+        run_stage("distill", "test", [*argv, "methods.tinybert.feature_epochs=1.5"])
     assert not any(tmp_path.iterdir())

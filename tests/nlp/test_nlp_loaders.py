@@ -1,5 +1,6 @@
 """The real loaders on fixture files the tests write: TSV/CSV/JSONL tables, SST-2 and TREC layouts, Multi30k gz; each
 loader takes only its own keywords, and the options a config's data section gives it."""
+import argparse
 import csv
 import gzip
 import json
@@ -7,7 +8,6 @@ import json
 import pytest
 import torch
 
-from kd.common.utils.config import load_yaml
 from kd.common.utils.errors import ConfigError, MissingPathError
 from kd.common.utils.registry import section_options
 from kd.nlp.data import (
@@ -21,7 +21,7 @@ from kd.nlp.data import (
     load_lm_data,
     load_translation_data,
 )
-from kd.nlp.scripts.launch import CONFIG_DIR
+from kd.nlp.scripts.launch import load_nlp_config
 
 ROWS = [("a fine film", "pos"), ("dull and slow", "neg"), ("great fun , really", "pos"), ("not good", "neg")]
 
@@ -194,6 +194,11 @@ def classification_options(data):
     return section_options(CLASSIFICATION_DATASETS, data, "data")
 
 
+def preset_data(preset):
+    """The ``data`` section of ``preset`` as a run resolves it (its task's defaults < the preset)."""
+    return load_nlp_config(argparse.Namespace(config=preset, overrides=[], seed=None, resume=None))["data"]
+
+
 def lm_options(data):
     return section_options(LM_DATASETS, data, "data")
 
@@ -201,15 +206,15 @@ def lm_options(data):
 @pytest.mark.parametrize("preset, registry", [("sst2", CLASSIFICATION_DATASETS), ("trec", CLASSIFICATION_DATASETS),
                                               ("multi30k", TRANSLATION_DATASETS), ("lm", LM_DATASETS)])
 def test_every_preset_gives_its_loader_only_the_keys_it_takes(preset, registry):
-    """A preset lists every data set's keys at their defaults: none is refused, and only the loader's go to it."""
-    data = load_yaml(CONFIG_DIR / f"{preset}.yaml")["data"]
+    """A config lists every data set's keys at their defaults: none is refused, and only the loader's go to it."""
+    data = preset_data(preset)
     assert section_options(registry, data, "data") == {"path": None}
     for name in registry.names():  # switching data.name alone is never refused
         section_options(registry, {**data, "name": name}, "data")
 
 
 def test_a_key_only_other_data_sets_read_is_refused_when_set():
-    data = load_yaml(CONFIG_DIR / "sst2.yaml")["data"]
+    data = preset_data("sst2")
     with pytest.raises(ConfigError) as error:
         classification_options({**data, "text_column": "sentence"})
     assert str(error.value) == ("data.text_column='sentence' is not read by data.name=sst2 (it takes data.path); drop "
@@ -222,7 +227,7 @@ def test_a_key_only_other_data_sets_read_is_refused_when_set():
                                           r"data.train_file, .*, data.header\); drop it, or use data.name=ag_news, "
                                           r"sst2 or trec, which read it$"):
         classification_options({**local, "path": "/data/sst2"})
-    lm = load_yaml(CONFIG_DIR / "lm.yaml")["data"]
+    lm = preset_data("lm")
     with pytest.raises(ConfigError, match="data.train_file='t.txt' is not read by data.name=multi30k_en"):
         lm_options({**lm, "train_file": "t.txt"})
     with pytest.raises(ConfigError, match="not read by data.name=wikitext103 \\(it takes none of the section's keys"):

@@ -60,3 +60,41 @@ def test_packaged_minilm_loads_offline_with_eager_attention():
     with torch.inference_mode():
         out = model(**tokenizer(["a quick test ."], return_tensors="pt"), output_attentions=True)
     assert out.logits.shape == (1, 2) and len(out.attentions) == 6
+
+
+class MeanOfEmbeddings(torch.nn.Module):
+    """A student of one's own for the registration test: mean word embedding -> logits."""
+
+    def __init__(self, vocab_size: int, num_labels: int):
+        super().__init__()
+        self.embed, self.head = torch.nn.Embedding(vocab_size, 4), torch.nn.Linear(4, num_labels)
+
+    def forward(self, input_ids, attention_mask, **_):
+        return self.head(self.embed(input_ids).mean(1))
+
+
+def test_one_registration_builds_a_student_and_reloads_its_checkpoint(monkeypatch, tmp_path):
+    """``@classification_student(name, model=...)`` alone: ``student.arch=name`` builds it, and a checkpoint saved
+    under that name (as distill saves it) reloads through kd.nlp.model_zoo, as do the built-in students'."""
+    from kd.nlp.data import WordTokenizer
+    from kd.nlp.model_zoo import load_nlp_model, save_nlp_model
+    from kd.nlp.student_model.classification_students import (CLASSIFICATION_STUDENTS, BuiltStudent,
+                                                               classification_student)
+    from kd.nlp.tokenizer_spec import tokenizer_spec
+
+    monkeypatch.setattr(CLASSIFICATION_STUDENTS, "_entries", dict(CLASSIFICATION_STUDENTS._entries))
+
+    @classification_student("mean_of_embeddings", model=MeanOfEmbeddings)
+    def build(section, num_labels, teacher, teacher_tokenizer, teacher_name, train_texts):
+        tokenizer = WordTokenizer.build(train_texts)
+        kwargs = {"vocab_size": len(tokenizer), "num_labels": num_labels}
+        return BuiltStudent(MeanOfEmbeddings(**kwargs), tokenizer, kwargs, tokenizer_spec(tokenizer))
+
+    texts = ["a fine film", "dull and slow"]
+    for arch in ("mean_of_embeddings", "bilstm"):  # one of one's own, and a built-in one
+        section = {"embed_dim": 8, "lstm_hidden": 6, "min_freq": 1}
+        built = CLASSIFICATION_STUDENTS.get(arch).build(section, 3, None, None, None, texts)
+        path = save_nlp_model(built.model, tmp_path / f"{arch}.pt", arch, built.kwargs, {"main": built.tokenizer_spec})
+        model, tokenizers, _ = load_nlp_model(path)
+        assert type(model) is type(built.model) and tokenizers["main"].state() == built.tokenizer.state()
+        assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), built.model.state_dict().values()))

@@ -1,5 +1,5 @@
 """The translation and causal-LM methods by name (kd.nlp.methods.TRANSLATION_METHODS, LM_METHODS): what each declares
-it needs from the teacher, the presets listing every method's arguments at their defaults, the same losses as the
+it needs from the teacher, the defaults files listing every method's arguments at their defaults, the same losses as the
 earlier ``distill.weights`` / ``distill.targets`` (the README's rows), each method's own config section (a near miss
 named, switching method.name never handing one method's settings to another), and the old keys refused with the ones
 that replace them, before any run folder. No data and no training: the behaviour tests (each KD term must teach)
@@ -11,18 +11,18 @@ import torch
 import torch.nn.functional as F
 from transformers.modeling_outputs import CausalLMOutput
 
-from kd.common.utils.config import load_yaml
+from kd.common.utils.config import load_yaml, save_yaml
 from kd.common.utils.errors import ConfigError
 from kd.common.utils.method_sections import method_settings
 from kd.common.utils.registry import keyword_parameters
 from kd.nlp.methods import LM_METHODS, TRANSLATION_METHODS
-from kd.nlp.scripts.launch import CONFIG_DIR, load_nlp_config, run_stage
+from kd.nlp.scripts.launch import DEFAULTS_DIR, load_nlp_config, run_stage
 
 # name -> what it reads from the teacher
 TRANSLATION = {"supervised": (), "word_kd": ("logits",), "seq_kd": ("beam_outputs",),
                "seq_word_kd": ("beam_outputs", "logits")}
 LM = {"supervised": (), "kd": ("logits",)}
-PRESETS = [("multi30k", TRANSLATION_METHODS), ("lm", LM_METHODS)]
+PRESETS = [("multi30k", "translation", TRANSLATION_METHODS), ("lm", "language_model", LM_METHODS)]
 
 
 def config(*overrides, preset="multi30k"):
@@ -43,9 +43,10 @@ def test_each_method_declares_what_it_needs_from_the_teacher():
         assert (method.beam_size == 4) == method.uses_beam_outputs  # the teacher's beam, a method setting
 
 
-@pytest.mark.parametrize("preset, registry", PRESETS)
-def test_the_presets_list_every_method_with_its_constructor_defaults(preset, registry):
-    cfg = load_yaml(CONFIG_DIR / f"{preset}.yaml")
+@pytest.mark.parametrize("preset, task, registry", PRESETS)
+def test_the_defaults_list_every_method_with_its_constructor_defaults(preset, task, registry):
+    cfg = load_yaml(DEFAULTS_DIR / f"{task}.yaml")
+    assert config(preset=preset)["methods"] == cfg["methods"]
     assert not {"weights", "temperature", "targets", "beam_size", "label_smoothing"} & set(cfg["distill"])
     assert sorted(cfg["methods"]) == registry.names()
     for name in registry.names():
@@ -95,14 +96,12 @@ def test_a_near_miss_in_a_method_section_names_the_argument_meant(tmp_path):
     with pytest.raises(ConfigError, match=r"unknown config key 'methods.word_kd.temprature'; did you mean "
                                           r"'methods.word_kd.temperature'\?"):
         config("methods.word_kd.temprature=2")
-    preset = tmp_path / "mine.yaml"  # a preset of one's own: checked against the constructor's signature
-    text = (CONFIG_DIR / "multi30k.yaml").read_text()
-    line = "    temperature: 1.0     # T of both distributions (Kim & Rush: 1)"
-    assert line in text
-    preset.write_text(text.replace(line, "    temprature: 2.0", 1))
+    preset = tmp_path / "mine.yaml"  # a preset of one's own: checked key by key against the defaults
+    preset.write_text("task: translation\nmethods:\n  word_kd:\n    temprature: 2.0\n")
     with pytest.raises(ConfigError) as error:
         run_stage("distill", "test", ["--config", str(preset), "--runs-dir", str(tmp_path / "runs")])
-    assert str(error.value) == "translation method 'word_kd' takes no argument 'temprature'; did you mean 'temperature'?"
+    assert str(error.value) == (f"unknown config key 'methods.word_kd.temprature' in {preset}; did you mean "
+                                "'methods.word_kd.temperature'?")
     with pytest.raises(ConfigError, match="language-model method 'kd' takes no argument 'beam_size'"):
         config("+methods.kd.beam_size=4", preset="lm")
     assert not (tmp_path / "runs").exists()
@@ -155,9 +154,9 @@ def test_the_old_distill_keys_name_the_keys_that_replace_them(preset, override, 
 @pytest.mark.parametrize("preset, old", [("multi30k", {"weights": {"ce": 1.0}, "targets": "teacher_beam"}),
                                          ("lm", {"weights": {"ce": 0.5, "kd": 0.5}, "temperature": 1.0})])
 def test_a_run_of_the_old_keys_is_refused_on_resume(preset, old, tmp_path):
-    saved = load_yaml(CONFIG_DIR / f"{preset}.yaml")
+    saved = config(preset=preset)
     saved["distill"].update(old)
-    (tmp_path / "config.yaml").write_text(__import__("yaml").safe_dump(saved))
+    save_yaml(saved, tmp_path / "config.yaml")
     with pytest.raises(ConfigError, match=r"config key 'distill\.\w+(\.ce)?' in .*config.yaml \(a run of an earlier "
                                           r"version\) was renamed to "):
         load_nlp_config(argparse.Namespace(config=None, overrides=[], seed=None, resume=str(tmp_path)))
