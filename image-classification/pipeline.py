@@ -114,7 +114,8 @@ def load_experiment_config(args: argparse.Namespace, default_preset: str | None 
                            open_sections: tuple[str, ...] = OPEN_SECTIONS, renamed: dict | None = None) -> dict:
     """The saved config of ``--resume RUN_DIR`` (plus overrides; one that changes a key of ``fixed`` is refused;
     a key the defaults gained since the run was made takes its default), else defaults < preset (a name in
-    configs/ or a path) < overrides. ``--seed N`` is the override ``seed=N``. ``defaults``: default.yaml unless a
+    configs/ or a path) < overrides, every key of the preset checked against the defaults as an override's is (a
+    typo in a file of one's own is refused with the key meant). ``--seed N`` is the override ``seed=N``. ``defaults``: default.yaml unless a
     script has its own schema (specialists), with its ``open_sections`` and ``renamed`` keys (default RENAMED)."""
     defaults = load_yaml(DEFAULT_CONFIG) if defaults is None else defaults
     renamed = RENAMED if renamed is None else renamed
@@ -123,7 +124,7 @@ def load_experiment_config(args: argparse.Namespace, default_preset: str | None 
         saved = load_run_config(args.resume, overrides, fixed=fixed, open_sections=open_sections, renamed=renamed)
         return merge(defaults, saved)
     return load_config(args.config or default_preset, overrides, defaults=defaults, config_dir=CONFIG_DIR,
-                       open_sections=open_sections, renamed=renamed)
+                       open_sections=open_sections, renamed=renamed, strict=True)
 
 
 def check_training_section(section: dict) -> None:

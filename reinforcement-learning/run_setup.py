@@ -33,6 +33,9 @@ LAST_UPDATE_CHECKPOINT = "last_update.pt"  # train_teacher: the policy after the
 # What --resume cannot change: the run's networks, memories and teacher were made with these.
 FIXED_ON_RESUME = ("seed", "env", "teacher.algo", "teacher.network", "teacher.arch", "teacher.init",
                    "teacher.checkpoint", "student", "method.name")
+# Mappings whose keys are free (a preset or an override may add one without ``+``): gym.make's and the wrappers'
+# settings, and the policy networks' constructor arguments (checked by the constructor before the run folder exists).
+OPEN_SECTIONS = ("env.kwargs", "teacher.arch", "student.arch")
 # Keys of earlier versions, refused with their new names (the same names as in vision and NLP): each distillation
 # method has its own section methods.<name> (kd.rl.distillation.methods).
 _TEMPERATURE = ("methods.<name>.temperature (e.g. methods.policy_distillation.temperature=0.01): each method has its "
@@ -109,18 +112,21 @@ def resumed_state(run: Path) -> dict | None:
 
 
 def load_rl_config(args: argparse.Namespace) -> dict:
-    """default.yaml < ``--config`` < overrides (``--seed N`` sets ``seed``), or ``--resume``'s saved config."""
+    """default.yaml < ``--config`` < overrides (``--seed N`` sets ``seed``), or ``--resume``'s saved config. Every
+    key of the preset is checked against default.yaml as an override's is: a typo in a file of one's own is refused
+    naming the file and the key meant (keys under OPEN_SECTIONS are free)."""
     if args.resume:
         return _resumed_config(args)
     config = load_config(args.config, args.overrides, defaults=load_yaml(DEFAULT_CONFIG),
-                         config_dir=DEFAULT_CONFIG.parent, renamed=RENAMED)
+                         config_dir=DEFAULT_CONFIG.parent, open_sections=OPEN_SECTIONS, renamed=RENAMED, strict=True)
     config["seed"] = args.seed if args.seed is not None else int(config.get("seed", 0))
     return config
 
 
 def _resumed_config(args: argparse.Namespace) -> dict:
     """The saved config with the overrides; ``--seed`` or an override of a FIXED_ON_RESUME key is refused."""
-    config = load_run_config(args.resume, args.overrides, fixed=FIXED_ON_RESUME, renamed=RENAMED)
+    config = load_run_config(args.resume, args.overrides, fixed=FIXED_ON_RESUME, open_sections=OPEN_SECTIONS,
+                             renamed=RENAMED)
     if args.seed is not None and args.seed != config["seed"]:
         raise ConfigError(f"--seed {args.seed} differs from the resumed run's seed {config['seed']}; drop --seed")
     return config

@@ -21,6 +21,7 @@ from kd.nlp.scripts import distill as nlp_distill, evaluate as nlp_evaluate, tra
 from kd.nlp.scripts.launch import load_nlp_config
 from kd.rl.scripts import distill as rl_distill, evaluate as rl_evaluate, train_teacher as rl_teacher
 from kd.vision.scripts import distill as vision_distill, evaluate as vision_evaluate, train_teacher as vision_teacher
+from kd.vision.scripts import specialists as vision_specialists
 
 REPO = Path(__file__).resolve().parents[2]
 SST2 = str(REPO / "NLP/configs/sst2.yaml")
@@ -334,6 +335,31 @@ def test_a_mistyped_method_gets_the_same_line_in_every_domain(domain, mistake, f
                 if mistake == "method.name" else
                 f"{kind} '{name}' takes no argument '{typo}'; did you mean '{argument}'?")
     assert_one_line_and_nothing_created(code, lines, expected, tmp_path / "runs")
+
+
+# ------------------------------------------------------------------------- a near miss in a preset of one's own
+# script -> (a preset with a typo, the key it mistyped, the key meant); the NLP scripts load their presets the same way
+PRESET_TYPOS = {
+    "vision distill": (vision_distill, "student:\n  epoch: 3\n", "student.epoch", "student.epochs"),
+    "vision train_teacher": (vision_teacher, "teacher:\n  lr_rate: 0.1\n", "teacher.lr_rate", "teacher.lr"),
+    "vision specialists": (vision_specialists, "specialist:\n  epoch: 3\n", "specialist.epoch", "specialist.epochs"),
+    "rl train_teacher": (rl_teacher, "teacher:\n  ppo: {total_step: 1000}\n", "teacher.ppo.total_step",
+                         "teacher.ppo.total_steps"),
+    "rl distill": (rl_distill, "distill:\n  total_step: 1000\n", "distill.total_step", "distill.total_steps"),
+}
+
+
+@pytest.mark.parametrize("case", list(PRESET_TYPOS))
+def test_a_near_miss_in_a_users_own_preset_file(case, tmp_path, capfd):
+    """Every key of a preset is checked against the domain's defaults as an override's is (load_config strict): a
+    typo in a file of one's own is one line naming the file and the key meant, not merged in unread."""
+    module, text, typo, meant = PRESET_TYPOS[case]
+    preset = tmp_path / "x.yaml"
+    preset.write_text(text)
+    code, lines = run_script(module, ["--config", str(preset), "--runs-dir", str(tmp_path / "runs")], capfd)
+    assert_one_line_and_nothing_created(
+        code, lines, f"unknown config key '{typo}' in {preset}; did you mean '{meant}'?", tmp_path / "runs")
+    assert lines[0].endswith("?")
 
 
 # ------------------------------------------------------------------ the same, as the processes a user starts

@@ -9,6 +9,7 @@ import yaml
 
 from kd.common.utils.cli import DRY_RUN_HEADER, main_entry
 from kd.common.utils.config import load_yaml
+from kd.common.utils.errors import ConfigError
 from kd.common.utils.registry import keyword_parameters
 from kd.rl.distillation.methods import METHODS, checked_method_name
 from kd.rl.run_setup import DEFAULT_CONFIG, load_rl_config
@@ -80,8 +81,9 @@ def test_a_near_miss_in_a_presets_method_section_names_the_argument_meant(tmp_pa
     with pytest.raises(SystemExit):
         main_entry(distill.main, ["--config", str(tmp_path / "typo.yaml"), "--runs-dir", str(tmp_path / "runs"),
                                   f"teacher.checkpoint={teacher_pt}"])
-    assert capsys.readouterr().err.strip() == ("error: RL distillation method 'kickstarting' takes no argument "
-                                               "'wieght_start'; did you mean 'weight_start'?")
+    assert capsys.readouterr().err.strip() == (f"error: unknown config key 'methods.kickstarting.wieght_start' in "
+                                               f"{tmp_path / 'typo.yaml'}; did you mean "
+                                               "'methods.kickstarting.weight_start'?")
     assert not (tmp_path / "runs").exists()
 
 
@@ -208,3 +210,19 @@ def test_kickstarting_trains_with_its_own_section(tmp_path, teacher_pt):
     saved = yaml.safe_load(next(tmp_path.glob("rl-cartpole-distill-s1-*/config.yaml")).read_text())
     assert saved["method"] == {"name": "kickstarting"} and saved["methods"]["kickstarting"]["loss"] == "kl"
     assert saved["methods"]["policy_distillation"]["loss"] == "auto"  # not the method that ran: left as it was
+
+
+def test_a_presets_keys_are_checked_against_default_yaml_but_arch_and_env_kwargs_are_free(tmp_path):
+    """load_config strict: a near miss in a preset of one's own names the key meant; the networks' arguments
+    (teacher.arch, student.arch: pong.yaml's encoder, conv_channels) and env.kwargs take new keys as they are."""
+    preset = tmp_path / "mine.yaml"
+    preset.write_text("teacher:\n  ppo: {total_step: 1000}\n")
+    with pytest.raises(ConfigError, match=rf"^unknown config key 'teacher.ppo.total_step' in {preset}; did you mean "
+                                          r"'teacher.ppo.total_steps'\?$"):
+        load_rl_config(argparse.Namespace(config=str(preset), overrides=[], seed=None, resume=None))
+    preset.write_text("env: {kwargs: {max_episode_steps: 50}}\nteacher: {arch: {encoder: mlp}}\n"
+                      "student: {arch: {conv_channels: [8]}}\n")
+    config = load_rl_config(argparse.Namespace(config=str(preset), overrides=["student.arch.encoder=mlp"], seed=None,
+                                               resume=None))
+    assert config["env"]["kwargs"] == {"max_episode_steps": 50} and config["teacher"]["arch"]["encoder"] == "mlp"
+    assert config["student"]["arch"]["conv_channels"] == [8] and config["student"]["arch"]["encoder"] == "mlp"

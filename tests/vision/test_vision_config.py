@@ -48,10 +48,26 @@ def test_switching_method_name_uses_that_methods_own_defaults():
     assert method_settings(cfg, "at")["weights"] == {"ce": 1.0, "at": 500}
 
 
+def test_a_near_miss_in_a_preset_file_is_refused_and_open_sections_stay_free(tmp_path):
+    preset = tmp_path / "mine.yaml"
+    preset.write_text("student:\n  epoch: 3\n")
+    with pytest.raises(ConfigError, match=rf"^unknown config key 'student.epoch' in {preset}; did you mean "
+                                          r"'student.epochs'\?$"):
+        load_experiment_config(args(config=str(preset)))
+    preset.write_text("student: {kwargs: {hidden: [32]}}\nmethods: {at: {weights: {at: 500}}}\n"
+                      "run: {variants: {kd_t2: {method: kd, temperature: 2.0}}}\n")
+    cfg = load_experiment_config(args(config=str(preset)))
+    assert cfg["student"]["kwargs"] == {"hidden": [32]} and cfg["methods"]["at"]["weights"]["at"] == 500
+    assert cfg["run"]["variants"]["kd_t2"] == {"method": "kd", "temperature": 2.0}
+
+
 def test_a_section_key_the_constructor_does_not_take_names_the_key_meant(tmp_path):
     preset = tmp_path / "typo.yaml"
     preset.write_text("method: {name: dkd}\nmethods: {dkd: {wramup: 5}}\n")
-    cfg = load_experiment_config(args(config=str(preset)))
+    with pytest.raises(ConfigError, match=rf"^unknown config key 'methods.dkd.wramup' in {preset}; did you mean "
+                                          r"'methods.dkd.warmup'\?$"):  # a preset's keys are checked as overrides are
+        load_experiment_config(args(config=str(preset)))
+    cfg = load_experiment_config(args("method.name=dkd", "+methods.dkd.wramup=5"))  # added on purpose: the constructor
     with pytest.raises(ConfigError, match=r"^image-classification method 'dkd' takes no argument 'wramup'; did you "
                                           r"mean 'warmup'\?$"):
         check_names(cfg)
