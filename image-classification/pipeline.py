@@ -115,8 +115,9 @@ def load_experiment_config(args: argparse.Namespace, default_preset: str | None 
     """The saved config of ``--resume RUN_DIR`` (plus overrides; one that changes a key of ``fixed`` is refused;
     a key the defaults gained since the run was made takes its default), else defaults < preset (a name in
     configs/ or a path) < overrides, every key of the preset checked against the defaults as an override's is (a
-    typo in a file of one's own is refused with the key meant). ``--seed N`` is the override ``seed=N``. ``defaults``: default.yaml unless a
-    script has its own schema (specialists), with its ``open_sections`` and ``renamed`` keys (default RENAMED)."""
+    typo in a file of one's own is refused with the key meant). ``--seed N`` is the override ``seed=N``.
+    ``defaults``: default.yaml unless a script has its own schema (specialists), with its ``open_sections`` and
+    ``renamed`` keys (default RENAMED)."""
     defaults = load_yaml(DEFAULT_CONFIG) if defaults is None else defaults
     renamed = RENAMED if renamed is None else renamed
     overrides = list(args.overrides) + ([f"seed={args.seed}"] if args.seed is not None else [])
