@@ -35,6 +35,15 @@ def test_a_near_miss_names_the_key_meant_and_a_far_one_lists_its_section():
     assert did_you_mean("student.momentum", known) == "; known: student.epochs, student.lr"
 
 
+def test_a_far_miss_lists_its_siblings_a_subsection_once_and_at_most_a_dozen():
+    known = ["student.lr", "student.arch.hidden", "student.arch.activation", "seed"]
+    assert did_you_mean("student.momentum", known) == "; known: student.arch.*, student.lr"
+    assert did_you_mean("optimiser.momentum", known) == "; known: seed, student.*"  # no such section: the top level
+    many = [f"ppo.setting_{i:02d}" for i in range(20)]
+    assert did_you_mean("ppo.zzz", many, "configs/default.yaml") == (
+        f"; known: {', '.join(many[:12])}, ... (8 more; see configs/default.yaml)")
+
+
 def test_presets_by_name_open_sections_and_renamed_keys(tmp_path):
     (tmp_path / "tiny.yaml").write_text("distill: {weights: {ce: 0.5, kd: 0.5}}\n")
     open_weights = {"config_dir": tmp_path, "open_sections": ["distill.weights"]}
