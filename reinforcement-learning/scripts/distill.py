@@ -36,6 +36,7 @@ from kd.rl.distillation.methods import METHODS, Kickstarting, PolicyDistillation
 from kd.rl.evaluation import evaluate_policy, percent_baseline, percent_heading
 from kd.rl.figures import run_figures
 from kd.rl.run_setup import DEFAULT_CONFIG, setup_run
+from kd.rl.scripts.summarize import method_setting
 from kd.rl.student_model import size_report
 from kd.rl.teacher_model.checkpoint import load_policy_for, save_policy
 
@@ -119,12 +120,14 @@ def main(argv: list[str] | None = None) -> dict:
              "trained_steps": run.history[-1]["steps"],
              "stopped_by_time_budget": bool(run.history[-1].get("stopped_by_time_budget"))}
     run.log_final(final)
-    figures = run_figures(run, f"{name} ({method.loss}, data={loop.data}) on {env['name']}",
+    setting = method_setting(config, final)
+    figures = run_figures(run, f"{name} ({setting}) on {env['name']}",
                           losses={"distillation loss": "loss", "distillation term": "distill",
                                   "PPO policy loss": "policy_loss"})
-    table = (f"| policy | policy params | return (held-out seeds) | {percent_heading(random_return)} |\n|---|---|---|---|\n"
+    table = (f"| policy | policy params | return (held-out seeds) | {percent_heading(random_return)} |\n"
+             f"|---|---|---|---|\n"
              f"| teacher | {sizes['teacher_parameters']:,} | {format_return(teacher_stats)} | 100.0 |\n"
-             f"| student ({name}, {method.loss}, data={loop.data}) | {sizes['student_parameters']:,} "
+             f"| student ({name}, {setting}) | {sizes['student_parameters']:,} "
              f"({sizes['compression']:.1f}x smaller) | {format_return(student_stats)} | {percent:.1f} |\n")
     run.write_summary(f"{table}\n{figures_markdown(figures, run.path)}")
     run.close()

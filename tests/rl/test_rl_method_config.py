@@ -198,6 +198,19 @@ def test_summarize_reads_the_temperature_of_the_runs_method():
     assert summarize.method_temperature({"distill": {"tau": 0.01}}, "policy_distillation") == 0.01
 
 
+def test_a_student_row_is_labelled_and_grouped_by_its_methods_own_settings():
+    """Policy distillation by its loss, temperature and data source; kickstarting by its PPO steps, learning rate and
+    weight schedule, not by the distill.data it never read (runs of earlier versions: distill.kickstart)."""
+    config = load_rl_config(argparse.Namespace(config="cartpole", overrides=[], seed=None, resume=None))
+    config["methods"]["policy_distillation"]["temperature"] = 0.01
+    assert summarize.method_setting(config, {"method": "policy_distillation", "loss": "kl", "data": "mix"}) == \
+        "kl T=0.01, data=mix"
+    kickstarting = "kl, 50,000 PPO steps at lr 0.002, weight 2 -> 0 over the first 50%"
+    assert summarize.method_setting(config, {"method": "kickstarting", "loss": "kl", "data": "teacher"}) == kickstarting
+    older = {"teacher": config["teacher"], "distill": {"kickstart": config["methods"]["kickstarting"]}}
+    assert summarize.method_setting(older, {"method": "kickstarting", "loss": "kl", "data": "teacher"}) == kickstarting
+
+
 @pytest.mark.slow
 def test_kickstarting_trains_with_its_own_section(tmp_path, teacher_pt):
     """The script end to end with method.name=kickstarting: PPO for methods.kickstarting.total_steps (one update of
