@@ -49,7 +49,8 @@ def test_presets_by_name_open_sections_and_renamed_keys(tmp_path):
     open_weights = {"config_dir": tmp_path, "open_sections": ["distill.weights"]}
     cfg = load_config("tiny", ["distill.weights.mse=0.5"], **open_weights)  # a name in config_dir; no '+' needed
     assert cfg == {"distill": {"weights": {"ce": 0.5, "kd": 0.5, "mse": 0.5}}}
-    assert load_config(str(tmp_path / "tiny.yaml"), config_dir=tmp_path) == load_config("tiny.yaml", config_dir=tmp_path)
+    by_path = load_config(str(tmp_path / "tiny.yaml"), config_dir=tmp_path)
+    assert by_path == load_config("tiny.yaml", config_dir=tmp_path)
     with pytest.raises(ConfigError, match="unknown config key 'distill.weight.mse'"):
         load_config("tiny", ["distill.weight.mse=0.5"], **open_weights)
     with pytest.raises(MissingPathError, match="config 'tinny' not found; pass a YAML path or one of: tiny"):
@@ -64,7 +65,8 @@ def test_presets_by_name_open_sections_and_renamed_keys(tmp_path):
     assert load_run_config(tmp_path, ["distill.weights.hidden=1"], open_sections=["distill.weights"])[
         "distill"]["weights"]["hidden"] == 1
     save_yaml({"distill": {"tau": 0.01}}, tmp_path / "config.yaml")  # a run folder of an earlier version
-    with pytest.raises(ConfigError, match=r"'distill.tau' in .*config.yaml \(a run of an earlier version\) was renamed"):
+    with pytest.raises(ConfigError,
+                       match=r"'distill.tau' in .*config.yaml \(a run of an earlier version\) was renamed"):
         load_run_config(tmp_path, renamed=renamed)
 
 

@@ -57,7 +57,8 @@ def configured(name: str):
         return vision(importlib.import_module(name))
     return {"kd.vision.scripts.method_table": load_table_config, "kd.vision.scripts.lr_sweep": load_table_config,
             "kd.vision.scripts.specialists": load_specialists_config, "kd.nlp.scripts.train_teacher": nlp,
-            "kd.nlp.scripts.distill": nlp, "kd.nlp.scripts.evaluate": nlp, "kd.rl.scripts.train_teacher": load_rl_config,
+            "kd.nlp.scripts.distill": nlp, "kd.nlp.scripts.evaluate": nlp,
+            "kd.rl.scripts.train_teacher": load_rl_config,
             "kd.rl.scripts.distill": rl_distill}.get(name)
 
 
