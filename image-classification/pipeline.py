@@ -125,7 +125,7 @@ def load_experiment_config(args: argparse.Namespace, default_preset: str | None 
         saved = load_run_config(args.resume, overrides, fixed=fixed, open_sections=open_sections, renamed=renamed)
         return merge(defaults, saved)
     return load_config(args.config or default_preset, overrides, defaults=defaults, config_dir=CONFIG_DIR,
-                       open_sections=open_sections, renamed=renamed, strict=True)
+                       open_sections=open_sections, renamed=renamed, strict=True, defaults_file=DEFAULT_CONFIG)
 
 
 def check_training_section(section: dict) -> None:

@@ -118,7 +118,8 @@ def load_rl_config(args: argparse.Namespace) -> dict:
     if args.resume:
         return _resumed_config(args)
     config = load_config(args.config, args.overrides, defaults=load_yaml(DEFAULT_CONFIG),
-                         config_dir=DEFAULT_CONFIG.parent, open_sections=OPEN_SECTIONS, renamed=RENAMED, strict=True)
+                         config_dir=DEFAULT_CONFIG.parent, open_sections=OPEN_SECTIONS, renamed=RENAMED, strict=True,
+                         defaults_file=DEFAULT_CONFIG)
     config["seed"] = args.seed if args.seed is not None else int(config.get("seed", 0))
     return config
 

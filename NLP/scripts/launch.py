@@ -80,14 +80,15 @@ def load_nlp_config(args) -> dict:
         raise ConfigError(f"{source} names no task: add task: classification, translation or language_model "
                           "(its defaults are NLP/configs/defaults/<task>.yaml)")
     task = TASKS.get(task_name)
-    defaults = load_yaml(DEFAULTS_DIR / f"{task_name}.yaml")
+    defaults_file = DEFAULTS_DIR / f"{task_name}.yaml"
+    defaults = load_yaml(defaults_file)
     if args.resume:
         saved = load_run_config(args.resume, overrides, fixed=FIXED_ON_RESUME, open_sections=OPEN_SECTIONS,
                                 renamed=task.renamed)
         cfg = merge(defaults, saved)
     else:
         cfg = load_config(source, overrides, defaults=defaults, open_sections=OPEN_SECTIONS, renamed=task.renamed,
-                          strict=True)
+                          strict=True, defaults_file=defaults_file)
         cfg["name"] = cfg["name"] or source.stem
     task.check_config(cfg)
     return cfg

@@ -39,17 +39,46 @@ def parse_yaml(text: str) -> Any:
     return yaml.load(text, Loader=_Loader)
 
 
-def did_you_mean(name: str, known: Iterable[str]) -> str:
+# The most names the "known:" list of an unknown key shows; the rest are counted, and the file listing them named.
+MAX_LISTED = 12
+
+
+def did_you_mean(name: str, known: Iterable[str], listed_in: str | Path | None = None) -> str:
     """``"; did you mean 'x'?"`` for the known name closest to ``name`` (a typo, or the same last part of a
-    dotted key), else ``"; known: a, b, ..."`` listing the known names that share ``name``'s section."""
+    dotted key), else ``"; known: a, b, ..."``: ``name``'s siblings (:func:`siblings`); past MAX_LISTED of them, the
+    first ones and ``... (N more; see <listed_in>)``, ``listed_in`` being the file that lists every key."""
     known = sorted(known)
     leaf = name.rsplit(".", 1)[-1]
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.75) or [k for k in known if k.rsplit(".", 1)[-1] == leaf]
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.75) or \
+        [k for k in known if k.rsplit(".", 1)[-1] == leaf]
     if close:
         return f"; did you mean '{close[0]}'?"
-    section = name.rsplit(".", 1)[0] + "." if "." in name else ""
-    siblings = [k for k in known if k.startswith(section)] or known
-    return f"; known: {', '.join(siblings)}"
+    names = siblings(name, known)
+    if len(names) <= MAX_LISTED:
+        return f"; known: {', '.join(names)}"
+    see = f"; see {shown_path(listed_in)}" if listed_in is not None else ""
+    return f"; known: {', '.join(names[:MAX_LISTED])}, ... ({len(names) - MAX_LISTED} more{see})"
+
+
+def siblings(name: str, known: Iterable[str]) -> list[str]:
+    """The known names one level under ``name``'s section, or under the nearest enclosing section that has any (the
+    top level at last); a subsection among them is shown once, as ``section.*``: ``student.momentum`` among
+    ``student.lr, student.arch.hidden, student.arch.activation`` -> ``student.arch.*, student.lr``."""
+    parts = name.split(".")
+    for depth in range(len(parts) - 1, -1, -1):
+        prefix = "".join(f"{part}." for part in parts[:depth])
+        rests = [key[len(prefix):] for key in known if key.startswith(prefix)]
+        if rests:
+            return sorted({prefix + (rest.split(".", 1)[0] + ".*" if "." in rest else rest) for rest in rests})
+    return []
+
+
+def shown_path(path: str | Path) -> str:
+    """``path`` as a message shows it: relative to the working directory when it lies under it."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def resolve_preset(preset: str | Path | None, config_dir: Path) -> Path | None:
@@ -104,21 +133,22 @@ def in_open_section(key: str, open_sections: Iterable[str]) -> bool:
 
 
 def refuse_unknown(keys: Iterable[str], known: Mapping[str, Any], open_sections: Iterable[str] = (),
-                   where: str = "") -> None:
-    """A ConfigError naming the key meant (:func:`did_you_mean`) for the first of ``keys`` that is neither a key of
-    ``known`` (a :func:`flatten`-ed config) nor a section of some, nor under one of ``open_sections``; ``where``
-    follows the key in the message (`` in mine.yaml``)."""
+                   where: str = "", listed_in: str | Path | None = None) -> None:
+    """A ConfigError naming the key meant (:func:`did_you_mean`; ``listed_in``: the file listing every key) for the
+    first of ``keys`` that is neither a key of ``known`` (a :func:`flatten`-ed config) nor a section of some, nor
+    under one of ``open_sections``; ``where`` follows the key in the message (`` in mine.yaml``)."""
     open_sections = tuple(open_sections)
     for key in keys:
         if key not in known and not any(k.startswith(key + ".") for k in known) \
                 and not in_open_section(key, open_sections):
-            raise ConfigError(f"unknown config key '{key}'{where}{did_you_mean(key, known)}")
+            raise ConfigError(f"unknown config key '{key}'{where}{did_you_mean(key, known, listed_in)}")
 
 
 def apply_overrides(config: dict, overrides: Iterable[str], open_sections: Iterable[str] = (),
-                    renamed: Mapping[str, str] | None = None) -> dict:
+                    renamed: Mapping[str, str] | None = None, listed_in: str | Path | None = None) -> dict:
     """Return a copy of ``config`` with each ``key.sub=value`` (or ``+new.key=value``) applied; a key under one of
-    ``open_sections`` may be new without the ``+``, and an old name in ``renamed`` is refused with its new one."""
+    ``open_sections`` may be new without the ``+``, and an old name in ``renamed`` is refused with its new one; an
+    unknown key's message names ``listed_in`` (the file listing every key) when its section is too long to list."""
     config = copy.deepcopy(config)
     known = flatten(config)
     for item in overrides:
@@ -129,7 +159,7 @@ def apply_overrides(config: dict, overrides: Iterable[str], open_sections: Itera
         key = key.lstrip("+")
         refuse_renamed([key], renamed or {})
         if not adding:
-            refuse_unknown([key], known, open_sections)
+            refuse_unknown([key], known, open_sections, listed_in=listed_in)
         try:
             value = parse_yaml(raw) if raw != "" else None
         except yaml.YAMLError as err:
@@ -167,7 +197,7 @@ def load_run_config(run_dir: str | Path, overrides: Iterable[str] = (), fixed: I
     saved = saved_config(run_dir)
     before = load_yaml(saved)
     refuse_renamed(flatten(before), renamed or {}, where=f" in {saved} (a run of an earlier version)")
-    after = apply_overrides(before, overrides, open_sections, renamed)
+    after = apply_overrides(before, overrides, open_sections, renamed, listed_in=saved)
     old, new = flatten(before), flatten(after)
     for key in sorted(set(old) | set(new)):
         if old.get(key) != new.get(key) and any(key == f or key.startswith(f + ".") for f in fixed):
@@ -178,12 +208,14 @@ def load_run_config(run_dir: str | Path, overrides: Iterable[str] = (), fixed: I
 
 def load_config(path: str | Path | None, overrides: Iterable[str] = (), defaults: dict | None = None,
                 config_dir: Path | None = None, open_sections: Iterable[str] = (),
-                renamed: Mapping[str, str] | None = None, strict: bool = False) -> dict:
+                renamed: Mapping[str, str] | None = None, strict: bool = False,
+                defaults_file: str | Path | None = None) -> dict:
     """``defaults`` (a dict) updated by the preset at ``path`` (with ``config_dir``: a path or a preset name,
     :func:`resolve_preset`), then by the overrides (``open_sections``, ``renamed``: see :func:`apply_overrides`;
     an old name in the preset is refused too). With ``strict``, every key of the preset is a key of ``defaults`` (or
     lies under an open section), checked as an override's is: a near miss in a file of one's own is refused naming
-    the file and the key meant, not merged in unread."""
+    the file and the key meant, not merged in unread. ``defaults_file``, the file ``defaults`` come from, is named
+    when an unknown key's section has too many keys to list."""
     config = copy.deepcopy(defaults or {})
     if config_dir is not None:
         path = resolve_preset(path, config_dir)
@@ -191,9 +223,10 @@ def load_config(path: str | Path | None, overrides: Iterable[str] = (), defaults
         preset = load_yaml(path)
         refuse_renamed(flatten(preset), renamed or {}, where=f" in {path}")
         if strict:
-            refuse_unknown(flatten(preset), flatten(config), open_sections, where=f" in {path}")
+            refuse_unknown(flatten(preset), flatten(config), open_sections, where=f" in {path}",
+                           listed_in=defaults_file)
         config = merge(config, preset)
-    return apply_overrides(config, overrides, open_sections, renamed)
+    return apply_overrides(config, overrides, open_sections, renamed, listed_in=defaults_file)
 
 
 def merge(base: dict, update: dict) -> dict:

@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import asdict, replace
-from pathlib import Path
 
 from torch import nn
 
 from kd.common.metrics.rl import format_return, percent_of_teacher
 from kd.common.utils.checkpoint import MODEL_CHECKPOINT
 from kd.common.utils.cli import common_parser, main_entry
-from kd.common.utils.config import dataclass_from_dict, load_yaml, resolve_preset
+from kd.common.utils.config import dataclass_from_dict, load_yaml
 from kd.common.utils.errors import ConfigError
 from kd.common.utils.method_sections import method_settings
 from kd.common.utils.plotting import figures_markdown
@@ -37,6 +36,7 @@ from kd.rl.distillation.methods import METHODS, Kickstarting, PolicyDistillation
 from kd.rl.evaluation import evaluate_policy, percent_baseline, percent_heading
 from kd.rl.figures import run_figures
 from kd.rl.run_setup import DEFAULT_CONFIG, setup_run
+from kd.rl.scripts.summarize import method_setting
 from kd.rl.student_model import size_report
 from kd.rl.teacher_model.checkpoint import load_policy_for, save_policy
 
@@ -46,25 +46,20 @@ from kd.rl.teacher_model.checkpoint import load_policy_for, save_policy
 KICKSTARTING_READS = ("eval_episodes",)
 
 
-def carried_distill(args: argparse.Namespace) -> dict:
-    """The ``distill`` values a kickstarting run may carry unread: a resumed run's saved ones (checked when it began),
-    or those of a preset written for another method (the loop policy distillation would run, left as it is when the
-    command line switches ``method.name``); none for a preset that picks kickstarting itself."""
-    if args.resume:
-        return load_yaml(Path(args.resume) / "config.yaml").get("distill") or {}
-    preset = load_yaml(resolve_preset(args.config, DEFAULT_CONFIG.parent)) if args.config else {}
-    return {} if (preset.get("method") or {}).get("name") == "kickstarting" else preset.get("distill") or {}
-
-
-def refuse_unread_distill_keys(config: dict, carried: dict) -> None:
-    """Under ``method.name=kickstarting``, a key of ``distill`` other than KICKSTARTING_READS whose value is neither
-    default.yaml's nor ``carried``'s (:func:`carried_distill`) was set for this run and would be ignored: refused in
-    one line naming where kickstarting takes that setting from."""
+def refuse_unread_distill_keys(config: dict, args: argparse.Namespace) -> None:
+    """Under ``method.name=kickstarting``, a key of ``distill`` other than KICKSTARTING_READS set for this run would be
+    ignored: refused in one line naming where kickstarting takes that setting from. Set for this run means typed on
+    the command line, or, when a preset picks kickstarting itself (``method.name`` neither typed nor resumed), given a
+    value other than default.yaml's. A preset written for policy distillation keeps its ``distill`` loop when the
+    command line switches ``method.name``, and a resumed run the values it was checked with when it began."""
     if config["method"]["name"] != "kickstarting":
         return
+    typed = {item.split("=", 1)[0].lstrip("+") for item in args.overrides}
+    preset_picks_kickstarting = "method.name" not in typed and not args.resume
     defaults, ppo = load_yaml(DEFAULT_CONFIG)["distill"], config["teacher"]["ppo"]
     for key, value in config["distill"].items():
-        if key in KICKSTARTING_READS or value == defaults.get(key) or (key in carried and value == carried[key]):
+        set_for_this_run = f"distill.{key}" in typed or (preset_picks_kickstarting and value != defaults.get(key))
+        if key in KICKSTARTING_READS or not set_for_this_run:
             continue
         instead = next((f", or set {section}.{key}={value!r}" for section, keys in
                         (("methods.kickstarting", config["methods"]["kickstarting"]), ("teacher.ppo", ppo))
@@ -75,13 +70,13 @@ def refuse_unread_distill_keys(config: dict, carried: dict) -> None:
 
 
 def prepare(config: dict, device, state: dict | None,
-            carried: dict) -> tuple[Kickstarting | PolicyDistillation, DistillConfig, nn.Module]:
+            args: argparse.Namespace) -> tuple[Kickstarting | PolicyDistillation, DistillConfig, nn.Module]:
     """``(method, loop settings, teacher)`` before the run folder exists: ``method.name`` a known method and every
     ``methods.<name>`` section its constructor's arguments, no ``distill`` key set that the method would not read
-    (``carried``: :func:`refuse_unread_distill_keys`), the teacher checked against the environment, and the method's
+    (:func:`refuse_unread_distill_keys`), the teacher checked against the environment, and the method's
     ``loss`` (``auto`` resolved, and recorded so in the config) fitting the teacher's actions."""
     name = checked_method_name(config)
-    refuse_unread_distill_keys(config, carried)
+    refuse_unread_distill_keys(config, args)
     if not config["teacher"]["checkpoint"]:
         raise ConfigError("pass teacher.checkpoint=PATH (the checkpoints/model.pt a train_teacher run wrote)")
     teacher, _ = load_policy_for(config["teacher"]["checkpoint"], config["env"], device, "teacher.checkpoint")
@@ -100,7 +95,7 @@ def main(argv: list[str] | None = None) -> dict:
         raise ConfigError("--teacher was renamed to the config key teacher.checkpoint, as in vision and NLP: "
                           f"pass teacher.checkpoint={args.teacher}")
     setup = setup_run(args, "distill",
-                      lambda config, device, state: prepare(config, device, state, carried_distill(args)))
+                      lambda config, device, state: prepare(config, device, state, args))
     config, run, env = setup.config, setup.run, setup.env
     method, loop, teacher = setup.prepared
     name, teacher_path = config["method"]["name"], config["teacher"]["checkpoint"]
@@ -125,12 +120,14 @@ def main(argv: list[str] | None = None) -> dict:
              "trained_steps": run.history[-1]["steps"],
              "stopped_by_time_budget": bool(run.history[-1].get("stopped_by_time_budget"))}
     run.log_final(final)
-    figures = run_figures(run, f"{name} ({method.loss}, data={loop.data}) on {env['name']}",
+    setting = method_setting(config, final)
+    figures = run_figures(run, f"{name} ({setting}) on {env['name']}",
                           losses={"distillation loss": "loss", "distillation term": "distill",
                                   "PPO policy loss": "policy_loss"})
-    table = (f"| policy | policy params | return (held-out seeds) | {percent_heading(random_return)} |\n|---|---|---|---|\n"
+    table = (f"| policy | policy params | return (held-out seeds) | {percent_heading(random_return)} |\n"
+             f"|---|---|---|---|\n"
              f"| teacher | {sizes['teacher_parameters']:,} | {format_return(teacher_stats)} | 100.0 |\n"
-             f"| student ({name}, {method.loss}, data={loop.data}) | {sizes['student_parameters']:,} "
+             f"| student ({name}, {setting}) | {sizes['student_parameters']:,} "
              f"({sizes['compression']:.1f}x smaller) | {format_return(student_stats)} | {percent:.1f} |\n")
     run.write_summary(f"{table}\n{figures_markdown(figures, run.path)}")
     run.close()

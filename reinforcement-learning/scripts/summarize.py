@@ -2,9 +2,9 @@
 
     python -m kd.rl.scripts.summarize --runs-dir runs
 
-Each row groups the runs of one environment and one setting (algorithm; or method, loss and its teacher
-temperature, data source and student size) and reports the mean over seeds of each run's held-out evaluation, the std across
-seeds, the seeds found, and for students the environment steps until the periodic evaluation first
+Each row groups the runs of one environment and one setting (algorithm; or method with its settings,
+:func:`method_setting`, and student size) and reports the mean over seeds of each run's held-out evaluation, the std
+across seeds, the seeds found, and for students the environment steps until the periodic evaluation first
 reached 90% of the teacher's return (mean over the seeds that got there); for teachers also the mean return of
 the training policy's last 100 episodes (the figure CleanRL and RL Zoo report). Runs that did not finish
 (no final figures) are skipped. Under the runs folder, per environment: ``plots/<env>-distillation.png``
@@ -47,6 +47,22 @@ def method_temperature(config: dict, method: str) -> float:
     return distill.get("temperature", distill.get("tau", 1.0))
 
 
+def method_setting(config: dict, final: dict) -> str:
+    """What a student's method did, as its row's label says and its runs are grouped by: the loss (with a teacher
+    temperature other than 1, which sharpens the teacher), then policy distillation's data source (``data=student``)
+    or kickstarting's PPO steps, learning rate and weight schedule (``methods.kickstarting``; runs of earlier versions
+    kept it in ``distill.kickstart``, the learning rate in ``teacher.ppo`` when it had none of its own)."""
+    method = final["method"]
+    temperature = method_temperature(config, method)
+    loss = final["loss"] + (f" T={temperature:g}" if temperature != 1.0 else "")
+    if method != "kickstarting":
+        return f"{loss}, data={final['data']}"
+    kick = (config.get("methods") or {}).get("kickstarting") or (config.get("distill") or {}).get("kickstart") or {}
+    learning_rate = kick.get("learning_rate", config["teacher"]["ppo"]["learning_rate"])
+    return (f"{loss}, {kick['total_steps']:,} PPO steps at lr {learning_rate:g}, weight {kick['weight_start']:g} -> "
+            f"{kick['weight_end']:g} over the first {kick['anneal_fraction']:.0%}")
+
+
 def collect(runs_dir: Path) -> tuple[dict, dict]:
     teachers, students = defaultdict(list), defaultdict(list)
     for metrics in sorted(runs_dir.glob("*/metrics.json")):
@@ -68,9 +84,7 @@ def collect(runs_dir: Path) -> tuple[dict, dict]:
             final = {**final, "steps_to_90": reached[0] if reached else None, "curve": curve}
             teacher_config = Path(final["teacher_checkpoint"]).parents[1] / "config.yaml"
             label = teacher_label(yaml.safe_load(teacher_config.read_text())) if teacher_config.is_file() else "?"
-            temperature = method_temperature(config, final["method"])
-            loss = final["loss"] + (f" T={temperature:g}" if temperature != 1.0 else "")  # a sharpened teacher differs
-            students[(env, label, final["method"], loss, final["data"], hidden)].append((seed, final))
+            students[(env, label, final["method"], method_setting(config, final), hidden)].append((seed, final))
     return teachers, students
 
 
@@ -83,25 +97,28 @@ def main(argv: list[str] | None = None) -> str:
     exit_if_dry_run(args.dry_run, {"runs_dir": str(runs_dir), "teacher_runs": sum(map(len, teachers.values())),
                                    "student_runs": sum(map(len, students.values()))})
     lines = ["| env | policy | policy params | return (mean over seeds +- std across seeds) | % of teacher | "
-             "steps to 90% | training episodes (CleanRL / RL Zoo figure) | seeds |", "|---|---|---|---|---|---|---|---|"]
+             "steps to 90% | training episodes (CleanRL / RL Zoo figure) | seeds |",
+             "|---|---|---|---|---|---|---|---|"]
     labels = {}
     for (env, algo), rows in sorted(teachers.items()):
         labels[(env, algo)] = f"{algo} teacher"
         returns = [r["teacher_return_mean"] for _, r in rows]
         training = [r["training_return_mean"] for _, r in rows if "training_return_mean" in r]
-        lines.append(f"| {env} | {algo} teacher | {rows[0][1]['policy_parameters']:,} | {_mean_std(returns)} | 100 | - | "
-                     f"{_mean_std(training) if training else '-'} | {sorted(s for s, _ in rows)} |")
+        lines.append(f"| {env} | {algo} teacher | {rows[0][1]['policy_parameters']:,} | {_mean_std(returns)} | "
+                     f"100 | - | {_mean_std(training) if training else '-'} | {sorted(s for s, _ in rows)} |")
     for key, rows in sorted(students.items()):
-        env, teacher, method, loss, data, hidden = key
-        labels[key] = f"{method} ({loss}, data={data}), MLP {hidden}, from the {teacher} teacher"
+        env, teacher, method, setting, hidden = key
+        labels[key] = f"{method} ({setting}), MLP {hidden}, from the {teacher} teacher"
         returns = [r["student_return_mean"] for _, r in rows]
         percent = [r["percent_of_teacher"] for _, r in rows]
         first = rows[0][1]
         reached = [r["steps_to_90"] for _, r in rows if r["steps_to_90"] is not None]
-        speed = f"{statistics.fmean(reached):,.0f} ({len(reached)}/{len(rows)})" if reached else f"never (0/{len(rows)})"
+        speed = f"{statistics.fmean(reached):,.0f} ({len(reached)}/{len(rows)})" if reached else \
+            f"never (0/{len(rows)})"
         normalised = " (random = 0)" if first.get("percent_random_return") is not None else ""
         lines.append(f"| {env} | {labels[key]} | {first['student_parameters']:,} "
-                     f"({first['compression']:.1f}x smaller) | {_mean_std(returns)} | {_mean_std(percent)}{normalised} | "
+                     f"({first['compression']:.1f}x smaller) | {_mean_std(returns)} | "
+                     f"{_mean_std(percent)}{normalised} | "
                      f"{speed} | - | {sorted(s for s, _ in rows)} |")
     table = "\n".join(lines) + "\n"
     figures = summary_figures(teachers, students, labels, runs_dir / "plots")

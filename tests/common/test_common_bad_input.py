@@ -31,7 +31,8 @@ SENTENCES = [("a fine film", "pos"), ("dull and slow", "neg"), ("great fun", "po
 
 
 def nlp_config(preset: str, overrides: list[str] = ()) -> dict:
-    """The config an NLP script resolves from ``preset`` and ``overrides`` (its task's defaults < preset < overrides)."""
+    """The config an NLP script resolves from ``preset`` and ``overrides`` (its task's defaults < preset <
+    overrides)."""
     return load_nlp_config(argparse.Namespace(config=preset, overrides=list(overrides), seed=None, resume=None))
 
 
@@ -251,7 +252,8 @@ def saved_run(folder: Path, config: dict) -> Path:
 
 
 RESUMES = {
-    "vision student.arch": (vision_distill, lambda: load_config(REPO / "image-classification/configs/digits_cnn_mlp.yaml",
+    "vision student.arch": (vision_distill,
+                            lambda: load_config(REPO / "image-classification/configs/digits_cnn_mlp.yaml",
                                                                 defaults=load_yaml(VISION_DEFAULTS)),
                             ["student.arch=cnn"], "--resume cannot change student.arch ('mlp' -> 'cnn')"),
     "vision --seed": (vision_distill, lambda: load_config(None, defaults=load_yaml(VISION_DEFAULTS)), ["--seed", "7"],

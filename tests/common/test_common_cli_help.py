@@ -90,7 +90,8 @@ def inputs(tmp_path_factory) -> dict[str, str]:
     tokenizer = WordTokenizer.build([t for t, _ in SENTENCES], min_freq=1)
     kwargs = {"vocab_size": len(tokenizer), "num_labels": 2, "embed_dim": 4, "hidden_size": 4}
     out["nlp_model"] = str(save_nlp_model(BiLSTMClassifier(**kwargs), root / "nlp_model.pt", "bilstm", kwargs,
-                                          {"main": tokenizer_spec(tokenizer)}, label_names=["neg", "pos"], data="local"))
+                                          {"main": tokenizer_spec(tokenizer)}, label_names=["neg", "pos"],
+                                          data="local"))
     for folder, config, final in (("vision_run", None, {"test_acc": 50.0}),
                                   ("nlp_run", {"task": "classification", "name": "local"}, {"model": "student"})):
         (root / folder).mkdir()
@@ -103,7 +104,8 @@ def inputs(tmp_path_factory) -> dict[str, str]:
 
 NLP_LOCAL = ["--config", "sst2", "data.name=local", "data.train_file={train}", "data.dev_file={dev}",
              "student.arch=bilstm", "method.name=supervised"]
-TABLE = ["data.name=digits", "data.eval_batch_size=64", "teacher.arch=cnn", "student.arch=mlp", "run.methods=[student, kd]"]
+TABLE = ["data.name=digits", "data.eval_batch_size=64", "teacher.arch=cnn", "student.arch=mlp",
+         "run.methods=[student, kd]"]
 DRY_RUNS = {
     "kd.vision.scripts.train_teacher": ["--config", "digits_cnn_mlp"],
     "kd.vision.scripts.distill": ["--config", "digits_cnn_mlp", "method.name=dkd", "distill.transfer_set=labelled",

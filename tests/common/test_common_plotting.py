@@ -48,7 +48,8 @@ def test_training_progress_writes_loss_accuracy_and_perplexity(tmp_path, assert_
 
 
 def test_bars_zoom_in_on_small_differences_and_show_the_spread(tmp_path, assert_png):
-    values = {"teacher (cnn)": [98.9], LONG: [98.0, 98.1, 98.3], "student alone (mlp; 10% labelled)": [97.9, 98.2, 98.2]}
+    values = {"teacher (cnn)": [98.9], LONG: [98.0, 98.1, 98.3],
+              "student alone (mlp; 10% labelled)": [97.9, 98.2, 98.2]}
     fig = plot_bars(values, tmp_path / "b.png", xlabel="test top-1 accuracy (%)", title="digits")
     assert_png(tmp_path / "b.png")
     ax = fig.axes[0]

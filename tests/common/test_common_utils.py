@@ -35,12 +35,22 @@ def test_a_near_miss_names_the_key_meant_and_a_far_one_lists_its_section():
     assert did_you_mean("student.momentum", known) == "; known: student.epochs, student.lr"
 
 
+def test_a_far_miss_lists_its_siblings_a_subsection_once_and_at_most_a_dozen():
+    known = ["student.lr", "student.arch.hidden", "student.arch.activation", "seed"]
+    assert did_you_mean("student.momentum", known) == "; known: student.arch.*, student.lr"
+    assert did_you_mean("optimiser.momentum", known) == "; known: seed, student.*"  # no such section: the top level
+    many = [f"ppo.setting_{i:02d}" for i in range(20)]
+    assert did_you_mean("ppo.zzz", many, "configs/default.yaml") == (
+        f"; known: {', '.join(many[:12])}, ... (8 more; see configs/default.yaml)")
+
+
 def test_presets_by_name_open_sections_and_renamed_keys(tmp_path):
     (tmp_path / "tiny.yaml").write_text("distill: {weights: {ce: 0.5, kd: 0.5}}\n")
     open_weights = {"config_dir": tmp_path, "open_sections": ["distill.weights"]}
     cfg = load_config("tiny", ["distill.weights.mse=0.5"], **open_weights)  # a name in config_dir; no '+' needed
     assert cfg == {"distill": {"weights": {"ce": 0.5, "kd": 0.5, "mse": 0.5}}}
-    assert load_config(str(tmp_path / "tiny.yaml"), config_dir=tmp_path) == load_config("tiny.yaml", config_dir=tmp_path)
+    by_path = load_config(str(tmp_path / "tiny.yaml"), config_dir=tmp_path)
+    assert by_path == load_config("tiny.yaml", config_dir=tmp_path)
     with pytest.raises(ConfigError, match="unknown config key 'distill.weight.mse'"):
         load_config("tiny", ["distill.weight.mse=0.5"], **open_weights)
     with pytest.raises(MissingPathError, match="config 'tinny' not found; pass a YAML path or one of: tiny"):
@@ -55,7 +65,8 @@ def test_presets_by_name_open_sections_and_renamed_keys(tmp_path):
     assert load_run_config(tmp_path, ["distill.weights.hidden=1"], open_sections=["distill.weights"])[
         "distill"]["weights"]["hidden"] == 1
     save_yaml({"distill": {"tau": 0.01}}, tmp_path / "config.yaml")  # a run folder of an earlier version
-    with pytest.raises(ConfigError, match=r"'distill.tau' in .*config.yaml \(a run of an earlier version\) was renamed"):
+    with pytest.raises(ConfigError,
+                       match=r"'distill.tau' in .*config.yaml \(a run of an earlier version\) was renamed"):
         load_run_config(tmp_path, renamed=renamed)
 
 

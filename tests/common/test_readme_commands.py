@@ -21,7 +21,7 @@ from kd.nlp.scripts.launch import load_nlp_config
 from kd.nlp.tasks import TASKS
 from kd.rl.distillation.methods import checked_method_name
 from kd.rl.run_setup import load_rl_config
-from kd.rl.scripts.distill import carried_distill, refuse_unread_distill_keys
+from kd.rl.scripts.distill import refuse_unread_distill_keys
 from kd.vision.pipeline import check_names, load_experiment_config
 from kd.vision.scripts.method_table import load_table_config
 from kd.vision.scripts.specialists import load_specialists_config
@@ -47,7 +47,7 @@ def nlp(args):
 def rl_distill(args):
     config = load_rl_config(args)
     checked_method_name(config)
-    refuse_unread_distill_keys(config, carried_distill(args))
+    refuse_unread_distill_keys(config, args)
 
 
 def configured(name: str):
@@ -57,7 +57,8 @@ def configured(name: str):
         return vision(importlib.import_module(name))
     return {"kd.vision.scripts.method_table": load_table_config, "kd.vision.scripts.lr_sweep": load_table_config,
             "kd.vision.scripts.specialists": load_specialists_config, "kd.nlp.scripts.train_teacher": nlp,
-            "kd.nlp.scripts.distill": nlp, "kd.nlp.scripts.evaluate": nlp, "kd.rl.scripts.train_teacher": load_rl_config,
+            "kd.nlp.scripts.distill": nlp, "kd.nlp.scripts.evaluate": nlp,
+            "kd.rl.scripts.train_teacher": load_rl_config,
             "kd.rl.scripts.distill": rl_distill}.get(name)
 
 

@@ -174,7 +174,8 @@ def test_a_student_of_your_own_is_selected_by_name(workspace, monkeypatch):
 
     def bag_of_words(section, num_labels, teacher, teacher_tokenizer, teacher_name, train_texts):
         kwargs = {"vocab_size": len(teacher_tokenizer), "num_labels": num_labels}
-        return BuiltStudent(BagOfWords(**kwargs), teacher_tokenizer, kwargs, tokenizer_spec(teacher_tokenizer, teacher_name))
+        return BuiltStudent(BagOfWords(**kwargs), teacher_tokenizer, kwargs,
+                            tokenizer_spec(teacher_tokenizer, teacher_name))
 
     # one registration: student.arch=bag_of_words builds it, and its checkpoint reloads as BagOfWords(**kwargs)
     monkeypatch.setitem(CLASSIFICATION_STUDENTS._entries, "bag_of_words", StudentArch(bag_of_words, BagOfWords))

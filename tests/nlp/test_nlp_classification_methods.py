@@ -1,6 +1,7 @@
 """The text-classification methods by name (kd.nlp.methods.CLASSIFICATION_METHODS): what each declares it needs,
-the defaults file listing every method's arguments at their defaults, each method's own config section (a near miss named,
-switching method.name never handing one method's settings to another), offline methods running no teacher forward,
+the defaults file listing every method's arguments at their defaults, each method's own config section (a near
+miss named, switching method.name never handing one method's settings to another), offline methods running no
+teacher forward,
 and the old ``distill.weights`` refused with the keys that replace it. No data and no training: the methods'
 behaviour tests (each term must teach) are in test_nlp_classification_e2e.py."""
 import argparse
@@ -86,7 +87,8 @@ def test_an_offline_method_learns_from_cached_logits_without_a_teacher_forward(n
 
 
 def test_kd_with_alpha_one_half_is_the_old_half_ce_half_kl():
-    """``distill.weights={ce: 0.5, kd: 0.5}`` (the README's runs) = method.name=kd with alpha 0.5: 0.5 CE + 0.5 T^2 KL."""
+    """``distill.weights={ce: 0.5, kd: 0.5}`` (the README's runs) = method.name=kd with alpha 0.5:
+    0.5 CE + 0.5 T^2 KL."""
     student, teacher = torch.tensor([[1.0, 2.0], [0.0, -1.0], [3.0, 1.0]]), torch.tensor([[2.0, 0.0], [1.0, 1.5],
                                                                                              [-2.0, 1.0]])
     batch = batch_of(teacher_logits=teacher)

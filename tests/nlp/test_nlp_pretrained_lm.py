@@ -1,7 +1,8 @@
 """Pretrained causal LMs by name (a tiny GPT-2 saved with save_pretrained stands in for a hub model): the
 DistilGPT2 init copies alternate teacher layers; train_teacher fine-tunes a pretrained teacher and distill builds a
 half-depth student from its config, both saved as save_pretrained folders that transformers' Auto classes reload
-and evaluate reads back (without a checkpoint it scores the pretrained teacher as it is); a student with another vocabulary, and a mistyped hub name offline, are one-line errors."""
+and evaluate reads back (without a checkpoint it scores the pretrained teacher as it is); a student with another
+vocabulary, and a mistyped hub name offline, are one-line errors."""
 import os
 import random
 import subprocess
@@ -92,7 +93,8 @@ def test_student_with_another_vocabulary_is_refused_before_the_run(tiny_gpt2, tm
 def test_mistyped_hub_name_offline_is_one_line(tmp_path):
     write_text(tmp_path / "text")
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
-    result = subprocess.run([sys.executable, "-m", "kd.nlp.scripts.distill", *lm_args(tmp_path / "runs", tmp_path / "text"),
+    result = subprocess.run([sys.executable, "-m", "kd.nlp.scripts.distill",
+                             *lm_args(tmp_path / "runs", tmp_path / "text"),
                              "teacher.name=no-such-org/gpt2-typo"], cwd=REPO, env=env, capture_output=True, text=True,
                             timeout=120)
     lines = result.stderr.strip().splitlines()

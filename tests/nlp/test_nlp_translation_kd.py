@@ -144,7 +144,8 @@ def test_translation_scripts_end_to_end(corpora, tmp_path, capsys):
     assert len(toks["target"]) > 40  # one joint vocabulary: uniform over it would be above 40
     assert teacher["val_ppl"] < 12 and math.isfinite(teacher["bleu"]) and teacher["bleu_scoring"] == STANDARD_BLEU
     sequence_level = STUDENT + [f"teacher.checkpoint={checkpoint}", "method.name=seq_word_kd",
-                                "methods.seq_word_kd.beam_size=2", "methods.seq_kd.beam_size=2", f"distill.cache_dir={tmp_path / 'beams'}", "distill.batch_size=32"]
+                                "methods.seq_word_kd.beam_size=2", "methods.seq_kd.beam_size=2",
+                                f"distill.cache_dir={tmp_path / 'beams'}", "distill.batch_size=32"]
     capsys.readouterr()
     student = distill.main(common + sequence_level + ["distill.epochs=2", "distill.lr=3.0e-3"])
     assert "teacher beam search (k=2) over 200 training sources" in capsys.readouterr().out

@@ -76,7 +76,8 @@ def test_scripts_train_distill_evaluate(tmp_path, capsys):
 def test_evaluate_labels_each_policy_by_its_run_folder():
     paths = ["runs/rl-a-distill-s1/checkpoints/model.pt", "runs/rl-a-train_teacher-s1/checkpoints/best.pt",
              "elsewhere/p.pt", "other/rl-a-distill-s1/checkpoints/model.pt"]
-    assert [label for label, _ in evaluate.policy_labels(paths)] == ["rl-a-distill-s1", "rl-a-train_teacher-s1-best", "p",
+    assert [label for label, _ in evaluate.policy_labels(paths)] == ["rl-a-distill-s1", "rl-a-train_teacher-s1-best",
+                                                                     "p",
                                                                      "rl-a-distill-s1-2"]
 
 

@@ -14,7 +14,7 @@ from kd.common.utils.registry import keyword_parameters
 from kd.rl.distillation.methods import METHODS, checked_method_name
 from kd.rl.run_setup import DEFAULT_CONFIG, load_rl_config
 from kd.rl.scripts import distill, summarize
-from kd.rl.scripts.distill import carried_distill, refuse_unread_distill_keys
+from kd.rl.scripts.distill import refuse_unread_distill_keys
 from kd.rl.teacher_model import save_policy
 
 CONFIG = DEFAULT_CONFIG.with_name("cartpole.yaml")
@@ -155,14 +155,14 @@ def test_a_distill_key_kickstarting_would_not_read_is_refused(tmp_path, capsys, 
 
 def test_kickstarting_takes_a_preset_written_for_policy_distillation_and_its_own_runs(tmp_path, capsys, teacher_pt):
     """The cartpole preset's distill loop (total_steps 30000, not default.yaml's 50000) is policy distillation's,
-    left unread when the command line picks kickstarting; a preset that picks kickstarting itself may not set it,
-    and a resumed run keeps what it was started with. distill.eval_episodes, and any key at default.yaml's value,
-    pass."""
+    left unread when the command line picks kickstarting; a preset that picks kickstarting itself may not set it
+    (a key at default.yaml's value passes), and a resumed run keeps what it was started with. distill.eval_episodes
+    passes; any other distill key typed on the command line is refused, even at default.yaml's value."""
     teacher = f"teacher.checkpoint={teacher_pt}"
-    config = dry_run(tmp_path / "runs", capsys, teacher, KICKSTARTING, "distill.eval_episodes=3",
-                     "distill.total_steps=50000")
-    assert config["distill"]["eval_episodes"] == 3 and config["distill"]["total_steps"] == 50000
-    assert dry_run(tmp_path / "runs", capsys, teacher, KICKSTARTING)["distill"]["total_steps"] == 30000
+    config = dry_run(tmp_path / "runs", capsys, teacher, KICKSTARTING, "distill.eval_episodes=3")
+    assert config["distill"]["eval_episodes"] == 3 and config["distill"]["total_steps"] == 30000
+    assert refused(tmp_path / "runs", capsys, teacher, KICKSTARTING, "distill.total_steps=50000") == \
+        f"error: distill.total_steps=50000 {UNREAD}, or set methods.kickstarting.total_steps=50000"
     preset = yaml.safe_load(CONFIG.read_text())
     preset["method"]["name"] = "kickstarting"
     (tmp_path / "mine.yaml").write_text(yaml.safe_dump(preset))
@@ -187,7 +187,7 @@ def test_every_preset_runs_kickstarting(preset):
     args = argparse.Namespace(config=preset, overrides=[KICKSTARTING], seed=None, resume=None)
     config = load_rl_config(args)
     assert checked_method_name(config) == "kickstarting"
-    refuse_unread_distill_keys(config, carried_distill(args))
+    refuse_unread_distill_keys(config, args)
 
 
 def test_summarize_reads_the_temperature_of_the_runs_method():
@@ -196,6 +196,19 @@ def test_summarize_reads_the_temperature_of_the_runs_method():
     assert summarize.method_temperature(sharp, "kickstarting") == 1.0
     assert summarize.method_temperature({"distill": {"temperature": 0.01}}, "policy_distillation") == 0.01  # older
     assert summarize.method_temperature({"distill": {"tau": 0.01}}, "policy_distillation") == 0.01
+
+
+def test_a_student_row_is_labelled_and_grouped_by_its_methods_own_settings():
+    """Policy distillation by its loss, temperature and data source; kickstarting by its PPO steps, learning rate and
+    weight schedule, not by the distill.data it never read (runs of earlier versions: distill.kickstart)."""
+    config = load_rl_config(argparse.Namespace(config="cartpole", overrides=[], seed=None, resume=None))
+    config["methods"]["policy_distillation"]["temperature"] = 0.01
+    assert summarize.method_setting(config, {"method": "policy_distillation", "loss": "kl", "data": "mix"}) == \
+        "kl T=0.01, data=mix"
+    kickstarting = "kl, 50,000 PPO steps at lr 0.002, weight 2 -> 0 over the first 50%"
+    assert summarize.method_setting(config, {"method": "kickstarting", "loss": "kl", "data": "teacher"}) == kickstarting
+    older = {"teacher": config["teacher"], "distill": {"kickstart": config["methods"]["kickstarting"]}}
+    assert summarize.method_setting(older, {"method": "kickstarting", "loss": "kl", "data": "teacher"}) == kickstarting
 
 
 @pytest.mark.slow

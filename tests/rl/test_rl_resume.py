@@ -47,7 +47,8 @@ def test_ppo_continues_from_the_last_saved_update(tmp_path):
     assert [r["epoch"] for r in history] == [1, 2, 3, 4] and [r["steps"] for r in history] == [128, 256, 384, 512]
     assert history[:2] == state["history"]
     final = safe_load(checkpoint.path)
-    assert {int(s["step"]) for s in final["optimizer"]["state"].values()} == {4 * 2 * 2}  # updates x epochs x minibatches
+    steps = {int(s["step"]) for s in final["optimizer"]["state"].values()}
+    assert steps == {4 * 2 * 2}  # updates x epochs x minibatches
     assert fresh.normalizer.count.item() > 4 * 128  # statistics carried over and still updated
 
 
@@ -58,10 +59,12 @@ def test_dqn_refills_its_memory_and_carries_on(tmp_path):
     torch.manual_seed(0)
     checkpoint = LoopCheckpoint(tmp_path / "last.pt")
     with pytest.raises(Interrupted):
-        train_dqn(QNetwork([4], "discrete", 2, hidden=[16]), env, cfg, 0, CPU, callback=interrupt_at(2), checkpoint=checkpoint)
+        train_dqn(QNetwork([4], "discrete", 2, hidden=[16]), env, cfg, 0, CPU, callback=interrupt_at(2),
+                  checkpoint=checkpoint)
     state = safe_load(checkpoint.path)
     assert state["steps"] == 200
-    history = train_dqn(QNetwork([4], "discrete", 2, hidden=[16]), env, cfg, 0, CPU, checkpoint=LoopCheckpoint(checkpoint.path, state))
+    history = train_dqn(QNetwork([4], "discrete", 2, hidden=[16]), env, cfg, 0, CPU,
+                        checkpoint=LoopCheckpoint(checkpoint.path, state))
     assert [r["steps"] for r in history] == [200, 400, 600]
     assert history[-1]["epsilon"] < history[0]["epsilon"] and "td_loss" in history[1] and "td_loss" in history[2]
 
@@ -114,7 +117,8 @@ def test_resume_mistakes_are_one_line_errors(tmp_path):
         distill.main(["--config", str(CONFIG), "--runs-dir", str(tmp_path)])
     with pytest.raises(ConfigError, match="--teacher was renamed to the config key teacher.checkpoint"):
         distill.main(["--config", str(CONFIG), "--runs-dir", str(tmp_path), "--teacher", "t.pt"])
-    with pytest.raises(ConfigError, match=r"config key 'distill.tau' was renamed to methods.<name>.temperature \(e.g. methods.policy_distillation"):
+    with pytest.raises(ConfigError, match=r"config key 'distill.tau' was renamed to methods.<name>.temperature "
+                                          r"\(e.g. methods.policy_distillation"):
         distill.main(["--config", str(CONFIG), "--runs-dir", str(tmp_path), "distill.tau=0.01"])
     assert not any(tmp_path.iterdir())
     with pytest.raises(MissingPathError, match="no config.yaml"):

@@ -15,8 +15,8 @@ from kd.common.utils.errors import ConfigError
 
 def test_distill_script_runs_data_parallel_under_torchrun(tmp_path, torchrun):
     runs = tmp_path / "runs"
-    done = subprocess.run(torchrun(2, "-m", "kd.vision.scripts.distill", "--config", "digits_cnn_mlp", "--device", "cpu",
-                                   "--runs-dir", str(runs), "teacher.epochs=2", "student.epochs=3"),
+    done = subprocess.run(torchrun(2, "-m", "kd.vision.scripts.distill", "--config", "digits_cnn_mlp",
+                                   "--device", "cpu", "--runs-dir", str(runs), "teacher.epochs=2", "student.epochs=3"),
                           env=torchrun.env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     (run,) = list(runs.iterdir())  # one folder for the two ranks
@@ -60,8 +60,9 @@ def test_method_table_runs_data_parallel_under_torchrun(tmp_path, torchrun):
     """The result-table script on two gloo ranks: one folder per run, written once, and a full table."""
     root = image_folder(tmp_path / "data")
     runs = tmp_path / "runs"
-    done = subprocess.run(torchrun(2, "-m", "kd.vision.scripts.method_table", "--config", "cifar10_resnet32x4_resnet8x4",
-                                   "--device", "cpu", "--runs-dir", str(runs), f"data.root={root}", "data.num_workers=0",
+    done = subprocess.run(torchrun(2, "-m", "kd.vision.scripts.method_table",
+                                   "--config", "cifar10_resnet32x4_resnet8x4", "--device", "cpu",
+                                   "--runs-dir", str(runs), f"data.root={root}", "data.num_workers=0",
                                    "data.batch_size=8", "data.eval_batch_size=8", "teacher.arch=small_cnn",
                                    "student.arch=mlp", "student.kwargs={hidden: [16]}", "teacher.epochs=2",
                                    "student.epochs=6", "teacher.schedule=constant", "student.schedule=constant",

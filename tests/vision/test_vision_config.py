@@ -87,7 +87,8 @@ def test_method_table_rows_are_methods_or_variants_of_one():
     assert method_table.row_method(cfg, "kd_t2") == ("kd", {"temperature": 2.0, "alpha": 0.9})
     name, settings = method_table.row_method(cfg, "simkd_ce")  # a variant changes its method's section
     assert name == "simkd" and settings["weights"] == {"simkd": 1.0, "ce": 1.0} and settings["factor"] == 2
-    with pytest.raises(ConfigError, match=r"run.methods names 'kdd' \(did you mean 'kd'\?\), which is neither a method"):
+    with pytest.raises(ConfigError,
+                       match=r"run.methods names 'kdd' \(did you mean 'kd'\?\), which is neither a method"):
         method_table.row_method(cfg, "kdd")
     with pytest.raises(ConfigError, match="was renamed to run.variants.<label>"):
         table_config("+methods.kd.name=kd")

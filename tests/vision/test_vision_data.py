@@ -96,7 +96,8 @@ def skip_cifar_checksums(monkeypatch):
 
 def test_digits_default():
     data = build_data({"name": "digits", "batch_size": 32})
-    assert (data.num_classes, data.image_shape, len(data.splits.train), len(data.splits.test)) == (10, (1, 8, 8), 1437, 360)
+    sizes = (data.num_classes, data.image_shape, len(data.splits.train), len(data.splits.test))
+    assert sizes == (10, (1, 8, 8), 1437, 360)
     x, y = next(iter(data.train_loader))
     assert x.shape == (32, 1, 8, 8) and x.dtype == torch.float32 and y.dtype == torch.long
     assert abs(float(data.splits.train.tensors[0].mean())) < 1e-4  # standardised with the training statistics
@@ -115,7 +116,8 @@ def test_cifar10_official_layout(tmp_path, skip_cifar_checksums):
     assert x.shape == (8, 3, 32, 32) and y.dtype == torch.long
     plain = data.splits.train_plain[0][0]  # no augmentation: exactly the normalised pixels
     raw = torch.tensor(data.splits.train_plain.data[0]).permute(2, 0, 1).float() / 255
-    mean, std = torch.tensor([0.4914, 0.4822, 0.4465])[:, None, None], torch.tensor([0.2470, 0.2435, 0.2616])[:, None, None]
+    mean = torch.tensor([0.4914, 0.4822, 0.4465])[:, None, None]
+    std = torch.tensor([0.2470, 0.2435, 0.2616])[:, None, None]
     assert torch.allclose(plain, (raw - mean) / std, atol=1e-5)
     torch.manual_seed(0)
     augmented = torch.stack([data.splits.train[0][0] for _ in range(4)])
@@ -144,7 +146,8 @@ def test_mnist_idx_files_as_they_come_need_no_network(tmp_path, monkeypatch, nam
     monkeypatch.setattr(urllib.request, "urlopen", no_network)  # files present: download=True must not fetch
     root = write_tiny_mnist(tmp_path, folder if layout == "torchvision" else None, gz=gz)
     data = build_data({"name": name, "root": str(root), "batch_size": 4, "augment": False})
-    assert (data.num_classes, data.image_shape, len(data.splits.train), len(data.splits.test)) == (10, (1, 28, 28), 12, 5)
+    sizes = (data.num_classes, data.image_shape, len(data.splits.train), len(data.splits.test))
+    assert sizes == (10, (1, 28, 28), 12, 5)
     x, y = next(iter(data.test_loader))
     assert x.shape == (5, 1, 28, 28) and y.tolist() == [0, 1, 2, 3, 4]
     mean, std = {"mnist": (0.1307, 0.3081), "fashion_mnist": (0.2860, 0.3530)}[name]

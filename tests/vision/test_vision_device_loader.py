@@ -220,7 +220,8 @@ def test_device_resident_copies_the_dataloader_path_of_an_image_folder(tmp_path)
         for cls in ("cat", "dog"):
             (tmp_path / split / cls).mkdir(parents=True)
             for i in range(n):
-                Image.fromarray(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)).save(tmp_path / split / cls / f"{i}.png")
+                pixels = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
+                Image.fromarray(pixels).save(tmp_path / split / cls / f"{i}.png")
     data = build_data({"name": "imagefolder", "root": str(tmp_path), "batch_size": 4, "eval_batch_size": 3})
     fast = device_resident(data, torch.device("cpu"), seed=0)
     assert (fast.train_loader.pad, fast.train_loader.flip, fast.train_loader.batch_size) == (4, True, 4)
@@ -258,7 +259,8 @@ def test_on_cuda_the_cache_and_a_bf16_kd_step_run_on_the_device():
     cache = AugmentedLogitCache.build(teacher, images, mean=MEAN, std=STD, num_views=2, device="cuda", progress=False)
     cpu_cache = AugmentedLogitCache.build(teacher.cpu(), images, mean=MEAN, std=STD, num_views=2, progress=False)
     torch.testing.assert_close(cache.logits.float(), cpu_cache.logits.float(), atol=5e-2, rtol=5e-2)  # bf16 vs fp32
-    student = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 3)).cuda()
+    student = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                            nn.Linear(4, 3)).cuda()
     student = student.to(memory_format=torch.channels_last)
     method = METHODS.build("kd", teacher=None, student=student, num_classes=3, image_shape=(3, 32, 32))
     train = loader(images, labels, augment=True, shuffle=True, views=cache, batch_size=16, device="cuda")

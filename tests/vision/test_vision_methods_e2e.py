@@ -107,7 +107,8 @@ def test_attention_transfer_matches_the_teachers_attention_maps(digits, shifted_
 
     def distance(student):
         s_maps = stage_maps_of(student, test_x)
-        return attention_transfer_loss([s_maps[i] for i, _ in method.pairs], [t_maps[j] for _, j in method.pairs]).item()
+        return attention_transfer_loss([s_maps[i] for i, _ in method.pairs],
+                                       [t_maps[j] for _, j in method.pairs]).item()
 
     assert distance(at) < 0.5 * distance(control), (distance(at), distance(control))   # measured 4x apart
     assert accuracy_of(digits, at) > 60

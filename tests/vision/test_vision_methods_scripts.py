@@ -10,7 +10,8 @@ from kd.common.utils.checkpoint import safe_load
 from kd.common.utils.errors import ConfigError
 from kd.vision.scripts import lr_sweep, method_table, report
 
-TINY = ["--config", "cifar10_resnet32x4_resnet8x4", "data.num_workers=0", "data.batch_size=8", "data.eval_batch_size=16", "data.image_size=8",
+TINY = ["--config", "cifar10_resnet32x4_resnet8x4", "data.num_workers=0", "data.batch_size=8",
+        "data.eval_batch_size=16", "data.image_size=8",
         "teacher.arch=cnn", "teacher.kwargs={channels: [8, 16]}", "teacher.epochs=1", "teacher.schedule=constant",
         "student.arch=small_cnn", "student.epochs=2", "student.schedule=constant", "student.optimizer=adam",
         "student.lr=0.01", "teacher.optimizer=adam", "teacher.lr=0.01", "train.num_threads=1"]
@@ -43,7 +44,8 @@ def test_method_table_then_report(image_folder, tmp_path, capsys):
     assert (root / "teacher-seed0" / "plots" / "loss.png").is_file()
     summary = (root / "summary.md").read_text()
     assert summary.index("| teacher") < summary.index("| student") < summary.index("| simkd")
-    assert "![accuracy_by_run](plots/accuracy_by_run.png)" in summary and (root / "plots" / "accuracy_by_run.png").is_file()
+    assert "![accuracy_by_run](plots/accuracy_by_run.png)" in summary
+    assert (root / "plots" / "accuracy_by_run.png").is_file()
     out = tmp_path / "report"
     report.main(["--runs", str(root), "--out", str(out)])
     assert "| simkd | simkd | small_cnn |" in (out / "report.md").read_text()

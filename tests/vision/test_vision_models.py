@@ -72,5 +72,6 @@ def test_checkpoint_round_trip_and_mismatch(tmp_path):
 
 
 def test_wrong_model_argument_is_config_error():
-    with pytest.raises(ConfigError, match="model 'small_cnn' takes no argument 'hidden'; known: .*in_channels, num_classes"):
+    with pytest.raises(ConfigError,
+                       match="model 'small_cnn' takes no argument 'hidden'; known: .*in_channels, num_classes"):
         build_model("small_cnn", num_classes=10, hidden=[64])

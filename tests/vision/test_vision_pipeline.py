@@ -56,7 +56,8 @@ def test_quickstart_end_to_end(tmp_path, capsys):
     run = only_run(tmp_path)
     assert re.fullmatch(r"vision-digits-quickstart-\d{8}-\d{6}", run.name)  # three student seeds: none named
     out = capsys.readouterr().out
-    assert f"run folder: {run}" in out and "| student + KD (mlp, kd, online; 10% labelled + the rest unlabelled) |" in out
+    assert f"run folder: {run}" in out
+    assert "| student + KD (mlp, kd, online; 10% labelled + the rest unlabelled) |" in out
     plots = ("plots/comparison.png", "plots/test_accuracy.png", "plots/accuracy_vs_cost.png", "plots/reliability.png",
              "plots/confusion_difference.png", "student_alone/plots/accuracy.png")
     for path in ("summary.md", "metrics.json", "config.yaml", "teacher/checkpoints/model.pt", *plots,
@@ -154,7 +155,8 @@ if "nan_at_step_test" not in METHODS:
 def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, teacher_checkpoint):
     with pytest.raises(NonFiniteLossError, match="epoch 2, step 30"):  # 23 steps per epoch
         distill.main(["--config", "digits_cnn_mlp", "--runs-dir", str(tmp_path), "method.name=nan_at_step_test",
-                      "+methods.nan_at_step_test.nan_at=30", f"teacher.checkpoint={teacher_checkpoint}", "student.epochs=3",
+                      "+methods.nan_at_step_test.nan_at=30", f"teacher.checkpoint={teacher_checkpoint}",
+                      "student.epochs=3",
                       "student.labelled_fraction=1.0"])
     last = safe_load(only_run(tmp_path) / "student_kd" / "checkpoints" / "last.pt")
     assert last["epoch"] == 1 and all(torch.isfinite(v).all() for v in last["student"].values())
@@ -228,9 +230,9 @@ def test_evaluate_script(tmp_path, teacher_checkpoint, capsys):
 
 
 def test_compare_with_given_teacher(tmp_path, teacher_checkpoint):
-    rows = compare.main(["--config", "digits_cnn_mlp", "--runs-dir", str(tmp_path), "student.arch=small_cnn", "student.kwargs={}",
-                         f"teacher.checkpoint={teacher_checkpoint}", "student.epochs=3", "student.labelled_fraction=1.0",
-                         "compare.seeds=1"])
+    rows = compare.main(["--config", "digits_cnn_mlp", "--runs-dir", str(tmp_path), "student.arch=small_cnn",
+                         "student.kwargs={}", f"teacher.checkpoint={teacher_checkpoint}", "student.epochs=3",
+                         "student.labelled_fraction=1.0", "compare.seeds=1"])
     assert list(rows) == ["teacher (cnn)", "student + KD (small_cnn, kd, online)", "student alone (small_cnn)"]
     assert not (only_run(tmp_path) / "teacher").exists()  # the given teacher is not retrained
 
@@ -260,7 +262,8 @@ def test_guide_mode_resumes_mid_round(tmp_path, teacher_checkpoint, monkeypatch)
 
 def test_simkd_through_distill_is_evaluated_with_the_teachers_classifier(tmp_path, teacher_checkpoint):
     """SimKD's student never trains its own head: the script must report student + projector + teacher classifier."""
-    rows = distill.main(["--config", "digits_cnn_mlp", "--runs-dir", str(tmp_path), f"teacher.checkpoint={teacher_checkpoint}",
+    rows = distill.main(["--config", "digits_cnn_mlp", "--runs-dir", str(tmp_path),
+                         f"teacher.checkpoint={teacher_checkpoint}",
                          "student.arch=small_cnn", "student.kwargs={}", "student.epochs=4", "method.name=simkd"])
     teacher, student = rows.values()
     assert student["acc"] > CHANCE + 50 and student["agreement"] > 60.0

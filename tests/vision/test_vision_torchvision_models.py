@@ -149,7 +149,8 @@ def write_imagenet_folder(root, classes=("n01440764", "n01443537"), per_split=((
         for wnid in classes:
             (root / split / wnid).mkdir(parents=True)
             for i in range(count):
-                Image.fromarray(rng.integers(0, 256, (40, 48, 3), dtype=np.uint8)).save(root / split / wnid / f"{i}.JPEG")
+                pixels = rng.integers(0, 256, (40, 48, 3), dtype=np.uint8)
+                Image.fromarray(pixels).save(root / split / wnid / f"{i}.JPEG")
     return root
 
 
