@@ -57,12 +57,12 @@ def load_data(cfg: dict):
 
 
 def make_loader(texts, labels, tokenizers: dict, cfg: dict, batch_size: int, shuffle: bool,
-                teacher_logits: torch.Tensor | None = None) -> DataLoader:
+                teacher_logits: torch.Tensor | None = None, mask_token: str | None = None) -> DataLoader:
     items = [{"text": t, "label": y} for t, y in zip(texts, labels)]
     if teacher_logits is not None:
         for item, logits in zip(items, teacher_logits):
             item["teacher_logits"] = logits
-    collate = ClassificationCollator(tokenizers, cfg["data"]["max_length"])
+    collate = ClassificationCollator(tokenizers, cfg["data"]["max_length"], mask_token)
     # bucket by length unless data.bucket is false (equal lengths: a plain shuffle, or the file order)
     lengths = [len(t.split()) for t in texts] if cfg["data"].get("bucket", True) else [0] * len(texts)
     return bucketed_loader(items, lengths, batch_size, collate, seed=cfg["seed"], shuffle=shuffle)
@@ -201,7 +201,9 @@ class ClassificationTask:
         cached = None
         if method.needs_teacher and dc["mode"] == "offline":  # check_method_fits: the method works from logits
             cached = _cached_teacher_logits(teacher, texts, t_tok, cfg, run, device)
-        train_loader = make_loader(texts, labels, tokenizers, cfg, dc["batch_size"], True, cached)
+        # the augmented sentences' mask token: a student with a tokenizer of its own reads its own mask token instead
+        mask_token = getattr(t_tok, "mask_token", None) if dc["augment"]["copies"] else None
+        train_loader = make_loader(texts, labels, tokenizers, cfg, dc["batch_size"], True, cached, mask_token)
         teacher_dev = logits_on(teacher, dev_loader, device, "teacher")[0] if teacher is not None else None
 
         def evaluate(epoch: int) -> dict:
