@@ -17,17 +17,22 @@ from kd.nlp.data.word_tokenizer import pad_sequences
 
 class ClassificationCollator:
     """Tokenizes raw texts per batch. ``tokenizers`` maps a role ("teacher", "student") to a tokenizer;
-    roles sharing one tokenizer object share one encoding."""
+    roles sharing one tokenizer object share one encoding. ``mask_token``: the token the texts' masked words carry
+    (an augmented transfer set: :mod:`kd.nlp.data.augmentation`); a tokenizer with a mask token of its own reads that
+    one in its place."""
 
-    def __init__(self, tokenizers: dict[str, Any], max_length: int = 128):
-        self.tokenizers, self.max_length = tokenizers, max_length
+    def __init__(self, tokenizers: dict[str, Any], max_length: int = 128, mask_token: str | None = None):
+        self.tokenizers, self.max_length, self.mask_token = tokenizers, max_length, mask_token
 
     def __call__(self, items: Sequence[dict]) -> dict:
         texts = [item["text"] for item in items]
         inputs, done = {}, {}
         for role, tokenizer in self.tokenizers.items():
             if id(tokenizer) not in done:
-                encoded = tokenizer(texts, padding=True, truncation=True, max_length=self.max_length,
+                own_mask = getattr(tokenizer, "mask_token", None)
+                read = texts if None in (self.mask_token, own_mask) or own_mask == self.mask_token else [
+                    text.replace(self.mask_token, own_mask) for text in texts]
+                encoded = tokenizer(read, padding=True, truncation=True, max_length=self.max_length,
                                     return_tensors="pt")
                 done[id(tokenizer)] = {k: encoded[k] for k in ("input_ids", "attention_mask")}
             inputs[role] = done[id(tokenizer)]

@@ -3,8 +3,10 @@
 Used by the BiLSTM student (Tang et al. 2019 use word vectors, not BERT's WordPiece), the Multi30k
 translation models and the GPT-2-style language models trained offline. Text is lower-cased and split
 into words and punctuation marks by one regular expression; words rarer than ``min_freq`` map to
-``<unk>``. ``__call__`` mirrors the subset of the Hugging Face tokenizer call that the collators use,
-so either kind of tokenizer can sit behind the same collate function.
+``<unk>``. A ``mask_token`` (the teacher tokenizer's, e.g. ``[MASK]``, which masked words of an augmented transfer
+set carry: :mod:`kd.nlp.data.augmentation`) is one token with its own id, right after the four specials.
+``__call__`` mirrors the subset of the Hugging Face tokenizer call that the collators use, so either kind of
+tokenizer can sit behind the same collate function.
 """
 from __future__ import annotations
 
@@ -56,28 +58,42 @@ class FromScratchTokenizer:
 
 
 class WordTokenizer(FromScratchTokenizer):
-    """Word <-> id map. Ids 0..3 are ``<pad> <unk> <bos> <eos>``."""
+    """Word <-> id map. Ids 0..3 are ``<pad> <unk> <bos> <eos>``; ``mask_token`` (if any) is a vocabulary entry read
+    as one token wherever it stands in a text."""
 
-    def __init__(self, tokens: Sequence[str]):
+    def __init__(self, tokens: Sequence[str], mask_token: str | None = None):
         if tuple(tokens[: len(SPECIALS)]) != SPECIALS:
             raise ValueError(f"a WordTokenizer vocabulary must start with {SPECIALS}")
-        self.tokens = list(tokens)
+        if mask_token is not None and mask_token not in tokens:
+            raise ValueError(f"the mask token {mask_token!r} is not in the vocabulary")
+        self.tokens, self.mask_token = list(tokens), mask_token
         self.index = {t: i for i, t in enumerate(self.tokens)}
         self.pad_token_id, self.unk_token_id = self.index[PAD], self.index[UNK]
         self.bos_token_id, self.eos_token_id = self.index[BOS], self.index[EOS]
 
     @classmethod
-    def build(cls, texts: Iterable[str], min_freq: int = 2, max_size: int | None = None) -> "WordTokenizer":
+    def build(cls, texts: Iterable[str], min_freq: int = 2, max_size: int | None = None,
+              mask_token: str | None = None) -> "WordTokenizer":
         counts = Counter(w for text in texts for w in split_words(text))
-        ranked = sorted((w for w, c in counts.items() if c >= min_freq), key=lambda w: (-counts[w], w))
+        specials = list(SPECIALS) + ([mask_token] if mask_token is not None else [])
+        ranked = sorted((w for w, c in counts.items() if c >= min_freq and w != mask_token),
+                        key=lambda w: (-counts[w], w))
         if max_size is not None:
-            ranked = ranked[: max_size - len(SPECIALS)]
-        return cls(list(SPECIALS) + ranked)
+            ranked = ranked[: max_size - len(specials)]
+        return cls(specials + ranked, mask_token)
 
     def __len__(self) -> int:
         return len(self.tokens)
 
     def token_ids(self, text: str) -> list[int]:
+        if self.mask_token is None:
+            return self._word_ids(text)
+        ids = []
+        for i, piece in enumerate(text.split(self.mask_token)):  # the mask token between the pieces
+            ids += ([self.index[self.mask_token]] if i else []) + self._word_ids(piece)
+        return ids
+
+    def _word_ids(self, text: str) -> list[int]:
         return [self.index.get(w, self.unk_token_id) for w in split_words(text)]
 
     def text_of(self, ids: list[int]) -> str:

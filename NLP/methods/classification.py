@@ -32,10 +32,10 @@ from __future__ import annotations
 
 from typing import Mapping
 
-import torch.nn.functional as F
 from torch import Tensor
 
 from kd.common.engine import DistillationMethod, teacher_forward
+from kd.common.losses import labelled_cross_entropy
 from kd.common.utils.errors import ConfigError, KDError
 from kd.common.utils.method_sections import check_section
 from kd.common.utils.registry import Registry
@@ -56,6 +56,9 @@ class ClassificationMethod(DistillationMethod):
     teacher_outputs: tuple[str, ...] = ("logits",)
     works_offline: bool = True
     needs_same_tokenizer: bool = False
+    # every method's hard-label term is :meth:`cross_entropy`, which skips UNLABELLED sentences (the augmented
+    # transfer set, ``distill.augment``); its other terms read the teacher, which labels every sentence
+    learns_from_unlabelled = True
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -70,8 +73,9 @@ class ClassificationMethod(DistillationMethod):
 
     @staticmethod
     def cross_entropy(student_logits: Tensor, batch: dict) -> Tensor:
-        """Hard-label cross-entropy on the batch's labels."""
-        return F.cross_entropy(student_logits.float(), batch["labels"])
+        """Hard-label cross-entropy on the batch's labelled sentences (:func:`kd.common.losses.labelled_cross_entropy`:
+        those labelled UNLABELLED, the augmented ones, are skipped)."""
+        return labelled_cross_entropy(student_logits, batch["labels"])
 
     @staticmethod
     def student_forward(student, batch: dict, hidden_states: bool = False, attentions: bool = False):

@@ -36,7 +36,7 @@ OPEN_SECTIONS = ("student.config",)
 FIXED_ON_RESUME = ("seed", "task", "data.name", "data.path", "data.train_file", "data.dev_file", "data.text_column",
                    "data.label_column", "data.header", "data.train_subset", "data.min_freq", "data.tokenizer",
                    "data.vocab_size", "data.source_prefix",
-                   "teacher", "student", "method", "methods", "distill.mode")
+                   "teacher", "student", "method", "methods", "distill.mode", "distill.augment")
 
 
 def run_stage(stage: str, description: str, argv: list[str] | None = None) -> dict:

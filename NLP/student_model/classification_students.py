@@ -74,8 +74,10 @@ def small_bert(section: dict, num_labels: int, teacher, teacher_tokenizer, teach
 @classification_student("bilstm", model=BiLSTMClassifier)
 def bilstm(section: dict, num_labels: int, teacher, teacher_tokenizer, teacher_name: str,
            train_texts: list[str]) -> BuiltStudent:
-    """Tang et al. (2019)'s BiLSTM on its own word vocabulary, built from the training texts."""
-    tokenizer = WordTokenizer.build(train_texts, min_freq=section.get("min_freq", 1))
+    """Tang et al. (2019)'s BiLSTM on its own word vocabulary, built from the training texts, plus the teacher
+    tokenizer's mask token when there is one (the masked words of an augmented transfer set, ``distill.augment``)."""
+    mask_token = getattr(teacher_tokenizer, "mask_token", None)
+    tokenizer = WordTokenizer.build(train_texts, min_freq=section.get("min_freq", 1), mask_token=mask_token)
     kwargs = dict(vocab_size=len(tokenizer), num_labels=num_labels, embed_dim=section["embed_dim"],
                   hidden_size=section["lstm_hidden"])
     return BuiltStudent(BiLSTMClassifier(**kwargs), tokenizer, kwargs, tokenizer_spec(tokenizer))

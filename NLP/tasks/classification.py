@@ -13,7 +13,9 @@ run needs: a teacher or none, whether the student must read the teacher's tokeni
 stand in for the teacher. Distillation mode ``offline`` computes the teacher's logits on the training set once and
 caches them (``distill.cache_dir``, null: the run folder), so a student epoch costs no teacher forward and students
 that share the cache folder share the labelling; ``online`` runs the teacher every batch (what methods that read
-its hidden states or attentions need).
+its hidden states or attentions need). With ``distill.augment.copies`` > 0 (offline only) the training sentences are
+joined by augmented ones (Tang et al. 2019, :mod:`kd.nlp.data.augmentation`) that carry no hard label
+(``UNLABELLED``): the teacher labels them with the rest, once, and the student learns them from its soft targets.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from kd.common.engine import predict
+from kd.common.losses import UNLABELLED
 from kd.common.metrics import agreement, classification_report, count_parameters, measure_latency
 from kd.common.utils import distributed
 from kd.common.utils.checkpoint import MODEL_CHECKPOINT, MODEL_FOLDER, atomic_save_on_main
@@ -33,6 +36,7 @@ from kd.common.utils.paths import require_writable_folder
 from kd.common.utils.registry import section_options
 from kd.common.utils.run_folder import RunFolder
 from kd.nlp.data import CLASSIFICATION_DATASETS, ClassificationCollator, bucketed_loader, load_classification_data
+from kd.nlp.data.augmentation import augment_sentences, check_augment_settings
 from kd.nlp.methods import CLASSIFICATION_METHODS, check_method_fits
 from kd.nlp.methods.classification import SUPPLIED
 from kd.nlp.methods.supervised import Supervised
@@ -53,12 +57,12 @@ def load_data(cfg: dict):
 
 
 def make_loader(texts, labels, tokenizers: dict, cfg: dict, batch_size: int, shuffle: bool,
-                teacher_logits: torch.Tensor | None = None) -> DataLoader:
+                teacher_logits: torch.Tensor | None = None, mask_token: str | None = None) -> DataLoader:
     items = [{"text": t, "label": y} for t, y in zip(texts, labels)]
     if teacher_logits is not None:
         for item, logits in zip(items, teacher_logits):
             item["teacher_logits"] = logits
-    collate = ClassificationCollator(tokenizers, cfg["data"]["max_length"])
+    collate = ClassificationCollator(tokenizers, cfg["data"]["max_length"], mask_token)
     # bucket by length unless data.bucket is false (equal lengths: a plain shuffle, or the file order)
     lengths = [len(t.split()) for t in texts] if cfg["data"].get("bucket", True) else [0] * len(texts)
     return bucketed_loader(items, lengths, batch_size, collate, seed=cfg["seed"], shuffle=shuffle)
@@ -133,7 +137,7 @@ class ClassificationTask:
         keys of :data:`RENAMED`): ``method.name`` a known method; every section ``methods.<name>`` a known method's, its
         keys that constructor's arguments (a near miss names the one meant) and their values ones it takes
         (``check_settings``); ``distill.mode`` offline or online, and offline only for a method that works from cached
-        logits."""
+        logits; ``distill.augment`` (:func:`check_augment`)."""
         name = check_method_sections(cfg, CLASSIFICATION_METHODS, "text-classification", SUPPLIED)
         for section, settings in (cfg.get("methods") or {}).items():
             CLASSIFICATION_METHODS.get(section).check_settings(settings or {})
@@ -141,6 +145,7 @@ class ClassificationTask:
         if mode not in MODES:
             raise ConfigError(f"unknown distill.mode '{mode}'; choose offline or online")
         check_method_fits(name, mode)
+        check_augment(cfg["distill"], name)
 
     @staticmethod
     def train_teacher(cfg: dict, open_run: Callable[[], RunFolder], device: torch.device, resume: bool = False) -> dict:
@@ -191,11 +196,14 @@ class ClassificationTask:
                               "parameters, which DDP's static graph does not allow)")
         tokenizers = {"student": s_tok} if teacher is None else {"teacher": t_tok, "student": s_tok}
         dev_loader = make_loader(data.dev_texts, data.dev_labels, tokenizers, cfg, 64, False)
+        texts, labels = transfer_set(data, t_tok, dc["augment"])
         run = open_run()
         cached = None
         if method.needs_teacher and dc["mode"] == "offline":  # check_method_fits: the method works from logits
-            cached = _cached_teacher_logits(teacher, data, t_tok, cfg, run, device)
-        train_loader = make_loader(data.train_texts, data.train_labels, tokenizers, cfg, dc["batch_size"], True, cached)
+            cached = _cached_teacher_logits(teacher, texts, t_tok, cfg, run, device)
+        # the augmented sentences' mask token: a student with a tokenizer of its own reads its own mask token instead
+        mask_token = getattr(t_tok, "mask_token", None) if dc["augment"]["copies"] else None
+        train_loader = make_loader(texts, labels, tokenizers, cfg, dc["batch_size"], True, cached, mask_token)
         teacher_dev = logits_on(teacher, dev_loader, device, "teacher")[0] if teacher is not None else None
 
         def evaluate(epoch: int) -> dict:
@@ -207,7 +215,9 @@ class ClassificationTask:
 
         arch = cfg["student"]["arch"]  # in the label, so a report tells a BiLSTM row from a small-BERT one
         label = f"{arch} alone" if not method.needs_teacher else f"{arch} + {name}"
-        print(f"{label}: {count_parameters(student):,} parameters; {len(data.train_texts):,} training examples")
+        if dc["augment"]["copies"]:
+            label += f" + augment x{dc['augment']['copies']}"
+        print(f"{label}: {count_parameters(student):,} parameters; {len(texts):,} training examples")
         fit(student, method, train_loader, epochs=dc["epochs"], lr=dc["lr"], weight_decay=dc["weight_decay"],
             warmup=dc["warmup"], device=device, run=run, teacher=teacher, evaluate=evaluate, resume=resume,
             lr_key="distill.lr")
@@ -219,7 +229,7 @@ class ClassificationTask:
             folder = save_pretrained_folder(student, s_tok, run.checkpoints / MODEL_FOLDER)
             print(f"student saved for transformers: {folder}")
         final = {"model": label, **_last_dev_metrics(run, evaluate), "params": count_parameters(student),
-                 "train_examples": len(data.train_texts),
+                 "train_examples": len(texts),
                  "throughput": examples_per_second(student, s_tok, data.dev_texts, cfg["data"]["max_length"],
                                                    cfg["evaluate"]["throughput_batch"])}
         return final
@@ -248,29 +258,73 @@ class ClassificationTask:
                                                   cfg["evaluate"]["throughput_batch"])}
 
 
+def check_augment(distill: dict, method: str) -> None:
+    """``distill.augment``'s values (:func:`~kd.nlp.data.augmentation.check_augment_settings`); with ``copies`` > 0,
+    a method with a teacher that learns from sentences without a hard label, and offline mode (the teacher labels
+    the augmented sentences once, with the training set)."""
+    augment = distill["augment"]
+    check_augment_settings(augment)
+    copies = augment["copies"]
+    if not copies:
+        return
+    cls = CLASSIFICATION_METHODS.get(method)
+    if not (cls.needs_teacher and cls.learns_from_unlabelled):
+        lacks = "has no teacher" if not cls.needs_teacher else "needs the hard label of every sentence"
+        raise ConfigError(f"distill.augment.copies={copies} adds sentences that only a teacher labels; method.name="
+                          f"{method} {lacks}: use kd or logit_mse, or distill.augment.copies=0")
+    if distill["mode"] != "offline":
+        raise ConfigError(f"distill.augment.copies={copies} needs distill.mode=offline: the teacher labels the "
+                          "augmented sentences once, with the training set")
+
+
+def transfer_set(data, teacher_tokenizer, augment: dict) -> tuple[list[str], list[int]]:
+    """The sentences the student trains on and their labels: the training set, then (``augment['copies']`` > 0) its
+    augmented copies labelled ``UNLABELLED``, their masked words the teacher tokenizer's own mask token."""
+    if not augment["copies"]:
+        return data.train_texts, data.train_labels
+    mask_token = getattr(teacher_tokenizer, "mask_token", None)
+    if mask_token is None and augment["p_mask"] > 0:
+        raise ConfigError("distill.augment.p_mask masks words with the teacher tokenizer's mask token, and this "
+                          "teacher's tokenizer has none: set distill.augment.p_mask=0")
+    augmented = augment_sentences(data.train_texts, mask_token, **augment)
+    settings = ", ".join(f"{k}={v}" for k, v in augment.items())
+    print(f"transfer set: {len(data.train_texts):,} labelled + {len(augmented):,} augmented sentences ({settings})")
+    return data.train_texts + augmented, data.train_labels + [UNLABELLED] * len(augmented)
+
+
 def _last_dev_metrics(run: RunFolder, evaluate) -> dict:
     """The dev metrics of the last epoch (evaluated again only if the history has none)."""
     last = run.history[-1] if run.history else {}
     return {k: last[k] for k in ("dev_acc", "agreement") if k in last} or evaluate(0)
 
 
-def _cached_teacher_logits(teacher, data, t_tok, cfg: dict, run: RunFolder, device) -> torch.Tensor:
-    """The teacher's training-set logits, computed once (offline distillation) and kept in ``distill.cache_dir``
-    (null: the run folder), named by the teacher's checkpoint and the data settings that change the rows (files,
-    columns, subset and its seed, max_length; :mod:`kd.nlp.tasks.teacher_cache`), so runs that share a cache folder
-    share the labelling and a retrained teacher or another subset never reuses it."""
+def transfer_set_settings(cfg: dict) -> dict:
+    """The config values that change the transfer set's rows, which name its teacher-logits cache: the data files,
+    columns, subset and its seed, max_length, and ``distill.augment`` when it adds sentences (only then, so a cache
+    made without augmentation keeps its name and is never read for a run with it)."""
     d = cfg["data"]
     settings = {k: d.get(k) for k in ("name", "path", "train_file", "text_column", "label_column", "train_subset",
                                       "max_length")}
     settings["subset_seed"] = cfg["seed"] if d.get("train_subset") else None
-    path = teacher_cache_path(cfg, run, settings, LOGITS_CACHE)
+    if cfg["distill"]["augment"]["copies"]:
+        settings["augment"] = cfg["distill"]["augment"]
+    return settings
+
+
+def _cached_teacher_logits(teacher, texts: list[str], t_tok, cfg: dict, run: RunFolder, device) -> torch.Tensor:
+    """The teacher's logits on ``texts`` (the transfer set: :func:`transfer_set`), computed once (offline
+    distillation) and kept in ``distill.cache_dir`` (null: the run folder), named by the teacher's checkpoint and the
+    settings that change the rows (:func:`transfer_set_settings`; :mod:`kd.nlp.tasks.teacher_cache`), so runs that
+    share a cache folder share the labelling and a retrained teacher, another subset or another augmentation never
+    reuses it."""
+    path = teacher_cache_path(cfg, run, transfer_set_settings(cfg), LOGITS_CACHE)
     if path.is_file():
         cached = torch.load(path, weights_only=True)
-        if cached.shape[0] == len(data.train_texts):
-            print(f"teacher logits on {len(data.train_texts):,} training examples read from {path}")
+        if cached.shape[0] == len(texts):
+            print(f"teacher logits on {len(texts):,} training examples read from {path}")
             return cached
-    loader = make_loader(data.train_texts, data.train_labels, {"teacher": t_tok}, cfg, 128, False)
-    print(f"caching the teacher's logits on {len(data.train_texts):,} training examples -> {path}")
+    loader = make_loader(texts, [UNLABELLED] * len(texts), {"teacher": t_tok}, cfg, 128, False)
+    print(f"caching the teacher's logits on {len(texts):,} training examples -> {path}")
     start = time.perf_counter()
     logits = logits_on(teacher, loader, device, "teacher")[0]  # each rank labels its shard; all get all
     atomic_save_on_main(logits, path)

@@ -55,3 +55,56 @@ def tiny_marian():
         MarianMTModel(config).save_pretrained(folder)
         return folder
     return make
+
+
+POSITIVE, NEGATIVE = ["good", "great", "superb"], ["bad", "awful", "poor"]
+NEUTRAL = [f"w{i}" for i in range(30)]
+
+
+def sentiment_sentences(n, rng):
+    """``n`` rows (sentence, label) of a tiny sentiment task: 3-7 neutral words and one positive (label 1) or
+    negative (label 0) word at a random place."""
+    rows = []
+    for _ in range(n):
+        words = rng.choices(NEUTRAL, k=rng.randint(3, 7))
+        label = rng.randint(0, 1)
+        words.insert(rng.randint(0, len(words)), rng.choice(POSITIVE if label else NEGATIVE))
+        rows.append((" ".join(words), label))
+    return rows
+
+
+@pytest.fixture(scope="session")
+def workspace(tmp_path_factory):
+    """A tiny BERT teacher fine-tuned by ``train_teacher`` on :func:`sentiment_sentences` (640 training, 120 dev
+    rows as local .tsv files, and their label flips ``flipped_*.tsv``): ``{"root", "data": the data overrides,
+    "teacher": its model.pt, "teacher_final", "dev_texts"}``."""
+    import random
+    import re
+
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification, BertTokenizer
+
+    from kd.nlp.scripts import train_teacher
+
+    root = tmp_path_factory.mktemp("nlp_e2e")
+    rng = random.Random(0)
+    for name, n in (("train.tsv", 640), ("dev.tsv", 120)):
+        rows = sentiment_sentences(n, rng)
+        (root / name).write_text("text\tlabel\n" + "".join(f"{t}\t{y}\n" for t, y in rows))
+        (root / f"flipped_{name}").write_text("text\tlabel\n" + "".join(f"{t}\t{1 - y}\n" for t, y in rows))
+    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + POSITIVE + NEGATIVE + NEUTRAL
+    folder = root / "tiny-bert"
+    BertTokenizer(vocab={w: i for i, w in enumerate(words)}).save_pretrained(folder)
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=41, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=32, num_labels=2)
+    BertForSequenceClassification(config).save_pretrained(folder)
+    data = ["data.name=local", f"data.train_file={root / 'train.tsv'}", f"data.dev_file={root / 'dev.tsv'}",
+            "data.max_length=16", f"teacher.name={folder}", "threads=2"]
+    final = train_teacher.main(["--config", "NLP/configs/sst2.yaml", "--runs-dir", str(root / "runs"), *data,
+                                "train.epochs=6", "train.lr=3e-3", "train.batch_size=32"])
+    (run,) = (root / "runs").iterdir()
+    assert re.fullmatch(r"nlp-sst2-train_teacher-s0-\d{8}-\d{6}", run.name)  # the preset's name and seed
+    teacher = run / "checkpoints" / "model.pt"
+    dev_texts = [line.split("\t")[0] for line in (root / "dev.tsv").read_text().splitlines()[1:]]
+    return {"root": root, "data": data, "teacher": teacher, "teacher_final": final, "dev_texts": dev_texts}

@@ -1,10 +1,9 @@
-"""End to end through the scripts on a tiny synthetic sentiment task: a tiny BERT teacher (saved as a local
-Hugging Face folder, loaded like any hub model), then small-BERT and BiLSTM students that must learn it. Each
-method's distillation term must teach: kd's and logit_mse's logit terms overrule flipped labels, and tinybert's
-hidden and attention terms and distilbert's cosine term pull the student's features towards the teacher's against
-the same method with that term at weight 0."""
+"""End to end through the scripts on a tiny synthetic sentiment task: a tiny BERT teacher (saved as a local Hugging Face
+folder, loaded like any hub model; the ``workspace`` fixture of tests/nlp/conftest.py), then small-BERT and BiLSTM
+students that must learn it. Each method's distillation term must teach: kd's and logit_mse's logit terms overrule
+flipped labels, and tinybert's hidden and attention terms and distilbert's cosine term pull the student's features
+towards the teacher's against the same method with that term at weight 0."""
 import json
-import random
 import re
 
 import pytest
@@ -14,52 +13,12 @@ from kd.common.losses.transformer import attention_map_loss, cosine_embedding_lo
 from kd.common.metrics import linear_cka
 from kd.common.utils.errors import CheckpointMismatchError, ConfigError, KDError
 from kd.nlp.model_zoo import load_nlp_model
-from kd.nlp.scripts import distill, evaluate, train_teacher
+from kd.nlp.scripts import distill, evaluate
 
-POSITIVE, NEGATIVE = ["good", "great", "superb"], ["bad", "awful", "poor"]
-NEUTRAL = [f"w{i}" for i in range(30)]
 CONFIG = "NLP/configs/sst2.yaml"
 SMALL_BERT = ("student.num_layers=1", "student.hidden_size=16", "student.num_heads=2")
 TEACHER_WIDE_BERT = ("student.num_layers=1", "student.hidden_size=32", "student.num_heads=2",
                      "student.intermediate_size=64")  # the teacher's layer sizes, one layer
-
-
-def sentences(n, rng):
-    rows = []
-    for _ in range(n):
-        words = rng.choices(NEUTRAL, k=rng.randint(3, 7))
-        label = rng.randint(0, 1)
-        words.insert(rng.randint(0, len(words)), rng.choice(POSITIVE if label else NEGATIVE))
-        rows.append((" ".join(words), label))
-    return rows
-
-
-@pytest.fixture(scope="module")
-def workspace(tmp_path_factory):
-    from transformers import BertConfig, BertForSequenceClassification, BertTokenizer
-
-    root = tmp_path_factory.mktemp("nlp_e2e")
-    rng = random.Random(0)
-    for name, n in (("train.tsv", 640), ("dev.tsv", 120)):
-        rows = sentences(n, rng)
-        (root / name).write_text("text\tlabel\n" + "".join(f"{t}\t{y}\n" for t, y in rows))
-        (root / f"flipped_{name}").write_text("text\tlabel\n" + "".join(f"{t}\t{1 - y}\n" for t, y in rows))
-    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + POSITIVE + NEGATIVE + NEUTRAL
-    folder = root / "tiny-bert"
-    BertTokenizer(vocab={w: i for i, w in enumerate(words)}).save_pretrained(folder)
-    torch.manual_seed(0)
-    config = BertConfig(vocab_size=41, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=64, max_position_embeddings=32, num_labels=2)
-    BertForSequenceClassification(config).save_pretrained(folder)
-    data = ["data.name=local", f"data.train_file={root / 'train.tsv'}", f"data.dev_file={root / 'dev.tsv'}",
-            "data.max_length=16", f"teacher.name={folder}", "threads=2"]
-    final = train_teacher.main(["--config", CONFIG, "--runs-dir", str(root / "runs"), *data, "train.epochs=6",
-                                "train.lr=3e-3", "train.batch_size=32"])
-    (run,) = (root / "runs").iterdir()
-    assert re.fullmatch(r"nlp-sst2-train_teacher-s0-\d{8}-\d{6}", run.name)  # the preset's name and seed
-    teacher = run / "checkpoints" / "model.pt"
-    dev_texts = [line.split("\t")[0] for line in (root / "dev.tsv").read_text().splitlines()[1:]]
-    return {"root": root, "data": data, "teacher": teacher, "teacher_final": final, "dev_texts": dev_texts}
 
 
 def run_distill(ws, *overrides, runs="runs"):
