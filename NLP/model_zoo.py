@@ -64,7 +64,8 @@ def load_nlp_model(path: str | Path, expected_arch: tuple[str, ...] | None = Non
 
 def _check_arch(path, arch: str, expected_arch: tuple[str, ...] | None) -> None:
     if expected_arch and arch not in expected_arch:
-        raise CheckpointMismatchError(f"'{path}' holds a '{arch}' model; this task needs one of {', '.join(expected_arch)}")
+        raise CheckpointMismatchError(f"'{path}' holds a '{arch}' model; this task needs one of "
+                                      f"{', '.join(expected_arch)}")
 
 
 def _load_pretrained_folder(folder: Path, expected_arch: tuple[str, ...] | None) -> tuple[nn.Module, dict, dict]:

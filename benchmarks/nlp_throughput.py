@@ -150,8 +150,8 @@ def main(argv=None) -> dict:
         results[name] = {"tokens_per_second": tokens / seconds, "padding_fraction": padding}
     base = next(iter(results.values()))["tokens_per_second"]
     print_table(["loop", "real tokens/s", "vs padded", "share of padding"],
-                [[k, v["tokens_per_second"], f"{v['tokens_per_second'] / base:.2f}x", f"{100 * v['padding_fraction']:.0f}%"]
-                 for k, v in results.items()])
+                [[k, v["tokens_per_second"], f"{v['tokens_per_second'] / base:.2f}x",
+                  f"{100 * v['padding_fraction']:.0f}%"] for k, v in results.items()])
     out = {"device": device_name(device), "args": vars(args), "results": results}
     if args.json:
         with open(args.json, "w") as f:

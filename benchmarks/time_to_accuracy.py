@@ -108,7 +108,8 @@ def main(argv=None) -> dict:
         keep_test = np.random.default_rng(1).permutation(len(x_test))[: max(1, args.limit // 5)]
         x_train, y_train, x_test, y_test = x_train[keep], y_train[keep], x_test[keep_test], y_test[keep_test]
     decode_seconds = time.perf_counter() - start
-    run = RunFolder.create(run_name("vision", "cifar10", "time_to_accuracy"), args.runs_dir, tensorboard=False)  # rank 0 writes, others print nothing
+    # rank 0 writes, others print nothing
+    run = RunFolder.create(run_name("vision", "cifar10", "time_to_accuracy"), args.runs_dir, tensorboard=False)
     run.save_config(vars(args))
     print(f"run folder: {run.path}\ndevice: {device_name(device)} x {ctx.world_size}; "
           f"{len(x_train)} train / {len(x_test)} test images decoded in {decode_seconds:.1f} s")

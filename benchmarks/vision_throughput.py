@@ -61,7 +61,8 @@ def models(args, device, fast_path=False, compiled=False):
     teacher = build_model(args.teacher, args.num_classes).to(device)
     student = build_model(args.student, args.num_classes).to(device)
     if fast_path:
-        teacher, student = (prepare_model(m, device, channels_last="auto", compile=compiled) for m in (teacher, student))
+        teacher, student = (prepare_model(m, device, channels_last="auto", compile=compiled)
+                            for m in (teacher, student))
     return teacher.eval(), student
 
 

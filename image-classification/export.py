@@ -50,7 +50,8 @@ def stage_checkpoint(run_dir: str | Path, stage: str = "student_kd") -> Path:
         raise MissingPathError(f"'{path}' does not exist; pass a run folder a vision script wrote and --stage one of: "
                                f"{', '.join(stages) or '(none: no stage there has checkpoints/model.pt)'}")
     config = run_dir / "config.yaml"
-    if stage.startswith("student_kd") and config.is_file() and load_yaml(config).get("method", {}).get("name") == "simkd":
+    if (stage.startswith("student_kd") and config.is_file()
+            and load_yaml(config).get("method", {}).get("name") == "simkd"):
         raise ConfigError(f"'{run_dir}' distilled with SimKD: its deployed model is the student + projector + the "
                           "teacher's classifier, and model.pt holds the student alone; export another stage "
                           "(--stage student_alone) or a run of another method")

@@ -223,9 +223,10 @@ def load_checked_model(exp: Experiment, path: str | Path, arch: str | None = Non
 def open_run(exp: Experiment, args: argparse.Namespace, script: str,
              seeds: Sequence[int] | None = None) -> Experiment:
     """The experiment with its run folder: ``--resume``'s, or a new
-    ``<runs-dir>/vision-<data.name>-<script>[-s<seed>]-<YYYYmmdd-HHMMSS>`` (:func:`~kd.common.utils.run_folder.run_name`;
-    ``-s<seed>`` when the run trains one seed: ``seeds``, default the config's ``seed``); its config.yaml is the
-    config it runs. With ``--dry-run`` it prints that config and exits instead, having created nothing."""
+    ``<runs-dir>/vision-<data.name>-<script>[-s<seed>]-<YYYYmmdd-HHMMSS>``
+    (:func:`~kd.common.utils.run_folder.run_name`; ``-s<seed>`` when the run trains one seed: ``seeds``, default the
+    config's ``seed``); its config.yaml is the config it runs. With ``--dry-run`` it prints that config and exits
+    instead, having created nothing."""
     exit_if_dry_run(args.dry_run, exp.cfg)
     seeds = [exp.seed] if seeds is None else list(seeds)
     name = run_name("vision", exp.cfg["data"]["name"], script, seeds[0] if len(seeds) == 1 else None)
@@ -323,7 +324,10 @@ def student_loader(exp: Experiment, distilled: bool, teacher_logits_cache: Tenso
     if teacher_logits_cache is not None:
         dataset = SoftLabelDataset(dataset, teacher_logits_cache)
     if labelled is not None:
-        dataset = WithLabels(dataset, masked_labels(labels, labelled)) if keep_all else Subset(dataset, labelled.tolist())
+        if keep_all:
+            dataset = WithLabels(dataset, masked_labels(labels, labelled))
+        else:
+            dataset = Subset(dataset, labelled.tolist())
     d = exp.cfg["data"]
     return make_loader(dataset, batch_size or d["batch_size"], True, seed, d["num_workers"])
 

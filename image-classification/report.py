@@ -37,7 +37,8 @@ class Evaluation:
     labels: Tensor
 
 
-def cost(model: nn.Module, image_shape: Sequence[int], device: torch.device, latency_batch: int = 1) -> dict[str, float]:
+def cost(model: nn.Module, image_shape: Sequence[int], device: torch.device,
+         latency_batch: int = 1) -> dict[str, float]:
     """Parameters, forward FLOPs per image, median latency (ms) of a ``latency_batch`` forward, weight bytes."""
     x = torch.randn(latency_batch, *image_shape, device=device)
     return {"params": count_parameters(model), "flops": count_flops(model, x),

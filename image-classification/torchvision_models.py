@@ -190,7 +190,8 @@ def resolve(name: str) -> Callable[..., TorchvisionClassifier]:
     layout = layout_of(name)
     if layout is None:
         families = ", ".join(f"{stem}*" for stems in LAYOUTS.values() for stem in stems)
-        raise ConfigError(f"{PREFIX}:{name}: kd.vision does not know where this model's stages are; it reads {families}")
+        raise ConfigError(f"{PREFIX}:{name}: kd.vision does not know where this model's stages are; "
+                          f"it reads {families}")
 
     def build(num_classes: int, in_channels: int = 3, image_size: Any = 224, weights: str | None = None,
               **kwargs: Any) -> TorchvisionClassifier:

@@ -24,9 +24,10 @@ before the run folder exists.
 
 The task (:mod:`kd.nlp.tasks.classification`) reads these declarations, not the loss terms. Every term a method
 names is computed and logged (in tinybert's two stages, the stage's terms); its weight (0 included) only sets its
-share of the total, as in :class:`~kd.common.engine.DistillationMethod`. Add a method: a subclass of :class:`ClassificationMethod` in
-``methods/<name>.py`` decorated with ``@CLASSIFICATION_METHODS.register("<name>")``, one import line in
-``methods/__init__.py``, and its arguments under ``methods.<name>`` in NLP/configs/defaults/classification.yaml.
+share of the total, as in :class:`~kd.common.engine.DistillationMethod`. Add a method: a subclass of
+:class:`ClassificationMethod` in ``methods/<name>.py`` decorated with ``@CLASSIFICATION_METHODS.register("<name>")``,
+one import line in ``methods/__init__.py``, and its arguments under ``methods.<name>`` in
+NLP/configs/defaults/classification.yaml.
 """
 from __future__ import annotations
 

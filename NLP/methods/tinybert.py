@@ -53,7 +53,8 @@ class TinyBERT(ClassificationMethod):
         if attention_heads == "none" and s_heads != t_heads:
             raise ConfigError(f"methods.tinybert.attention_heads=none compares the attention maps head by head, but "
                               f"the student has {s_heads} heads and the teacher {t_heads}: set "
-                              f"methods.tinybert.attention_heads=mean (head-averaged maps) or student.num_heads={t_heads}")
+                              f"methods.tinybert.attention_heads=mean (head-averaged maps) or "
+                              f"student.num_heads={t_heads}")
         self.student_layers, self.teacher_layers = s_config.num_hidden_layers, t_config.num_hidden_layers
         self.projections = nn.ModuleList(HiddenProjection(s_config.hidden_size, t_config.hidden_size)
                                          for _ in range(self.student_layers + 1))

@@ -11,8 +11,9 @@ from kd.common.utils.errors import KDError
 
 def require_same_outputs(student_logits: Tensor, teacher_logits: Tensor, what: str) -> None:
     """Raise a one-line KDError when the last dimensions (classes or vocabulary) differ."""
-    if student_logits.shape[-1] != teacher_logits.shape[-1]:
-        raise KDError(f"the student predicts {student_logits.shape[-1]} {what} but the teacher {teacher_logits.shape[-1]}; "
+    student_outputs, teacher_outputs = student_logits.shape[-1], teacher_logits.shape[-1]
+    if student_outputs != teacher_outputs:
+        raise KDError(f"the student predicts {student_outputs} {what} but the teacher {teacher_outputs}; "
                       f"token/class-level KD needs the same {what} (same label set or same target vocabulary)")
 
 

@@ -108,7 +108,8 @@ def main(argv: list[str] | None = None) -> str:
     if not data_sets:
         raise MissingPathError(f"no finished NLP runs (config.yaml with a task, metrics.json with a final record) "
                                f"under {args.runs}")
-    exit_if_dry_run(args.dry_run, {"data_sets": {name: list(rows) for name, rows in data_sets.items()}, "out": args.out})
+    exit_if_dry_run(args.dry_run, {"data_sets": {name: list(rows) for name, rows in data_sets.items()},
+                                   "out": args.out})
     out = RunFolder(args.out, tensorboard=False) if args.out else \
         RunFolder.create(run_name("nlp", None, "report"), args.runs_dir, tensorboard=False)
     text = "# NLP runs\n\n" + "\n".join(data_set_report(name, rows, out.plots) for name, rows in data_sets.items())

@@ -5,8 +5,10 @@ Which losses each student can use:
 
 | student    | tokenizer            | soft-target KL / logit MSE | hidden MSE, attention, cosine |
 |------------|----------------------|----------------------------|-------------------------------|
-| small_bert | the teacher's        | yes                        | yes (cosine: equal hidden size; attention: equal heads or head mean) |
+| small_bert | the teacher's        | yes                        | yes, within the limits below  |
 | bilstm     | its own word vocab   | yes                        | no: KDError                   |
+
+small_bert's limits: cosine needs an equal hidden size; attention needs equal heads or the head mean.
 """
 from kd.nlp.student_model.bilstm import BiLSTMClassifier
 from kd.nlp.student_model.from_teacher_config import initialise, init_from_teacher_layers, student_from_teacher_config

@@ -116,10 +116,10 @@ MODES = ("offline", "online")
 # method per paper, each with its section methods.<name>).
 RENAMED = {
     "distill.weights": "method.name and methods.<name>.<argument> for text classification: {ce: 1.0} is "
-                       "method.name=supervised; {ce: 1-a, kd: a} is method.name=kd methods.kd.alpha=a; {ce: 1-a, mse: a} "
-                       "is method.name=logit_mse methods.logit_mse.alpha=a; hidden and attention are method.name=tinybert "
-                       "methods.tinybert.hidden_weight / attention_weight (its ce and kd: methods.tinybert.alpha); cosine "
-                       "is method.name=distilbert methods.distilbert.cosine_weight",
+                       "method.name=supervised; {ce: 1-a, kd: a} is method.name=kd methods.kd.alpha=a; "
+                       "{ce: 1-a, mse: a} is method.name=logit_mse methods.logit_mse.alpha=a; hidden and attention "
+                       "are method.name=tinybert methods.tinybert.hidden_weight / attention_weight (its ce and kd: "
+                       "methods.tinybert.alpha); cosine is method.name=distilbert methods.distilbert.cosine_weight",
     "distill.temperature": "methods.<name>.temperature (e.g. methods.kd.temperature=2): each method has its own "
                            "section methods.<name> in the preset",
     "distill.attention_heads": "methods.tinybert.attention_heads",
@@ -165,12 +165,13 @@ class ClassificationTask:
 
         print(f"teacher {name}: {count_parameters(model):,} parameters; {len(data.train_texts):,} training examples")
         fit(model, Supervised(), train_loader, epochs=t["epochs"], lr=t["lr"],
-            weight_decay=t["weight_decay"], warmup=t["warmup"], device=device, run=run, evaluate=evaluate, resume=resume,
-            lr_key="train.lr")
+            weight_decay=t["weight_decay"], warmup=t["warmup"], device=device, run=run, evaluate=evaluate,
+            resume=resume, lr_key="train.lr")
         save_nlp_model(model, run.checkpoints / MODEL_CHECKPOINT, "hf_classifier",
                        {"name": name, "num_labels": data.num_labels}, {"main": tokenizer_spec(tokenizer, name)},
                        label_names=data.label_names, data=cfg["data"]["name"])
-        final = {"model": f"teacher ({name})", **_last_dev_metrics(run, evaluate), "params": count_parameters(model), "train_examples": len(data.train_texts),
+        final = {"model": f"teacher ({name})", **_last_dev_metrics(run, evaluate), "params": count_parameters(model),
+                 "train_examples": len(data.train_texts),
                  "throughput": examples_per_second(model, tokenizer, data.dev_texts, cfg["data"]["max_length"],
                                                    cfg["evaluate"]["throughput_batch"])}
         return final
@@ -240,7 +241,8 @@ class ClassificationTask:
         if not path:
             raise ConfigError(f"pass evaluate.checkpoint=RUN_DIR/checkpoints/{MODEL_CHECKPOINT} (a train_teacher or "
                               "distill run's)")
-        model, tokenizers, meta = load_nlp_model(path, expected_arch=("hf_classifier", *CLASSIFICATION_STUDENTS.names()))
+        archs = ("hf_classifier", *CLASSIFICATION_STUDENTS.names())
+        model, tokenizers, meta = load_nlp_model(path, expected_arch=archs)
         model.to(device)
         data = load_data(cfg)
         check_labels(path, meta, data, cfg)

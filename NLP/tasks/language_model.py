@@ -85,7 +85,8 @@ def build_model(sizes: dict, tok: WordTokenizer, max_length: int):
 
 
 def load_teacher(cfg: dict):
-    """``(model, tokenizer)``: ``teacher.checkpoint`` (a train_teacher result) or else the pretrained ``teacher.name``."""
+    """``(model, tokenizer)``: ``teacher.checkpoint`` (a train_teacher result) or else the pretrained
+    ``teacher.name``."""
     t = cfg["teacher"]
     if t.get("checkpoint"):
         model, toks, _ = load_nlp_model(t["checkpoint"], expected_arch=ARCHS)
@@ -118,7 +119,8 @@ def save(model, tok, kwargs: dict | None, run: RunFolder, role: str) -> Path:
     if isinstance(tok, HFTextTokenizer):
         path = save_pretrained_folder(model, tok, run.checkpoints / MODEL_FOLDER)
     else:
-        path = save_nlp_model(model, run.checkpoints / MODEL_CHECKPOINT, "gpt2_lm", kwargs, {"main": tokenizer_spec(tok)})
+        path = save_nlp_model(model, run.checkpoints / MODEL_CHECKPOINT, "gpt2_lm", kwargs,
+                              {"main": tokenizer_spec(tok)})
     print(f"{role} saved: {path}")
     return path
 
@@ -164,8 +166,9 @@ class LanguageModelTask:
         print(f"teacher{f' {name}' if name else ''}: {count_parameters(model):,} parameters; vocabulary "
               f"{len(tok):,}; {len(splits['train']):,} training sentences")
         run = open_run()
-        val_loader = LanguageModelTask._train(model, LM_METHODS.get("supervised")(), cfg, cfg["train"], splits, tok, run,
-                                              device, resume, "train.lr")
+        supervised = LM_METHODS.get("supervised")()
+        val_loader = LanguageModelTask._train(model, supervised, cfg, cfg["train"], splits, tok, run, device, resume,
+                                              "train.lr")
         save(model, tok, kwargs, run, TEACHER)
         return LanguageModelTask._final("teacher", model, val_loader, splits, cfg, device)
 

@@ -11,7 +11,8 @@ from kd.common.utils.errors import ConfigError
 from kd.common.utils.run_folder import RunFolder
 
 
-def linear_warmup_decay(optimizer: torch.optim.Optimizer, total_steps: int, warmup: float) -> torch.optim.lr_scheduler.LambdaLR:
+def linear_warmup_decay(optimizer: torch.optim.Optimizer, total_steps: int,
+                        warmup: float) -> torch.optim.lr_scheduler.LambdaLR:
     """LR factor rises linearly over ``warmup * total_steps`` steps, then falls linearly to 0 (BERT's schedule)."""
     warm = max(1, int(warmup * total_steps))
 

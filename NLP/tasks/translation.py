@@ -80,8 +80,9 @@ def load_pairs(cfg: dict) -> dict:
 
 
 def encode_pairs(pairs, src_tok: WordTokenizer, tgt_tok: WordTokenizer, max_length: int) -> list[dict]:
-    return [{"src": src_tok.encode(s)[:max_length] or [src_tok.unk_token_id], "tgt": tgt_tok.encode(t)[: max_length - 1],
-             "index": i} for i, (s, t) in enumerate(pairs)]
+    return [{"src": src_tok.encode(s)[:max_length] or [src_tok.unk_token_id],
+             "tgt": tgt_tok.encode(t)[: max_length - 1], "index": i}
+            for i, (s, t) in enumerate(pairs)]
 
 
 def make_loader(items: list[dict], tgt_tok: WordTokenizer, batch_size: int, shuffle: bool, seed: int) -> DataLoader:
@@ -104,8 +105,8 @@ def translate(model, items: list[dict], tgt_tok: WordTokenizer, device, beam_siz
     """Beam-search outputs (target id lists) for every item, in the items' order.
 
     Under bf16 autocast where the device has it (``precision=auto``, as training: CUDA, CPUs with native bf16); the
-    scores are summed in fp32. Items are batched by source length; under torch.distributed each rank decodes every W-th batch and
-    the ranks' outputs are gathered, so every rank returns all of them.
+    scores are summed in fp32. Items are batched by source length; under torch.distributed each rank decodes every
+    W-th batch and the ranks' outputs are gathered, so every rank returns all of them.
     """
     was_training = model.training
     model.eval()
@@ -199,7 +200,8 @@ def build_student(cfg: dict, teacher, src_tok, tgt_tok):
         require_same_vocabulary(tgt_tok, s_tgt, f"student.name={s['name']}")
         return model, s_src, s_tgt, None
     if isinstance(teacher, HFSeq2Seq):
-        return HFSeq2Seq(student_from_teacher_config(teacher.model, s.get("config") or {}, init)), src_tok, tgt_tok, None
+        student = HFSeq2Seq(student_from_teacher_config(teacher.model, s.get("config") or {}, init))
+        return student, src_tok, tgt_tok, None
     model, kwargs = build_model(s, src_tok, tgt_tok, cfg["data"]["max_length"])
     return initialise(model, teacher, init), src_tok, tgt_tok, kwargs
 
@@ -219,14 +221,14 @@ def save(model, src_tok, tgt_tok, kwargs: dict | None, run: RunFolder, role: str
 # The distill keys of the sum-of-terms method translation had, refused with what replaces them (one method per idea,
 # each with its section methods.<name>: the same losses).
 RENAMED = {
-    "distill.weights": "method.name and methods.<name>.<argument> for translation: {ce: 1.0} is method.name=supervised; "
-                       "{ce: 1-a, kd: a} is method.name=word_kd methods.word_kd.alpha=a; with distill.targets=teacher_beam, "
-                       "{ce: 1.0} is method.name=seq_kd and {ce: 1-a, kd: a} is method.name=seq_word_kd "
-                       "methods.seq_word_kd.alpha=a",
+    "distill.weights": "method.name and methods.<name>.<argument> for translation: {ce: 1.0} is "
+                       "method.name=supervised; {ce: 1-a, kd: a} is method.name=word_kd methods.word_kd.alpha=a; "
+                       "with distill.targets=teacher_beam, {ce: 1.0} is method.name=seq_kd and {ce: 1-a, kd: a} is "
+                       "method.name=seq_word_kd methods.seq_word_kd.alpha=a",
     "distill.temperature": "methods.<name>.temperature (e.g. methods.word_kd.temperature=2): each method has its own "
                            "section methods.<name> in the preset",
-    "distill.targets": "method.name: teacher_beam is method.name=seq_kd (CE alone) or seq_word_kd (with word-level KD); "
-                       "reference is method.name=supervised or word_kd",
+    "distill.targets": "method.name: teacher_beam is method.name=seq_kd (CE alone) or seq_word_kd (with word-level "
+                       "KD); reference is method.name=supervised or word_kd",
     "distill.beam_size": "methods.seq_kd.beam_size (or methods.seq_word_kd.beam_size)",
     "distill.label_smoothing": "methods.<name>.label_smoothing (e.g. methods.word_kd.label_smoothing=0.1)",
 }

@@ -20,7 +20,8 @@ def is_local_model(name: str) -> bool:
 
 
 def from_pretrained(factory, name: str, hint: str, **kwargs):
-    """``factory.from_pretrained(name, **kwargs)`` for a folder or a hub id; a failure is one line ending in ``hint``."""
+    """``factory.from_pretrained(name, **kwargs)`` for a folder or a hub id; a failure is one line ending in
+    ``hint``."""
     local = is_local_model(name)
     source = str(Path(name).expanduser()) if local else name
     offline = not local and not hub_reachable()

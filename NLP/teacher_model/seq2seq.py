@@ -109,7 +109,8 @@ def _heads(x: Tensor, heads: int) -> Tensor:
     return x.view(n, length, heads, d // heads).transpose(1, 2)
 
 
-def _attend(attn: nn.MultiheadAttention, query: Tensor, key: Tensor, value: Tensor, mask: Tensor | None = None) -> Tensor:
+def _attend(attn: nn.MultiheadAttention, query: Tensor, key: Tensor, value: Tensor,
+            mask: Tensor | None = None) -> Tensor:
     """softmax(q k^T / sqrt(d_head)) v over the heads, then ``attn``'s output projection; ``mask`` True = attend."""
     out = F.scaled_dot_product_attention(query, key, value, attn_mask=mask)
     return attn.out_proj(out.transpose(1, 2).flatten(2))

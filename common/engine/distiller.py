@@ -1,16 +1,16 @@
 """The supervised distillation loop used by vision and NLP.
 
-One epoch: for each batch, the method returns its loss terms (the teacher, if any, runs frozen in
-inference mode inside the method), the weighted total is back-propagated into the student and the
-method's own parameters, and the optimiser steps. On CUDA, and on CPUs with native bf16 (AVX512-BF16 /
-AMX), the forward runs under bf16 autocast; on CUDA nothing syncs with the host except at logging points. At the end of each epoch the optional
-``evaluate`` callback runs, the record goes to metrics.json and TensorBoard, and ``last.pt`` (student,
-method, optimiser, scheduler, epoch, RNG) is written atomically, so ``fit(resume=True)`` continues an
-interrupted run where its last finished epoch left it. A resumed run trains with the settings it was
-given, not the saved ones: the optimiser keeps its own learning rate, weight decay and momentum (the
-checkpoint gives its moments), and the learning-rate schedule built from the new config is replayed to
-the saved step. A non-finite loss stops the run with the step, the loss terms and what to do
-(``resume_advice``), and leaves the last good checkpoint in place; a loss that grows a thousandfold
+One epoch: for each batch, the method returns its loss terms (the teacher, if any, runs frozen in inference
+mode inside the method), the weighted total is back-propagated into the student and the method's own
+parameters, and the optimiser steps. On CUDA, and on CPUs with native bf16 (AVX512-BF16 / AMX), the forward
+runs under bf16 autocast; on CUDA nothing syncs with the host except at logging points. At the end of each
+epoch the optional ``evaluate`` callback runs, the record goes to metrics.json and TensorBoard, and
+``last.pt`` (student, method, optimiser, scheduler, epoch, RNG) is written atomically, so
+``fit(resume=True)`` continues an interrupted run where its last finished epoch left it. A resumed run
+trains with the settings it was given, not the saved ones: the optimiser keeps its own learning rate, weight
+decay and momentum (the checkpoint gives its moments), and the learning-rate schedule built from the new
+config is replayed to the saved step. A non-finite loss stops the run with the step, the loss terms and what
+to do (``resume_advice``), and leaves the last good checkpoint in place; a loss that grows a thousandfold
 without turning NaN is reported (:class:`~kd.common.utils.loss_watch.LossGrowthWatch`).
 
 Under torch.distributed (``torchrun``, see :mod:`kd.common.utils.distributed`) the same object runs on

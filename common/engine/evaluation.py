@@ -1,9 +1,9 @@
 """Collecting a model's outputs over a loader, for metrics computed on the whole data set at once.
 
 Under torch.distributed a loader that shards the data set (its sampler, batch sampler or the loader
-itself has ``num_replicas > 1``) gives each rank every W-th example (or batch); :func:`predict` gathers the ranks' outputs
-back into the loader's order and drops the repeats the sampler padded the last round with, so every
-rank computes the single-process metrics on exactly the N examples. A batch sampler that makes its own
+itself has ``num_replicas > 1``) gives each rank every W-th example (or batch); :func:`predict` gathers the
+ranks' outputs back into the loader's order and drops the repeats the sampler padded the last round with, so
+every rank computes the single-process metrics on exactly the N examples. A batch sampler that makes its own
 batches (length buckets, :class:`~kd.common.engine.ShardedBatchSampler`) says through
 ``gathered_indices()`` which example each gathered row is, and the rows are put back in data-set order.
 """

@@ -57,7 +57,8 @@ def calibration_bins(logits: Tensor, labels: Tensor, n_bins: int = 15) -> dict[s
 def expected_calibration_error(logits: Tensor, labels: Tensor, n_bins: int = 15) -> float:
     """ECE (Guo et al. 2017): sum_b |B_b|/N * |acc(B_b) - conf(B_b)| over equal-width confidence bins, in %."""
     bins = calibration_bins(logits, labels, n_bins)
-    return 100.0 * sum(n * abs(a - c) for n, a, c in zip(bins["count"], bins["accuracy"], bins["confidence"])) / len(labels)
+    weighted_gaps = sum(n * abs(a - c) for n, a, c in zip(bins["count"], bins["accuracy"], bins["confidence"]))
+    return 100.0 * weighted_gaps / len(labels)
 
 
 @torch.no_grad()

@@ -165,7 +165,8 @@ class DeviceImageLoader:
             index = order[sl]
             pixels = crop_flip(self.padded, index, dy[sl], dx[sl], flip[sl], self.height, self.width)
             images = pixels.float() * self.scale + self.shift
-            images = images.contiguous(memory_format=torch.channels_last if self.channels_last else torch.contiguous_format)
+            layout = torch.channels_last if self.channels_last else torch.contiguous_format
+            images = images.contiguous(memory_format=layout)
             batch = (images, self.labels[index])
             if self.views is not None:
                 batch += (self.views.logits_of(index, view[sl]),)

@@ -104,7 +104,8 @@ def _stratified_split(targets: list[int], test_fraction: float) -> tuple[list[in
 
     indices = list(range(len(targets)))
     if len(indices) < 2:
-        raise MissingPathError(f"an image folder needs at least 2 images to split into train and test, got {len(indices)}")
+        raise MissingPathError("an image folder needs at least 2 images to split into train and test, "
+                               f"got {len(indices)}")
     n_classes, n_test = len(set(targets)), max(1, math.ceil(test_fraction * len(indices)))
     smallest = min(targets.count(t) for t in set(targets))
     can_stratify = smallest >= 2 and n_classes <= n_test <= len(indices) - n_classes
@@ -132,7 +133,8 @@ def imagefolder(root=None, augment: bool = True, image_size: int | list[int] | N
         full_aug, full_plain = image_folder_of(root, augmented), image_folder_of(root, plain)
         drop_undecodable([full_aug, full_plain], skip_bad_images)
         train_idx, test_idx = _stratified_split(full_plain.targets, test_fraction)
-        train, train_plain, test = Subset(full_aug, train_idx), Subset(full_plain, train_idx), Subset(full_plain, test_idx)
+        train, train_plain = Subset(full_aug, train_idx), Subset(full_plain, train_idx)
+        test = Subset(full_plain, test_idx)
         classes = full_plain.classes
     return DataSplits(train=train, train_plain=train_plain, test=test, num_classes=len(classes),
                       image_shape=(3, *size), class_names=list(classes), normalisation=tf.IMAGENET_STATS)

@@ -2,11 +2,11 @@
 
 A data-set factory (``@DATASETS.register("name")``) takes the ``data`` config section's options
 (``root``, ``augment``, ``image_size``, ``test_fraction``, ``download``; ``skip_bad_images`` and
-``crop_padding`` only when they are set: only image folders take the first, CIFAR and image folders the second) and returns :class:`DataSplits`: the augmented training set, the same
-training images with the test transform (what an offline teacher labels), the test set and the label
-metadata. :func:`build_data` takes a fixed subset of them where the section asks (``train_subset``,
-``test_subset``) and wraps them into loaders whose training order is a pure function of (seed, epoch), so an
-interrupted run resumes on the same batches.
+``crop_padding`` only when they are set: only image folders take the first, CIFAR and image folders the
+second) and returns :class:`DataSplits`: the augmented training set, the same training images with the test
+transform (what an offline teacher labels), the test set and the label metadata. :func:`build_data` takes a
+fixed subset of them where the section asks (``train_subset``, ``test_subset``) and wraps them into loaders
+whose training order is a pure function of (seed, epoch), so an interrupted run resumes on the same batches.
 """
 from __future__ import annotations
 

@@ -97,7 +97,8 @@ def fashion_mnist(root=None, augment: bool = True, image_size=None, test_fractio
 
 
 @DATASETS.register("cifar10")
-def cifar10(root=None, augment: bool = True, image_size=None, test_fraction=0.2, crop_padding: int | None = None, download: bool = True) -> DataSplits:
+def cifar10(root=None, augment: bool = True, image_size=None, test_fraction=0.2, crop_padding: int | None = None,
+            download: bool = True) -> DataSplits:
     """50k/10k 32x32 colour images, 10 classes (Krizhevsky 2009)."""
     return _torchvision_splits(tvd.CIFAR10, "cifar10", tf.CIFAR10_STATS, 10, (3, 32, 32), root, augment, download,
                                tf.train_transform(tf.CIFAR10_STATS, (32, 32), padding=crop_padding), image_size)
@@ -107,5 +108,5 @@ def cifar10(root=None, augment: bool = True, image_size=None, test_fraction=0.2,
 def cifar100(root=None, augment: bool = True, image_size=None, test_fraction=0.2, crop_padding: int | None = None,
              download: bool = True) -> DataSplits:
     """50k/10k 32x32 colour images, 100 classes (Krizhevsky 2009)."""
-    return _torchvision_splits(tvd.CIFAR100, "cifar100", tf.CIFAR100_STATS, 100, (3, 32, 32), root, augment,
-                               download, tf.train_transform(tf.CIFAR100_STATS, (32, 32), padding=crop_padding), image_size)
+    return _torchvision_splits(tvd.CIFAR100, "cifar100", tf.CIFAR100_STATS, 100, (3, 32, 32), root, augment, download,
+                               tf.train_transform(tf.CIFAR100_STATS, (32, 32), padding=crop_padding), image_size)

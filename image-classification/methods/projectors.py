@@ -23,7 +23,8 @@ def resize_to(x: Tensor, size: Sequence[int]) -> Tensor:
 
 
 class HintRegressor(nn.Module):
-    """FitNet's regressor r(.): 3x3 conv (C_s -> C_t) + BN + ReLU on the student's hint map, resized to the teacher's."""
+    """FitNet's regressor r(.): 3x3 conv (C_s -> C_t) + BN + ReLU on the student's hint map, resized to the
+    teacher's."""
 
     def __init__(self, student_shape: Sequence[int], teacher_shape: Sequence[int]):
         super().__init__()

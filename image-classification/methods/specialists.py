@@ -66,7 +66,10 @@ def kmeans(points: Tensor, k: int, seed: int = 0, iterations: int = 100) -> Tens
     centres = points[torch.randint(len(points), (1,), generator=g)]
     while len(centres) < k:
         d2 = torch.cdist(points, centres).min(1).values.pow(2)
-        pick = torch.multinomial(d2 / d2.sum(), 1, generator=g) if d2.sum() > 0 else torch.randint(len(points), (1,), generator=g)
+        if d2.sum() > 0:
+            pick = torch.multinomial(d2 / d2.sum(), 1, generator=g)
+        else:
+            pick = torch.randint(len(points), (1,), generator=g)
         centres = torch.cat([centres, points[pick]])
     assign = torch.cdist(points, centres).argmin(1)
     for _ in range(iterations):

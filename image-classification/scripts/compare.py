@@ -29,8 +29,9 @@ def row_names(cfg: dict) -> dict[str, str]:
     student, fraction = cfg["student"]["arch"], cfg["student"]["labelled_fraction"]
     labels = "" if fraction >= 1.0 else f"; {100 * fraction:g}% labelled"
     transfer = " + the rest unlabelled" if labels and cfg["distill"]["transfer_set"] == "all" else ""
+    method, mode = cfg["method"]["name"], cfg["distill"]["mode"]
     return {"teacher": f"teacher ({cfg['teacher']['arch']})",
-            "student_kd": f"student + KD ({student}, {cfg['method']['name']}, {cfg['distill']['mode']}{labels}{transfer})",
+            "student_kd": f"student + KD ({student}, {method}, {mode}{labels}{transfer})",
             "student_alone": f"student alone ({student}{labels})"}
 
 
@@ -84,9 +85,9 @@ def main(argv: list[str] | None = None, script: str = "compare", default_preset:
     args = common_parser(__doc__.splitlines()[0]).parse_args(argv)
     exp = start_experiment(args, script, default_preset, check=check_seeds, seeds=student_seeds)
     cfg, splits = exp.cfg, exp.data.splits
-    print(f"{exp.data.name} ({len(splits.train)} train / {len(splits.test)} test images, shape {exp.data.image_shape}): "
-          f"teacher {cfg['teacher']['arch']} -> student {cfg['student']['arch']} with {cfg['method']['name']} "
-          f"{method_settings(cfg)} ({cfg['distill']['mode']}), vs the same student alone")
+    print(f"{exp.data.name} ({len(splits.train)} train / {len(splits.test)} test images, "
+          f"shape {exp.data.image_shape}): teacher {cfg['teacher']['arch']} -> student {cfg['student']['arch']} "
+          f"with {cfg['method']['name']} {method_settings(cfg)} ({cfg['distill']['mode']}), vs the same student alone")
     rows = run_comparison(exp)
     print(f"run folder: {exp.run.path}")
     return rows

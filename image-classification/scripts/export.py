@@ -1,12 +1,14 @@
 """Export a distilled student for deployment: safetensors weights + config.json, and ONNX checked against PyTorch.
 
-    python -m kd.vision.scripts.export runs/vision-digits-distill-s0-20260101-120000   # its student_kd stage
-    python -m kd.vision.scripts.export runs/vision-digits-distill-s0-20260101-120000 --stage student_alone --out exported/
+    python -m kd.vision.scripts.export runs/vision-digits-distill-s0-20260101-120000  # its student_kd stage
+    python -m kd.vision.scripts.export runs/vision-digits-distill-s0-20260101-120000 --stage student_alone \\
+        --out exported/
     python -m kd.vision.scripts.export path/to/checkpoints/model.pt
 
-Writes OUT (default RUN_DIR/export/<stage>, or export/ beside a model.pt): model.safetensors, config.json and model.onnx (kd/vision/export.py);
-``kd.vision.export.load_exported(OUT)`` rebuilds the PyTorch model from the registry, and ONNX Runtime runs
-model.onnx on normalised images (N, C, H, W) with the normalisation config.json records.
+Writes OUT (default RUN_DIR/export/<stage>, or export/ beside a model.pt): model.safetensors, config.json and
+model.onnx (kd/vision/export.py); ``kd.vision.export.load_exported(OUT)`` rebuilds the PyTorch model from the
+registry, and ONNX Runtime runs model.onnx on normalised images (N, C, H, W) with the normalisation config.json
+records.
 """
 from __future__ import annotations
 
@@ -21,7 +23,8 @@ from kd.vision.export import CHECK_BATCH, export_vision_model, stage_checkpoint
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run_dir", metavar="RUN_DIR", help="a run folder a vision script wrote, or a model.pt")
-    parser.add_argument("--stage", default="student_kd", help="the run's stage sub-folder to export (default: student_kd)")
+    parser.add_argument("--stage", default="student_kd",
+                        help="the run's stage sub-folder to export (default: student_kd)")
     parser.add_argument("--out", help="output folder (default: RUN_DIR/export/<stage>)")
     add_dry_run_flag(parser)
     args = parser.parse_args(argv)

@@ -4,11 +4,12 @@
         --config image-classification/configs/cifar10_resnet32x4_resnet8x4.yaml data.root=DIR run.methods=[simkd]
 
 ``--config``, ``--device`` and the overrides go to :mod:`kd.vision.scripts.method_table`, plus
-``student.lr=<lr>`` for each value (``--dry-run``: method_table's checks and config at the first value). The teacher is trained once (at the first value) unless ``teacher.checkpoint`` is given,
-and reused by the others. The sweep folder is ``<runs-dir>/vision-<data.name>-lr_sweep[-s<seed>]-<stamp>/``, each
-value's table in its ``lr<lr>/vision-<data.name>-method_table-...`` sub-folder. Writes ``plots/accuracy_vs_lr.png`` (per method the mean over seeds, with a ± std
-band, on a log lr axis) and ``lr_sweep.md`` (one row per lr and method: mean +- std over seeds; the plot
-embedded) into the sweep folder.
+``student.lr=<lr>`` for each value (``--dry-run``: method_table's checks and config at the first value). The
+teacher is trained once (at the first value) unless ``teacher.checkpoint`` is given, and reused by the others.
+The sweep folder is ``<runs-dir>/vision-<data.name>-lr_sweep[-s<seed>]-<stamp>/``, each value's table in its
+``lr<lr>/vision-<data.name>-method_table-...`` sub-folder. Writes ``plots/accuracy_vs_lr.png`` (per method the
+mean over seeds, with a ± std band, on a log lr axis) and ``lr_sweep.md`` (one row per lr and method: mean +- std
+over seeds; the plot embedded) into the sweep folder.
 """
 from __future__ import annotations
 

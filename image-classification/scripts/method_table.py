@@ -1,6 +1,7 @@
 """One teacher, then every listed method x seed on the same student: the result table of a pair.
 
-    python -m kd.vision.scripts.method_table --config cifar10_resnet32x4_resnet8x4 data.root=/path/to/cifar10_imagefolder
+    python -m kd.vision.scripts.method_table --config cifar10_resnet32x4_resnet8x4 \\
+        data.root=/path/to/cifar10_imagefolder
 
 Trains the teacher (or loads ``teacher.checkpoint``), then for each row of ``run.methods`` and each seed
 in ``run.seeds`` trains a fresh student with that row's method on the ``student`` section's schedule and

@@ -166,8 +166,9 @@ def main(argv=None):
         in_group = torch.isin(test_labels, torch.tensor(group)).float().mean().item()
         specialist_logits.append(correct_for_enrichment(logits, in_group, sampled) if cfg["enrich"] else logits)
         inside = torch.isin(test_labels, torch.tensor(group))
+        generalist_acc = topk_accuracy(generalist_logits[inside], test_labels[inside], (1,))["top1"]
         rows.append({"specialist": m, "classes": group, "params": count_parameters(specialist),
-                     "generalist_acc_on_group": topk_accuracy(generalist_logits[inside], test_labels[inside], (1,))["top1"],
+                     "generalist_acc_on_group": generalist_acc,
                      "combined_acc_on_group": None})
     combined = combine_specialists(generalist_logits, specialist_logits, groups, cfg["top_n"])
     for row, group in zip(rows, groups):
@@ -186,7 +187,8 @@ def main(argv=None):
          "|---:|---|---:|---:|---:|"]
         + [f"| {r['specialist']} | {r['classes']} | {r['params']:,} | {r['generalist_acc_on_group']:.2f} | "
            f"{r['combined_acc_on_group']:.2f} |" for r in rows])
-    table += f"\n\n{result['changed_predictions']} of {result['test_images']} test predictions changed by the specialists."
+    table += (f"\n\n{result['changed_predictions']} of {result['test_images']} test predictions changed by "
+              "the specialists.")
     curves = figures_markdown(stage_figures(exp.run.path), exp.run.path, heading="Training curves of each model")
     exp.run.write_summary(f"# Generalist + specialists on {exp.data.name}\n\n{table}\n\n{curves}")
     print(table)

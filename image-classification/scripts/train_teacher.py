@@ -2,7 +2,8 @@
 
     python -m kd.vision.scripts.train_teacher --config digits_cnn_mlp teacher.epochs=20
     python -m kd.vision.scripts.train_teacher --config cifar100_resnet32x4_resnet8x4
-    python -m kd.vision.scripts.train_teacher --resume runs/vision-<data>-train_teacher-s0-...   # continue an interrupted run
+    # continue an interrupted run:
+    python -m kd.vision.scripts.train_teacher --resume runs/vision-<data>-train_teacher-s0-...
 
 Writes ``<run>/teacher/checkpoints/model.pt``; pass it to distill/compare as ``teacher.checkpoint=...``.
 """

@@ -12,7 +12,8 @@ right fields and checks that the loss fits the action space.
 | gaussian_nll  | continuous | -log N(mu_T; mu_S, s_S^2)                                         |
 | mean_mse      | continuous | mean (mu_S - mu_T)^2                                              |
 
-``auto`` (the default) is ``kl`` for discrete actions and ``gaussian_kl`` for continuous ones (:func:`loss_for_actions`).
+``auto`` (the default) is ``kl`` for discrete actions and ``gaussian_kl`` for continuous ones
+(:func:`loss_for_actions`).
 """
 from __future__ import annotations
 
@@ -63,7 +64,8 @@ def distillation_loss(name: str, temperature: float = 1.0) -> PolicyLoss:
         continuous = teacher.kind == "gaussian"
         if continuous != (name in CONTINUOUS_LOSSES) or (student.kind == "gaussian") != continuous:
             kinds = "continuous" if continuous else "discrete"
-            fits = sorted(CONTINUOUS_LOSSES) if continuous else sorted(set(DISTILLATION_LOSSES.names()) - CONTINUOUS_LOSSES)
+            discrete_losses = set(DISTILLATION_LOSSES.names()) - CONTINUOUS_LOSSES
+            fits = sorted(CONTINUOUS_LOSSES if continuous else discrete_losses)
             raise ConfigError(f"loss '{name}' does not fit {kinds} actions (teacher {teacher.kind}, "
                               f"student {student.kind}); use one of: {', '.join(fits)}")
         return fn(student, teacher, temperature)

@@ -10,6 +10,8 @@ own section, so policy distillation's loss or temperature never reaches kickstar
 
 Policy distillation collects and trains as the ``distill`` section says (:class:`DistillConfig`); kickstarting
 trains with PPO's settings, ``teacher.ppo`` with its own ``total_steps`` and ``learning_rate``.
+
+A finished run's method, as its summary row is labelled and grouped by: :func:`method_setting`.
 """
 from __future__ import annotations
 
@@ -87,3 +89,29 @@ def checked_method_name(config: dict) -> str:
     """``method.name`` of a distillation config, once it and every ``methods.<name>`` section have passed
     :func:`~kd.common.utils.method_sections.check_method_sections` against :data:`METHODS`."""
     return check_method_sections(config, METHODS, "RL distillation")
+
+
+def method_temperature(config: dict, method: str) -> float:
+    """The temperature a distillation run used: ``methods.<method>.temperature``; runs of earlier versions kept it in
+    ``distill.temperature`` (before that ``distill.tau``)."""
+    section = (config.get("methods") or {}).get(method)
+    if section is not None:
+        return section.get("temperature", 1.0)
+    distill = config.get("distill") or {}
+    return distill.get("temperature", distill.get("tau", 1.0))
+
+
+def method_setting(config: dict, final: dict) -> str:
+    """What a student's method did, as its row's label says and its runs are grouped by: the loss (with a teacher
+    temperature other than 1, which sharpens the teacher), then policy distillation's data source (``data=student``)
+    or kickstarting's PPO steps, learning rate and weight schedule (``methods.kickstarting``; runs of earlier versions
+    kept it in ``distill.kickstart``, the learning rate in ``teacher.ppo`` when it had none of its own)."""
+    method = final["method"]
+    temperature = method_temperature(config, method)
+    loss = final["loss"] + (f" T={temperature:g}" if temperature != 1.0 else "")
+    if method != "kickstarting":
+        return f"{loss}, data={final['data']}"
+    kick = (config.get("methods") or {}).get("kickstarting") or (config.get("distill") or {}).get("kickstart") or {}
+    learning_rate = kick.get("learning_rate", config["teacher"]["ppo"]["learning_rate"])
+    return (f"{loss}, {kick['total_steps']:,} PPO steps at lr {learning_rate:g}, weight {kick['weight_start']:g} -> "
+            f"{kick['weight_end']:g} over the first {kick['anneal_fraction']:.0%}")

@@ -32,11 +32,10 @@ from kd.common.utils.method_sections import method_settings
 from kd.common.utils.plotting import figures_markdown
 from kd.rl.distillation import DistillConfig
 from kd.rl.distillation.losses import loss_for_actions
-from kd.rl.distillation.methods import METHODS, Kickstarting, PolicyDistillation, checked_method_name
+from kd.rl.distillation.methods import METHODS, Kickstarting, PolicyDistillation, checked_method_name, method_setting
 from kd.rl.evaluation import evaluate_policy, percent_baseline, percent_heading
 from kd.rl.figures import run_figures
 from kd.rl.run_setup import DEFAULT_CONFIG, setup_run
-from kd.rl.scripts.summarize import method_setting
 from kd.rl.student_model import size_report
 from kd.rl.teacher_model.checkpoint import load_policy_for, save_policy
 

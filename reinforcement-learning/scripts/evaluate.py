@@ -50,8 +50,9 @@ def main(argv: list[str] | None = None) -> dict:
     device = resolve_device(args.device)
     policies = ([("teacher", args.teacher)] if args.teacher else []) + policy_labels(args.checkpoint)
     loaded = [(label, path, *load_policy(path, device)) for label, path in policies]
-    exit_if_dry_run(args.dry_run, {"policies": {label: str(path) for label, path in policies}, "episodes": args.episodes,
-                                   "seed": seed, "stochastic": args.stochastic, "gif": args.gif})
+    exit_if_dry_run(args.dry_run, {"policies": {label: str(path) for label, path in policies},
+                                   "episodes": args.episodes, "seed": seed, "stochastic": args.stochastic,
+                                   "gif": args.gif})
     run = RunFolder.create(run_name("rl", loaded[0][3]["env"]["name"], "evaluate"), args.runs_dir, tensorboard=False)
     print(f"run folder: {run.path}")
     results, teacher_mean, random_return = {}, None, None

@@ -3,14 +3,15 @@
     python -m kd.rl.scripts.summarize --runs-dir runs
 
 Each row groups the runs of one environment and one setting (algorithm; or method with its settings,
-:func:`method_setting`, and student size) and reports the mean over seeds of each run's held-out evaluation, the std
-across seeds, the seeds found, and for students the environment steps until the periodic evaluation first
-reached 90% of the teacher's return (mean over the seeds that got there); for teachers also the mean return of
-the training policy's last 100 episodes (the figure CleanRL and RL Zoo report). Runs that did not finish
-(no final figures) are skipped. Under the runs folder, per environment: ``plots/<env>-distillation.png``
-(each setting's evaluation return against environment steps, mean over seeds with a ± std band, the
-teachers' returns dashed), ``plots/<env>-returns.png`` (final return per setting: mean, ± std whisker,
-a dot per seed) and ``plots/<env>-return_vs_params.png``; ``summary.md`` holds the table with them embedded.
+:func:`~kd.rl.distillation.methods.method_setting`, and student size) and reports the mean over seeds of each
+run's held-out evaluation, the std across seeds, the seeds found, and for students the environment steps until
+the periodic evaluation first reached 90% of the teacher's return (mean over the seeds that got there); for
+teachers also the mean return of the training policy's last 100 episodes (the figure CleanRL and RL Zoo report).
+Runs that did not finish (no final figures) are skipped. Under the runs folder, per environment:
+``plots/<env>-distillation.png`` (each setting's evaluation return against environment steps, mean over seeds
+with a ± std band, the teachers' returns dashed), ``plots/<env>-returns.png`` (final return per setting: mean,
+± std whisker, a dot per seed) and ``plots/<env>-return_vs_params.png``; ``summary.md`` holds the table with them
+embedded.
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ import yaml
 from kd.common.utils.cli import common_parser, exit_if_dry_run, main_entry
 from kd.common.utils.errors import MissingPathError
 from kd.common.utils.plotting import figures_markdown
+from kd.rl.distillation.methods import method_setting
 from kd.rl.figures import summary_figures
 
 
@@ -35,32 +37,6 @@ def _mean_std(values: list[float]) -> str:
 def teacher_label(config: dict) -> str:
     """``ppo`` or ``ppo, continued`` (a teacher trained further from ``teacher.init``)."""
     return config["teacher"]["algo"] + (", continued" if config["teacher"].get("init") else "")
-
-
-def method_temperature(config: dict, method: str) -> float:
-    """The temperature a distillation run used: ``methods.<method>.temperature``; runs of earlier versions kept it in
-    ``distill.temperature`` (before that ``distill.tau``)."""
-    section = (config.get("methods") or {}).get(method)
-    if section is not None:
-        return section.get("temperature", 1.0)
-    distill = config.get("distill") or {}
-    return distill.get("temperature", distill.get("tau", 1.0))
-
-
-def method_setting(config: dict, final: dict) -> str:
-    """What a student's method did, as its row's label says and its runs are grouped by: the loss (with a teacher
-    temperature other than 1, which sharpens the teacher), then policy distillation's data source (``data=student``)
-    or kickstarting's PPO steps, learning rate and weight schedule (``methods.kickstarting``; runs of earlier versions
-    kept it in ``distill.kickstart``, the learning rate in ``teacher.ppo`` when it had none of its own)."""
-    method = final["method"]
-    temperature = method_temperature(config, method)
-    loss = final["loss"] + (f" T={temperature:g}" if temperature != 1.0 else "")
-    if method != "kickstarting":
-        return f"{loss}, data={final['data']}"
-    kick = (config.get("methods") or {}).get("kickstarting") or (config.get("distill") or {}).get("kickstart") or {}
-    learning_rate = kick.get("learning_rate", config["teacher"]["ppo"]["learning_rate"])
-    return (f"{loss}, {kick['total_steps']:,} PPO steps at lr {learning_rate:g}, weight {kick['weight_start']:g} -> "
-            f"{kick['weight_end']:g} over the first {kick['anneal_fraction']:.0%}")
 
 
 def collect(runs_dir: Path) -> tuple[dict, dict]:

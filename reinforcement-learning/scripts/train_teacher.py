@@ -1,4 +1,5 @@
-"""Train a teacher policy (PPO, or DQN for discrete actions) and save it with its normalisation statistics and env settings.
+"""Train a teacher policy (PPO, or DQN for discrete actions) and save it with its normalisation statistics and
+env settings.
 
     python -m kd.rl.scripts.train_teacher --config reinforcement-learning/configs/cartpole.yaml --seed 1
     python -m kd.rl.scripts.train_teacher env.name=Acrobot-v1    # any gymnasium id: configs/default.yaml's PPO
@@ -83,7 +84,8 @@ def main(argv: list[str] | None = None) -> dict:
         run.log_epoch(record)
         if "eval_return" in record and record["eval_return"] >= best["return"]:
             best["return"] = record["eval_return"]
-            save_policy(agent, run.checkpoints / BEST_CHECKPOINT, env, algo=config["teacher"]["algo"], steps=record["steps"])
+            save_policy(agent, run.checkpoints / BEST_CHECKPOINT, env, algo=config["teacher"]["algo"],
+                        steps=record["steps"])
 
     algorithm(agent, setup, evaluate, callback)
     save_policy(agent, run.checkpoints / LAST_UPDATE_CHECKPOINT, env, algo=config["teacher"]["algo"])

@@ -61,7 +61,8 @@ def train_dqn(qnet: nn.Module, env: dict, cfg: DQNConfig, seed: int, device: tor
     first_step = last_step + 1
     obs, _ = environment.reset(seed=seed if first_step == 1 else seed + first_step)
     shape = environment.observation_space.shape
-    memory = {"obs": np.zeros((cfg.buffer_size, *shape), np.float32), "next": np.zeros((cfg.buffer_size, *shape), np.float32),
+    memory = {"obs": np.zeros((cfg.buffer_size, *shape), np.float32),
+              "next": np.zeros((cfg.buffer_size, *shape), np.float32),
               "action": np.zeros(cfg.buffer_size, np.int64), "reward": np.zeros(cfg.buffer_size, np.float32),
               "terminated": np.zeros(cfg.buffer_size, np.float32)}
     warm = min(cfg.learning_starts, cfg.buffer_size)  # a fresh run reaches it at step learning_starts

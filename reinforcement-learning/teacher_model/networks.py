@@ -127,7 +127,8 @@ class ActorCritic(nn.Module):
             self.trunk = nn.Flatten()
             self.actor = mlp(obs_dim, hidden, num_actions, activation, out_gain=0.01)
             self.critic = mlp(obs_dim, hidden, 1, activation, out_gain=1.0) if critic else None
-        self.log_std = nn.Parameter(torch.full((num_actions,), float(init_log_std))) if action_kind == "continuous" else None
+        self.log_std = (nn.Parameter(torch.full((num_actions,), float(init_log_std)))
+                        if action_kind == "continuous" else None)
 
     def forward(self, obs: Tensor) -> PolicyOutput:
         features = self.trunk(self.normalizer(obs))

@@ -110,7 +110,8 @@ def train_ppo(agent: nn.Module, envs, cfg: PPOConfig, seed: int, device: torch.d
     minibatch = batch_size // cfg.num_minibatches
     optimizer = torch.optim.Adam(agent.parameters(), lr=cfg.learning_rate, eps=1e-5)
     obs_space, act_space = envs.single_observation_space, envs.single_action_space
-    obs_buf = torch.zeros((cfg.num_steps, cfg.num_envs, *obs_space.shape), dtype=torch.as_tensor(obs_space.sample()).dtype)
+    obs_buf = torch.zeros((cfg.num_steps, cfg.num_envs, *obs_space.shape),
+                          dtype=torch.as_tensor(obs_space.sample()).dtype)
     act_buf = torch.zeros((cfg.num_steps, cfg.num_envs, *act_space.shape),
                           dtype=torch.as_tensor(act_space.sample()).dtype)
     logp_buf, rew_buf, done_buf, val_buf = (torch.zeros(cfg.num_steps, cfg.num_envs) for _ in range(4))
@@ -149,7 +150,8 @@ def train_ppo(agent: nn.Module, envs, cfg: PPOConfig, seed: int, device: torch.d
                     reward[cut] += cfg.gamma * agent(last).value.cpu().numpy()
             obs_buf[t], act_buf[t] = obs_t, action.cpu()
             logp_buf[t], val_buf[t] = dist.log_prob(action).cpu(), out.value.cpu()
-            rew_buf[t], done_buf[t] = torch.as_tensor(reward, dtype=torch.float32), torch.as_tensor(done, dtype=torch.float32)
+            rew_buf[t] = torch.as_tensor(reward, dtype=torch.float32)
+            done_buf[t] = torch.as_tensor(done, dtype=torch.float32)
             obs = next_obs
 
         with torch.no_grad():

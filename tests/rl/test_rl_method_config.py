@@ -11,9 +11,9 @@ from kd.common.utils.cli import DRY_RUN_HEADER, main_entry
 from kd.common.utils.config import load_yaml
 from kd.common.utils.errors import ConfigError
 from kd.common.utils.registry import keyword_parameters
-from kd.rl.distillation.methods import METHODS, checked_method_name
+from kd.rl.distillation.methods import METHODS, checked_method_name, method_setting, method_temperature
 from kd.rl.run_setup import DEFAULT_CONFIG, load_rl_config
-from kd.rl.scripts import distill, summarize
+from kd.rl.scripts import distill
 from kd.rl.scripts.distill import refuse_unread_distill_keys
 from kd.rl.teacher_model import save_policy
 
@@ -192,10 +192,10 @@ def test_every_preset_runs_kickstarting(preset):
 
 def test_summarize_reads_the_temperature_of_the_runs_method():
     sharp = {"methods": {"policy_distillation": {"temperature": 0.01}, "kickstarting": {"temperature": 1.0}}}
-    assert summarize.method_temperature(sharp, "policy_distillation") == 0.01
-    assert summarize.method_temperature(sharp, "kickstarting") == 1.0
-    assert summarize.method_temperature({"distill": {"temperature": 0.01}}, "policy_distillation") == 0.01  # older
-    assert summarize.method_temperature({"distill": {"tau": 0.01}}, "policy_distillation") == 0.01
+    assert method_temperature(sharp, "policy_distillation") == 0.01
+    assert method_temperature(sharp, "kickstarting") == 1.0
+    assert method_temperature({"distill": {"temperature": 0.01}}, "policy_distillation") == 0.01  # older
+    assert method_temperature({"distill": {"tau": 0.01}}, "policy_distillation") == 0.01
 
 
 def test_a_student_row_is_labelled_and_grouped_by_its_methods_own_settings():
@@ -203,12 +203,12 @@ def test_a_student_row_is_labelled_and_grouped_by_its_methods_own_settings():
     weight schedule, not by the distill.data it never read (runs of earlier versions: distill.kickstart)."""
     config = load_rl_config(argparse.Namespace(config="cartpole", overrides=[], seed=None, resume=None))
     config["methods"]["policy_distillation"]["temperature"] = 0.01
-    assert summarize.method_setting(config, {"method": "policy_distillation", "loss": "kl", "data": "mix"}) == \
+    assert method_setting(config, {"method": "policy_distillation", "loss": "kl", "data": "mix"}) == \
         "kl T=0.01, data=mix"
     kickstarting = "kl, 50,000 PPO steps at lr 0.002, weight 2 -> 0 over the first 50%"
-    assert summarize.method_setting(config, {"method": "kickstarting", "loss": "kl", "data": "teacher"}) == kickstarting
+    assert method_setting(config, {"method": "kickstarting", "loss": "kl", "data": "teacher"}) == kickstarting
     older = {"teacher": config["teacher"], "distill": {"kickstart": config["methods"]["kickstarting"]}}
-    assert summarize.method_setting(older, {"method": "kickstarting", "loss": "kl", "data": "teacher"}) == kickstarting
+    assert method_setting(older, {"method": "kickstarting", "loss": "kl", "data": "teacher"}) == kickstarting
 
 
 @pytest.mark.slow

@@ -19,9 +19,9 @@ def plot_bars(values: Mapping[str, Sequence[float]], path: str | Path, *, xlabel
     """Bars of ``values`` (model -> its runs' values, one per seed), top to bottom in the mapping's order.
 
     Models with two or more runs get a whisker of ± one standard deviation (:func:`~.style.spread`: the sample
-    one unless ``sample_std=False``) and a dot per run; the printed value is ``mean ± std`` (``fmt`` formats both). ``ceiling``: the largest value the quantity can take
-    (100 for a percentage); the axis runs past it only to make room for the printed values, without ticks
-    there. Returns the saved figure."""
+    one unless ``sample_std=False``) and a dot per run; the printed value is ``mean ± std`` (``fmt`` formats
+    both). ``ceiling``: the largest value the quantity can take (100 for a percentage); the axis runs past it
+    only to make room for the printed values, without ticks there. Returns the saved figure."""
     names = list(values)
     palette = palette or Palette(names)
     means = [statistics.fmean(values[n]) for n in names]

@@ -40,7 +40,8 @@ def plot_reliability(bins: Mapping[str, Bins], path: str | Path, *, title: str =
         bottom.plot(confidence, [100 * c / total for c in b["count"]], marker="o", markersize=3, linewidth=1.2,
                     color=palette[name])
     top.set(xlim=(0, 102), ylim=(0, 102), ylabel="accuracy in the bin (%)")
-    note(top, f"above the dotted diagonal: under-confident; below it: over-confident; hollow: a bin of < {FEW} examples")
+    note(top, "above the dotted diagonal: under-confident; below it: over-confident; "
+              f"hollow: a bin of < {FEW} examples")
     top.grid(alpha=0.3)
     bottom.set(xlim=(0, 102), yscale="log", xlabel="confidence: the largest softmax probability (%)",
                ylabel="examples (%)")
