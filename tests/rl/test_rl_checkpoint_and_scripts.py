@@ -125,6 +125,17 @@ def test_every_presets_teacher_network_is_its_algorithms(preset):
     assert train_teacher.TEACHER_NETWORKS[teacher["algo"]] == teacher["network"]
 
 
+def test_evaluate_refuses_a_config_it_would_not_read(tmp_path, capsys, linear_cartpole_teacher):
+    policy = save_policy(linear_cartpole_teacher, tmp_path / "model.pt", CARTPOLE)
+    with pytest.raises(SystemExit) as exit_info:
+        main_entry(evaluate.main, ["--config", "cartpole", "--checkpoint", str(policy), "--runs-dir",
+                                   str(tmp_path / "runs"), "eval.episodes=3"])
+    assert exit_info.value.code != 0 and capsys.readouterr().err.strip() == (
+        "error: evaluate reads no config (each policy is played under the environment settings saved in its "
+        "checkpoint): drop --config cartpole eval.episodes=3; its options are --episodes, --seed, --stochastic, --gif")
+    assert not (tmp_path / "runs").exists()
+
+
 def fake_run(root: Path, name: str, config: dict, final: dict, history: list[dict]) -> Path:
     """A finished run folder as the RL scripts leave it (config.yaml, metrics.json), without training."""
     run = root / name
