@@ -30,6 +30,7 @@ from kd.rl.teacher_model.networks import PolicyOutput
 PolicyLoss = Callable[[PolicyOutput, PolicyOutput], Tensor]
 DISTILLATION_LOSSES: Registry[Tensor] = Registry("policy distillation loss")
 CONTINUOUS_LOSSES = {"gaussian_kl", "gaussian_nll", "mean_mse"}
+TEMPERATURE_LOSSES = {"kl"}  # the losses that read ``temperature``
 
 DISTILLATION_LOSSES.register("kl")(lambda s, t, temperature: policy_kl(s.logits, t.logits, temperature))
 DISTILLATION_LOSSES.register("nll")(lambda s, t, temperature: teacher_action_nll(s.logits, t.logits))
@@ -53,6 +54,14 @@ def loss_for_actions(name: str, action_kind: str, key: str) -> str:
         raise ConfigError(f"{key}={name} does not fit the teacher's {action_kind} actions; use auto or one of: "
                           f"{', '.join(fits)}")
     return name
+
+
+def check_temperature(loss: str, temperature: float, section: str) -> None:
+    """A ``temperature`` other than 1 (which leaves the teacher as it is) for a loss that does not read it is refused in
+    one line: ``section`` is the config section holding both (``methods.policy_distillation``)."""
+    if temperature != 1.0 and loss not in TEMPERATURE_LOSSES:
+        raise ConfigError(f"{section}.temperature={temperature:g} is read only by {section}.loss=kl (the teacher's "
+                          f"softmax(q / T)), not by {section}.loss={loss}: drop it, or pass {section}.loss=kl")
 
 
 def distillation_loss(name: str, temperature: float = 1.0) -> PolicyLoss:

@@ -16,7 +16,7 @@ A finished run's method, as its summary row is labelled and grouped by: :func:`m
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, ClassVar
 
 from torch import nn
 
@@ -28,7 +28,6 @@ from kd.rl.distillation.losses import distillation_loss
 from kd.rl.distillation.policy_distillation import DistillConfig, distill_policy
 from kd.rl.distillation.schedules import linear_anneal
 from kd.rl.run_setup import RunSetup
-from kd.rl.student_model import build_student
 from kd.rl.teacher_model.ppo import PPOConfig
 
 METHODS: Registry = Registry("RL distillation method")
@@ -43,15 +42,16 @@ class PolicyDistillation:
     teacher's on the states the ``distill`` section collects (:func:`~kd.rl.distillation.distill_policy`).
 
     ``loss``: a name of :data:`~kd.rl.distillation.DISTILLATION_LOSSES`, or ``auto`` (``kl`` for discrete actions,
-    ``gaussian_kl`` for continuous ones); ``temperature``: T of ``kl``'s teacher softmax(q / T)."""
+    ``gaussian_kl`` for continuous ones); ``temperature``: T of ``kl``'s teacher softmax(q / T) (with another loss,
+    a T other than 1 is refused: :func:`~kd.rl.distillation.losses.check_temperature`)."""
 
     loss: str = "auto"
     temperature: float = 1.0
+    student_critic: ClassVar[bool] = False  # whether the student is built with a value head
 
-    def train(self, setup: RunSetup, loop: DistillConfig, teacher: nn.Module, evaluate: Evaluate,
+    def train(self, setup: RunSetup, loop: DistillConfig, teacher: nn.Module, student: nn.Module, evaluate: Evaluate,
               callback: Callback) -> nn.Module:
-        """A student distilled from ``teacher`` by the collection loop ``loop`` (the ``distill`` section)."""
-        student = build_student(setup.config["student"], teacher, setup.env).to(setup.device)
+        """``student`` distilled from ``teacher`` by the collection loop ``loop`` (the ``distill`` section)."""
         distill_policy(student, teacher, setup.env, loop, distillation_loss(self.loss, self.temperature), setup.seed,
                        setup.device, evaluate, callback, setup.checkpoint)
         return student
@@ -72,13 +72,13 @@ class Kickstarting:
     weight_start: float = 1.0
     weight_end: float = 0.0
     anneal_fraction: float = 0.5
+    student_critic: ClassVar[bool] = True  # PPO trains the student's value head too
 
-    def train(self, setup: RunSetup, loop: DistillConfig, teacher: nn.Module, evaluate: Evaluate,
+    def train(self, setup: RunSetup, loop: DistillConfig, teacher: nn.Module, student: nn.Module, evaluate: Evaluate,
               callback: Callback) -> nn.Module:
-        """A student with a value head kickstarted from ``teacher``; PPO's settings replace ``loop``'s."""
+        """``student`` (with a value head) kickstarted from ``teacher``; PPO's settings replace ``loop``'s."""
         ppo = dataclass_from_dict(PPOConfig, {**setup.config["teacher"]["ppo"], "total_steps": self.total_steps,
                                               "learning_rate": self.learning_rate, "update_obs_norm": False}, "PPO")
-        student = build_student(setup.config["student"], teacher, setup.env, with_critic=True).to(setup.device)
         weight = linear_anneal(self.weight_start, self.weight_end, self.anneal_fraction)
         kickstart(student, teacher, setup.env, ppo, distillation_loss(self.loss, self.temperature), weight, setup.seed,
                   setup.device, evaluate, callback, setup.checkpoint)

@@ -26,17 +26,17 @@ from torch import nn
 from kd.common.metrics.rl import format_return, percent_of_teacher
 from kd.common.utils.checkpoint import MODEL_CHECKPOINT
 from kd.common.utils.cli import common_parser, main_entry
-from kd.common.utils.config import dataclass_from_dict, load_yaml
+from kd.common.utils.config import dataclass_from_dict, did_you_mean, load_yaml
 from kd.common.utils.errors import ConfigError
 from kd.common.utils.method_sections import method_settings
 from kd.common.utils.plotting import figures_markdown
-from kd.rl.distillation import DistillConfig
-from kd.rl.distillation.losses import loss_for_actions
+from kd.rl.distillation import DATA_SOURCES, DistillConfig
+from kd.rl.distillation.losses import check_temperature, loss_for_actions
 from kd.rl.distillation.methods import METHODS, Kickstarting, PolicyDistillation, checked_method_name, method_setting
 from kd.rl.evaluation import evaluate_policy, percent_baseline, percent_heading
 from kd.rl.figures import run_figures
 from kd.rl.run_setup import DEFAULT_CONFIG, setup_run
-from kd.rl.student_model import size_report
+from kd.rl.student_model import build_student, size_report
 from kd.rl.teacher_model.checkpoint import load_policy_for, save_policy
 
 
@@ -68,22 +68,29 @@ def refuse_unread_distill_keys(config: dict, args: argparse.Namespace) -> None:
                           f"settings from methods.kickstarting and teacher.ppo: drop it{instead}")
 
 
-def prepare(config: dict, device, state: dict | None,
-            args: argparse.Namespace) -> tuple[Kickstarting | PolicyDistillation, DistillConfig, nn.Module]:
-    """``(method, loop settings, teacher)`` before the run folder exists: ``method.name`` a known method and every
-    ``methods.<name>`` section its constructor's arguments, no ``distill`` key set that the method would not read
-    (:func:`refuse_unread_distill_keys`), the teacher checked against the environment, and the method's
-    ``loss`` (``auto`` resolved, and recorded so in the config) fitting the teacher's actions."""
+def prepare(config: dict, device, state: dict | None, args: argparse.Namespace
+            ) -> tuple[Kickstarting | PolicyDistillation, DistillConfig, nn.Module, nn.Module]:
+    """``(method, loop settings, teacher, student)`` before the run folder exists: ``method.name`` a known method and
+    every ``methods.<name>`` section its constructor's arguments, no ``distill`` key set that the method would not
+    read (:func:`refuse_unread_distill_keys`), ``distill.data`` a known data source, the teacher checked against the
+    environment, the method's ``loss`` (``auto`` resolved, and recorded so in the config) fitting the teacher's
+    actions and reading the ``temperature`` if one is set, and the student built from the ``student`` section (so a
+    misspelt ``student.arch`` key is refused here)."""
     name = checked_method_name(config)
     refuse_unread_distill_keys(config, args)
+    loop = dataclass_from_dict(DistillConfig, config["distill"], "distill")
+    if loop.data not in DATA_SOURCES:
+        raise ConfigError(f"unknown distill.data '{loop.data}'{did_you_mean(loop.data, DATA_SOURCES.names())}")
     if not config["teacher"]["checkpoint"]:
         raise ConfigError("pass teacher.checkpoint=PATH (the checkpoints/model.pt a train_teacher run wrote)")
     teacher, _ = load_policy_for(config["teacher"]["checkpoint"], config["env"], device, "teacher.checkpoint")
     method = METHODS.get(name)(**method_settings(config))
     method = replace(method, loss=loss_for_actions(method.loss, teacher.arch_kwargs["action_kind"],
                                                    f"methods.{name}.loss"))
+    check_temperature(method.loss, method.temperature, f"methods.{name}")
     config["methods"] = {**(config.get("methods") or {}), name: asdict(method)}
-    return method, dataclass_from_dict(DistillConfig, config["distill"], "distill"), teacher
+    student = build_student(config["student"], teacher, config["env"], with_critic=method.student_critic)
+    return method, loop, teacher, student.to(device)
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -96,13 +103,13 @@ def main(argv: list[str] | None = None) -> dict:
     setup = setup_run(args, "distill",
                       lambda config, device, state: prepare(config, device, state, args))
     config, run, env = setup.config, setup.run, setup.env
-    method, loop, teacher = setup.prepared
+    method, loop, teacher, student = setup.prepared
     name, teacher_path = config["method"]["name"], config["teacher"]["checkpoint"]
 
     def evaluate(policy):
         return evaluate_policy(policy, env, loop.eval_episodes, seed=setup.seed * 1000, device=setup.device)
 
-    student = method.train(setup, loop, teacher, evaluate, run.log_epoch)
+    method.train(setup, loop, teacher, student, evaluate, run.log_epoch)
     episodes, seed = config["eval"]["episodes"], config["eval"]["seed"]
     teacher_stats = evaluate_policy(teacher, env, episodes, seed, device=setup.device)
     student_stats = evaluate_policy(student, env, episodes, seed, device=setup.device)

@@ -4,7 +4,8 @@
         --teacher runs/rl-cartpole-train_teacher-s1-.../checkpoints/model.pt --episodes 20 --seed 100000 --gif
 
 Episode i uses seed ``--seed + i``, so the same checkpoint gives the same returns every time. Each
-checkpoint is played under the environment settings stored in it. A policy is labelled by its run folder
+checkpoint is played under the environment settings stored in it: evaluate reads no config, and refuses ``--config``,
+``--resume`` and ``key=value`` overrides in one line. A policy is labelled by its run folder
 (``rl-cartpole-distill-s1-<stamp>``, with the file's name when it is not ``model.pt``: ``...-<stamp>-best``).
 """
 from __future__ import annotations
@@ -44,6 +45,12 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--stochastic", action="store_true", help="sample actions instead of acting greedily")
     parser.add_argument("--gif", action="store_true", help="save a GIF of one episode per policy in plots/")
     args = parser.parse_args(argv)
+    unread = ([f"--config {args.config}"] if args.config else []) + \
+        ([f"--resume {args.resume}"] if args.resume else []) + args.overrides
+    if unread:
+        raise ConfigError(f"evaluate reads no config (each policy is played under the environment settings saved in "
+                          f"its checkpoint): drop {' '.join(unread)}; its options are --episodes, --seed, "
+                          f"--stochastic, --gif")
     if not args.checkpoint and not args.teacher:
         raise ConfigError("give at least one --checkpoint PATH (or --teacher PATH)")
     seed = 100_000 if args.seed is None else args.seed

@@ -35,6 +35,7 @@ from kd.rl.teacher_model.ppo import PPOConfig, train_ppo
 TRAINING_EPISODES = 100  # the last training episodes averaged for CleanRL's / RL Zoo's figure
 
 TEACHER_ALGORITHMS: Registry = Registry("teacher algorithm")
+TEACHER_NETWORKS = {"ppo": "actor_critic", "dqn": "q_network"}  # the POLICY_ARCHS network each algorithm trains
 
 
 @TEACHER_ALGORITHMS.register("ppo")
@@ -54,13 +55,17 @@ def _dqn(agent, setup, evaluate, callback):
 
 def prepare(config: dict, device, state: dict | None) -> tuple:
     """``(algorithm, agent, start)``, made before the run folder exists: the algorithm, the network the config
-    describes and the ``teacher.init`` policy to start from (checked against the environment; None without one,
-    or when ``--resume`` continues from a saved ``state``)."""
+    describes (the one the algorithm trains: :data:`TEACHER_NETWORKS`) and the ``teacher.init`` policy to start from
+    (checked against the environment; None without one, or when ``--resume`` continues from a saved ``state``)."""
     section, env = config["teacher"], config["env"]
     if section["checkpoint"]:
         raise ConfigError("teacher.checkpoint is the trained teacher that distill reads; to continue training one "
                           "here, pass teacher.init=PATH")
     algorithm = TEACHER_ALGORITHMS.get(section["algo"])
+    network = TEACHER_NETWORKS[section["algo"]]
+    if section["network"] != network:
+        raise ConfigError(f"teacher.algo={section['algo']} trains teacher.network={network}, not "
+                          f"{section['network']}: pass teacher.network={network} (and a teacher.arch it takes)")
     agent = build_policy(section, env).to(device)
     init = section.get("init") if state is None else None
     start = load_policy_for(init, env, device, "teacher.init")[0] if init else None

@@ -18,7 +18,7 @@ def build_student(section: dict, teacher: nn.Module, env: dict, with_critic: boo
     arch["normalize_obs"] = teacher.normalizer.enabled
     if with_critic:
         arch["critic"] = True
-    student = build_policy({"network": section["network"], "arch": arch}, env)
+    student = build_policy({"network": section["network"], "arch": arch}, env, "student")
     student.normalizer.load_state_dict(teacher.normalizer.state_dict())
     return student
 

@@ -103,6 +103,39 @@ def test_user_mistakes_exit_with_one_line(tmp_path, capsys):
     assert "unknown environment 'pongg'" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("override,expected", [
+    ("teacher.algo=dqn", "error: teacher.algo=dqn trains teacher.network=q_network, not actor_critic: pass "
+                         "teacher.network=q_network (and a teacher.arch it takes)"),
+    ("teacher.network=q_network", "error: teacher.algo=ppo trains teacher.network=actor_critic, not q_network: pass "
+                                  "teacher.network=actor_critic (and a teacher.arch it takes)"),
+    ("teacher.arch.hiden=[8]", "error: teacher.arch: policy architecture 'actor_critic' takes no argument 'hiden'; "
+                               "did you mean 'hidden'?"),
+])
+def test_train_teacher_refuses_a_network_its_algo_does_not_train_or_a_misspelt_arch(tmp_path, capsys, override,
+                                                                                   expected):
+    with pytest.raises(SystemExit) as exit_info:
+        main_entry(train_teacher.main, ["--config", str(CONFIG), "--runs-dir", str(tmp_path), "--dry-run", override])
+    assert exit_info.value.code != 0 and capsys.readouterr().err.strip() == expected
+    assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("preset", sorted(p.stem for p in CONFIG.parent.glob("*.yaml")))
+def test_every_presets_teacher_network_is_its_algorithms(preset):
+    teacher = yaml.safe_load((CONFIG.parent / f"{preset}.yaml").read_text())["teacher"]
+    assert train_teacher.TEACHER_NETWORKS[teacher["algo"]] == teacher["network"]
+
+
+def test_evaluate_refuses_a_config_it_would_not_read(tmp_path, capsys, linear_cartpole_teacher):
+    policy = save_policy(linear_cartpole_teacher, tmp_path / "model.pt", CARTPOLE)
+    with pytest.raises(SystemExit) as exit_info:
+        main_entry(evaluate.main, ["--config", "cartpole", "--checkpoint", str(policy), "--runs-dir",
+                                   str(tmp_path / "runs"), "eval.episodes=3"])
+    assert exit_info.value.code != 0 and capsys.readouterr().err.strip() == (
+        "error: evaluate reads no config (each policy is played under the environment settings saved in its "
+        "checkpoint): drop --config cartpole eval.episodes=3; its options are --episodes, --seed, --stochastic, --gif")
+    assert not (tmp_path / "runs").exists()
+
+
 def fake_run(root: Path, name: str, config: dict, final: dict, history: list[dict]) -> Path:
     """A finished run folder as the RL scripts leave it (config.yaml, metrics.json), without training."""
     run = root / name

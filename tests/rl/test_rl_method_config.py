@@ -74,6 +74,34 @@ def test_a_bad_method_argument_is_one_line(tmp_path, capsys, teacher_pt, overrid
     assert err.startswith(expected), err
 
 
+@pytest.mark.parametrize("override,expected", [
+    ("student.arch.hiden=[8]", "error: student.arch: policy architecture 'actor_critic' takes no argument 'hiden'; "
+                               "did you mean 'hidden'?"),
+    ("student.arch.obs_shape=[4]", "error: student.arch.obs_shape is set by the environment's spaces: drop it"),
+    ("distill.data=teachr", "error: unknown distill.data 'teachr'; did you mean 'teacher'?"),
+    ("methods.policy_distillation.loss=nll methods.policy_distillation.temperature=0.5",
+     "error: methods.policy_distillation.temperature=0.5 is read only by methods.policy_distillation.loss=kl (the "
+     "teacher's softmax(q / T)), not by methods.policy_distillation.loss=nll: drop it, or pass "
+     "methods.policy_distillation.loss=kl"),
+    ("method.name=kickstarting student.arch.hiden=[8]", "error: student.arch: policy architecture 'actor_critic' takes "
+                                                        "no argument 'hiden'; did you mean 'hidden'?"),
+])
+def test_the_student_data_source_and_temperature_are_checked_before_the_run_folder(tmp_path, capsys, teacher_pt,
+                                                                                    override, expected):
+    """The student is built, distill.data looked up and a temperature the loss would ignore refused in prepare, so
+    --dry-run catches each of them and a run leaves nothing behind."""
+    argv = [f"teacher.checkpoint={teacher_pt}", *override.split()]
+    assert refused(tmp_path / "runs", capsys, "--dry-run", *argv) == expected
+    assert refused(tmp_path / "runs", capsys, *argv) == expected
+
+
+def test_a_temperature_of_one_passes_with_any_loss(tmp_path, capsys, teacher_pt):
+    config = dry_run(tmp_path / "runs", capsys, f"teacher.checkpoint={teacher_pt}", "distill.data=mix",
+                     "methods.policy_distillation.loss=nll", "methods.policy_distillation.temperature=1")
+    assert config["methods"]["policy_distillation"] == {"loss": "nll", "temperature": 1.0}
+    assert config["distill"]["data"] == "mix"
+
+
 def test_a_near_miss_in_a_presets_method_section_names_the_argument_meant(tmp_path, capsys, teacher_pt):
     preset = yaml.safe_load(CONFIG.read_text())
     preset["methods"]["kickstarting"]["wieght_start"] = preset["methods"]["kickstarting"].pop("weight_start")
