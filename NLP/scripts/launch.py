@@ -32,6 +32,9 @@ DEFAULTS_DIR = CONFIG_DIR / "defaults"  # <task>.yaml: every key of that task's 
 # Mappings whose keys are free: the changes to a pretrained teacher's config that make its student
 # (``student.config.n_layer=6``).
 OPEN_SECTIONS = ("student.config",)
+# Where a model's training settings live: an unknown ``student.epoch`` or ``teacher.lr`` is taken to mean
+# ``distill.epochs`` or ``train.lr`` (kd.common.utils.config.did_you_mean).
+HOMES = {"student": "distill", "teacher": "train"}
 # What --resume cannot change: the run's checkpoints, vocabularies and caches were made with these.
 FIXED_ON_RESUME = ("seed", "task", "data.name", "data.path", "data.train_file", "data.dev_file", "data.text_column",
                    "data.label_column", "data.header", "data.train_subset", "data.min_freq", "data.tokenizer",
@@ -84,11 +87,11 @@ def load_nlp_config(args) -> dict:
     defaults = load_yaml(defaults_file)
     if args.resume:
         saved = load_run_config(args.resume, overrides, fixed=FIXED_ON_RESUME, open_sections=OPEN_SECTIONS,
-                                renamed=task.renamed)
+                                renamed=task.renamed, homes=HOMES)
         cfg = merge(defaults, saved)
     else:
         cfg = load_config(source, overrides, defaults=defaults, open_sections=OPEN_SECTIONS, renamed=task.renamed,
-                          strict=True, defaults_file=defaults_file)
+                          strict=True, defaults_file=defaults_file, homes=HOMES)
         cfg["name"] = cfg["name"] or source.stem
     task.check_config(cfg)
     return cfg

@@ -13,7 +13,14 @@ from kd.nlp.scripts.launch import run_stage
     (["--config", "sst2", "data.train_subet=8"], ConfigError,
      "unknown config key 'data.train_subet'; did you mean 'data.train_subset'?"),
     (["--config", "sst2", "distill.epoch=1"], ConfigError, "did you mean 'distill.epochs'?"),
-    (["--config", "sst"], MissingPathError, "config 'sst' not found; pass a YAML path or one of: lm, multi30k, sst2"),
+    (["--config", "sst"], MissingPathError,
+     "config 'sst' not found; did you mean 'sst2'? pass a YAML path or one of: lm, multi30k, sst2"),
+    (["--config", "sst2", "student.epoch=1"], ConfigError,  # a student's training settings live in distill
+     "unknown config key 'student.epoch'; did you mean 'distill.epochs'?"),
+    (["--config", "sst2", "student.lr=1e-3"], ConfigError,
+     "unknown config key 'student.lr'; did you mean 'distill.lr'?"),
+    (["--config", "sst2", "teacher.epochs=1"], ConfigError,
+     "unknown config key 'teacher.epochs'; did you mean 'train.epochs'?"),
 ])
 def test_near_misses_name_what_was_meant(argv, error, message, tmp_path):
     with pytest.raises(error, match=message.replace("?", r"\?")):
