@@ -12,7 +12,7 @@ from kd.common.utils.checkpoint import (atomic_save, checkpoint_kind, load_state
 from kd.common.utils.cli import common_parser
 from kd.common.utils.config import apply_overrides, did_you_mean, load_config, load_run_config, save_yaml
 from kd.common.utils.errors import CheckpointMismatchError, ConfigError, MissingPathError, UnknownNameError
-from kd.common.utils.registry import Registry
+from kd.common.utils.registry import Registry, check_arguments
 
 
 def test_overrides_parse_yaml_values_and_reject_unknown_keys(tmp_path):
@@ -134,6 +134,29 @@ def test_registry_lists_choices_for_unknown_names():
     assert models.build("mlp") == "mlp"
     with pytest.raises(UnknownNameError, match="unknown model 'cnn'; choose one of: mlp"):
         models.get("cnn")
+
+
+def test_an_argument_annotated_float_int_or_bool_takes_only_such_a_value():
+    methods = Registry("method")
+
+    @methods.register("kd")
+    def kd(teacher: object, temperature: float = 4.0, warmup: int = 0, hard: bool = False, stages: int | None = None,
+           names: list | None = None):
+        return temperature
+
+    check_arguments(methods, "kd", supplied=["teacher"], teacher=None, temperature=2, warmup=3, hard=True,
+                    stages=None, names=["a"])  # an int is a float; None where None is the default
+    for setting, message in [({"temperature": "abc"}, "methods.kd.temperature='abc' must be a number"),
+                             ({"temperature": True}, "methods.kd.temperature=True must be a number"),
+                             ({"warmup": 2.5}, "methods.kd.warmup=2.5 must be a whole number"),
+                             ({"warmup": False}, "methods.kd.warmup=False must be a whole number"),
+                             ({"hard": 1}, "methods.kd.hard=1 must be true or false"),
+                             ({"stages": "x"}, "methods.kd.stages='x' must be a whole number or null")]:
+        with pytest.raises(ConfigError) as error:
+            check_arguments(methods, "kd", section="methods.kd", **setting)
+        assert str(error.value) == message
+    with pytest.raises(ConfigError, match="^method 'kd': temperature='abc' must be a number$"):  # no section given
+        check_arguments(methods, "kd", temperature="abc")
 
 
 def test_checkpoint_round_trip_and_mismatch(tmp_path):

@@ -188,6 +188,8 @@ def run_cli(module, argv, capsys) -> tuple[int, str]:
                                "image-classification methods are: "),
     (["methods.kd.temprature=3"], "error: unknown config key 'methods.kd.temprature'; did you mean "
                                   "'methods.kd.temperature'?"),
+    (["methods.kd.temperature=abc"], "error: methods.kd.temperature='abc' must be a number"),
+    (["methods.dkd.warmup=2.5"], "error: methods.dkd.warmup=2.5 must be a whole number"),  # a section not in use too
     (["method.kwargs={alpha: 1}"], "error: config key 'method.kwargs' was renamed to methods.<name>.<argument>"),
     (["method.name=dkd"], "error: method.name=dkd needs the label of every image it distils on"),
     (["student.labelled_fraction=0"], "error: student.labelled_fraction must be in (0, 1], got 0"),
