@@ -1,8 +1,8 @@
 """The body shared by the three NLP scripts: config, seed, device, run folder, the task's stage, final table.
 
 A stage receives ``open_run``, not the run folder: it loads its data, tokenizers and checkpoints first and
-calls ``open_run()`` when it is about to train, so a mistake in any of them leaves no folder behind (and, with
-``--resume``, an untouched config.yaml); with ``--dry-run`` that call prints the config and exits instead.
+calls ``open_run()`` when it is about to train or evaluate, so a mistake in any of them leaves no folder behind (and,
+with ``--resume``, an untouched config.yaml); with ``--dry-run`` that call prints the config and exits instead.
 A config is the task's defaults file (``NLP/configs/defaults/<task>.yaml``: every key, with a comment) < the preset
 (``--config``: a name in NLP/configs/, ``sst2``, or a YAML path; its ``task`` picks the defaults) < ``key.sub=value``
 overrides. A key the defaults lack is refused naming the key meant, in a preset as on the command line; a key the
