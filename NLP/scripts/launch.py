@@ -46,6 +46,9 @@ def run_stage(stage: str, description: str, argv: list[str] | None = None) -> di
     """Parse the common flags, run ``TASKS[cfg.task].<stage>`` in a new (or resumed) run folder, print the table."""
     args = common_parser(description).parse_args(argv)
     cfg = load_nlp_config(args)
+    if stage == "train_teacher" and cfg["teacher"].get("checkpoint"):
+        raise ConfigError("teacher.checkpoint is the trained teacher that distill and evaluate read; train_teacher "
+                          "trains one from teacher.name or from scratch: drop teacher.checkpoint")
     task = TASKS.get(cfg["task"])
     seed_everything(cfg["seed"])
     if cfg.get("threads"):
