@@ -49,24 +49,22 @@ def did_you_mean(name: str, known: Iterable[str], listed_in: str | Path | None =
     siblings (:func:`siblings`); past MAX_LISTED of them, the first ones and ``... (N more; see <listed_in>)``,
     ``listed_in`` being the file that lists every key.
 
-    The name meant, by the last part of a dotted key (its leaf) first: a key of another section with the same leaf
-    (``teacher.lr`` -> ``student.lr``), else a key whose leaf is close to it (``student.epoch`` -> ``student.epochs``),
-    else the closest whole key. Among several, one of ``name``'s own section comes first, then one of its home
-    section (``homes``: a section -> the section that holds its settings, as NLP's ``{"student": "distill"}``: a
-    student's epochs are ``distill.epochs``), then the closest whole key."""
+    The name meant, by the last part of a dotted key (its leaf) first: a key of ``name``'s own section whose leaf is
+    close to it (``student.epoch`` -> ``student.epochs``), else a key of another section with the same leaf
+    (``teacher.lr`` -> ``student.lr``), else one with a close leaf, else the closest whole key. Among several, one of
+    the home section of ``name``'s comes first (``homes``: a section -> the section that holds its settings, as
+    NLP's ``{"student": "distill"}``: a student's epochs are ``distill.epochs``), then the closest whole key."""
     known = sorted(known)
     section, _, leaf = name.rpartition(".")
-
-    def leaf_of(key: str) -> str:
-        return key.rpartition(".")[2]
-
-    close_leaves = set(difflib.get_close_matches(leaf, {leaf_of(k) for k in known}, n=3, cutoff=0.75))
-    for candidates in ([k for k in known if leaf_of(k) == leaf],
-                       [k for k in known if leaf_of(k) in close_leaves],
+    home = (homes or {}).get(section)
+    close_leaves = set(difflib.get_close_matches(leaf, {k.rpartition(".")[2] for k in known}, n=3, cutoff=0.75))
+    split = [k.rpartition(".") for k in known]
+    for candidates in ([s + dot + kleaf for s, dot, kleaf in split if s == section and kleaf in close_leaves],
+                       [s + dot + kleaf for s, dot, kleaf in split if kleaf == leaf],
+                       [s + dot + kleaf for s, dot, kleaf in split if kleaf in close_leaves],
                        difflib.get_close_matches(name, known, n=1, cutoff=0.75)):
         if candidates:
-            home = (homes or {}).get(section)
-            best = min(candidates, key=lambda k: (k.rpartition(".")[0] != section, k.rpartition(".")[0] != home,
+            best = min(candidates, key=lambda k: (k.rpartition(".")[0] != home,
                                                    -difflib.SequenceMatcher(None, name, k).ratio(), k))
             return f"; did you mean '{best}'?"
     names = siblings(name, known)

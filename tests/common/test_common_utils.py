@@ -48,6 +48,8 @@ def test_the_key_meant_goes_by_its_last_part_its_own_section_first_then_its_home
     assert did_you_mean("student.epoch", known) == "; did you mean 'train.epochs'?"  # no home: the closest key
     assert did_you_mean("methods.dkd.temprature", known) == "; did you mean 'methods.dkd.temperature'?"
     assert did_you_mean("methods.dkd.wramup", known) == "; did you mean 'methods.dkd.warmup'?"
+    with_seeds = ["seed", "run.seeds"]  # a near miss in its own section before the same leaf in another
+    assert did_you_mean("run.seed", with_seeds) == "; did you mean 'run.seeds'?"
 
 
 def test_a_far_miss_lists_its_siblings_a_subsection_once_and_at_most_a_dozen():
