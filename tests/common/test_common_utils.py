@@ -155,10 +155,10 @@ def test_an_argument_annotated_float_int_or_bool_takes_only_such_a_value():
                              ({"hard": 1}, "methods.kd.hard=1 must be true or false"),
                              ({"stages": "x"}, "methods.kd.stages='x' must be a whole number or null")]:
         with pytest.raises(ConfigError) as error:
-            check_arguments(methods, "kd", section="methods.kd", **setting)
+            check_arguments(methods, "kd", supplied=["teacher"], section="methods.kd", teacher=None, **setting)
         assert str(error.value) == message
     with pytest.raises(ConfigError, match="^method 'kd': temperature='abc' must be a number$"):  # no section given
-        check_arguments(methods, "kd", temperature="abc")
+        check_arguments(methods, "kd", teacher=None, temperature="abc")
 
 
 def test_checkpoint_round_trip_and_mismatch(tmp_path):
