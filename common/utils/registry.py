@@ -133,7 +133,7 @@ def check_arguments(registry: Registry, name: str, *, supplied: Iterable[str] = 
         kinds = scalar_types(parameter.annotation) if parameter is not None and key not in supplied else None
         if kinds is None or (value is None and parameter.default is None) or fits(value, kinds):
             continue
-        words = " or ".join([words for kind, words in SCALAR_WORDS.items() if kind in kinds]
+        words = " or ".join([word for kind, word in SCALAR_WORDS.items() if kind in kinds]
                             + (["null"] if type(None) in kinds else []))
         where = f"{section}." if section else f"{registry.kind} '{name}': "
         raise ConfigError(f"{where}{key}={value!r} must be {words}")
