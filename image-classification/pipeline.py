@@ -55,7 +55,6 @@ from kd.vision.torchvision_models import fetch_published_weights
 
 CONFIG_DIR = Path(__file__).parent / "configs"
 DEFAULT_CONFIG = CONFIG_DIR / "default.yaml"
-MODEL_FILE = MODEL_CHECKPOINT  # a stage's weights: checkpoints/model.pt, beside last.pt (the training state)
 
 
 # ------------------------------------------------------------------------------------------------ set-up
@@ -385,7 +384,7 @@ def test_evaluator(exp: Experiment, model: nn.Module, epochs: int,
 def finish_stage(exp: Experiment, distiller: Distiller, section: dict) -> Path:
     """Save the stage's model (arch + kwargs) and close the stage (:func:`close_stage`); return the checkpoint
     path."""
-    path = distiller.run.checkpoints / MODEL_FILE
+    path = distiller.run.checkpoints / MODEL_CHECKPOINT
     if distributed.is_main():  # under torchrun rank 0 writes; the others wait for the file in close_stage
         save_vision_model(distiller.student, path, section["arch"], exp.data.num_classes, exp.data.image_shape,
                           section["kwargs"], **data_record(exp.data), data_config=exp.cfg["data"],

@@ -11,6 +11,7 @@ from torch import Tensor, nn
 from kd.common.engine.evaluation import predict
 from kd.common.metrics import (checkpoint_size_bytes, classification_report, count_flops, count_parameters,
                                measure_latency)
+from kd.common.utils.plotting import markdown_grid
 
 COLUMNS = [("acc", "top-1 %", "{:.2f}"), ("errors", "test errors", "{:.1f}"), ("acc_top5", "top-5 %", "{:.2f}"),
            ("ece", "ECE %", "{:.2f}"),
@@ -63,10 +64,6 @@ def markdown_table(rows: dict[str, dict[str, float]], columns=COLUMNS) -> str:
     """One row per model name, one column per metric present in at least one row ("-" where missing);
     a metric with a ``<metric>_std`` entry is printed as ``mean ± std``."""
     present = [c for c in columns if any(c[0] in r for r in rows.values())]
-    lines = ["| model | " + " | ".join(c[1] for c in present) + " |",
-             "|---|" + "---:|" * len(present)]
-    for name, row in rows.items():
-        cells = [(fmt.format(row[key]) + (f" ± {fmt.format(row[f'{key}_std'])}" if f"{key}_std" in row else ""))
-                 if key in row else "-" for key, _, fmt in present]
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    cells = [[name] + [(fmt.format(row[key]) + (f" ± {fmt.format(row[f'{key}_std'])}" if f"{key}_std" in row else ""))
+                       if key in row else "-" for key, _, fmt in present] for name, row in rows.items()]
+    return markdown_grid(["model"] + [c[1] for c in present], cells, "l" + "r" * len(present))

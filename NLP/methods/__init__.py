@@ -5,8 +5,7 @@ Text classification: :data:`CLASSIFICATION_METHODS` (:mod:`kd.nlp.methods.classi
 :data:`TRANSLATION_METHODS` (:mod:`kd.nlp.methods.seq2seq`). Causal LM: :data:`LM_METHODS`
 (:mod:`kd.nlp.methods.causal_lm`).
 """
-from kd.nlp.methods.classification import (CLASSIFICATION_METHODS, ClassificationMethod, check_method_fits,
-                                           check_method_section)
+from kd.nlp.methods.classification import CLASSIFICATION_METHODS, ClassificationMethod, check_method_fits
 from kd.nlp.methods import supervised  # noqa: F401,E402  (each import registers its method)
 from kd.nlp.methods import kd  # noqa: F401,E402
 from kd.nlp.methods import logit_mse  # noqa: F401,E402
@@ -20,4 +19,4 @@ from kd.nlp.methods.causal_lm import LM_METHODS, LMMethod
 from kd.nlp.methods import lm_kd  # noqa: F401,E402
 
 __all__ = ["CLASSIFICATION_METHODS", "ClassificationMethod", "LMMethod", "LM_METHODS", "TRANSLATION_METHODS",
-           "TranslationMethod", "check_method_fits", "check_method_section"]
+           "TranslationMethod", "check_method_fits"]

@@ -10,7 +10,7 @@ kd               (1 - alpha) CE + alpha T^2 mean_t KL(p(. | w_<=t) || q(. | w_<=
 over the non-padding next-token positions; teacher and student must share the vocabulary. A method declares what it
 reads from the teacher (``teacher_outputs``; ``needs_teacher`` follows), which the task reads instead of the terms.
 Add a method: a :class:`LMMethod` subclass registered with ``@LM_METHODS.register("<name>")``, one import line in
-``methods/__init__.py``, its arguments under ``methods.<name>`` in lm.yaml.
+``methods/__init__.py``, its arguments under ``methods.<name>`` in NLP/configs/defaults/language_model.yaml.
 """
 from __future__ import annotations
 

@@ -38,7 +38,6 @@ from torch import Tensor
 from kd.common.engine import DistillationMethod, teacher_forward
 from kd.common.losses import labelled_cross_entropy
 from kd.common.utils.errors import ConfigError, KDError
-from kd.common.utils.method_sections import check_section
 from kd.common.utils.registry import Registry
 from kd.nlp.methods.vocabulary_check import require_same_outputs
 
@@ -110,13 +109,6 @@ def transformer_config(model, role: str, method: str):
                       f"return them (output_hidden_states); this {role} is not such a model: distil its logits "
                       "(method.name=kd or logit_mse)")
     return config
-
-
-def check_method_section(name: str, settings: Mapping, key: str = "method.name") -> None:
-    """A ConfigError for an unknown method ``name`` (``key`` names where it was given; the line lists the choices)
-    or for a setting its constructor does not take (naming the one meant:
-    ``classification method 'kd' takes no argument 'temprature'; did you mean 'temperature'?``)."""
-    check_section(CLASSIFICATION_METHODS, "text-classification", name, settings, key=key, supplied=SUPPLIED)
 
 
 def check_method_fits(name: str, mode: str, shares_tokenizer: bool | None = None, student_arch: str = "") -> None:

@@ -21,7 +21,7 @@ its share of the total. ``label_smoothing`` is the CE's (0: the plain CE of the 
 
 Add a method: a :class:`TranslationMethod` subclass in ``methods/<name>.py`` decorated with
 ``@TRANSLATION_METHODS.register("<name>")``, one import line in ``methods/__init__.py``, and its arguments under
-``methods.<name>`` in multi30k.yaml.
+``methods.<name>`` in NLP/configs/defaults/translation.yaml (every translation key, with its default).
 """
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """The body shared by the three NLP scripts: config, seed, device, run folder, the task's stage, final table.
 
 A stage receives ``open_run``, not the run folder: it loads its data, tokenizers and checkpoints first and
-calls ``open_run()`` when it is about to train, so a mistake in any of them leaves no folder behind (and, with
-``--resume``, an untouched config.yaml); with ``--dry-run`` that call prints the config and exits instead.
+calls ``open_run()`` when it is about to train or evaluate, so a mistake in any of them leaves no folder behind (and,
+with ``--resume``, an untouched config.yaml); with ``--dry-run`` that call prints the config and exits instead.
 A config is the task's defaults file (``NLP/configs/defaults/<task>.yaml``: every key, with a comment) < the preset
 (``--config``: a name in NLP/configs/, ``sst2``, or a YAML path; its ``task`` picks the defaults) < ``key.sub=value``
 overrides. A key the defaults lack is refused naming the key meant, in a preset as on the command line; a key the
@@ -32,6 +32,9 @@ DEFAULTS_DIR = CONFIG_DIR / "defaults"  # <task>.yaml: every key of that task's 
 # Mappings whose keys are free: the changes to a pretrained teacher's config that make its student
 # (``student.config.n_layer=6``).
 OPEN_SECTIONS = ("student.config",)
+# Where a model's training settings live: an unknown ``student.epoch`` or ``teacher.lr`` is taken to mean
+# ``distill.epochs`` or ``train.lr`` (kd.common.utils.config.did_you_mean).
+HOMES = {"student": "distill", "teacher": "train"}
 # What --resume cannot change: the run's checkpoints, vocabularies and caches were made with these.
 FIXED_ON_RESUME = ("seed", "task", "data.name", "data.path", "data.train_file", "data.dev_file", "data.text_column",
                    "data.label_column", "data.header", "data.train_subset", "data.min_freq", "data.tokenizer",
@@ -43,6 +46,9 @@ def run_stage(stage: str, description: str, argv: list[str] | None = None) -> di
     """Parse the common flags, run ``TASKS[cfg.task].<stage>`` in a new (or resumed) run folder, print the table."""
     args = common_parser(description).parse_args(argv)
     cfg = load_nlp_config(args)
+    if stage == "train_teacher" and cfg["teacher"].get("checkpoint"):
+        raise ConfigError("teacher.checkpoint is the trained teacher that distill and evaluate read; train_teacher "
+                          "trains one from teacher.name or from scratch: drop teacher.checkpoint")
     task = TASKS.get(cfg["task"])
     seed_everything(cfg["seed"])
     if cfg.get("threads"):
@@ -84,11 +90,11 @@ def load_nlp_config(args) -> dict:
     defaults = load_yaml(defaults_file)
     if args.resume:
         saved = load_run_config(args.resume, overrides, fixed=FIXED_ON_RESUME, open_sections=OPEN_SECTIONS,
-                                renamed=task.renamed)
+                                renamed=task.renamed, homes=HOMES)
         cfg = merge(defaults, saved)
     else:
         cfg = load_config(source, overrides, defaults=defaults, open_sections=OPEN_SECTIONS, renamed=task.renamed,
-                          strict=True, defaults_file=defaults_file)
+                          strict=True, defaults_file=defaults_file, homes=HOMES)
         cfg["name"] = cfg["name"] or source.stem
     task.check_config(cfg)
     return cfg

@@ -250,6 +250,7 @@ class ClassificationTask:
         teacher, t_tok, _ = load_teacher(cfg, False, data)
         roles = {"model": tok} if teacher is None else {"model": tok, "teacher": t_tok}
         loader = make_loader(data.dev_texts, data.dev_labels, roles, cfg, 64, False)
+        open_run()  # every check passed (--dry-run exits here)
         logits, labels = logits_on(model, loader, device, "model")
         teacher_logits = logits_on(teacher, loader, device, "teacher")[0] if teacher is not None else None
         report = classification_report(logits, labels, teacher_logits, ks=(1,))

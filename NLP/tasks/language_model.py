@@ -199,6 +199,7 @@ class LanguageModelTask:
             model, tok = load_teacher(cfg)
         splits = load_sentences(cfg)
         val_loader = make_loader(splits["validation"], tok, cfg, 128, False)
+        open_run()  # every check passed (--dry-run exits here)
         return LanguageModelTask._final(label, model.to(device), val_loader, splits, cfg, device)
 
     @staticmethod

@@ -8,6 +8,7 @@ from torch import nn
 
 from kd.common.engine import DistillationMethod, Distiller
 from kd.common.utils.errors import ConfigError
+from kd.common.utils.plotting import markdown_grid
 from kd.common.utils.run_folder import RunFolder
 
 
@@ -62,6 +63,4 @@ def markdown_table(rows: list[dict], columns: list[str]) -> str:
             return f"{value:,}"
         return str(value)
 
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(cell(r.get(c, "")) for c in columns) + " |" for r in rows]
-    return "\n".join(lines)
+    return markdown_grid(columns, [[cell(r.get(c, "")) for c in columns] for r in rows])

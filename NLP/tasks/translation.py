@@ -317,7 +317,9 @@ class TranslationTask:
             src_tok, tgt_tok = toks["source"], toks["target"]
         else:
             model, src_tok, tgt_tok = load_teacher(cfg)
-        return TranslationTask._final(label, model.to(device), cfg, load_pairs(cfg), src_tok, tgt_tok, device)
+        splits = load_pairs(cfg)
+        open_run()  # every check passed (--dry-run exits here, before the beam search)
+        return TranslationTask._final(label, model.to(device), cfg, splits, src_tok, tgt_tok, device)
 
     @staticmethod
     def _final(label, model, cfg, splits, src_tok, tgt_tok, device) -> dict:

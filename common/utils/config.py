@@ -43,16 +43,30 @@ def parse_yaml(text: str) -> Any:
 MAX_LISTED = 12
 
 
-def did_you_mean(name: str, known: Iterable[str], listed_in: str | Path | None = None) -> str:
-    """``"; did you mean 'x'?"`` for the known name closest to ``name`` (a typo, or the same last part of a
-    dotted key), else ``"; known: a, b, ..."``: ``name``'s siblings (:func:`siblings`); past MAX_LISTED of them, the
-    first ones and ``... (N more; see <listed_in>)``, ``listed_in`` being the file that lists every key."""
+def did_you_mean(name: str, known: Iterable[str], listed_in: str | Path | None = None,
+                 homes: Mapping[str, str] | None = None) -> str:
+    """``"; did you mean 'x'?"`` for the known name meant by ``name``, else ``"; known: a, b, ..."``: ``name``'s
+    siblings (:func:`siblings`); past MAX_LISTED of them, the first ones and ``... (N more; see <listed_in>)``,
+    ``listed_in`` being the file that lists every key.
+
+    The name meant, by the last part of a dotted key (its leaf) first: a key of ``name``'s own section whose leaf is
+    close to it (``student.epoch`` -> ``student.epochs``), else a key of another section with the same leaf
+    (``teacher.lr`` -> ``student.lr``), else one with a close leaf, else the closest whole key. Among several, one of
+    the home section of ``name``'s comes first (``homes``: a section -> the section that holds its settings, as
+    NLP's ``{"student": "distill"}``: a student's epochs are ``distill.epochs``), then the closest whole key."""
     known = sorted(known)
-    leaf = name.rsplit(".", 1)[-1]
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.75) or \
-        [k for k in known if k.rsplit(".", 1)[-1] == leaf]
-    if close:
-        return f"; did you mean '{close[0]}'?"
+    section, _, leaf = name.rpartition(".")
+    home = (homes or {}).get(section)
+    close_leaves = set(difflib.get_close_matches(leaf, {k.rpartition(".")[2] for k in known}, n=3, cutoff=0.75))
+    split = [k.rpartition(".") for k in known]
+    for candidates in ([s + dot + kleaf for s, dot, kleaf in split if s == section and kleaf in close_leaves],
+                       [s + dot + kleaf for s, dot, kleaf in split if kleaf == leaf],
+                       [s + dot + kleaf for s, dot, kleaf in split if kleaf in close_leaves],
+                       difflib.get_close_matches(name, known, n=1, cutoff=0.75)):
+        if candidates:
+            best = min(candidates, key=lambda k: (k.rpartition(".")[0] != home,
+                                                   -difflib.SequenceMatcher(None, name, k).ratio(), k))
+            return f"; did you mean '{best}'?"
     names = siblings(name, known)
     if len(names) <= MAX_LISTED:
         return f"; known: {', '.join(names)}"
@@ -89,15 +103,25 @@ def resolve_preset(preset: str | Path | None, config_dir: Path) -> Path | None:
         if candidate.is_file():
             return candidate
     names = sorted(p.stem for p in config_dir.glob("*.yaml") if p.stem != "default")
-    raise MissingPathError(f"config '{preset}' not found; pass a YAML path or one of: {', '.join(names)}")
+    close = difflib.get_close_matches(Path(preset).stem, names, n=1, cutoff=0.6)
+    hint = f"did you mean '{close[0]}'? " if close else ""
+    raise MissingPathError(f"config '{preset}' not found; {hint}pass a YAML path or one of: {', '.join(names)}")
 
 
 def load_yaml(path: str | Path) -> dict:
+    """The mapping a YAML file holds (empty: ``{}``); a file that is missing, not YAML or not a mapping is a one-line
+    user error naming it (and, for a syntax error, its line)."""
     path = Path(path)
     if not path.is_file():
         raise MissingPathError(f"config '{path}' does not exist")
-    with open(path) as f:
-        data = parse_yaml(f.read()) or {}
+    try:
+        data = parse_yaml(path.read_text()) or {}
+    except UnicodeDecodeError:
+        raise ConfigError(f"config '{path}' is not a text file; pass a YAML file of key: value lines") from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" (line {mark.line + 1}: {err.problem})" if mark is not None else ""
+        raise ConfigError(f"config '{path}' is not YAML{where}; pass a YAML file of key: value lines") from None
     if not isinstance(data, dict):
         raise ConfigError(f"config '{path}' must be a mapping of keys to values")
     return data
@@ -133,22 +157,26 @@ def in_open_section(key: str, open_sections: Iterable[str]) -> bool:
 
 
 def refuse_unknown(keys: Iterable[str], known: Mapping[str, Any], open_sections: Iterable[str] = (),
-                   where: str = "", listed_in: str | Path | None = None) -> None:
-    """A ConfigError naming the key meant (:func:`did_you_mean`; ``listed_in``: the file listing every key) for the
-    first of ``keys`` that is neither a key of ``known`` (a :func:`flatten`-ed config) nor a section of some, nor
-    under one of ``open_sections``; ``where`` follows the key in the message (`` in mine.yaml``)."""
+                   where: str = "", listed_in: str | Path | None = None,
+                   homes: Mapping[str, str] | None = None) -> None:
+    """A ConfigError naming the key meant (:func:`did_you_mean`; ``listed_in``: the file listing every key; ``homes``:
+    where a section's settings live) for the first of ``keys`` that is neither a key of ``known`` (a
+    :func:`flatten`-ed config) nor a section of some, nor under one of ``open_sections``; ``where`` follows the key
+    in the message (`` in mine.yaml``)."""
     open_sections = tuple(open_sections)
     for key in keys:
         if key not in known and not any(k.startswith(key + ".") for k in known) \
                 and not in_open_section(key, open_sections):
-            raise ConfigError(f"unknown config key '{key}'{where}{did_you_mean(key, known, listed_in)}")
+            raise ConfigError(f"unknown config key '{key}'{where}{did_you_mean(key, known, listed_in, homes)}")
 
 
 def apply_overrides(config: dict, overrides: Iterable[str], open_sections: Iterable[str] = (),
-                    renamed: Mapping[str, str] | None = None, listed_in: str | Path | None = None) -> dict:
+                    renamed: Mapping[str, str] | None = None, listed_in: str | Path | None = None,
+                    homes: Mapping[str, str] | None = None) -> dict:
     """Return a copy of ``config`` with each ``key.sub=value`` (or ``+new.key=value``) applied; a key under one of
     ``open_sections`` may be new without the ``+``, and an old name in ``renamed`` is refused with its new one; an
-    unknown key's message names ``listed_in`` (the file listing every key) when its section is too long to list."""
+    unknown key's message names ``listed_in`` (the file listing every key) when its section is too long to list, and
+    the key meant by ``homes`` (:func:`did_you_mean`)."""
     config = copy.deepcopy(config)
     known = flatten(config)
     for item in overrides:
@@ -159,7 +187,7 @@ def apply_overrides(config: dict, overrides: Iterable[str], open_sections: Itera
         key = key.lstrip("+")
         refuse_renamed([key], renamed or {})
         if not adding:
-            refuse_unknown([key], known, open_sections, listed_in=listed_in)
+            refuse_unknown([key], known, open_sections, listed_in=listed_in, homes=homes)
         try:
             value = parse_yaml(raw) if raw != "" else None
         except yaml.YAMLError as err:
@@ -185,19 +213,20 @@ def saved_config(run_dir: str | Path) -> Path:
 
 
 def load_run_config(run_dir: str | Path, overrides: Iterable[str] = (), fixed: Iterable[str] = (),
-                    open_sections: Iterable[str] = (), renamed: Mapping[str, str] | None = None) -> dict:
+                    open_sections: Iterable[str] = (), renamed: Mapping[str, str] | None = None,
+                    homes: Mapping[str, str] | None = None) -> dict:
     """The ``config.yaml`` a script saved in its run folder (what ``--resume RUN_DIR`` continues), with
     ``overrides`` applied; a folder without one is a one-line user error.
 
     A resumed run applies the settings it is given (learning rates, epochs, ...), but some cannot change
     half-way: the architectures its checkpoints hold, the data set, the seed. ``fixed`` names those keys
     (a section name covers every key in it); an override that changes one is refused in one line, before
-    anything in the run folder is touched. ``open_sections`` and ``renamed``: as in :func:`apply_overrides`.
+    anything in the run folder is touched. ``open_sections``, ``renamed`` and ``homes``: as in :func:`apply_overrides`.
     """
     saved = saved_config(run_dir)
     before = load_yaml(saved)
     refuse_renamed(flatten(before), renamed or {}, where=f" in {saved} (a run of an earlier version)")
-    after = apply_overrides(before, overrides, open_sections, renamed, listed_in=saved)
+    after = apply_overrides(before, overrides, open_sections, renamed, listed_in=saved, homes=homes)
     old, new = flatten(before), flatten(after)
     for key in sorted(set(old) | set(new)):
         if old.get(key) != new.get(key) and any(key == f or key.startswith(f + ".") for f in fixed):
@@ -209,13 +238,13 @@ def load_run_config(run_dir: str | Path, overrides: Iterable[str] = (), fixed: I
 def load_config(path: str | Path | None, overrides: Iterable[str] = (), defaults: dict | None = None,
                 config_dir: Path | None = None, open_sections: Iterable[str] = (),
                 renamed: Mapping[str, str] | None = None, strict: bool = False,
-                defaults_file: str | Path | None = None) -> dict:
+                defaults_file: str | Path | None = None, homes: Mapping[str, str] | None = None) -> dict:
     """``defaults`` (a dict) updated by the preset at ``path`` (with ``config_dir``: a path or a preset name,
-    :func:`resolve_preset`), then by the overrides (``open_sections``, ``renamed``: see :func:`apply_overrides`;
-    an old name in the preset is refused too). With ``strict``, every key of the preset is a key of ``defaults`` (or
-    lies under an open section), checked as an override's is: a near miss in a file of one's own is refused naming
-    the file and the key meant, not merged in unread. ``defaults_file``, the file ``defaults`` come from, is named
-    when an unknown key's section has too many keys to list."""
+    :func:`resolve_preset`), then by the overrides (``open_sections``, ``renamed``, ``homes``: see
+    :func:`apply_overrides`; an old name in the preset is refused too). With ``strict``, every key of the preset is a
+    key of ``defaults`` (or lies under an open section), checked as an override's is: a near miss in a file of one's
+    own is refused naming the file and the key meant, not merged in unread. ``defaults_file``, the file ``defaults``
+    come from, is named when an unknown key's section has too many keys to list."""
     config = copy.deepcopy(defaults or {})
     if config_dir is not None:
         path = resolve_preset(path, config_dir)
@@ -224,9 +253,9 @@ def load_config(path: str | Path | None, overrides: Iterable[str] = (), defaults
         refuse_renamed(flatten(preset), renamed or {}, where=f" in {path}")
         if strict:
             refuse_unknown(flatten(preset), flatten(config), open_sections, where=f" in {path}",
-                           listed_in=defaults_file)
+                           listed_in=defaults_file, homes=homes)
         config = merge(config, preset)
-    return apply_overrides(config, overrides, open_sections, renamed, listed_in=defaults_file)
+    return apply_overrides(config, overrides, open_sections, renamed, listed_in=defaults_file, homes=homes)
 
 
 def merge(base: dict, update: dict) -> dict:

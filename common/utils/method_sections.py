@@ -17,14 +17,16 @@ def check_section(registry: Registry, what: str, name: str, settings: Mapping, k
                   supplied: Iterable[str] = ()) -> None:
     """A ConfigError for an unknown method ``name`` of ``registry`` (``key`` names where it was given; the line lists
     the ``what`` methods) or for a setting its constructor does not take (``word_kd`` ... ``did you mean
-    'temperature'?``). ``supplied``: the arguments the task gives (``teacher``, ``student``), not the config."""
+    'temperature'?``) or of the wrong type (``methods.kd.temperature='abc' must be a number``). ``supplied``: the
+    arguments the task gives (``teacher``, ``student``), not the config."""
     if name not in registry:
         close = difflib.get_close_matches(name, registry.names(), n=1, cutoff=0.6)
         meant = f" (did you mean '{close[0]}'?)" if close else ""
         where = f"unknown {key} '{name}'" if key == "method.name" else f"{key}: no method is called '{name}'"
         raise ConfigError(f"{where}{meant}; the {what} methods are: {', '.join(registry.names())}")
     supplied = tuple(supplied)
-    check_arguments(registry, name, supplied=supplied, **{s: None for s in supplied}, **settings)
+    check_arguments(registry, name, supplied=supplied, section=f"methods.{name}", **{s: None for s in supplied},
+                    **settings)
 
 
 def method_settings(cfg: dict, name: str | None = None, **changes) -> dict:

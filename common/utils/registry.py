@@ -5,13 +5,16 @@ every name ``torchvision:<model>`` valid, resolved by ``resolve("<model>")``, so
 library are selectable by name without listing each of them here.
 
 An entry is built with arguments from a config through :func:`build_checked`: a wrong argument name is a one-line
-ConfigError (naming the argument meant, or those the entry does take), not a TypeError traceback from deep inside
-a constructor. :func:`section_options` picks from a config section (``data``) the arguments its ``name``'s entry
-takes, and refuses a key that only other entries read when the user set it.
+ConfigError (naming the argument meant, or those the entry does take), not a TypeError traceback from deep inside a
+constructor; nor is a value of the wrong type for an argument annotated ``float``, ``int`` or ``bool``
+(``methods.kd.temperature=abc``). :func:`section_options` picks from a config section (``data``) the arguments its
+``name``'s entry takes, and refuses a key that only other entries read when the user set it.
 """
 from __future__ import annotations
 
 import inspect
+import types
+import typing
 from typing import Any, Callable, Generic, Iterable, TypeVar
 
 from kd.common.utils.config import did_you_mean
@@ -77,16 +80,46 @@ def keyword_parameters(fn: Callable) -> dict[str, inspect.Parameter]:
     return {name: p for name, p in parameters.items() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
 
 
-def check_arguments(registry: Registry, name: str, *, supplied: Iterable[str] = (), **kwargs: Any) -> None:
-    """Raise UnknownNameError for an unknown ``name``, ConfigError if its constructor cannot take ``kwargs``.
-    ``supplied``: the arguments the code gives (not the user's config), left out of the suggestions."""
+# What a scalar annotation asks for, in the words of an error message.
+SCALAR_WORDS = {float: "a number", int: "a whole number", bool: "true or false"}
+
+
+def scalar_types(annotation: Any) -> set[type] | None:
+    """The types of an annotation made of ``float``, ``int``, ``bool`` and ``None`` alone (``float | None`` ->
+    ``{float, NoneType}``); None for any other annotation, whose values are not checked here."""
+    if annotation in SCALAR_WORDS:
+        return {annotation}
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        kinds = set(typing.get_args(annotation))
+        if kinds <= {*SCALAR_WORDS, type(None)} and kinds & set(SCALAR_WORDS):
+            return kinds
+    return None
+
+
+def fits(value: Any, kinds: set[type]) -> bool:
+    """Whether ``value`` is one of ``kinds`` (:func:`scalar_types`): an int is a float too, a bool is no int."""
+    if isinstance(value, bool):
+        return bool in kinds
+    if isinstance(value, int):
+        return bool(kinds & {int, float})
+    return isinstance(value, tuple(kinds))
+
+
+def check_arguments(registry: Registry, name: str, *, supplied: Iterable[str] = (), section: str | None = None,
+                    **kwargs: Any) -> None:
+    """Raise UnknownNameError for an unknown ``name``, ConfigError if its constructor cannot take ``kwargs`` or if a
+    value is not of its parameter's scalar type (:func:`scalar_types`; None is fine where it is the default), the
+    value named by its config key when ``section`` (``methods.kd``) says where the arguments come from.
+    ``supplied``: the arguments the code gives (not the user's config), left out of the suggestions and the type
+    checks."""
     fn = registry.get(name)
+    supplied = set(supplied)
     try:
-        signature = inspect.signature(fn)
-    except (TypeError, ValueError):  # no introspectable signature: the call itself will complain
+        signature = inspect.signature(fn, eval_str=True)
+    except (TypeError, ValueError, NameError):  # no introspectable signature: the call itself will complain
         return
     parameters = signature.parameters
-    accepted = [p for p in keyword_parameters(fn) if p not in set(supplied)]
+    accepted = [p for p in keyword_parameters(fn) if p not in supplied]
     if not any(param.kind == param.VAR_KEYWORD for param in parameters.values()):
         for key in kwargs:
             if key not in parameters:
@@ -95,6 +128,15 @@ def check_arguments(registry: Registry, name: str, *, supplied: Iterable[str] = 
         signature.bind(**kwargs)
     except TypeError as err:
         raise ConfigError(f"{registry.kind} '{name}': {err}; it accepts: {', '.join(accepted)}") from None
+    for key, value in kwargs.items():
+        parameter = parameters.get(key)
+        kinds = scalar_types(parameter.annotation) if parameter is not None and key not in supplied else None
+        if kinds is None or (value is None and parameter.default is None) or fits(value, kinds):
+            continue
+        words = " or ".join([word for kind, word in SCALAR_WORDS.items() if kind in kinds]
+                            + (["null"] if type(None) in kinds else []))
+        where = f"{section}." if section else f"{registry.kind} '{name}': "
+        raise ConfigError(f"{where}{key}={value!r} must be {words}")
 
 
 def build_checked(registry: Registry, name: str, **kwargs: Any) -> Any:

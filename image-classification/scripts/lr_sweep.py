@@ -9,7 +9,8 @@ teacher is trained once (at the first value) unless ``teacher.checkpoint`` is gi
 The sweep folder is ``<runs-dir>/vision-<data.name>-lr_sweep[-s<seed>]-<stamp>/``, each value's table in its
 ``lr<lr>/vision-<data.name>-method_table-...`` sub-folder. Writes ``plots/accuracy_vs_lr.png`` (per method the
 mean over seeds, with a ± std band, on a log lr axis) and ``lr_sweep.md`` (one row per lr and method: mean +- std
-over seeds; the plot embedded) into the sweep folder.
+over seeds; the plot embedded) into the sweep folder. ``--resume`` is refused: resume an interrupted value's table
+with ``method_table --resume``.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import statistics
 from pathlib import Path
 
 from kd.common.utils.cli import common_parser, main_entry
+from kd.common.utils.errors import ConfigError
 from kd.common.utils.plotting import figures_markdown, plot_curves
 from kd.common.utils.run_folder import RunFolder, run_name
 from kd.vision.scripts import method_table
@@ -27,6 +29,9 @@ def main(argv=None):
     parser = common_parser("Student learning-rate sweep of a method table")
     parser.add_argument("--lrs", type=float, nargs="+", required=True, help="student learning rates to try")
     args = parser.parse_args(argv)
+    if args.resume:
+        raise ConfigError("lr_sweep cannot --resume; resume an interrupted value's table with method_table --resume "
+                          "SWEEP/lr<lr>/<its folder>, or start the sweep again")
     options = ((["--config", args.config] if args.config else []) + ["--device", args.device]
                + (["--seed", str(args.seed)] if args.seed is not None else []))
     if args.dry_run:

@@ -53,12 +53,12 @@ from kd.common.utils.cli import common_parser, main_entry
 from kd.common.utils.errors import ConfigError
 from kd.common.utils.method_sections import check_section, method_settings, variant_settings
 from kd.common.utils.run_folder import RunFolder
-from kd.common.utils.checkpoint import file_fingerprint
+from kd.common.utils.checkpoint import MODEL_CHECKPOINT, file_fingerprint
 from kd.vision.data.augmentation_cache import labelled_views_loader
 from kd.vision.methods import METHODS
 from kd.vision.methods.memo_teacher import MemoTeacher
 from kd.vision.methods.registry import SUPPLIED, WHAT
-from kd.vision.pipeline import (MODEL_FILE, Experiment, build_arch, load_checked_model, load_experiment_config,
+from kd.vision.pipeline import (Experiment, build_arch, load_checked_model, load_experiment_config,
                                 open_run, place, prepare_experiment, train_loader, train_stage)
 from kd.vision.scripts.report import collect_runs, write_table
 
@@ -108,7 +108,7 @@ def train_row(exp: Experiment, label: str, method: tuple[str, dict], seed: int, 
     run = RunFolder(exp.run.path / stage, tensorboard=False)
     if run.final:
         print(f"{label} seed {seed}: finished earlier -> {run.path}")
-        return run.checkpoints / MODEL_FILE
+        return run.checkpoints / MODEL_CHECKPOINT
     run.save_config({**exp.cfg, "label": label, "method": {"name": name}, "methods": {name: settings}, "seed": seed})
     loader = train_loader(exp, section["batch_size"], seed)
     if views is not None and not METHODS.get(name).uses_teacher_features:

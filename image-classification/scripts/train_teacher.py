@@ -10,13 +10,21 @@ Writes ``<run>/teacher/checkpoints/model.pt``; pass it to distill/compare as ``t
 from __future__ import annotations
 
 from kd.common.utils.cli import common_parser, main_entry
+from kd.common.utils.errors import ConfigError
 from kd.vision.pipeline import evaluate_models, start_experiment, train_teacher
 from kd.vision.summary import finish_run
 
 
+def refuse_checkpoint(cfg: dict) -> None:
+    """A teacher trained from scratch has no use for ``teacher.checkpoint``: given one, a one-line error."""
+    if cfg["teacher"]["checkpoint"]:
+        raise ConfigError("teacher.checkpoint is the trained teacher that distill reads; train_teacher trains one "
+                          "from teacher.arch: drop teacher.checkpoint")
+
+
 def main(argv: list[str] | None = None) -> dict:
     args = common_parser(__doc__.splitlines()[0]).parse_args(argv)
-    exp = start_experiment(args, "train_teacher", load_teacher=False)
+    exp = start_experiment(args, "train_teacher", check=refuse_checkpoint, load_teacher=False)
     teacher, path = train_teacher(exp)
     evaluation = evaluate_models(exp, {f"teacher ({exp.cfg['teacher']['arch']})": teacher}, None)
     finish_run(exp, f"Teacher on {exp.data.name}", evaluation, notes=f"checkpoint: `{path}`",

@@ -1,4 +1,5 @@
 """Config overrides, registries, checkpoints and the one-line CLI errors."""
+import re
 import subprocess
 import sys
 
@@ -11,7 +12,7 @@ from kd.common.utils.checkpoint import (atomic_save, checkpoint_kind, load_state
 from kd.common.utils.cli import common_parser
 from kd.common.utils.config import apply_overrides, did_you_mean, load_config, load_run_config, save_yaml
 from kd.common.utils.errors import CheckpointMismatchError, ConfigError, MissingPathError, UnknownNameError
-from kd.common.utils.registry import Registry
+from kd.common.utils.registry import Registry, check_arguments
 
 
 def test_overrides_parse_yaml_values_and_reject_unknown_keys(tmp_path):
@@ -35,6 +36,22 @@ def test_a_near_miss_names_the_key_meant_and_a_far_one_lists_its_section():
     assert did_you_mean("student.momentum", known) == "; known: student.epochs, student.lr"
 
 
+def test_the_key_meant_goes_by_its_last_part_its_own_section_first_then_its_home():
+    """NLP keeps a student's epochs in distill: the leaf ``epoch`` is close to ``epochs``, and of the keys ending so,
+    the one in the section ``homes`` names wins over one whose whole name is closer (``train.epochs``)."""
+    known = ["train.epochs", "train.lr", "distill.epochs", "distill.lr", "student.arch", "methods.kd.temperature",
+             "methods.dkd.temperature", "methods.dkd.warmup"]
+    homes = {"student": "distill", "teacher": "train"}
+    assert did_you_mean("student.epoch", known, homes=homes) == "; did you mean 'distill.epochs'?"
+    assert did_you_mean("student.lr", known, homes=homes) == "; did you mean 'distill.lr'?"  # the same leaf
+    assert did_you_mean("teacher.epochs", known, homes=homes) == "; did you mean 'train.epochs'?"
+    assert did_you_mean("student.epoch", known) == "; did you mean 'train.epochs'?"  # no home: the closest key
+    assert did_you_mean("methods.dkd.temprature", known) == "; did you mean 'methods.dkd.temperature'?"
+    assert did_you_mean("methods.dkd.wramup", known) == "; did you mean 'methods.dkd.warmup'?"
+    with_seeds = ["seed", "run.seeds"]  # a near miss in its own section before the same leaf in another
+    assert did_you_mean("run.seed", with_seeds) == "; did you mean 'run.seeds'?"
+
+
 def test_a_far_miss_lists_its_siblings_a_subsection_once_and_at_most_a_dozen():
     known = ["student.lr", "student.arch.hidden", "student.arch.activation", "seed"]
     assert did_you_mean("student.momentum", known) == "; known: student.arch.*, student.lr"
@@ -53,8 +70,11 @@ def test_presets_by_name_open_sections_and_renamed_keys(tmp_path):
     assert by_path == load_config("tiny.yaml", config_dir=tmp_path)
     with pytest.raises(ConfigError, match="unknown config key 'distill.weight.mse'"):
         load_config("tiny", ["distill.weight.mse=0.5"], **open_weights)
-    with pytest.raises(MissingPathError, match="config 'tinny' not found; pass a YAML path or one of: tiny"):
+    with pytest.raises(MissingPathError, match="config 'tinny' not found; did you mean 'tiny'. pass a YAML path or one "
+                                               "of: tiny"):
         load_config("tinny", config_dir=tmp_path)
+    with pytest.raises(MissingPathError, match="^config 'other' not found; pass a YAML path or one of: tiny$"):
+        load_config("other", config_dir=tmp_path)
     renamed = {"distill.tau": "methods.<name>.temperature", "methods.*.kwargs": "methods.<name>.<argument>"}
     with pytest.raises(ConfigError, match="config key 'distill.tau' was renamed to methods.<name>.temperature"):
         load_config("tiny", ["+distill.tau=2"], config_dir=tmp_path, renamed=renamed)
@@ -91,6 +111,18 @@ def test_an_override_that_is_not_yaml_is_one_line_and_overrides_mix_with_flags()
     assert args.overrides == ["teacher.checkpoint=t.pt", "distill.data=student"] and args.seed == 2
 
 
+@pytest.mark.parametrize("content, message", [
+    (b"text\tlabel\ngood: film\tpos\n", r"is not YAML \(line 1: found character '\\t' that cannot start any token\)"),
+    (b"\x80\x02\x8a\x0a", "is not a text file"),
+])
+def test_a_config_that_is_not_yaml_is_one_line_naming_the_file(content, message, tmp_path):
+    table = tmp_path / "train.tsv"
+    table.write_bytes(content)
+    expected = rf"^config '{re.escape(str(table))}' {message}; pass a YAML file of key: value lines$"
+    with pytest.raises(ConfigError, match=expected):
+        load_config(table)
+
+
 def test_numbers_in_exponent_notation_are_numbers_in_files_and_overrides(tmp_path):
     (tmp_path / "preset.yaml").write_text("train: {lr: 3e-4, steps: 1e6, name: e5}\n")
     cfg = load_config(tmp_path / "preset.yaml", ["train.lr=1e-3"])
@@ -104,6 +136,29 @@ def test_registry_lists_choices_for_unknown_names():
     assert models.build("mlp") == "mlp"
     with pytest.raises(UnknownNameError, match="unknown model 'cnn'; choose one of: mlp"):
         models.get("cnn")
+
+
+def test_an_argument_annotated_float_int_or_bool_takes_only_such_a_value():
+    methods = Registry("method")
+
+    @methods.register("kd")
+    def kd(teacher: object, temperature: float = 4.0, warmup: int = 0, hard: bool = False, stages: int | None = None,
+           names: list | None = None):
+        return temperature
+
+    check_arguments(methods, "kd", supplied=["teacher"], teacher=None, temperature=2, warmup=3, hard=True,
+                    stages=None, names=["a"])  # an int is a float; None where None is the default
+    for setting, message in [({"temperature": "abc"}, "methods.kd.temperature='abc' must be a number"),
+                             ({"temperature": True}, "methods.kd.temperature=True must be a number"),
+                             ({"warmup": 2.5}, "methods.kd.warmup=2.5 must be a whole number"),
+                             ({"warmup": False}, "methods.kd.warmup=False must be a whole number"),
+                             ({"hard": 1}, "methods.kd.hard=1 must be true or false"),
+                             ({"stages": "x"}, "methods.kd.stages='x' must be a whole number or null")]:
+        with pytest.raises(ConfigError) as error:
+            check_arguments(methods, "kd", supplied=["teacher"], section="methods.kd", teacher=None, **setting)
+        assert str(error.value) == message
+    with pytest.raises(ConfigError, match="^method 'kd': temperature='abc' must be a number$"):  # no section given
+        check_arguments(methods, "kd", teacher=None, temperature="abc")
 
 
 def test_checkpoint_round_trip_and_mismatch(tmp_path):

@@ -13,7 +13,14 @@ from kd.nlp.scripts.launch import run_stage
     (["--config", "sst2", "data.train_subet=8"], ConfigError,
      "unknown config key 'data.train_subet'; did you mean 'data.train_subset'?"),
     (["--config", "sst2", "distill.epoch=1"], ConfigError, "did you mean 'distill.epochs'?"),
-    (["--config", "sst"], MissingPathError, "config 'sst' not found; pass a YAML path or one of: lm, multi30k, sst2"),
+    (["--config", "sst"], MissingPathError,
+     "config 'sst' not found; did you mean 'sst2'? pass a YAML path or one of: lm, multi30k, sst2"),
+    (["--config", "sst2", "student.epoch=1"], ConfigError,  # a student's training settings live in distill
+     "unknown config key 'student.epoch'; did you mean 'distill.epochs'?"),
+    (["--config", "sst2", "student.lr=1e-3"], ConfigError,
+     "unknown config key 'student.lr'; did you mean 'distill.lr'?"),
+    (["--config", "sst2", "teacher.epochs=1"], ConfigError,
+     "unknown config key 'teacher.epochs'; did you mean 'train.epochs'?"),
 ])
 def test_near_misses_name_what_was_meant(argv, error, message, tmp_path):
     with pytest.raises(error, match=message.replace("?", r"\?")):
@@ -87,6 +94,60 @@ def test_tinybert_settings_are_checked_with_the_config(tmp_path):
     with pytest.raises(ConfigError) as error:
         run_stage("distill", "test", [*argv, "methods.tinybert.attention_heads=all"])
     assert str(error.value) == "methods.tinybert.attention_heads='all'; choose one of: none, mean"
-    with pytest.raises(ConfigError, match=r"^methods.tinybert.feature_epochs=1.5 must be a whole number >= 0$"):
-        run_stage("distill", "test", [*argv, "methods.tinybert.feature_epochs=1.5"])
+    with pytest.raises(ConfigError, match=r"^methods.tinybert.feature_epochs=-1 must be a whole number >= 0$"):
+        run_stage("distill", "test", [*argv, "methods.tinybert.feature_epochs=-1"])
+    assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("override, message", [
+    ("methods.tinybert.feature_epochs=1.5", "methods.tinybert.feature_epochs=1.5 must be a whole number"),
+    ("methods.kd.temperature=abc", "methods.kd.temperature='abc' must be a number"),
+    ("methods.kd.alpha=true", "methods.kd.alpha=True must be a number"),  # a bool is not a number here
+])
+def test_a_method_setting_of_the_wrong_type_is_one_line(override, message, tmp_path):
+    """A value is checked against its method parameter's annotation (float, int, bool) as the config is loaded; an
+    int is a float too (``methods.kd.temperature=2``)."""
+    argv = ["--config", "sst2", "method.name=tinybert", "distill.mode=online", "--runs-dir", str(tmp_path)]
+    with pytest.raises(ConfigError) as error:
+        run_stage("distill", "test", [*argv, override])
+    assert str(error.value) == message
+    assert not any(tmp_path.iterdir())
+
+
+def test_evaluate_dry_run_checks_the_checkpoint_and_evaluates_nothing(tmp_path, monkeypatch, capsys):
+    """``evaluate --dry-run`` loads the config, the data and the checkpoint, then exits before the evaluation (for
+    translation, before the beam search: tests/nlp/test_nlp_translation_kd.py)."""
+    from kd.nlp.data import WordTokenizer
+    from kd.nlp.model_zoo import save_nlp_model
+    from kd.nlp.student_model import BiLSTMClassifier
+    from kd.nlp.tasks import classification
+    from kd.nlp.tokenizer_spec import tokenizer_spec
+
+    table = tmp_path / "train.tsv"
+    table.write_text("text\tlabel\ngood film\tpos\ndull film\tneg\n")
+    tokenizer = WordTokenizer.build(["good film", "dull film"], min_freq=1)
+    kwargs = {"vocab_size": len(tokenizer), "num_labels": 2, "embed_dim": 4, "hidden_size": 4}
+    model = save_nlp_model(BiLSTMClassifier(**kwargs), tmp_path / "model.pt", "bilstm", kwargs,
+                           {"main": tokenizer_spec(tokenizer)}, label_names=["neg", "pos"], data="local")
+
+    def not_on_a_dry_run(*args, **kwargs):
+        raise AssertionError("evaluate --dry-run evaluated the model")
+
+    monkeypatch.setattr(classification, "logits_on", not_on_a_dry_run)
+    argv = ["--config", "sst2", "data.name=local", f"data.train_file={table}", f"data.dev_file={table}",
+            "student.arch=bilstm", "method.name=supervised", "--runs-dir", str(tmp_path / "runs"), "--dry-run"]
+    with pytest.raises(SystemExit) as exit_info:
+        run_stage("evaluate", "test", [*argv, f"evaluate.checkpoint={model}"])
+    assert exit_info.value.code == 0 and "nothing was created" in capsys.readouterr().out
+    with pytest.raises(MissingPathError, match="missing.pt"):
+        run_stage("evaluate", "test", [*argv, f"evaluate.checkpoint={tmp_path / 'missing.pt'}"])
+    assert not (tmp_path / "runs").exists()
+
+
+def test_train_teacher_refuses_a_teacher_checkpoint(tmp_path):
+    """train_teacher trains its teacher: a teacher.checkpoint given to it would be ignored, so it is refused."""
+    with pytest.raises(ConfigError) as error:
+        run_stage("train_teacher", "test", ["--config", "sst2", "teacher.checkpoint=t.pt", "--runs-dir", str(tmp_path)])
+    assert str(error.value) == ("teacher.checkpoint is the trained teacher that distill and evaluate read; "
+                                "train_teacher trains one from teacher.name or from scratch: drop teacher.checkpoint")
     assert not any(tmp_path.iterdir())

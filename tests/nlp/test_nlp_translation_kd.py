@@ -17,6 +17,7 @@ from kd.nlp.generation import beam_search
 from kd.nlp.methods import TRANSLATION_METHODS
 from kd.nlp.model_zoo import load_nlp_model
 from kd.nlp.scripts import distill, evaluate, train_teacher
+from kd.nlp.tasks import translation
 from kd.nlp.tasks.translation import STANDARD_BLEU, WORD_BLEU
 from kd.nlp.teacher_model import TransformerSeq2Seq
 
@@ -169,6 +170,21 @@ def test_a_word_tokenizer_teacher_keeps_its_vocabularies_and_lower_cased_bleu(co
     assert len(toks["source"]) == len(toks["target"]) == 4 + 11  # specials, 10 words and '.' per language
     assert corpora["teacher_final"]["bleu_scoring"] == WORD_BLEU
     assert corpora["teacher_final"]["val_ppl"] < 12  # 15 target types: below uniform = learning
+
+
+def test_evaluate_dry_run_loads_the_checkpoint_and_decodes_nothing(corpora, tmp_path, monkeypatch, capsys):
+    """``evaluate --dry-run`` checks the config, the corpus and the checkpoint, and exits before the beam search."""
+    def not_on_a_dry_run(*args, **kwargs):
+        raise AssertionError("evaluate --dry-run decoded the test set")
+
+    monkeypatch.setattr(translation, "bleu_report", not_on_a_dry_run)
+    argv = script_args(tmp_path / "runs", corpora["root"] / "reference") + ["--dry-run"]
+    with pytest.raises(SystemExit) as exit_info:
+        evaluate.main(argv + [f"evaluate.checkpoint={corpora['teacher']}"])
+    assert exit_info.value.code == 0 and "nothing was created" in capsys.readouterr().out
+    with pytest.raises(KDError, match="missing.pt"):
+        evaluate.main(argv + [f"evaluate.checkpoint={tmp_path / 'missing.pt'}"])
+    assert not (tmp_path / "runs").exists()
 
 
 @pytest.mark.parametrize("settings", [

@@ -14,7 +14,7 @@ from kd.common.utils.checkpoint import safe_load
 from kd.common.utils.cli import main_entry
 from kd.common.utils.errors import CheckpointMismatchError, NonFiniteLossError
 from kd.vision.methods import METHODS
-from kd.vision.scripts import compare, distill, evaluate, quickstart, train_teacher
+from kd.vision.scripts import compare, distill, evaluate, lr_sweep, quickstart, train_teacher
 
 CHANCE = 10.0
 
@@ -188,6 +188,8 @@ def run_cli(module, argv, capsys) -> tuple[int, str]:
                                "image-classification methods are: "),
     (["methods.kd.temprature=3"], "error: unknown config key 'methods.kd.temprature'; did you mean "
                                   "'methods.kd.temperature'?"),
+    (["methods.kd.temperature=abc"], "error: methods.kd.temperature='abc' must be a number"),
+    (["methods.dkd.warmup=2.5"], "error: methods.dkd.warmup=2.5 must be a whole number"),  # a section not in use too
     (["method.kwargs={alpha: 1}"], "error: config key 'method.kwargs' was renamed to methods.<name>.<argument>"),
     (["method.name=dkd"], "error: method.name=dkd needs the label of every image it distils on"),
     (["student.labelled_fraction=0"], "error: student.labelled_fraction must be in (0, 1], got 0"),
@@ -203,6 +205,21 @@ def test_compare_refuses_several_seeds_in_guide_mode(tmp_path, capsys):
     code, err = run_cli(compare, ["--config", "digits_cnn_mlp", "--runs-dir", str(tmp_path), "distill.mode=guide"],
                         capsys)
     assert code != 0 and err.startswith("error: guide mode trains the teacher further while distilling"), err
+    assert not any(tmp_path.iterdir())  # refused before the run folder exists
+
+
+@pytest.mark.parametrize("module, argv, expected", [
+    (compare, ["compare.seeds=[0, 1]"], "error: compare.seeds is how many students' seeds (seed .. seed+N-1): pass a "
+                                        "whole number >= 1, not [0, 1] (the first seed is --seed)"),
+    (train_teacher, ["teacher.checkpoint=t.pt"], "error: teacher.checkpoint is the trained teacher that distill "
+                                                 "reads; train_teacher trains one from teacher.arch: drop "
+                                                 "teacher.checkpoint"),
+    (lr_sweep, ["--lrs", "0.1", "--resume", "runs/x"], "error: lr_sweep cannot --resume; resume an interrupted "
+                                                        "value's table with method_table --resume"),
+])
+def test_inputs_a_script_would_ignore_are_refused(module, argv, expected, tmp_path, capsys):
+    code, err = run_cli(module, ["--config", "digits_cnn_mlp", "--runs-dir", str(tmp_path), *argv], capsys)
+    assert code != 0 and err.startswith(expected), err
     assert not any(tmp_path.iterdir())  # refused before the run folder exists
 
 

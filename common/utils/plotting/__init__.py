@@ -10,6 +10,7 @@
 ``plot_reliability``                   reliability diagram (calibration) of several models
 ``plot_confusion_difference``          where a student's mistakes differ from its teacher's, per class pair
 ``figures_markdown``                   the plots as captioned images in a summary.md
+``markdown_grid``                      a markdown table of given cells (the domains' tables format them)
 ``Palette``                            one colour per model across every plot of a run
 =====================================  =====================================================================
 
@@ -20,11 +21,11 @@ there was nothing to draw), whose artists can be inspected.
 from kd.common.utils.plotting.bars import plot_bars
 from kd.common.utils.plotting.confusion import confusion_difference, plot_confusion_difference
 from kd.common.utils.plotting.curves import history_series, plot_curves, plot_training_progress
-from kd.common.utils.plotting.markdown import figures_markdown
+from kd.common.utils.plotting.markdown import figures_markdown, markdown_grid
 from kd.common.utils.plotting.reliability import plot_reliability
 from kd.common.utils.plotting.style import Palette
 from kd.common.utils.plotting.tradeoff import plot_tradeoff
 
-__all__ = ["Palette", "confusion_difference", "figures_markdown", "history_series", "plot_bars",
+__all__ = ["Palette", "confusion_difference", "figures_markdown", "history_series", "markdown_grid", "plot_bars",
            "plot_confusion_difference", "plot_curves", "plot_reliability", "plot_tradeoff",
            "plot_training_progress"]
