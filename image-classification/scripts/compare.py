@@ -79,7 +79,7 @@ def check_seeds(cfg: dict) -> None:
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
         raise ConfigError(f"compare.seeds is how many students' seeds (seed .. seed+N-1): pass a whole number >= 1, "
                           f"not {count!r} (the first seed is --seed)")
-    if cfg["compare"]["seeds"] > 1 and cfg["distill"]["mode"] == "guide":
+    if count > 1 and cfg["distill"]["mode"] == "guide":
         raise ConfigError("guide mode trains the teacher further while distilling, so its students cannot share "
                           "one teacher across seeds: use compare.seeds=1 (and --seed N) with distill.mode=guide")
 
