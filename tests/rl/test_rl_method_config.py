@@ -156,12 +156,12 @@ def test_switching_method_name_uses_that_methods_own_defaults(tmp_path, capsys, 
                      config=DEFAULT_CONFIG)
     assert config["method"] == {"name": "kickstarting"}
     assert config["methods"]["kickstarting"] == {"loss": "kl", "temperature": 1.0, "total_steps": 100000,
-                                                 "learning_rate": 0.00025, "weight_start": 1.0, "weight_end": 0.0,
+                                                 "lr": 0.00025, "weight_start": 1.0, "weight_end": 0.0,
                                                  "anneal_fraction": 0.5}
     assert config["methods"]["policy_distillation"]["temperature"] == 0.01
     config = dry_run(tmp_path / "runs", capsys, teacher, sharp, "method.name=kickstarting")  # the cartpole preset
     assert config["methods"]["kickstarting"] == {"loss": "kl", "temperature": 1.0, "total_steps": 50000,
-                                                 "learning_rate": 0.002, "weight_start": 2.0, "weight_end": 0.0,
+                                                 "lr": 0.002, "weight_start": 2.0, "weight_end": 0.0,
                                                  "anneal_fraction": 0.5}
 
 
