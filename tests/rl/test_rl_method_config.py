@@ -246,7 +246,7 @@ def test_kickstarting_trains_with_its_own_section(tmp_path, teacher_pt):
     final = distill.main(["--config", str(DEFAULT_CONFIG), "--runs-dir", str(tmp_path), "env.name=cartpole",
                           f"teacher.checkpoint={teacher_pt}", "method.name=kickstarting", "teacher.ppo.num_envs=2",
                           "teacher.ppo.num_steps=64", "methods.kickstarting.total_steps=128", "distill.eval_episodes=1",
-                          "eval.episodes=1"])
+                          "evaluate.episodes=1"])
     assert final["method"] == "kickstarting" and final["loss"] == "kl" and final["trained_steps"] == 128
     saved = yaml.safe_load(next(tmp_path.glob("rl-cartpole-distill-s1-*/config.yaml")).read_text())
     assert saved["method"] == {"name": "kickstarting"} and saved["methods"]["kickstarting"]["loss"] == "kl"
