@@ -228,7 +228,8 @@ def test_summarize_reads_the_temperature_of_the_runs_method():
 
 def test_a_student_row_is_labelled_and_grouped_by_its_methods_own_settings():
     """Policy distillation by its loss, temperature and data source; kickstarting by its PPO steps, learning rate and
-    weight schedule, not by the distill.data it never read (runs of earlier versions: distill.kickstart)."""
+    weight schedule, not by the distill.data it never read (runs of earlier versions: distill.kickstart, the
+    learning rate named learning_rate, or teacher.ppo's)."""
     config = load_rl_config(argparse.Namespace(config="cartpole", overrides=[], seed=None, resume=None))
     config["methods"]["policy_distillation"]["temperature"] = 0.01
     assert method_setting(config, {"method": "policy_distillation", "loss": "kl", "data": "mix"}) == \
@@ -237,6 +238,13 @@ def test_a_student_row_is_labelled_and_grouped_by_its_methods_own_settings():
     assert method_setting(config, {"method": "kickstarting", "loss": "kl", "data": "teacher"}) == kickstarting
     older = {"teacher": config["teacher"], "distill": {"kickstart": config["methods"]["kickstarting"]}}
     assert method_setting(older, {"method": "kickstarting", "loss": "kl", "data": "teacher"}) == kickstarting
+    kick = {**config["methods"]["kickstarting"]}
+    kick["learning_rate"] = kick.pop("lr")
+    named_before = {"teacher": config["teacher"], "methods": {"kickstarting": kick}}
+    assert method_setting(named_before, {"method": "kickstarting", "loss": "kl", "data": "teacher"}) == kickstarting
+    del kick["learning_rate"]
+    teachers_lr = {"teacher": {"ppo": {"learning_rate": 0.002}}, "distill": {"kickstart": kick}}
+    assert method_setting(teachers_lr, {"method": "kickstarting", "loss": "kl", "data": "teacher"}) == kickstarting
 
 
 @pytest.mark.slow
