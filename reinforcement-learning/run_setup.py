@@ -37,7 +37,9 @@ FIXED_ON_RESUME = ("seed", "env", "teacher.algo", "teacher.network", "teacher.ar
 # settings, and the policy networks' constructor arguments (checked by the constructor before the run folder exists).
 OPEN_SECTIONS = ("env.kwargs", "teacher.arch", "student.arch")
 # Keys of earlier versions, refused with their new names (the same names as in vision and NLP): each distillation
-# method has its own section methods.<name> (kd.rl.distillation.methods).
+# method has its own section methods.<name> (kd.rl.distillation.methods), a learning rate is `lr`, the final
+# evaluation's section is `evaluate` (as NLP's; its keys episodes, seed stay). A key is refused with the first entry
+# it matches (itself, or a section above it), so a key's own entry comes before its section's.
 _TEMPERATURE = ("methods.<name>.temperature (e.g. methods.policy_distillation.temperature=0.01): each method has its "
                 "own section methods.<name> in reinforcement-learning/configs/default.yaml")
 RENAMED = {"distill.method": "method.name (e.g. method.name=kickstarting)",
@@ -46,9 +48,15 @@ RENAMED = {"distill.method": "method.name (e.g. method.name=kickstarting)",
            "distill.temperature": _TEMPERATURE,
            "distill.tau": _TEMPERATURE,
            **{f"distill.kickstart.{key}": f"methods.kickstarting.{key}"
-              for key in ("total_steps", "learning_rate", "weight_start", "weight_end", "anneal_fraction")},
+              for key in ("total_steps", "weight_start", "weight_end", "anneal_fraction")},
+           "distill.kickstart.learning_rate": "methods.kickstarting.lr",
            "distill.kickstart": "methods.kickstarting.<argument> (e.g. methods.kickstarting.total_steps=50000)",
-           "teacher_checkpoint": "teacher.checkpoint"}
+           "teacher_checkpoint": "teacher.checkpoint",
+           **{f"{section}.learning_rate": f"{section}.lr"
+              for section in ("teacher.ppo", "teacher.dqn", "methods.kickstarting", "distill")},
+           "eval.episodes": "evaluate.episodes",
+           "eval.seed": "evaluate.seed",
+           "eval": "evaluate (the final evaluation's section: evaluate.episodes, evaluate.seed)"}
 
 
 @dataclass
@@ -75,7 +83,8 @@ def setup_run(args: argparse.Namespace, script: str,
     :func:`~kd.common.utils.run_folder.run_name`) and save the config there (with ``--dry-run``: print the config
     and exit, creating nothing).
     A key of an earlier version (``distill.method``, ``distill.temperature``, ``distill.kickstart.total_steps``,
-    ``teacher_checkpoint``: :data:`RENAMED`) is refused in one line with its new name.
+    ``teacher_checkpoint``, ``teacher.ppo.learning_rate``, ``eval.episodes``: :data:`RENAMED`) is refused in one line
+    with its new name.
     """
     config = load_rl_config(args)
     seed = int(config["seed"])
@@ -125,7 +134,9 @@ def load_rl_config(args: argparse.Namespace) -> dict:
 
 
 def _resumed_config(args: argparse.Namespace) -> dict:
-    """The saved config with the overrides; ``--seed`` or an override of a FIXED_ON_RESUME key is refused."""
+    """The saved config with the overrides; ``--seed`` or an override of a FIXED_ON_RESUME key is refused. So is a
+    run of an earlier version whose config.yaml holds a key since renamed (``teacher.ppo.learning_rate``, ``eval:``):
+    in one line naming the file and the new name, which the user writes in that file to resume it."""
     config = load_run_config(args.resume, args.overrides, fixed=FIXED_ON_RESUME, open_sections=OPEN_SECTIONS,
                              renamed=RENAMED)
     if args.seed is not None and args.seed != config["seed"]:

@@ -282,7 +282,7 @@ def dataclass_from_dict(cls, values: dict, what: str):
     """Build the dataclass ``cls`` from a config section; a key it lacks is a one-line ConfigError.
 
     ``what`` names the section in the message, e.g.
-    ``unknown PPO setting 'learning_rat'; did you mean 'learning_rate'?``.
+    ``unknown PPO setting 'total_step'; did you mean 'total_steps'?``.
     """
     from dataclasses import fields
 

@@ -43,4 +43,4 @@ def kickstart(student: nn.Module, teacher: nn.Module, env: dict, ppo: PPOConfig,
     envs = make_vector_env(env["name"], ppo.num_envs, **env.get("kwargs", {}))
     return train_ppo(student, envs, ppo, seed, device, evaluate=evaluate, callback=callback,
                      extra_loss=distill_term, extra_loss_name="distill", checkpoint=checkpoint,
-                     lr_key="methods.kickstarting.learning_rate")
+                     lr_key="methods.kickstarting.lr")

@@ -6,10 +6,10 @@ own section, so policy distillation's loss or temperature never reaches kickstar
 - ``policy_distillation`` (Rusu et al. 2015): the student learns from the teacher's outputs on collected states and
   never sees a reward; ``methods.policy_distillation.{loss, temperature}``.
 - ``kickstarting`` (Schmitt et al. 2018): PPO on the student's own rollouts plus an annealed distillation term;
-  ``methods.kickstarting.{loss, temperature, total_steps, learning_rate, weight_start, weight_end, anneal_fraction}``.
+  ``methods.kickstarting.{loss, temperature, total_steps, lr, weight_start, weight_end, anneal_fraction}``.
 
 Policy distillation collects and trains as the ``distill`` section says (:class:`DistillConfig`); kickstarting
-trains with PPO's settings, ``teacher.ppo`` with its own ``total_steps`` and ``learning_rate``.
+trains with PPO's settings, ``teacher.ppo`` with its own ``total_steps`` and ``lr``.
 
 A finished run's method, as its summary row is labelled and grouped by: :func:`method_setting`.
 """
@@ -61,14 +61,14 @@ class PolicyDistillation:
 @dataclass(frozen=True)
 class Kickstarting:
     """Schmitt et al. 2018: PPO on the student's own rollouts (``teacher.ppo``'s settings, with ``total_steps``
-    environment steps at ``learning_rate``) plus lambda(p) * ``loss`` towards the teacher, lambda going linearly
+    environment steps at learning rate ``lr``) plus lambda(p) * ``loss`` towards the teacher, lambda going linearly
     from ``weight_start`` to ``weight_end`` over the first ``anneal_fraction`` of the steps. ``loss`` and
     ``temperature``: as :class:`PolicyDistillation`'s."""
 
     loss: str = "auto"
     temperature: float = 1.0
     total_steps: int = 100_000
-    learning_rate: float = 2.5e-4
+    lr: float = 2.5e-4
     weight_start: float = 1.0
     weight_end: float = 0.0
     anneal_fraction: float = 0.5
@@ -78,7 +78,7 @@ class Kickstarting:
               callback: Callback) -> nn.Module:
         """``student`` (with a value head) kickstarted from ``teacher``; PPO's settings replace ``loop``'s."""
         ppo = dataclass_from_dict(PPOConfig, {**setup.config["teacher"]["ppo"], "total_steps": self.total_steps,
-                                              "learning_rate": self.learning_rate, "update_obs_norm": False}, "PPO")
+                                              "lr": self.lr, "update_obs_norm": False}, "PPO")
         weight = linear_anneal(self.weight_start, self.weight_end, self.anneal_fraction)
         kickstart(student, teacher, setup.env, ppo, distillation_loss(self.loss, self.temperature), weight, setup.seed,
                   setup.device, evaluate, callback, setup.checkpoint)
@@ -104,14 +104,20 @@ def method_temperature(config: dict, method: str) -> float:
 def method_setting(config: dict, final: dict) -> str:
     """What a student's method did, as its row's label says and its runs are grouped by: the loss (with a teacher
     temperature other than 1, which sharpens the teacher), then policy distillation's data source (``data=student``)
-    or kickstarting's PPO steps, learning rate and weight schedule (``methods.kickstarting``; runs of earlier versions
-    kept it in ``distill.kickstart``, the learning rate in ``teacher.ppo`` when it had none of its own)."""
+    or kickstarting's PPO steps, learning rate (:func:`kickstarting_lr`) and weight schedule (``methods.kickstarting``;
+    runs of earlier versions kept it in ``distill.kickstart``)."""
     method = final["method"]
     temperature = method_temperature(config, method)
     loss = final["loss"] + (f" T={temperature:g}" if temperature != 1.0 else "")
     if method != "kickstarting":
         return f"{loss}, data={final['data']}"
     kick = (config.get("methods") or {}).get("kickstarting") or (config.get("distill") or {}).get("kickstart") or {}
-    learning_rate = kick.get("learning_rate", config["teacher"]["ppo"]["learning_rate"])
-    return (f"{loss}, {kick['total_steps']:,} PPO steps at lr {learning_rate:g}, weight {kick['weight_start']:g} -> "
-            f"{kick['weight_end']:g} over the first {kick['anneal_fraction']:.0%}")
+    return (f"{loss}, {kick['total_steps']:,} PPO steps at lr {kickstarting_lr(config, kick):g}, "
+            f"weight {kick['weight_start']:g} -> {kick['weight_end']:g} over the first {kick['anneal_fraction']:.0%}")
+
+
+def kickstarting_lr(config: dict, kick: dict) -> float:
+    """The learning rate of a kickstarting run whose section is ``kick``: its ``lr``. Runs of earlier versions called
+    it ``learning_rate``, and before that took ``teacher.ppo``'s when the section had none of its own."""
+    ppo = config["teacher"]["ppo"]
+    return kick.get("lr", kick.get("learning_rate", ppo.get("lr", ppo.get("learning_rate"))))

@@ -45,7 +45,7 @@ class DistillConfig:
     updates_per_iteration: int = 16
     batch_size: int = 256
     buffer_size: int = 20_000
-    learning_rate: float = 3e-3
+    lr: float = 3e-3
     eval_every: int = 10
     eval_episodes: int = 10
     max_minutes: float | None = None  # wall-clock budget: stop after the iteration that exceeds it
@@ -68,13 +68,13 @@ def distill_policy(student: nn.Module, teacher: nn.Module, env: dict, cfg: Disti
         raise ConfigError(f"distill.total_steps={cfg.total_steps} is less than one iteration ({per_iteration} steps)")
     teacher_share = DATA_SOURCES.get(cfg.data)(cfg.mix_fraction)
     replay = TeacherLabelledReplay(cfg.buffer_size)
-    optimizer = torch.optim.Adam(student.parameters(), lr=cfg.learning_rate)
+    optimizer = torch.optim.Adam(student.parameters(), lr=cfg.lr)
     rng = np.random.default_rng(seed)
     generator = torch.Generator().manual_seed(seed)
     state = LoopState(checkpoint, rng, generator, model=student, optimizer=optimizer)
     history, last, _ = state.resume()
     first = last + 1
-    advice = state.advice("distill.learning_rate")
+    advice = state.advice("distill.lr")
     growth = LossGrowthWatch(advice)  # a loss a thousand times its first iteration's, still finite, is reported
     envs = make_vector_env(env["name"], cfg.num_envs, **env.get("kwargs", {}))
     obs, _ = envs.reset(seed=seed if first == 1 else seed + first)

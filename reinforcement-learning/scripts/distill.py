@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> dict:
         return evaluate_policy(policy, env, loop.eval_episodes, seed=setup.seed * 1000, device=setup.device)
 
     method.train(setup, loop, teacher, student, evaluate, run.log_epoch)
-    episodes, seed = config["eval"]["episodes"], config["eval"]["seed"]
+    episodes, seed = config["evaluate"]["episodes"], config["evaluate"]["seed"]
     teacher_stats = evaluate_policy(teacher, env, episodes, seed, device=setup.device)
     student_stats = evaluate_policy(student, env, episodes, seed, device=setup.device)
     sizes = size_report(teacher, student)

@@ -7,7 +7,7 @@ env settings.
 ``teacher.init=PATH`` continues training a saved teacher (weights and observation statistics);
 ``--resume RUN_DIR`` continues an interrupted run from its last iteration (:mod:`kd.rl.resume`), e.g.
 with ``teacher.ppo.max_minutes=...`` raised. Writes ``checkpoints/model.pt`` (the teacher distill reads: the policy of
-the best periodic evaluation, ``best.pt``, its final score measured again on held-out seeds ``eval.seed + i``),
+the best periodic evaluation, ``best.pt``, its final score measured again on held-out seeds ``evaluate.seed + i``),
 ``checkpoints/last_update.pt`` (the policy after the last update), ``checkpoints/last.pt`` (the loop state
 ``--resume`` continues from), ``plots/returns.png`` and ``summary.md``. The final
 figures add the mean return of the last 100 episodes the training policy finished (``training_return_mean``), the
@@ -95,12 +95,13 @@ def main(argv: list[str] | None = None) -> dict:
     algorithm(agent, setup, evaluate, callback)
     save_policy(agent, run.checkpoints / LAST_UPDATE_CHECKPOINT, env, algo=config["teacher"]["algo"])
     teacher, meta = load_policy(run.checkpoints / BEST_CHECKPOINT, setup.device)
-    stats = evaluate_policy(teacher, env, config["eval"]["episodes"], config["eval"]["seed"], device=setup.device)
-    last_stats = evaluate_policy(agent, env, config["eval"]["episodes"], config["eval"]["seed"], device=setup.device)
+    episodes, seed = config["evaluate"]["episodes"], config["evaluate"]["seed"]
+    stats = evaluate_policy(teacher, env, episodes, seed, device=setup.device)
+    last_stats = evaluate_policy(agent, env, episodes, seed, device=setup.device)
     params = teacher.policy_parameter_count()
     save_policy(teacher, run.checkpoints / MODEL_CHECKPOINT, env, algo=meta["algo"], steps=meta["steps"],
                 eval_return_mean=stats["return_mean"], eval_return_std=stats["return_std"],
-                eval_episodes=stats["episodes"], eval_seed=config["eval"]["seed"])
+                eval_episodes=stats["episodes"], eval_seed=seed)
     final = {"teacher_return_mean": stats["return_mean"], "teacher_return_std": stats["return_std"],
              "teacher_returns": stats["returns"], "last_return_mean": last_stats["return_mean"],
              "last_return_std": last_stats["return_std"], "selected_at_steps": meta["steps"],

@@ -28,7 +28,7 @@ from kd.rl.resume import LoopCheckpoint, LoopState
 @dataclass
 class DQNConfig:
     total_steps: int = 500_000
-    learning_rate: float = 2.5e-4
+    lr: float = 2.5e-4
     buffer_size: int = 10_000
     gamma: float = 0.99
     target_update_every: int = 500
@@ -54,7 +54,7 @@ def train_dqn(qnet: nn.Module, env: dict, cfg: DQNConfig, seed: int, device: tor
     """
     environment = make_env(env["name"], **env.get("kwargs", {}))
     target = copy.deepcopy(qnet).eval()
-    optimizer = torch.optim.Adam(qnet.parameters(), lr=cfg.learning_rate)
+    optimizer = torch.optim.Adam(qnet.parameters(), lr=cfg.lr)
     rng = np.random.default_rng(seed)
     state = LoopState(checkpoint, rng, model=qnet, target=target, optimizer=optimizer)
     history, _, last_step = state.resume()

@@ -39,7 +39,7 @@ class PPOConfig:
     total_steps: int = 500_000
     num_envs: int = 4
     num_steps: int = 128
-    learning_rate: float = 2.5e-4
+    lr: float = 2.5e-4
     anneal_lr: bool = True
     gamma: float = 0.99
     gae_lambda: float = 0.95
@@ -91,7 +91,7 @@ def train_ppo(agent: nn.Module, envs, cfg: PPOConfig, seed: int, device: torch.d
               evaluate: Callable[[nn.Module], dict] | None = None,
               callback: Callable[[dict], None] | None = None,
               extra_loss: ExtraLoss | None = None, extra_loss_name: str = "distill",
-              checkpoint: LoopCheckpoint | None = None, lr_key: str = "teacher.ppo.learning_rate") -> list[dict]:
+              checkpoint: LoopCheckpoint | None = None, lr_key: str = "teacher.ppo.lr") -> list[dict]:
     """Train ``agent`` (an :class:`~kd.rl.teacher_model.networks.ActorCritic`) in place; return the history.
 
     ``evaluate(agent) -> stats`` runs every ``eval_every`` updates and after the last one.
@@ -100,7 +100,7 @@ def train_ppo(agent: nn.Module, envs, cfg: PPOConfig, seed: int, device: torch.d
     With ``max_minutes`` the run stops after the update that exceeds the budget (evaluated, marked
     ``stopped_by_time_budget``); the learning-rate schedule still assumes ``total_steps``.
     ``checkpoint`` saves the loop's state after every update and, holding a resumed state, continues
-    from it (:class:`~kd.rl.resume.LoopState`). ``lr_key``: the config key of ``cfg.learning_rate``, which the
+    from it (:class:`~kd.rl.resume.LoopState`). ``lr_key``: the config key of ``cfg.lr``, which the
     message of a non-finite loss tells the user to lower.
     """
     batch_size = cfg.num_envs * cfg.num_steps
@@ -108,7 +108,7 @@ def train_ppo(agent: nn.Module, envs, cfg: PPOConfig, seed: int, device: torch.d
     if num_updates < 1:
         raise ConfigError(f"total_steps={cfg.total_steps} is less than one rollout ({batch_size} steps)")
     minibatch = batch_size // cfg.num_minibatches
-    optimizer = torch.optim.Adam(agent.parameters(), lr=cfg.learning_rate, eps=1e-5)
+    optimizer = torch.optim.Adam(agent.parameters(), lr=cfg.lr, eps=1e-5)
     obs_space, act_space = envs.single_observation_space, envs.single_action_space
     obs_buf = torch.zeros((cfg.num_steps, cfg.num_envs, *obs_space.shape),
                           dtype=torch.as_tensor(obs_space.sample()).dtype)
@@ -127,7 +127,7 @@ def train_ppo(agent: nn.Module, envs, cfg: PPOConfig, seed: int, device: torch.d
                          desc="ppo", unit="update"):
         progress = (update - 1) / num_updates
         if cfg.anneal_lr:
-            optimizer.param_groups[0]["lr"] = (1.0 - progress) * cfg.learning_rate
+            optimizer.param_groups[0]["lr"] = (1.0 - progress) * cfg.lr
         finished: list[float] = []
         agent.eval()
         for t in range(cfg.num_steps):

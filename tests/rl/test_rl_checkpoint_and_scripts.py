@@ -46,13 +46,15 @@ def test_load_errors_are_one_line(tmp_path):
 def test_scripts_train_distill_evaluate(tmp_path, capsys):
     runs = str(tmp_path)
     teacher_final = train_teacher.main(["--config", str(CONFIG), "--runs-dir", runs, "--seed", "3",
-                                        "teacher.ppo.total_steps=2048", "teacher.ppo.eval_every=2", "eval.episodes=3"])
+                                        "teacher.ppo.total_steps=2048", "teacher.ppo.eval_every=2",
+                                        "evaluate.episodes=3"])
     teacher_pt = next(tmp_path.glob("rl-cartpole-train_teacher-s3-*/checkpoints/model.pt"))
     assert teacher_final["policy_parameters"] == 4610
     assert 0 < teacher_final["training_episodes"] <= 100 and teacher_final["training_return_mean"] > 0
     final = distill.main(["--config", str(CONFIG), "--runs-dir", runs, f"teacher.checkpoint={teacher_pt}",
-                          "distill.total_steps=512", "distill.data=mix", "eval.episodes=3"])
+                          "distill.total_steps=512", "distill.data=mix", "evaluate.episodes=3"])
     assert final["compression"] > 10 and "percent_of_teacher" in final
+    assert len(teacher_final["teacher_returns"]) == len(final["student_returns"]) == 3  # evaluate.episodes
     run = next(tmp_path.glob("rl-cartpole-distill-s1-*"))
     assert (run / "plots" / "returns.png").is_file() and (run / "summary.md").is_file()
     assert "![returns](plots/returns.png)" in (run / "summary.md").read_text()
@@ -84,7 +86,7 @@ def test_evaluate_labels_each_policy_by_its_run_folder():
 def test_dqn_teacher_script_saves_a_q_network(tmp_path):
     config = CONFIG.with_name("cartpole_dqn.yaml")
     train_teacher.main(["--config", str(config), "--runs-dir", str(tmp_path), "teacher.dqn.total_steps=600",
-                        "teacher.dqn.learning_starts=100", "teacher.dqn.eval_every=300", "eval.episodes=2"])
+                        "teacher.dqn.learning_starts=100", "teacher.dqn.eval_every=300", "evaluate.episodes=2"])
     policy, meta = load_policy(next(tmp_path.glob("rl-cartpole-train_teacher-s*/checkpoints/model.pt")))
     assert meta["algo"] == "dqn" and policy.arch_name == "q_network"
 
@@ -129,10 +131,11 @@ def test_evaluate_refuses_a_config_it_would_not_read(tmp_path, capsys, linear_ca
     policy = save_policy(linear_cartpole_teacher, tmp_path / "model.pt", CARTPOLE)
     with pytest.raises(SystemExit) as exit_info:
         main_entry(evaluate.main, ["--config", "cartpole", "--checkpoint", str(policy), "--runs-dir",
-                                   str(tmp_path / "runs"), "eval.episodes=3"])
+                                   str(tmp_path / "runs"), "evaluate.episodes=3"])
     assert exit_info.value.code != 0 and capsys.readouterr().err.strip() == (
         "error: evaluate reads no config (each policy is played under the environment settings saved in its "
-        "checkpoint): drop --config cartpole eval.episodes=3; its options are --episodes, --seed, --stochastic, --gif")
+        "checkpoint): drop --config cartpole evaluate.episodes=3; its options are --episodes, --seed, --stochastic, "
+        "--gif")
     assert not (tmp_path / "runs").exists()
 
 

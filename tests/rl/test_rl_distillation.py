@@ -23,7 +23,7 @@ def test_student_reaches_90_percent_of_the_teacher(linear_cartpole_teacher, data
     student = build_student({"network": "actor_critic", "arch": {"hidden": [8], "critic": False}}, teacher, CARTPOLE)
     before = evaluate_policy(student, CARTPOLE, 10, seed=7, deterministic=False)["return_mean"]  # ~uniform
     cfg = DistillConfig(data=data, total_steps=4096, num_envs=4, steps_per_iteration=64, updates_per_iteration=16,
-                        batch_size=128, learning_rate=1e-2, eval_every=1000)
+                        batch_size=128, lr=1e-2, eval_every=1000)
     history = distill_policy(student, teacher, CARTPOLE, cfg, distillation_loss("kl"), seed=0,
                              device=torch.device("cpu"))
     teacher_return = evaluate_policy(teacher, CARTPOLE, 10, seed=7)["return_mean"]
@@ -42,7 +42,7 @@ def test_nll_and_mse_losses_with_teacher_data_also_learn(linear_cartpole_teacher
     student = build_student({"network": "actor_critic", "arch": {"hidden": [8], "critic": False}},
                             linear_cartpole_teacher, CARTPOLE)
     cfg = DistillConfig(data="teacher", total_steps=4096, num_envs=4, steps_per_iteration=64,
-                        updates_per_iteration=16, batch_size=128, learning_rate=1e-2, eval_every=1000)
+                        updates_per_iteration=16, batch_size=128, lr=1e-2, eval_every=1000)
     distill_policy(student, linear_cartpole_teacher, CARTPOLE, cfg, distillation_loss(loss), seed=1,
                    device=torch.device("cpu"))
     assert evaluate_policy(student, CARTPOLE, 10, seed=7)["return_mean"] >= 300
@@ -75,7 +75,7 @@ def test_q_value_teacher_with_sharp_temperature(linear_cartpole_teacher):
     torch.manual_seed(2)
     student = build_student({"network": "actor_critic", "arch": {"hidden": [8], "critic": False}}, q_teacher, CARTPOLE)
     cfg = DistillConfig(data="student", total_steps=4096, num_envs=4, steps_per_iteration=64,
-                        updates_per_iteration=16, batch_size=128, learning_rate=1e-2, eval_every=1000)
+                        updates_per_iteration=16, batch_size=128, lr=1e-2, eval_every=1000)
     distill_policy(student, q_teacher.eval(), CARTPOLE, cfg, distillation_loss("kl", temperature=0.01), seed=2,
                    device=torch.device("cpu"))
     assert evaluate_policy(q_teacher, CARTPOLE, 5, seed=7)["return_mean"] == 500.0
@@ -92,7 +92,7 @@ def test_continuous_student_learns_to_pump_energy(energy_pumping_teacher, mounta
     student = build_student({"network": "actor_critic", "arch": {"hidden": [8], "critic": False}}, teacher, env)
     before = evaluate_policy(student, env, 5, seed=7)["return_mean"]
     cfg = DistillConfig(data=data, total_steps=2048, num_envs=4, steps_per_iteration=64, updates_per_iteration=16,
-                        batch_size=128, learning_rate=1e-2, eval_every=1000)
+                        batch_size=128, lr=1e-2, eval_every=1000)
     distill_policy(student, teacher, env, cfg, distillation_loss(loss), seed=3, device=torch.device("cpu"))
     teacher_return = evaluate_policy(teacher, env, 10, seed=7)["return_mean"]
     after = evaluate_policy(student, env, 10, seed=7)["return_mean"]

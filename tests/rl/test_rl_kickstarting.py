@@ -45,7 +45,7 @@ def test_kickstarted_student_keeps_to_its_teachers_side(off_centre_cartpole_teac
         torch.manual_seed(0)
         student = build_student({"network": "actor_critic", "arch": {"hidden": [8]}}, teacher, CARTPOLE,
                                 with_critic=True)
-        ppo = PPOConfig(total_steps=8192, learning_rate=1e-2, update_obs_norm=False)
+        ppo = PPOConfig(total_steps=8192, lr=1e-2, update_obs_norm=False)
         kickstart(student, teacher, CARTPOLE, ppo, distillation_loss("kl"), linear_anneal(5.0, 0.0, 1.0), seed=0,
                   device=torch.device("cpu"))
         returns[side], positions[side] = greedy_returns_and_cart_position(student, 5, seed=7)

@@ -156,12 +156,12 @@ def test_switching_method_name_uses_that_methods_own_defaults(tmp_path, capsys, 
                      config=DEFAULT_CONFIG)
     assert config["method"] == {"name": "kickstarting"}
     assert config["methods"]["kickstarting"] == {"loss": "kl", "temperature": 1.0, "total_steps": 100000,
-                                                 "learning_rate": 0.00025, "weight_start": 1.0, "weight_end": 0.0,
+                                                 "lr": 0.00025, "weight_start": 1.0, "weight_end": 0.0,
                                                  "anneal_fraction": 0.5}
     assert config["methods"]["policy_distillation"]["temperature"] == 0.01
     config = dry_run(tmp_path / "runs", capsys, teacher, sharp, "method.name=kickstarting")  # the cartpole preset
     assert config["methods"]["kickstarting"] == {"loss": "kl", "temperature": 1.0, "total_steps": 50000,
-                                                 "learning_rate": 0.002, "weight_start": 2.0, "weight_end": 0.0,
+                                                 "lr": 0.002, "weight_start": 2.0, "weight_end": 0.0,
                                                  "anneal_fraction": 0.5}
 
 
@@ -228,7 +228,8 @@ def test_summarize_reads_the_temperature_of_the_runs_method():
 
 def test_a_student_row_is_labelled_and_grouped_by_its_methods_own_settings():
     """Policy distillation by its loss, temperature and data source; kickstarting by its PPO steps, learning rate and
-    weight schedule, not by the distill.data it never read (runs of earlier versions: distill.kickstart)."""
+    weight schedule, not by the distill.data it never read (runs of earlier versions: distill.kickstart, the
+    learning rate named learning_rate, or teacher.ppo's)."""
     config = load_rl_config(argparse.Namespace(config="cartpole", overrides=[], seed=None, resume=None))
     config["methods"]["policy_distillation"]["temperature"] = 0.01
     assert method_setting(config, {"method": "policy_distillation", "loss": "kl", "data": "mix"}) == \
@@ -237,6 +238,13 @@ def test_a_student_row_is_labelled_and_grouped_by_its_methods_own_settings():
     assert method_setting(config, {"method": "kickstarting", "loss": "kl", "data": "teacher"}) == kickstarting
     older = {"teacher": config["teacher"], "distill": {"kickstart": config["methods"]["kickstarting"]}}
     assert method_setting(older, {"method": "kickstarting", "loss": "kl", "data": "teacher"}) == kickstarting
+    kick = {**config["methods"]["kickstarting"]}
+    kick["learning_rate"] = kick.pop("lr")
+    named_before = {"teacher": config["teacher"], "methods": {"kickstarting": kick}}
+    assert method_setting(named_before, {"method": "kickstarting", "loss": "kl", "data": "teacher"}) == kickstarting
+    del kick["learning_rate"]
+    teachers_lr = {"teacher": {"ppo": {"learning_rate": 0.002}}, "distill": {"kickstart": kick}}
+    assert method_setting(teachers_lr, {"method": "kickstarting", "loss": "kl", "data": "teacher"}) == kickstarting
 
 
 @pytest.mark.slow
@@ -246,7 +254,7 @@ def test_kickstarting_trains_with_its_own_section(tmp_path, teacher_pt):
     final = distill.main(["--config", str(DEFAULT_CONFIG), "--runs-dir", str(tmp_path), "env.name=cartpole",
                           f"teacher.checkpoint={teacher_pt}", "method.name=kickstarting", "teacher.ppo.num_envs=2",
                           "teacher.ppo.num_steps=64", "methods.kickstarting.total_steps=128", "distill.eval_episodes=1",
-                          "eval.episodes=1"])
+                          "evaluate.episodes=1"])
     assert final["method"] == "kickstarting" and final["loss"] == "kl" and final["trained_steps"] == 128
     saved = yaml.safe_load(next(tmp_path.glob("rl-cartpole-distill-s1-*/config.yaml")).read_text())
     assert saved["method"] == {"name": "kickstarting"} and saved["methods"]["kickstarting"]["loss"] == "kl"

@@ -71,7 +71,7 @@ def test_dqn_refills_its_memory_and_carries_on(tmp_path):
 
 def test_time_budget_stop_then_resume_finishes_the_teacher_and_the_student(tmp_path):
     runs = str(tmp_path)
-    short = ["teacher.ppo.total_steps=2048", "teacher.ppo.eval_every=2", "eval.episodes=2"]
+    short = ["teacher.ppo.total_steps=2048", "teacher.ppo.eval_every=2", "evaluate.episodes=2"]
     train_teacher.main(["--config", str(CONFIG), "--runs-dir", runs, "--seed", "5", *short,
                         "teacher.ppo.max_minutes=0"])  # a zero budget stops after the first update
     run = next(tmp_path.glob("rl-cartpole-train_teacher-s5-*"))
@@ -89,8 +89,8 @@ def test_time_budget_stop_then_resume_finishes_the_teacher_and_the_student(tmp_p
                                                       r"--resume continues from\), not model weights; pass the "
                                                       r"checkpoints/model.pt"):
         distill.main(["--config", str(CONFIG), "--runs-dir", runs, f"teacher.checkpoint={state}"])
-    distill.main(["--config", str(CONFIG), "--runs-dir", runs, f"teacher.checkpoint={teacher_pt}", "eval.episodes=2",
-                  "distill.total_steps=1024", "distill.max_minutes=0"])
+    distill.main(["--config", str(CONFIG), "--runs-dir", runs, f"teacher.checkpoint={teacher_pt}",
+                  "evaluate.episodes=2", "distill.total_steps=1024", "distill.max_minutes=0"])
     student_run = next(tmp_path.glob("rl-cartpole-distill-s1-*"))
     with pytest.raises(ConfigError, match="--resume cannot change teacher.checkpoint"):
         distill.main(["--resume", str(student_run), f"teacher.checkpoint={run / 'checkpoints' / 'best.pt'}"])
