@@ -15,11 +15,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-import torch
-
 from kd.common.utils.cli import common_parser, exit_if_dry_run
 from kd.common.utils.config import load_config, load_run_config, load_yaml, merge, resolve_preset, saved_config
-from kd.common.utils.device import resolve_device
+from kd.common.utils.device import resolve_device, set_threads
 from kd.common.utils.errors import ConfigError
 from kd.common.utils.plotting import figures_markdown, plot_training_progress
 from kd.common.utils.run_folder import RunFolder, run_name
@@ -51,8 +49,7 @@ def run_stage(stage: str, description: str, argv: list[str] | None = None) -> di
                           "trains one from teacher.name or from scratch: drop teacher.checkpoint")
     task = TASKS.get(cfg["task"])
     seed_everything(cfg["seed"])
-    if cfg.get("threads"):
-        torch.set_num_threads(cfg["threads"])
+    set_threads(cfg["threads"])
     device = resolve_device(args.device)
     name = run_name("nlp", cfg["name"], stage, None if stage == "evaluate" else cfg["seed"])  # evaluate trains nothing
     open_run = run_opener(cfg, args.resume or None, name, args.runs_dir, args.dry_run)
