@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Callable
 
 from kd.common.utils.cli import common_parser, exit_if_dry_run
-from kd.common.utils.config import load_config, load_run_config, load_yaml, merge, resolve_preset, saved_config
+from kd.common.utils.config import (load_config, load_run_config, load_yaml, merge, refuse_teacher_checkpoint,
+                                   resolve_preset, saved_config)
 from kd.common.utils.device import resolve_device, set_threads
 from kd.common.utils.errors import ConfigError
 from kd.common.utils.plotting import figures_markdown, plot_training_progress
@@ -44,9 +45,9 @@ def run_stage(stage: str, description: str, argv: list[str] | None = None) -> di
     """Parse the common flags, run ``TASKS[cfg.task].<stage>`` in a new (or resumed) run folder, print the table."""
     args = common_parser(description).parse_args(argv)
     cfg = load_nlp_config(args)
-    if stage == "train_teacher" and cfg["teacher"].get("checkpoint"):
-        raise ConfigError("teacher.checkpoint is the trained teacher that distill and evaluate read; train_teacher "
-                          "trains one from teacher.name or from scratch: drop teacher.checkpoint")
+    if stage == "train_teacher":
+        refuse_teacher_checkpoint(cfg["teacher"]["checkpoint"], read_by=("distill", "evaluate"),
+                                  trains_from="from teacher.name or from scratch")
     task = TASKS.get(cfg["task"])
     seed_everything(cfg["seed"])
     set_threads(cfg["threads"])
