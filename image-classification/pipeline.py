@@ -30,7 +30,7 @@ from kd.common.engine import Distiller, predict
 from kd.common.utils.cli import exit_if_dry_run
 from kd.common.utils.checkpoint import MODEL_CHECKPOINT, file_fingerprint
 from kd.common.utils.config import load_config, load_run_config, load_yaml, merge
-from kd.common.utils.device import prepare_model, resolve_device
+from kd.common.utils.device import prepare_model, resolve_device, set_threads
 from kd.common.utils import distributed
 from kd.common.utils.distributed import per_rank_batch_size
 from kd.common.utils.errors import ConfigError
@@ -101,7 +101,8 @@ OPEN_SECTIONS = ("teacher.kwargs", "student.kwargs", "methods.*.weights", "run.v
 # Keys of earlier versions, refused with their new names.
 RENAMED = {"method.kwargs": "methods.<name>.<argument> (e.g. methods.kd.temperature=4): each method has its own "
                             "section in image-classification/configs/default.yaml",
-           "train.threads": "train.num_threads (as in every vision config)",
+           "train.threads": "threads (top level, as in every domain)",
+           "train.num_threads": "threads (top level, as in every domain)",
            "methods.*.name": "run.variants.<label>: {method: NAME, <argument>: value} (a row named after a method "
                              "needs no definition; its settings are methods.<name>.<argument>)",
            "methods.*.kwargs": "methods.<name>.<argument> (e.g. methods.dkd.warmup=5), or run.variants.<label>: "
@@ -200,11 +201,10 @@ def prepare_experiment(args: argparse.Namespace, default_preset: str | None = No
 
 
 def build_experiment(cfg: dict, args: argparse.Namespace) -> Experiment:
-    """The experiment of a checked config: seeded, on ``--device`` with ``train.num_threads``, and its data built
-    once (in the device's memory with ``data.in_memory``); ``--resume`` says whether its stages continue."""
+    """The experiment of a checked config: seeded, on ``--device`` with ``threads`` torch CPU threads, and its data
+    built once (in the device's memory with ``data.in_memory``); ``--resume`` says whether its stages continue."""
     seed_everything(cfg["seed"])
-    if cfg["train"]["num_threads"]:
-        torch.set_num_threads(cfg["train"]["num_threads"])
+    set_threads(cfg["threads"])
     device = resolve_device(args.device)
     data = build_data(cfg["data"], seed=cfg["seed"])
     if wants_in_memory(cfg["data"]["in_memory"], data.splits):

@@ -19,7 +19,7 @@ import torch
 from kd.common.utils.checkpoint import LAST_CHECKPOINT, require_training_state, safe_load
 from kd.common.utils.cli import exit_if_dry_run
 from kd.common.utils.config import load_config, load_run_config, load_yaml
-from kd.common.utils.device import resolve_device
+from kd.common.utils.device import resolve_device, set_threads
 from kd.common.utils.errors import CheckpointMismatchError, ConfigError
 from kd.common.utils.run_folder import RunFolder, run_name
 from kd.common.utils.seed import seed_everything
@@ -88,7 +88,7 @@ def setup_run(args: argparse.Namespace, script: str,
     """
     config = load_rl_config(args)
     seed = int(config["seed"])
-    torch.set_num_threads(int(config.get("threads", 1)))
+    set_threads(config["threads"])
     seed_everything(seed)
     device = resolve_device(args.device)
     make_env(config["env"]["name"], **(config["env"].get("kwargs") or {})).close()  # an unknown id fails here

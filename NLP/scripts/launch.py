@@ -15,11 +15,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-import torch
-
 from kd.common.utils.cli import common_parser, exit_if_dry_run
-from kd.common.utils.config import load_config, load_run_config, load_yaml, merge, resolve_preset, saved_config
-from kd.common.utils.device import resolve_device
+from kd.common.utils.config import (load_config, load_run_config, load_yaml, merge, refuse_teacher_checkpoint,
+                                   resolve_preset, saved_config)
+from kd.common.utils.device import resolve_device, set_threads
 from kd.common.utils.errors import ConfigError
 from kd.common.utils.plotting import figures_markdown, plot_training_progress
 from kd.common.utils.run_folder import RunFolder, run_name
@@ -46,13 +45,12 @@ def run_stage(stage: str, description: str, argv: list[str] | None = None) -> di
     """Parse the common flags, run ``TASKS[cfg.task].<stage>`` in a new (or resumed) run folder, print the table."""
     args = common_parser(description).parse_args(argv)
     cfg = load_nlp_config(args)
-    if stage == "train_teacher" and cfg["teacher"].get("checkpoint"):
-        raise ConfigError("teacher.checkpoint is the trained teacher that distill and evaluate read; train_teacher "
-                          "trains one from teacher.name or from scratch: drop teacher.checkpoint")
+    if stage == "train_teacher":
+        refuse_teacher_checkpoint(cfg["teacher"]["checkpoint"], read_by=("distill", "evaluate"),
+                                  trains_from="from teacher.name or from scratch")
     task = TASKS.get(cfg["task"])
     seed_everything(cfg["seed"])
-    if cfg.get("threads"):
-        torch.set_num_threads(cfg["threads"])
+    set_threads(cfg["threads"])
     device = resolve_device(args.device)
     name = run_name("nlp", cfg["name"], stage, None if stage == "evaluate" else cfg["seed"])  # evaluate trains nothing
     open_run = run_opener(cfg, args.resume or None, name, args.runs_dir, args.dry_run)

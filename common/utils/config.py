@@ -148,6 +148,17 @@ def refuse_renamed(keys: Iterable[str], renamed: Mapping[str, str], where: str =
                 raise ConfigError(f"config key '{key}'{where} was renamed to {new}")
 
 
+def refuse_teacher_checkpoint(checkpoint: str | None, read_by: tuple[str, ...], trains_from: str) -> None:
+    """A ConfigError when a train_teacher script, which trains its teacher, is given ``teacher.checkpoint`` (a trained
+    teacher, which it would ignore), in the same words in every domain: ``read_by``, the scripts of the domain that
+    read that key (``("distill",)``); ``trains_from``, where train_teacher's teacher comes from instead
+    (``"from teacher.arch"``)."""
+    if checkpoint:
+        readers = " and ".join(read_by) + (" reads" if len(read_by) == 1 else " read")
+        raise ConfigError(f"teacher.checkpoint is the trained teacher that {readers}; train_teacher trains one "
+                          f"{trains_from}: drop teacher.checkpoint")
+
+
 def in_open_section(key: str, open_sections: Iterable[str]) -> bool:
     """Whether ``key`` lies under one of ``open_sections`` (patterns such as ``*.kwargs``, ``methods.*.weights``), at
     any depth (``student.config.rope_scaling.factor`` lies under ``student.config``)."""

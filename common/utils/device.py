@@ -1,6 +1,6 @@
-"""Device choice and speed settings: CUDA when present, ``--device`` to override, bf16 autocast on CUDA and
-on CPUs that compute bf16 natively, channels_last convnets there too, optional ``torch.compile``
-(:func:`prepare_model`)."""
+"""Device choice and speed settings: CUDA when present, ``--device`` to override, the config's ``threads``
+(:func:`set_threads`), bf16 autocast on CUDA and on CPUs that compute bf16 natively, channels_last convnets there
+too, optional ``torch.compile`` (:func:`prepare_model`)."""
 from __future__ import annotations
 
 import contextlib
@@ -10,7 +10,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from kd.common.utils.errors import KDError
+from kd.common.utils.errors import ConfigError, KDError
 
 
 def resolve_device(name: str | None = "auto") -> torch.device:
@@ -25,6 +25,18 @@ def resolve_device(name: str | None = "auto") -> torch.device:
         torch.backends.cudnn.allow_tf32 = True
         torch.backends.cudnn.benchmark = True
     return device
+
+
+def set_threads(threads: int | None) -> None:
+    """Run torch's CPU work on ``threads`` threads: the config key ``threads`` of every domain. None (``null``) keeps
+    torch's default, one per core; 1 is faster when another job keeps a core busy, or for tiny networks that take
+    many small steps. Anything but a whole number >= 1 or None is a one-line ConfigError."""
+    if threads is None:
+        return
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ConfigError(f"threads must be a whole number >= 1, or null for torch's default (one per core); "
+                          f"got {threads!r}")
+    torch.set_num_threads(threads)
 
 
 @functools.cache

@@ -105,7 +105,7 @@ def load_specialists_config(args) -> dict:
     that changes a key of FIXED_ON_RESUME refused): the vision pipeline's loader with this script's schema; the
     model, optimiser and schedule names and the specialists' method settings checked."""
     vision = load_yaml(DEFAULT_CONFIG)
-    defaults = {"seed": vision["seed"], "data": vision["data"], "train": vision["train"],
+    defaults = {"seed": vision["seed"], "threads": vision["threads"], "data": vision["data"], "train": vision["train"],
                 "methods": {"specialist": vision["methods"]["specialist"]}, "generalist": vision["teacher"],
                 "specialist": {k: v for k, v in vision["student"].items() if k != "labelled_fraction"}, **OWN_KEYS}
     cfg = load_experiment_config(args, fixed=FIXED_ON_RESUME, defaults=defaults,

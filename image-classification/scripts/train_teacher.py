@@ -10,16 +10,14 @@ Writes ``<run>/teacher/checkpoints/model.pt``; pass it to distill/compare as ``t
 from __future__ import annotations
 
 from kd.common.utils.cli import common_parser, main_entry
-from kd.common.utils.errors import ConfigError
+from kd.common.utils.config import refuse_teacher_checkpoint
 from kd.vision.pipeline import evaluate_models, start_experiment, train_teacher
 from kd.vision.summary import finish_run
 
 
 def refuse_checkpoint(cfg: dict) -> None:
     """A teacher trained from scratch has no use for ``teacher.checkpoint``: given one, a one-line error."""
-    if cfg["teacher"]["checkpoint"]:
-        raise ConfigError("teacher.checkpoint is the trained teacher that distill reads; train_teacher trains one "
-                          "from teacher.arch: drop teacher.checkpoint")
+    refuse_teacher_checkpoint(cfg["teacher"]["checkpoint"], read_by=("distill",), trains_from="from teacher.arch")
 
 
 def main(argv: list[str] | None = None) -> dict:

@@ -19,7 +19,7 @@ from kd.common.metrics.cost import count_parameters
 from kd.common.metrics.rl import format_return, last_training_episodes
 from kd.common.utils.checkpoint import MODEL_CHECKPOINT, load_state_dict_checked
 from kd.common.utils.cli import common_parser, main_entry
-from kd.common.utils.config import dataclass_from_dict
+from kd.common.utils.config import dataclass_from_dict, refuse_teacher_checkpoint
 from kd.common.utils.errors import ConfigError
 from kd.common.utils.plotting import figures_markdown
 from kd.common.utils.registry import Registry
@@ -58,9 +58,8 @@ def prepare(config: dict, device, state: dict | None) -> tuple:
     describes (the one the algorithm trains: :data:`TEACHER_NETWORKS`) and the ``teacher.init`` policy to start from
     (checked against the environment; None without one, or when ``--resume`` continues from a saved ``state``)."""
     section, env = config["teacher"], config["env"]
-    if section["checkpoint"]:
-        raise ConfigError("teacher.checkpoint is the trained teacher that distill reads; to continue training one "
-                          "here, pass teacher.init=PATH")
+    refuse_teacher_checkpoint(section["checkpoint"], read_by=("distill",),
+                              trains_from="from teacher.arch, or further from a saved policy with teacher.init=PATH")
     algorithm = TEACHER_ALGORITHMS.get(section["algo"])
     network = TEACHER_NETWORKS[section["algo"]]
     if section["network"] != network:

@@ -339,6 +339,39 @@ def test_a_mistyped_method_gets_the_same_line_in_every_domain(domain, mistake, f
     assert_one_line_and_nothing_created(code, lines, expected, tmp_path / "runs")
 
 
+# ------------------------------------------------------------------------------ a key the same in every domain
+# domain -> (its train_teacher script, its distill script, the arguments both take)
+DOMAINS = {
+    "vision": (vision_teacher, vision_distill, lambda f: ["--config", "digits_cnn_mlp"]),
+    "nlp": (nlp_teacher, nlp_distill, lambda f: ["--config", SST2, *local_data(f)]),
+    "rl": (rl_teacher, rl_distill, lambda f: []),
+}
+
+
+@pytest.mark.parametrize("domain", list(DOMAINS))
+def test_threads_is_one_top_level_key_checked_alike_in_every_domain(domain, files, tmp_path, capfd):
+    """``threads`` (torch CPU threads) is set by kd.common.utils.device.set_threads in every domain: a value torch
+    cannot take is the same line everywhere, before the run folder exists."""
+    _, module, argv = DOMAINS[domain]
+    code, lines = run_script(module, [*argv(files), "threads=0", "--runs-dir", str(tmp_path / "runs")], capfd)
+    assert_one_line_and_nothing_created(
+        code, lines, "threads must be a whole number >= 1, or null for torch's default (one per core); got 0",
+        tmp_path / "runs")
+
+
+@pytest.mark.parametrize("domain", list(DOMAINS))
+def test_train_teacher_refuses_a_teacher_checkpoint_in_the_same_words_in_every_domain(domain, files, tmp_path,
+                                                                                       capfd):
+    """train_teacher trains its teacher, so a trained one given as ``teacher.checkpoint`` would be ignored: every
+    domain refuses it with kd.common.utils.config.refuse_teacher_checkpoint."""
+    module, _, argv = DOMAINS[domain]
+    code, lines = run_script(module, [*argv(files), "teacher.checkpoint=t.pt", "--runs-dir", str(tmp_path / "runs")],
+                             capfd)
+    assert_one_line_and_nothing_created(code, lines, "teacher.checkpoint is the trained teacher that distill",
+                                        tmp_path / "runs")
+    assert "; train_teacher trains one from teacher." in lines[0] and lines[0].endswith(": drop teacher.checkpoint")
+
+
 # ------------------------------------------------------------------------- a near miss in a preset of one's own
 # script -> (a preset with a typo, the key it mistyped, the key meant); the NLP scripts load their presets the same way
 PRESET_TYPOS = {

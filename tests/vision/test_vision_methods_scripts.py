@@ -14,7 +14,7 @@ TINY = ["--config", "cifar10_resnet32x4_resnet8x4", "data.num_workers=0", "data.
         "data.eval_batch_size=16", "data.image_size=8",
         "teacher.arch=cnn", "teacher.kwargs={channels: [8, 16]}", "teacher.epochs=1", "teacher.schedule=constant",
         "student.arch=small_cnn", "student.epochs=2", "student.schedule=constant", "student.optimizer=adam",
-        "student.lr=0.01", "teacher.optimizer=adam", "teacher.lr=0.01", "train.num_threads=1"]
+        "student.lr=0.01", "teacher.optimizer=adam", "teacher.lr=0.01", "threads=1"]
 
 
 @pytest.fixture(scope="module")
