@@ -110,22 +110,21 @@ RENAMED = {"method.kwargs": "methods.<name>.<argument> (e.g. methods.kd.temperat
 
 
 def load_experiment_config(args: argparse.Namespace, default_preset: str | None = None,
-                           fixed: tuple[str, ...] = FIXED_ON_RESUME, defaults: dict | None = None,
-                           open_sections: tuple[str, ...] = OPEN_SECTIONS, renamed: dict | None = None) -> dict:
+                           fixed: tuple[str, ...] = FIXED_ON_RESUME, renamed: dict | None = None) -> dict:
     """The saved config of ``--resume RUN_DIR`` (plus overrides; one that changes a key of ``fixed`` is refused;
-    a key the defaults gained since the run was made takes its default), else defaults < preset (a name in
-    configs/ or a path) < overrides, every key of the preset checked against the defaults as an override's is (a
+    a key default.yaml gained since the run was made takes its default), else default.yaml < preset (a name in
+    configs/ or a path) < overrides, every key of the preset checked against default.yaml as an override's is (a
     typo in a file of one's own is refused with the key meant). ``--seed N`` is the override ``seed=N``.
-    ``defaults``: default.yaml unless a script has its own schema (specialists), with its ``open_sections`` and
-    ``renamed`` keys (default RENAMED)."""
-    defaults = load_yaml(DEFAULT_CONFIG) if defaults is None else defaults
+    ``renamed``: the old keys refused with their new names, in a preset, an override and a resumed run's saved
+    config (default RENAMED; a script with old keys of its own adds them, as specialists does)."""
+    defaults = load_yaml(DEFAULT_CONFIG)
     renamed = RENAMED if renamed is None else renamed
     overrides = list(args.overrides) + ([f"seed={args.seed}"] if args.seed is not None else [])
     if args.resume:
-        saved = load_run_config(args.resume, overrides, fixed=fixed, open_sections=open_sections, renamed=renamed)
+        saved = load_run_config(args.resume, overrides, fixed=fixed, open_sections=OPEN_SECTIONS, renamed=renamed)
         return merge(defaults, saved)
     return load_config(args.config or default_preset, overrides, defaults=defaults, config_dir=CONFIG_DIR,
-                       open_sections=open_sections, renamed=renamed, strict=True, defaults_file=DEFAULT_CONFIG)
+                       open_sections=OPEN_SECTIONS, renamed=renamed, strict=True, defaults_file=DEFAULT_CONFIG)
 
 
 def check_training_section(section: dict) -> None:
@@ -420,19 +419,20 @@ def supervised(exp: Experiment, section: dict) -> nn.Module:
 
 
 # ----------------------------------------------------------------------------------- teacher, students
-def train_teacher(exp: Experiment, section_name: str = "teacher") -> tuple[nn.Module, Path]:
-    """Train the architecture of the section ``section_name`` (``teacher``; specialists: ``generalist``) on hard
-    labels in the stage of that name; returns (teacher, checkpoint)."""
-    section = exp.cfg[section_name]
+def train_teacher(exp: Experiment, stage: str = "teacher") -> tuple[nn.Module, Path]:
+    """Train the ``teacher`` section's architecture on hard labels in the stage folder ``stage`` (specialists:
+    ``generalist``); returns (teacher, checkpoint)."""
+    section = exp.cfg["teacher"]
     model = build_arch(exp, section, exp.seed)
     loader = train_loader(exp, section["batch_size"], exp.seed)
-    path = train_stage(exp, section_name, model, supervised(exp, section), section_name, loader, section["epochs"])
+    path = train_stage(exp, stage, model, supervised(exp, section), "teacher", loader, section["epochs"])
     return model, path
 
 
-def get_teacher(exp: Experiment) -> tuple[nn.Module, Path]:
-    """The ``teacher.checkpoint`` :func:`prepare_experiment` loaded and checked, or a teacher trained here."""
-    return exp.given_teacher or train_teacher(exp)
+def get_teacher(exp: Experiment, stage: str = "teacher") -> tuple[nn.Module, Path]:
+    """The ``teacher.checkpoint`` :func:`prepare_experiment` loaded and checked, or a teacher trained here (in the
+    stage folder ``stage``)."""
+    return exp.given_teacher or train_teacher(exp, stage)
 
 
 def teacher_logits(exp: Experiment, teacher: nn.Module) -> Tensor:

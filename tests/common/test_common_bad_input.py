@@ -377,7 +377,7 @@ def test_train_teacher_refuses_a_teacher_checkpoint_in_the_same_words_in_every_d
 PRESET_TYPOS = {
     "vision distill": (vision_distill, "student:\n  epoch: 3\n", "student.epoch", "student.epochs"),
     "vision train_teacher": (vision_teacher, "teacher:\n  lr_rate: 0.1\n", "teacher.lr_rate", "teacher.lr"),
-    "vision specialists": (vision_specialists, "specialist:\n  epoch: 3\n", "specialist.epoch", "specialist.epochs"),
+    "vision specialists": (vision_specialists, "specialists:\n  topn: 3\n", "specialists.topn", "specialists.top_n"),
     "rl train_teacher": (rl_teacher, "teacher:\n  ppo: {total_step: 1000}\n", "teacher.ppo.total_step",
                          "teacher.ppo.total_steps"),
     "rl distill": (rl_distill, "distill:\n  total_step: 1000\n", "distill.total_step", "distill.total_steps"),

@@ -115,7 +115,8 @@ DRY_RUNS = {
     "kd.vision.scripts.evaluate": ["--checkpoint", "{digits_model}"],
     "kd.vision.scripts.method_table": TABLE,
     "kd.vision.scripts.lr_sweep": [*TABLE, "--lrs", "0.1", "0.2"],
-    "kd.vision.scripts.specialists": ["--config", "specialists_digits"],
+    "kd.vision.scripts.specialists": ["--config", "specialists_digits", "teacher.arch=cnn",
+                                      "teacher.checkpoint={digits_model}", "specialists.top_n=3"],
     "kd.vision.scripts.report": ["--runs", "{vision_run}"],
     "kd.vision.scripts.export": ["{digits_model}"],
     "kd.nlp.scripts.train_teacher": NLP_LOCAL,
@@ -153,3 +154,5 @@ def test_dry_run_checks_prints_the_config_and_creates_nothing(name, inputs, tmp_
     assert not (Path(inputs["digits_model"]).parent / "export").exists()
     if name == "kd.vision.scripts.distill":  # the DKD run gets DKD's own alpha, not the KD preset's
         assert resolved["method"]["name"] == "dkd" and resolved["methods"]["dkd"]["alpha"] == 1.0
+    if name == "kd.vision.scripts.specialists":  # the generalist is the teacher; the script's own keys its section
+        assert resolved["teacher"]["checkpoint"] == inputs["digits_model"] and resolved["specialists"]["top_n"] == 3

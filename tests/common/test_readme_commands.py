@@ -46,6 +46,10 @@ def vision(module):
     return lambda args: check_names(load_experiment_config(args, getattr(module, "DEFAULT_PRESET", None)))
 
 
+def specialists(args):
+    check_names(load_specialists_config(args))
+
+
 def nlp(args):
     TASKS.get(load_nlp_config(args)["task"])
 
@@ -62,7 +66,7 @@ def configured(name: str):
     if domain == "vision" and script in ("train_teacher", "distill", "compare", "quickstart", "evaluate"):
         return vision(importlib.import_module(name))
     return {"kd.vision.scripts.method_table": load_table_config, "kd.vision.scripts.lr_sweep": load_table_config,
-            "kd.vision.scripts.specialists": load_specialists_config, "kd.nlp.scripts.train_teacher": nlp,
+            "kd.vision.scripts.specialists": specialists, "kd.nlp.scripts.train_teacher": nlp,
             "kd.nlp.scripts.distill": nlp, "kd.nlp.scripts.evaluate": nlp,
             "kd.rl.scripts.train_teacher": load_rl_config,
             "kd.rl.scripts.distill": rl_distill}.get(name)

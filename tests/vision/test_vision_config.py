@@ -1,8 +1,10 @@
 """Each vision method's own config section (``methods.<name>.<argument>``): default.yaml lists every constructor
 argument of every method, ``method.name`` picks a method and only its section reaches it, the sections are
-checked against the constructors, and method_table's rows are a method name or a variant of one."""
+checked against the constructors, and method_table's rows are a method name or a variant of one. specialists reads
+the same schema (its generalist the teacher, its own keys the specialists: section) and refuses its old keys."""
 import argparse
 import inspect
+import re
 
 import pytest
 
@@ -11,7 +13,7 @@ from kd.common.utils.errors import ConfigError
 from kd.vision.methods import METHODS
 from kd.common.utils.method_sections import method_settings
 from kd.vision.pipeline import DEFAULT_CONFIG, check_names, load_experiment_config
-from kd.vision.scripts import method_table
+from kd.vision.scripts import method_table, specialists
 
 BUILT_BY_THE_PIPELINE = {"teacher", "student", "num_classes", "image_shape"}
 
@@ -108,3 +110,53 @@ def test_a_bad_method_table_variant_is_named_with_its_row(variant, expected):
     with pytest.raises(ConfigError) as error:
         table_config(f"run.variants.kd_t2={variant}", "run.methods=[kd_t2]")
     assert str(error.value).startswith(expected), error.value
+
+
+def specialists_config(*overrides, config="specialists_digits", resume=None) -> dict:
+    return specialists.load_specialists_config(argparse.Namespace(config=config, overrides=list(overrides), seed=None,
+                                                                  resume=resume))
+
+
+def test_specialists_reads_the_vision_schema_and_its_own_section():
+    """The generalist is the teacher section, the specialists' training the student section, the script's own keys
+    default.yaml's specialists: section (read only by specialists, as run: is only by method_table)."""
+    cfg = specialists_config("teacher.checkpoint=g.pt", "student.epochs=2", "specialists.groups=[[3, 5], [0, 8]]",
+                             "specialists.top_n=3", "methods.specialist.temperature=3")
+    assert cfg["teacher"]["checkpoint"] == "g.pt" and cfg["student"]["epochs"] == 2
+    assert cfg["specialists"] == {"groups": [[3, 5], [0, 8]], "n_groups": 3, "enrich": 0.5, "top_n": 3}
+    assert cfg["methods"]["specialist"]["temperature"] == 3
+    assert load_experiment_config(args())["specialists"] == load_yaml(DEFAULT_CONFIG)["specialists"]
+    with pytest.raises(ConfigError, match=r"^specialists trains each specialist on every training label; drop "
+                                          r"student.labelled_fraction \(it must be 1.0 here\)$"):
+        specialists_config("student.labelled_fraction=0.5")
+
+
+@pytest.mark.parametrize("old,new", [
+    ("generalist.checkpoint=g.pt", "teacher.checkpoint"), ("generalist.kwargs.channels=[8]", "teacher.kwargs"),
+    ("generalist.epoch=3", "teacher (the generalist's section"), ("specialist.epochs=2", "student.epochs"),
+    ("specialist.temperature=3", "methods.specialist.temperature"), ("groups=[[0, 1]]", "specialists.groups"),
+    ("n_groups=2", "specialists.n_groups"), ("enrich=null", "specialists.enrich"), ("top_n=1", "specialists.top_n"),
+])
+def test_specialists_old_keys_are_refused_with_their_new_names(old, new):
+    key = old.split("=")[0]
+    with pytest.raises(ConfigError, match=rf"^config key '{re.escape(key)}' was renamed to {re.escape(new)}"):
+        specialists_config(old)
+
+
+OLD_PRESET = ("generalist: {arch: small_cnn, epochs: 8}\nspecialist: {arch: small_cnn, epochs: 6}\n"
+              "groups: null\nn_groups: 3\n")
+
+
+def test_specialists_old_schema_in_a_preset_and_in_a_resumed_runs_saved_config(tmp_path):
+    """A preset and the saved config of a run made by an earlier version are refused with the new names (a resumed
+    old run is refused too: its config.yaml, renamed, resumes it)."""
+    preset = tmp_path / "mine.yaml"
+    preset.write_text(OLD_PRESET)
+    with pytest.raises(ConfigError, match=rf"^config key 'generalist.arch' in {preset} was renamed to teacher.arch$"):
+        specialists_config(config=str(preset))
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.yaml").write_text("seed: 0\n" + OLD_PRESET)
+    with pytest.raises(ConfigError, match=rf"^config key 'generalist.arch' in {run / 'config.yaml'} \(a run of an "
+                                          r"earlier version\) was renamed to teacher.arch$"):
+        specialists_config(config=None, resume=str(run))

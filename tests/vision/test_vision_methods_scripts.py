@@ -73,17 +73,28 @@ def test_lr_sweep_trains_the_teacher_once(image_folder, tmp_path):
     assert (sweep / "plots" / "accuracy_vs_lr.png").is_file() and "![accuracy_vs_lr](plots/accuracy_vs_lr.png)" in table
 
 
-def test_specialists_end_to_end_on_digits(tmp_path):
+def test_specialists_end_to_end_on_digits_and_teacher_checkpoint_reuses_the_generalist(tmp_path):
+    """The generalist is the teacher section and the script's own keys its specialists: section: a run trains the
+    generalist in generalist/, and ``teacher.checkpoint`` (as in every vision script) reuses it in the next."""
     from kd.vision.scripts import specialists
 
-    result = specialists.main(["--config", "specialists_digits", "--runs-dir", str(tmp_path), "generalist.epochs=3",
-                               "specialist.epochs=1", "n_groups=2"])
+    result = specialists.main(["--config", "specialists_digits", "--runs-dir", str(tmp_path / "first"),
+                               "teacher.epochs=3", "student.epochs=1", "specialists.n_groups=2",
+                               "specialists.top_n=1"])
     assert len(result["groups"]) == 2 and sorted(c for g in result["groups"] for c in g) == list(range(10))
     assert result["generalist_acc"] > 30 and result["combined_acc"] > 30          # chance is 10%
-    (run,) = tmp_path.iterdir()
+    (run,) = (tmp_path / "first").iterdir()
     assert re.fullmatch(r"vision-digits-specialists-s0-\d{8}-\d{6}", run.name)
     assert (run / "specialist_1" / "plots" / "loss.png").is_file() and (run / "summary.md").is_file()
-    assert "![loss](specialist_1/plots/loss.png)" in (run / "summary.md").read_text()
+    summary = (run / "summary.md").read_text()
+    assert "![loss](specialist_1/plots/loss.png)" in summary and "2 specialists (top_n=1)" in summary
+
+    reused = specialists.main(["--config", "specialists_digits", "--runs-dir", str(tmp_path / "second"),
+                               f"teacher.checkpoint={run / 'generalist' / 'checkpoints' / 'model.pt'}",
+                               "student.epochs=1", "specialists.groups=[[3, 5], [0, 8]]", "specialists.enrich=null"])
+    (second,) = (tmp_path / "second").iterdir()
+    assert not (second / "generalist").exists() and (second / "specialist_1").is_dir()
+    assert reused["generalist_acc"] == result["generalist_acc"] and reused["groups"] == [[3, 5], [0, 8]]
 
 
 def test_specialists_resume_after_the_generalist(tmp_path, monkeypatch):
@@ -91,7 +102,7 @@ def test_specialists_resume_after_the_generalist(tmp_path, monkeypatch):
     generalist is kept (not trained again), the specialists train, and the result is the uninterrupted run's."""
     from kd.vision.scripts import specialists
 
-    args = ["--config", "specialists_digits", "generalist.epochs=2", "specialist.epochs=1", "n_groups=2"]
+    args = ["--config", "specialists_digits", "teacher.epochs=2", "student.epochs=1", "specialists.n_groups=2"]
     straight = specialists.main([*args, "--runs-dir", str(tmp_path / "straight")])
 
     def interrupted(*_args, **_kwargs):  # Ctrl-C as the first specialist starts
@@ -106,9 +117,10 @@ def test_specialists_resume_after_the_generalist(tmp_path, monkeypatch):
     assert safe_load(generalist_state)["epoch"] == 2 and not (run / "specialist_0").exists()
     written = generalist_state.stat().st_mtime_ns
     monkeypatch.setattr(specialists, "train_specialist", original)
-    with pytest.raises(ConfigError, match=r"^--resume cannot change n_groups \(2 -> 3\): the run's checkpoints were "
-                                          r"made with the saved value; drop that override, or start a new run$"):
-        specialists.main(["--resume", str(run), "n_groups=3"])
+    with pytest.raises(ConfigError, match=r"^--resume cannot change specialists.n_groups \(2 -> 3\): the run's "
+                                          r"checkpoints were made with the saved value; drop that override, or start "
+                                          r"a new run$"):
+        specialists.main(["--resume", str(run), "specialists.n_groups=3"])
 
     resumed = specialists.main(["--resume", str(run)])
     assert generalist_state.stat().st_mtime_ns == written                  # the generalist was not trained again
