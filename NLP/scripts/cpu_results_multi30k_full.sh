@@ -15,7 +15,7 @@ if [ -z "${TEACHER:-}" ]; then
   $P.train_teacher $MT
   TEACHER=$(newest 1 "$RUNS"/multi30k-full/nlp-multi30k-train_teacher-*)/checkpoints/model.pt
 fi
-KD="$MT teacher.checkpoint=$TEACHER distill.cache_dir=$RUNS/multi30k-full/teacher-beams distill.epochs=${EPOCHS:-4}"
+KD="$MT teacher.checkpoint=$TEACHER distill.cache_dir=$RUNS/multi30k-full/teacher-beams student.epochs=${EPOCHS:-4}"
 for SEED in ${SEEDS:-0 1 2}; do
   $P.distill $KD seed=$SEED method.name=supervised
   $P.distill $KD seed=$SEED method.name=seq_kd

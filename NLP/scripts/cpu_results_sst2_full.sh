@@ -14,10 +14,10 @@ if [ -z "${TEACHER:-}" ]; then
   $P.train_teacher $SST2
   TEACHER=$(newest 1 "$RUNS"/sst2-full/nlp-sst2-train_teacher-*)/checkpoints/model.pt
 fi
-KD="$SST2 teacher.checkpoint=$TEACHER distill.cache_dir=$RUNS/sst2-full/teacher-logits distill.epochs=3"
-BILSTM="student.arch=bilstm distill.lr=1.0e-3"
-SMALL_BERT="student.arch=small_bert student.num_layers=2 student.hidden_size=128 student.num_heads=2 distill.lr=5.0e-4
-distill.epochs=2"
+KD="$SST2 teacher.checkpoint=$TEACHER distill.cache_dir=$RUNS/sst2-full/teacher-logits student.epochs=3"
+BILSTM="student.arch=bilstm student.lr=1.0e-3"
+SMALL_BERT="student.arch=small_bert student.num_layers=2 student.hidden_size=128 student.num_heads=2 student.lr=5.0e-4
+student.epochs=2"
 for STUDENT in "$BILSTM" "$SMALL_BERT"; do
   for SEED in ${SEEDS:-0 1 2}; do
     $P.distill $KD $STUDENT seed=$SEED method.name=supervised

@@ -5,10 +5,11 @@ calls ``open_run()`` when it is about to train or evaluate, so a mistake in any 
 with ``--resume``, an untouched config.yaml); with ``--dry-run`` that call prints the config and exits instead.
 A config is the task's defaults file (``NLP/configs/defaults/<task>.yaml``: every key, with a comment) < the preset
 (``--config``: a name in NLP/configs/, ``sst2``, or a YAML path; its ``task`` picks the defaults) < ``key.sub=value``
-overrides. A key the defaults lack is refused naming the key meant, in a preset as on the command line; a key the
-task renamed, with its new name. Every task picks its method by ``method.name`` with its own section
-``methods.<name>``. The task's ``check_config`` (the method, its arguments and their values) runs once, as the config
-is loaded, before any data.
+overrides. A model's training settings are in its own section, as in every domain (``teacher.lr`` for
+train_teacher, ``student.epochs`` for distill; ``distill`` says how the teacher is consulted). A key the defaults lack
+is refused naming the key meant, in a preset as on the command line; a key the task renamed, with its new name. Every
+task picks its method by ``method.name`` with its own section ``methods.<name>``. The task's ``check_config`` (the
+method, its arguments and their values) runs once, as the config is loaded, before any data.
 """
 from __future__ import annotations
 
@@ -16,29 +17,33 @@ from pathlib import Path
 from typing import Callable
 
 from kd.common.utils.cli import common_parser, exit_if_dry_run
-from kd.common.utils.config import (load_config, load_run_config, load_yaml, merge, refuse_teacher_checkpoint,
-                                   resolve_preset, saved_config)
+from kd.common.utils.config import (flatten, load_config, load_run_config, load_yaml, merge,
+                                    refuse_teacher_checkpoint, resolve_preset, saved_config)
 from kd.common.utils.device import resolve_device, set_threads
 from kd.common.utils.errors import ConfigError
 from kd.common.utils.plotting import figures_markdown, plot_training_progress
 from kd.common.utils.run_folder import RunFolder, run_name
 from kd.common.utils.seed import seed_everything
 from kd.nlp.tasks import TASKS
-from kd.nlp.tasks.training import markdown_table
+from kd.nlp.tasks.training import SCHEDULE_KEYS, markdown_table
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
 DEFAULTS_DIR = CONFIG_DIR / "defaults"  # <task>.yaml: every key of that task's config, with its default
 # Mappings whose keys are free: the changes to a pretrained teacher's config that make its student
 # (``student.config.n_layer=6``).
 OPEN_SECTIONS = ("student.config",)
-# Where a model's training settings live: an unknown ``student.epoch`` or ``teacher.lr`` is taken to mean
-# ``distill.epochs`` or ``train.lr`` (kd.common.utils.config.did_you_mean).
-HOMES = {"student": "distill", "teacher": "train"}
-# What --resume cannot change: the run's checkpoints, vocabularies and caches were made with these.
+# Where the training settings of the sections of earlier versions now live: a near miss of an old key
+# (``distill.epoch``, ``train.lr_rate``) is taken to mean the student's or the teacher's (``student.epochs``,
+# ``teacher.lr``; kd.common.utils.config.did_you_mean).
+HOMES = {"distill": "student", "train": "teacher"}
+# What --resume cannot change: the run's checkpoints, vocabularies and caches were made with these, and with the
+# models of teacher: and student: (every key there but the training settings: :func:`fixed_on_resume`).
 FIXED_ON_RESUME = ("seed", "task", "data.name", "data.path", "data.train_file", "data.dev_file", "data.text_column",
                    "data.label_column", "data.header", "data.train_subset", "data.min_freq", "data.tokenizer",
-                   "data.vocab_size", "data.source_prefix",
-                   "teacher", "student", "method", "methods", "distill.mode", "distill.augment")
+                   "data.vocab_size", "data.source_prefix", "method", "methods", "distill.mode", "distill.augment")
+# The training settings of teacher: and student: that --resume may change (a lower lr after a diverging loss, more
+# epochs): every task's, and translation's teacher.label_smoothing.
+RESUMABLE_MODEL_KEYS = (*SCHEDULE_KEYS, "label_smoothing")
 
 
 def run_stage(stage: str, description: str, argv: list[str] | None = None) -> dict:
@@ -68,10 +73,11 @@ def run_stage(stage: str, description: str, argv: list[str] | None = None) -> di
 
 
 def load_nlp_config(args) -> dict:
-    """``--resume``'s saved config (an override of FIXED_ON_RESUME refused; a key the defaults gained since takes its
-    default), else the task's defaults < the preset < overrides, every key of the preset and the overrides checked
-    against the defaults; ``--seed N`` is the override ``seed=N``, and ``name`` null the preset file's name. A key the
-    task renamed is refused with its new name; then the task checks the config (``check_config``), once."""
+    """``--resume``'s saved config (an override of what the run cannot change, :func:`fixed_on_resume`, refused; a
+    key the defaults gained since takes its default), else the task's defaults < the preset < overrides, every key of
+    the preset and the overrides checked against the defaults; ``--seed N`` is the override ``seed=N``, and ``name``
+    null the preset file's name. A key the task renamed is refused with its new name; then the task checks the config
+    (``check_config``), once."""
     overrides = list(args.overrides) + ([f"seed={args.seed}"] if args.seed is not None else [])
     if not args.resume and not args.config:
         raise ConfigError("pass --config PRESET (sst2, trec, multi30k, lm: a name in NLP/configs/, or a YAML path) "
@@ -87,7 +93,7 @@ def load_nlp_config(args) -> dict:
     defaults_file = DEFAULTS_DIR / f"{task_name}.yaml"
     defaults = load_yaml(defaults_file)
     if args.resume:
-        saved = load_run_config(args.resume, overrides, fixed=FIXED_ON_RESUME, open_sections=OPEN_SECTIONS,
+        saved = load_run_config(args.resume, overrides, fixed=fixed_on_resume(defaults), open_sections=OPEN_SECTIONS,
                                 renamed=task.renamed, homes=HOMES)
         cfg = merge(defaults, saved)
     else:
@@ -96,6 +102,15 @@ def load_nlp_config(args) -> dict:
         cfg["name"] = cfg["name"] or source.stem
     task.check_config(cfg)
     return cfg
+
+
+def fixed_on_resume(defaults: dict) -> tuple[str, ...]:
+    """What --resume cannot change in a run of the task whose ``defaults`` are given: FIXED_ON_RESUME and every key of
+    ``teacher`` and ``student`` (their architectures and checkpoints; ``student.config`` whole) but their training
+    settings (RESUMABLE_MODEL_KEYS)."""
+    models = [key for key in flatten(defaults) if key.split(".")[0] in ("teacher", "student")
+              and key.split(".", 1)[1] not in RESUMABLE_MODEL_KEYS]
+    return (*FIXED_ON_RESUME, *models)
 
 
 def run_opener(cfg: dict, resume: str | None, name: str, runs_dir: str,

@@ -43,7 +43,7 @@ from kd.nlp.methods.supervised import Supervised
 from kd.nlp.model_zoo import load_nlp_model, save_nlp_model
 from kd.nlp.student_model.classification_students import CLASSIFICATION_STUDENTS
 from kd.nlp.tasks.teacher_cache import teacher_cache_path
-from kd.nlp.tasks.training import fit
+from kd.nlp.tasks.training import SCHEDULE_KEYS, fit, moved_to_model_sections
 from kd.nlp.teacher_model import load_hf_classifier, load_hf_tokenizer, save_pretrained_folder
 from kd.nlp.tokenizer_spec import tokenizer_spec
 
@@ -112,8 +112,9 @@ def check_labels(path: str, meta: dict, data, cfg: dict) -> None:
 
 
 MODES = ("offline", "online")
-# The distill keys of the one sum-of-terms method text classification had, refused with what replaces them (one
-# method per paper, each with its section methods.<name>).
+# Keys of earlier versions, refused with what replaces them: the distill keys of the one sum-of-terms method text
+# classification had (now one method per paper, each with its section methods.<name>), and the training settings
+# once in train: and distill: (now teacher: and student:).
 RENAMED = {
     "distill.weights": "method.name and methods.<name>.<argument> for text classification: {ce: 1.0} is "
                        "method.name=supervised; {ce: 1-a, kd: a} is method.name=kd methods.kd.alpha=a; "
@@ -124,6 +125,7 @@ RENAMED = {
                            "section methods.<name> in the preset",
     "distill.attention_heads": "methods.tinybert.attention_heads",
     "distill.feature_epochs": "methods.tinybert.feature_epochs",
+    **moved_to_model_sections(SCHEDULE_KEYS, SCHEDULE_KEYS),
 }
 
 
@@ -154,7 +156,7 @@ class ClassificationTask:
         tokenizer = load_hf_tokenizer(name)
         model = load_hf_classifier(name, num_labels=data.num_labels)
         run = open_run()
-        t = cfg["train"]
+        t = cfg["teacher"]
         tokenizers = {"student": tokenizer}
         train_loader = make_loader(data.train_texts, data.train_labels, tokenizers, cfg, t["batch_size"], True)
         dev_loader = make_loader(data.dev_texts, data.dev_labels, tokenizers, cfg, 64, False)
@@ -166,7 +168,7 @@ class ClassificationTask:
         print(f"teacher {name}: {count_parameters(model):,} parameters; {len(data.train_texts):,} training examples")
         fit(model, Supervised(), train_loader, epochs=t["epochs"], lr=t["lr"],
             weight_decay=t["weight_decay"], warmup=t["warmup"], device=device, run=run, evaluate=evaluate,
-            resume=resume, lr_key="train.lr")
+            resume=resume, lr_key="teacher.lr")
         save_nlp_model(model, run.checkpoints / MODEL_CHECKPOINT, "hf_classifier",
                        {"name": name, "num_labels": data.num_labels}, {"main": tokenizer_spec(tokenizer, name)},
                        label_names=data.label_names, data=cfg["data"]["name"])
@@ -178,7 +180,7 @@ class ClassificationTask:
 
     @staticmethod
     def distill(cfg: dict, open_run: Callable[[], RunFolder], device: torch.device, resume: bool = False) -> dict:
-        name, settings, dc = cfg["method"]["name"], method_settings(cfg), cfg["distill"]
+        name, settings, dc, sc = cfg["method"]["name"], method_settings(cfg), cfg["distill"], cfg["student"]
         method_cls = CLASSIFICATION_METHODS.get(name)
         if dc["mode"] == "offline" and dc.get("cache_dir"):  # the teacher-logits cache, checked before any work
             require_writable_folder(dc["cache_dir"], "distill.cache_dir")
@@ -191,8 +193,8 @@ class ClassificationTask:
         check_method_fits(name, dc["mode"], shares_tokenizer=s_tok is t_tok, student_arch=cfg["student"]["arch"])
         method = method_cls(teacher=teacher, student=student, **settings)
         feature_epochs = getattr(method, "feature_epochs", 0)
-        if feature_epochs and (feature_epochs >= dc["epochs"] or distributed.get_world_size() > 1):
-            raise ConfigError(f"methods.{name}.feature_epochs={feature_epochs} needs distill.epochs above it (the "
+        if feature_epochs and (feature_epochs >= sc["epochs"] or distributed.get_world_size() > 1):
+            raise ConfigError(f"methods.{name}.feature_epochs={feature_epochs} needs student.epochs above it (the "
                               "prediction stage follows) and one process (its two stages train different "
                               "parameters, which DDP's static graph does not allow)")
         tokenizers = {"student": s_tok} if teacher is None else {"teacher": t_tok, "student": s_tok}
@@ -204,7 +206,7 @@ class ClassificationTask:
             cached = _cached_teacher_logits(teacher, texts, t_tok, cfg, run, device)
         # the augmented sentences' mask token: a student with a tokenizer of its own reads its own mask token instead
         mask_token = getattr(t_tok, "mask_token", None) if dc["augment"]["copies"] else None
-        train_loader = make_loader(texts, labels, tokenizers, cfg, dc["batch_size"], True, cached, mask_token)
+        train_loader = make_loader(texts, labels, tokenizers, cfg, sc["batch_size"], True, cached, mask_token)
         teacher_dev = logits_on(teacher, dev_loader, device, "teacher")[0] if teacher is not None else None
 
         def evaluate(epoch: int) -> dict:
@@ -219,9 +221,9 @@ class ClassificationTask:
         if dc["augment"]["copies"]:
             label += f" + augment x{dc['augment']['copies']}"
         print(f"{label}: {count_parameters(student):,} parameters; {len(texts):,} training examples")
-        fit(student, method, train_loader, epochs=dc["epochs"], lr=dc["lr"], weight_decay=dc["weight_decay"],
-            warmup=dc["warmup"], device=device, run=run, teacher=teacher, evaluate=evaluate, resume=resume,
-            lr_key="distill.lr")
+        fit(student, method, train_loader, epochs=sc["epochs"], lr=sc["lr"], weight_decay=sc["weight_decay"],
+            warmup=sc["warmup"], device=device, run=run, teacher=teacher, evaluate=evaluate, resume=resume,
+            lr_key="student.lr")
         save_nlp_model(student, run.checkpoints / MODEL_CHECKPOINT, cfg["student"]["arch"], s_kwargs,
                        {"main": s_spec}, label_names=data.label_names, data=cfg["data"]["name"])
         if hasattr(student, "save_pretrained"):  # a transformers model: also as Auto classes load it, label names in

@@ -44,7 +44,7 @@ from kd.nlp.methods.causal_lm import next_token_view
 from kd.nlp.methods.vocabulary_check import require_same_vocabulary
 from kd.nlp.model_zoo import load_nlp_model, save_nlp_model
 from kd.nlp.student_model import initialise, student_from_teacher_config
-from kd.nlp.tasks.training import evaluation_target, fit
+from kd.nlp.tasks.training import SCHEDULE_KEYS, evaluation_target, fit, moved_to_model_sections
 from kd.nlp.teacher_model import build_gpt2_lm, load_causal_lm, save_pretrained_folder
 from kd.nlp.tokenizer_spec import tokenizer_spec
 
@@ -125,11 +125,13 @@ def save(model, tok, kwargs: dict | None, run: RunFolder, role: str) -> Path:
     return path
 
 
-# The distill keys of the sum-of-terms method the LM task had, refused with what replaces them (the same losses).
+# Keys of earlier versions, refused with what replaces them: the distill keys of the sum-of-terms method the LM task
+# had (the same losses), and the training settings once in train: and distill: (now teacher: and student:).
 RENAMED = {
     "distill.weights": "method.name and methods.<name>.<argument> for the language model: {ce: 1.0} is "
                        "method.name=supervised; {ce: 1-a, kd: a} is method.name=kd methods.kd.alpha=a",
     "distill.temperature": "methods.kd.temperature: each method has its own section methods.<name> in the preset",
+    **moved_to_model_sections(SCHEDULE_KEYS, SCHEDULE_KEYS),
 }
 
 
@@ -145,11 +147,14 @@ class LanguageModelTask:
         check_method_sections(cfg, LM_METHODS, "language-model")
 
     @staticmethod
-    def _train(model, method, cfg, sched, splits, tok, run, device, resume, lr_key, teacher=None) -> DataLoader:
+    def _train(model, method, cfg, role, splits, tok, run, device, resume, teacher=None) -> DataLoader:
+        """Train ``model`` on the training sentences with the settings of its section ``cfg[role]`` (``role``: teacher
+        or student); the validation loader."""
+        sched = cfg[role]
         val_loader = make_loader(splits["validation"], tok, cfg, 128, False)
         fit(model, method, make_loader(splits["train"], tok, cfg, sched["batch_size"], True), epochs=sched["epochs"],
             lr=sched["lr"], weight_decay=sched["weight_decay"], warmup=sched["warmup"], device=device, run=run,
-            teacher=teacher, resume=resume, lr_key=lr_key,
+            teacher=teacher, resume=resume, lr_key=f"{role}.lr",
             evaluate=lambda epoch: {"val_ppl": validation_perplexity(model, val_loader, device)})
         return val_loader
 
@@ -167,8 +172,7 @@ class LanguageModelTask:
               f"{len(tok):,}; {len(splits['train']):,} training sentences")
         run = open_run()
         supervised = LM_METHODS.get("supervised")()
-        val_loader = LanguageModelTask._train(model, supervised, cfg, cfg["train"], splits, tok, run, device, resume,
-                                              "train.lr")
+        val_loader = LanguageModelTask._train(model, supervised, cfg, TEACHER, splits, tok, run, device, resume)
         save(model, tok, kwargs, run, TEACHER)
         return LanguageModelTask._final("teacher", model, val_loader, splits, cfg, device)
 
@@ -178,11 +182,10 @@ class LanguageModelTask:
         teacher, t_tok = load_teacher(cfg)
         splits = load_sentences(cfg)
         model, tok, kwargs = build_student(cfg, teacher, t_tok)
-        dc = cfg["distill"]
         label = "student + token KL" if method.needs_teacher else "student alone"
         print(f"{label}: {count_parameters(model):,} parameters (teacher {count_parameters(teacher):,})")
         run = open_run()
-        val_loader = LanguageModelTask._train(model, method, cfg, dc, splits, tok, run, device, resume, "distill.lr",
+        val_loader = LanguageModelTask._train(model, method, cfg, STUDENT, splits, tok, run, device, resume,
                                               teacher=teacher.to(device))
         save(model, tok, kwargs, run, STUDENT)
         return LanguageModelTask._final(label, model, val_loader, splits, cfg, device)

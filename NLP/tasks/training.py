@@ -1,7 +1,8 @@
-"""What every NLP task does the same way: AdamW with linear warm-up and decay through the Distiller, tables."""
+"""What every NLP task does the same way: a model's training settings in its own section (``teacher.lr``,
+``student.epochs``, as in every domain), AdamW with linear warm-up and decay through the Distiller, tables."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import torch
 from torch import nn
@@ -10,6 +11,19 @@ from kd.common.engine import DistillationMethod, Distiller
 from kd.common.utils.errors import ConfigError
 from kd.common.utils.plotting import markdown_grid
 from kd.common.utils.run_folder import RunFolder
+
+# The training settings every task's teacher and student have in their own sections (what :func:`fit` reads);
+# translation's teacher adds label_smoothing. --resume may change them (kd.nlp.scripts.launch).
+SCHEDULE_KEYS = ("epochs", "batch_size", "lr", "weight_decay", "warmup")
+
+
+def moved_to_model_sections(teacher_keys: Iterable[str], student_keys: Iterable[str]) -> dict[str, str]:
+    """The ``renamed`` entries (old key -> its new name) of the training settings that left ``train:`` for
+    ``teacher:`` and ``distill:`` for ``student:``: ``train.lr`` is now ``teacher.lr``, ``distill.epochs``
+    ``student.epochs``."""
+    why = " (each model's training settings are in its own section, teacher: or student:)"
+    return {**{f"train.{key}": f"teacher.{key}{why}" for key in teacher_keys},
+            **{f"distill.{key}": f"student.{key}{why}" for key in student_keys}}
 
 
 def linear_warmup_decay(optimizer: torch.optim.Optimizer, total_steps: int,
@@ -28,7 +42,7 @@ def linear_warmup_decay(optimizer: torch.optim.Optimizer, total_steps: int,
 def fit(student: nn.Module, method: DistillationMethod, loader, *, epochs: int, lr: float, weight_decay: float,
         warmup: float, device: torch.device, run: RunFolder, teacher: nn.Module | None = None,
         evaluate: Callable[[int], dict] | None = None, resume: bool = False, grad_clip: float = 1.0,
-        lr_key: str = "distill.lr") -> list[dict]:
+        lr_key: str = "student.lr") -> list[dict]:
     """Train ``student`` (and ``method``'s own parameters) with AdamW through the common :class:`Distiller`;
     ``lr_key`` is the config key of ``lr`` (the advice after a diverging loss names it)."""
     params = [p for p in list(student.parameters()) + list(method.parameters()) if p.requires_grad]

@@ -55,7 +55,7 @@ from kd.nlp.methods.vocabulary_check import require_same_vocabulary
 from kd.nlp.model_zoo import load_nlp_model, save_nlp_model
 from kd.nlp.student_model import initialise, student_from_teacher_config
 from kd.nlp.tasks.teacher_cache import teacher_cache_path
-from kd.nlp.tasks.training import evaluation_target, fit
+from kd.nlp.tasks.training import SCHEDULE_KEYS, evaluation_target, fit, moved_to_model_sections
 from kd.nlp.teacher_model import HFSeq2Seq, TransformerSeq2Seq, load_seq2seq, save_pretrained_folder
 from kd.nlp.tokenizer_spec import tokenizer_spec
 
@@ -218,8 +218,9 @@ def save(model, src_tok, tgt_tok, kwargs: dict | None, run: RunFolder, role: str
     return path
 
 
-# The distill keys of the sum-of-terms method translation had, refused with what replaces them (one method per idea,
-# each with its section methods.<name>: the same losses).
+# Keys of earlier versions, refused with what replaces them: the distill keys of the sum-of-terms method translation
+# had (now one method per idea, each with its section methods.<name>: the same losses), and the training settings
+# once in train: and distill: (now teacher: and student:).
 RENAMED = {
     "distill.weights": "method.name and methods.<name>.<argument> for translation: {ce: 1.0} is "
                        "method.name=supervised; {ce: 1-a, kd: a} is method.name=word_kd methods.word_kd.alpha=a; "
@@ -231,6 +232,7 @@ RENAMED = {
                        "KD); reference is method.name=supervised or word_kd",
     "distill.beam_size": "methods.seq_kd.beam_size (or methods.seq_word_kd.beam_size)",
     "distill.label_smoothing": "methods.<name>.label_smoothing (e.g. methods.word_kd.label_smoothing=0.1)",
+    **moved_to_model_sections((*SCHEDULE_KEYS, "label_smoothing"), SCHEDULE_KEYS),
 }
 
 
@@ -246,9 +248,11 @@ class TranslationTask:
         check_method_sections(cfg, TRANSLATION_METHODS, "translation")
 
     @staticmethod
-    def _train(model, method, cfg, sched, splits, src_tok, tgt_tok, run, device, resume, lr_key, teacher=None,
+    def _train(model, method, cfg, role, splits, src_tok, tgt_tok, run, device, resume, teacher=None,
                targets=None) -> None:
-        max_length = cfg["data"]["max_length"]
+        """Train ``model`` on the training pairs (their targets replaced by ``targets`` when given) with the settings
+        of its section ``cfg[role]`` (``role``: teacher or student)."""
+        sched, max_length = cfg[role], cfg["data"]["max_length"]
         train_items = encode_pairs(splits["train"], src_tok, tgt_tok, max_length)
         if targets is not None:
             for item, target in zip(train_items, targets):
@@ -257,7 +261,7 @@ class TranslationTask:
                                  False, cfg["seed"])
         loader = make_loader(train_items, tgt_tok, sched["batch_size"], True, cfg["seed"])
         fit(model, method, loader, epochs=sched["epochs"], lr=sched["lr"], weight_decay=sched["weight_decay"],
-            warmup=sched["warmup"], device=device, run=run, teacher=teacher, resume=resume, lr_key=lr_key,
+            warmup=sched["warmup"], device=device, run=run, teacher=teacher, resume=resume, lr_key=f"{role}.lr",
             evaluate=lambda epoch: {"val_ppl": validation_perplexity(model, val_loader, device)})
 
     @staticmethod
@@ -276,10 +280,9 @@ class TranslationTask:
                         f"vocabularies {len(src_tok):,} (source) / {len(tgt_tok):,} (target)")
         print(f"teacher{f' {name}' if name else ''}: {count_parameters(model):,} parameters; {vocabularies}; "
               f"{len(splits['train']):,} training pairs")
-        t = cfg["train"]
-        method = TRANSLATION_METHODS.get("supervised")(label_smoothing=t["label_smoothing"])
+        method = TRANSLATION_METHODS.get("supervised")(label_smoothing=cfg["teacher"]["label_smoothing"])
         run = open_run()
-        TranslationTask._train(model, method, cfg, t, splits, src_tok, tgt_tok, run, device, resume, "train.lr")
+        TranslationTask._train(model, method, cfg, TEACHER, splits, src_tok, tgt_tok, run, device, resume)
         save(model, src_tok, tgt_tok, kwargs, run, TEACHER)
         return TranslationTask._final("teacher", model, cfg, splits, src_tok, tgt_tok, device)
 
@@ -302,7 +305,7 @@ class TranslationTask:
                  "student + " + " + ".join((["sequence-level KD"] if method.uses_beam_outputs else []) +
                                            (["word-level KD"] if method.needs_teacher else [])))
         print(f"{label}: {count_parameters(model):,} parameters (teacher {count_parameters(teacher):,})")
-        TranslationTask._train(model, method, cfg, dc, splits, src_tok, tgt_tok, run, device, resume, "distill.lr",
+        TranslationTask._train(model, method, cfg, STUDENT, splits, src_tok, tgt_tok, run, device, resume,
                                teacher=teacher, targets=targets)
         save(model, src_tok, tgt_tok, kwargs, run, STUDENT)
         return TranslationTask._final(label, model, cfg, splits, src_tok, tgt_tok, device)

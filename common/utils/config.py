@@ -2,7 +2,7 @@
 
 A preset is a path or the name of a file in the domain's ``configs/`` (:func:`resolve_preset`). An override must
 name an existing key (a near miss is an error naming the key meant: ``did you mean 'student.epochs'?``); its value is
-parsed as YAML, so ``train.lr=0.1`` is a float and ``data.name=cifar10`` a string. Prefix a key with ``+`` to add
+parsed as YAML, so ``student.lr=0.1`` is a float and ``data.name=cifar10`` a string. Prefix a key with ``+`` to add
 one the preset lacks. A domain names its *open* sections, mappings whose keys are free (an architecture's extra
 arguments, loss-term weights): a key under one needs no ``+`` (``distill.weights.mse=0.5``). Loaded ``strict``
 over a domain's defaults, a preset's keys are checked the same way, so a typo in a file of one's own is refused too.
@@ -53,7 +53,8 @@ def did_you_mean(name: str, known: Iterable[str], listed_in: str | Path | None =
     close to it (``student.epoch`` -> ``student.epochs``), else a key of another section with the same leaf
     (``teacher.lr`` -> ``student.lr``), else one with a close leaf, else the closest whole key. Among several, one of
     the home section of ``name``'s comes first (``homes``: a section -> the section that holds its settings, as
-    NLP's ``{"student": "distill"}``: a student's epochs are ``distill.epochs``), then the closest whole key."""
+    NLP's ``{"distill": "student"}``: the student's epochs, once ``distill.epochs``, are ``student.epochs``), then
+    the closest whole key."""
     known = sorted(known)
     section, _, leaf = name.rpartition(".")
     home = (homes or {}).get(section)

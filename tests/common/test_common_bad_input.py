@@ -373,10 +373,14 @@ def test_train_teacher_refuses_a_teacher_checkpoint_in_the_same_words_in_every_d
 
 
 # ------------------------------------------------------------------------- a near miss in a preset of one's own
-# script -> (a preset with a typo, the key it mistyped, the key meant); the NLP scripts load their presets the same way
+# script -> (a preset with a typo, the key it mistyped, the key meant); a model's training settings have the same
+# names in vision and NLP (teacher.lr, student.epochs)
 PRESET_TYPOS = {
     "vision distill": (vision_distill, "student:\n  epoch: 3\n", "student.epoch", "student.epochs"),
     "vision train_teacher": (vision_teacher, "teacher:\n  lr_rate: 0.1\n", "teacher.lr_rate", "teacher.lr"),
+    "nlp distill": (nlp_distill, "task: classification\nstudent:\n  epoch: 3\n", "student.epoch", "student.epochs"),
+    "nlp train_teacher": (nlp_teacher, "task: translation\nteacher:\n  lr_rate: 0.1\n", "teacher.lr_rate",
+                          "teacher.lr"),
     "vision specialists": (vision_specialists, "specialists:\n  topn: 3\n", "specialists.topn", "specialists.top_n"),
     "rl train_teacher": (rl_teacher, "teacher:\n  ppo: {total_step: 1000}\n", "teacher.ppo.total_step",
                          "teacher.ppo.total_steps"),

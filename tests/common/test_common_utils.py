@@ -17,13 +17,13 @@ from kd.common.utils.registry import Registry, check_arguments
 
 def test_overrides_parse_yaml_values_and_reject_unknown_keys(tmp_path):
     preset = tmp_path / "p.yaml"
-    preset.write_text("train:\n  lr: 0.1\n  epochs: 3\ndata:\n  name: digits\n")
-    config = load_config(preset, ["train.lr=0.05", "data.name=cifar10", "+train.extra=[1, 2]"])
-    assert config == {"train": {"lr": 0.05, "epochs": 3, "extra": [1, 2]}, "data": {"name": "cifar10"}}
-    with pytest.raises(ConfigError, match="unknown config key 'train.lrr'"):
-        apply_overrides(config, ["train.lrr=1"])
+    preset.write_text("student:\n  lr: 0.1\n  epochs: 3\ndata:\n  name: digits\n")
+    config = load_config(preset, ["student.lr=0.05", "data.name=cifar10", "+student.extra=[1, 2]"])
+    assert config == {"student": {"lr": 0.05, "epochs": 3, "extra": [1, 2]}, "data": {"name": "cifar10"}}
+    with pytest.raises(ConfigError, match="unknown config key 'student.lrr'"):
+        apply_overrides(config, ["student.lrr=1"])
     with pytest.raises(ConfigError, match="key.sub=value"):
-        apply_overrides(config, ["train.lr"])
+        apply_overrides(config, ["student.lr"])
     with pytest.raises(MissingPathError):
         load_config(tmp_path / "missing.yaml")
 
@@ -37,15 +37,17 @@ def test_a_near_miss_names_the_key_meant_and_a_far_one_lists_its_section():
 
 
 def test_the_key_meant_goes_by_its_last_part_its_own_section_first_then_its_home():
-    """NLP keeps a student's epochs in distill: the leaf ``epoch`` is close to ``epochs``, and of the keys ending so,
-    the one in the section ``homes`` names wins over one whose whole name is closer (``train.epochs``)."""
-    known = ["train.epochs", "train.lr", "distill.epochs", "distill.lr", "student.arch", "methods.kd.temperature",
-             "methods.dkd.temperature", "methods.dkd.warmup"]
-    homes = {"student": "distill", "teacher": "train"}
-    assert did_you_mean("student.epoch", known, homes=homes) == "; did you mean 'distill.epochs'?"
-    assert did_you_mean("student.lr", known, homes=homes) == "; did you mean 'distill.lr'?"  # the same leaf
-    assert did_you_mean("teacher.epochs", known, homes=homes) == "; did you mean 'train.epochs'?"
-    assert did_you_mean("student.epoch", known) == "; did you mean 'train.epochs'?"  # no home: the closest key
+    """NLP's student's epochs were ``distill.epochs`` and its teacher's ``train.epochs``, now ``student.epochs`` and
+    ``teacher.epochs``: the leaf ``epoch`` is close to ``epochs``, and of the keys ending so, the one in the section
+    ``homes`` names wins over one whose whole name is closer."""
+    known = ["teacher.epochs", "teacher.lr", "student.epochs", "student.lr", "student.arch", "distill.mode",
+             "methods.kd.temperature", "methods.dkd.temperature", "methods.dkd.warmup"]
+    homes = {"distill": "student", "train": "teacher"}
+    assert did_you_mean("student.epoch", known, homes=homes) == "; did you mean 'student.epochs'?"  # its own section
+    assert did_you_mean("distill.epoch", known, homes=homes) == "; did you mean 'student.epochs'?"
+    assert did_you_mean("train.lr", known, homes=homes) == "; did you mean 'teacher.lr'?"  # the same leaf
+    assert did_you_mean("train.epoch", known, homes=homes) == "; did you mean 'teacher.epochs'?"
+    assert did_you_mean("train.epoch", known) == "; did you mean 'student.epochs'?"  # no home: the closest key
     assert did_you_mean("methods.dkd.temprature", known) == "; did you mean 'methods.dkd.temperature'?"
     assert did_you_mean("methods.dkd.wramup", known) == "; did you mean 'methods.dkd.warmup'?"
     with_seeds = ["seed", "run.seeds"]  # a near miss in its own section before the same leaf in another
@@ -91,17 +93,16 @@ def test_presets_by_name_open_sections_and_renamed_keys(tmp_path):
 
 
 def test_a_strict_preset_is_checked_key_by_key_against_the_defaults(tmp_path):
-    defaults = {"distill": {"epochs": 3, "lr": 0.1}, "student": {"config": {}}}
+    defaults = {"student": {"epochs": 3, "lr": 0.1, "config": {}}}
     mine = tmp_path / "mine.yaml"
-    mine.write_text("distill: {epoch: 5}\n")
-    assert load_config(mine, defaults=defaults)["distill"]["epoch"] == 5  # not strict: merged in unread
-    with pytest.raises(ConfigError, match=r"^unknown config key 'distill.epoch' in .*mine.yaml; did you mean "
-                                          r"'distill.epochs'\?$"):
+    mine.write_text("student: {epoch: 5}\n")
+    assert load_config(mine, defaults=defaults)["student"]["epoch"] == 5  # not strict: merged in unread
+    with pytest.raises(ConfigError, match=r"^unknown config key 'student.epoch' in .*mine.yaml; did you mean "
+                                          r"'student.epochs'\?$"):
         load_config(mine, defaults=defaults, strict=True)
-    mine.write_text("distill: {lr: 0.2}\nstudent: {config: {n_layer: 2, rope_scaling: {factor: 2}}}\n")
+    mine.write_text("student: {lr: 0.2, config: {n_layer: 2, rope_scaling: {factor: 2}}}\n")
     cfg = load_config(mine, defaults=defaults, open_sections=["student.config"], strict=True)  # any depth under it
-    assert cfg == {"distill": {"epochs": 3, "lr": 0.2}, "student": {"config": {"n_layer": 2,
-                                                                               "rope_scaling": {"factor": 2}}}}
+    assert cfg == {"student": {"epochs": 3, "lr": 0.2, "config": {"n_layer": 2, "rope_scaling": {"factor": 2}}}}
 
 
 def test_an_override_that_is_not_yaml_is_one_line_and_overrides_mix_with_flags():
@@ -124,10 +125,10 @@ def test_a_config_that_is_not_yaml_is_one_line_naming_the_file(content, message,
 
 
 def test_numbers_in_exponent_notation_are_numbers_in_files_and_overrides(tmp_path):
-    (tmp_path / "preset.yaml").write_text("train: {lr: 3e-4, steps: 1e6, name: e5}\n")
-    cfg = load_config(tmp_path / "preset.yaml", ["train.lr=1e-3"])
-    assert cfg["train"] == {"lr": 0.001, "steps": 1e6, "name": "e5"}
-    assert isinstance(load_config(tmp_path / "preset.yaml")["train"]["lr"], float)
+    (tmp_path / "preset.yaml").write_text("student: {lr: 3e-4, steps: 1e6, name: e5}\n")
+    cfg = load_config(tmp_path / "preset.yaml", ["student.lr=1e-3"])
+    assert cfg["student"] == {"lr": 0.001, "steps": 1e6, "name": "e5"}
+    assert isinstance(load_config(tmp_path / "preset.yaml")["student"]["lr"], float)
 
 
 def test_registry_lists_choices_for_unknown_names():

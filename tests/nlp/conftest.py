@@ -102,7 +102,7 @@ def workspace(tmp_path_factory):
     data = ["data.name=local", f"data.train_file={root / 'train.tsv'}", f"data.dev_file={root / 'dev.tsv'}",
             "data.max_length=16", f"teacher.name={folder}", "threads=2"]
     final = train_teacher.main(["--config", "NLP/configs/sst2.yaml", "--runs-dir", str(root / "runs"), *data,
-                                "train.epochs=6", "train.lr=3e-3", "train.batch_size=32"])
+                                "teacher.epochs=6", "teacher.lr=3e-3", "teacher.batch_size=32"])
     (run,) = (root / "runs").iterdir()
     assert re.fullmatch(r"nlp-sst2-train_teacher-s0-\d{8}-\d{6}", run.name)  # the preset's name and seed
     teacher = run / "checkpoints" / "model.pt"

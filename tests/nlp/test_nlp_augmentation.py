@@ -160,7 +160,7 @@ def test_the_student_learns_the_teacher_on_the_augmented_sentences(workspace, tm
         return distill.main(["--config", "sst2", "--runs-dir", str(tmp_path / f"runs{copies}"), *workspace["data"],
                              f"teacher.checkpoint={workspace['teacher']}", "threads=1", "data.train_subset=24",
                              "student.arch=bilstm", "student.embed_dim=16", "student.lstm_hidden=16",
-                             "distill.epochs=8", "distill.lr=1e-2", "distill.batch_size=8", "method.name=kd",
+                             "student.epochs=8", "student.lr=1e-2", "student.batch_size=8", "method.name=kd",
                              "methods.kd.alpha=1.0", f"distill.augment.copies={copies}", "distill.augment.p_swap=0.3",
                              "distill.augment.p_ngram=0.5", "distill.augment.max_ngram=3"])
 

@@ -31,14 +31,14 @@ def test_teacher_learns(workspace):
 
 
 def test_small_bert_student_learns_from_teacher_logits(workspace):
-    final = run_distill(workspace, *SMALL_BERT, "distill.epochs=6", "distill.lr=3e-3",
+    final = run_distill(workspace, *SMALL_BERT, "student.epochs=6", "student.lr=3e-3",
                         "method.name=kd", "methods.kd.alpha=1.0")  # no labels at all
     assert final["dev_acc"] > 85 and final["agreement"] > 85
 
 
 def test_bilstm_student_with_own_vocabulary_learns(workspace):
     final = run_distill(workspace, "student.arch=bilstm", "student.embed_dim=16", "student.lstm_hidden=16",
-                        "distill.epochs=5", "distill.lr=5e-3", "method.name=logit_mse", "methods.logit_mse.alpha=0.5")
+                        "student.epochs=5", "student.lr=5e-3", "method.name=logit_mse", "methods.logit_mse.alpha=0.5")
     assert final["dev_acc"] > 85 and final["agreement"] > 85
 
 
@@ -46,7 +46,7 @@ def test_offline_students_share_one_labelling(workspace, tmp_path, capsys):
     """Students pointed at one distill.cache_dir: the first labels the training set, the next reads the same file
     (the teacher's logits on every training sentence); another training subset gets its own file."""
     cache = tmp_path / "cache"
-    short = (*SMALL_BERT, "distill.epochs=1", f"distill.cache_dir={cache}")
+    short = (*SMALL_BERT, "student.epochs=1", f"distill.cache_dir={cache}")
     run_distill(workspace, *short, runs="runs_cache")
     assert "caching the teacher's logits on 640" in capsys.readouterr().out
     [labelled] = cache.glob("*.pt")
@@ -66,7 +66,7 @@ def test_offline_students_share_one_labelling(workspace, tmp_path, capsys):
 @pytest.mark.parametrize("method", ["tinybert", "distilbert"])
 def test_feature_methods_online_with_distilbert_init(workspace, method):
     final = run_distill(workspace, *TEACHER_WIDE_BERT, "student.init=teacher", "distill.mode=online",
-                        f"method.name={method}", "methods.tinybert.attention_heads=none", "distill.epochs=1")
+                        f"method.name={method}", "methods.tinybert.attention_heads=none", "student.epochs=1")
     assert final["dev_acc"] > 50  # one epoch from the teacher's own layer: runs and stays sensible
     assert final["model"] == f"small_bert + {method}"
 
@@ -138,7 +138,7 @@ def test_a_student_of_your_own_is_selected_by_name(workspace, monkeypatch):
 
     # one registration: student.arch=bag_of_words builds it, and its checkpoint reloads as BagOfWords(**kwargs)
     monkeypatch.setitem(CLASSIFICATION_STUDENTS._entries, "bag_of_words", StudentArch(bag_of_words, BagOfWords))
-    final = run_distill(workspace, "student.arch=bag_of_words", "distill.epochs=8", "distill.lr=0.05")
+    final = run_distill(workspace, "student.arch=bag_of_words", "student.epochs=8", "student.lr=0.05")
     assert final["dev_acc"] > 85 and final["agreement"] > 85
     student = sorted((workspace["root"] / "runs").glob("nlp-sst2-distill-*"))[-1] / "checkpoints" / "model.pt"
     again = evaluate.main(["--config", CONFIG, "--runs-dir", str(workspace["root"] / "runs"), *workspace["data"],
@@ -148,7 +148,7 @@ def test_a_student_of_your_own_is_selected_by_name(workspace, monkeypatch):
 
 def test_tinybert_two_stages_train_features_first_then_predictions(workspace):
     final = run_distill(workspace, *SMALL_BERT, "distill.mode=online", "method.name=tinybert",
-                        "methods.tinybert.feature_epochs=2", "distill.epochs=6", "distill.lr=3e-3")
+                        "methods.tinybert.feature_epochs=2", "student.epochs=6", "student.lr=3e-3")
     run = sorted((workspace["root"] / "runs").glob("nlp-sst2-distill-*"))[-1]
     history = json.loads((run / "metrics.json").read_text())["history"]
     assert [sorted(k for k in r if k.startswith("loss_")) for r in history[:3]] == [
@@ -156,7 +156,7 @@ def test_tinybert_two_stages_train_features_first_then_predictions(workspace):
     assert final["dev_acc"] > 85
     with pytest.raises(ConfigError, match="feature_epochs"):
         run_distill(workspace, "distill.mode=online", "method.name=tinybert", "methods.tinybert.feature_epochs=2",
-                    "distill.epochs=2")
+                    "student.epochs=2")
 
 
 @pytest.mark.parametrize("method", ["kd", "logit_mse"])
@@ -166,8 +166,8 @@ def test_logit_term_sides_with_the_teacher_against_flipped_labels(workspace, met
     labels; without the term's gradient (alpha=0) it learns its labels instead."""
     root = workspace["root"]
     final = run_distill(workspace, f"data.train_file={root / 'flipped_train.tsv'}",
-                        f"data.dev_file={root / 'flipped_dev.tsv'}", *SMALL_BERT, "distill.epochs=2",
-                        "distill.lr=1e-2", f"method.name={method}", f"methods.{method}.alpha=0.9")
+                        f"data.dev_file={root / 'flipped_dev.tsv'}", *SMALL_BERT, "student.epochs=2",
+                        "student.lr=1e-2", f"method.name={method}", f"methods.{method}.alpha=0.9")
     assert final["agreement"] > 85 and final["dev_acc"] < 30, final
 
 
@@ -208,8 +208,8 @@ def feature_distances(workspace):
     distances = {}
     for run, (method, weights) in FEATURE_RUNS.items():
         run_distill(workspace, *TEACHER_WIDE_BERT, "distill.mode=online", f"method.name={method}",
-                    f"methods.{method}.alpha=0.0", "methods.tinybert.attention_heads=none", "distill.epochs=1",
-                    "distill.lr=1e-2", *(f"methods.{method}.{k}={v}" for k, v in weights.items()), runs=f"runs-{run}")
+                    f"methods.{method}.alpha=0.0", "methods.tinybert.attention_heads=none", "student.epochs=1",
+                    "student.lr=1e-2", *(f"methods.{method}.{k}={v}" for k, v in weights.items()), runs=f"runs-{run}")
         student, _ = dev_features(next((workspace["root"] / f"runs-{run}").glob("*/checkpoints/model.pt")),
                                   workspace["dev_texts"])
         distances[run] = {t: f(student, teacher, mask) for t, f in FEATURE_DISTANCES.items()}

@@ -1,31 +1,101 @@
 """NLP configs are read as in the other domains: ``--config`` takes a preset name, the task's defaults file lies under
-every preset, a near-miss key (in an override or in a preset file of one's own) is an error naming the key meant
-(before anything is loaded or created), method settings are checked with the config, a data key this data set does
-not read is refused when set, and every task's method is switched by method.name with its own section methods.<name>
-(tests/nlp/test_nlp_classification_methods.py and test_nlp_seq_methods.py: the rest of the method registries)."""
+every preset, a model's training settings are in its own section (``teacher.epochs``, ``student.lr``), a near-miss
+key (in an override or in a preset file of one's own) is an error naming the key meant and a key of an earlier
+version one naming its new name (before anything is loaded or created), method settings are checked with the config,
+a data key this data set does not read is refused when set, and every task's method is switched by method.name with
+its own section methods.<name> (tests/nlp/test_nlp_classification_methods.py and test_nlp_seq_methods.py: the rest of
+the method registries)."""
+from argparse import Namespace
+
 import pytest
 
+from kd.common.utils.config import save_yaml
 from kd.common.utils.errors import ConfigError, KDError, MissingPathError
-from kd.nlp.scripts.launch import run_stage
+from kd.nlp.scripts.launch import load_nlp_config, run_stage
+from kd.nlp.tasks.training import SCHEDULE_KEYS
+
+PRESETS = ("sst2", "trec", "multi30k", "lm")
+
+
+def config(preset: str, overrides=(), resume=None) -> dict:
+    """The config the NLP scripts resolve from ``preset`` (or the run folder ``resume``) and ``overrides``."""
+    return load_nlp_config(Namespace(config=preset, overrides=list(overrides), seed=None, resume=resume))
 
 
 @pytest.mark.parametrize("argv, error, message", [
     (["--config", "sst2", "data.train_subet=8"], ConfigError,
      "unknown config key 'data.train_subet'; did you mean 'data.train_subset'?"),
-    (["--config", "sst2", "distill.epoch=1"], ConfigError, "did you mean 'distill.epochs'?"),
     (["--config", "sst"], MissingPathError,
      "config 'sst' not found; did you mean 'sst2'? pass a YAML path or one of: lm, multi30k, sst2"),
-    (["--config", "sst2", "student.epoch=1"], ConfigError,  # a student's training settings live in distill
-     "unknown config key 'student.epoch'; did you mean 'distill.epochs'?"),
-    (["--config", "sst2", "student.lr=1e-3"], ConfigError,
-     "unknown config key 'student.lr'; did you mean 'distill.lr'?"),
-    (["--config", "sst2", "teacher.epochs=1"], ConfigError,
-     "unknown config key 'teacher.epochs'; did you mean 'train.epochs'?"),
+    (["--config", "sst2", "student.epoch=1"], ConfigError,  # a student's training settings are in student
+     "unknown config key 'student.epoch'; did you mean 'student.epochs'?"),
+    (["--config", "multi30k", "teacher.lrr=1e-3"], ConfigError,
+     "unknown config key 'teacher.lrr'; did you mean 'teacher.lr'?"),
+    (["--config", "sst2", "distill.epoch=1"], ConfigError,  # a near miss of an old key: where its setting is now
+     "unknown config key 'distill.epoch'; did you mean 'student.epochs'?"),
+    (["--config", "lm", "train.epoch=1"], ConfigError,
+     "unknown config key 'train.epoch'; did you mean 'teacher.epochs'?"),
 ])
 def test_near_misses_name_what_was_meant(argv, error, message, tmp_path):
     with pytest.raises(error, match=message.replace("?", r"\?")):
         run_stage("distill", "test", [*argv, "--runs-dir", str(tmp_path)])
     assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_a_models_training_settings_are_in_its_own_section(preset):
+    """As in vision: ``teacher.epochs``, ``student.lr``, ...; ``distill`` holds how the teacher is consulted, and no
+    ``train`` section is left."""
+    cfg = config(preset, ["teacher.epochs=2", "student.lr=1e-3"])
+    assert cfg["teacher"]["epochs"] == 2 and cfg["student"]["lr"] == 1e-3
+    assert set(SCHEDULE_KEYS) <= set(cfg["teacher"]) and set(SCHEDULE_KEYS) <= set(cfg["student"])
+    assert "train" not in cfg and not set(SCHEDULE_KEYS) & set(cfg.get("distill", {}))
+
+
+# (preset, a key of an earlier version, its new name): the teacher's training settings were train.*, the student's
+# distill.*
+MOVED = [("sst2", "train.epochs", "teacher.epochs"), ("trec", "distill.lr", "student.lr"),
+         ("multi30k", "train.label_smoothing", "teacher.label_smoothing"),
+         ("multi30k", "distill.batch_size", "student.batch_size"), ("lm", "train.weight_decay", "teacher.weight_decay"),
+         ("lm", "distill.warmup", "student.warmup")]
+
+
+@pytest.mark.parametrize("preset, old, new", MOVED)
+def test_a_training_setting_of_an_earlier_version_is_refused_with_its_new_name(preset, old, new, tmp_path):
+    """In an override, in a preset of one's own and in the config.yaml of a run to resume: one line naming the new
+    key, nothing created."""
+    renamed = f"was renamed to {new} (each model's training settings are in its own section, teacher: or student:)"
+    runs = ["--runs-dir", str(tmp_path / "runs")]
+    with pytest.raises(ConfigError) as error:
+        run_stage("distill", "test", ["--config", preset, f"{old}=1", *runs])
+    assert str(error.value) == f"config key '{old}' {renamed}"
+    section, key = old.split(".")
+    mine = tmp_path / "mine.yaml"
+    mine.write_text(f"task: {config(preset)['task']}\n{section}:\n  {key}: 1\n")
+    with pytest.raises(ConfigError) as error:
+        run_stage("distill", "test", ["--config", str(mine), *runs])
+    assert str(error.value) == f"config key '{old}' in {mine} {renamed}"
+    earlier = config(preset)  # a run folder of an earlier version: the setting where that version kept it
+    earlier.setdefault(section, {})[key] = earlier[new.split(".")[0]].pop(key)
+    (tmp_path / "run").mkdir()
+    save_yaml(earlier, tmp_path / "run" / "config.yaml")
+    with pytest.raises(ConfigError) as error:
+        run_stage("distill", "test", ["--resume", str(tmp_path / "run")])
+    assert str(error.value) == (f"config key '{old}' in {tmp_path / 'run' / 'config.yaml'} (a run of an earlier "
+                                f"version) {renamed}")
+    assert not (tmp_path / "runs").exists() and [p.name for p in (tmp_path / "run").iterdir()] == ["config.yaml"]
+
+
+@pytest.mark.parametrize("preset, model_key", [("sst2", "student.hidden_size=128"), ("multi30k", "teacher.d_model=64"),
+                                               ("lm", "student.n_layer=1")])
+def test_resume_changes_a_models_training_settings_not_the_model(preset, model_key, tmp_path):
+    """``--resume RUN student.lr=<lower>`` (the advice after a diverging loss) and more epochs are taken; a change of
+    the architecture its checkpoints hold is refused in one line."""
+    save_yaml(config(preset), tmp_path / "config.yaml")
+    cfg = config(None, ["student.lr=1e-5", "teacher.epochs=20", "student.weight_decay=0"], resume=str(tmp_path))
+    assert (cfg["student"]["lr"], cfg["teacher"]["epochs"], cfg["student"]["weight_decay"]) == (1e-5, 20, 0)
+    with pytest.raises(ConfigError, match=rf"^--resume cannot change {model_key.split('=')[0]} "):
+        config(None, [model_key], resume=str(tmp_path))
 
 
 def test_a_method_that_reads_the_teacher_asks_for_one(tmp_path):
@@ -39,9 +109,6 @@ def test_a_method_that_reads_the_teacher_asks_for_one(tmp_path):
 
 
 def test_translation_and_lm_set_a_method_in_its_own_section():
-    from kd.nlp.scripts.launch import load_nlp_config
-    from argparse import Namespace
-
     cfg = load_nlp_config(Namespace(config="lm", overrides=["methods.kd.alpha=0.25"], seed=None, resume=None))
     assert cfg["method"]["name"] == "kd" and cfg["methods"]["kd"] == {"alpha": 0.25, "temperature": 1.0}
     cfg = load_nlp_config(Namespace(config="multi30k", overrides=["method.name=seq_kd"], seed=None, resume=None))
@@ -67,10 +134,10 @@ def test_a_typo_in_a_preset_of_ones_own_names_the_key_meant(tmp_path):
     """A preset file is checked key by key against its task's defaults (NLP/configs/defaults/<task>.yaml), as an
     override is, before anything is loaded or created."""
     preset = tmp_path / "mine.yaml"
-    preset.write_text("task: classification\ndata:\n  name: trec\ndistill:\n  epoch: 1\n")
+    preset.write_text("task: classification\ndata:\n  name: trec\nstudent:\n  epoch: 1\n")
     with pytest.raises(ConfigError) as error:
         run_stage("distill", "test", ["--config", str(preset), "--runs-dir", str(tmp_path / "runs")])
-    assert str(error.value) == f"unknown config key 'distill.epoch' in {preset}; did you mean 'distill.epochs'?"
+    assert str(error.value) == f"unknown config key 'student.epoch' in {preset}; did you mean 'student.epochs'?"
     preset.write_text("data:\n  name: trec\n")
     with pytest.raises(ConfigError, match=r"mine.yaml names no task: add task: classification, translation or "):
         run_stage("distill", "test", ["--config", str(preset), "--runs-dir", str(tmp_path / "runs")])
@@ -85,7 +152,8 @@ def test_a_preset_of_ones_own_needs_only_what_it_changes():
     cfg = load_nlp_config(Namespace(config="trec", overrides=[], seed=None, resume=None))
     defaults = load_yaml(DEFAULTS_DIR / "classification.yaml")
     assert cfg["name"] == "trec" and defaults["name"] is None  # null: the preset file's name
-    assert cfg["student"] == {**defaults["student"], "arch": "bilstm"} and cfg["methods"] == defaults["methods"]
+    assert cfg["student"] == {**defaults["student"], "arch": "bilstm", "epochs": 5, "lr": 2.0e-3}
+    assert cfg["teacher"] == {**defaults["teacher"], "epochs": 5} and cfg["methods"] == defaults["methods"]
 
 
 def test_tinybert_settings_are_checked_with_the_config(tmp_path):

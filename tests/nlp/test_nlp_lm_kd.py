@@ -55,15 +55,39 @@ def test_lm_scripts_end_to_end(tmp_path):
                                              for _ in range(n)))
     common = lm_args(tmp_path / "runs", tmp_path)
     teacher = train_teacher.main(common + ["teacher.n_layer=2", "teacher.n_embd=32", "teacher.n_head=2",
-                                           "train.epochs=4", "train.batch_size=32", "train.lr=3.0e-3"])
+                                           "teacher.epochs=4", "teacher.batch_size=32", "teacher.lr=3.0e-3"])
     assert teacher["val_ppl"] < 6  # 14 word types, but only ~3 choices at each position
     ckpt = next((tmp_path / "runs").glob("nlp-lm-train_teacher-*")) / "checkpoints" / "model.pt"
     student = distill.main(common + [f"teacher.checkpoint={ckpt}", "student.n_layer=1", "student.n_embd=16",
-                                     "distill.epochs=4", "distill.batch_size=32", "distill.lr=3.0e-3"])
+                                     "student.epochs=4", "student.batch_size=32", "student.lr=3.0e-3"])
     assert student["val_ppl"] < 8 and student["params"] < teacher["params"]
     run = next((tmp_path / "runs").glob("nlp-lm-distill-*"))
     summary = (run / "summary.md").read_text()  # the run's curves, embedded
     assert "![loss](plots/loss.png)" in summary and "![perplexity](plots/perplexity.png)" in summary
+
+
+def training_record(run) -> tuple:
+    """What a run's ``last.pt`` says it trained with: (epochs, steps, AdamW's peak lr, its weight decay)."""
+    state = torch.load(run / "checkpoints" / "last.pt", weights_only=True)
+    group = state["optimizer"]["param_groups"][0]
+    return state["epoch"], state["global_step"], group["initial_lr"], group["weight_decay"]
+
+
+def test_each_model_trains_with_the_settings_of_its_own_section(tmp_path):
+    """``teacher.*`` are train_teacher's epochs, batch size (steps per epoch), learning rate and weight decay, and
+    ``student.*`` distill's, as in vision."""
+    for name in ("train.txt", "dev.txt"):
+        (tmp_path / name).write_text("a dog sees a ball .\nthe cat eats the fish .\n" * 20)  # 40 sentences
+    common = lm_args(tmp_path / "runs", tmp_path)
+    train_teacher.main(common + ["teacher.n_layer=1", "teacher.n_embd=16", "teacher.n_head=2", "teacher.epochs=2",
+                                 "teacher.batch_size=8", "teacher.lr=4e-3", "teacher.weight_decay=0.02"])
+    teacher = next((tmp_path / "runs").glob("nlp-lm-train_teacher-*"))
+    assert training_record(teacher) == (2, 2 * 5, 4e-3, 0.02)
+    distill.main(common + [f"teacher.checkpoint={teacher / 'checkpoints' / 'model.pt'}", "student.n_layer=1",
+                           "student.n_embd=8", "student.n_head=2", "student.epochs=3", "student.batch_size=20",
+                           "student.lr=2e-3", "student.weight_decay=0.05"])
+    student = next((tmp_path / "runs").glob("nlp-lm-distill-*"))
+    assert training_record(student) == (3, 3 * 2, 2e-3, 0.05)
 
 
 SUBJECTS, VERBS, OBJECTS = ["dog", "cat", "man"], ["sees", "eats", "likes"], ["ball", "fish", "food"]
@@ -87,8 +111,8 @@ def worlds(tmp_path_factory):
     write_world(root / "student", 0)
     write_world(root / "teacher", 1)
     train_teacher.main(lm_args(root / "runs", root / "teacher") + [
-        "teacher.n_layer=2", "teacher.n_embd=32", "teacher.n_head=2", "teacher.dropout=0", "train.epochs=2",
-        "train.batch_size=16", "train.lr=1e-2", "train.warmup=0"])
+        "teacher.n_layer=2", "teacher.n_embd=32", "teacher.n_head=2", "teacher.dropout=0", "teacher.epochs=2",
+        "teacher.batch_size=16", "teacher.lr=1e-2", "teacher.warmup=0"])
     teacher = next((root / "runs").glob("nlp-lm-train_teacher-*")) / "checkpoints" / "model.pt"
     return {"root": root, "teacher": teacher}
 
@@ -113,8 +137,8 @@ def test_token_kl_makes_the_student_continue_like_the_teacher_not_like_its_data(
     student_world = worlds["root"] / "student"
     distill.main(lm_args(tmp_path / "runs", student_world) + [
         f"teacher.checkpoint={worlds['teacher']}", "student.n_layer=1", "student.n_embd=16", "student.dropout=0",
-        "methods.kd.alpha=0.9", "distill.epochs=2", "distill.batch_size=16", "distill.lr=1e-2",
-        "distill.warmup=0"])
+        "methods.kd.alpha=0.9", "student.epochs=2", "student.batch_size=16", "student.lr=1e-2",
+        "student.warmup=0"])
     dev = (student_world / "dev.txt").read_text().splitlines()
     teacher_verbs, data_verbs = verb_choices(worlds["teacher"], dev)
     student_verbs, _ = verb_choices(next((tmp_path / "runs").glob("nlp-lm-distill-*")) / "checkpoints" / "model.pt",

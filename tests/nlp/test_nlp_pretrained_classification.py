@@ -38,10 +38,10 @@ def test_pretrained_teacher_and_student_by_name(tmp_path):
     common = ["--config", "NLP/configs/sst2.yaml", "--runs-dir", str(tmp_path / "runs"), "data.name=local",
               f"data.train_file={tmp_path / 'train.tsv'}", f"data.dev_file={tmp_path / 'dev.tsv'}",
               "data.max_length=16", "threads=1"]
-    train_teacher.main(common + [f"teacher.name={teacher}", "train.epochs=2", "train.lr=3e-3"])
+    train_teacher.main(common + [f"teacher.name={teacher}", "teacher.epochs=2", "teacher.lr=3e-3"])
     teacher_pt = next((tmp_path / "runs").glob("nlp-sst2-train_teacher-*")) / "checkpoints" / "model.pt"
     final = distill.main(common + [f"teacher.checkpoint={teacher_pt}", "student.arch=pretrained",
-                                   f"student.name={student}", "distill.epochs=2", "distill.lr=3e-3"])
+                                   f"student.name={student}", "student.epochs=2", "student.lr=3e-3"])
     assert 0 <= final["dev_acc"] <= 100 and "agreement" in final
     run = next((tmp_path / "runs").glob("nlp-sst2-distill-*"))
     folder = run / "checkpoints" / "model"

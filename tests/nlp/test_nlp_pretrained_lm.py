@@ -64,13 +64,13 @@ def test_pretrained_teacher_to_half_depth_student_saved_with_save_pretrained(tin
     common = lm_args(tmp_path / "runs", tmp_path / "text")
     as_it_is = evaluate.main(common + [f"teacher.name={hub_like}"])  # no checkpoint: the pretrained teacher
     assert as_it_is["val_ppl"] > 10  # random weights: about uniform over its 18 tokens
-    teacher = train_teacher.main(common + [f"teacher.name={hub_like}", "train.epochs=2", "train.batch_size=16",
-                                           "train.lr=3e-3"])
+    teacher = train_teacher.main(common + [f"teacher.name={hub_like}", "teacher.epochs=2", "teacher.batch_size=16",
+                                           "teacher.lr=3e-3"])
     assert teacher["val_ppl"] < 8  # 14 words, ~3 choices a position: far below uniform over the vocabulary
     teacher_dir = next((tmp_path / "runs").glob("nlp-lm-train_teacher-*")) / "checkpoints" / "model"
     student = distill.main(common + [f"teacher.checkpoint={teacher_dir}", "student.config.n_layer=1",
-                                     "student.init=teacher", "distill.epochs=2", "distill.batch_size=16",
-                                     "distill.lr=3e-3"])
+                                     "student.init=teacher", "student.epochs=2", "student.batch_size=16",
+                                     "student.lr=3e-3"])
     assert student["params"] < teacher["params"] and student["val_ppl"] < 10
     folder = next((tmp_path / "runs").glob("nlp-lm-distill-*")) / "checkpoints" / "model"
     model, tokenizer = AutoModelForCausalLM.from_pretrained(folder), AutoTokenizer.from_pretrained(folder)

@@ -57,14 +57,14 @@ def test_pretrained_translation_teacher_to_smaller_student(tiny_marian, tmp_path
     hub_like = tiny_marian(tmp_path / "tiny-marian", write_corpus(tmp_path / "corpus"), layers=2)
     common = ["--config", "NLP/configs/multi30k.yaml", "--runs-dir", str(tmp_path / "runs"),
               f"data.path={tmp_path / 'corpus'}", "threads=1", "evaluate.beam_size=2"]
-    teacher = train_teacher.main(common + [f"teacher.name={hub_like}", "train.epochs=6", "train.batch_size=16",
-                                           "train.lr=1e-2", "train.warmup=0", "train.label_smoothing=0"])
+    teacher = train_teacher.main(common + [f"teacher.name={hub_like}", "teacher.epochs=6", "teacher.batch_size=16",
+                                           "teacher.lr=1e-2", "teacher.warmup=0", "teacher.label_smoothing=0"])
     assert teacher["val_ppl"] < 8 and math.isfinite(teacher["bleu"])  # uniform over its 33 tokens would be 33
     teacher_dir = next((tmp_path / "runs").glob("nlp-multi30k-train_teacher-*")) / "checkpoints" / "model"
     student = distill.main(common + [f"teacher.checkpoint={teacher_dir}",
                                      "student.config={encoder_layers: 1, decoder_layers: 1}", "student.init=teacher",
-                                     "method.name=seq_word_kd", "methods.seq_word_kd.beam_size=2", "distill.epochs=2",
-                                     "distill.batch_size=16", "distill.lr=3e-3"])
+                                     "method.name=seq_word_kd", "methods.seq_word_kd.beam_size=2", "student.epochs=2",
+                                     "student.batch_size=16", "student.lr=3e-3"])
     assert student["model"] == "student + sequence-level KD + word-level KD" and math.isfinite(student["bleu"])
     assert student["params"] < teacher["params"] and student["val_ppl"] < 12
     folder = next((tmp_path / "runs").glob("nlp-multi30k-distill-*")) / "checkpoints" / "model"

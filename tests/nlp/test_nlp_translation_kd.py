@@ -125,8 +125,8 @@ def corpora(tmp_path_factory):
     write_corpus(root / "reference", ENGLISH)
     write_corpus(root / "teacher", TEACHER_ENGLISH)
     final = train_teacher.main(script_args(root / "runs", root / "teacher") + [f"teacher.{s}" for s in SIZES] + [
-        "data.tokenizer=word", "teacher.dropout=0", "train.label_smoothing=0", "train.epochs=8",
-        "train.batch_size=16", "train.lr=1e-2", "train.warmup=0"])
+        "data.tokenizer=word", "teacher.dropout=0", "teacher.label_smoothing=0", "teacher.epochs=8",
+        "teacher.batch_size=16", "teacher.lr=1e-2", "teacher.warmup=0"])
     checkpoint = next((root / "runs").glob("nlp-multi30k-train_teacher-*")) / "checkpoints" / "model.pt"
     return {"root": root, "teacher": checkpoint, "teacher_final": final}
 
@@ -137,8 +137,8 @@ def test_translation_scripts_end_to_end(corpora, tmp_path, capsys):
     teacher's beam outputs go to distill.cache_dir, where a second sequence-level student reads them."""
     common = script_args(tmp_path / "runs", corpora["root"] / "reference")
     teacher = train_teacher.main(common + [f"teacher.{s}" for s in SIZES] + [
-        "teacher.dropout=0", "train.label_smoothing=0", "train.epochs=8", "train.batch_size=16", "train.lr=1e-2",
-        "train.warmup=0"])
+        "teacher.dropout=0", "teacher.label_smoothing=0", "teacher.epochs=8", "teacher.batch_size=16",
+        "teacher.lr=1e-2", "teacher.warmup=0"])
     checkpoint = next((tmp_path / "runs").glob("nlp-multi30k-train_teacher-*")) / "checkpoints" / "model.pt"
     _, toks, _ = load_nlp_model(checkpoint)
     assert isinstance(toks["target"], BPETokenizer) and toks["source"].vocabulary() == toks["target"].vocabulary()
@@ -146,15 +146,15 @@ def test_translation_scripts_end_to_end(corpora, tmp_path, capsys):
     assert teacher["val_ppl"] < 12 and math.isfinite(teacher["bleu"]) and teacher["bleu_scoring"] == STANDARD_BLEU
     sequence_level = STUDENT + [f"teacher.checkpoint={checkpoint}", "method.name=seq_word_kd",
                                 "methods.seq_word_kd.beam_size=2", "methods.seq_kd.beam_size=2",
-                                f"distill.cache_dir={tmp_path / 'beams'}", "distill.batch_size=32"]
+                                f"distill.cache_dir={tmp_path / 'beams'}", "student.batch_size=32"]
     capsys.readouterr()
-    student = distill.main(common + sequence_level + ["distill.epochs=2", "distill.lr=3.0e-3"])
+    student = distill.main(common + sequence_level + ["student.epochs=2", "student.lr=3.0e-3"])
     assert "teacher beam search (k=2) over 200 training sources" in capsys.readouterr().out
     [decoded] = (tmp_path / "beams").glob("multi30k-*-teacher_beam_targets.pt")
     targets = torch.load(decoded, weights_only=True)
     assert len(targets) == 200 and all(isinstance(t, list) for t in targets)
     run = next((tmp_path / "runs").glob("nlp-multi30k-distill-*"))
-    distill.main(common + sequence_level + ["distill.epochs=1", "method.name=seq_kd"])
+    distill.main(common + sequence_level + ["student.epochs=1", "method.name=seq_kd"])
     assert f"read from {decoded}" in capsys.readouterr().out
     assert math.isfinite(student["bleu"]) and student["model"] == "student + sequence-level KD + word-level KD"
     again = evaluate.main(common + [f"evaluate.checkpoint={run / 'checkpoints' / 'model.pt'}"])
@@ -200,8 +200,8 @@ def test_student_translates_like_the_teacher_not_like_its_references(corpora, tm
     vocabularies all the same, and its BLEU is labelled lower-cased."""
     reference, teacher_world = corpora["root"] / "reference", corpora["root"] / "teacher"
     final = distill.main(script_args(tmp_path / "runs", reference) + STUDENT + settings + [
-        f"teacher.checkpoint={corpora['teacher']}", "student.dropout=0", "distill.epochs=6", "distill.batch_size=16",
-        "distill.lr=2e-2", "distill.warmup=0"])
+        f"teacher.checkpoint={corpora['teacher']}", "student.dropout=0", "student.epochs=6", "student.batch_size=16",
+        "student.lr=2e-2", "student.warmup=0"])
     student = next((tmp_path / "runs").glob("nlp-multi30k-distill-*")) / "checkpoints" / "model.pt"
     like_teacher = evaluate.main(script_args(tmp_path / "runs", teacher_world) + [f"evaluate.checkpoint={student}"])
     assert like_teacher["bleu"] > 25 and final["bleu"] < 10, (like_teacher["bleu"], final["bleu"])
