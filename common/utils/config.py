@@ -240,7 +240,8 @@ def load_run_config(run_dir: str | Path, overrides: Iterable[str] = (), fixed: I
     refuse_renamed(flatten(before), renamed or {}, where=f" in {saved} (a run of an earlier version)")
     after = apply_overrides(before, overrides, open_sections, renamed, listed_in=saved, homes=homes)
     old, new = flatten(before), flatten(after)
-    for key in sorted(set(old) | set(new)):
+    # the deepest keys first: a key set in a section saved empty is named itself, not as the section ({} -> None)
+    for key in sorted(set(old) | set(new), key=lambda k: (-k.count("."), k)):
         if old.get(key) != new.get(key) and any(key == f or key.startswith(f + ".") for f in fixed):
             raise ConfigError(f"--resume cannot change {key} ({old.get(key)!r} -> {new.get(key)!r}): the run's "
                               "checkpoints were made with the saved value; drop that override, or start a new run")

@@ -86,6 +86,10 @@ def test_presets_by_name_open_sections_and_renamed_keys(tmp_path):
     save_yaml(cfg, tmp_path / "config.yaml")  # a resumed run reads overrides the same way
     assert load_run_config(tmp_path, ["distill.weights.hidden=1"], open_sections=["distill.weights"])[
         "distill"]["weights"]["hidden"] == 1
+    save_yaml({"student": {"config": {}}}, tmp_path / "config.yaml")  # a fixed section saved empty
+    with pytest.raises(ConfigError, match=r"^--resume cannot change student.config.n_layer \(None -> 2\)"):
+        load_run_config(tmp_path, ["+student.config.n_layer=2"], fixed=["student.config"],
+                        open_sections=["student.config"])
     save_yaml({"distill": {"tau": 0.01}}, tmp_path / "config.yaml")  # a run folder of an earlier version
     with pytest.raises(ConfigError,
                        match=r"'distill.tau' in .*config.yaml \(a run of an earlier version\) was renamed"):
