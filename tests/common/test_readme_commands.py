@@ -27,7 +27,7 @@ from kd.nlp.scripts.launch import load_nlp_config
 from kd.nlp.tasks import TASKS
 from kd.rl.distillation.methods import checked_method_name
 from kd.rl.run_setup import load_rl_config
-from kd.rl.scripts.distill import refuse_unread_distill_keys
+from kd.rl.scripts.distill import refuse_policy_distillation_keys
 from kd.vision.pipeline import check_names, load_experiment_config
 from kd.vision.scripts.method_table import load_table_config
 from kd.vision.scripts.specialists import load_specialists_config
@@ -57,7 +57,7 @@ def nlp(args):
 def rl_distill(args):
     config = load_rl_config(args)
     checked_method_name(config)
-    refuse_unread_distill_keys(config, args)
+    refuse_policy_distillation_keys(config, args)
 
 
 def configured(name: str):
