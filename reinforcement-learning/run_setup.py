@@ -30,18 +30,21 @@ DEFAULT_CONFIG = Path(__file__).parent / "configs" / "default.yaml"
 # In a run's checkpoints/, beside last.pt (the loop state) and model.pt (the policy a later stage loads):
 BEST_CHECKPOINT = "best.pt"  # train_teacher: the policy of the best periodic evaluation so far
 LAST_UPDATE_CHECKPOINT = "last_update.pt"  # train_teacher: the policy after the last update
-# What --resume cannot change: the run's networks, memories and teacher were made with these.
+# What --resume cannot change: the run's networks, memories and teacher were made with these (the student's training
+# settings, student.lr ..., may change, as the teacher's teacher.ppo.lr: the advice after a NaN loss lowers them).
 FIXED_ON_RESUME = ("seed", "env", "teacher.algo", "teacher.network", "teacher.arch", "teacher.init",
-                   "teacher.checkpoint", "student", "method.name")
+                   "teacher.checkpoint", "student.network", "student.arch", "method.name")
 # Mappings whose keys are free (a preset or an override may add one without ``+``): gym.make's and the wrappers'
 # settings, and the policy networks' constructor arguments (checked by the constructor before the run folder exists).
 OPEN_SECTIONS = ("env.kwargs", "teacher.arch", "student.arch")
 # Keys of earlier versions, refused with their new names (the same names as in vision and NLP): each distillation
 # method has its own section methods.<name> (kd.rl.distillation.methods), a learning rate is `lr`, the final
-# evaluation's section is `evaluate` (as NLP's; its keys episodes, seed stay). A key is refused with the first entry
-# it matches (itself, or a section above it), so a key's own entry comes before its section's.
+# evaluation's section is `evaluate` (as NLP's; its keys episodes, seed stay), and the student's training settings are
+# in `student` beside its network (as vision's and NLP's; `distill` says how states are collected). A key is refused
+# with the first entry it matches (itself, or a section above it), so a key's own entry comes before its section's.
 _TEMPERATURE = ("methods.<name>.temperature (e.g. methods.policy_distillation.temperature=0.01): each method has its "
                 "own section methods.<name> in reinforcement-learning/configs/default.yaml")
+_IN_STUDENT = "(the student's training settings are in student:, as in vision and NLP)"
 RENAMED = {"distill.method": "method.name (e.g. method.name=kickstarting)",
            "distill.loss": "methods.<name>.loss (e.g. methods.policy_distillation.loss=kl): each method has its own "
                            "section methods.<name> in reinforcement-learning/configs/default.yaml",
@@ -53,7 +56,10 @@ RENAMED = {"distill.method": "method.name (e.g. method.name=kickstarting)",
            "distill.kickstart": "methods.kickstarting.<argument> (e.g. methods.kickstarting.total_steps=50000)",
            "teacher_checkpoint": "teacher.checkpoint",
            **{f"{section}.learning_rate": f"{section}.lr"
-              for section in ("teacher.ppo", "teacher.dqn", "methods.kickstarting", "distill")},
+              for section in ("teacher.ppo", "teacher.dqn", "methods.kickstarting")},
+           "distill.learning_rate": f"student.lr {_IN_STUDENT}",
+           **{f"distill.{key}": f"student.{key} {_IN_STUDENT}"
+              for key in ("lr", "batch_size", "updates_per_iteration")},
            "eval.episodes": "evaluate.episodes",
            "eval.seed": "evaluate.seed",
            "eval": "evaluate (the final evaluation's section: evaluate.episodes, evaluate.seed)"}
@@ -83,8 +89,8 @@ def setup_run(args: argparse.Namespace, script: str,
     :func:`~kd.common.utils.run_folder.run_name`) and save the config there (with ``--dry-run``: print the config
     and exit, creating nothing).
     A key of an earlier version (``distill.method``, ``distill.temperature``, ``distill.kickstart.total_steps``,
-    ``teacher_checkpoint``, ``teacher.ppo.learning_rate``, ``eval.episodes``: :data:`RENAMED`) is refused in one line
-    with its new name.
+    ``teacher_checkpoint``, ``teacher.ppo.learning_rate``, ``eval.episodes``, ``distill.lr``: :data:`RENAMED`) is
+    refused in one line with its new name.
     """
     config = load_rl_config(args)
     seed = int(config["seed"])

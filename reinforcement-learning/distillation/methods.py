@@ -8,8 +8,9 @@ own section, so policy distillation's loss or temperature never reaches kickstar
 - ``kickstarting`` (Schmitt et al. 2018): PPO on the student's own rollouts plus an annealed distillation term;
   ``methods.kickstarting.{loss, temperature, total_steps, lr, weight_start, weight_end, anneal_fraction}``.
 
-Policy distillation collects and trains as the ``distill`` section says (:class:`DistillConfig`); kickstarting
-trains with PPO's settings, ``teacher.ppo`` with its own ``total_steps`` and ``lr``.
+Policy distillation collects states as the ``distill`` section says (:class:`DistillConfig`) and trains the student
+as its ``student`` section says (``student.lr``, ``batch_size``, ``updates_per_iteration``: :class:`StudentTraining`);
+kickstarting trains with PPO's settings, ``teacher.ppo`` with its own ``total_steps`` and ``lr``.
 
 A finished run's method, as its summary row is labelled and grouped by: :func:`method_setting`.
 """
@@ -25,7 +26,7 @@ from kd.common.utils.method_sections import check_method_sections
 from kd.common.utils.registry import Registry
 from kd.rl.distillation.kickstarting import kickstart
 from kd.rl.distillation.losses import distillation_loss
-from kd.rl.distillation.policy_distillation import DistillConfig, distill_policy
+from kd.rl.distillation.policy_distillation import DistillConfig, StudentTraining, distill_policy
 from kd.rl.distillation.schedules import linear_anneal
 from kd.rl.run_setup import RunSetup
 from kd.rl.teacher_model.ppo import PPOConfig
@@ -39,7 +40,8 @@ Callback = Callable[[dict], None]
 @dataclass(frozen=True)
 class PolicyDistillation:
     """Rusu et al. 2015: the student, which never sees a reward, minimises ``loss`` between its outputs and the
-    teacher's on the states the ``distill`` section collects (:func:`~kd.rl.distillation.distill_policy`).
+    teacher's on the states the ``distill`` section collects, trained as the ``student`` section says
+    (:func:`~kd.rl.distillation.distill_policy`).
 
     ``loss``: a name of :data:`~kd.rl.distillation.DISTILLATION_LOSSES`, or ``auto`` (``kl`` for discrete actions,
     ``gaussian_kl`` for continuous ones); ``temperature``: T of ``kl``'s teacher softmax(q / T) (with another loss,
@@ -49,11 +51,12 @@ class PolicyDistillation:
     temperature: float = 1.0
     student_critic: ClassVar[bool] = False  # whether the student is built with a value head
 
-    def train(self, setup: RunSetup, loop: DistillConfig, teacher: nn.Module, student: nn.Module, evaluate: Evaluate,
-              callback: Callback) -> nn.Module:
-        """``student`` distilled from ``teacher`` by the collection loop ``loop`` (the ``distill`` section)."""
-        distill_policy(student, teacher, setup.env, loop, distillation_loss(self.loss, self.temperature), setup.seed,
-                       setup.device, evaluate, callback, setup.checkpoint)
+    def train(self, setup: RunSetup, loop: DistillConfig, training: StudentTraining, teacher: nn.Module,
+              student: nn.Module, evaluate: Evaluate, callback: Callback) -> nn.Module:
+        """``student`` distilled from ``teacher`` by the collection loop ``loop`` (the ``distill`` section), trained
+        as ``training`` (the ``student`` section) says."""
+        distill_policy(student, teacher, setup.env, loop, training, distillation_loss(self.loss, self.temperature),
+                       setup.seed, setup.device, evaluate, callback, setup.checkpoint)
         return student
 
 
@@ -74,9 +77,11 @@ class Kickstarting:
     anneal_fraction: float = 0.5
     student_critic: ClassVar[bool] = True  # PPO trains the student's value head too
 
-    def train(self, setup: RunSetup, loop: DistillConfig, teacher: nn.Module, student: nn.Module, evaluate: Evaluate,
-              callback: Callback) -> nn.Module:
-        """``student`` (with a value head) kickstarted from ``teacher``; PPO's settings replace ``loop``'s."""
+    def train(self, setup: RunSetup, loop: DistillConfig, training: StudentTraining, teacher: nn.Module,
+              student: nn.Module, evaluate: Evaluate, callback: Callback) -> nn.Module:
+        """``student`` (with a value head) kickstarted from ``teacher``; PPO's settings replace ``loop``'s and
+        ``training``'s (a key of theirs set for kickstarting is refused before the run:
+        :func:`kd.rl.scripts.distill.refuse_policy_distillation_keys`)."""
         ppo = dataclass_from_dict(PPOConfig, {**setup.config["teacher"]["ppo"], "total_steps": self.total_steps,
                                               "lr": self.lr, "update_obs_norm": False}, "PPO")
         weight = linear_anneal(self.weight_start, self.weight_end, self.anneal_fraction)

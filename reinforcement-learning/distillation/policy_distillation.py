@@ -5,15 +5,19 @@ Loop, per iteration:
    the state (its logits / Q-values / Gaussian) and acts with probability beta(p) (see
    :mod:`kd.rl.distillation.schedules`); otherwise the student acts. The states and labels go into a
    FIFO memory (:class:`~kd.rl.distillation.replay.TeacherLabelledReplay`).
-2. take ``updates_per_iteration`` Adam steps on minibatches from the memory, minimising the chosen
-   loss (:mod:`kd.rl.distillation.losses`, ``methods.policy_distillation.loss``) between student and teacher
-   outputs.
+2. take ``updates_per_iteration`` Adam steps on minibatches of ``batch_size`` states from the memory, minimising
+   the chosen loss (:mod:`kd.rl.distillation.losses`, ``methods.policy_distillation.loss``) between student and
+   teacher outputs.
+
+Step 1 is the config's ``distill`` section (:class:`DistillConfig`: how states are collected and labelled, and the
+loop's length, evaluations and budget); step 2 the student's own training settings in its ``student`` section
+(:class:`StudentTraining`), beside its network, as vision's and NLP's students keep theirs.
 
 The student never sees a reward: everything it learns comes from the teacher's outputs.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Callable
 
 import numpy as np
@@ -34,7 +38,9 @@ from kd.rl.teacher_model.actions import select_actions, to_env_actions
 
 @dataclass
 class DistillConfig:
-    """The collection and training loop of policy distillation: the config's ``distill`` section."""
+    """Policy distillation's collection loop, the config's ``distill`` section: who acts while the teacher labels the
+    states, how many environment steps in all and per iteration, the memory of labelled states, the periodic
+    evaluations and the time budget."""
 
     data: str = "teacher"
     mix_fraction: float = 0.5
@@ -42,21 +48,36 @@ class DistillConfig:
     total_steps: int = 30_000
     num_envs: int = 4
     steps_per_iteration: int = 64
-    updates_per_iteration: int = 16
-    batch_size: int = 256
     buffer_size: int = 20_000
-    lr: float = 3e-3
     eval_every: int = 10
     eval_episodes: int = 10
     max_minutes: float | None = None  # wall-clock budget: stop after the iteration that exceeds it
 
 
-def distill_policy(student: nn.Module, teacher: nn.Module, env: dict, cfg: DistillConfig, loss_fn: PolicyLoss,
-                   seed: int, device: torch.device, evaluate: Callable[[nn.Module], dict] | None = None,
+@dataclass
+class StudentTraining:
+    """How the student learns from the memory of teacher-labelled states: the training settings of the config's
+    ``student`` section (``student.lr``, ``student.batch_size``, ``student.updates_per_iteration``; the rest of that
+    section, ``network`` and ``arch``, builds it)."""
+
+    lr: float = 3e-3  # Adam's learning rate
+    batch_size: int = 256  # states per Adam step
+    updates_per_iteration: int = 16  # Adam steps per iteration of the collection loop
+
+    @classmethod
+    def from_section(cls, student: dict) -> "StudentTraining":
+        """The training settings of a ``student`` section (its network's keys left to the network builder)."""
+        return cls(**{f.name: student[f.name] for f in fields(cls) if f.name in student})
+
+
+def distill_policy(student: nn.Module, teacher: nn.Module, env: dict, cfg: DistillConfig, training: StudentTraining,
+                   loss_fn: PolicyLoss, seed: int, device: torch.device,
+                   evaluate: Callable[[nn.Module], dict] | None = None,
                    callback: Callable[[dict], None] | None = None,
                    checkpoint: LoopCheckpoint | None = None) -> list[dict]:
     """Train ``student`` in place to imitate the frozen ``teacher`` by minimising ``loss_fn(student output, teacher
-    output)`` (:func:`~kd.rl.distillation.distillation_loss`); return the per-iteration history.
+    output)`` (:func:`~kd.rl.distillation.distillation_loss`) on the states ``cfg`` collects, as ``training`` says;
+    return the per-iteration history.
 
     With ``max_minutes`` the loop stops after the iteration that exceeds the budget (evaluated and
     marked ``stopped_by_time_budget``). ``checkpoint`` saves the loop's state after every iteration
@@ -68,13 +89,13 @@ def distill_policy(student: nn.Module, teacher: nn.Module, env: dict, cfg: Disti
         raise ConfigError(f"distill.total_steps={cfg.total_steps} is less than one iteration ({per_iteration} steps)")
     teacher_share = DATA_SOURCES.get(cfg.data)(cfg.mix_fraction)
     replay = TeacherLabelledReplay(cfg.buffer_size)
-    optimizer = torch.optim.Adam(student.parameters(), lr=cfg.lr)
+    optimizer = torch.optim.Adam(student.parameters(), lr=training.lr)
     rng = np.random.default_rng(seed)
     generator = torch.Generator().manual_seed(seed)
     state = LoopState(checkpoint, rng, generator, model=student, optimizer=optimizer)
     history, last, _ = state.resume()
     first = last + 1
-    advice = state.advice("distill.lr")
+    advice = state.advice("student.lr")
     growth = LossGrowthWatch(advice)  # a loss a thousand times its first iteration's, still finite, is reported
     envs = make_vector_env(env["name"], cfg.num_envs, **env.get("kwargs", {}))
     obs, _ = envs.reset(seed=seed if first == 1 else seed + first)
@@ -102,8 +123,8 @@ def distill_policy(student: nn.Module, teacher: nn.Module, env: dict, cfg: Disti
 
         student.train()
         total = 0.0
-        for _ in range(cfg.updates_per_iteration):
-            batch_obs, batch_teacher = replay.sample(cfg.batch_size, generator)
+        for _ in range(training.updates_per_iteration):
+            batch_obs, batch_teacher = replay.sample(training.batch_size, generator)
             loss = loss_fn(student(batch_obs), batch_teacher)
             if not torch.isfinite(loss):
                 raise NonFiniteLossError(f"distillation loss is {loss.item()} at iteration {iteration}; {advice}")
@@ -113,7 +134,7 @@ def distill_policy(student: nn.Module, teacher: nn.Module, env: dict, cfg: Disti
             total += float(loss.detach())
 
         record = {"epoch": iteration, "steps": iteration * per_iteration, "teacher_share": beta,
-                  "loss": total / cfg.updates_per_iteration}
+                  "loss": total / training.updates_per_iteration}
         growth(record["loss"], f"iteration {iteration}")
         if finished:
             record["behaviour_return"] = float(np.mean(finished))

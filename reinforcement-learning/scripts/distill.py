@@ -7,8 +7,12 @@
 rollouts, as ``distill.data`` says) or ``kickstarting`` (Schmitt et al. 2018: PPO + annealed distillation term);
 each method's arguments are its own section ``methods.<name>`` (``methods.policy_distillation.temperature=0.01``,
 ``methods.kickstarting.total_steps=50000``: :mod:`kd.rl.distillation.methods`), checked against its constructor with
-a "did you mean" for a near miss; kickstarting reads only ``distill.eval_episodes`` of the ``distill`` section, and
-refuses another key set for it (:func:`refuse_unread_distill_keys`). Teacher and student are evaluated on the same
+a "did you mean" for a near miss. Policy distillation collects states as the ``distill`` section says and trains the
+student as the ``student`` section says, beside its network (``student.lr``, ``student.batch_size``,
+``student.updates_per_iteration``, as vision's and NLP's students); kickstarting trains by PPO
+(``methods.kickstarting``, ``teacher.ppo``), reads only ``distill.eval_episodes`` of the ``distill`` section and the
+student's network, and refuses policy distillation's other keys set for it
+(:func:`refuse_policy_distillation_keys`). Teacher and student are evaluated on the same
 held-out seeds; the table gives the student's return, its percentage of the teacher's and the compression ratio.
 ``--resume RUN_DIR`` continues an interrupted run from its last iteration with the same teacher
 (:mod:`kd.rl.resume`). The teacher (``teacher.checkpoint``, the key vision and NLP use for it too) is loaded and
@@ -30,7 +34,7 @@ from kd.common.utils.config import dataclass_from_dict, did_you_mean, load_yaml
 from kd.common.utils.errors import ConfigError
 from kd.common.utils.method_sections import method_settings
 from kd.common.utils.plotting import figures_markdown
-from kd.rl.distillation import DATA_SOURCES, DistillConfig
+from kd.rl.distillation import DATA_SOURCES, DistillConfig, StudentTraining
 from kd.rl.distillation.losses import check_temperature, loss_for_actions
 from kd.rl.distillation.methods import METHODS, Kickstarting, PolicyDistillation, checked_method_name, method_setting
 from kd.rl.evaluation import evaluate_policy, percent_baseline, percent_heading
@@ -40,45 +44,51 @@ from kd.rl.student_model import build_student, size_report
 from kd.rl.teacher_model.checkpoint import load_policy_for, save_policy
 
 
-# The one key of the ``distill`` section kickstarting reads: it trains by PPO, as methods.kickstarting and
-# teacher.ppo say.
-KICKSTARTING_READS = ("eval_episodes",)
+# What kickstarting, which trains by PPO as methods.kickstarting and teacher.ppo say, reads of the two sections
+# policy distillation trains from: the periodic evaluation's episodes, and the student's network.
+KICKSTARTING_READS = {"distill": ("eval_episodes",), "student": ("network", "arch")}
 
 
-def refuse_unread_distill_keys(config: dict, args: argparse.Namespace) -> None:
-    """Under ``method.name=kickstarting``, a key of ``distill`` other than KICKSTARTING_READS set for this run would be
-    ignored: refused in one line naming where kickstarting takes that setting from. Set for this run means typed on
-    the command line, or, when a preset picks kickstarting itself (``method.name`` neither typed nor resumed), given a
-    value other than default.yaml's. A preset written for policy distillation keeps its ``distill`` loop when the
-    command line switches ``method.name``, and a resumed run the values it was checked with when it began."""
+def refuse_policy_distillation_keys(config: dict, args: argparse.Namespace) -> None:
+    """Under ``method.name=kickstarting``, a key of ``distill`` or ``student`` that only policy distillation reads (all
+    but KICKSTARTING_READS: the collection loop, and the student's training settings ``student.lr``,
+    ``student.batch_size``, ``student.updates_per_iteration``) set for this run would be ignored: refused in one line
+    naming where kickstarting takes that setting from (``student.lr`` -> ``methods.kickstarting.lr``). Set for this
+    run means typed on the command line, or, when a preset picks kickstarting itself (``method.name`` neither typed
+    nor resumed), given a value other than default.yaml's. A preset written for policy distillation keeps its
+    ``distill`` loop and ``student`` training when the command line switches ``method.name``, and a resumed run the
+    values it was checked with when it began."""
     if config["method"]["name"] != "kickstarting":
         return
     typed = {item.split("=", 1)[0].lstrip("+") for item in args.overrides}
     preset_picks_kickstarting = "method.name" not in typed and not args.resume
-    defaults, ppo = load_yaml(DEFAULT_CONFIG)["distill"], config["teacher"]["ppo"]
-    for key, value in config["distill"].items():
-        set_for_this_run = f"distill.{key}" in typed or (preset_picks_kickstarting and value != defaults.get(key))
-        if key in KICKSTARTING_READS or not set_for_this_run:
-            continue
-        instead = next((f", or set {section}.{key}={value!r}" for section, keys in
-                        (("methods.kickstarting", config["methods"]["kickstarting"]), ("teacher.ppo", ppo))
-                        if key in keys), "")
-        raise ConfigError(f"distill.{key}={value!r} is not read by method.name=kickstarting, which reads only "
-                          f"{', '.join(f'distill.{k}' for k in KICKSTARTING_READS)} of that section and takes its "
-                          f"settings from methods.kickstarting and teacher.ppo: drop it{instead}")
+    defaults, ppo = load_yaml(DEFAULT_CONFIG), config["teacher"]["ppo"]
+    for section, reads in KICKSTARTING_READS.items():
+        for key, value in config[section].items():
+            set_for_this_run = f"{section}.{key}" in typed or (
+                preset_picks_kickstarting and value != defaults[section].get(key))
+            if key in reads or not set_for_this_run:
+                continue
+            instead = next((f", or set {home}.{key}={value!r}" for home, keys in
+                            (("methods.kickstarting", config["methods"]["kickstarting"]), ("teacher.ppo", ppo))
+                            if key in keys), "")
+            raise ConfigError(f"{section}.{key}={value!r} is not read by method.name=kickstarting, which reads only "
+                              f"{', '.join(f'{section}.{k}' for k in reads)} of that section and takes its "
+                              f"settings from methods.kickstarting and teacher.ppo: drop it{instead}")
 
 
 def prepare(config: dict, device, state: dict | None, args: argparse.Namespace
-            ) -> tuple[Kickstarting | PolicyDistillation, DistillConfig, nn.Module, nn.Module]:
-    """``(method, loop settings, teacher, student)`` before the run folder exists: ``method.name`` a known method and
-    every ``methods.<name>`` section its constructor's arguments, no ``distill`` key set that the method would not
-    read (:func:`refuse_unread_distill_keys`), ``distill.data`` a known data source, the teacher checked against the
-    environment, the method's ``loss`` (``auto`` resolved, and recorded so in the config) fitting the teacher's
-    actions and reading the ``temperature`` if one is set, and the student built from the ``student`` section (so a
-    misspelt ``student.arch`` key is refused here)."""
+            ) -> tuple[Kickstarting | PolicyDistillation, DistillConfig, StudentTraining, nn.Module, nn.Module]:
+    """``(method, loop settings, student training settings, teacher, student)`` before the run folder exists:
+    ``method.name`` a known method and every ``methods.<name>`` section its constructor's arguments, no ``distill``
+    or ``student`` key set that the method would not read (:func:`refuse_policy_distillation_keys`), ``distill.data``
+    a known data source, the teacher checked against the environment, the method's ``loss`` (``auto`` resolved, and
+    recorded so in the config) fitting the teacher's actions and reading the ``temperature`` if one is set, and the
+    student built from the ``student`` section (so a misspelt ``student.arch`` key is refused here)."""
     name = checked_method_name(config)
-    refuse_unread_distill_keys(config, args)
+    refuse_policy_distillation_keys(config, args)
     loop = dataclass_from_dict(DistillConfig, config["distill"], "distill")
+    training = StudentTraining.from_section(config["student"])
     if loop.data not in DATA_SOURCES:
         raise ConfigError(f"unknown distill.data '{loop.data}'{did_you_mean(loop.data, DATA_SOURCES.names())}")
     if not config["teacher"]["checkpoint"]:
@@ -90,7 +100,7 @@ def prepare(config: dict, device, state: dict | None, args: argparse.Namespace
     check_temperature(method.loss, method.temperature, f"methods.{name}")
     config["methods"] = {**(config.get("methods") or {}), name: asdict(method)}
     student = build_student(config["student"], teacher, config["env"], with_critic=method.student_critic)
-    return method, loop, teacher, student.to(device)
+    return method, loop, training, teacher, student.to(device)
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -103,13 +113,13 @@ def main(argv: list[str] | None = None) -> dict:
     setup = setup_run(args, "distill",
                       lambda config, device, state: prepare(config, device, state, args))
     config, run, env = setup.config, setup.run, setup.env
-    method, loop, teacher, student = setup.prepared
+    method, loop, training, teacher, student = setup.prepared
     name, teacher_path = config["method"]["name"], config["teacher"]["checkpoint"]
 
     def evaluate(policy):
         return evaluate_policy(policy, env, loop.eval_episodes, seed=setup.seed * 1000, device=setup.device)
 
-    method.train(setup, loop, teacher, student, evaluate, run.log_epoch)
+    method.train(setup, loop, training, teacher, student, evaluate, run.log_epoch)
     episodes, seed = config["evaluate"]["episodes"], config["evaluate"]["seed"]
     teacher_stats = evaluate_policy(teacher, env, episodes, seed, device=setup.device)
     student_stats = evaluate_policy(student, env, episodes, seed, device=setup.device)

@@ -1,24 +1,31 @@
 """Evaluate saved policies: mean +- std return over N seeded episodes, % of a teacher's return, a GIF.
 
     python -m kd.rl.scripts.evaluate --checkpoint runs/rl-cartpole-distill-s1-.../checkpoints/model.pt \
-        --teacher runs/rl-cartpole-train_teacher-s1-.../checkpoints/model.pt --episodes 20 --seed 100000 --gif
+        --teacher runs/rl-cartpole-train_teacher-s1-.../checkpoints/model.pt evaluate.episodes=20 --gif
 
-Episode i uses seed ``--seed + i``, so the same checkpoint gives the same returns every time. Each
-checkpoint is played under the environment settings stored in it: evaluate reads no config, and refuses ``--config``,
-``--resume`` and ``key=value`` overrides in one line. A policy is labelled by its run folder
-(``rl-cartpole-distill-s1-<stamp>``, with the file's name when it is not ``model.pt``: ``...-<stamp>-best``).
+The episodes are the config keys of every RL run's final evaluation, with the same meaning and defaults
+(configs/default.yaml): ``evaluate.episodes=N`` episodes, episode i seeded ``evaluate.seed + i`` (100000 + i), so the
+same checkpoint gives the same returns every time, and a distill run's student scores here what its run reported.
+Each checkpoint is played under the environment settings stored in it: evaluate reads no other config, and refuses
+``--config``, ``--resume`` and any other ``key=value`` in one line; ``--seed``, a run's config seed in every other
+script (evaluate trains nothing), is refused with a pointer to ``evaluate.seed``, and ``--episodes`` of earlier
+versions with one to ``evaluate.episodes``. A policy is labelled by its run folder (``rl-cartpole-distill-s1-<stamp>``,
+with the file's name when it is not ``model.pt``: ``...-<stamp>-best``).
 """
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 from kd.common.metrics.rl import format_return, percent_of_teacher
 from kd.common.utils.checkpoint import MODEL_CHECKPOINT
 from kd.common.utils.cli import common_parser, exit_if_dry_run, main_entry
+from kd.common.utils.config import apply_overrides, load_yaml
 from kd.common.utils.device import resolve_device
 from kd.common.utils.errors import ConfigError
 from kd.common.utils.run_folder import RunFolder, run_name
 from kd.rl.evaluation import evaluate_policy, percent_baseline, percent_heading
+from kd.rl.run_setup import DEFAULT_CONFIG, RENAMED
 from kd.rl.teacher_model.checkpoint import load_policy
 from kd.rl.video import record_gif
 
@@ -37,37 +44,68 @@ def policy_labels(paths: list[str]) -> list[tuple[str, str]]:
     return labelled
 
 
+OPTIONS = "evaluate.episodes=N, evaluate.seed=N, --stochastic, --gif"
+
+
+def evaluate_settings(args: argparse.Namespace) -> dict:
+    """``{episodes, seed}`` of the held-out episodes: default.yaml's ``evaluate`` section (the keys every RL run's final
+    evaluation reads, with the same meaning) with the ``evaluate.*`` overrides. Refused in one line: ``--seed`` (a
+    run's config seed elsewhere; here the episodes' seed is ``evaluate.seed``), ``--episodes`` (now
+    ``evaluate.episodes``), ``--config``, ``--resume`` and any other override (each policy is played under the
+    environment settings saved in its checkpoint), a mistyped ``evaluate`` key (with the key meant), ``eval.*`` (with
+    its new name) and a value that is not a whole number (episodes: at least 1)."""
+    if args.seed is not None:
+        raise ConfigError(f"--seed is a run's config seed in the other scripts; evaluate trains nothing and seeds its "
+                          f"episodes with the config key evaluate.seed (episode i: evaluate.seed + i, as in a run's "
+                          f"final evaluation): pass evaluate.seed={args.seed}")
+    if args.episodes is not None:
+        raise ConfigError(f"--episodes was renamed to the config key evaluate.episodes, as in a run's final "
+                          f"evaluation: pass evaluate.episodes={args.episodes}")
+    keys = [item.split("=", 1)[0].lstrip("+") for item in args.overrides]
+    unread = ([f"--config {args.config}"] if args.config else []) + \
+        ([f"--resume {args.resume}"] if args.resume else []) + \
+        [item for item, key in zip(args.overrides, keys) if key.split(".")[0] not in ("evaluate", "eval")]
+    if unread:
+        raise ConfigError(f"evaluate reads no config but evaluate.episodes and evaluate.seed (each policy is played "
+                          f"under the environment settings saved in its checkpoint): drop {' '.join(unread)}; its "
+                          f"options are {OPTIONS}")
+    defaults = {"evaluate": load_yaml(DEFAULT_CONFIG)["evaluate"]}
+    settings = apply_overrides(defaults, [item.lstrip("+") for item in args.overrides], renamed=RENAMED,
+                               listed_in=DEFAULT_CONFIG)["evaluate"]
+    for key, least in (("episodes", 1), ("seed", 0)):
+        value = settings[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            raise ConfigError(f"evaluate.{key}={value!r} must be a whole number >= {least}")
+    return settings
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = common_parser("Evaluate policy checkpoints over seeded episodes")
     parser.add_argument("--checkpoint", action="append", default=[], help="a policy .pt (repeat for several)")
     parser.add_argument("--teacher", help="a teacher .pt: adds its row and each policy's %% of its return")
-    parser.add_argument("--episodes", type=int, default=20)
+    parser.add_argument("--episodes", type=int, help=argparse.SUPPRESS)  # earlier versions' flag, refused
     parser.add_argument("--stochastic", action="store_true", help="sample actions instead of acting greedily")
     parser.add_argument("--gif", action="store_true", help="save a GIF of one episode per policy in plots/")
+    parser.epilog = ("The episodes: evaluate.episodes=N (default 20), episode i seeded evaluate.seed + i (default "
+                     "100000), as in a run's final evaluation; --seed, a run's seed elsewhere, is refused here.")
     args = parser.parse_args(argv)
-    unread = ([f"--config {args.config}"] if args.config else []) + \
-        ([f"--resume {args.resume}"] if args.resume else []) + args.overrides
-    if unread:
-        raise ConfigError(f"evaluate reads no config (each policy is played under the environment settings saved in "
-                          f"its checkpoint): drop {' '.join(unread)}; its options are --episodes, --seed, "
-                          f"--stochastic, --gif")
+    settings = evaluate_settings(args)
     if not args.checkpoint and not args.teacher:
         raise ConfigError("give at least one --checkpoint PATH (or --teacher PATH)")
-    seed = 100_000 if args.seed is None else args.seed
+    episodes, seed = settings["episodes"], settings["seed"]
     device = resolve_device(args.device)
     policies = ([("teacher", args.teacher)] if args.teacher else []) + policy_labels(args.checkpoint)
     loaded = [(label, path, *load_policy(path, device)) for label, path in policies]
     exit_if_dry_run(args.dry_run, {"policies": {label: str(path) for label, path in policies},
-                                   "episodes": args.episodes, "seed": seed, "stochastic": args.stochastic,
-                                   "gif": args.gif})
+                                   "evaluate": settings, "stochastic": args.stochastic, "gif": args.gif})
     run = RunFolder.create(run_name("rl", loaded[0][3]["env"]["name"], "evaluate"), args.runs_dir, tensorboard=False)
     print(f"run folder: {run.path}")
     results, teacher_mean, random_return = {}, None, None
     for label, path, policy, meta in loaded:
-        stats = evaluate_policy(policy, meta["env"], args.episodes, seed, not args.stochastic, device)
+        stats = evaluate_policy(policy, meta["env"], episodes, seed, not args.stochastic, device)
         if label == "teacher":
             teacher_mean = stats["return_mean"]
-            random_return = percent_baseline(teacher_mean, meta["env"], args.episodes, seed)
+            random_return = percent_baseline(teacher_mean, meta["env"], episodes, seed)
         row = {**stats, "checkpoint": str(path), "policy_parameters": policy.policy_parameter_count()}
         if teacher_mean is not None:
             row["percent_of_teacher"] = percent_of_teacher(stats["return_mean"], teacher_mean, random_return)
@@ -75,7 +113,7 @@ def main(argv: list[str] | None = None) -> dict:
             gif, episode_return = record_gif(policy, meta["env"], run.plots / f"{label}.gif", seed, device=device)
             row["gif"], row["gif_return"] = str(gif), episode_return
         results[f"{label}:{path}"] = row
-    run.log_final({"seed": seed, "episodes": args.episodes, "percent_random_return": random_return,
+    run.log_final({"seed": seed, "episodes": episodes, "percent_random_return": random_return,
                    "results": results})
     lines = [f"| policy | params | return | {percent_heading(random_return)} |", "|---|---|---|---|"]
     for key, row in results.items():

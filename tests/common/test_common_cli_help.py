@@ -125,7 +125,7 @@ DRY_RUNS = {
     "kd.nlp.scripts.report": ["--runs", "{nlp_run}"],
     "kd.rl.scripts.train_teacher": ["--config", "cartpole"],
     "kd.rl.scripts.distill": ["teacher.checkpoint={policy}"],
-    "kd.rl.scripts.evaluate": ["--checkpoint", "{policy}", "--episodes", "1"],
+    "kd.rl.scripts.evaluate": ["--checkpoint", "{policy}", "evaluate.episodes=1"],
     "kd.rl.scripts.summarize": [],
 }
 

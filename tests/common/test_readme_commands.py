@@ -7,8 +7,8 @@ small parser below, with every value of its ``for`` loops) is parsed by its scri
 flags exist and its values have the right types), then, for the scripts that read a config, its config is
 loaded and checked by the domain's loader exactly as the script does before it reads any data: the preset
 exists, every override names a key (no renamed or mistyped one), and in vision the model and method names and
-arguments exist, in RL the method name and its section's arguments, and no ``distill`` key that kickstarting would
-not read. Data, checkpoints and run folders are not needed: the paths in the READMEs are placeholders, and so are
+arguments exist, in RL the method name and its section's arguments, no ``distill`` key or student training setting
+that kickstarting would not read, and evaluate's ``evaluate.*`` keys. Data, checkpoints and run folders are not needed: the paths in the READMEs are placeholders, and so are
 the ``$(...)`` results in the scripts. A kd command in a script that the parser cannot follow fails
 ``test_every_kd_command_of_the_scripts_is_parsed``; each script's share of commands is pinned from below by
 ``test_the_scripts_give_their_commands``.
@@ -27,7 +27,8 @@ from kd.nlp.scripts.launch import load_nlp_config
 from kd.nlp.tasks import TASKS
 from kd.rl.distillation.methods import checked_method_name
 from kd.rl.run_setup import load_rl_config
-from kd.rl.scripts.distill import refuse_unread_distill_keys
+from kd.rl.scripts.distill import refuse_policy_distillation_keys
+from kd.rl.scripts.evaluate import evaluate_settings
 from kd.vision.pipeline import check_names, load_experiment_config
 from kd.vision.scripts.method_table import load_table_config
 from kd.vision.scripts.specialists import load_specialists_config
@@ -57,7 +58,7 @@ def nlp(args):
 def rl_distill(args):
     config = load_rl_config(args)
     checked_method_name(config)
-    refuse_unread_distill_keys(config, args)
+    refuse_policy_distillation_keys(config, args)
 
 
 def configured(name: str):
@@ -69,7 +70,7 @@ def configured(name: str):
             "kd.vision.scripts.specialists": specialists, "kd.nlp.scripts.train_teacher": nlp,
             "kd.nlp.scripts.distill": nlp, "kd.nlp.scripts.evaluate": nlp,
             "kd.rl.scripts.train_teacher": load_rl_config,
-            "kd.rl.scripts.distill": rl_distill}.get(name)
+            "kd.rl.scripts.distill": rl_distill, "kd.rl.scripts.evaluate": evaluate_settings}.get(name)
 
 
 def documented_commands() -> list[tuple[str, str, list[str]]]:

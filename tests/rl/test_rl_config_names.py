@@ -1,14 +1,18 @@
 """RL names its settings as vision and NLP do: a learning rate is ``lr`` (``teacher.ppo.lr``, ``teacher.dqn.lr``,
-``methods.kickstarting.lr``, ``distill.lr``) and the final evaluation's section is ``evaluate``. The names of earlier
-versions (``learning_rate``, ``eval``) are refused in one line naming the new one, on the command line, in a preset
-and in a resumed run's saved config; the new names reach the optimisers."""
+``methods.kickstarting.lr``, ``student.lr``), the final evaluation's section is ``evaluate``, and the student's
+training settings are in its own section beside its network (``student.lr``, ``student.batch_size``,
+``student.updates_per_iteration``) while ``distill`` says how states are collected. The names of earlier versions
+(``learning_rate``, ``eval``, ``distill.lr`` ...) are refused in one line naming the new one, on the command line, in
+a preset and in a resumed run's saved config; the new names reach the optimisers and the sampler, and kickstarting,
+which trains by PPO, refuses the student's training settings rather than ignore them."""
 from pathlib import Path
 
 import pytest
 import torch
 import yaml
 
-from kd.common.utils.cli import main_entry
+from kd.common.utils.cli import DRY_RUN_HEADER, main_entry
+from kd.rl.distillation import policy_distillation
 from kd.rl.run_setup import DEFAULT_CONFIG
 from kd.rl.scripts import distill, train_teacher
 from kd.rl.teacher_model import save_policy
@@ -39,10 +43,10 @@ def teacher_pt(tmp_path_factory, linear_cartpole_teacher) -> Path:
                        {"name": "cartpole", "kwargs": {}}, algo="ppo")
 
 
-def refused(capsys, *argv: str) -> str:
-    """The one error line ``train_teacher`` exits with (non-zero)."""
+def refused(capsys, *argv: str, script=train_teacher) -> str:
+    """The one error line ``script`` (``train_teacher``) exits with (non-zero)."""
     with pytest.raises(SystemExit) as exit_info:
-        main_entry(train_teacher.main, list(argv))
+        main_entry(script.main, list(argv))
     err = capsys.readouterr().err.strip().splitlines()
     assert exit_info.value.code != 0 and len(err) == 1, err
     return err[0]
@@ -53,11 +57,25 @@ def old_preset(text: str) -> str:
     return text.replace(" lr: ", " learning_rate: ").replace("\nevaluate:", "\neval:")
 
 
+STUDENT_TRAINING = ("updates_per_iteration", "batch_size", "lr")  # in distill: before, in this order
+IN_STUDENT = "(the student's training settings are in student:, as in vision and NLP)"
+
+
+def old_student_layout(config: dict) -> dict:
+    """``config`` as earlier versions laid it out: the student's training settings in ``distill``."""
+    student = dict(config["student"])
+    moved = {key: student.pop(key) for key in STUDENT_TRAINING}
+    return {**config, "student": student, "distill": {**config["distill"], **moved}}
+
+
 @pytest.mark.parametrize("old,new", [
     ("teacher.ppo.learning_rate=1e-3", "teacher.ppo.lr"),
     ("teacher.dqn.learning_rate=1e-3", "teacher.dqn.lr"),
     ("methods.kickstarting.learning_rate=1e-3", "methods.kickstarting.lr"),
-    ("distill.learning_rate=1e-3", "distill.lr"),
+    ("distill.learning_rate=1e-3", f"student.lr {IN_STUDENT}"),
+    ("distill.lr=1e-3", f"student.lr {IN_STUDENT}"),
+    ("distill.batch_size=64", f"student.batch_size {IN_STUDENT}"),
+    ("distill.updates_per_iteration=4", f"student.updates_per_iteration {IN_STUDENT}"),
     ("distill.kickstart.learning_rate=1e-3", "methods.kickstarting.lr"),
     ("eval.episodes=3", "evaluate.episodes"),
     ("eval.seed=7", "evaluate.seed"),
@@ -82,6 +100,16 @@ def test_an_old_name_in_a_preset_is_refused_with_the_new_one(tmp_path, capsys):
     assert not (tmp_path / "runs").exists()
 
 
+@pytest.mark.parametrize("key", STUDENT_TRAINING)
+def test_a_students_training_setting_in_distill_in_a_preset_is_refused_with_its_new_name(tmp_path, capsys, key):
+    preset = yaml.safe_load(CARTPOLE.read_text())
+    preset["distill"][key] = preset["student"].pop(key)
+    (tmp_path / "old.yaml").write_text(yaml.safe_dump(preset, sort_keys=False))
+    assert refused(capsys, "--config", str(tmp_path / "old.yaml"), "--runs-dir", str(tmp_path / "runs")) == \
+        f"error: config key 'distill.{key}' in {tmp_path / 'old.yaml'} was renamed to student.{key} {IN_STUDENT}"
+    assert not (tmp_path / "runs").exists()
+
+
 def test_a_resumed_run_of_an_earlier_version_is_refused_with_the_new_name(tmp_path, capsys):
     run = tmp_path / "runs" / "rl-cartpole-train_teacher-s1-20250101-000000"
     run.mkdir(parents=True)
@@ -91,6 +119,14 @@ def test_a_resumed_run_of_an_earlier_version_is_refused_with_the_new_name(tmp_pa
         f"error: config key 'teacher.ppo.learning_rate' in {run / 'config.yaml'} (a run of an earlier version) was "
         "renamed to teacher.ppo.lr")
     assert sorted(p.name for p in run.iterdir()) == ["config.yaml"]
+    distilled = run.with_name("rl-cartpole-distill-s1-20250101-000000")
+    distilled.mkdir()
+    saved = old_student_layout(yaml.safe_load(DEFAULT_CONFIG.read_text())) | {"env": {"name": "cartpole", "kwargs": {}}}
+    (distilled / "config.yaml").write_text(yaml.safe_dump(saved, sort_keys=False))
+    assert refused(capsys, "--resume", str(distilled), script=distill) == (
+        f"error: config key 'distill.updates_per_iteration' in {distilled / 'config.yaml'} (a run of an earlier "
+        f"version) was renamed to student.updates_per_iteration {IN_STUDENT}")
+    assert sorted(p.name for p in distilled.iterdir()) == ["config.yaml"]
 
 
 @pytest.mark.parametrize("config,override", [
@@ -104,7 +140,7 @@ def test_a_teachers_lr_reaches_its_optimiser(tmp_path, record_adam, config, over
 
 
 @pytest.mark.parametrize("overrides", [
-    ["distill.lr=0.0011"],
+    ["student.lr=0.0011"],
     ["method.name=kickstarting", "methods.kickstarting.lr=0.0011"],
 ])
 def test_a_students_lr_reaches_its_optimiser(tmp_path, record_adam, teacher_pt, overrides):
@@ -112,3 +148,86 @@ def test_a_students_lr_reaches_its_optimiser(tmp_path, record_adam, teacher_pt, 
         distill.main(["--config", "cartpole", "--runs-dir", str(tmp_path), f"teacher.checkpoint={teacher_pt}",
                       *overrides])
     assert built.value.lr == 0.0011
+
+
+class FirstIterationDone(Exception):
+    """Raised in place of the end of policy distillation's first iteration."""
+
+
+def test_a_students_batch_size_and_updates_reach_the_sampler(tmp_path, monkeypatch, teacher_pt):
+    """``student.batch_size`` states per draw from the memory, ``student.updates_per_iteration`` draws per iteration:
+    the first iteration is stopped as it ends, having drawn from the memory as the student section says."""
+    draws = []
+    sample = policy_distillation.TeacherLabelledReplay.sample
+
+    def recorded(self, batch_size, generator=None):
+        draws.append(batch_size)
+        return sample(self, batch_size, generator)
+
+    def stop(*args, **kwargs):
+        raise FirstIterationDone
+    monkeypatch.setattr(policy_distillation.TeacherLabelledReplay, "sample", recorded)
+    monkeypatch.setattr(policy_distillation, "finish_iteration", stop)
+    with pytest.raises(FirstIterationDone):
+        distill.main(["--config", "cartpole", "--runs-dir", str(tmp_path), f"teacher.checkpoint={teacher_pt}",
+                      "student.batch_size=24", "student.updates_per_iteration=3", "distill.steps_per_iteration=8"])
+    assert draws == [24, 24, 24]
+
+
+KICKSTARTING_DOES_NOT_READ = ("is not read by method.name=kickstarting, which reads only student.network, student.arch "
+                              "of that section and takes its settings from methods.kickstarting and teacher.ppo: "
+                              "drop it")
+
+
+@pytest.mark.parametrize("override,instead", [
+    ("student.lr=0.001", ", or set methods.kickstarting.lr=0.001"),
+    ("student.batch_size=64", ""),
+    ("student.updates_per_iteration=4", ""),
+])
+def test_kickstarting_refuses_the_students_training_settings(tmp_path, capsys, teacher_pt, override, instead):
+    """Kickstarting trains the student by PPO (methods.kickstarting.lr, teacher.ppo's minibatches and epochs): a
+    student.lr typed for it is refused, not silently ignored, as are the other keys only policy distillation reads."""
+    key, value = override.split("=")
+    err = refused(capsys, "--config", "cartpole", "--runs-dir", str(tmp_path / "runs"),
+                  f"teacher.checkpoint={teacher_pt}", "method.name=kickstarting", override, script=distill)
+    assert err == f"error: {key}={yaml.safe_load(value)!r} {KICKSTARTING_DOES_NOT_READ}{instead}"
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_preset_that_picks_kickstarting_may_not_set_the_students_training(tmp_path, capsys, teacher_pt):
+    """The cartpole preset's student training is default.yaml's (it passes under kickstarting; its distill loop is
+    set back to default.yaml's, which it changes); changed, in a preset that picks kickstarting itself, it is
+    refused naming the key."""
+    preset = yaml.safe_load(CARTPOLE.read_text())
+    preset["method"]["name"] = "kickstarting"
+    preset["distill"] = yaml.safe_load(DEFAULT_CONFIG.read_text())["distill"]
+    (tmp_path / "kick.yaml").write_text(yaml.safe_dump(preset))
+    argv = ["--config", str(tmp_path / "kick.yaml"), "--runs-dir", str(tmp_path / "runs"),
+            f"teacher.checkpoint={teacher_pt}"]
+    with pytest.raises(SystemExit) as exit_info:
+        distill.main([*argv, "--dry-run"])
+    assert exit_info.value.code == 0
+    capsys.readouterr()
+    preset["student"]["lr"] = 0.01
+    (tmp_path / "kick.yaml").write_text(yaml.safe_dump(preset))
+    assert refused(capsys, *argv, script=distill) == \
+        f"error: student.lr=0.01 {KICKSTARTING_DOES_NOT_READ}, or set methods.kickstarting.lr=0.01"
+
+
+def test_a_resumed_run_may_lower_the_students_lr_but_not_change_its_network(tmp_path, capsys, teacher_pt):
+    """As the advice after a NaN loss says (``--resume RUN student.lr=<lower>``); the network stays the run's."""
+    runs = tmp_path / "runs"
+    with pytest.raises(SystemExit):
+        distill.main(["--config", "cartpole", "--runs-dir", str(runs), f"teacher.checkpoint={teacher_pt}", "--dry-run"])
+    config = yaml.safe_load(capsys.readouterr().out.split(DRY_RUN_HEADER, 1)[1].rsplit("dry run:", 1)[0])
+    run = runs / "rl-cartpole-distill-s1-20250101-000000"
+    run.mkdir(parents=True)
+    (run / "config.yaml").write_text(yaml.safe_dump(config))
+    with pytest.raises(SystemExit) as exit_info:
+        distill.main(["--resume", str(run), "--dry-run", "student.lr=0.0001", "student.batch_size=64"])
+    resumed = yaml.safe_load(capsys.readouterr().out.split(DRY_RUN_HEADER, 1)[1].rsplit("dry run:", 1)[0])
+    assert exit_info.value.code == 0 and resumed["student"]["lr"] == 0.0001 and resumed["student"]["batch_size"] == 64
+    assert refused(capsys, "--resume", str(run), "student.arch.hidden=[8]", script=distill) == (
+        "error: --resume cannot change student.arch.hidden ([16] -> [8]): the run's checkpoints were made with the "
+        "saved value; drop that override, or start a new run")
+    assert sorted(p.name for p in run.iterdir()) == ["config.yaml"]

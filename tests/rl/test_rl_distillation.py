@@ -7,11 +7,12 @@ where it started, far below the thresholds.
 import pytest
 import torch
 
-from kd.rl.distillation import DistillConfig, distill_policy, distillation_loss
+from kd.rl.distillation import DistillConfig, StudentTraining, distill_policy, distillation_loss
 from kd.rl.evaluation import evaluate_policy
 from kd.rl.student_model import build_student, size_report
 
 CARTPOLE = {"name": "cartpole", "kwargs": {}}
+TRAINING = StudentTraining(lr=1e-2, batch_size=128, updates_per_iteration=16)
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
@@ -22,9 +23,8 @@ def test_student_reaches_90_percent_of_the_teacher(linear_cartpole_teacher, data
     teacher = linear_cartpole_teacher
     student = build_student({"network": "actor_critic", "arch": {"hidden": [8], "critic": False}}, teacher, CARTPOLE)
     before = evaluate_policy(student, CARTPOLE, 10, seed=7, deterministic=False)["return_mean"]  # ~uniform
-    cfg = DistillConfig(data=data, total_steps=4096, num_envs=4, steps_per_iteration=64, updates_per_iteration=16,
-                        batch_size=128, lr=1e-2, eval_every=1000)
-    history = distill_policy(student, teacher, CARTPOLE, cfg, distillation_loss("kl"), seed=0,
+    cfg = DistillConfig(data=data, total_steps=4096, num_envs=4, steps_per_iteration=64, eval_every=1000)
+    history = distill_policy(student, teacher, CARTPOLE, cfg, TRAINING, distillation_loss("kl"), seed=0,
                              device=torch.device("cpu"))
     teacher_return = evaluate_policy(teacher, CARTPOLE, 10, seed=7)["return_mean"]
     after = evaluate_policy(student, CARTPOLE, 10, seed=7)["return_mean"]
@@ -41,9 +41,8 @@ def test_nll_and_mse_losses_with_teacher_data_also_learn(linear_cartpole_teacher
     torch.manual_seed(1)
     student = build_student({"network": "actor_critic", "arch": {"hidden": [8], "critic": False}},
                             linear_cartpole_teacher, CARTPOLE)
-    cfg = DistillConfig(data="teacher", total_steps=4096, num_envs=4, steps_per_iteration=64,
-                        updates_per_iteration=16, batch_size=128, lr=1e-2, eval_every=1000)
-    distill_policy(student, linear_cartpole_teacher, CARTPOLE, cfg, distillation_loss(loss), seed=1,
+    cfg = DistillConfig(data="teacher", total_steps=4096, num_envs=4, steps_per_iteration=64, eval_every=1000)
+    distill_policy(student, linear_cartpole_teacher, CARTPOLE, cfg, TRAINING, distillation_loss(loss), seed=1,
                    device=torch.device("cpu"))
     assert evaluate_policy(student, CARTPOLE, 10, seed=7)["return_mean"] >= 300
 
@@ -74,10 +73,9 @@ def test_q_value_teacher_with_sharp_temperature(linear_cartpole_teacher):
         q_teacher.q[0].bias.zero_()
     torch.manual_seed(2)
     student = build_student({"network": "actor_critic", "arch": {"hidden": [8], "critic": False}}, q_teacher, CARTPOLE)
-    cfg = DistillConfig(data="student", total_steps=4096, num_envs=4, steps_per_iteration=64,
-                        updates_per_iteration=16, batch_size=128, lr=1e-2, eval_every=1000)
-    distill_policy(student, q_teacher.eval(), CARTPOLE, cfg, distillation_loss("kl", temperature=0.01), seed=2,
-                   device=torch.device("cpu"))
+    cfg = DistillConfig(data="student", total_steps=4096, num_envs=4, steps_per_iteration=64, eval_every=1000)
+    distill_policy(student, q_teacher.eval(), CARTPOLE, cfg, TRAINING, distillation_loss("kl", temperature=0.01),
+                   seed=2, device=torch.device("cpu"))
     assert evaluate_policy(q_teacher, CARTPOLE, 5, seed=7)["return_mean"] == 500.0
     assert evaluate_policy(student, CARTPOLE, 10, seed=7)["return_mean"] >= 450.0
 
@@ -91,9 +89,8 @@ def test_continuous_student_learns_to_pump_energy(energy_pumping_teacher, mounta
     torch.manual_seed(3)
     student = build_student({"network": "actor_critic", "arch": {"hidden": [8], "critic": False}}, teacher, env)
     before = evaluate_policy(student, env, 5, seed=7)["return_mean"]
-    cfg = DistillConfig(data=data, total_steps=2048, num_envs=4, steps_per_iteration=64, updates_per_iteration=16,
-                        batch_size=128, lr=1e-2, eval_every=1000)
-    distill_policy(student, teacher, env, cfg, distillation_loss(loss), seed=3, device=torch.device("cpu"))
+    cfg = DistillConfig(data=data, total_steps=2048, num_envs=4, steps_per_iteration=64, eval_every=1000)
+    distill_policy(student, teacher, env, cfg, TRAINING, distillation_loss(loss), seed=3, device=torch.device("cpu"))
     teacher_return = evaluate_policy(teacher, env, 10, seed=7)["return_mean"]
     after = evaluate_policy(student, env, 10, seed=7)["return_mean"]
     assert teacher_return > 90 and before < 10
@@ -105,9 +102,9 @@ def test_continuous_student_learns_to_pump_energy(energy_pumping_teacher, mounta
 def test_time_budget_stops_after_one_iteration(linear_cartpole_teacher):
     student = build_student({"network": "actor_critic", "arch": {"hidden": [8], "critic": False}},
                             linear_cartpole_teacher, CARTPOLE)
-    cfg = DistillConfig(total_steps=4096, num_envs=2, steps_per_iteration=16, updates_per_iteration=1,
-                        batch_size=8, eval_episodes=1, max_minutes=0.0)
-    history = distill_policy(student, linear_cartpole_teacher, CARTPOLE, cfg, distillation_loss("kl"), seed=0,
+    cfg = DistillConfig(total_steps=4096, num_envs=2, steps_per_iteration=16, eval_episodes=1, max_minutes=0.0)
+    history = distill_policy(student, linear_cartpole_teacher, CARTPOLE, cfg,
+                             StudentTraining(batch_size=8, updates_per_iteration=1), distillation_loss("kl"), seed=0,
                              device=torch.device("cpu"),
                              evaluate=lambda p: evaluate_policy(p, CARTPOLE, 1, seed=0))
     assert len(history) == 1 and history[0]["stopped_by_time_budget"] and "eval_return" in history[0]

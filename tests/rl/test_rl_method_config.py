@@ -14,7 +14,7 @@ from kd.common.utils.registry import keyword_parameters
 from kd.rl.distillation.methods import METHODS, checked_method_name, method_setting, method_temperature
 from kd.rl.run_setup import DEFAULT_CONFIG, load_rl_config
 from kd.rl.scripts import distill
-from kd.rl.scripts.distill import refuse_unread_distill_keys
+from kd.rl.scripts.distill import refuse_policy_distillation_keys
 from kd.rl.teacher_model import save_policy
 
 CONFIG = DEFAULT_CONFIG.with_name("cartpole.yaml")
@@ -204,8 +204,8 @@ def test_kickstarting_takes_a_preset_written_for_policy_distillation_and_its_own
     assert exit_info.value.code == 0 and yaml.safe_load(capsys.readouterr().out.split(DRY_RUN_HEADER, 1)[1].rsplit(
         "dry run:", 1)[0])["distill"]["total_steps"] == 30000
     with pytest.raises(SystemExit):
-        main_entry(distill.main, ["--resume", str(run), "distill.batch_size=64"])
-    assert capsys.readouterr().err.strip() == f"error: distill.batch_size=64 {UNREAD}"
+        main_entry(distill.main, ["--resume", str(run), "distill.buffer_size=64"])
+    assert capsys.readouterr().err.strip() == f"error: distill.buffer_size=64 {UNREAD}"
     assert sorted(p.name for p in run.iterdir()) == ["config.yaml"]
 
 
@@ -215,7 +215,7 @@ def test_every_preset_runs_kickstarting(preset):
     args = argparse.Namespace(config=preset, overrides=[KICKSTARTING], seed=None, resume=None)
     config = load_rl_config(args)
     assert checked_method_name(config) == "kickstarting"
-    refuse_unread_distill_keys(config, args)
+    refuse_policy_distillation_keys(config, args)
 
 
 def test_summarize_reads_the_temperature_of_the_runs_method():
