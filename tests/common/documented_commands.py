@@ -7,6 +7,7 @@ the number of their value (``NLP/scripts/cpu_results_sst2_full.sh:23 STUDENT#1 S
 A test helper, not a test module: the test loads it by its path (pytest runs with ``--import-mode=importlib``, so
 the tests folders are not importable by name).
 """
+import argparse
 import os
 import re
 import shlex
@@ -16,9 +17,10 @@ REPO = Path(__file__).resolve().parents[2]
 READMES = ["README.md", "image-classification/README.md", "image-classification/RESEARCH.md", "NLP/README.md",
            "reinforcement-learning/README.md", "benchmarks/README.md"]
 COMMAND = re.compile(r"python -m (kd\.\w+\.scripts\.\w+)")
-ASSIGNMENT = re.compile(r"""(?:^|`)([A-Z][A-Z0-9_]*)=("[^"]*"|\S+)""")
+ASSIGNMENT = re.compile(r"""(?:^|`)([A-Z][A-Z0-9_]*)=("[^"]*"|\$\([^)]*\)|\S+)""")
 LOOP = re.compile(r"""for (\w+) in ("[^"]*"|\S+)""")
 SHELL_END = {"|", ";", "&&", ">", "done", "do"}
+PLACEHOLDER = "PLACEHOLDER"  # what a path the READMEs leave to the reader stands for (<stamp>, $T)
 PLACEHOLDERS = {"S": "1"}  # "--seed S" in the tables of runs
 
 
@@ -33,9 +35,9 @@ def documented_commands() -> list[tuple[str, str, list[str]]]:
                 in_block = not in_block
                 continue
             for variable, value in ASSIGNMENT.findall(line):  # KD="$SST2 ...": earlier variables expanded
-                variables[variable] = re.sub(r"\$(\w+)|\$\{(\w+)\}",
-                                             lambda m: variables.get(m.group(1) or m.group(2), m.group(0)),
-                                             value.strip('"'))
+                variables[variable] = PLACEHOLDER if value.startswith("$(") else re.sub(  # T=$(ls ...): a path
+                    r"\$(\w+)|\$\{(\w+)\}", lambda m: variables.get(m.group(1) or m.group(2), m.group(0)),
+                    value.strip('"'))
             for variable, values in LOOP.findall(line):
                 variables[variable] = values.strip('"')
             for match in COMMAND.finditer(line):
@@ -55,15 +57,19 @@ def documented_commands() -> list[tuple[str, str, list[str]]]:
 
 
 def command_argv(text: str, variables: dict[str, str]) -> list[str] | None:
-    """The argv of a command line: ``<placeholders>`` and shell variables filled in, brace lists cut to their first
-    item, cut at the end of the shell command; None for a usage synopsis."""
-    text = re.sub(r"<[^<>]*>", "PLACEHOLDER", text)  # <stamp>, <model.pt of the row's teacher>
-    text = re.sub(r"\$(\w+)|\$\{(\w+)\}", lambda m: variables.get(m.group(1) or m.group(2), "1"), text)
+    """The argv of a command line: ``<placeholders>`` and shell variables filled in (a variable the README does not
+    set, such as ``$T``, is a placeholder path), brace lists cut to their first item, a closing ``[key=value ...]``
+    (the overrides any command takes) left out, cut at the end of the shell command; None for a usage synopsis
+    (``[--flag X]``)."""
+    text = re.sub(r"<[^<>]*>", PLACEHOLDER, text)  # <stamp>, <model.pt of the row's teacher>
+    for _ in range(2):  # twice: a variable's value may name another ($KD holds "teacher.checkpoint=$T")
+        text = re.sub(r"\$(\w+)|\$\{(\w+)\}", lambda m: variables.get(m.group(1) or m.group(2), PLACEHOLDER), text)
+    text = re.sub(r"\s\[key=value \.\.\.\]\s*$", "", text)
     argv = []
     for token in shlex.split(text):
         if token in SHELL_END:
             break
-        if token.startswith("[") and "=" not in token:
+        if token.startswith("["):
             return None
         argv.append(PLACEHOLDERS.get(token, re.sub(r"=\{(\w+),[\w,]+\}$", r"=\1", token)))
     return argv
@@ -235,3 +241,21 @@ def script_commands() -> tuple[list[tuple[str, str, list[str]]], list[tuple[str,
         run_lines(script, logical_lines(script), {}, "", found, unparsed)
     return found, unparsed
 
+
+def own_parser(module) -> argparse.ArgumentParser:
+    """The parser ``module.main`` builds, caught when it first parses."""
+    class Caught(Exception):
+        pass
+
+    def catch(parser, *args, **kwargs):
+        raise Caught(parser)
+
+    original = argparse.ArgumentParser.parse_known_args
+    argparse.ArgumentParser.parse_known_args = catch
+    try:
+        module.main([])
+    except Caught as caught:
+        return caught.args[0]
+    finally:
+        argparse.ArgumentParser.parse_known_args = original
+    raise AssertionError(f"{module.__name__}.main parsed no arguments")

@@ -14,7 +14,6 @@ the ``$(...)`` results in the scripts. A kd command in a script that the parser 
 ``test_the_scripts_give_their_commands``.
 (``--dry-run`` goes further, through the data and the checkpoints: tests/common/test_common_cli_help.py.)
 """
-import argparse
 import importlib
 import importlib.util
 import sys
@@ -74,26 +73,6 @@ def configured(name: str):
             "kd.rl.scripts.distill": rl_distill}.get(name)
 
 
-
-def own_parser(module) -> argparse.ArgumentParser:
-    """The parser ``module.main`` builds, caught when it first parses."""
-    class Caught(Exception):
-        pass
-
-    def catch(parser, *args, **kwargs):
-        raise Caught(parser)
-
-    original = argparse.ArgumentParser.parse_known_args
-    argparse.ArgumentParser.parse_known_args = catch
-    try:
-        module.main([])
-    except Caught as caught:
-        return caught.args[0]
-    finally:
-        argparse.ArgumentParser.parse_known_args = original
-    raise AssertionError(f"{module.__name__}.main parsed no arguments")
-
-
 README_COMMANDS = documented.documented_commands()
 SCRIPT_COMMANDS, UNPARSED = documented.script_commands()
 COMMANDS = README_COMMANDS + SCRIPT_COMMANDS
@@ -149,7 +128,7 @@ nohup $P.distill $A > log &
 @pytest.mark.parametrize("where, name, argv", COMMANDS, ids=[f"{w} {n.rsplit('.', 1)[1]}" for w, n, _ in COMMANDS])
 def test_a_documented_command_parses_and_configures(where, name, argv):
     module = importlib.import_module(name)
-    parser = own_parser(module)
+    parser = documented.own_parser(module)
     parser.exit = lambda status=0, message=None: pytest.fail(f"{where}: {message}")  # argparse errors end here
     args = parser.parse_args(argv)
     load = configured(name)
