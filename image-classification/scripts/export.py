@@ -1,8 +1,8 @@
 """Export a distilled student for deployment: safetensors weights + config.json, and ONNX checked against PyTorch.
 
     python -m kd.vision.scripts.export runs/vision-digits-distill-s0-20260101-120000  # its student_kd stage
-    python -m kd.vision.scripts.export runs/vision-digits-distill-s0-20260101-120000 --stage student_alone \\
-        --out exported/
+    python -m kd.vision.scripts.export runs/vision-digits-compare-20260101-120000 --stage student_alone \\
+        --out exported/  # a compare run's student trained alone (a distill run has teacher and student_kd)
     python -m kd.vision.scripts.export path/to/checkpoints/model.pt
 
 Writes OUT (default RUN_DIR/export/<stage>, or export/ beside a model.pt): model.safetensors, config.json and

@@ -1,28 +1,41 @@
-"""Every command written in the READMEs and in the shell scripts still parses and configures: a documented command,
-or one a script runs to make a README table, cannot silently rot.
+"""Every command written in the READMEs and in the shell scripts still parses, configures and passes its dry run: a
+documented command, or one a script runs to make a README table, cannot silently rot.
 
-Each ``python -m kd.<domain>.scripts.<name> ...`` in the READMEs (code blocks, with their shell variables and the
-first value of their ``for`` loops, and inline commands) and each one a repository ``*.sh`` script runs (read by the
-small parser below, with every value of its ``for`` loops) is parsed by its script's own argument parser (so its
-flags exist and its values have the right types), then, for the scripts that read a config, its config is
-loaded and checked by the domain's loader exactly as the script does before it reads any data: the preset
-exists, every override names a key (no renamed or mistyped one), and in vision the model and method names and
-arguments exist, in RL the method name and its section's arguments, no ``distill`` key or student training setting
-that kickstarting would not read, and evaluate's ``evaluate.*`` keys. Data, checkpoints and run folders are not needed: the paths in the READMEs are placeholders, and so are
-the ``$(...)`` results in the scripts. A kd command in a script that the parser cannot follow fails
-``test_every_kd_command_of_the_scripts_is_parsed``; each script's share of commands is pinned from below by
-``test_the_scripts_give_their_commands``.
-(``--dry-run`` goes further, through the data and the checkpoints: tests/common/test_common_cli_help.py.)
+The commands (documented_commands.py): each ``python -m kd.<domain>.scripts.<name> ...`` in the READMEs (code blocks,
+with their shell variables and the first value of their ``for`` loops, and inline commands) and each one a repository
+``*.sh`` script runs (read by a small shell parser, with every value of its ``for`` loops).
+
+``test_a_documented_command_parses_and_configures``: each command is parsed by its script's own argument parser (so
+its flags exist and its values have the right types), then, for the scripts that read a config, its config is loaded
+and checked by the domain's loader exactly as the script does before it reads any data: the preset exists, every
+override names a key (no renamed or mistyped one), and in vision the model and method names and arguments exist, in
+RL the method name and its section's arguments, no ``distill`` key or student training setting that
+kickstarting would not read, and evaluate's ``evaluate.*`` keys.
+
+``test_a_documented_command_passes_its_dry_run``: each command runs, in-process, with ``--dry-run``, which makes every
+check of the config, the data and the checkpoints, prints the resolved config and exits 0 before anything is created
+(kd.common.utils.cli.exit_if_dry_run). Its placeholder paths (``data.path=/path/to/sst2``, ``teacher.checkpoint=$T``,
+``runs/...-<stamp>``, the scripts' ``$(...)``) are replaced by stand-ins (documented_inputs.py): tiny data sets in the
+on-disk formats the loaders read, and checkpoints and run folders built from the command's own config by the
+repository's model builders and checkpoint writers. Commands of one configuration (the same but for the seed, the
+order of the overrides and the placeholder paths: documented_inputs.configuration) dry-run once. A command that cannot
+dry-run offline (it downloads from the Hugging Face hub) is listed in OFFLINE_EXEMPT with the reason, and an entry
+there that is no longer documented fails ``test_every_exemption_is_a_documented_command``.
+
+A kd command in a script that the parser cannot follow fails ``test_every_kd_command_of_the_scripts_is_parsed``; each
+script's share of commands is pinned from below by ``test_the_scripts_give_their_commands``.
 """
-import argparse
 import importlib
-import os
-import re
+import importlib.util
 import shlex
+import sys
 from pathlib import Path
 
 import pytest
+import torch
+import torchvision
 
+from kd.common.utils.cli import DRY_RUN_HEADER, main_entry
 from kd.nlp.scripts.launch import load_nlp_config
 from kd.nlp.tasks import TASKS
 from kd.rl.distillation.methods import checked_method_name
@@ -33,14 +46,19 @@ from kd.vision.pipeline import check_names, load_experiment_config
 from kd.vision.scripts.method_table import load_table_config
 from kd.vision.scripts.specialists import load_specialists_config
 
-REPO = Path(__file__).resolve().parents[2]
-READMES = ["README.md", "image-classification/README.md", "image-classification/RESEARCH.md", "NLP/README.md",
-           "reinforcement-learning/README.md", "benchmarks/README.md"]
-COMMAND = re.compile(r"python -m (kd\.\w+\.scripts\.\w+)")
-ASSIGNMENT = re.compile(r"""(?:^|`)([A-Z][A-Z0-9_]*)=("[^"]*"|\S+)""")
-LOOP = re.compile(r"""for (\w+) in ("[^"]*"|\S+)""")
-SHELL_END = {"|", ";", "&&", ">", "done", "do"}
-PLACEHOLDERS = {"S": "1"}  # "--seed S" in the tables of runs
+
+def helper(relative: str):
+    """The test helper module ``tests/<relative>``, loaded by its path (the tests folders are not packages), once."""
+    name = "kd_tests_" + relative.removesuffix(".py").replace("/", "_")  # as documented_inputs.tests_module names it
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).parents[1] / relative)
+        sys.modules[name] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(sys.modules[name])
+    return sys.modules[name]
+
+
+documented = helper("common/documented_commands.py")
+stand_ins = helper("common/documented_inputs.py")
 
 
 def vision(module):
@@ -73,241 +91,8 @@ def configured(name: str):
             "kd.rl.scripts.distill": rl_distill, "kd.rl.scripts.evaluate": evaluate_settings}.get(name)
 
 
-def documented_commands() -> list[tuple[str, str, list[str]]]:
-    """``(where, script module, argv)`` of every command in the READMEs, usage synopses (``[--flag X]``) left out."""
-    found = []
-    for readme in READMES:
-        lines = (REPO / readme).read_text().splitlines()
-        variables, in_block = {}, False
-        for number, line in enumerate(lines):
-            if line.lstrip().startswith("```"):
-                in_block = not in_block
-                continue
-            for variable, value in ASSIGNMENT.findall(line):  # KD="$SST2 ...": earlier variables expanded
-                variables[variable] = re.sub(r"\$(\w+)|\$\{(\w+)\}",
-                                             lambda m: variables.get(m.group(1) or m.group(2), m.group(0)),
-                                             value.strip('"'))
-            for variable, values in LOOP.findall(line):
-                variables[variable] = values.strip('"')
-            for match in COMMAND.finditer(line):
-                text = line[match.end():]
-                if in_block:
-                    following = number
-                    while text.rstrip().endswith("\\") and following + 1 < len(lines):
-                        following += 1
-                        text = text.rstrip()[:-1] + " " + lines[following].strip()
-                    text = re.split(r"\s#", text)[0]
-                else:
-                    text = text.split("`")[0]
-                argv = command_argv(text, variables)
-                if argv is not None and not match.group(1).rsplit(".", 1)[1].isupper():  # scripts.X: a placeholder
-                    found.append((f"{readme}:{number + 1}", match.group(1), argv))
-    return found
-
-
-def command_argv(text: str, variables: dict[str, str]) -> list[str] | None:
-    """The argv of a command line: ``<placeholders>`` and shell variables filled in, brace lists cut to their first
-    item, cut at the end of the shell command; None for a usage synopsis."""
-    text = re.sub(r"<[^<>]*>", "PLACEHOLDER", text)  # <stamp>, <model.pt of the row's teacher>
-    text = re.sub(r"\$(\w+)|\$\{(\w+)\}", lambda m: variables.get(m.group(1) or m.group(2), "1"), text)
-    argv = []
-    for token in shlex.split(text):
-        if token in SHELL_END:
-            break
-        if token.startswith("[") and "=" not in token:
-            return None
-        argv.append(PLACEHOLDERS.get(token, re.sub(r"=\{(\w+),[\w,]+\}$", r"=\1", token)))
-    return argv
-
-
-# The shell scripts (NLP/scripts/cpu_results_*.sh): a small parser, not a shell. A script is read as logical lines
-# (comments cut; lines continued by a backslash, or by a quoted value still open, joined); each line is expanded as
-# text, then split into words by shlex: ``$VAR``, ``${VAR}`` and ``${VAR:-default}`` by the variables assigned so far
-# (values stored expanded, so a variable built from others, or a loop variable whose value is "$BILSTM", holds the
-# final text), ``$(dirname "$0")`` by the script's folder, any other ``$(...)`` by a placeholder path, '...' kept as
-# it is. ``source``/``.`` reads the named script in place; ``for NAME in WORDS`` runs its body once for EVERY word;
-# any other block (if, while) runs its body once, straight through; a function's body is not run. Each simple
-# command (lines split at ; && || | &, cut at a redirection) is an assignment (NAME=value, alone or after
-# export/local), a kd command (``<...>python -m kd.<domain>.scripts.<name> ARGS``), or another command, ignored.
-# A kd script named anywhere else (in a function, as another command's argument: nohup, timeout; with an unset
-# variable) is UNPARSED. Not read: '...' inside "...", $((...)), here-documents.
-SCRIPT_PLACEHOLDER = "PLACEHOLDER"  # what a $(...) substitution stands for: a path, in these scripts
-EXPANSION = re.compile(r"'[^']*'|\$\((?:[^()]|\([^()]*\))*\)|\$\{(\w+)(?::-([^}]*))?\}|\$(\w+)")
-KD_SCRIPT = re.compile(r"kd\.\w+\.scripts\.\w+")
-KD_COMMAND = re.compile(r"^(?:\S*/)?python[\d.]*$")  # the word before ``-m kd.<domain>.scripts.<name>``
-ASSIGNED = re.compile(r"^([A-Za-z_]\w*)=(.*)$", re.S)
-FUNCTION = re.compile(r"^(?:function\s+)?\w+\s*\(\)\s*\{?")
-FOR = re.compile(r"^for\s+(\w+)\s+in\s+(.*?)\s*(?:;\s*do)?$", re.S)
-LEADING = {"if", "then", "elif", "else", "fi", "do", "done", "while", "until", "!", "{", "}"}
-DECLARE = {"export", "local", "readonly", "declare"}
-
-
-def shell_scripts() -> list[Path]:
-    """Every ``*.sh`` of the repository, relative to it (hidden folders, virtual environments and runs left out)."""
-    found = []
-    for folder, subfolders, files in os.walk(REPO):
-        subfolders[:] = sorted(name for name in subfolders if not name.startswith(".") and name not in
-                               ("runs", "__pycache__") and not (Path(folder, name) / "pyvenv.cfg").exists())
-        found += [Path(folder, name).relative_to(REPO) for name in sorted(files) if name.endswith(".sh")]
-    return found
-
-
-def logical_lines(script: Path) -> list[tuple[int, str]]:
-    """``(first line number, text)`` of each logical line: comments cut, a line ending in a backslash joined to the
-    next, and a quoted value that runs over several lines (``SMALL_BERT="...<newline>..."``) kept whole."""
-    found, text, start, quote = [], "", 0, None
-    for number, line in enumerate((REPO / script).read_text().splitlines(), 1):
-        kept, escaped = "", False
-        for position, char in enumerate(line):
-            if quote is None and char == "#" and (position == 0 or line[position - 1].isspace()):
-                break  # a comment
-            kept += char
-            if escaped:
-                escaped = False
-            elif char == "\\" and quote != "'":
-                escaped = True
-            elif char in "\"'" and quote in (None, char):
-                quote = None if quote else char
-        start = start or number
-        if quote is not None:
-            text += kept + "\n"
-        elif kept.rstrip().endswith("\\"):
-            text += kept.rstrip()[:-1] + " "
-        else:
-            if (text + kept).strip():
-                found.append((start, (text + kept).strip()))
-            text, start = "", 0
-    if quote is not None or text.strip():
-        raise ValueError(f"{script}:{start}: a quote or a backslash continuation is never closed")
-    return found
-
-
-def expand(text: str, variables: dict[str, str]) -> str:
-    """``text`` with its variables and ``$(...)`` substitutions replaced; an unset variable without a default becomes
-    ``UNSET:<name>`` (a kd command holding one is UNPARSED)."""
-    def value(match):
-        whole, name = match.group(0), match.group(1) or match.group(3)
-        if whole.startswith("'"):
-            return whole
-        if whole.startswith("$("):
-            return SCRIPT_PLACEHOLDER
-        if variables.get(name):
-            return variables[name]
-        return expand(match.group(2), variables) if match.group(2) is not None else f"UNSET:{name}"
-    return EXPANSION.sub(value, text)
-
-
-def simple_commands(text: str) -> list[list[str]]:
-    """The words of each simple command of an expanded line: split at ``; && || | &``, cut at a redirection."""
-    lexer = shlex.shlex(text, posix=True, punctuation_chars=True)
-    lexer.whitespace_split, lexer.commenters = True, ""
-    commands, words, redirected = [], [], False
-    for token in list(lexer) + [";"]:
-        if token and set(token) <= set("();<>|&"):
-            if "<" in token or ">" in token:
-                redirected = True
-                if words and words[-1].isdigit():  # 2>&1
-                    words.pop()
-                continue
-            commands.append(words)
-            words, redirected = [], False
-        elif not redirected:
-            words.append(token)
-    return commands
-
-
-def run_lines(script: Path, lines: list[tuple[int, str]], variables: dict[str, str], loops: str,
-              found: list, unparsed: list) -> None:
-    """Follow ``lines`` of ``script``: assignments into ``variables``, kd commands into ``found`` as ``(where, script
-    module, argv)``, what names a kd script but is not followed into ``unparsed`` as ``(where, why)``."""
-    index = 0
-    while index < len(lines):
-        number, line = lines[index]
-        index += 1
-        where = f"{script}:{number}{loops}"
-        line = line.replace('$(dirname "$0")', str(script.parent)).replace("$(dirname $0)", str(script.parent))
-        if FUNCTION.match(line):  # a helper: its body is not run (a kd command in it is UNPARSED)
-            body = [line]
-            while not body[-1].rstrip().endswith("}") and index < len(lines):
-                body.append(lines[index][1])
-                index += 1
-            if KD_SCRIPT.search(expand("\n".join(body), variables)):
-                unparsed.append((where, "a kd command inside a shell function"))
-            continue
-        loop = FOR.match(line)
-        if line.startswith("for ") and not loop:
-            unparsed.append((where, f"a for loop this parser cannot read: {line!r}"))
-            continue
-        if loop:
-            depth, end = 1, index
-            while end < len(lines) and depth:
-                first = lines[end][1].split()[0]
-                depth += (first in ("for", "while", "until", "select")) - (first == "done")
-                end += 1
-            body = lines[index:end - 1]
-            body = body[1:] if body and body[0][1] == "do" else body
-            index = end
-            words = shlex.split(expand(loop.group(2), variables))
-            for count, word in enumerate(words, 1):
-                variables[loop.group(1)] = word
-                run_lines(script, body, variables, f"{loops} {loop.group(1)}#{count}", found, unparsed)
-            continue
-        for words in simple_commands(expand(line, variables)):
-            while words and words[0] in LEADING:
-                words = words[1:]
-            declared = bool(words) and words[0] in DECLARE
-            assignments = []
-            for word in words[declared:]:
-                if not ASSIGNED.match(word):
-                    break
-                assignments.append(ASSIGNED.match(word).groups())
-            rest = words[declared + len(assignments):]
-            if not rest or declared:
-                variables.update(assignments)  # NAME=value (a value that expands to several words: quote it)
-            elif rest[0] in ("source", ".") and len(rest) == 2:
-                if (REPO / rest[1]).is_file():
-                    run_lines(Path(rest[1]), logical_lines(Path(rest[1])), variables, loops, found, unparsed)
-                else:
-                    unparsed.append((where, f"sourced file not found: {rest[1]}"))
-            elif len(rest) >= 3 and KD_COMMAND.match(rest[0]) and rest[1] == "-m" and KD_SCRIPT.fullmatch(rest[2]):
-                if any("UNSET:" in word for word in rest):
-                    unparsed.append((where, f"an unset variable in {rest}"))
-                else:
-                    found.append((where, rest[2], rest[3:]))
-            elif any(KD_SCRIPT.search(word) for word in rest):
-                unparsed.append((where, f"a kd script named where no kd command was read: {rest}"))
-
-
-def script_commands() -> tuple[list[tuple[str, str, list[str]]], list[tuple[str, str]]]:
-    """``(where, script module, argv)`` of every kd command the repository's shell scripts run, once for every
-    combination of their loops' values; and ``(where, why)`` of what names a kd script but could not be read."""
-    found, unparsed = [], []
-    for script in shell_scripts():
-        run_lines(script, logical_lines(script), {}, "", found, unparsed)
-    return found, unparsed
-
-
-def own_parser(module) -> argparse.ArgumentParser:
-    """The parser ``module.main`` builds, caught when it first parses."""
-    class Caught(Exception):
-        pass
-
-    def catch(parser, *args, **kwargs):
-        raise Caught(parser)
-
-    original = argparse.ArgumentParser.parse_known_args
-    argparse.ArgumentParser.parse_known_args = catch
-    try:
-        module.main([])
-    except Caught as caught:
-        return caught.args[0]
-    finally:
-        argparse.ArgumentParser.parse_known_args = original
-    raise AssertionError(f"{module.__name__}.main parsed no arguments")
-
-
-README_COMMANDS = documented_commands()
-SCRIPT_COMMANDS, UNPARSED = script_commands()
+README_COMMANDS = documented.documented_commands()
+SCRIPT_COMMANDS, UNPARSED = documented.script_commands()
 COMMANDS = README_COMMANDS + SCRIPT_COMMANDS
 # The least each script gives, so that its coverage cannot vanish unnoticed: (kd commands, distill configurations,
 # the seed aside).
@@ -352,18 +137,110 @@ cd runs && $P.report --runs $(ls -d runs/*) \\
 nohup $P.distill $A > log &
 ''')
     found, unparsed = [], []
-    run_lines(script, logical_lines(script), {}, "", found, unparsed)
+    documented.run_lines(script, documented.logical_lines(script), {}, "", found, unparsed)
     assert [argv for _, _, argv in found] == [["--config", "sst2", "x=1", f"seed={s}"] for s in "01"] + [
-        ["y=2", "z=3", f"seed={s}"] for s in "01"] + [["--runs", SCRIPT_PLACEHOLDER, "--out", "report"]]
+        ["y=2", "z=3", f"seed={s}"] for s in "01"] + [["--runs", documented.SCRIPT_PLACEHOLDER, "--out", "report"]]
     assert [where.split(":")[1] for where, _ in unparsed] == ["5", "11", "14"]  # the function, the unset variable, nohup
 
 
 @pytest.mark.parametrize("where, name, argv", COMMANDS, ids=[f"{w} {n.rsplit('.', 1)[1]}" for w, n, _ in COMMANDS])
 def test_a_documented_command_parses_and_configures(where, name, argv):
     module = importlib.import_module(name)
-    parser = own_parser(module)
+    parser = documented.own_parser(module)
     parser.exit = lambda status=0, message=None: pytest.fail(f"{where}: {message}")  # argparse errors end here
     args = parser.parse_args(argv)
     load = configured(name)
     if load is not None and not getattr(args, "resume", None):
         load(args)
+
+
+# ----------------------------------------------------------------------------------------------------- --dry-run
+# The documented commands that cannot dry-run on an offline machine, by README and command (as collected), with why.
+# An entry that matches no documented command fails test_every_exemption_is_a_documented_command.
+HUB_DATA = "no data.path: the data set is downloaded from the Hugging Face hub"
+GPT2 = "WikiText-103 and GPT-2 are downloaded from the Hugging Face hub"
+OPUS = "Multi30k (no data.path) and opus-mt-de-en are downloaded from the Hugging Face hub"
+SST2, LM, MT = "--config NLP/configs/sst2.yaml", "--config NLP/configs/lm.yaml", "--config NLP/configs/multi30k.yaml"
+WIKITEXT = f"{LM} data.name=wikitext103 data.max_length=512"
+OPUS_MT = f"{MT} data.max_length=128 evaluate.beam_size=5"
+OFFLINE_EXEMPT = {
+    ("NLP/README.md", f"train_teacher {SST2}"): HUB_DATA,
+    ("NLP/README.md", f"distill {SST2} teacher.checkpoint=PLACEHOLDER method.name=supervised"): HUB_DATA,
+    ("NLP/README.md", f"distill {SST2} teacher.checkpoint=PLACEHOLDER"): HUB_DATA,
+    ("NLP/README.md", f"distill {SST2} teacher.checkpoint=PLACEHOLDER method.name=tinybert distill.mode=online"):
+        HUB_DATA,
+    ("NLP/README.md", "train_teacher --config NLP/configs/trec.yaml"): HUB_DATA,
+    ("NLP/README.md", f"train_teacher {MT}"): HUB_DATA,
+    ("NLP/README.md", f"train_teacher {LM}"): HUB_DATA,
+    ("NLP/README.md", f"evaluate {WIKITEXT} teacher.name=gpt2"): GPT2,
+    ("NLP/README.md", f"distill {WIKITEXT} teacher.name=gpt2 'student.config={{n_layer: 6}}' student.init=teacher "
+                      "method.name=kd methods.kd.temperature=2.0 student.epochs=1 student.batch_size=16 "
+                      "student.lr=2.5e-4 student.warmup=0.01"): GPT2,
+    ("NLP/README.md", f"distill {WIKITEXT} teacher.name=gpt2 'student.config={{n_layer: 6}}' student.init=teacher "
+                      "method.name=supervised student.epochs=1 student.batch_size=16 student.lr=2.5e-4"): GPT2,
+    ("NLP/README.md", f"evaluate {WIKITEXT} evaluate.checkpoint=runs/nlp-lm-distill-s0-PLACEHOLDER/checkpoints/model"):
+        "WikiText-103 is downloaded from the Hugging Face hub",
+    ("NLP/README.md", f"evaluate {OPUS_MT} teacher.name=Helsinki-NLP/opus-mt-de-en"): OPUS,
+    ("NLP/README.md", f"distill {OPUS_MT} teacher.name=Helsinki-NLP/opus-mt-de-en "
+                      "'student.config={decoder_layers: 1}' student.init=teacher method.name=seq_word_kd "
+                      "methods.seq_word_kd.beam_size=5 student.epochs=5 student.batch_size=64 student.lr=2.0e-4"): OPUS,
+    ("NLP/README.md", f"train_teacher {SST2} teacher.name=bert-base-uncased teacher.lr=2.0e-5"):
+        "SST-2 (no data.path) and bert-base-uncased are downloaded from the Hugging Face hub",
+    ("NLP/README.md", f"distill {SST2} teacher.checkpoint=PLACEHOLDER student.num_layers=6 student.hidden_size=768 "
+                      "student.num_heads=12 student.intermediate_size=3072 student.init=teacher"):
+        HUB_DATA + " (and its teacher is bert-base-uncased fine-tuned on it)",
+}
+
+
+def exemption_key(where: str, name: str, argv: list[str]) -> tuple[str, str]:
+    return where.split(":")[0], shlex.join([name.rsplit(".", 1)[1], *argv])
+
+
+def dry_runs() -> list[tuple[str, str, list[str], list[str]]]:
+    """``(where, script, argv, where else)`` for one command of each configuration (:func:`configuration`: commands
+    that differ only in the seed or in the placeholder of a path dry-run alike) of the documented commands that can
+    dry-run offline; ``where else``: the other commands of that configuration."""
+    runs: dict[tuple, tuple] = {}
+    for where, name, argv in COMMANDS:
+        if exemption_key(where, name, argv) not in OFFLINE_EXEMPT:
+            runs.setdefault(stand_ins.configuration(name, argv), (where, name, argv, []))[3].append(where)
+    return [(where, name, argv, others[1:]) for where, name, argv, others in runs.values()]
+
+
+DRY_RUNS = dry_runs()
+
+
+def test_every_exemption_is_a_documented_command():
+    documented_keys = {exemption_key(*command) for command in COMMANDS}
+    assert not set(OFFLINE_EXEMPT) - documented_keys, "no longer documented: remove from OFFLINE_EXEMPT"
+
+
+@pytest.fixture(scope="session")
+def inputs(tmp_path_factory):
+    """The stand-ins of the commands' placeholder paths (documented_inputs.py), made once for the session."""
+    return stand_ins.Inputs(tmp_path_factory.mktemp("documented_inputs"))
+
+
+@pytest.mark.parametrize("where, name, argv, others", DRY_RUNS,
+                         ids=[f"{w} {n.rsplit('.', 1)[1]}" for w, n, _, _ in DRY_RUNS])
+def test_a_documented_command_passes_its_dry_run(where, name, argv, others, inputs, tmp_path, monkeypatch, capsys):
+    """The command, its placeholder paths replaced by stand-ins, with ``--dry-run``: every check of its config, data
+    and checkpoints passes, it prints the resolved config and exits 0 having created nothing."""
+    monkeypatch.chdir(tmp_path)  # relative paths (--runs-dir runs/nlp, distill.cache_dir=...) land here, if anywhere
+    monkeypatch.setenv("TORCH_HOME", str(inputs.torch_home))  # published weights: random stand-ins
+    monkeypatch.setattr(torchvision.datasets.CIFAR10, "_check_integrity", lambda self: True)  # the tiny CIFAR pickles
+    monkeypatch.setattr(torchvision.datasets.cifar, "check_integrity", lambda *a, **k: True)  # are not the real ones
+    threads = torch.get_num_threads()
+    try:
+        command = inputs.command(name, argv)
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as exit_info:
+            main_entry(importlib.import_module(name).main, [*command, "--dry-run"])
+    finally:
+        torch.set_num_threads(threads)  # a config's threads: N would outlive the test
+    out, err = capsys.readouterr()
+    shown = f"{where} (also {', '.join(others) or 'nowhere else'}): python -m {name} {shlex.join(command)} --dry-run"
+    assert exit_info.value.code == 0, f"{shown}\n{err.strip()}"
+    assert DRY_RUN_HEADER in out and out.rstrip().endswith("nothing was created"), f"{shown}\n{out[-2000:]}"
+    created = sorted(p.name for p in tmp_path.iterdir() if p.name != "MUJOCO_LOG.TXT")  # MuJoCo's warnings, not ours
+    assert not created, f"{shown} created {created}"
