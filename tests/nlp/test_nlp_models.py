@@ -41,6 +41,11 @@ def test_bilstm_handles_padding_and_refuses_position_losses():
         check_method_fits(method, "offline", shares_tokenizer=False, student_arch="bilstm")
 
 
+def test_heads_that_do_not_divide_the_hidden_size_are_a_one_line_error():
+    with pytest.raises(KDError, match=r"student.hidden_size=256 must be a multiple of student.num_heads=12"):
+        build_small_bert(2, vocab_size=30, num_layers=1, hidden_size=256, num_heads=12)
+
+
 def test_class_count_mismatch_is_a_one_line_error():
     teacher = build_small_bert(3, vocab_size=30, num_layers=1, hidden_size=16, num_heads=2, max_position_embeddings=8)
     student = build_small_bert(2, vocab_size=30, num_layers=1, hidden_size=16, num_heads=2, max_position_embeddings=8)
