@@ -29,7 +29,6 @@ from torch.utils.data import Subset
 from kd.common.engine import Distiller, predict
 from kd.common.utils.cli import exit_if_dry_run
 from kd.common.utils.checkpoint import MODEL_CHECKPOINT, file_fingerprint
-from kd.common.utils.config import load_config, load_run_config, load_yaml, merge
 from kd.common.utils.device import prepare_model, resolve_device, set_threads
 from kd.common.utils import distributed
 from kd.common.utils.distributed import per_rank_batch_size
@@ -39,6 +38,7 @@ from kd.common.utils.paths import require_writable_folder
 from kd.common.utils.plotting import plot_training_progress
 from kd.common.utils.registry import Registry, check_arguments
 from kd.common.utils.run_folder import RunFolder, run_name
+from kd.common.utils.script_config import load_script_config
 from kd.common.utils.seed import seed_everything
 from kd.vision.checkpoints import data_record, load_vision_model, save_vision_model
 from kd.vision.data import SoftLabelDataset, VisionData, build_data, cached_soft_labels
@@ -111,20 +111,14 @@ RENAMED = {"method.kwargs": "methods.<name>.<argument> (e.g. methods.kd.temperat
 
 def load_experiment_config(args: argparse.Namespace, default_preset: str | None = None,
                            fixed: tuple[str, ...] = FIXED_ON_RESUME, renamed: dict | None = None) -> dict:
-    """The saved config of ``--resume RUN_DIR`` (plus overrides; one that changes a key of ``fixed`` is refused;
-    a key default.yaml gained since the run was made takes its default), else default.yaml < preset (a name in
-    configs/ or a path) < overrides, every key of the preset checked against default.yaml as an override's is (a
-    typo in a file of one's own is refused with the key meant). ``--seed N`` is the override ``seed=N``.
-    ``renamed``: the old keys refused with their new names, in a preset, an override and a resumed run's saved
-    config (default RENAMED; a script with old keys of its own adds them, as specialists does)."""
-    defaults = load_yaml(DEFAULT_CONFIG)
-    renamed = RENAMED if renamed is None else renamed
-    overrides = list(args.overrides) + ([f"seed={args.seed}"] if args.seed is not None else [])
-    if args.resume:
-        saved = load_run_config(args.resume, overrides, fixed=fixed, open_sections=OPEN_SECTIONS, renamed=renamed)
-        return merge(defaults, saved)
-    return load_config(args.config or default_preset, overrides, defaults=defaults, config_dir=CONFIG_DIR,
-                       open_sections=OPEN_SECTIONS, renamed=renamed, strict=True, defaults_file=DEFAULT_CONFIG)
+    """The config of every vision script: :func:`~kd.common.utils.script_config.load_script_config` over
+    default.yaml (``--resume``'s saved config plus overrides, else default.yaml < preset (a name in configs/, by default
+    ``default_preset``, or a path) < overrides; ``--seed N`` is ``seed=N``, and on ``--resume`` must be the run's),
+    with vision's open sections. ``fixed``: what ``--resume`` cannot change (default FIXED_ON_RESUME); ``renamed``:
+    the old keys refused with their new names (default RENAMED; a script with old keys of its own adds them, as
+    specialists does)."""
+    return load_script_config(args, DEFAULT_CONFIG, CONFIG_DIR, preset=default_preset, open_sections=OPEN_SECTIONS,
+                              renamed=RENAMED if renamed is None else renamed, fixed=fixed)
 
 
 def check_training_section(section: dict) -> None:

@@ -18,10 +18,10 @@ import torch
 
 from kd.common.utils.checkpoint import LAST_CHECKPOINT, require_training_state, safe_load
 from kd.common.utils.cli import exit_if_dry_run
-from kd.common.utils.config import load_config, load_run_config, load_yaml
 from kd.common.utils.device import resolve_device, set_threads
-from kd.common.utils.errors import CheckpointMismatchError, ConfigError
+from kd.common.utils.errors import CheckpointMismatchError
 from kd.common.utils.run_folder import RunFolder, run_name
+from kd.common.utils.script_config import load_script_config
 from kd.common.utils.seed import seed_everything
 from kd.rl.environments import make_env
 from kd.rl.resume import LoopCheckpoint
@@ -127,24 +127,11 @@ def resumed_state(run: Path) -> dict | None:
 
 
 def load_rl_config(args: argparse.Namespace) -> dict:
-    """default.yaml < ``--config`` < overrides (``--seed N`` sets ``seed``), or ``--resume``'s saved config. Every
-    key of the preset is checked against default.yaml as an override's is: a typo in a file of one's own is refused
-    naming the file and the key meant (keys under OPEN_SECTIONS are free)."""
-    if args.resume:
-        return _resumed_config(args)
-    config = load_config(args.config, args.overrides, defaults=load_yaml(DEFAULT_CONFIG),
-                         config_dir=DEFAULT_CONFIG.parent, open_sections=OPEN_SECTIONS, renamed=RENAMED, strict=True,
-                         defaults_file=DEFAULT_CONFIG)
-    config["seed"] = args.seed if args.seed is not None else int(config.get("seed", 0))
-    return config
-
-
-def _resumed_config(args: argparse.Namespace) -> dict:
-    """The saved config with the overrides; ``--seed`` or an override of a FIXED_ON_RESUME key is refused. So is a
-    run of an earlier version whose config.yaml holds a key since renamed (``teacher.ppo.learning_rate``, ``eval:``):
-    in one line naming the file and the new name, which the user writes in that file to resume it."""
-    config = load_run_config(args.resume, args.overrides, fixed=FIXED_ON_RESUME, open_sections=OPEN_SECTIONS,
-                             renamed=RENAMED)
-    if args.seed is not None and args.seed != config["seed"]:
-        raise ConfigError(f"--seed {args.seed} differs from the resumed run's seed {config['seed']}; drop --seed")
-    return config
+    """The config of every RL script: :func:`~kd.common.utils.script_config.load_script_config` over default.yaml
+    (``--resume``'s saved config plus overrides, a change to a FIXED_ON_RESUME key refused; else default.yaml <
+    ``--config`` < overrides, every key of the preset checked against default.yaml as an override's is; ``--seed N``
+    is ``seed=N``, and on ``--resume`` must be the run's). Keys under OPEN_SECTIONS are free; a key of RENAMED is
+    refused with its new name, in a preset, an override and a resumed run's config.yaml (a run of an earlier version:
+    the user writes the new name in that file to resume it)."""
+    return load_script_config(args, DEFAULT_CONFIG, DEFAULT_CONFIG.parent, open_sections=OPEN_SECTIONS,
+                              renamed=RENAMED, fixed=FIXED_ON_RESUME)

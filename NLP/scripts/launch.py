@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Callable
 
 from kd.common.utils.cli import common_parser, exit_if_dry_run
-from kd.common.utils.config import (flatten, load_config, load_run_config, load_yaml, merge,
-                                    refuse_teacher_checkpoint, resolve_preset, saved_config)
+from kd.common.utils.config import flatten, load_yaml, refuse_teacher_checkpoint, resolve_preset, saved_config
 from kd.common.utils.device import resolve_device, set_threads
 from kd.common.utils.errors import ConfigError
 from kd.common.utils.plotting import figures_markdown, plot_training_progress
 from kd.common.utils.run_folder import RunFolder, run_name
+from kd.common.utils.script_config import load_script_config
 from kd.common.utils.seed import seed_everything
 from kd.nlp.tasks import TASKS
 from kd.nlp.tasks.training import SCHEDULE_KEYS, markdown_table
@@ -73,17 +73,17 @@ def run_stage(stage: str, description: str, argv: list[str] | None = None) -> di
 
 
 def load_nlp_config(args) -> dict:
-    """``--resume``'s saved config (an override of what the run cannot change, :func:`fixed_on_resume`, refused; a
-    key the defaults gained since takes its default), else the task's defaults < the preset < overrides, every key of
-    the preset and the overrides checked against the defaults; ``--seed N`` is the override ``seed=N``, and ``name``
-    null the preset file's name. A key the task renamed is refused with its new name; then the task checks the config
-    (``check_config``), once."""
-    overrides = list(args.overrides) + ([f"seed={args.seed}"] if args.seed is not None else [])
+    """The config of every NLP script: :func:`~kd.common.utils.script_config.load_script_config` over the defaults of
+    the task the preset (or ``--resume``'s saved config, or a ``task=`` override) names (``--resume``'s saved config
+    plus overrides, a change to what the run cannot change, :func:`fixed_on_resume`, refused; else the task's defaults
+    < the preset < overrides; ``--seed N`` is ``seed=N``, and on ``--resume`` must be the run's), ``name`` null
+    becoming the preset file's name. A key the task renamed is refused with its new name; then the task checks the
+    config (``check_config``), once."""
     if not args.resume and not args.config:
         raise ConfigError("pass --config PRESET (sst2, trec, multi30k, lm: a name in NLP/configs/, or a YAML path) "
                           "or --resume RUN_DIR")
     source = saved_config(args.resume) if args.resume else resolve_preset(args.config, CONFIG_DIR)
-    task_name = next((o.split("=", 1)[1] for o in reversed(overrides) if o.split("=", 1)[0] == "task"), None)
+    task_name = next((o.split("=", 1)[1] for o in reversed(args.overrides) if o.split("=", 1)[0] == "task"), None)
     if task_name is None:
         task_name = load_yaml(source).get("task")
     if not isinstance(task_name, str):
@@ -91,14 +91,9 @@ def load_nlp_config(args) -> dict:
                           "(its defaults are NLP/configs/defaults/<task>.yaml)")
     task = TASKS.get(task_name)
     defaults_file = DEFAULTS_DIR / f"{task_name}.yaml"
-    defaults = load_yaml(defaults_file)
-    if args.resume:
-        saved = load_run_config(args.resume, overrides, fixed=fixed_on_resume(defaults), open_sections=OPEN_SECTIONS,
-                                renamed=task.renamed, homes=HOMES)
-        cfg = merge(defaults, saved)
-    else:
-        cfg = load_config(source, overrides, defaults=defaults, open_sections=OPEN_SECTIONS, renamed=task.renamed,
-                          strict=True, defaults_file=defaults_file, homes=HOMES)
+    cfg = load_script_config(args, defaults_file, CONFIG_DIR, open_sections=OPEN_SECTIONS, renamed=task.renamed,
+                             fixed=fixed_on_resume(load_yaml(defaults_file)), homes=HOMES)
+    if not args.resume:
         cfg["name"] = cfg["name"] or source.stem
     task.check_config(cfg)
     return cfg

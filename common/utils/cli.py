@@ -36,7 +36,8 @@ def common_parser(description: str) -> argparse.ArgumentParser:
     parser = IntermixedParser(description=description)
     parser.add_argument("--config", help="a preset: the name of a file in the domain's configs/, or a YAML path")
     parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:1 ...")
-    parser.add_argument("--seed", type=int, default=None, help="overrides the config's seed")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="the override seed=N; with --resume, only the run's own seed")
     parser.add_argument("--runs-dir", default="runs", help="where run folders are created")
     parser.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its last checkpoint")
     add_dry_run_flag(parser)

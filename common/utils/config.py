@@ -243,9 +243,15 @@ def load_run_config(run_dir: str | Path, overrides: Iterable[str] = (), fixed: I
     # the deepest keys first: a key set in a section saved empty is named itself, not as the section ({} -> None)
     for key in sorted(set(old) | set(new), key=lambda k: (-k.count("."), k)):
         if old.get(key) != new.get(key) and any(key == f or key.startswith(f + ".") for f in fixed):
-            raise ConfigError(f"--resume cannot change {key} ({old.get(key)!r} -> {new.get(key)!r}): the run's "
-                              "checkpoints were made with the saved value; drop that override, or start a new run")
+            raise resume_cannot_change(key, old.get(key), new.get(key))
     return after
+
+
+def resume_cannot_change(key: str, saved: Any, given: Any, drop: str = "that override") -> ConfigError:
+    """The one line refusing a ``--resume`` that changes ``key`` from its ``saved`` value to ``given``; ``drop``: what
+    the user should leave out (``--seed 7`` for the flag)."""
+    return ConfigError(f"--resume cannot change {key} ({saved!r} -> {given!r}): the run's checkpoints were made with "
+                       f"the saved value; drop {drop}, or start a new run")
 
 
 def load_config(path: str | Path | None, overrides: Iterable[str] = (), defaults: dict | None = None,

@@ -85,8 +85,10 @@ def row_method(cfg: dict, label: str) -> tuple[str, dict]:
 
 
 def load_table_config(args) -> tuple[dict, dict[str, tuple[str, dict]]]:
-    """The table's config (``--resume``'s saved one, or default.yaml < preset < overrides; ``--seed N``: the seeds
-    ``[N]``) and its rows (label -> method name and arguments, checked against the method)."""
+    """The table's config (:func:`~kd.vision.pipeline.load_experiment_config`: ``--resume``'s saved one, or
+    default.yaml < preset < overrides; ``--seed N`` is ``seed=N``, as in every script, and here also the seeds ``[N]``;
+    on ``--resume`` it must be the table's seed) and its rows (label -> method name and arguments, checked against the
+    method)."""
     cfg = load_experiment_config(args, fixed=FIXED_ON_RESUME)
     if args.seed is not None:
         cfg["run"]["seeds"] = [args.seed]
