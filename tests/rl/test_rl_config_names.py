@@ -174,46 +174,6 @@ def test_a_students_batch_size_and_updates_reach_the_sampler(tmp_path, monkeypat
     assert draws == [24, 24, 24]
 
 
-KICKSTARTING_DOES_NOT_READ = ("is not read by method.name=kickstarting, which reads only student.network, student.arch "
-                              "of that section and takes its settings from methods.kickstarting and teacher.ppo: "
-                              "drop it")
-
-
-@pytest.mark.parametrize("override,instead", [
-    ("student.lr=0.001", ", or set methods.kickstarting.lr=0.001"),
-    ("student.batch_size=64", ""),
-    ("student.updates_per_iteration=4", ""),
-])
-def test_kickstarting_refuses_the_students_training_settings(tmp_path, capsys, teacher_pt, override, instead):
-    """Kickstarting trains the student by PPO (methods.kickstarting.lr, teacher.ppo's minibatches and epochs): a
-    student.lr typed for it is refused, not silently ignored, as are the other keys only policy distillation reads."""
-    key, value = override.split("=")
-    err = refused(capsys, "--config", "cartpole", "--runs-dir", str(tmp_path / "runs"),
-                  f"teacher.checkpoint={teacher_pt}", "method.name=kickstarting", override, script=distill)
-    assert err == f"error: {key}={yaml.safe_load(value)!r} {KICKSTARTING_DOES_NOT_READ}{instead}"
-    assert not (tmp_path / "runs").exists()
-
-
-def test_a_preset_that_picks_kickstarting_may_not_set_the_students_training(tmp_path, capsys, teacher_pt):
-    """The cartpole preset's student training is default.yaml's (it passes under kickstarting; its distill loop is
-    set back to default.yaml's, which it changes); changed, in a preset that picks kickstarting itself, it is
-    refused naming the key."""
-    preset = yaml.safe_load(CARTPOLE.read_text())
-    preset["method"]["name"] = "kickstarting"
-    preset["distill"] = yaml.safe_load(DEFAULT_CONFIG.read_text())["distill"]
-    (tmp_path / "kick.yaml").write_text(yaml.safe_dump(preset))
-    argv = ["--config", str(tmp_path / "kick.yaml"), "--runs-dir", str(tmp_path / "runs"),
-            f"teacher.checkpoint={teacher_pt}"]
-    with pytest.raises(SystemExit) as exit_info:
-        distill.main([*argv, "--dry-run"])
-    assert exit_info.value.code == 0
-    capsys.readouterr()
-    preset["student"]["lr"] = 0.01
-    (tmp_path / "kick.yaml").write_text(yaml.safe_dump(preset))
-    assert refused(capsys, *argv, script=distill) == \
-        f"error: student.lr=0.01 {KICKSTARTING_DOES_NOT_READ}, or set methods.kickstarting.lr=0.01"
-
-
 def test_a_resumed_run_may_lower_the_students_lr_but_not_change_its_network(tmp_path, capsys, teacher_pt):
     """As the advice after a NaN loss says (``--resume RUN student.lr=<lower>``); the network stays the run's."""
     runs = tmp_path / "runs"

@@ -166,8 +166,14 @@ def test_switching_method_name_uses_that_methods_own_defaults(tmp_path, capsys, 
 
 
 KICKSTARTING = "method.name=kickstarting"
-UNREAD = ("is not read by method.name=kickstarting, which reads only distill.eval_episodes of that section and takes "
-          "its settings from methods.kickstarting and teacher.ppo: drop it")
+def unread(reads: str) -> str:
+    """The end of the line that refuses a key kickstarting does not read, in a section of which it reads ``reads``."""
+    return (f"is not read by method.name=kickstarting, which reads only {reads} of that section and takes its settings "
+            f"from methods.kickstarting and teacher.ppo: drop it")
+
+
+UNREAD = unread("distill.eval_episodes")
+STUDENT_UNREAD = unread("student.network, student.arch")
 
 
 @pytest.mark.parametrize("override,instead", [
@@ -179,6 +185,35 @@ def test_a_distill_key_kickstarting_would_not_read_is_refused(tmp_path, capsys, 
     key, value = override.split("=")
     err = refused(tmp_path / "runs", capsys, f"teacher.checkpoint={teacher_pt}", KICKSTARTING, override)
     assert err == f"error: {key}={yaml.safe_load(value)!r} {UNREAD}{instead}"
+
+
+@pytest.mark.parametrize("override,instead", [
+    ("student.lr=0.001", ", or set methods.kickstarting.lr=0.001"),
+    ("student.batch_size=64", ""),
+    ("student.updates_per_iteration=4", ""),
+])
+def test_kickstarting_refuses_the_students_training_settings(tmp_path, capsys, teacher_pt, override, instead):
+    """Kickstarting trains the student by PPO (methods.kickstarting.lr, teacher.ppo's minibatches and epochs): a
+    student.lr typed for it is refused, not silently ignored, as are the other keys only policy distillation reads."""
+    key, value = override.split("=")
+    err = refused(tmp_path / "runs", capsys, f"teacher.checkpoint={teacher_pt}", KICKSTARTING, override)
+    assert err == f"error: {key}={yaml.safe_load(value)!r} {STUDENT_UNREAD}{instead}"
+
+
+def test_a_preset_that_picks_kickstarting_may_not_set_the_students_training(tmp_path, capsys, teacher_pt):
+    """The cartpole preset's student training is default.yaml's (it passes under kickstarting; its distill loop is
+    set back to default.yaml's, which it changes); changed, in a preset that picks kickstarting itself, it is
+    refused naming the key."""
+    preset = yaml.safe_load(CONFIG.read_text())
+    preset["method"]["name"] = "kickstarting"
+    preset["distill"] = yaml.safe_load(DEFAULT_CONFIG.read_text())["distill"]
+    (tmp_path / "kick.yaml").write_text(yaml.safe_dump(preset))
+    dry_run(tmp_path / "runs", capsys, f"teacher.checkpoint={teacher_pt}", config=tmp_path / "kick.yaml")
+    preset["student"]["lr"] = 0.01
+    (tmp_path / "kick.yaml").write_text(yaml.safe_dump(preset))
+    assert refused(tmp_path / "runs", capsys, "--config", str(tmp_path / "kick.yaml"),
+                   f"teacher.checkpoint={teacher_pt}") == \
+        f"error: student.lr=0.01 {STUDENT_UNREAD}, or set methods.kickstarting.lr=0.01"
 
 
 def test_kickstarting_takes_a_preset_written_for_policy_distillation_and_its_own_runs(tmp_path, capsys, teacher_pt):
