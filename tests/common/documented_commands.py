@@ -4,8 +4,8 @@ repository ``*.sh`` script runs (:func:`script_commands`, read by the small shel
 ``(where, script module, argv)``; ``where`` is ``file:line``, followed for a script's loops by the loop variables and
 the number of their value (``NLP/scripts/cpu_results_sst2_full.sh:23 STUDENT#1 SEED#2``).
 
-A test helper, not a test module: the test loads it by its path (pytest runs with ``--import-mode=importlib``, so
-the tests folders are not importable by name).
+A test helper, not a test module: loaded by its path with documented_inputs.tests_module (pytest runs with
+``--import-mode=importlib``, so the tests folders are not importable by name).
 """
 import argparse
 import os

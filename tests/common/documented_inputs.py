@@ -27,7 +27,9 @@ under :attr:`Inputs.torch_home`, which the test makes ``TORCH_HOME``.
 Each stand-in is made once per session and shared by the commands that read the same thing (:meth:`Inputs.made`'s
 keys: the data set; the architecture with its arguments and the data or environment it is for).
 
-A test helper, not a test module: the test loads it by its path, as this module loads the data tests' writers.
+A test helper, not a test module. It holds :func:`tests_module`, the one loader of the tests' helper modules by their
+paths (pytest runs with ``--import-mode=importlib``, so the tests folders are not importable by name): the data tests'
+writers, documented_commands.py, and for the test whatever it reads besides this module, which the test loads by hand.
 """
 import importlib
 import importlib.util
@@ -60,7 +62,8 @@ RL_PRESETS = REPO / "reinforcement-learning" / "configs"
 
 
 def tests_module(relative: str):
-    """A module of the tests folder (``vision/test_vision_data.py``), loaded by its path, for its file writers."""
+    """The module ``tests/<relative>`` (``vision/test_vision_data.py``: its file writers), loaded by its path, once, as
+    ``kd_tests_<relative, / as _>`` (``kd_tests_common_documented_commands``)."""
     name = "kd_tests_" + relative.removesuffix(".py").replace("/", "_")
     if name not in sys.modules:
         spec = importlib.util.spec_from_file_location(name, TESTS / relative)

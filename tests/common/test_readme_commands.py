@@ -47,18 +47,13 @@ from kd.vision.scripts.method_table import load_table_config
 from kd.vision.scripts.specialists import load_specialists_config
 
 
-def helper(relative: str):
-    """The test helper module ``tests/<relative>``, loaded by its path (the tests folders are not packages), once."""
-    name = "kd_tests_" + relative.removesuffix(".py").replace("/", "_")  # as documented_inputs.tests_module names it
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).parents[1] / relative)
-        sys.modules[name] = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(sys.modules[name])
-    return sys.modules[name]
-
-
-documented = helper("common/documented_commands.py")
-stand_ins = helper("common/documented_inputs.py")
+# The helpers, loaded by their paths (the tests folders are not packages): documented_inputs.py holds the loader,
+# tests_module, so it alone is loaded here by hand, under the name that loader gives it.
+_spec = importlib.util.spec_from_file_location("kd_tests_common_documented_inputs",
+                                               Path(__file__).with_name("documented_inputs.py"))
+stand_ins = sys.modules[_spec.name] = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(stand_ins)
+documented = stand_ins.tests_module("common/documented_commands.py")
 
 
 def vision(module):
