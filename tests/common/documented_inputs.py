@@ -72,30 +72,13 @@ def tests_module(relative: str):
     return sys.modules[name]
 
 
+documented = tests_module("common/documented_commands.py")
+
+
 def resolved_config(name: str, argv: list[str]) -> dict:
-    """The config the script ``name`` runs with ``argv``, loaded as the script loads it."""
-    from kd.nlp.scripts.launch import load_nlp_config
-    from kd.rl.run_setup import load_rl_config
-    from kd.vision.pipeline import load_experiment_config
-    from kd.vision.scripts.method_table import load_table_config
-    from kd.vision.scripts.specialists import load_specialists_config
-
-    module = importlib.import_module(name)
-    args = own_parser(module).parse_args(argv)
-    domain, script = name.split(".")[1], name.rsplit(".", 1)[1]
-    if domain == "nlp":
-        return load_nlp_config(args)
-    if domain == "rl":
-        return load_rl_config(args)
-    if script in ("method_table", "lr_sweep"):
-        return load_table_config(args)[0]
-    if script == "specialists":
-        return load_specialists_config(args)
-    return load_experiment_config(args, getattr(module, "DEFAULT_PRESET", None))
-
-
-def own_parser(module):
-    return tests_module("common/documented_commands.py").own_parser(module)
+    """The config the script ``name`` runs with ``argv``, loaded as the script loads it
+    (documented_commands.CONFIG_LOADERS)."""
+    return documented.CONFIG_LOADERS[name](documented.own_parser(importlib.import_module(name)).parse_args(argv))
 
 
 def evaluated_role(path: str) -> str:
@@ -396,7 +379,7 @@ def run_command(domain: str, data: str, script: str) -> tuple[str, list[str]]:
     if domain == "rl":
         if (RL_PRESETS / f"{data}.yaml").is_file():
             return name, ["--config", data]
-        return name, [] if data == "PLACEHOLDER" else [f"env.name={data}"]
+        return name, [] if data == documented.PLACEHOLDER else [f"env.name={data}"]
     raise LookupError(f"no stand-in for a {domain} {script} run on {data}: add one to VISION_RUNS in "
                       "tests/common/documented_inputs.py")
 
