@@ -4,14 +4,22 @@ repository ``*.sh`` script runs (:func:`script_commands`, read by the small shel
 ``(where, script module, argv)``; ``where`` is ``file:line``, followed for a script's loops by the loop variables and
 the number of their value (``NLP/scripts/cpu_results_sst2_full.sh:23 STUDENT#1 SEED#2``).
 
-A test helper, not a test module: the test loads it by its path (pytest runs with ``--import-mode=importlib``, so
-the tests folders are not importable by name).
+A test helper, not a test module: loaded by its path with documented_inputs.tests_module (pytest runs with
+``--import-mode=importlib``, so the tests folders are not importable by name).
 """
 import argparse
+import importlib
 import os
 import re
 import shlex
 from pathlib import Path
+
+from kd.nlp.scripts.launch import load_nlp_config
+from kd.rl.run_setup import load_rl_config
+from kd.rl.scripts.evaluate import evaluate_settings
+from kd.vision.pipeline import load_experiment_config
+from kd.vision.scripts.method_table import load_table_config
+from kd.vision.scripts.specialists import load_specialists_config
 
 REPO = Path(__file__).resolve().parents[2]
 READMES = ["README.md", "image-classification/README.md", "image-classification/RESEARCH.md", "NLP/README.md",
@@ -259,3 +267,28 @@ def own_parser(module) -> argparse.ArgumentParser:
     finally:
         argparse.ArgumentParser.parse_known_args = original
     raise AssertionError(f"{module.__name__}.main parsed no arguments")
+
+
+def _vision_experiment(name: str):
+    """The vision script ``name``'s config loader: load_experiment_config with the script's default preset, if any
+    (quickstart's, used without ``--config``)."""
+    return lambda args: load_experiment_config(args, getattr(importlib.import_module(name), "DEFAULT_PRESET", None))
+
+
+def _table(args) -> dict:
+    return load_table_config(args)[0]  # the config; the rows are checked against their methods as it loads
+
+
+# How each documented script that reads a config loads it, as the script does before it reads any data: script module
+# -> loader(parsed args) -> the resolved config (RL evaluate reads no config but its ``evaluate.*`` settings: those).
+# A script not listed reads no config.
+CONFIG_LOADERS = {
+    **{f"kd.vision.scripts.{script}": _vision_experiment(f"kd.vision.scripts.{script}")
+       for script in ("train_teacher", "distill", "compare", "quickstart", "evaluate")},
+    "kd.vision.scripts.method_table": _table, "kd.vision.scripts.lr_sweep": _table,
+    "kd.vision.scripts.specialists": load_specialists_config,
+    "kd.nlp.scripts.train_teacher": load_nlp_config, "kd.nlp.scripts.distill": load_nlp_config,
+    "kd.nlp.scripts.evaluate": load_nlp_config,
+    "kd.rl.scripts.train_teacher": load_rl_config, "kd.rl.scripts.distill": load_rl_config,
+    "kd.rl.scripts.evaluate": evaluate_settings,
+}

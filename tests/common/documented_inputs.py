@@ -27,7 +27,9 @@ under :attr:`Inputs.torch_home`, which the test makes ``TORCH_HOME``.
 Each stand-in is made once per session and shared by the commands that read the same thing (:meth:`Inputs.made`'s
 keys: the data set; the architecture with its arguments and the data or environment it is for).
 
-A test helper, not a test module: the test loads it by its path, as this module loads the data tests' writers.
+A test helper, not a test module. It holds :func:`tests_module`, the one loader of the tests' helper modules by their
+paths (pytest runs with ``--import-mode=importlib``, so the tests folders are not importable by name): the data tests'
+writers, documented_commands.py, and for the test whatever it reads besides this module, which the test loads by hand.
 """
 import importlib
 import importlib.util
@@ -60,7 +62,8 @@ RL_PRESETS = REPO / "reinforcement-learning" / "configs"
 
 
 def tests_module(relative: str):
-    """A module of the tests folder (``vision/test_vision_data.py``), loaded by its path, for its file writers."""
+    """The module ``tests/<relative>`` (``vision/test_vision_data.py``: its file writers), loaded by its path, once, as
+    ``kd_tests_<relative, / as _>`` (``kd_tests_common_documented_commands``)."""
     name = "kd_tests_" + relative.removesuffix(".py").replace("/", "_")
     if name not in sys.modules:
         spec = importlib.util.spec_from_file_location(name, TESTS / relative)
@@ -69,30 +72,13 @@ def tests_module(relative: str):
     return sys.modules[name]
 
 
+documented = tests_module("common/documented_commands.py")
+
+
 def resolved_config(name: str, argv: list[str]) -> dict:
-    """The config the script ``name`` runs with ``argv``, loaded as the script loads it."""
-    from kd.nlp.scripts.launch import load_nlp_config
-    from kd.rl.run_setup import load_rl_config
-    from kd.vision.pipeline import load_experiment_config
-    from kd.vision.scripts.method_table import load_table_config
-    from kd.vision.scripts.specialists import load_specialists_config
-
-    module = importlib.import_module(name)
-    args = own_parser(module).parse_args(argv)
-    domain, script = name.split(".")[1], name.rsplit(".", 1)[1]
-    if domain == "nlp":
-        return load_nlp_config(args)
-    if domain == "rl":
-        return load_rl_config(args)
-    if script in ("method_table", "lr_sweep"):
-        return load_table_config(args)[0]
-    if script == "specialists":
-        return load_specialists_config(args)
-    return load_experiment_config(args, getattr(module, "DEFAULT_PRESET", None))
-
-
-def own_parser(module):
-    return tests_module("common/documented_commands.py").own_parser(module)
+    """The config the script ``name`` runs with ``argv``, loaded as the script loads it
+    (documented_commands.CONFIG_LOADERS)."""
+    return documented.CONFIG_LOADERS[name](documented.own_parser(importlib.import_module(name)).parse_args(argv))
 
 
 def evaluated_role(path: str) -> str:
@@ -393,7 +379,7 @@ def run_command(domain: str, data: str, script: str) -> tuple[str, list[str]]:
     if domain == "rl":
         if (RL_PRESETS / f"{data}.yaml").is_file():
             return name, ["--config", data]
-        return name, [] if data == "PLACEHOLDER" else [f"env.name={data}"]
+        return name, [] if data == documented.PLACEHOLDER else [f"env.name={data}"]
     raise LookupError(f"no stand-in for a {domain} {script} run on {data}: add one to VISION_RUNS in "
                       "tests/common/documented_inputs.py")
 

@@ -7,10 +7,10 @@ with their shell variables and the first value of their ``for`` loops, and inlin
 
 ``test_a_documented_command_parses_and_configures``: each command is parsed by its script's own argument parser (so
 its flags exist and its values have the right types), then, for the scripts that read a config, its config is loaded
-and checked by the domain's loader exactly as the script does before it reads any data: the preset exists, every
-override names a key (no renamed or mistyped one), and in vision the model and method names and arguments exist, in
-RL the method name and its section's arguments, no ``distill`` key or student training setting that
-kickstarting would not read, and evaluate's ``evaluate.*`` keys.
+(documented_commands.CONFIG_LOADERS) and checked (CONFIG_CHECKS) exactly as the script does before it reads any data:
+the preset exists, every override names a key (no renamed or mistyped one), and in vision the model and method names
+and arguments exist, in RL the method name and its section's arguments, no ``distill`` key or student training setting
+that kickstarting would not read, and evaluate's ``evaluate.*`` keys.
 
 ``test_a_documented_command_passes_its_dry_run``: each command runs, in-process, with ``--dry-run``, which makes every
 check of the config, the data and the checkpoints, prints the resolved config and exits 0 before anything is created
@@ -36,59 +36,41 @@ import torch
 import torchvision
 
 from kd.common.utils.cli import DRY_RUN_HEADER, main_entry
-from kd.nlp.scripts.launch import load_nlp_config
 from kd.nlp.tasks import TASKS
 from kd.rl.distillation.methods import checked_method_name
-from kd.rl.run_setup import load_rl_config
 from kd.rl.scripts.distill import refuse_policy_distillation_keys
-from kd.rl.scripts.evaluate import evaluate_settings
-from kd.vision.pipeline import check_names, load_experiment_config
-from kd.vision.scripts.method_table import load_table_config
-from kd.vision.scripts.specialists import load_specialists_config
+from kd.vision.pipeline import check_names
 
 
-def helper(relative: str):
-    """The test helper module ``tests/<relative>``, loaded by its path (the tests folders are not packages), once."""
-    name = "kd_tests_" + relative.removesuffix(".py").replace("/", "_")  # as documented_inputs.tests_module names it
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).parents[1] / relative)
-        sys.modules[name] = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(sys.modules[name])
-    return sys.modules[name]
+# The helpers, loaded by their paths (the tests folders are not packages): documented_inputs.py holds the loader,
+# tests_module, so it alone is loaded here by hand, under the name that loader gives it.
+_spec = importlib.util.spec_from_file_location("kd_tests_common_documented_inputs",
+                                               Path(__file__).with_name("documented_inputs.py"))
+stand_ins = sys.modules[_spec.name] = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(stand_ins)
+documented = stand_ins.tests_module("common/documented_commands.py")
 
 
-documented = helper("common/documented_commands.py")
-stand_ins = helper("common/documented_inputs.py")
+def vision_names(config: dict, args) -> None:
+    check_names(config)
 
 
-def vision(module):
-    return lambda args: check_names(load_experiment_config(args, getattr(module, "DEFAULT_PRESET", None)))
+def nlp_task(config: dict, args) -> None:
+    TASKS.get(config["task"])
 
 
-def specialists(args):
-    check_names(load_specialists_config(args))
-
-
-def nlp(args):
-    TASKS.get(load_nlp_config(args)["task"])
-
-
-def rl_distill(args):
-    config = load_rl_config(args)
+def rl_distill(config: dict, args) -> None:
     checked_method_name(config)
     refuse_policy_distillation_keys(config, args)
 
 
-def configured(name: str):
-    """How the script ``name`` loads and checks its config before reading data (None: it reads no config)."""
-    domain, script = name.split(".")[1], name.rsplit(".", 1)[1]
-    if domain == "vision" and script in ("train_teacher", "distill", "compare", "quickstart", "evaluate"):
-        return vision(importlib.import_module(name))
-    return {"kd.vision.scripts.method_table": load_table_config, "kd.vision.scripts.lr_sweep": load_table_config,
-            "kd.vision.scripts.specialists": specialists, "kd.nlp.scripts.train_teacher": nlp,
-            "kd.nlp.scripts.distill": nlp, "kd.nlp.scripts.evaluate": nlp,
-            "kd.rl.scripts.train_teacher": load_rl_config,
-            "kd.rl.scripts.distill": rl_distill, "kd.rl.scripts.evaluate": evaluate_settings}.get(name)
+# What each script checks in its config (loaded by documented_commands.CONFIG_LOADERS, which makes the loaders' own
+# checks) before it reads any data, by script module: vision's model and method names and arguments, NLP's task, RL
+# distill's method and the keys kickstarting would not read.
+CONFIG_CHECKS = {**{f"kd.vision.scripts.{script}": vision_names for script in
+                    ("train_teacher", "distill", "compare", "quickstart", "evaluate", "specialists")},
+                 "kd.nlp.scripts.train_teacher": nlp_task, "kd.nlp.scripts.distill": nlp_task,
+                 "kd.nlp.scripts.evaluate": nlp_task, "kd.rl.scripts.distill": rl_distill}
 
 
 README_COMMANDS = documented.documented_commands()
@@ -149,9 +131,11 @@ def test_a_documented_command_parses_and_configures(where, name, argv):
     parser = documented.own_parser(module)
     parser.exit = lambda status=0, message=None: pytest.fail(f"{where}: {message}")  # argparse errors end here
     args = parser.parse_args(argv)
-    load = configured(name)
+    load = documented.CONFIG_LOADERS.get(name)
     if load is not None and not getattr(args, "resume", None):
-        load(args)
+        config = load(args)
+        if name in CONFIG_CHECKS:
+            CONFIG_CHECKS[name](config, args)
 
 
 # ----------------------------------------------------------------------------------------------------- --dry-run
