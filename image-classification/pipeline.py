@@ -27,6 +27,7 @@ from torch import Tensor, nn
 from torch.utils.data import Subset
 
 from kd.common.engine import Distiller, predict
+from kd.common.engine.lookahead import Lookahead, lookahead_settings
 from kd.common.utils.cli import exit_if_dry_run
 from kd.common.utils.checkpoint import MODEL_CHECKPOINT, file_fingerprint
 from kd.common.utils.device import prepare_model, resolve_device, set_threads
@@ -46,7 +47,7 @@ from kd.vision.data import label_images, make_loader
 from kd.vision.data.soft_labels import LABEL_BATCH
 from kd.vision.data.labelled import WithLabels, dataset_labels, labelled_indices, masked_labels
 from kd.vision.data.augmentation_cache import labelled_views_loader
-from kd.vision.data.device_loader import device_resident, wants_in_memory
+from kd.vision.data.device_loader import FLIP_MODES, device_resident, wants_in_memory
 from kd.vision.methods import METHODS
 from kd.vision.methods.registry import SUPPLIED, WHAT
 from kd.vision.model_registry import MODELS, build_model, image_size_arg
@@ -121,23 +122,27 @@ def load_experiment_config(args: argparse.Namespace, default_preset: str | None 
                               renamed=RENAMED if renamed is None else renamed, fixed=fixed)
 
 
-def check_training_section(section: dict) -> None:
-    """Fail before any training on an unknown model, optimiser or schedule name in a section that trains a model
-    (``teacher``, ``student``), or on a model argument its constructor does not take."""
+def check_training_section(section: dict, name: str) -> None:
+    """Fail before any training on an unknown model, optimiser or schedule name in the section ``name`` that trains a
+    model (``teacher``, ``student``), on a model argument its constructor does not take, or on a ``lookahead`` setting
+    it does not have (:func:`~kd.common.engine.lookahead.lookahead_settings`)."""
     check_arguments(MODELS, section["arch"], supplied=("num_classes", "in_channels", "image_size"), num_classes=1,
                     in_channels=1, image_size=1, **section["kwargs"])
     OPTIMIZERS.get(section["optimizer"])
     SCHEDULES.get(section["schedule"])
+    lookahead_settings(section["lookahead"], f"{name}.lookahead")
 
 
 def check_names(cfg: dict) -> None:
-    """Fail before any training on an unknown model, method, mode, optimiser or schedule name, or on a
+    """Fail before any training on an unknown model, method, mode, optimiser, schedule or ``data.flip`` name, or on a
     model/method argument its constructor does not take (every section ``methods.<name>`` checked as NLP and RL check
     theirs: :func:`~kd.common.utils.method_sections.check_method_sections`)."""
     for section in ("teacher", "student"):
-        check_training_section(cfg[section])
+        check_training_section(cfg[section], section)
     check_method_sections(cfg, METHODS, WHAT, SUPPLIED)
     DISTILL_MODES.get(cfg["distill"]["mode"])
+    if cfg["data"]["flip"] not in FLIP_MODES:
+        raise ConfigError(f"data.flip must be one of {', '.join(FLIP_MODES)}, not {cfg['data']['flip']!r}")
     check_labelled_part(cfg)
 
 
@@ -201,7 +206,10 @@ def build_experiment(cfg: dict, args: argparse.Namespace) -> Experiment:
     device = resolve_device(args.device)
     data = build_data(cfg["data"], seed=cfg["seed"])
     if wants_in_memory(cfg["data"]["in_memory"], data.splits):
-        data = device_resident(data, device, seed=cfg["seed"])
+        data = device_resident(data, device, seed=cfg["seed"], flip_mode=cfg["data"]["flip"])
+    elif cfg["data"]["flip"] == "alternate":
+        raise ConfigError("data.flip=alternate is done by the in-memory loader only, and these images are not in "
+                          "memory: set data.in_memory=true, or data.flip=random")
     return Experiment(cfg=cfg, device=device, data=data, resume=bool(args.resume))
 
 
@@ -355,9 +363,12 @@ def make_distiller(exp: Experiment, stage: str, model: nn.Module, method: nn.Mod
     optimizer, scheduler, interval = optimisation(params, section, epochs, steps_per_epoch, lr, schedule)
     train = exp.cfg["train"]
     advice = f"lower the learning rate and continue from the last checkpoint: --resume {exp.run.path} {lr_key}=<lower>"
+    settings = lookahead_settings(section["lookahead"], "lookahead")
+    lookahead = Lookahead([model, method], epochs * steps_per_epoch, **settings) if settings else None
     return Distiller(model, method, optimizer, device=exp.device, teacher=teacher, scheduler=scheduler,
                      scheduler_interval=interval, run=RunFolder(exp.run.path / stage), precision=train["precision"],
-                     grad_clip=train["grad_clip"], log_every=train["log_every"], resume_advice=advice)
+                     grad_clip=train["grad_clip"], log_every=train["log_every"], resume_advice=advice,
+                     lookahead=lookahead)
 
 
 def test_evaluator(exp: Experiment, model: nn.Module, epochs: int,

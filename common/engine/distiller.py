@@ -13,6 +13,11 @@ config is replayed to the saved step. A non-finite loss stops the run with the s
 to do (``resume_advice``), and leaves the last good checkpoint in place; a loss that grows a thousandfold
 without turning NaN is reported (:class:`~kd.common.utils.loss_watch.LossGrowthWatch`).
 
+With a ``lookahead`` (:class:`~kd.common.engine.lookahead.Lookahead`, airbench's lookahead EMA) every optimiser
+step is followed by its ``step``, and at the end of the epoch that reaches its last step the weights become the
+average (``finish``), before that epoch's evaluation, its ``last.pt`` and the model the caller saves; the average
+is part of ``last.pt``.
+
 Under torch.distributed (``torchrun``, see :mod:`kd.common.utils.distributed`) the same object runs on
 every rank: the student and the method's own parameters train inside one DistributedDataParallel
 wrapper (so a projector's gradients are averaged too), each rank reads its shard of the data, the
@@ -31,6 +36,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from kd.common.engine.lookahead import Lookahead
 from kd.common.engine.method import DistillationMethod
 from kd.common.utils.checkpoint import (LAST_CHECKPOINT, atomic_save, load_optimizer_state, require_training_state,
                                         safe_load)
@@ -73,6 +79,8 @@ class Distiller:
         is_main: whether this process logs and writes files; default: rank 0 under torch.distributed.
         resume_advice: how to continue after the loss diverged, ending the NaN error and the growth warning,
             e.g. ``"lower the learning rate: --resume runs/x student.lr=<lower>"`` (the caller knows its config).
+        lookahead: a :class:`~kd.common.engine.lookahead.Lookahead` over the student (and the method), built with
+            the run's total optimiser steps; ``None``: plain optimiser steps.
 
     When a process group of several ranks is initialised and ``student`` is not already wrapped in
     DDP, the student and the method are wrapped together in DistributedDataParallel.
@@ -83,8 +91,10 @@ class Distiller:
                  scheduler_interval: str = "epoch", run: RunFolder | None = None, precision: str = "auto",
                  grad_clip: float | None = None, log_every: int = 50, progress: bool = True,
                  is_main: bool | None = None, resume_advice: str = "lower the learning rate and continue from the "
-                                                                   "last checkpoint with --resume RUN_DIR"):
+                                                                   "last checkpoint with --resume RUN_DIR",
+                 lookahead: Lookahead | None = None):
         self.student, self.method, self.optimizer = student, method, optimizer
+        self.lookahead = lookahead
         self.teacher, self.scheduler, self.scheduler_interval = teacher, scheduler, scheduler_interval
         self.device, self.run, self.precision = device, run, precision
         self.grad_clip, self.log_every, self.progress = grad_clip, log_every, progress
@@ -119,6 +129,8 @@ class Distiller:
         }
         if self.scheduler is not None:
             state["scheduler"] = self.scheduler.state_dict()
+        if self.lookahead is not None:
+            state["lookahead"] = self.lookahead.state_dict()
         if torch.cuda.is_available():
             state["cuda_rng"] = torch.cuda.get_rng_state_all()
         return state
@@ -129,6 +141,12 @@ class Distiller:
         unwrap(self.student).load_state_dict(state["student"])
         self.method.load_state_dict(state["method"])
         load_optimizer_state(self.optimizer, state["optimizer"])
+        if self.lookahead is not None:
+            if "lookahead" in state:
+                self.lookahead.load_state_dict(state["lookahead"])
+            else:  # a run saved without one: the average starts from the resumed weights
+                self.lookahead = Lookahead(self.lookahead.modules, self.lookahead.total_steps,
+                                           self.lookahead.every, self.lookahead.base)
         if self.scheduler is not None and "scheduler" in state:
             self._replay_schedule(state["scheduler"]["last_epoch"])
         self.epoch, self.global_step = state["epoch"], state["global_step"]
@@ -188,6 +206,8 @@ class Distiller:
         if self.scheduler is not None and self.scheduler_interval == "step":
             self.scheduler.step()
         self.global_step += 1
+        if self.lookahead is not None:
+            self.lookahead.step(self.global_step)
         return {"loss": loss.detach(), **{k: v.detach() for k, v in terms.items()}}
 
     def fit(self, train_loader, epochs: int, evaluate: Callable[[int], dict] | None = None,
@@ -201,6 +221,8 @@ class Distiller:
         while self.epoch < epochs:
             record = self._train_epoch(train_loader, epochs)
             self.epoch += 1
+            if self.lookahead is not None and self.global_step >= self.lookahead.total_steps:
+                self.lookahead.finish()  # the weights become the average, once, before evaluation and last.pt
             if self.scheduler is not None and self.scheduler_interval == "epoch":
                 self.scheduler.step()
             if evaluate is not None:

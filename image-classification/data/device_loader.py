@@ -16,6 +16,11 @@ with ``dy, dx ~ U{0..2*pad}`` and ``flip ~ Bernoulli(1/2)`` per image, which is 
 permuting to (N, C, H, W) gives channels_last strides for free, which is what cuDNN's fastest
 convolution kernels want under bf16 (kept on CUDA; on the CPU the batch is made contiguous NCHW).
 
+Flips: ``flip_mode="random"`` draws each image's flip afresh every epoch. ``"alternate"`` is airbench's
+alternating flip: epoch 0 draws them as above, and in epoch ``e > 0`` image i is mirrored iff its epoch-0 flip
+XOR ``e`` is odd, so every image is seen mirrored exactly every other epoch (the marginal of each epoch is still
+Bernoulli(1/2); what changes is that two consecutive epochs never repeat an image's orientation).
+
 Order and augmentation are pure functions of ``(seed, epoch)``: the permutation is
 ``EpochShuffleSampler``'s (``torch.randperm(N)`` from ``seed + epoch``) and the crop/flip of image i
 depends on i, not on where it falls, so a resumed run and a run on any number of ranks see the same
@@ -42,6 +47,9 @@ from torchvision import transforms as T
 
 from kd.common.utils import distributed
 from kd.common.utils.errors import ConfigError
+
+FLIP_MODES = ("random", "alternate")
+"""``data.flip``: each epoch's flips drawn afresh, or airbench's alternating flip (see the module docstring)."""
 
 
 def as_uint8_nhwc(images: Tensor | np.ndarray) -> Tensor:
@@ -93,6 +101,7 @@ class DeviceImageLoader:
         batch_size: images per batch on this rank.
         mean, std: per-channel normalisation statistics (on the [0, 1] scale).
         augment: random crop after zero-padding by ``pad`` pixels, plus horizontal flip if ``flip``.
+        flip_mode: ``random`` (a fresh flip per image and epoch) or ``alternate`` (airbench's alternating flip).
         shuffle: a new order each epoch (``set_epoch``); ``False`` keeps 0..N-1.
         teacher_logits: ``(N, C)`` offline logits of the plain images, yielded as the batch's third item.
         views: an augmentation-aware logit cache; replaces random augmentation by its labelled views.
@@ -102,9 +111,10 @@ class DeviceImageLoader:
 
     def __init__(self, images: Tensor | np.ndarray, labels: Tensor | np.ndarray | Sequence[int], batch_size: int, *,
                  device: torch.device | str = "cpu", mean: Sequence[float], std: Sequence[float],
-                 augment: bool = False, pad: int = 4, flip: bool = True, shuffle: bool = False,
-                 drop_last: bool = False, seed: int = 0, teacher_logits: Tensor | None = None, views=None,
-                 num_replicas: int | None = None, rank: int | None = None, channels_last: bool | None = None):
+                 augment: bool = False, pad: int = 4, flip: bool = True, flip_mode: str = "random",
+                 shuffle: bool = False, drop_last: bool = False, seed: int = 0, teacher_logits: Tensor | None = None,
+                 views=None, num_replicas: int | None = None, rank: int | None = None,
+                 channels_last: bool | None = None):
         self.device = torch.device(device)
         pixels = as_uint8_nhwc(images)
         self.dataset_size, self.height, self.width, channels = pixels.shape
@@ -116,7 +126,9 @@ class DeviceImageLoader:
         self.pad = pad if (augment or views is not None) else 0
         self.padded = pad_pixels(pixels.to(self.device), self.pad)
         self.scale, self.shift = normalizer(mean, std, self.device)
-        self.batch_size, self.augment, self.flip = batch_size, augment, flip
+        if flip_mode not in FLIP_MODES:
+            raise ConfigError(f"data.flip must be one of {', '.join(FLIP_MODES)}, not {flip_mode!r}")
+        self.batch_size, self.augment, self.flip, self.flip_mode = batch_size, augment, flip, flip_mode
         self.shuffle, self.drop_last, self.seed = shuffle, drop_last, seed
         self.teacher_logits = teacher_logits.to(self.device) if teacher_logits is not None else None
         self.mean, self.std = tuple(mean), tuple(std)
@@ -139,15 +151,10 @@ class DeviceImageLoader:
 
     def epoch_plan(self) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
         """This rank's ``(index, dy, dx, flip, view)`` for the epoch, on the device (view is -1 without a cache)."""
-        g = epoch_generator(self.seed, self.epoch)
         n = self.dataset_size
-        order = torch.randperm(n, generator=g) if self.shuffle else torch.arange(n)
-        if self.augment and self.views is None:
-            dy, dx = torch.randint(0, 2 * self.pad + 1, (2, n), generator=g)
-            flip = torch.randint(0, 2, (n,), generator=g).bool() if self.flip else torch.zeros(n, dtype=torch.bool)
-        else:
-            dy = dx = torch.full((n,), self.pad)
-            flip = torch.zeros(n, dtype=torch.bool)
+        order, dy, dx, flip = self._draws(self.epoch)
+        if self.flip_mode == "alternate" and self.epoch > 0 and self.augment and self.flip and self.views is None:
+            flip = self._draws(0)[3] ^ (self.epoch % 2 == 1)
         if self.num_replicas > 1:
             order = torch.cat([order, order[: self.per_rank * self.num_replicas - n]])[self.rank :: self.num_replicas]
         order = order.to(self.device)
@@ -157,6 +164,20 @@ class DeviceImageLoader:
             dy, dx, flip = self.views.crop_flip_of(order, view)
             return order, dy, dx, flip, view
         return order, dy.to(self.device)[order], dx.to(self.device)[order], flip.to(self.device)[order], view
+
+    def _draws(self, epoch: int) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """``(order, dy, dx, flip)`` over all N images (before sharding) drawn from ``epoch``'s generator; each
+        image's crop and fresh flip, indexed by the image."""
+        g = epoch_generator(self.seed, epoch)
+        n = self.dataset_size
+        order = torch.randperm(n, generator=g) if self.shuffle else torch.arange(n)
+        if self.augment and self.views is None:
+            dy, dx = torch.randint(0, 2 * self.pad + 1, (2, n), generator=g)
+            flip = torch.randint(0, 2, (n,), generator=g).bool() if self.flip else torch.zeros(n, dtype=torch.bool)
+        else:
+            dy = dx = torch.full((n,), self.pad)
+            flip = torch.zeros(n, dtype=torch.bool)
+        return order, dy, dx, flip
 
     def __iter__(self) -> Iterator[tuple[Tensor, ...]]:
         order, dy, dx, flip, view = self.epoch_plan()
@@ -334,17 +355,19 @@ def resizes_crops(dataset) -> bool:
     return any(isinstance(step, T.RandomResizedCrop) for step in _transforms(base))
 
 
-def device_resident(data, device: torch.device, seed: int = 0):
+def device_resident(data, device: torch.device, seed: int = 0, flip_mode: str = "random"):
     """A :class:`~kd.vision.data.VisionData` whose loaders are DeviceImageLoaders over the same images.
 
     Same images, labels, normalisation, crop padding and flip as the DataLoader path (read from the
     data sets' transforms), same batch sizes, same sharding; only where the work happens changes.
+    ``flip_mode`` (``data.flip``): ``random`` as the DataLoader path, or ``alternate``, which only this loader does.
     """
     train_x, train_y = uint8_arrays(data.splits.train_plain)
     test_x, test_y = uint8_arrays(data.splits.test)
     mean, std = normalisation_of(data.splits.test)
     pad, flip = augmentation_of(data.splits.train)
     train = DeviceImageLoader(train_x, train_y, data.train_loader.batch_size, device=device, mean=mean, std=std,
-                              augment=bool(pad or flip), pad=pad, flip=flip, shuffle=True, seed=seed)
+                              augment=bool(pad or flip), pad=pad, flip=flip, flip_mode=flip_mode, shuffle=True,
+                              seed=seed)
     test = DeviceImageLoader(test_x, test_y, data.test_loader.batch_size, device=device, mean=mean, std=std)
     return dataclasses.replace(data, train_loader=train, test_loader=test)

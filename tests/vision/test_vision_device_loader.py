@@ -95,6 +95,41 @@ def test_order_and_augmentation_depend_only_on_seed_and_epoch():
     assert dl.epoch_plan()[0].tolist() == list(sampler)
 
 
+def per_image_flips(dl, epoch):
+    """The flip of image i in ``epoch`` (epoch_plan gives them in batch order)."""
+    dl.set_epoch(epoch)
+    order, _, _, flip, _ = dl.epoch_plan()
+    out = torch.empty_like(flip)
+    out[order] = flip
+    return out
+
+
+def test_random_flips_are_the_draws_of_seed_plus_epoch():
+    """``flip: random`` (the default) is unchanged: after the order and the crops, the generator of seed + epoch
+    draws one Bernoulli(1/2) per image."""
+    images, labels = pixels(n=32)
+    dl = loader(images, labels, augment=True, pad=2, shuffle=True, seed=5)
+    for epoch in range(3):
+        g = torch.Generator().manual_seed(5 + epoch)
+        torch.randperm(32, generator=g), torch.randint(0, 5, (2, 32), generator=g)
+        assert torch.equal(per_image_flips(dl, epoch), torch.randint(0, 2, (32,), generator=g).bool())
+
+
+def test_alternating_flip_mirrors_each_image_every_other_epoch():
+    images, labels = pixels(n=32)
+    random = loader(images, labels, augment=True, pad=2, shuffle=True, seed=5)
+    alternate = loader(images, labels, augment=True, pad=2, shuffle=True, seed=5, flip_mode="alternate")
+    first = per_image_flips(alternate, 0)
+    assert torch.equal(first, per_image_flips(random, 0)) and 0 < int(first.sum()) < 32  # epoch 0: random
+    assert torch.equal(per_image_flips(alternate, 1), ~first)
+    assert torch.equal(per_image_flips(alternate, 2), first)
+    assert torch.equal(per_image_flips(alternate, 3), ~first)
+    alternate.set_epoch(1), random.set_epoch(1)  # order and crops are still drawn afresh each epoch
+    assert all(torch.equal(a, b) for a, b in zip(alternate.epoch_plan()[:3], random.epoch_plan()[:3]))
+    with pytest.raises(ConfigError, match="data.flip must be one of random, alternate, not 'sometimes'"):
+        loader(images, labels, flip_mode="sometimes")
+
+
 def test_ranks_split_the_epoch_and_see_the_same_augmentation():
     images, labels = pixels(n=11)
     whole = loader(images, labels, augment=True, shuffle=True, seed=1, batch_size=3)

@@ -133,6 +133,19 @@ def test_resume_after_interruption(tmp_path, teacher_checkpoint, monkeypatch):
     assert [r["epoch"] for r in history] == [1, 2]
 
 
+def test_a_teacher_with_lookahead_saves_the_average(tmp_path):
+    """teacher.lookahead reaches the teacher's Distiller: its last.pt carries the finished average, and the saved
+    model is that average (the weights became it after the last step)."""
+    train_teacher.main(["--config", "digits_cnn_mlp", "--runs-dir", str(tmp_path), "teacher.epochs=1",
+                        "teacher.lookahead.every=3"])
+    checkpoints = only_run(tmp_path) / "teacher" / "checkpoints"
+    last, model = safe_load(checkpoints / "last.pt"), safe_load(checkpoints / "model.pt")["state_dict"]
+    assert last["lookahead"]["finished"]
+    for name, ema in last["lookahead"]["ema"].items():
+        key = name.split(".", 1)[1]
+        assert torch.equal(model[key], ema) and torch.equal(last["student"][key], ema), key
+
+
 class NaNAtStep(DistillationMethod):
     """Cross-entropy that turns NaN at the given optimiser step (a stand-in for a diverging run)."""
 
@@ -194,6 +207,14 @@ def run_cli(module, argv, capsys) -> tuple[int, str]:
     (["method.name=dkd"], "error: method.name=dkd needs the label of every image it distils on"),
     (["student.labelled_fraction=0"], "error: student.labelled_fraction must be in (0, 1], got 0"),
     (["distill.transfer_set=some"], "error: unknown distill.transfer_set 'some'"),
+    (["teacher.lookahead={every: 5, bse: 0.9}"], "error: unknown config key 'teacher.lookahead.bse'; did you mean "
+                                                 "'teacher.lookahead.base'?"),
+    (["student.lookahead.evry=5"], "error: unknown config key 'student.lookahead.evry'; did you mean "
+                                   "'student.lookahead.every'?"),
+    (["data.flip=sometimes"], "error: data.flip must be one of random, alternate, not 'sometimes'"),
+    (["data.flip=alternate", "data.in_memory=false"], "error: data.flip=alternate is done by the in-memory loader "
+                                                      "only, and these images are not in memory: set "
+                                                      "data.in_memory=true, or data.flip=random"),
 ])
 def test_user_errors_are_one_line(tmp_path, capsys, overrides, expected):
     code, err = run_cli(distill, ["--config", "digits_cnn_mlp", "--runs-dir", str(tmp_path), *overrides], capsys)
