@@ -21,6 +21,18 @@ def torchrun():
     return command
 
 
+@pytest.fixture
+def one_torch_thread():
+    """Run the test on one torch thread, restored afterwards: tiny models take many small steps, and a second
+    thread only adds overhead (several times slower on 2 busy cores); the RL scripts run so too (``threads: 1``)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="session")
 def torch_compile_works():
     """Skip a test when this machine cannot compile with ``torch.compile`` (inductor needs a C++ compiler
