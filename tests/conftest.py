@@ -1,9 +1,12 @@
 """Fixtures shared by the domains' tests."""
+import importlib.util
 import os
 import sys
+from pathlib import Path
 
 import pytest
 
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 LAUNCHER_VARIABLES = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
 
 
@@ -31,6 +34,20 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def load_benchmark(monkeypatch):
+    """``load_benchmark(name)``: the module ``benchmarks/<name>.py``, imported by path (``benchmarks/`` is no package;
+    it goes on ``sys.path`` for the test, as the scripts import their ``timing`` helper as a sibling)."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+
+    def load(name: str):
+        spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCHMARKS / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    return load
 
 
 @pytest.fixture(scope="session")
