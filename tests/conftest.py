@@ -1,9 +1,12 @@
 """Fixtures shared by the domains' tests."""
+import importlib.util
 import os
 import sys
+from pathlib import Path
 
 import pytest
 
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 LAUNCHER_VARIABLES = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
 
 
@@ -19,6 +22,32 @@ def torchrun():
         env.pop(name, None)
     command.env = env
     return command
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Run the test on one torch thread, restored afterwards: tiny models take many small steps, and a second
+    thread only adds overhead (several times slower on 2 busy cores); the RL scripts run so too (``threads: 1``)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def load_benchmark(monkeypatch):
+    """``load_benchmark(name)``: the module ``benchmarks/<name>.py``, imported by path (``benchmarks/`` is no package;
+    it goes on ``sys.path`` for the test, as the scripts import their ``timing`` helper as a sibling)."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+
+    def load(name: str):
+        spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCHMARKS / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    return load
 
 
 @pytest.fixture(scope="session")

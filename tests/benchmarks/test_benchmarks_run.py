@@ -3,32 +3,15 @@
 No figure is asserted on (timings do not belong in tests): each script must finish, print its table and
 write its JSON with one entry per loop.
 """
-import importlib.util
 import json
 import textwrap
-from pathlib import Path
 
 import pytest
 import torch
 
-BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 
-
-@pytest.fixture
-def bench(monkeypatch):
-    """Import ``benchmarks/<name>.py`` by path (the scripts import their ``timing`` helper as a sibling)."""
-    monkeypatch.syspath_prepend(str(BENCHMARKS))
-
-    def load(name: str):
-        spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCHMARKS / f"{name}.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
-    return load
-
-
-def test_vision_throughput_times_reference_online_and_offline(bench, tmp_path, capsys):
-    out = bench("vision_throughput").main([
+def test_vision_throughput_times_reference_online_and_offline(load_benchmark, tmp_path, capsys):
+    out = load_benchmark("vision_throughput").main([
         "--device", "cpu", "--teacher", "small_cnn", "--student", "small_cnn", "--num-classes", "10",
         "--batch-size", "4", "--warmup", "1", "--steps", "2", "--workers", "0", "--views", "2",
         "--json", str(tmp_path / "vision.json")])
@@ -38,7 +21,7 @@ def test_vision_throughput_times_reference_online_and_offline(bench, tmp_path, c
     assert "vs reference" in capsys.readouterr().out
 
 
-def test_time_to_accuracy_trains_teacher_then_student(bench, tmp_path):
+def test_time_to_accuracy_trains_teacher_then_student(load_benchmark, tmp_path):
     fake = tmp_path / "cifar10_jpeg.py"  # stands in for ../shared/data/cifar10_jpeg.py: same load_arrays()
     fake.write_text(textwrap.dedent("""
         import numpy as np
@@ -48,7 +31,7 @@ def test_time_to_accuracy_trains_teacher_then_student(bench, tmp_path):
             images = lambda n: rng.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8)
             return images(64), rng.integers(0, 10, 64), images(20), rng.integers(0, 10, 20), [str(c) for c in range(10)]
     """))
-    summary = bench("time_to_accuracy").main([
+    summary = load_benchmark("time_to_accuracy").main([
         "--cifar10", str(fake), "--device", "cpu", "--teacher", "small_cnn", "--student", "small_cnn",
         "--teacher-epochs", "2", "--student-epochs", "1", "--batch-size", "8", "--offline", "--views", "2",
         "--runs-dir", str(tmp_path / "runs"), "--json", str(tmp_path / "tta.json")])
@@ -58,12 +41,12 @@ def test_time_to_accuracy_trains_teacher_then_student(bench, tmp_path):
 
 
 @pytest.mark.parametrize("model", ["small_bert", "minilm"])
-def test_nlp_throughput_compares_padded_bucketed_and_bf16(bench, tmp_path, model):
+def test_nlp_throughput_compares_padded_bucketed_and_bf16(load_benchmark, tmp_path, model):
     from kd.common.utils.device import fast_bf16
 
     sst2 = tmp_path / "train.tsv"
     sst2.write_text("sentence\tlabel\n" + "".join(f"{'good ' * (1 + i % 7)}film\t{i % 2}\n" for i in range(64)))
-    out = bench("nlp_throughput").main([
+    out = load_benchmark("nlp_throughput").main([
         "--device", "cpu", "--sst2", str(sst2), "--model", model, "--batch-size", "8", "--hidden", "32",
         "--layers", "1", "--heads", "2", "--warmup", "1", "--steps", "2", "--json", str(tmp_path / "nlp.json")])
     assert json.loads((tmp_path / "nlp.json").read_text()) == out

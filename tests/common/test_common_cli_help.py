@@ -3,7 +3,6 @@ script) prints its usage and exits 0 (a "%" in a help string, for one, makes arg
 with ``--dry-run`` each one checks its inputs, prints the resolved config as YAML and exits 0 having created
 nothing."""
 import importlib
-import importlib.util
 import json
 import pkgutil
 from pathlib import Path
@@ -40,11 +39,8 @@ def test_help_of_every_script(name, capsys):
 
 
 @pytest.mark.parametrize("name", benchmark_scripts())
-def test_help_of_every_benchmark(name, capsys, monkeypatch):
-    monkeypatch.syspath_prepend(str(BENCHMARKS))  # the scripts import their timing helper as a sibling
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCHMARKS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+def test_help_of_every_benchmark(name, capsys, load_benchmark):
+    module = load_benchmark(name)  # tests/conftest.py
     with pytest.raises(SystemExit) as exit_info:
         module.main(["--help"])
     assert exit_info.value.code == 0 and capsys.readouterr().out.startswith("usage: ")

@@ -62,13 +62,3 @@ def energy_pumping_teacher() -> ActorCritic:
         policy.actor[2].weight.fill_(1.0)
         policy.actor[2].bias.zero_()
     return policy.eval()
-
-
-@pytest.fixture
-def one_torch_thread():
-    """Run on one thread, as the RL scripts do (``threads: 1``): tiny networks take many small steps,
-    and a second thread only adds overhead (several times slower on 2 busy cores)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)

@@ -13,7 +13,7 @@ from kd.rl.student_model import build_student, size_report
 
 CARTPOLE = {"name": "cartpole", "kwargs": {}}
 TRAINING = StudentTraining(lr=1e-2, batch_size=128, updates_per_iteration=16)
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/conftest.py
 
 
 @pytest.mark.parametrize("data", ["teacher", "student", "mix"])

@@ -22,15 +22,6 @@ from kd.vision.model_registry import build_model
 CPU = torch.device("cpu")
 
 
-@pytest.fixture
-def one_thread():
-    """One torch thread for the test (tiny models run slower on two), restored afterwards."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def shifted(labels: torch.Tensor) -> torch.Tensor:
     """The teacher's labelling: digit y is called (y + 1) mod 10, a permutation without a fixed point."""
     return (labels + 1) % 10

@@ -21,7 +21,7 @@ from kd.vision.model_registry import build_model
 CIFAR_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 
 
-pytestmark = pytest.mark.usefixtures("one_thread")  # tests/vision/conftest.py
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/conftest.py
 
 
 def write_tiny_cifar10(root: Path, per_batch: int = 4, n_test: int = 6) -> Path:

@@ -23,7 +23,7 @@ CPU = torch.device("cpu")
 EPOCHS = 12
 
 
-pytestmark = pytest.mark.usefixtures("one_thread")  # tests/vision/conftest.py
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/conftest.py
 
 
 def distil(digits, teacher, name, **kwargs):

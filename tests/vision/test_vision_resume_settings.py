@@ -9,7 +9,7 @@ from kd.common.utils.checkpoint import safe_load
 from kd.vision.scripts import distill
 
 
-pytestmark = pytest.mark.usefixtures("one_thread")  # tests/vision/conftest.py
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/conftest.py
 
 
 def test_a_diverging_run_is_reported_and_resumes_at_the_lower_rate(tmp_path, capsys, shifted_teacher):
