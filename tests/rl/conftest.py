@@ -1,9 +1,11 @@
 """Fixtures for the RL tests: hand-made teachers that need no training."""
 import math
+from pathlib import Path
 
 import pytest
 import torch
 
+from kd.rl.teacher_model import save_policy
 from kd.rl.teacher_model.networks import ActorCritic
 
 # push right when 0.1 x + 0.5 x_dot + theta + 0.5 theta_dot > 0: a linear controller that scores 500
@@ -26,6 +28,13 @@ def _linear_controller(cart_target: float) -> ActorCritic:
 def linear_cartpole_teacher() -> ActorCritic:
     """The controller centred on x = 0: it balances the pole for all 500 steps."""
     return _linear_controller(0.0)
+
+
+@pytest.fixture(scope="session")
+def teacher_pt(tmp_path_factory, linear_cartpole_teacher) -> Path:
+    """A teacher checkpoint for the cartpole preset: the hand-made linear controller."""
+    return save_policy(linear_cartpole_teacher, tmp_path_factory.mktemp("teacher") / "model.pt",
+                       {"name": "cartpole", "kwargs": {}}, algo="ppo")
 
 
 @pytest.fixture(scope="session")

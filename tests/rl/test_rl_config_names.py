@@ -5,7 +5,6 @@ training settings are in its own section beside its network (``student.lr``, ``s
 (``learning_rate``, ``eval``, ``distill.lr`` ...) are refused in one line naming the new one, on the command line, in
 a preset and in a resumed run's saved config; the new names reach the optimisers and the sampler, and kickstarting,
 which trains by PPO, refuses the student's training settings rather than ignore them."""
-from pathlib import Path
 
 import pytest
 import torch
@@ -15,7 +14,6 @@ from kd.common.utils.cli import DRY_RUN_HEADER, main_entry
 from kd.rl.distillation import policy_distillation
 from kd.rl.run_setup import DEFAULT_CONFIG
 from kd.rl.scripts import distill, train_teacher
-from kd.rl.teacher_model import save_policy
 
 CARTPOLE = DEFAULT_CONFIG.with_name("cartpole.yaml")
 
@@ -34,13 +32,6 @@ def record_adam(monkeypatch):
     def adam(params, lr, **kwargs):
         raise OptimiserBuilt(lr)
     monkeypatch.setattr(torch.optim, "Adam", adam)
-
-
-@pytest.fixture(scope="module")
-def teacher_pt(tmp_path_factory, linear_cartpole_teacher) -> Path:
-    """A teacher checkpoint for the cartpole preset: the hand-made linear controller."""
-    return save_policy(linear_cartpole_teacher, tmp_path_factory.mktemp("teacher") / "model.pt",
-                       {"name": "cartpole", "kwargs": {}}, algo="ppo")
 
 
 def refused(capsys, *argv: str, script=train_teacher) -> str:

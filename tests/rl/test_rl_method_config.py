@@ -15,16 +15,8 @@ from kd.rl.distillation.methods import METHODS, checked_method_name, method_sett
 from kd.rl.run_setup import DEFAULT_CONFIG, load_rl_config
 from kd.rl.scripts import distill
 from kd.rl.scripts.distill import refuse_policy_distillation_keys
-from kd.rl.teacher_model import save_policy
 
 CONFIG = DEFAULT_CONFIG.with_name("cartpole.yaml")
-
-
-@pytest.fixture(scope="module")
-def teacher_pt(tmp_path_factory, linear_cartpole_teacher) -> Path:
-    """A teacher checkpoint for the cartpole preset: the hand-made linear controller."""
-    return save_policy(linear_cartpole_teacher, tmp_path_factory.mktemp("teacher") / "model.pt",
-                       {"name": "cartpole", "kwargs": {}}, algo="ppo")
 
 
 def refused(runs: Path, capsys, *argv: str) -> str:
