@@ -100,7 +100,7 @@ def test_specialist_starts_from_the_generalist_and_its_loss_is_the_mapped_kd():
     assert math.isclose(method.weights["kd"], 0.5)
 
 
-def test_specialist_learns_the_generalists_merged_soft_targets(digits, shifted_teacher):
+def test_specialist_learns_the_generalists_merged_soft_targets(digits, shifted_teacher, one_torch_thread):
     """A specialist for {3, 4} + dustbin (at T = 1), trained on true labels and a generalist that calls digit y "y+1":
     on the digits where the two disagree (2 -> "3", 3 -> "4", 4 -> "5" = dustbin) it follows the generalist.
     Fails when the specialist's KD term is switched off (it then learns the mapped labels)."""
@@ -109,8 +109,6 @@ def test_specialist_learns_the_generalists_merged_soft_targets(digits, shifted_t
     from kd.vision.model_registry import build_model
 
     generalist, _ = shifted_teacher
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
     seed_everything(1)
     classes = [3, 4]
     specialist = build_model("small_cnn", len(classes) + 1, in_channels=1, image_size=8)
@@ -120,7 +118,6 @@ def test_specialist_learns_the_generalists_merged_soft_targets(digits, shifted_t
               teacher=generalist, progress=False).fit(digits.train_loader, 20)
     logits, labels = predict(specialist.eval(), digits.test_loader, torch.device("cpu"))
     generalist_logits, _ = predict(generalist, digits.test_loader, torch.device("cpu"))
-    torch.set_num_threads(threads)
     says = logits.argmax(-1)
     generalist_says = merge_log_probs(F.log_softmax(generalist_logits, -1), classes).argmax(-1)
     labels_say = group_labels(labels, classes, 10)
