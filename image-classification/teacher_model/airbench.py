@@ -24,8 +24,8 @@ a triangular per-step schedule, 15 epochs, crops after 2 pixels of zero padding,
 (``data.flip: alternate``, data/device_loader.py)) is ``configs/cifar10_airbench_resnet8.yaml``'s teacher section.
 Unlike airbench, no progressive freezing of the whitening bias (here the whitening filters are frozen and their
 bias trains throughout); ``clean_airbench`` (airbench without the lookahead and the freezing) reaches 93.97 % on
-a GPU. Here, on the JPEG copy of CIFAR-10 in bf16 on a CPU, it reaches 90.94 % in 15 epochs (90.09 % without the
-lookahead EMA and the alternating flip; RESEARCH.md).
+a GPU. Here, on the JPEG copy of CIFAR-10 in bf16 on a CPU, it reaches 90.89 ± 0.08 % in 15 epochs over 2 seeds
+(seed 0: 90.09 % without the lookahead EMA and the alternating flip; RESEARCH.md).
 
 ``feats`` (``return_features=True``) = the output of each conv group (after its last GELU) + the pooled
 embedding; the classifier reads that embedding through ``pool``, like every model here.
