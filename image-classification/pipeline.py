@@ -47,7 +47,7 @@ from kd.vision.data import label_images, make_loader
 from kd.vision.data.soft_labels import LABEL_BATCH
 from kd.vision.data.labelled import WithLabels, dataset_labels, labelled_indices, masked_labels
 from kd.vision.data.augmentation_cache import labelled_views_loader
-from kd.vision.data.device_loader import FLIP_MODES, device_resident, wants_in_memory
+from kd.vision.data.device_loader import check_flip_mode, device_resident, wants_in_memory
 from kd.vision.methods import METHODS
 from kd.vision.methods.registry import SUPPLIED, WHAT
 from kd.vision.model_registry import MODELS, build_model, image_size_arg
@@ -141,8 +141,7 @@ def check_names(cfg: dict) -> None:
         check_training_section(cfg[section], section)
     check_method_sections(cfg, METHODS, WHAT, SUPPLIED)
     DISTILL_MODES.get(cfg["distill"]["mode"])
-    if cfg["data"]["flip"] not in FLIP_MODES:
-        raise ConfigError(f"data.flip must be one of {', '.join(FLIP_MODES)}, not {cfg['data']['flip']!r}")
+    check_flip_mode(cfg["data"]["flip"])
     check_labelled_part(cfg)
 
 

@@ -52,6 +52,12 @@ FLIP_MODES = ("random", "alternate")
 """``data.flip``: each epoch's flips drawn afresh, or airbench's alternating flip (see the module docstring)."""
 
 
+def check_flip_mode(mode: str) -> None:
+    """A one-line ConfigError unless ``mode`` (``data.flip``) is one of :data:`FLIP_MODES`."""
+    if mode not in FLIP_MODES:
+        raise ConfigError(f"data.flip must be one of {', '.join(FLIP_MODES)}, not {mode!r}")
+
+
 def as_uint8_nhwc(images: Tensor | np.ndarray) -> Tensor:
     """``(N, H, W, C)`` or ``(N, H, W)`` uint8 pixels (numpy or torch) as a ``(N, H, W, C)`` uint8 tensor."""
     images = torch.as_tensor(images)
@@ -126,8 +132,7 @@ class DeviceImageLoader:
         self.pad = pad if (augment or views is not None) else 0
         self.padded = pad_pixels(pixels.to(self.device), self.pad)
         self.scale, self.shift = normalizer(mean, std, self.device)
-        if flip_mode not in FLIP_MODES:
-            raise ConfigError(f"data.flip must be one of {', '.join(FLIP_MODES)}, not {flip_mode!r}")
+        check_flip_mode(flip_mode)
         self.batch_size, self.augment, self.flip, self.flip_mode = batch_size, augment, flip, flip_mode
         self.shuffle, self.drop_last, self.seed = shuffle, drop_last, seed
         self.teacher_logits = teacher_logits.to(self.device) if teacher_logits is not None else None
