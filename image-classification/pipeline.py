@@ -519,6 +519,13 @@ def distil_offline(exp, teacher, teacher_checkpoint, student, method, teacher_te
 
 @DISTILL_MODES.register("guide")
 def distil_guide(exp, teacher, teacher_checkpoint, student, method, teacher_test_logits) -> Path:
+    """``distill.rounds`` rounds of teacher epochs, relabelling and student epochs (the module docstring).
+
+    Each model has one Distiller over all its rounds, so its lr schedule and its ``lookahead`` span the whole run:
+    the average is updated on, round after round, and the weights become it once, after the last round's last step.
+    The teacher's Distiller is built first, while the teacher is trainable: its optimiser and Lookahead take the
+    parameters that require gradients then, and the student's Distiller freezes the teacher (as between rounds, when
+    it relabels); the Lookahead keeps tracking it frozen (:mod:`kd.common.engine.lookahead`)."""
     d, t_section, s_section = exp.cfg["distill"], exp.cfg["teacher"], exp.cfg["student"]
     rounds, t_per, s_per = d["rounds"], d["teacher_epochs_per_round"], d["student_epochs_per_round"]
     teacher.requires_grad_(True)
