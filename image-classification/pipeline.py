@@ -92,11 +92,14 @@ class Experiment:
         return name if self.student_seed == self.seed else f"{name}-seed{self.student_seed}"
 
 
-# What a resumed run cannot change: its checkpoints and soft labels were made with these (load_run_config).
+# What a resumed run cannot change: its checkpoints and soft labels were made with these (load_run_config). The
+# lookahead settings too: last.pt's average was built with them (their ramp and the tensors it holds); and data.flip:
+# the alternating flip's epoch-0 draw decides every later epoch's flips.
 FIXED_ON_RESUME = ("seed", "data.name", "data.image_size", "data.test_fraction", "data.train_subset",
-                   "data.test_subset", "teacher.arch", "teacher.kwargs", "teacher.checkpoint", "teacher.optimizer",
-                   "student.arch", "student.kwargs", "student.optimizer", "student.labelled_fraction", "method",
-                   "methods", "distill.mode", "distill.transfer_set", "distill.views")
+                   "data.test_subset", "data.flip", "teacher.arch", "teacher.kwargs", "teacher.checkpoint",
+                   "teacher.optimizer", "teacher.lookahead", "student.arch", "student.kwargs", "student.optimizer",
+                   "student.lookahead", "student.labelled_fraction", "method", "methods", "distill.mode",
+                   "distill.transfer_set", "distill.views")
 # Mappings whose keys are free: an architecture's extra arguments, a method's loss-term weights, method_table's rows.
 OPEN_SECTIONS = ("teacher.kwargs", "student.kwargs", "methods.*.weights", "run.variants")
 # Keys of earlier versions, refused with their new names.
