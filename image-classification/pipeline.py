@@ -92,11 +92,14 @@ class Experiment:
         return name if self.student_seed == self.seed else f"{name}-seed{self.student_seed}"
 
 
-# What a resumed run cannot change: its checkpoints and soft labels were made with these (load_run_config).
+# What a resumed run cannot change: its checkpoints and soft labels were made with these (load_run_config). The
+# lookahead settings too: last.pt's average was built with them (their ramp and the tensors it holds); and data.flip:
+# the alternating flip's epoch-0 draw decides every later epoch's flips.
 FIXED_ON_RESUME = ("seed", "data.name", "data.image_size", "data.test_fraction", "data.train_subset",
-                   "data.test_subset", "teacher.arch", "teacher.kwargs", "teacher.checkpoint", "teacher.optimizer",
-                   "student.arch", "student.kwargs", "student.optimizer", "student.labelled_fraction", "method",
-                   "methods", "distill.mode", "distill.transfer_set", "distill.views")
+                   "data.test_subset", "data.flip", "teacher.arch", "teacher.kwargs", "teacher.checkpoint",
+                   "teacher.optimizer", "teacher.lookahead", "student.arch", "student.kwargs", "student.optimizer",
+                   "student.lookahead", "student.labelled_fraction", "method", "methods", "distill.mode",
+                   "distill.transfer_set", "distill.views")
 # Mappings whose keys are free: an architecture's extra arguments, a method's loss-term weights, method_table's rows.
 OPEN_SECTIONS = ("teacher.kwargs", "student.kwargs", "methods.*.weights", "run.variants")
 # Keys of earlier versions, refused with their new names.
@@ -519,6 +522,13 @@ def distil_offline(exp, teacher, teacher_checkpoint, student, method, teacher_te
 
 @DISTILL_MODES.register("guide")
 def distil_guide(exp, teacher, teacher_checkpoint, student, method, teacher_test_logits) -> Path:
+    """``distill.rounds`` rounds of teacher epochs, relabelling and student epochs (the module docstring).
+
+    Each model has one Distiller over all its rounds, so its lr schedule and its ``lookahead`` span the whole run:
+    the average is updated on, round after round, and the weights become it once, after the last round's last step.
+    The teacher's Distiller is built first, while the teacher is trainable: its optimiser and Lookahead take the
+    parameters that require gradients then, and the student's Distiller freezes the teacher (as between rounds, when
+    it relabels); the Lookahead keeps tracking it frozen (:mod:`kd.common.engine.lookahead`)."""
     d, t_section, s_section = exp.cfg["distill"], exp.cfg["teacher"], exp.cfg["student"]
     rounds, t_per, s_per = d["rounds"], d["teacher_epochs_per_round"], d["student_epochs_per_round"]
     teacher.requires_grad_(True)

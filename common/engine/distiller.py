@@ -144,9 +144,8 @@ class Distiller:
         if self.lookahead is not None:
             if "lookahead" in state:
                 self.lookahead.load_state_dict(state["lookahead"])
-            else:  # a run saved without one: the average starts from the resumed weights
-                self.lookahead = Lookahead(self.lookahead.modules, self.lookahead.total_steps,
-                                           self.lookahead.every, self.lookahead.base)
+            else:  # a run saved without one: the average starts from the resumed weights, of the tensors chosen
+                self.lookahead.restart()  # when it was built (a new Lookahead would leave out a model frozen now)
         if self.scheduler is not None and "scheduler" in state:
             self._replay_schedule(state["scheduler"]["last_epoch"])
         self.epoch, self.global_step = state["epoch"], state["global_step"]

@@ -14,7 +14,12 @@ end (average strongly). After the last step one final update with ``decay = 1`` 
 itself (:meth:`Lookahead.finish`). This is airbench94's scheme (Jordan 2024, "94% on CIFAR-10 in 3.29 Seconds
 on a Single GPU": ``every = 5``, ``base = 0.95``, the cube ramp and the final copy).
 
-Frozen parameters (``requires_grad=False``) are left out: they do not move, so averaging them changes nothing.
+Parameters frozen (``requires_grad=False``) when the Lookahead is built are left out: they do not move, so averaging
+them changes nothing. What is tracked is decided then, once: a model frozen *later* stays tracked. Guide mode
+(image-classification/pipeline.py) freezes its teacher between rounds to relabel the images while the teacher's
+Lookahead lives on across rounds: re-deciding at each update or at the final copy would skip the teacher's weights
+whenever they are frozen, and a Lookahead rebuilt while the teacher is frozen (at a resume, say) would hold none of
+them (:meth:`Lookahead.restart` restarts the average over the tensors chosen at construction instead).
 The :class:`~kd.common.engine.distiller.Distiller` calls :meth:`step` after each optimiser step and
 :meth:`finish` at the end of the epoch that reaches step ``T``; :meth:`state_dict` goes into its ``last.pt``, so
 ``--resume`` continues the same average.
@@ -59,19 +64,32 @@ class Lookahead:
         self.modules = [modules] if isinstance(modules, nn.Module) else list(modules)
         self.total_steps, self.every, self.base = max(1, int(total_steps)), every, float(base)
         self.finished = False
-        with torch.no_grad():
-            self.ema = {name: value.detach().clone() for name, value in self._live().items()}
+        self.ema = {name: value.clone() for name, value in self._float_state(skip_frozen=True).items()}
 
-    def _live(self) -> dict[str, Tensor]:
-        """The tracked tensors of the modules, by name (``<module index>.<state_dict key>``), sharing storage."""
-        live = {}
+    def _float_state(self, skip_frozen: bool = False) -> dict[str, Tensor]:
+        """The modules' float tensors by name (``<module index>.<state_dict key>``), sharing storage; with
+        ``skip_frozen`` without the parameters that do not require gradients now."""
+        state = {}
         for i, module in enumerate(self.modules):
             module = _unwrap(module)
-            frozen = {name for name, p in module.named_parameters() if not p.requires_grad}
+            frozen = {name for name, p in module.named_parameters() if not p.requires_grad} if skip_frozen else set()
             for name, value in module.state_dict(keep_vars=True).items():
                 if name not in frozen and torch.is_floating_point(value):
-                    live[f"{i}.{name}"] = value.detach()
-        return live
+                    state[f"{i}.{name}"] = value.detach()
+        return state
+
+    def _live(self) -> dict[str, Tensor]:
+        """The tracked tensors, sharing storage: those chosen at construction (the keys of ``ema``), whatever their
+        ``requires_grad`` is now (see the module docstring: guide mode's teacher is frozen between rounds)."""
+        state = self._float_state()
+        return {name: state[name] for name in self.ema}
+
+    @torch.no_grad()
+    def restart(self) -> None:
+        """The average starts again from the current weights (a run resumed from a checkpoint saved without one)."""
+        for name, w in self._live().items():
+            self.ema[name].copy_(w)
+        self.finished = False
 
     def decay(self, step: int) -> float:
         """The decay of the update after optimiser step ``step``: ``base ** every * min(1, step / T) ** 3``."""

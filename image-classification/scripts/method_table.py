@@ -62,9 +62,12 @@ from kd.vision.pipeline import (Experiment, build_arch, load_checked_model, load
                                 open_run, place, prepare_experiment, train_loader, train_stage)
 from kd.vision.scripts.report import collect_runs, write_table
 
-# What ``--resume`` cannot change: the finished runs of the table were made with these (load_run_config).
-FIXED_ON_RESUME = ("data.name", "data.image_size", "data.train_subset", "data.test_subset", "teacher.arch",
-                   "teacher.kwargs", "teacher.checkpoint", "student.arch", "student.kwargs", "student.optimizer")
+# What ``--resume`` cannot change: the finished runs of the table were made with these (load_run_config); an
+# interrupted run's last.pt holds a lookahead average built with its section's ``lookahead``, and its flips follow
+# ``data.flip`` (the alternating flip's epoch-0 draw decides the later epochs').
+FIXED_ON_RESUME = ("data.name", "data.image_size", "data.train_subset", "data.test_subset", "data.flip",
+                   "teacher.arch", "teacher.kwargs", "teacher.checkpoint", "teacher.lookahead", "student.arch",
+                   "student.kwargs", "student.optimizer", "student.lookahead")
 
 
 def row_method(cfg: dict, label: str) -> tuple[str, dict]:

@@ -91,10 +91,13 @@ def enriched_loader(dataset, labels: torch.Tensor, group: list[int], fraction: f
     return DataLoader(dataset, batch_size, sampler=ReplayedSampler(sampler, generator, seed)), sampled
 
 
-# What --resume cannot change: the generalist, the groups and the finished specialists were made with these.
+# What --resume cannot change: the generalist, the groups and the finished specialists were made with these
+# (``teacher`` covers the generalist's lookahead; a specialist's last.pt holds an average built with
+# ``student.lookahead``; ``data.flip``: the alternating flip's epoch-0 draw decides the later epochs').
 FIXED_ON_RESUME = ("seed", "data.name", "data.image_size", "data.test_fraction", "data.train_subset",
-                   "data.test_subset", "teacher", "student.arch", "student.kwargs", "student.optimizer",
-                   "methods.specialist", "specialists.groups", "specialists.n_groups", "specialists.enrich")
+                   "data.test_subset", "data.flip", "teacher", "student.arch", "student.kwargs", "student.optimizer",
+                   "student.lookahead", "methods.specialist", "specialists.groups", "specialists.n_groups",
+                   "specialists.enrich")
 
 
 def old_keys() -> dict[str, str]:

@@ -93,6 +93,31 @@ def test_it_averages_float_buffers_and_trained_weights_only():
     assert tracked == {"0.0.weight", "0.1.weight", "0.1.bias", "0.1.running_mean", "0.1.running_var"}
 
 
+def test_a_model_frozen_after_construction_stays_tracked():
+    """Guide mode freezes its teacher between rounds while the teacher's Lookahead lives on: what is averaged is
+    decided when the Lookahead is built, so an update or the final copy with the model frozen still covers it."""
+    model = Scalar(0.0)
+    lookahead = Lookahead(model, 4, every=2, base=0.5)
+    with torch.no_grad():
+        model.w.fill_(4.0)                     # trained, then frozen (to relabel, say)
+    model.requires_grad_(False)
+    lookahead.update(0.5)
+    assert set(lookahead.ema) == {"0.w"} and model.w.item() == lookahead.ema["0.w"].item() == 2.0
+    lookahead.load_state_dict(lookahead.state_dict())  # its own checkpoint, read back with the model frozen
+
+
+def test_resuming_a_run_saved_without_lookahead_starts_the_average_from_the_resumed_weights(tmp_path):
+    """The model frozen when its Distiller resumes (guide mode's teacher is): the restarted average still holds it."""
+    model, method = Scalar(), Climb()
+    plain = Distiller(model, method, torch.optim.SGD(model.parameters(), lr=1.0), device=torch.device("cpu"),
+                      precision="fp32", progress=False, run=RunFolder(tmp_path, tensorboard=False))
+    plain.fit(BATCHES, 1)                      # w = 3, and no average in last.pt
+    d = distiller(every=2, base=0.5, run=RunFolder(tmp_path, tensorboard=False), start=7.0)
+    d.student.requires_grad_(False)
+    assert d.try_resume()
+    assert d.student.w.item() == 3.0 and d.lookahead.ema["0.w"].item() == 3.0 and not d.lookahead.finished
+
+
 def test_config_values():
     assert lookahead_settings(None, "teacher.lookahead") is None
     assert lookahead_settings({"every": 0, "base": 0.95}, "teacher.lookahead") is None

@@ -1,14 +1,15 @@
 """Each vision method's own config section (``methods.<name>.<argument>``): default.yaml lists every constructor
 argument of every method, ``method.name`` picks a method and only its section reaches it, the sections are
 checked against the constructors, and method_table's rows are a method name or a variant of one. specialists reads
-the same schema (its generalist the teacher, its own keys the specialists: section) and refuses its old keys."""
+the same schema (its generalist the teacher, its own keys the specialists: section) and refuses its old keys. Every
+vision script's --resume refuses a change to the lookahead settings or data.flip."""
 import argparse
 import inspect
 import re
 
 import pytest
 
-from kd.common.utils.config import load_yaml
+from kd.common.utils.config import load_yaml, save_yaml
 from kd.common.utils.errors import ConfigError
 from kd.vision.methods import METHODS
 from kd.common.utils.method_sections import method_settings
@@ -160,3 +161,27 @@ def test_specialists_old_schema_in_a_preset_and_in_a_resumed_runs_saved_config(t
     with pytest.raises(ConfigError, match=rf"^config key 'generalist.arch' in {run / 'config.yaml'} \(a run of an "
                                           r"earlier version\) was renamed to teacher.arch$"):
         specialists_config(config=None, resume=str(run))
+
+
+RESUME_LOADERS = {
+    "pipeline": (lambda a: load_experiment_config(a), "digits_cnn_mlp"),
+    "method_table": (lambda a: method_table.load_table_config(a)[0], "cifar10_resnet32x4_resnet8x4"),
+    "specialists": (specialists.load_specialists_config, "specialists_digits"),
+}
+
+
+@pytest.mark.parametrize("script", list(RESUME_LOADERS))
+@pytest.mark.parametrize("override,refused", [
+    ("teacher.lookahead.every=5", "teacher.lookahead.every (0 -> 5)"),
+    ("student.lookahead.base=0.9", "student.lookahead.base (0.95 -> 0.9)"),
+    ("data.flip=alternate", "data.flip ('random' -> 'alternate')"),
+])
+def test_resume_cannot_change_the_lookahead_or_the_flip(tmp_path, script, override, refused):
+    """last.pt's lookahead average was built with the sections' lookahead settings, and the alternating flip's
+    epoch-0 draw decides every later epoch's flips: each vision script refuses a --resume that changes them."""
+    load, preset = RESUME_LOADERS[script]
+    save_yaml(load(args(config=preset)), tmp_path / "config.yaml")
+    resume = argparse.Namespace(config=None, overrides=[override], seed=None, resume=str(tmp_path))
+    with pytest.raises(ConfigError, match=rf"^--resume cannot change {re.escape(refused)}: the run's checkpoints"):
+        load(resume)
+    load(argparse.Namespace(config=None, overrides=[], seed=None, resume=str(tmp_path)))  # unchanged: resumes

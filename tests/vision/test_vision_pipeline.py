@@ -298,6 +298,52 @@ def test_guide_mode_resumes_mid_round(tmp_path, teacher_checkpoint, monkeypatch)
     assert list(rows.values())[1]["agreement"] > 80.0
 
 
+def test_guide_mode_lookahead_averages_once_over_all_rounds_and_resumes(tmp_path, teacher_checkpoint, monkeypatch):
+    """teacher.lookahead and student.lookahead in guide mode. The teacher is frozen between rounds (to relabel), yet
+    its average must keep every one of its weights; neither average is finished after round 1 (the weights become
+    the average once, after the last round); both saved models are their averages; and a run cut after round 1
+    resumes to the weights of an uninterrupted run. Fails when either lookahead is not applied (no average in
+    last.pt), is finished per round, or loses the teacher's weights while it is frozen."""
+    args = ["--config", "digits_cnn_mlp", f"teacher.checkpoint={teacher_checkpoint}", "distill.mode=guide",
+            "distill.rounds=2", "distill.teacher_epochs_per_round=1", "distill.student_epochs_per_round=1",
+            "data.train_subset=480", "teacher.lookahead.every=3", "student.lookahead.every=3"]  # 8 steps an epoch
+    distill.main(args + ["--runs-dir", str(tmp_path / "straight")])
+    straight = only_run(tmp_path / "straight")
+    for stage in ("guide_teacher", "student_kd"):
+        checkpoints = straight / stage / "checkpoints"
+        last, model = safe_load(checkpoints / "last.pt"), safe_load(checkpoints / "model.pt")["state_dict"]
+        assert last["epoch"] == 2 and last["lookahead"]["finished"], stage
+        ema = {name.split(".", 1)[1]: value for name, value in last["lookahead"]["ema"].items()
+               if name.startswith("0.")}  # "0.": the model's own tensors ("1.": the method's)
+        assert set(ema) == {k for k, v in model.items() if torch.is_floating_point(v)}, stage  # every weight kept
+        for key, value in ema.items():
+            assert torch.equal(model[key], value) and torch.equal(last["student"][key], value), (stage, key)
+
+    original = Distiller._train_epoch
+
+    def interrupted(self, loader, epochs):
+        if self.run.path.name == "guide_teacher" and self.epoch == 1:  # round 2 starts
+            raise KeyboardInterrupt
+        return original(self, loader, epochs)
+
+    monkeypatch.setattr(Distiller, "_train_epoch", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        distill.main(args + ["--runs-dir", str(tmp_path / "cut")])
+    run = only_run(tmp_path / "cut")
+    for stage in ("guide_teacher", "student_kd"):
+        last = safe_load(run / stage / "checkpoints" / "last.pt")
+        assert last["epoch"] == 1 and not last["lookahead"]["finished"], stage  # not finished per round
+        assert any(not torch.equal(value, last["student"][name.split(".", 1)[1]])  # the average is not the weights
+                   for name, value in last["lookahead"]["ema"].items() if name.startswith("0.")), stage
+    monkeypatch.setattr(Distiller, "_train_epoch", original)
+    distill.main(["--resume", str(run)])
+    for stage in ("guide_teacher", "student_kd"):
+        expected = safe_load(straight / stage / "checkpoints" / "model.pt")["state_dict"]
+        resumed = safe_load(run / stage / "checkpoints" / "model.pt")["state_dict"]
+        for key in expected:
+            assert torch.allclose(expected[key], resumed[key], atol=1e-6), (stage, key)
+
+
 def test_simkd_through_distill_is_evaluated_with_the_teachers_classifier(tmp_path, teacher_checkpoint):
     """SimKD's student never trains its own head: the script must report student + projector + teacher classifier."""
     rows = distill.main(["--config", "digits_cnn_mlp", "--runs-dir", str(tmp_path),
