@@ -137,15 +137,21 @@ def check_training_section(section: dict, name: str) -> None:
 
 
 def check_names(cfg: dict) -> None:
-    """Fail before any training on an unknown model, method, mode, optimiser, schedule or ``data.flip`` name, or on a
-    model/method argument its constructor does not take (every section ``methods.<name>`` checked as NLP and RL check
-    theirs: :func:`~kd.common.utils.method_sections.check_method_sections`)."""
+    """Fail before any training on an unknown model, method, mode, optimiser, schedule or ``data.flip`` name, on a
+    method that cannot follow guide mode's training teacher (``copies_teacher``), or on a model/method argument its
+    constructor does not take (every section ``methods.<name>`` checked as NLP and RL check theirs:
+    :func:`~kd.common.utils.method_sections.check_method_sections`)."""
     for section in ("teacher", "student"):
         check_training_section(cfg[section], section)
     check_method_sections(cfg, METHODS, WHAT, SUPPLIED)
     DISTILL_MODES.get(cfg["distill"]["mode"])
     check_flip_mode(cfg["data"]["flip"])
     check_labelled_part(cfg)
+    name = cfg["method"]["name"]
+    if cfg["distill"]["mode"] == "guide" and METHODS.get(name).copies_teacher:
+        raise ConfigError(f"method.name={name} keeps a copy of the teacher's classifier made before distilling, and "
+                          "guide mode trains the teacher further: the copy would not follow it; use "
+                          "distill.mode=online or offline")
 
 
 TRANSFER_SETS = ("labelled", "all")

@@ -35,6 +35,9 @@ class DistillationMethod(nn.Module):
     #: True when a term reads the teacher's intermediate features, not only its logits: such a method needs
     #: the teacher itself on every batch, cached logits cannot replace it.
     uses_teacher_features: bool = False
+    #: True when the method keeps a copy of part of the teacher, made when it is built (SimKD: the classifier): the
+    #: copy does not follow a teacher that trains further while the student distils (vision's guide mode).
+    copies_teacher: bool = False
 
     def __init__(self, weights: Mapping[str, float] | None = None):
         super().__init__()

@@ -112,6 +112,7 @@ class SimKD(DistillationMethod):
     """SimKD and its variants; see the module docstring. Loss terms: ``simkd`` and ``ce`` (weight 0 by default)."""
     learns_from_unlabelled = True
     uses_teacher_features = True
+    copies_teacher = True  # the classifier, frozen when the method is built
 
     def __init__(self, teacher: nn.Module, student: nn.Module, num_classes: int, image_shape: Sequence[int],
                  factor: int = 2, loss: str = "l2", temperature: float = 4.0, projectors: int = 1,

@@ -211,6 +211,8 @@ def run_cli(module, argv, capsys) -> tuple[int, str]:
                                                  "'teacher.lookahead.base'?"),
     (["student.lookahead.evry=5"], "error: unknown config key 'student.lookahead.evry'; did you mean "
                                    "'student.lookahead.every'?"),
+    (["method.name=simkd", "distill.mode=guide"], "error: method.name=simkd keeps a copy of the teacher's classifier "
+                                                   "made before distilling, and guide mode trains the teacher further"),
     (["data.flip=sometimes"], "error: data.flip must be one of random, alternate, not 'sometimes'"),
     (["data.flip=alternate", "data.in_memory=false"], "error: data.flip=alternate is done by the in-memory loader "
                                                       "only, and these images are not in memory: set "
