@@ -48,6 +48,7 @@ from kd.vision.data.soft_labels import LABEL_BATCH
 from kd.vision.data.labelled import WithLabels, dataset_labels, labelled_indices, masked_labels
 from kd.vision.data.augmentation_cache import labelled_views_loader
 from kd.vision.data.device_loader import check_flip_mode, device_resident, wants_in_memory
+from kd.vision.data.transforms import check_crop_padding_mode
 from kd.vision.methods import METHODS
 from kd.vision.methods.registry import SUPPLIED, WHAT
 from kd.vision.model_registry import MODELS, build_model, image_size_arg
@@ -93,13 +94,14 @@ class Experiment:
 
 
 # What a resumed run cannot change: its checkpoints and soft labels were made with these (load_run_config). The
-# lookahead settings too: last.pt's average was built with them (their ramp and the tensors it holds); and data.flip:
-# the alternating flip's epoch-0 draw decides every later epoch's flips.
+# lookahead settings too: last.pt's average was built with them (their ramp and the tensors it holds); data.flip:
+# the alternating flip's epoch-0 draw decides every later epoch's flips; and data.crop_padding_mode: the checkpoints
+# and the labelled views (distill.views) were trained on and cut from crops padded so.
 FIXED_ON_RESUME = ("seed", "data.name", "data.image_size", "data.test_fraction", "data.train_subset",
-                   "data.test_subset", "data.flip", "teacher.arch", "teacher.kwargs", "teacher.checkpoint",
-                   "teacher.optimizer", "teacher.lookahead", "student.arch", "student.kwargs", "student.optimizer",
-                   "student.lookahead", "student.labelled_fraction", "method", "methods", "distill.mode",
-                   "distill.transfer_set", "distill.views")
+                   "data.test_subset", "data.flip", "data.crop_padding_mode", "teacher.arch", "teacher.kwargs",
+                   "teacher.checkpoint", "teacher.optimizer", "teacher.lookahead", "student.arch", "student.kwargs",
+                   "student.optimizer", "student.lookahead", "student.labelled_fraction", "method", "methods",
+                   "distill.mode", "distill.transfer_set", "distill.views")
 # Mappings whose keys are free: an architecture's extra arguments, a method's loss-term weights, method_table's rows.
 OPEN_SECTIONS = ("teacher.kwargs", "student.kwargs", "methods.*.weights", "run.variants")
 # Keys of earlier versions, refused with their new names.
@@ -137,15 +139,17 @@ def check_training_section(section: dict, name: str) -> None:
 
 
 def check_names(cfg: dict) -> None:
-    """Fail before any training on an unknown model, method, mode, optimiser, schedule or ``data.flip`` name, on a
-    method that cannot follow guide mode's training teacher (``copies_teacher``), or on a model/method argument its
-    constructor does not take (every section ``methods.<name>`` checked as NLP and RL check theirs:
+    """Fail before any training on an unknown model, method, mode, optimiser, schedule, ``data.flip`` or
+    ``data.crop_padding_mode`` name, on a method that cannot follow guide mode's training teacher
+    (``copies_teacher``), or on a model/method argument its constructor does not take (every section
+    ``methods.<name>`` checked as NLP and RL check theirs:
     :func:`~kd.common.utils.method_sections.check_method_sections`)."""
     for section in ("teacher", "student"):
         check_training_section(cfg[section], section)
     check_method_sections(cfg, METHODS, WHAT, SUPPLIED)
     DISTILL_MODES.get(cfg["distill"]["mode"])
     check_flip_mode(cfg["data"]["flip"])
+    check_crop_padding_mode(cfg["data"]["crop_padding_mode"])
     check_labelled_part(cfg)
     name = cfg["method"]["name"]
     if cfg["distill"]["mode"] == "guide" and METHODS.get(name).copies_teacher:

@@ -4,7 +4,8 @@ Classic offline KD (``soft_labels.py``) stores the teacher's logits of the *plai
 trained with crops and flips learns from labels of an image it is not looking at. Online KD fixes that
 by running the teacher on every augmented batch, which is most of the cost of a KD epoch (the teacher is
 the larger network). This cache keeps both properties: each image ``i`` gets a pool of ``K`` views
-(crop offsets ``dy, dx`` in ``0..2*pad`` and a flip; the K views of one image are distinct, drawn
+(crop offsets ``dy, dx`` in ``0..2*pad`` of the image padded as the loader pads it, with zeros or reflected
+(``pad_mode``, ``data.crop_padding_mode``), and a flip; the K views of one image are distinct, drawn
 without replacement from the ``(2*pad+1)^2 * 2`` possible ones, 162 for pad 4), the teacher labels every
 ``(image, view)`` pair once, and in student epoch ``e`` image ``i`` is shown as view
 
@@ -45,14 +46,21 @@ from kd.common.utils.errors import ConfigError
 from kd.vision.data.device_loader import DeviceImageLoader, as_uint8_nhwc, crop_flip, normalizer, pad_pixels
 
 
+EARLIER_META = {"pad_mode": "zeros"}
+"""What a cache saved before a meta key existed was made with (its views are reused, not relabelled)."""
+
+
 class AugmentedLogitCache:
     """Teacher logits per (image, view) and the crop/flip of each view; see the module docstring.
 
-    Attributes: ``dy``, ``dx``, ``flip`` of shape (N, K); ``phase`` (N,); ``logits`` (N, K, C), float16.
+    Attributes: ``dy``, ``dx``, ``flip`` of shape (N, K); ``phase`` (N,); ``logits`` (N, K, C), float16; ``pad`` and
+    ``pad_mode``: the padding the crops were cut from (a loader with another one refuses the cache).
     """
 
-    def __init__(self, dy: Tensor, dx: Tensor, flip: Tensor, phase: Tensor, logits: Tensor, pad: int):
+    def __init__(self, dy: Tensor, dx: Tensor, flip: Tensor, phase: Tensor, logits: Tensor, pad: int,
+                 pad_mode: str = "zeros"):
         self.dy, self.dx, self.flip, self.phase, self.logits, self.pad = dy, dx, flip, phase, logits, pad
+        self.pad_mode = pad_mode
 
     num_images = property(lambda self: self.dy.shape[0])
     num_views = property(lambda self: self.dy.shape[1])
@@ -92,21 +100,22 @@ class AugmentedLogitCache:
     def to(self, device: torch.device | str) -> "AugmentedLogitCache":
         move = lambda t: t.to(device)  # noqa: E731
         return AugmentedLogitCache(move(self.dy), move(self.dx), move(self.flip), move(self.phase),
-                                   move(self.logits), self.pad)
+                                   move(self.logits), self.pad, self.pad_mode)
 
     # ------------------------------------------------------------------------------------ labelling
     @classmethod
     @torch.inference_mode()
     def build(cls, teacher: nn.Module, images, *, mean: Sequence[float], std: Sequence[float],
-              num_views: int | None = 16, pad: int = 4, flip: bool = True, seed: int = 0,
+              num_views: int | None = 16, pad: int = 4, pad_mode: str = "zeros", flip: bool = True, seed: int = 0,
               device: torch.device | str = "cpu", batch_size: int = 1024, precision: str = "auto",
               progress: bool = True) -> "AugmentedLogitCache":
-        """Label every (image, view) with ``teacher`` once (each rank labels its shard under DDP)."""
+        """Label every (image, view) with ``teacher`` once (each rank labels its shard under DDP); the crops are cut
+        from the images padded by ``pad`` pixels of ``pad_mode`` (``zeros`` or ``reflect``), as the loader's."""
         device = torch.device(device)
         pixels = as_uint8_nhwc(images)
         n, height, width, _ = pixels.shape
         dy, dx, fl, phase = cls.draw_views(n, num_views, pad, flip, seed)
-        padded = pad_pixels(pixels.to(device), pad)
+        padded = pad_pixels(pixels.to(device), pad, pad_mode)
         scale, shift = normalizer(mean, std, device)
         mine = torch.arange(distributed.get_rank(), n, distributed.get_world_size(), device=device)
         dy_d, dx_d, fl_d = dy.to(device), dx.to(device), fl.to(device)
@@ -129,7 +138,7 @@ class AugmentedLogitCache:
         per_rank = -(-n // distributed.get_world_size())
         local = torch.cat([local, local[: per_rank - local.shape[0]]]) if local.shape[0] < per_rank else local
         logits = distributed.gather_sharded(local, n)
-        return cls(dy, dx, fl, phase, logits.cpu(), pad)
+        return cls(dy, dx, fl, phase, logits.cpu(), pad, pad_mode)
 
     # ------------------------------------------------------------------------------------ on disk
     def save(self, path: str | Path, **meta) -> None:
@@ -137,19 +146,21 @@ class AugmentedLogitCache:
         if distributed.is_main():
             atomic_save({"dy": self.dy.cpu(), "dx": self.dx.cpu(), "flip": self.flip.cpu(),
                          "phase": self.phase.cpu(), "logits": self.logits.cpu(), "pad": self.pad,
-                         "meta": dict(meta)}, path)
+                         "pad_mode": self.pad_mode, "meta": dict(meta)}, path)
         distributed.barrier()
 
     @classmethod
     def load(cls, path: str | Path, **expected_meta) -> "AugmentedLogitCache | None":
-        """The cache at ``path`` if it exists and was saved with ``expected_meta``; else ``None``."""
+        """The cache at ``path`` if it exists and was saved with ``expected_meta``; else ``None``. A cache saved
+        before ``pad_mode`` existed was padded with zeros."""
         path = Path(path)
         if not path.is_file():
             return None
         state = safe_load(path)
-        if any(state["meta"].get(k) != v for k, v in expected_meta.items()):
+        if any(state["meta"].get(k, EARLIER_META.get(k)) != v for k, v in expected_meta.items()):
             return None
-        return cls(state["dy"], state["dx"], state["flip"], state["phase"], state["logits"], state["pad"])
+        return cls(state["dy"], state["dx"], state["flip"], state["phase"], state["logits"], state["pad"],
+                   state.get("pad_mode", "zeros"))
 
     @classmethod
     def load_or_build(cls, path: str | Path, teacher: nn.Module, images, *, fingerprint: str,
@@ -158,7 +169,8 @@ class AugmentedLogitCache:
         and the view settings; otherwise label the views and save them there."""
         n = len(images)
         meta = {"fingerprint": fingerprint, "num_images": n, "num_views": build_kwargs.get("num_views", 16),
-                "pad": build_kwargs.get("pad", 4), "flip": build_kwargs.get("flip", True),
+                "pad": build_kwargs.get("pad", 4), "pad_mode": build_kwargs.get("pad_mode", "zeros"),
+                "flip": build_kwargs.get("flip", True),
                 "seed": build_kwargs.get("seed", 0)}
         cache = cls.load(path, **meta)
         if cache is None:
@@ -179,5 +191,6 @@ def labelled_views_loader(loader, teacher: nn.Module, cache_file: str | Path, fi
     cached in ``cache_file`` for this teacher (``fingerprint``: e.g. the checkpoint's hash)."""
     cache = AugmentedLogitCache.load_or_build(
         cache_file, teacher, loader.pixels, fingerprint=fingerprint, mean=loader.mean, std=loader.std,
-        num_views=num_views, pad=loader.pad, flip=loader.flip, seed=seed, device=loader.device)
+        num_views=num_views, pad=loader.pad, pad_mode=loader.pad_mode, flip=loader.flip, seed=seed,
+        device=loader.device)
     return loader.with_views(cache)

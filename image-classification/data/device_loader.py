@@ -5,16 +5,19 @@ A per-image Python pipeline (PIL -> RandomCrop -> RandomHorizontalFlip -> ToTens
 DataLoader workers) costs tens of microseconds of CPU per image and, on a GPU, a host-to-device copy per
 batch; for CIFAR-sized images that, not the network, bounds the throughput, and on a 2-core CPU the worker
 processes take the cores the network needs. Here the whole training set (50,000 x 32 x 32 x 3 bytes = 150 MB
-for CIFAR) is decoded and copied to the device once, zero-padded by ``pad`` pixels once, and every batch is
-one gather:
+for CIFAR) is decoded and copied to the device once, padded by ``pad`` pixels once (zeros, or with
+``pad_mode="reflect"`` the image mirrored about its edges, airbench's), and every batch is one gather:
 
     out[b, i, j, c] = padded[idx[b], dy[b] + i, dx[b] + (W - 1 - j if flip[b] else j), c]
 
 with ``dy, dx ~ U{0..2*pad}`` and ``flip ~ Bernoulli(1/2)`` per image, which is torchvision's
-``RandomCrop(H, padding=pad)`` (fill 0) + ``RandomHorizontalFlip()`` exactly, then
-``x = out / 255 * (1 / std) - mean / std`` as one multiply-add. Gathering in (N, H, W, C) order and
-permuting to (N, C, H, W) gives channels_last strides for free, which is what cuDNN's fastest
-convolution kernels want under bf16 (kept on CUDA; on the CPU the batch is made contiguous NCHW).
+``RandomCrop(H, padding=pad, padding_mode=...)`` (``constant`` with fill 0, or ``reflect``) +
+``RandomHorizontalFlip()`` exactly, then ``x = out / 255 * (1 / std) - mean / std`` as one multiply-add. The
+padding is of the uint8 pixels, before that normalisation, as torchvision pads the PIL image before ``ToTensor``:
+a zero is a black pixel (``-mean / std`` once normalised, not 0); a reflection is the same either side of it
+(the normalisation is per pixel). Gathering in (N, H, W, C) order and permuting to (N, C, H, W) gives
+channels_last strides for free, which is what cuDNN's fastest convolution kernels want under bf16 (kept on CUDA;
+on the CPU the batch is made contiguous NCHW).
 
 Flips: ``flip_mode="random"`` draws each image's flip afresh every epoch. ``"alternate"`` is airbench's
 alternating flip: epoch 0 draws them as above, and in epoch ``e > 0`` image i is mirrored iff its epoch-0 flip
@@ -47,6 +50,7 @@ from torchvision import transforms as T
 
 from kd.common.utils import distributed
 from kd.common.utils.errors import ConfigError
+from kd.vision.data.transforms import CROP_PADDING_MODES, check_crop_padding_mode
 
 FLIP_MODES = ("random", "alternate")
 """``data.flip``: each epoch's flips drawn afresh, or airbench's alternating flip (see the module docstring)."""
@@ -83,9 +87,21 @@ def normalizer(mean: Sequence[float], std: Sequence[float], device: torch.device
     return scale.view(1, -1, 1, 1), shift.view(1, -1, 1, 1)
 
 
-def pad_pixels(pixels: Tensor, pad: int) -> Tensor:
-    """Zero-pad ``(N, H, W, C)`` pixels by ``pad`` on each side of H and W (torchvision's RandomCrop fill)."""
-    return F.pad(pixels, (0, 0, pad, pad, pad, pad)) if pad else pixels
+def pad_pixels(pixels: Tensor, pad: int, mode: str = "zeros") -> Tensor:
+    """Pad ``(N, H, W, C)`` pixels by ``pad`` on each side of H and W: with zeros (torchvision's RandomCrop fill),
+    or (``mode="reflect"``) with the image mirrored about its edge rows and columns, which are not repeated
+    (torchvision's ``padding_mode="reflect"``, airbench's ``F.pad(images, (pad,) * 4, 'reflect')``)."""
+    check_crop_padding_mode(mode)
+    if not pad:
+        return pixels
+    if mode == "zeros":
+        return F.pad(pixels, (0, 0, pad, pad, pad, pad))
+    height, width = pixels.shape[1:3]
+    if pad >= min(height, width):
+        raise ConfigError(f"data.crop_padding_mode=reflect mirrors at most {min(height, width) - 1} pixels of a "
+                          f"{height}x{width} image, not data.crop_padding={pad}; pad less, or use zeros")
+    nchw = F.pad(pixels.permute(0, 3, 1, 2), (pad, pad, pad, pad), mode="reflect")
+    return nchw.permute(0, 2, 3, 1).contiguous()
 
 
 def crop_flip(padded: Tensor, index: Tensor, dy: Tensor, dx: Tensor, flip: Tensor, height: int, width: int) -> Tensor:
@@ -106,7 +122,8 @@ class DeviceImageLoader:
         labels: ``(N,)`` integer labels.
         batch_size: images per batch on this rank.
         mean, std: per-channel normalisation statistics (on the [0, 1] scale).
-        augment: random crop after zero-padding by ``pad`` pixels, plus horizontal flip if ``flip``.
+        augment: random crop after padding by ``pad`` pixels, plus horizontal flip if ``flip``.
+        pad_mode: what the padding holds (``data.crop_padding_mode``): ``zeros`` (black pixels) or ``reflect``.
         flip_mode: ``random`` (a fresh flip per image and epoch) or ``alternate`` (airbench's alternating flip).
         shuffle: a new order each epoch (``set_epoch``); ``False`` keeps 0..N-1.
         teacher_logits: ``(N, C)`` offline logits of the plain images, yielded as the batch's third item.
@@ -117,7 +134,8 @@ class DeviceImageLoader:
 
     def __init__(self, images: Tensor | np.ndarray, labels: Tensor | np.ndarray | Sequence[int], batch_size: int, *,
                  device: torch.device | str = "cpu", mean: Sequence[float], std: Sequence[float],
-                 augment: bool = False, pad: int = 4, flip: bool = True, flip_mode: str = "random",
+                 augment: bool = False, pad: int = 4, pad_mode: str = "zeros", flip: bool = True,
+                 flip_mode: str = "random",
                  shuffle: bool = False, drop_last: bool = False, seed: int = 0, teacher_logits: Tensor | None = None,
                  views=None, num_replicas: int | None = None, rank: int | None = None,
                  channels_last: bool | None = None):
@@ -130,7 +148,8 @@ class DeviceImageLoader:
         if self.labels.shape[0] != self.dataset_size:
             raise ConfigError(f"{self.labels.shape[0]} labels for {self.dataset_size} images")
         self.pad = pad if (augment or views is not None) else 0
-        self.padded = pad_pixels(pixels.to(self.device), self.pad)
+        self.pad_mode = pad_mode
+        self.padded = pad_pixels(pixels.to(self.device), self.pad, pad_mode)
         self.scale, self.shift = normalizer(mean, std, self.device)
         check_flip_mode(flip_mode)
         self.batch_size, self.augment, self.flip, self.flip_mode = batch_size, augment, flip, flip_mode
@@ -258,9 +277,10 @@ class DeviceImageLoader:
         return other
 
     def _checked(self, views):
-        if (views.num_images, views.pad) != (self.dataset_size, self.pad):
-            raise ConfigError(f"the logit cache holds {views.num_images} images padded by {views.pad}, "
-                              f"the loader {self.dataset_size} padded by {self.pad}; rebuild the cache")
+        if (views.num_images, views.pad, views.pad_mode) != (self.dataset_size, self.pad, self.pad_mode):
+            raise ConfigError(f"the logit cache holds {views.num_images} images padded by {views.pad} "
+                              f"({views.pad_mode}), the loader {self.dataset_size} padded by {self.pad} "
+                              f"({self.pad_mode}); rebuild the cache")
         return views
 
 
@@ -316,6 +336,20 @@ def augmentation_of(dataset) -> tuple[int, bool]:
     return pad, any(isinstance(s, T.RandomHorizontalFlip) for s in steps)
 
 
+def crop_padding_mode_of(dataset) -> str:
+    """The ``data.crop_padding_mode`` (``zeros`` or ``reflect``) of a training transform's padded ``RandomCrop``
+    (``zeros`` without one)."""
+    base = dataset.dataset if isinstance(dataset, Subset) else dataset
+    crop = next((s for s in _transforms(base) if isinstance(s, T.RandomCrop) and s.padding), None)
+    if crop is None:
+        return "zeros"
+    modes = {torchvision: ours for ours, torchvision in CROP_PADDING_MODES.items()}
+    if crop.padding_mode not in modes or (crop.padding_mode == "constant" and crop.fill != 0):
+        raise ConfigError(f"the in-memory loader pads crops with zeros or reflections, not RandomCrop's "
+                          f"padding_mode={crop.padding_mode!r} (fill {crop.fill!r}); use data.in_memory=false")
+    return modes[crop.padding_mode]
+
+
 IN_MEMORY_BUDGET = 4 * 2**30
 """Bytes of decoded uint8 pixels (training + test images) up to which ``data.in_memory: auto`` holds them."""
 
@@ -363,8 +397,8 @@ def resizes_crops(dataset) -> bool:
 def device_resident(data, device: torch.device, seed: int = 0, flip_mode: str = "random"):
     """A :class:`~kd.vision.data.VisionData` whose loaders are DeviceImageLoaders over the same images.
 
-    Same images, labels, normalisation, crop padding and flip as the DataLoader path (read from the
-    data sets' transforms), same batch sizes, same sharding; only where the work happens changes.
+    Same images, labels, normalisation, crop padding (its size and mode) and flip as the DataLoader path (read
+    from the data sets' transforms), same batch sizes, same sharding; only where the work happens changes.
     ``flip_mode`` (``data.flip``): ``random`` as the DataLoader path, or ``alternate``, which only this loader does.
     """
     train_x, train_y = uint8_arrays(data.splits.train_plain)
@@ -372,7 +406,7 @@ def device_resident(data, device: torch.device, seed: int = 0, flip_mode: str = 
     mean, std = normalisation_of(data.splits.test)
     pad, flip = augmentation_of(data.splits.train)
     train = DeviceImageLoader(train_x, train_y, data.train_loader.batch_size, device=device, mean=mean, std=std,
-                              augment=bool(pad or flip), pad=pad, flip=flip, flip_mode=flip_mode, shuffle=True,
-                              seed=seed)
+                              augment=bool(pad or flip), pad=pad, pad_mode=crop_padding_mode_of(data.splits.train),
+                              flip=flip, flip_mode=flip_mode, shuffle=True, seed=seed)
     test = DeviceImageLoader(test_x, test_y, data.test_loader.batch_size, device=device, mean=mean, std=std)
     return dataclasses.replace(data, train_loader=train, test_loader=test)

@@ -114,7 +114,8 @@ def _stratified_split(targets: list[int], test_fraction: float) -> tuple[list[in
 
 @DATASETS.register("imagefolder")
 def imagefolder(root=None, augment: bool = True, image_size: int | list[int] | None = None, test_fraction: float = 0.2,
-                download: bool = True, skip_bad_images: bool = False, crop_padding: int | None = None) -> DataSplits:
+                download: bool = True, skip_bad_images: bool = False, crop_padding: int | None = None,
+                crop_padding_mode: str = "zeros") -> DataSplits:
     if not root:
         raise MissingPathError("data set 'imagefolder' needs data.root=/path/to/folder (class sub-folders of images)")
     root = Path(root).expanduser()
@@ -124,7 +125,8 @@ def imagefolder(root=None, augment: bool = True, image_size: int | list[int] | N
         raise MissingPathError(f"image folder '{root}' is empty; put one sub-folder of images per class in it")
     size = tf.image_hw(image_size or 32)
     plain = tf.eval_transform(tf.IMAGENET_STATS, resize=size)
-    augmented = tf.train_transform(tf.IMAGENET_STATS, size, resize=True, padding=crop_padding) if augment else plain
+    augmented = tf.train_transform(tf.IMAGENET_STATS, size, resize=True, padding=crop_padding,
+                                   padding_mode=crop_padding_mode) if augment else plain
     test_dir = next((root / n for n in TEST_SPLIT_NAMES if (root / n).is_dir()), None)
     if (root / "train").is_dir() and test_dir is not None:
         train, train_plain, test = train_test_folders(root / "train", test_dir, augmented, plain, skip_bad_images)

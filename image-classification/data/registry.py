@@ -1,12 +1,13 @@
 """The data-set registry and the loaders built from it.
 
 A data-set factory (``@DATASETS.register("name")``) takes the ``data`` config section's options
-(``root``, ``augment``, ``image_size``, ``test_fraction``, ``download``; ``skip_bad_images`` and
-``crop_padding`` only when they are set: only image folders take the first, CIFAR and image folders the
-second) and returns :class:`DataSplits`: the augmented training set, the same training images with the test
-transform (what an offline teacher labels), the test set and the label metadata. :func:`build_data` takes a
-fixed subset of them where the section asks (``train_subset``, ``test_subset``) and wraps them into loaders
-whose training order is a pure function of (seed, epoch), so an interrupted run resumes on the same batches.
+(``root``, ``augment``, ``image_size``, ``test_fraction``, ``download``; ``skip_bad_images``, ``crop_padding``
+and ``crop_padding_mode`` only when they are set (the mode: to other than ``zeros``): only image folders take the
+first, CIFAR and image folders the other two) and returns :class:`DataSplits`: the augmented training set, the same
+training images with the test transform (what an offline teacher labels), the test set and the label metadata.
+:func:`build_data` takes a fixed subset of them where the section asks (``train_subset``, ``test_subset``) and
+wraps them into loaders whose training order is a pure function of (seed, epoch), so an interrupted run resumes
+on the same batches.
 """
 from __future__ import annotations
 
@@ -73,7 +74,8 @@ def build_data(cfg: dict, seed: int = 0) -> VisionData:
     """Build the data set named ``cfg["name"]`` and its train/test loaders.
 
     ``cfg`` keys: ``name``, ``root``, ``batch_size``, ``eval_batch_size``, ``num_workers``, ``augment``,
-    ``image_size``, ``test_fraction``, ``download``, ``skip_bad_images``, ``crop_padding``, ``train_subset`` and
+    ``image_size``, ``test_fraction``, ``download``, ``skip_bad_images``, ``crop_padding``, ``crop_padding_mode``,
+    ``train_subset`` and
     ``test_subset`` (:func:`fixed_subset`) (missing keys take the defaults below).
     """
     options = {"root": cfg.get("root"), "augment": cfg.get("augment", True), "image_size": cfg.get("image_size"),
@@ -82,6 +84,8 @@ def build_data(cfg: dict, seed: int = 0) -> VisionData:
         options["skip_bad_images"] = True
     if cfg.get("crop_padding") is not None:  # likewise for a data set without padded crops
         options["crop_padding"] = cfg["crop_padding"]
+    if cfg.get("crop_padding_mode", "zeros") != "zeros":  # likewise: zeros is what every data set does
+        options["crop_padding_mode"] = cfg["crop_padding_mode"]
     splits = build_checked(DATASETS, cfg["name"], **options)
     splits = dataclasses.replace(splits, train=fixed_subset(splits.train, cfg.get("train_subset")),
                                  train_plain=fixed_subset(splits.train_plain, cfg.get("train_subset")),

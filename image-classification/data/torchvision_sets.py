@@ -5,7 +5,8 @@ Files go to ``data.root``, else ``$KD_DATA``, else ``~/.cache/kd`` (torchvision'
 ``download=true`` (default) torchvision fetches what is missing; on a machine without network this
 is an :class:`OfflineError` saying how to point at local files instead. MNIST and Fashion-MNIST are read
 from their IDX files wherever they are found (data/idx.py: gzipped or not, no checksum). CIFAR training
-uses the standard augmentation (4-pixel-padded random crop + horizontal flip); MNIST-like training images
+uses the standard augmentation (4-pixel-padded random crop + horizontal flip; ``data.crop_padding`` and
+``data.crop_padding_mode`` change the padding); MNIST-like training images
 are jittered by up to 2 pixels in each direction (Hinton et al. 2015, sec. 3), ``data.augment=false`` for none.
 Their images keep their size: a ``data.image_size`` other than it is a one-line error.
 """
@@ -98,15 +99,17 @@ def fashion_mnist(root=None, augment: bool = True, image_size=None, test_fractio
 
 @DATASETS.register("cifar10")
 def cifar10(root=None, augment: bool = True, image_size=None, test_fraction=0.2, crop_padding: int | None = None,
-            download: bool = True) -> DataSplits:
+            download: bool = True, crop_padding_mode: str = "zeros") -> DataSplits:
     """50k/10k 32x32 colour images, 10 classes (Krizhevsky 2009)."""
     return _torchvision_splits(tvd.CIFAR10, "cifar10", tf.CIFAR10_STATS, 10, (3, 32, 32), root, augment, download,
-                               tf.train_transform(tf.CIFAR10_STATS, (32, 32), padding=crop_padding), image_size)
+                               tf.train_transform(tf.CIFAR10_STATS, (32, 32), padding=crop_padding,
+                                                  padding_mode=crop_padding_mode), image_size)
 
 
 @DATASETS.register("cifar100")
 def cifar100(root=None, augment: bool = True, image_size=None, test_fraction=0.2, crop_padding: int | None = None,
-             download: bool = True) -> DataSplits:
+             download: bool = True, crop_padding_mode: str = "zeros") -> DataSplits:
     """50k/10k 32x32 colour images, 100 classes (Krizhevsky 2009)."""
     return _torchvision_splits(tvd.CIFAR100, "cifar100", tf.CIFAR100_STATS, 100, (3, 32, 32), root, augment, download,
-                               tf.train_transform(tf.CIFAR100_STATS, (32, 32), padding=crop_padding), image_size)
+                               tf.train_transform(tf.CIFAR100_STATS, (32, 32), padding=crop_padding,
+                                                  padding_mode=crop_padding_mode), image_size)

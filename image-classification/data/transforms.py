@@ -17,6 +17,19 @@ MNIST_STATS = ((0.1307,), (0.3081,))
 FASHION_MNIST_STATS = ((0.2860,), (0.3530,))
 IMAGENET_STATS = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
 
+CROP_PADDING_MODES = {"zeros": "constant", "reflect": "reflect"}
+"""``data.crop_padding_mode``: what the border a random crop may reach holds, as torchvision's ``RandomCrop``
+``padding_mode`` names it. ``zeros``: black pixels (RepDistiller's CIFAR recipe); ``reflect``: the image mirrored
+about its edge row/column, which is not repeated (airbench's ``F.pad(images, (pad,) * 4, 'reflect')``). Both act on
+the pixels before normalisation; reflection commutes with the per-channel normalisation, a black pixel becomes
+``-mean / std``."""
+
+
+def check_crop_padding_mode(mode: str) -> None:
+    """A one-line ConfigError unless ``mode`` (``data.crop_padding_mode``) is one of :data:`CROP_PADDING_MODES`."""
+    if mode not in CROP_PADDING_MODES:
+        raise ConfigError(f"data.crop_padding_mode must be one of {', '.join(CROP_PADDING_MODES)}, not {mode!r}")
+
 
 def image_hw(size: int | Sequence[int], what: str = "data.image_size") -> tuple[int, int]:
     """``(height, width)`` of a size given as ``N`` or ``[H, W]``; anything else is a one-line ConfigError."""
@@ -39,16 +52,21 @@ def eval_transform(stats: tuple[Sequence[float], Sequence[float]], resize: tuple
 
 
 def train_transform(stats: tuple[Sequence[float], Sequence[float]], size: tuple[int, int], flip: bool = True,
-                    resize: bool = False, padding: int | None = None) -> T.Compose:
-    """The CIFAR augmentation at ``size`` = (H, W): random crop after zero-padding by ``padding`` pixels (default
-    min(H, W)/8: 4 px at 32x32, RepDistiller's; airbench translates by 2) and, for natural images, a horizontal
-    flip; then the same normalisation as :func:`eval_transform`."""
+                    resize: bool = False, padding: int | None = None, padding_mode: str = "zeros") -> T.Compose:
+    """The CIFAR augmentation at ``size`` = (H, W): random crop after padding by ``padding`` pixels (default
+    min(H, W)/8: 4 px at 32x32, RepDistiller's; airbench translates by 2) with zeros or the reflected image
+    (``padding_mode``, :data:`CROP_PADDING_MODES`; airbench reflects) and, for natural images, a horizontal flip;
+    then the same normalisation as :func:`eval_transform`."""
     if padding is None:
         padding = max(1, min(size) // 8)
     if not isinstance(padding, int) or isinstance(padding, bool) or padding < 0:
         raise ConfigError(f"data.crop_padding must be a whole number of pixels >= 0, got {padding!r}")
+    check_crop_padding_mode(padding_mode)
+    if padding_mode == "reflect" and padding >= min(size):
+        raise ConfigError(f"data.crop_padding_mode=reflect mirrors at most {min(size) - 1} pixels of a "
+                          f"{size[0]}x{size[1]} image, not data.crop_padding={padding}; pad less, or use zeros")
     steps = resize_steps(size) if resize else []
-    steps.append(T.RandomCrop(size, padding=padding))
+    steps.append(T.RandomCrop(size, padding=padding, padding_mode=CROP_PADDING_MODES[padding_mode]))
     if flip:
         steps.append(T.RandomHorizontalFlip())
     return T.Compose(steps + [T.ToTensor(), T.Normalize(*stats)])

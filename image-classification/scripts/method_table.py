@@ -64,10 +64,11 @@ from kd.vision.scripts.report import collect_runs, write_table
 
 # What ``--resume`` cannot change: the finished runs of the table were made with these (load_run_config); an
 # interrupted run's last.pt holds a lookahead average built with its section's ``lookahead``, and its flips follow
-# ``data.flip`` (the alternating flip's epoch-0 draw decides the later epochs').
+# ``data.flip`` (the alternating flip's epoch-0 draw decides the later epochs'); the finished rows and the labelled
+# views (run.views) were cropped from images padded as ``data.crop_padding_mode`` says.
 FIXED_ON_RESUME = ("data.name", "data.image_size", "data.train_subset", "data.test_subset", "data.flip",
-                   "teacher.arch", "teacher.kwargs", "teacher.checkpoint", "teacher.lookahead", "student.arch",
-                   "student.kwargs", "student.optimizer", "student.lookahead")
+                   "data.crop_padding_mode", "teacher.arch", "teacher.kwargs", "teacher.checkpoint",
+                   "teacher.lookahead", "student.arch", "student.kwargs", "student.optimizer", "student.lookahead")
 
 
 def row_method(cfg: dict, label: str) -> tuple[str, dict]:

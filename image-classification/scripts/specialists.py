@@ -93,11 +93,12 @@ def enriched_loader(dataset, labels: torch.Tensor, group: list[int], fraction: f
 
 # What --resume cannot change: the generalist, the groups and the finished specialists were made with these
 # (``teacher`` covers the generalist's lookahead; a specialist's last.pt holds an average built with
-# ``student.lookahead``; ``data.flip``: the alternating flip's epoch-0 draw decides the later epochs').
+# ``student.lookahead``; ``data.flip``: the alternating flip's epoch-0 draw decides the later epochs'; and
+# ``data.crop_padding_mode``: the generalist and the finished specialists trained on crops padded so).
 FIXED_ON_RESUME = ("seed", "data.name", "data.image_size", "data.test_fraction", "data.train_subset",
-                   "data.test_subset", "data.flip", "teacher", "student.arch", "student.kwargs", "student.optimizer",
-                   "student.lookahead", "methods.specialist", "specialists.groups", "specialists.n_groups",
-                   "specialists.enrich")
+                   "data.test_subset", "data.flip", "data.crop_padding_mode", "teacher", "student.arch",
+                   "student.kwargs", "student.optimizer", "student.lookahead", "methods.specialist",
+                   "specialists.groups", "specialists.n_groups", "specialists.enrich")
 
 
 def old_keys() -> dict[str, str]:

@@ -19,9 +19,10 @@ What makes it train fast, all inside the model so that the ordinary training loo
   mirror; 2 (airbench's level 2) also averages two 1-pixel translations (reflect-padded), weighted 1/2.
 
 The training recipe (Nesterov SGD momentum 0.85, lr 1.5 on the mean loss, label smoothing 0.2, batch 1024,
-a triangular per-step schedule, 15 epochs, crops after 2 pixels of zero padding, airbench's lookahead EMA every
-5 steps with base 0.95 (``teacher.lookahead``, common/engine/lookahead.py) and its alternating flip
-(``data.flip: alternate``, data/device_loader.py)) is ``configs/cifar10_airbench_resnet8.yaml``'s teacher section.
+a triangular per-step schedule, 15 epochs, crops after 2 pixels of zero padding (airbench pads by reflection:
+``data.crop_padding_mode=reflect``), airbench's lookahead EMA every 5 steps with base 0.95 (``teacher.lookahead``,
+common/engine/lookahead.py) and its alternating flip (``data.flip: alternate``, data/device_loader.py)) is
+``configs/cifar10_airbench_resnet8.yaml``'s teacher section.
 Unlike airbench, no progressive freezing of the whitening bias (here the whitening filters are frozen and their
 bias trains throughout); ``clean_airbench`` (airbench without the lookahead and the freezing) reaches 93.97 % on
 a GPU. Here, on the JPEG copy of CIFAR-10 in bf16 on a CPU, it reaches 90.89 ± 0.08 % in 15 epochs over 2 seeds

@@ -2,7 +2,7 @@
 argument of every method, ``method.name`` picks a method and only its section reaches it, the sections are
 checked against the constructors, and method_table's rows are a method name or a variant of one. specialists reads
 the same schema (its generalist the teacher, its own keys the specialists: section) and refuses its old keys. Every
-vision script's --resume refuses a change to the lookahead settings or data.flip."""
+vision script's --resume refuses a change to the lookahead settings, data.flip or data.crop_padding_mode."""
 import argparse
 import inspect
 import re
@@ -175,10 +175,12 @@ RESUME_LOADERS = {
     ("teacher.lookahead.every=5", "teacher.lookahead.every (0 -> 5)"),
     ("student.lookahead.base=0.9", "student.lookahead.base (0.95 -> 0.9)"),
     ("data.flip=alternate", "data.flip ('random' -> 'alternate')"),
+    ("data.crop_padding_mode=reflect", "data.crop_padding_mode ('zeros' -> 'reflect')"),
 ])
-def test_resume_cannot_change_the_lookahead_or_the_flip(tmp_path, script, override, refused):
-    """last.pt's lookahead average was built with the sections' lookahead settings, and the alternating flip's
-    epoch-0 draw decides every later epoch's flips: each vision script refuses a --resume that changes them."""
+def test_resume_cannot_change_the_lookahead_the_flip_or_the_crop_padding(tmp_path, script, override, refused):
+    """last.pt's lookahead average was built with the sections' lookahead settings, the alternating flip's epoch-0
+    draw decides every later epoch's flips, and the checkpoints and labelled views were made from crops padded as
+    data.crop_padding_mode says: each vision script refuses a --resume that changes them."""
     load, preset = RESUME_LOADERS[script]
     save_yaml(load(args(config=preset)), tmp_path / "config.yaml")
     resume = argparse.Namespace(config=None, overrides=[override], seed=None, resume=str(tmp_path))

@@ -124,6 +124,73 @@ def test_cifar10_official_layout(tmp_path, skip_cifar_checksums):
     assert not all(torch.equal(augmented[0], a) for a in augmented[1:])  # random crop + flip
 
 
+# A 3x3 image whose channel c holds 10 * v + c, v = 1..9 row by row, and its 3x3 crops after padding by 2 at
+# (top, left) offsets of the padded image, worked out by hand: reflection does not repeat the edge row or column
+# (rows r2 r1 r0 r1 r2 r1 r0), zeros are black pixels (0 in every channel, before the normalisation).
+HAND_CROPS = {("reflect", 0, 0): [[9, 8, 7], [6, 5, 4], [3, 2, 1]],
+              ("reflect", 1, 3): [[5, 6, 5], [2, 3, 2], [5, 6, 5]],
+              ("reflect", 2, 2): [[1, 2, 3], [4, 5, 6], [7, 8, 9]],
+              ("zeros", 0, 0): [[0, 0, 0], [0, 0, 0], [0, 0, 1]],
+              ("zeros", 1, 3): [[0, 0, 0], [2, 3, 0], [5, 6, 0]]}
+STATS = ((0.5, 0.4, 0.3), (0.2, 0.25, 0.3))
+
+
+def tiny_rgb(v) -> np.ndarray:
+    v = np.asarray(v)
+    return np.where(v[..., None] > 0, 10 * v[..., None] + np.arange(3), 0).astype(np.uint8)
+
+
+@pytest.mark.parametrize("mode, top, left", list(HAND_CROPS))
+def test_the_training_crop_pads_with_zeros_or_reflections(monkeypatch, mode, top, left):
+    """train_transform's RandomCrop (the DataLoader path of CIFAR and image folders) at a known offset: the crop of
+    the padded PIL image, normalised afterwards."""
+    from torchvision import transforms as T
+
+    from kd.vision.data.transforms import train_transform
+
+    monkeypatch.setattr(T.RandomCrop, "get_params", staticmethod(lambda img, size: (top, left, *size)))
+    transform = train_transform(STATS, (3, 3), flip=False, padding=2, padding_mode=mode)
+    x = transform(Image.fromarray(tiny_rgb(np.arange(1, 10).reshape(3, 3))))
+    expected = torch.from_numpy(tiny_rgb(HAND_CROPS[mode, top, left]).astype(np.float32) / 255).permute(2, 0, 1)
+    mean, std = (torch.tensor(s)[:, None, None] for s in STATS)
+    torch.testing.assert_close(x, (expected - mean) / std)
+
+
+def test_zero_padded_crops_are_unchanged_and_the_default():
+    """``padding_mode="zeros"`` (the default) is the transform as it was before the option: the same RandomCrop,
+    the same images for the same random draws."""
+    from torchvision import transforms as T
+
+    from kd.vision.data.transforms import train_transform
+
+    before = T.Compose([T.RandomCrop((8, 8), padding=2), T.RandomHorizontalFlip(), T.ToTensor(), T.Normalize(*STATS)])
+    images = np.random.default_rng(0).integers(0, 256, (6, 8, 8, 3), dtype=np.uint8)
+    for transform in (train_transform(STATS, (8, 8), padding=2), train_transform(STATS, (8, 8), padding=2,
+                                                                                 padding_mode="zeros")):
+        for i, image in enumerate(images):
+            torch.manual_seed(i)
+            old = before(Image.fromarray(image))
+            torch.manual_seed(i)
+            assert torch.equal(transform(Image.fromarray(image)), old)
+
+
+def test_cifar_takes_the_padding_mode_and_wrong_ones_are_one_line_errors(tmp_path, skip_cifar_checksums):
+    root = str(write_tiny_cifar10(tmp_path))
+    cfg = {"name": "cifar10", "root": root, "download": False, "crop_padding": 2}
+
+    def crops(data):
+        return [(s.padding, s.padding_mode) for s in data.splits.train.transform.transforms
+                if isinstance(s, torchvision.transforms.RandomCrop)]
+
+    assert crops(build_data(cfg)) == [(2, "constant")]
+    assert crops(build_data({**cfg, "crop_padding_mode": "reflect"})) == [(2, "reflect")]
+    with pytest.raises(ConfigError, match=r"^data.crop_padding_mode must be one of zeros, reflect, not 'mirror'$"):
+        build_data({**cfg, "crop_padding_mode": "mirror"})
+    with pytest.raises(ConfigError, match=r"^data set 'digits' takes no argument 'crop_padding_mode'"):
+        build_data({"name": "digits", "crop_padding_mode": "reflect"})  # no padded crops to mirror
+    build_data({"name": "digits", "crop_padding_mode": "zeros"})  # the default is every data set's
+
+
 def test_cifar100_official_layout(tmp_path, monkeypatch):
     monkeypatch.setattr(torchvision.datasets.CIFAR100, "_check_integrity", lambda self: True)
     monkeypatch.setattr(torchvision.datasets.cifar, "check_integrity", lambda *a, **k: True)

@@ -26,10 +26,11 @@ def pixels(n=10, size=6, seed=0):
     return rng.integers(0, 256, (n, size, size, 3), dtype=np.uint8), rng.integers(0, 3, n)
 
 
-def reference(image: np.ndarray, dy: int, dx: int, flip: bool, pad: int) -> torch.Tensor:
-    """torchvision's RandomCrop(size, padding=pad) (zero fill) + flip + ToTensor + Normalize, in NumPy."""
+def reference(image: np.ndarray, dy: int, dx: int, flip: bool, pad: int, mode: str = "zeros") -> torch.Tensor:
+    """torchvision's RandomCrop(size, padding=pad, padding_mode=constant (zero fill) | reflect) + flip + ToTensor +
+    Normalize, in NumPy."""
     h, w, _ = image.shape
-    padded = np.pad(image, ((pad, pad), (pad, pad), (0, 0)))
+    padded = np.pad(image, ((pad, pad), (pad, pad), (0, 0)), mode="constant" if mode == "zeros" else mode)
     crop = padded[dy:dy + h, dx:dx + w]
     crop = crop[:, ::-1] if flip else crop
     x = torch.from_numpy(crop.astype(np.float32) / 255).permute(2, 0, 1)
@@ -46,16 +47,81 @@ def one_epoch(dl, epoch=0):
     return [torch.cat(parts) for parts in zip(*list(dl))]
 
 
-def test_crop_and_flip_match_the_torchvision_recipe():
+@pytest.mark.parametrize("mode", ["zeros", "reflect"])
+def test_crop_and_flip_match_the_torchvision_recipe(mode):
     images, labels = pixels()
-    dl = loader(images, labels, augment=True, pad=2, shuffle=True, seed=3)
+    dl = loader(images, labels, augment=True, pad=2, pad_mode=mode, shuffle=True, seed=3)
     order, dy, dx, flip, _ = dl.epoch_plan()
     x, y = one_epoch(dl)
     assert x.shape == (10, 3, 6, 6) and x.dtype == torch.float32 and len(dl) == 3
     assert torch.equal(y, torch.as_tensor(labels)[order])
     assert set(dy.tolist()) | set(dx.tolist()) <= set(range(5)) and 0 < int(flip.sum()) < 10
     for b, i in enumerate(order.tolist()):
-        torch.testing.assert_close(x[b], reference(images[i], int(dy[b]), int(dx[b]), bool(flip[b]), pad=2))
+        torch.testing.assert_close(x[b], reference(images[i], int(dy[b]), int(dx[b]), bool(flip[b]), 2, mode))
+
+
+# A 3x3 image whose channel c holds 10 * v + c, v = 1..9 row by row; padded by 2 with reflection (the edge row or
+# column is not repeated), row r0 = (1, 2, 3) becomes (3, 2, 1, 2, 3, 2, 1) and the rows run r2 r1 r0 r1 r2 r1 r0.
+TINY = np.arange(1, 10, dtype=np.uint8).reshape(3, 3)
+# (dy, dx, flip) -> the 3x3 crop of v, worked out by hand from the padded image above
+REFLECTED_CROPS = {(0, 0, False): [[9, 8, 7], [6, 5, 4], [3, 2, 1]],   # the corner: the image turned by 180 degrees
+                   (1, 3, False): [[5, 6, 5], [2, 3, 2], [5, 6, 5]],   # rows r1 r0 r1, columns c1 c2 c1
+                   (2, 2, False): [[1, 2, 3], [4, 5, 6], [7, 8, 9]],   # the centre: the image itself
+                   (0, 0, True): [[7, 8, 9], [4, 5, 6], [1, 2, 3]]}    # the corner crop mirrored
+ZERO_CROPS = {(0, 0, False): [[0, 0, 0], [0, 0, 0], [0, 0, 1]],
+              (1, 3, False): [[0, 0, 0], [2, 3, 0], [5, 6, 0]],
+              (2, 2, False): [[1, 2, 3], [4, 5, 6], [7, 8, 9]],
+              (0, 0, True): [[0, 0, 0], [0, 0, 0], [1, 0, 0]]}
+
+
+def tiny_images(n: int) -> np.ndarray:
+    return np.repeat((10 * TINY[None, :, :, None] + np.arange(3)[None, None, None, :]).astype(np.uint8), n, axis=0)
+
+
+def normalised(v: list[list[int]]) -> torch.Tensor:
+    """The normalised (3, 3, 3) image of the hand-computed crop ``v`` (a 0 is a black pixel in every channel)."""
+    v = np.asarray(v)
+    pixels = np.where(v[..., None] > 0, 10 * v[..., None] + np.arange(3), 0).astype(np.float32)
+    x = torch.from_numpy(pixels / 255).permute(2, 0, 1)
+    return (x - torch.tensor(MEAN)[:, None, None]) / torch.tensor(STD)[:, None, None]
+
+
+@pytest.mark.parametrize("mode, crops", [("reflect", REFLECTED_CROPS), ("zeros", ZERO_CROPS)])
+def test_crops_at_known_offsets_are_the_hand_computed_pixels(mode, crops):
+    """The padding is of the raw pixels, before the normalisation: a zero is a black pixel (-mean/std once
+    normalised), a reflection repeats the image's own pixels."""
+    offsets = list(crops)
+    dl = loader(tiny_images(len(offsets)), [0] * len(offsets), augment=True, pad=2, pad_mode=mode,
+                batch_size=len(offsets))
+    plan = (torch.arange(len(offsets)), *(torch.tensor([o[k] for o in offsets]) for k in range(3)),
+            torch.full((len(offsets),), -1))
+    dl.epoch_plan = lambda: plan  # the crops at these offsets, through the loader's gather and normalisation
+    x, _ = next(iter(dl))
+    for b, offset in enumerate(offsets):
+        torch.testing.assert_close(x[b], normalised(crops[offset]))
+
+
+def test_zero_padding_is_unchanged_and_the_default():
+    """``pad_mode="zeros"`` (the default) is what the loader did before the option existed: the pixels zero-padded
+    once with F.pad, the same batches."""
+    images, labels = pixels()
+    default = loader(images, labels, augment=True, pad=2, shuffle=True, seed=3)
+    zeros = loader(images, labels, augment=True, pad=2, pad_mode="zeros", shuffle=True, seed=3)
+    assert default.pad_mode == "zeros"
+    assert torch.equal(zeros.padded, F.pad(torch.as_tensor(images), (0, 0, 2, 2, 2, 2)))
+    assert all(torch.equal(a, b) for a, b in zip(one_epoch(default, 1), one_epoch(zeros, 1)))
+    reflect = loader(images, labels, augment=True, pad=2, pad_mode="reflect", shuffle=True, seed=3)
+    assert torch.equal(reflect.pixels, torch.as_tensor(images))  # the same images inside the border
+    assert not torch.equal(one_epoch(reflect, 1)[0], one_epoch(zeros, 1)[0])
+
+
+def test_unknown_or_impossible_padding_modes_are_one_line_errors():
+    images, labels = pixels(size=6)
+    with pytest.raises(ConfigError, match=r"^data.crop_padding_mode must be one of zeros, reflect, not 'mirror'$"):
+        loader(images, labels, augment=True, pad=2, pad_mode="mirror")
+    with pytest.raises(ConfigError, match=r"^data.crop_padding_mode=reflect mirrors at most 5 pixels of a 6x6 image, "
+                                          r"not data.crop_padding=6; pad less, or use zeros$"):
+        loader(images, labels, augment=True, pad=6, pad_mode="reflect")
 
 
 def test_without_augmentation_it_is_the_plain_normalised_image_in_order():
@@ -284,6 +350,66 @@ def test_labelled_views_loader_builds_once_from_the_loader_itself(tmp_path):
     assert torch.equal(views.views.logits, again.views.logits)
     with pytest.raises(ConfigError, match="rebuild the cache"):
         loader(images, labels, augment=True, pad=4).with_views(views.views)
+
+
+def test_labelled_views_are_cut_from_images_padded_as_the_loader_pads_them(tmp_path):
+    """distill.views / run.views: the views are crops of the loader's images, so they follow its padding mode; the
+    teacher's logits of each view are the teacher's logits of the reflect-padded crop the student sees."""
+    from kd.vision.data.augmentation_cache import labelled_views_loader
+
+    images, labels = pixels(n=6)
+    teacher = CountingTeacher()
+    train = loader(images, labels, augment=True, pad=2, pad_mode="reflect", shuffle=True)
+    views = labelled_views_loader(train, teacher, tmp_path / "v.pt", fingerprint="t", num_views=3)
+    assert views.views.pad_mode == "reflect"
+    for epoch in range(3):
+        views.set_epoch(epoch)
+        for x, _, t in views:
+            with torch.no_grad():
+                torch.testing.assert_close(t, teacher(x), atol=2e-2, rtol=1e-2)  # fp16 cache
+    seen = teacher.images_seen
+    again = labelled_views_loader(train, teacher, tmp_path / "v.pt", fingerprint="t", num_views=3)
+    assert teacher.images_seen == seen and again.views.pad_mode == "reflect"  # read back from the file
+    zeros = loader(images, labels, augment=True, pad=2, shuffle=True)
+    with pytest.raises(ConfigError, match=r"padded by 2 \(reflect\), the loader 6 padded by 2 \(zeros\); rebuild"):
+        zeros.with_views(views.views)
+    labelled_views_loader(zeros, teacher, tmp_path / "v.pt", fingerprint="t", num_views=3)  # relabelled
+    assert teacher.images_seen == seen + 6 * 3
+
+
+def test_a_views_cache_saved_before_the_padding_mode_is_a_zero_padded_one(tmp_path):
+    images, _ = pixels(n=5)
+    teacher = CountingTeacher()
+    kw = dict(mean=MEAN, std=STD, num_views=2, pad=2, progress=False)
+    AugmentedLogitCache.load_or_build(tmp_path / "c.pt", teacher, images, fingerprint="a", **kw)
+    state = torch.load(tmp_path / "c.pt", weights_only=True)
+    del state["pad_mode"], state["meta"]["pad_mode"]  # the file as the earlier version wrote it
+    torch.save(state, tmp_path / "c.pt")
+    cache = AugmentedLogitCache.load_or_build(tmp_path / "c.pt", teacher, images, fingerprint="a", **kw)
+    assert teacher.images_seen == 10 and cache.pad_mode == "zeros"  # reused, not relabelled
+    AugmentedLogitCache.load_or_build(tmp_path / "c.pt", teacher, images, fingerprint="a", pad_mode="reflect", **kw)
+    assert teacher.images_seen == 20
+
+
+def test_device_resident_takes_the_padding_mode_of_the_dataloader_path(tmp_path):
+    from PIL import Image
+
+    from kd.vision.data import build_data
+    from kd.vision.data.device_loader import device_resident
+
+    rng = np.random.default_rng(0)
+    for cls in ("cat", "dog"):
+        (tmp_path / cls).mkdir(parents=True)
+        for i in range(3):
+            Image.fromarray(rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)).save(tmp_path / cls / f"{i}.png")
+    cfg = {"name": "imagefolder", "root": str(tmp_path), "image_size": 8, "test_fraction": 0.34, "crop_padding": 2}
+    for mode in ("zeros", "reflect"):
+        data = build_data({**cfg, "crop_padding_mode": mode})
+        crop = data.splits.train.dataset.transform.transforms[2]
+        assert crop.padding_mode == {"zeros": "constant", "reflect": "reflect"}[mode]
+        train = device_resident(data, torch.device("cpu"), seed=0).train_loader
+        assert (train.pad, train.pad_mode) == (2, mode)
+    assert build_data(cfg).splits.train.dataset.transform.transforms[2].padding_mode == "constant"  # the default
 
 
 @pytest.mark.gpu

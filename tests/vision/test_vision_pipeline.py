@@ -217,6 +217,8 @@ def run_cli(module, argv, capsys) -> tuple[int, str]:
     (["data.flip=alternate", "data.in_memory=false"], "error: data.flip=alternate is done by the in-memory loader "
                                                       "only, and these images are not in memory: set "
                                                       "data.in_memory=true, or data.flip=random"),
+    (["data.crop_padding_mode=mirror"], "error: data.crop_padding_mode must be one of zeros, reflect, not 'mirror'"),
+    (["data.crop_padding_mode=reflect"], "error: data set 'digits' takes no argument 'crop_padding_mode'"),
 ])
 def test_user_errors_are_one_line(tmp_path, capsys, overrides, expected):
     code, err = run_cli(distill, ["--config", "digits_cnn_mlp", "--runs-dir", str(tmp_path), *overrides], capsys)
