@@ -12,11 +12,16 @@ error naming the local option. Local layouts:
 - ``local``: ``train_file`` and ``dev_file`` (.tsv/.csv/.jsonl, with or without a header row) with
   ``text_column`` and ``label_column`` given by name or 0-based position; labels as strings or integers
   (:func:`kd.nlp.data.local_files.read_table`).
+
+:meth:`TextClassificationData.split_holdout` sets a stratified, seeded part of the training set aside (the task's
+``data.holdout``): the model trains on the rest, and the held-out part is scored beside dev, for choosing a schedule
+without looking at dev.
 """
 from __future__ import annotations
 
+import math
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from kd.common.utils.errors import ConfigError, MissingPathError
@@ -34,6 +39,8 @@ class TextClassificationData:
     dev_texts: list[str]
     dev_labels: list[int]
     label_names: list[str]
+    holdout_texts: list[str] = field(default_factory=list)  # set aside from training (split_holdout); empty: none
+    holdout_labels: list[int] = field(default_factory=list)
 
     @property
     def num_labels(self) -> int:
@@ -42,12 +49,42 @@ class TextClassificationData:
     def subset_train(self, n: int | None, seed: int = 0) -> "TextClassificationData":
         """The first ``n`` of a seeded shuffle of the training set (the whole set when ``n`` is None)."""
         texts, labels = _seeded_subset(self.train_texts, self.train_labels, n, seed)
-        return TextClassificationData(texts, labels, self.dev_texts, self.dev_labels, self.label_names)
+        return replace(self, train_texts=texts, train_labels=labels)
 
     def subset_dev(self, n: int | None, seed: int = 0) -> "TextClassificationData":
         """The first ``n`` of a seeded shuffle of the dev (or test) set (the whole set when ``n`` is None)."""
         texts, labels = _seeded_subset(self.dev_texts, self.dev_labels, n, seed)
-        return TextClassificationData(self.train_texts, self.train_labels, texts, labels, self.label_names)
+        return replace(self, dev_texts=texts, dev_labels=labels)
+
+    def split_holdout(self, fraction: float, seed: int = 0) -> "TextClassificationData":
+        """The training set split in two: ``holdout_*`` the held-out part, ``train_*`` the rest (both in the training
+        set's order). Stratified: of each label's n examples, round(fraction * n) (halves up) are held out, drawn by
+        ``random.Random(seed)`` (the same split for every model of a seed). ``fraction`` 0 returns the data as it is;
+        a split that holds out nothing, or every example of a label, is a ConfigError."""
+        if not fraction:
+            return self
+        by_label: dict[int, list[int]] = {}
+        for i, label in enumerate(self.train_labels):
+            by_label.setdefault(label, []).append(i)
+        rng = random.Random(seed)
+        held: set[int] = set()
+        for label in sorted(by_label):
+            indices = by_label[label]
+            k = math.floor(fraction * len(indices) + 0.5)
+            if k == len(indices):
+                raise ConfigError(f"data.holdout={fraction} leaves label '{self.label_names[label]}' no training "
+                                  f"example (all {k} of its examples held out): lower data.holdout, or use more "
+                                  "training data")
+            held.update(rng.sample(indices, k))
+        if not held:
+            raise ConfigError(f"data.holdout={fraction} holds out no example of the {len(self.train_texts):,} training "
+                              "examples: raise data.holdout, or set data.holdout=0")
+        keep = [i for i in range(len(self.train_texts)) if i not in held]
+        out = sorted(held)
+        return replace(self, train_texts=[self.train_texts[i] for i in keep],
+                       train_labels=[self.train_labels[i] for i in keep],
+                       holdout_texts=[self.train_texts[i] for i in out],
+                       holdout_labels=[self.train_labels[i] for i in out])
 
 
 def _seeded_subset(texts: list[str], labels: list[int], n: int | None, seed: int) -> tuple[list[str], list[int]]:

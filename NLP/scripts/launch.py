@@ -39,8 +39,9 @@ HOMES = {"distill": "student", "train": "teacher"}
 # What --resume cannot change: the run's checkpoints, vocabularies and caches were made with these, and with the
 # models of teacher: and student: (every key there but the training settings: :func:`fixed_on_resume`).
 FIXED_ON_RESUME = ("seed", "task", "data.name", "data.path", "data.train_file", "data.dev_file", "data.text_column",
-                   "data.label_column", "data.header", "data.train_subset", "data.min_freq", "data.tokenizer",
-                   "data.vocab_size", "data.source_prefix", "method", "methods", "distill.mode", "distill.augment")
+                   "data.label_column", "data.header", "data.train_subset", "data.holdout", "data.min_freq",
+                   "data.tokenizer", "data.vocab_size", "data.source_prefix", "method", "methods", "distill.mode",
+                   "distill.augment")
 # The training settings of teacher: and student: that --resume may change (a lower lr after a diverging loss, more
 # epochs): every task's, and translation's teacher.label_smoothing.
 RESUMABLE_MODEL_KEYS = (*SCHEDULE_KEYS, "label_smoothing")

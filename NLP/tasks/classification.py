@@ -16,6 +16,10 @@ that share the cache folder share the labelling; ``online`` runs the teacher eve
 its hidden states or attentions need). With ``distill.augment.copies`` > 0 (offline only) the training sentences are
 joined by augmented ones (Tang et al. 2019, :mod:`kd.nlp.data.augmentation`) that carry no hard label
 (``UNLABELLED``): the teacher labels them with the rest, once, and the student learns them from its soft targets.
+With ``data.holdout`` > 0 a stratified part of the training set, drawn by ``seed``, is set aside before anything is
+built from it (:meth:`~kd.nlp.data.classification.TextClassificationData.split_holdout`): the model trains on the rest
+(the student's vocabulary, augmented copies and cached teacher logits come from the rest alone), and each evaluation
+reports ``holdout_acc`` beside ``dev_acc``, for choosing a schedule on training data and reporting dev once.
 """
 from __future__ import annotations
 
@@ -51,9 +55,42 @@ LOGITS_CACHE = "teacher_logits.pt"
 
 
 def load_data(cfg: dict):
+    """The data set of ``cfg['data']``: its training subset, then the held-out part (``data.holdout``) split off it,
+    and its dev subset, each drawn by ``cfg['seed']``."""
     d = cfg["data"]
     data = load_classification_data(d["name"], **section_options(CLASSIFICATION_DATASETS, d, "data"))
-    return data.subset_train(d.get("train_subset"), seed=cfg["seed"]).subset_dev(d.get("dev_subset"), seed=cfg["seed"])
+    data = data.subset_train(d.get("train_subset"), seed=cfg["seed"]).split_holdout(d.get("holdout") or 0,
+                                                                                    seed=cfg["seed"])
+    return data.subset_dev(d.get("dev_subset"), seed=cfg["seed"])
+
+
+def check_holdout(value) -> None:
+    """``data.holdout`` a fraction in [0, 1) (the split itself, which needs the data, is checked by
+    :meth:`~kd.nlp.data.classification.TextClassificationData.split_holdout`)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+        raise ConfigError(f"data.holdout must be a fraction in [0, 1) of the training examples (0: off), got {value!r}")
+
+
+def holdout_scorer(data, tokenizers: dict, cfg: dict, model, device, role: str = "student") -> Callable[[], dict]:
+    """``score()``: ``{"holdout_acc": ...}`` of ``model`` on the held-out part, or ``{}`` when there is none."""
+    if not data.holdout_texts:
+        return lambda: {}
+    loader = make_loader(data.holdout_texts, data.holdout_labels, tokenizers, cfg, 64, False)
+
+    def score() -> dict:
+        logits, labels = logits_on(model, loader, device, role)
+        return {"holdout_acc": classification_report(logits, labels, ks=(1,))["acc"]}
+
+    return score
+
+
+def held_out_note(data) -> str:
+    """`` (N more held out: data.holdout)`` with a held-out part, else ``""`` (for the line on the training set)."""
+    return f" ({len(data.holdout_texts):,} more held out: data.holdout)" if data.holdout_texts else ""
+
+
+def holdout_size(data) -> dict:
+    return {"holdout_examples": len(data.holdout_texts)} if data.holdout_texts else {}
 
 
 def make_loader(texts, labels, tokenizers: dict, cfg: dict, batch_size: int, shuffle: bool,
@@ -130,7 +167,8 @@ RENAMED = {
 
 
 class ClassificationTask:
-    columns = ["model", "dev_acc", "agreement", "params", "throughput", "train_examples"]
+    columns = ["model", "dev_acc", "holdout_acc", "agreement", "params", "throughput", "train_examples",
+               "holdout_examples"]
     renamed = RENAMED
 
     @staticmethod
@@ -139,7 +177,7 @@ class ClassificationTask:
         keys of :data:`RENAMED`): ``method.name`` a known method; every section ``methods.<name>`` a known method's, its
         keys that constructor's arguments (a near miss names the one meant) and their values ones it takes
         (``check_settings``); ``distill.mode`` offline or online, and offline only for a method that works from cached
-        logits; ``distill.augment`` (:func:`check_augment`)."""
+        logits; ``distill.augment`` (:func:`check_augment`); ``data.holdout`` a fraction (:func:`check_holdout`)."""
         name = check_method_sections(cfg, CLASSIFICATION_METHODS, "text-classification", SUPPLIED)
         for section, settings in (cfg.get("methods") or {}).items():
             CLASSIFICATION_METHODS.get(section).check_settings(settings or {})
@@ -148,6 +186,7 @@ class ClassificationTask:
             raise ConfigError(f"unknown distill.mode '{mode}'; choose offline or online")
         check_method_fits(name, mode)
         check_augment(cfg["distill"], name)
+        check_holdout(cfg["data"].get("holdout", 0))
 
     @staticmethod
     def train_teacher(cfg: dict, open_run: Callable[[], RunFolder], device: torch.device, resume: bool = False) -> dict:
@@ -160,12 +199,14 @@ class ClassificationTask:
         tokenizers = {"student": tokenizer}
         train_loader = make_loader(data.train_texts, data.train_labels, tokenizers, cfg, t["batch_size"], True)
         dev_loader = make_loader(data.dev_texts, data.dev_labels, tokenizers, cfg, 64, False)
+        holdout = holdout_scorer(data, tokenizers, cfg, model, device)
 
         def evaluate(epoch: int) -> dict:
             logits, labels = logits_on(model, dev_loader, device, "student")
-            return {"dev_acc": classification_report(logits, labels, ks=(1,))["acc"]}
+            return {"dev_acc": classification_report(logits, labels, ks=(1,))["acc"], **holdout()}
 
-        print(f"teacher {name}: {count_parameters(model):,} parameters; {len(data.train_texts):,} training examples")
+        print(f"teacher {name}: {count_parameters(model):,} parameters; {len(data.train_texts):,} training examples"
+              f"{held_out_note(data)}")
         fit(model, Supervised(), train_loader, epochs=t["epochs"], lr=t["lr"],
             weight_decay=t["weight_decay"], warmup=t["warmup"], device=device, run=run, evaluate=evaluate,
             resume=resume, lr_key="teacher.lr")
@@ -173,7 +214,7 @@ class ClassificationTask:
                        {"name": name, "num_labels": data.num_labels}, {"main": tokenizer_spec(tokenizer, name)},
                        label_names=data.label_names, data=cfg["data"]["name"])
         final = {"model": f"teacher ({name})", **_last_dev_metrics(run, evaluate), "params": count_parameters(model),
-                 "train_examples": len(data.train_texts),
+                 "train_examples": len(data.train_texts), **holdout_size(data),
                  "throughput": examples_per_second(model, tokenizer, data.dev_texts, cfg["data"]["max_length"],
                                                    cfg["evaluate"]["throughput_batch"])}
         return final
@@ -208,10 +249,11 @@ class ClassificationTask:
         mask_token = getattr(t_tok, "mask_token", None) if dc["augment"]["copies"] else None
         train_loader = make_loader(texts, labels, tokenizers, cfg, sc["batch_size"], True, cached, mask_token)
         teacher_dev = logits_on(teacher, dev_loader, device, "teacher")[0] if teacher is not None else None
+        holdout = holdout_scorer(data, {"student": s_tok}, cfg, student, device)
 
         def evaluate(epoch: int) -> dict:
             logits, labels = logits_on(student, dev_loader, device, "student")
-            out = {"dev_acc": classification_report(logits, labels, ks=(1,))["acc"]}
+            out = {"dev_acc": classification_report(logits, labels, ks=(1,))["acc"], **holdout()}
             if teacher_dev is not None:
                 out["agreement"] = agreement(logits, teacher_dev)
             return out
@@ -220,7 +262,8 @@ class ClassificationTask:
         label = f"{arch} alone" if not method.needs_teacher else f"{arch} + {name}"
         if dc["augment"]["copies"]:
             label += f" + augment x{dc['augment']['copies']}"
-        print(f"{label}: {count_parameters(student):,} parameters; {len(texts):,} training examples")
+        print(f"{label}: {count_parameters(student):,} parameters; {len(texts):,} training examples"
+              f"{held_out_note(data)}")
         fit(student, method, train_loader, epochs=sc["epochs"], lr=sc["lr"], weight_decay=sc["weight_decay"],
             warmup=sc["warmup"], device=device, run=run, teacher=teacher, evaluate=evaluate, resume=resume,
             lr_key="student.lr")
@@ -232,7 +275,7 @@ class ClassificationTask:
             folder = save_pretrained_folder(student, s_tok, run.checkpoints / MODEL_FOLDER)
             print(f"student saved for transformers: {folder}")
         final = {"model": label, **_last_dev_metrics(run, evaluate), "params": count_parameters(student),
-                 "train_examples": len(texts),
+                 "train_examples": len(texts), **holdout_size(data),
                  "throughput": examples_per_second(student, s_tok, data.dev_texts, cfg["data"]["max_length"],
                                                    cfg["evaluate"]["throughput_batch"])}
         return final
@@ -252,11 +295,12 @@ class ClassificationTask:
         teacher, t_tok, _ = load_teacher(cfg, False, data)
         roles = {"model": tok} if teacher is None else {"model": tok, "teacher": t_tok}
         loader = make_loader(data.dev_texts, data.dev_labels, roles, cfg, 64, False)
+        holdout = holdout_scorer(data, {"model": tok}, cfg, model, device, role="model")
         open_run()  # every check passed (--dry-run exits here)
         logits, labels = logits_on(model, loader, device, "model")
         teacher_logits = logits_on(teacher, loader, device, "teacher")[0] if teacher is not None else None
         report = classification_report(logits, labels, teacher_logits, ks=(1,))
-        return {"model": str(path), "dev_acc": report["acc"], "ece": report["ece"],
+        return {"model": str(path), "dev_acc": report["acc"], **holdout(), "ece": report["ece"],
                 **({"agreement": report["agreement"]} if teacher is not None else {}),
                 "params": count_parameters(model),
                 "throughput": examples_per_second(model, tok, data.dev_texts, cfg["data"]["max_length"],
@@ -298,19 +342,22 @@ def transfer_set(data, teacher_tokenizer, augment: dict) -> tuple[list[str], lis
 
 
 def _last_dev_metrics(run: RunFolder, evaluate) -> dict:
-    """The dev metrics of the last epoch (evaluated again only if the history has none)."""
+    """The dev (and held-out) metrics of the last epoch (evaluated again only if the history has none)."""
     last = run.history[-1] if run.history else {}
-    return {k: last[k] for k in ("dev_acc", "agreement") if k in last} or evaluate(0)
+    return {k: last[k] for k in ("dev_acc", "holdout_acc", "agreement") if k in last} or evaluate(0)
 
 
 def transfer_set_settings(cfg: dict) -> dict:
     """The config values that change the transfer set's rows, which name its teacher-logits cache: the data files,
-    columns, subset and its seed, max_length, and ``distill.augment`` when it adds sentences (only then, so a cache
-    made without augmentation keeps its name and is never read for a run with it)."""
+    columns, subset and its seed, max_length, ``data.holdout`` and its seed when it holds examples out, and
+    ``distill.augment`` when it adds sentences (each only when set, so a cache made without it keeps its name and is
+    never read for a run with it)."""
     d = cfg["data"]
     settings = {k: d.get(k) for k in ("name", "path", "train_file", "text_column", "label_column", "train_subset",
                                       "max_length")}
     settings["subset_seed"] = cfg["seed"] if d.get("train_subset") else None
+    if d.get("holdout"):  # the rows left for training are this seed's split
+        settings["holdout"] = {"fraction": d["holdout"], "seed": cfg["seed"]}
     if cfg["distill"]["augment"]["copies"]:
         settings["augment"] = cfg["distill"]["augment"]
     return settings
