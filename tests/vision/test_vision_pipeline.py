@@ -31,6 +31,20 @@ def only_run(runs: Path) -> Path:
     return run
 
 
+def interrupt_epochs(monkeypatch, when):
+    """Make every Distiller raise KeyboardInterrupt (an interrupted run) at the start of an epoch where
+    ``when(distiller)`` holds; returns the call that puts the real epochs back (for the resume)."""
+    original = Distiller._train_epoch
+
+    def interrupted(self, loader, epochs):
+        if when(self):
+            raise KeyboardInterrupt
+        return original(self, loader, epochs)
+
+    monkeypatch.setattr(Distiller, "_train_epoch", interrupted)
+    return lambda: monkeypatch.setattr(Distiller, "_train_epoch", original)
+
+
 @pytest.fixture(scope="module")
 def teacher_checkpoint(tmp_path_factory) -> Path:
     runs = tmp_path_factory.mktemp("teacher_runs")
@@ -109,20 +123,13 @@ def test_resume_after_interruption(tmp_path, teacher_checkpoint, monkeypatch):
     distill.main(args + ["--runs-dir", str(tmp_path / "straight")])
     straight = safe_load(only_run(tmp_path / "straight") / "student_kd" / "checkpoints" / "model.pt")["state_dict"]
 
-    original = Distiller._train_epoch
-
-    def interrupted(self, loader, epochs):
-        if self.epoch == 1:
-            raise KeyboardInterrupt
-        return original(self, loader, epochs)
-
-    monkeypatch.setattr(Distiller, "_train_epoch", interrupted)
+    resume_epochs = interrupt_epochs(monkeypatch, lambda distiller: distiller.epoch == 1)
     with pytest.raises(KeyboardInterrupt):
         distill.main(args + ["--runs-dir", str(tmp_path / "cut")])
     run = only_run(tmp_path / "cut")
     assert re.fullmatch(r"vision-digits-distill-s0-\d{8}-\d{6}", run.name)
     assert safe_load(run / "student_kd" / "checkpoints" / "last.pt")["epoch"] == 1
-    monkeypatch.setattr(Distiller, "_train_epoch", original)
+    resume_epochs()
 
     distill.main(["--resume", str(run)])
     assert safe_load(run / "student_kd" / "checkpoints" / "last.pt")["epoch"] == 2
@@ -280,22 +287,16 @@ def test_compare_with_given_teacher(tmp_path, teacher_checkpoint):
 
 
 def test_guide_mode_resumes_mid_round(tmp_path, teacher_checkpoint, monkeypatch):
-    original = Distiller._train_epoch
-
-    def interrupted(self, loader, epochs):
-        if self.run.path.name == "student_kd" and self.epoch == 3:  # student's first epoch of round 2
-            raise KeyboardInterrupt
-        return original(self, loader, epochs)
-
     args = ["--config", "digits_cnn_mlp", "--runs-dir", str(tmp_path), "distill.mode=guide", "distill.rounds=2",
             "distill.student_epochs_per_round=3", f"teacher.checkpoint={teacher_checkpoint}"]
-    monkeypatch.setattr(Distiller, "_train_epoch", interrupted)
+    resume_epochs = interrupt_epochs(  # the student's first epoch of round 2
+        monkeypatch, lambda distiller: distiller.run.path.name == "student_kd" and distiller.epoch == 3)
     with pytest.raises(KeyboardInterrupt):
         distill.main(args)
     run = only_run(tmp_path)
     assert safe_load(run / "guide_teacher" / "checkpoints" / "last.pt")["epoch"] == 2
     assert safe_load(run / "student_kd" / "checkpoints" / "last.pt")["epoch"] == 3
-    monkeypatch.setattr(Distiller, "_train_epoch", original)
+    resume_epochs()
     rows = distill.main(["--resume", str(run)])
     assert safe_load(run / "guide_teacher" / "checkpoints" / "last.pt")["epoch"] == 2  # not trained again
     assert safe_load(run / "student_kd" / "checkpoints" / "last.pt")["epoch"] == 6
@@ -323,14 +324,8 @@ def test_guide_mode_lookahead_averages_once_over_all_rounds_and_resumes(tmp_path
         for key, value in ema.items():
             assert torch.equal(model[key], value) and torch.equal(last["student"][key], value), (stage, key)
 
-    original = Distiller._train_epoch
-
-    def interrupted(self, loader, epochs):
-        if self.run.path.name == "guide_teacher" and self.epoch == 1:  # round 2 starts
-            raise KeyboardInterrupt
-        return original(self, loader, epochs)
-
-    monkeypatch.setattr(Distiller, "_train_epoch", interrupted)
+    resume_epochs = interrupt_epochs(  # round 2 starts
+        monkeypatch, lambda distiller: distiller.run.path.name == "guide_teacher" and distiller.epoch == 1)
     with pytest.raises(KeyboardInterrupt):
         distill.main(args + ["--runs-dir", str(tmp_path / "cut")])
     run = only_run(tmp_path / "cut")
@@ -339,7 +334,7 @@ def test_guide_mode_lookahead_averages_once_over_all_rounds_and_resumes(tmp_path
         assert last["epoch"] == 1 and not last["lookahead"]["finished"], stage  # not finished per round
         assert any(not torch.equal(value, last["student"][name.split(".", 1)[1]])  # the average is not the weights
                    for name, value in last["lookahead"]["ema"].items() if name.startswith("0.")), stage
-    monkeypatch.setattr(Distiller, "_train_epoch", original)
+    resume_epochs()
     distill.main(["--resume", str(run)])
     for stage in ("guide_teacher", "student_kd"):
         expected = safe_load(straight / stage / "checkpoints" / "model.pt")["state_dict"]
