@@ -1,8 +1,10 @@
 """Tiny Hugging Face models in the save_pretrained layout, made offline: a word-level tokenizer trained with the
 ``tokenizers`` library on the given sentences (wrapped as a fast tokenizer) and a model of a tiny config with
 random weights, written to one folder -- what ``teacher.name=FOLDER`` / ``student.name=FOLDER`` read, through the
-same loading code as a hub id."""
+same loading code as a hub id; and ``sst2_refusal``, an NLP script's one-line refusal of a config."""
 import pytest
+
+from kd.common.utils.cli import main_entry
 
 SPECIALS = ["<pad>", "<unk>", "<s>", "</s>"]  # ids 0..3
 
@@ -108,3 +110,19 @@ def workspace(tmp_path_factory):
     teacher = run / "checkpoints" / "model.pt"
     dev_texts = [line.split("\t")[0] for line in (root / "dev.tsv").read_text().splitlines()[1:]]
     return {"root": root, "data": data, "teacher": teacher, "teacher_final": final, "dev_texts": dev_texts}
+
+
+@pytest.fixture
+def sst2_refusal(tmp_path, capsys):
+    """``refusal(script, argv)``: the one stderr line with which ``script`` (an NLP script module, on the sst2 preset
+    and ``argv``) refuses to run: exit code 2, one line, and no run folder made."""
+    def refusal(script, argv) -> str:
+        runs = tmp_path / "runs"
+        with pytest.raises(SystemExit) as exit_info:
+            main_entry(script.main, ["--config", "sst2", "--runs-dir", str(runs), *argv])
+        assert exit_info.value.code == 2
+        lines = capsys.readouterr().err.strip().splitlines()
+        assert len(lines) == 1 and not runs.exists()
+        return lines[0]
+
+    return refusal

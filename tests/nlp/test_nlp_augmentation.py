@@ -10,7 +10,6 @@ import torch
 import torch.nn.functional as F
 
 from kd.common.losses import UNLABELLED
-from kd.common.utils.cli import main_entry
 from kd.nlp.data import WordTokenizer
 from kd.nlp.data.augmentation import augment_sentences
 from kd.nlp.scripts import distill
@@ -105,15 +104,6 @@ def test_the_hard_label_term_skips_unlabelled_sentences(method):
     torch.testing.assert_close(terms["ce"], F.cross_entropy(logits[[1, 3]], torch.tensor([1, 0])))
 
 
-def run_main(argv, tmp_path, capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        main_entry(distill.main, ["--config", "sst2", "--runs-dir", str(tmp_path / "runs"), *argv])
-    assert exit_info.value.code == 2
-    lines = capsys.readouterr().err.strip().splitlines()
-    assert len(lines) == 1 and not (tmp_path / "runs").exists()
-    return lines[0]
-
-
 @pytest.mark.parametrize("overrides, message", [
     (["distill.augment.p_mask=1.5"], "distill.augment.p_mask must be a probability in [0, 1], got 1.5"),
     (["distill.augment.p_ngram=-0.1"], "distill.augment.p_ngram must be a probability in [0, 1], got -0.1"),
@@ -129,8 +119,8 @@ def run_main(argv, tmp_path, capsys):
      "distill.augment.copies=2 needs distill.mode=offline: the teacher labels the augmented sentences once, with "
      "the training set"),
 ])
-def test_config_errors_are_one_line_before_the_run_folder(overrides, message, tmp_path, capsys):
-    assert run_main(overrides, tmp_path, capsys) == f"error: {message}"
+def test_config_errors_are_one_line_before_the_run_folder(overrides, message, sst2_refusal):
+    assert sst2_refusal(distill, overrides) == f"error: {message}"
 
 
 def test_the_cache_name_changes_with_the_augmentation(tmp_path):

@@ -11,7 +11,6 @@ from collections import Counter
 
 import pytest
 
-from kd.common.utils.cli import main_entry
 from kd.common.utils.config import save_yaml
 from kd.common.utils.errors import ConfigError
 from kd.nlp.data.classification import TextClassificationData
@@ -118,20 +117,11 @@ def test_augmented_copies_come_from_the_training_part_only(tmp_path):
     assert {w for t in augmented for w in t.split()} <= {w for t in data.train_texts for w in t.split()}
 
 
-def run_main(script, argv, tmp_path, capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        main_entry(script.main, ["--config", "sst2", "--runs-dir", str(tmp_path / "runs"), *argv])
-    assert exit_info.value.code == 2
-    lines = capsys.readouterr().err.strip().splitlines()
-    assert len(lines) == 1 and not (tmp_path / "runs").exists()
-    return lines[0]
-
-
 @pytest.mark.parametrize("value", ["-0.1", "1", "1.5", "true", "half"])
-def test_a_holdout_out_of_range_is_one_line(value, tmp_path, capsys):
+def test_a_holdout_out_of_range_is_one_line(value, sst2_refusal):
     message = f"data.holdout must be a fraction in [0, 1) of the training examples (0: off), got "
     for script in (train_teacher, distill):
-        assert run_main(script, [f"data.holdout={value}"], tmp_path, capsys).startswith(f"error: {message}")
+        assert sst2_refusal(script, [f"data.holdout={value}"]).startswith(f"error: {message}")
 
 
 @pytest.mark.parametrize("rows, holdout, message", [
@@ -141,10 +131,10 @@ def test_a_holdout_out_of_range_is_one_line(value, tmp_path, capsys):
     ([("good", "pos"), ("bad", "neg")] * 2, 0.1,
      "data.holdout=0.1 holds out no example of the 4 training examples: raise data.holdout, or set data.holdout=0"),
 ])
-def test_a_split_the_data_cannot_give_is_one_line(rows, holdout, message, tmp_path, capsys):
+def test_a_split_the_data_cannot_give_is_one_line(rows, holdout, message, tmp_path, sst2_refusal):
     data = local_data(tmp_path, rows)
     for script in (train_teacher, distill):
-        assert run_main(script, [*data, f"data.holdout={holdout}"], tmp_path, capsys) == f"error: {message}"
+        assert sst2_refusal(script, [*data, f"data.holdout={holdout}"]) == f"error: {message}"
 
 
 def test_resume_cannot_change_the_holdout(tmp_path):
