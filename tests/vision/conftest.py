@@ -22,6 +22,24 @@ from kd.vision.model_registry import build_model
 CPU = torch.device("cpu")
 
 
+@pytest.fixture
+def interrupt_epochs(monkeypatch):
+    """``interrupt_epochs(when)``: every Distiller raises KeyboardInterrupt (an interrupted run) at the start of an
+    epoch where ``when(distiller)`` holds; returns the call that puts the real epochs back (for the resume)."""
+    original = Distiller._train_epoch
+
+    def install(when):
+        def interrupted(self, loader, epochs):
+            if when(self):
+                raise KeyboardInterrupt
+            return original(self, loader, epochs)
+
+        monkeypatch.setattr(Distiller, "_train_epoch", interrupted)
+        return lambda: monkeypatch.setattr(Distiller, "_train_epoch", original)
+
+    return install
+
+
 def shifted(labels: torch.Tensor) -> torch.Tensor:
     """The teacher's labelling: digit y is called (y + 1) mod 10, a permutation without a fixed point."""
     return (labels + 1) % 10

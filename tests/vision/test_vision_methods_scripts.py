@@ -143,23 +143,18 @@ def test_method_table_on_the_fast_path_learns(image_folder, tmp_path, torch_comp
     assert finals["teacher"]["test_acc"] >= 90 and finals["kd"]["test_acc"] >= 90       # chance is 50 %
 
 
-def test_method_table_views_cache_and_resume(image_folder, tmp_path, monkeypatch):
+def test_method_table_views_cache_and_resume(image_folder, tmp_path, interrupt_epochs):
     """run.views labels the views once for the whole table and logit-only methods train from them without a
     teacher; an interrupted table continues with --resume: finished runs kept, the cut one from its last.pt."""
-    from kd.common.engine import Distiller
-
     args = ["--runs-dir", str(tmp_path), *TINY, f"data.root={image_folder}", "run.methods=[kd, fitnet]",
             "run.seeds=[0, 1]", "run.views=2", "student.epochs=2"]
-    original = Distiller._train_epoch
     seen_teachers = {}
 
-    def recording(self, loader, epochs):
-        seen_teachers[self.run.path.name] = self.teacher is not None
-        if self.run.path.name == "fitnet-seed1" and self.epoch == 1:
-            raise KeyboardInterrupt
-        return original(self, loader, epochs)
+    def cut_after_recording(distiller) -> bool:  # records whether each run was given a teacher
+        seen_teachers[distiller.run.path.name] = distiller.teacher is not None
+        return distiller.run.path.name == "fitnet-seed1" and distiller.epoch == 1
 
-    monkeypatch.setattr(Distiller, "_train_epoch", recording)
+    resume_epochs = interrupt_epochs(cut_after_recording)
     with pytest.raises(KeyboardInterrupt):
         method_table.main(args)
     (root,) = [p for p in tmp_path.iterdir() if p.is_dir()]
@@ -167,7 +162,7 @@ def test_method_table_views_cache_and_resume(image_folder, tmp_path, monkeypatch
                              "fitnet-seed1": True}   # kd reads the cached views, FitNet needs the teacher's features
     (cache,) = (root / "soft_labels").glob("*-views2.pt")
     kept = (root / "kd-seed1" / "metrics.json").stat().st_mtime_ns
-    monkeypatch.setattr(Distiller, "_train_epoch", original)
+    resume_epochs()
     method_table.main(["--resume", str(root)])
     assert (root / "kd-seed1" / "metrics.json").stat().st_mtime_ns == kept        # finished: not run again
     history = json.loads((root / "fitnet-seed1" / "metrics.json").read_text())["history"]

@@ -9,7 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from kd.common.engine import Distiller, DistillationMethod
+from kd.common.engine import DistillationMethod
 from kd.common.utils.checkpoint import safe_load
 from kd.common.utils.cli import main_entry
 from kd.common.utils.errors import CheckpointMismatchError, NonFiniteLossError
@@ -29,20 +29,6 @@ def restore_threads():
 def only_run(runs: Path) -> Path:
     (run,) = [p for p in runs.iterdir() if p.is_dir()]
     return run
-
-
-def interrupt_epochs(monkeypatch, when):
-    """Make every Distiller raise KeyboardInterrupt (an interrupted run) at the start of an epoch where
-    ``when(distiller)`` holds; returns the call that puts the real epochs back (for the resume)."""
-    original = Distiller._train_epoch
-
-    def interrupted(self, loader, epochs):
-        if when(self):
-            raise KeyboardInterrupt
-        return original(self, loader, epochs)
-
-    monkeypatch.setattr(Distiller, "_train_epoch", interrupted)
-    return lambda: monkeypatch.setattr(Distiller, "_train_epoch", original)
 
 
 @pytest.fixture(scope="module")
@@ -118,12 +104,12 @@ def test_distillation_modes_follow_a_teacher_that_contradicts_the_labels(tmp_pat
         assert safe_load(run / "student_kd" / "checkpoints" / "last.pt")["epoch"] == 6
 
 
-def test_resume_after_interruption(tmp_path, teacher_checkpoint, monkeypatch):
+def test_resume_after_interruption(tmp_path, teacher_checkpoint, interrupt_epochs):
     args = ["--config", "digits_cnn_mlp", f"teacher.checkpoint={teacher_checkpoint}", "student.epochs=2"]
     distill.main(args + ["--runs-dir", str(tmp_path / "straight")])
     straight = safe_load(only_run(tmp_path / "straight") / "student_kd" / "checkpoints" / "model.pt")["state_dict"]
 
-    resume_epochs = interrupt_epochs(monkeypatch, lambda distiller: distiller.epoch == 1)
+    resume_epochs = interrupt_epochs(lambda distiller: distiller.epoch == 1)
     with pytest.raises(KeyboardInterrupt):
         distill.main(args + ["--runs-dir", str(tmp_path / "cut")])
     run = only_run(tmp_path / "cut")
@@ -286,11 +272,11 @@ def test_compare_with_given_teacher(tmp_path, teacher_checkpoint):
     assert not (only_run(tmp_path) / "teacher").exists()  # the given teacher is not retrained
 
 
-def test_guide_mode_resumes_mid_round(tmp_path, teacher_checkpoint, monkeypatch):
+def test_guide_mode_resumes_mid_round(tmp_path, teacher_checkpoint, interrupt_epochs):
     args = ["--config", "digits_cnn_mlp", "--runs-dir", str(tmp_path), "distill.mode=guide", "distill.rounds=2",
             "distill.student_epochs_per_round=3", f"teacher.checkpoint={teacher_checkpoint}"]
     resume_epochs = interrupt_epochs(  # the student's first epoch of round 2
-        monkeypatch, lambda distiller: distiller.run.path.name == "student_kd" and distiller.epoch == 3)
+        lambda distiller: distiller.run.path.name == "student_kd" and distiller.epoch == 3)
     with pytest.raises(KeyboardInterrupt):
         distill.main(args)
     run = only_run(tmp_path)
@@ -303,7 +289,7 @@ def test_guide_mode_resumes_mid_round(tmp_path, teacher_checkpoint, monkeypatch)
     assert list(rows.values())[1]["agreement"] > 80.0
 
 
-def test_guide_mode_lookahead_averages_once_over_all_rounds_and_resumes(tmp_path, teacher_checkpoint, monkeypatch):
+def test_guide_mode_lookahead_averages_once_over_all_rounds_and_resumes(tmp_path, teacher_checkpoint, interrupt_epochs):
     """teacher.lookahead and student.lookahead in guide mode. The teacher is frozen between rounds (to relabel), yet
     its average must keep every one of its weights; neither average is finished after round 1 (the weights become
     the average once, after the last round); both saved models are their averages; and a run cut after round 1
@@ -325,7 +311,7 @@ def test_guide_mode_lookahead_averages_once_over_all_rounds_and_resumes(tmp_path
             assert torch.equal(model[key], value) and torch.equal(last["student"][key], value), (stage, key)
 
     resume_epochs = interrupt_epochs(  # round 2 starts
-        monkeypatch, lambda distiller: distiller.run.path.name == "guide_teacher" and distiller.epoch == 1)
+        lambda distiller: distiller.run.path.name == "guide_teacher" and distiller.epoch == 1)
     with pytest.raises(KeyboardInterrupt):
         distill.main(args + ["--runs-dir", str(tmp_path / "cut")])
     run = only_run(tmp_path / "cut")
