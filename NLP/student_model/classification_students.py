@@ -87,12 +87,13 @@ def bilstm(section: dict, num_labels: int, teacher, teacher_tokenizer, teacher_n
 def pretrained(section: dict, num_labels: int, teacher, teacher_tokenizer, teacher_name: str,
                train_texts: list[str]) -> BuiltStudent:
     """A pretrained model by hub id or save_pretrained folder (``student.name``, e.g. ``distilbert-base-uncased``)
-    with a new head of ``num_labels`` outputs, read with its own tokenizer: the logit methods (kd, logit_mse) apply
+    with a new head of ``num_labels`` outputs on its [CLS] state or on the mean of its token states
+    (``student.pooling``, as ``teacher.pooling``), read with its own tokenizer: the logit methods (kd, logit_mse) apply
     to any, those that compare token positions (tinybert, distilbert) need the teacher's tokenizer and are refused."""
     name = section.get("name")
     if not name:
         raise ConfigError("student.arch=pretrained needs student.name=<hub id or save_pretrained folder>, e.g. "
                           "distilbert-base-uncased")
-    kwargs = dict(name=name, num_labels=num_labels)
+    kwargs = dict(name=name, num_labels=num_labels, pooling=section.get("pooling", "cls"))
     model = load_hf_classifier(**kwargs, key="student.name")
     return BuiltStudent(model, load_hf_tokenizer(name, key="student.name"), kwargs, tokenizer_spec(None, name))

@@ -1,11 +1,14 @@
 """Text classification (SST-2, TREC, AG News, local tables): fine-tune a teacher, distil a student, evaluate.
 
 Teacher: ``teacher.name`` (``minilm`` = the packaged MiniLM-L6, or any local folder / hub id such as
-``bert-base-uncased``) with a new classification head, fine-tuned with CE. Student: ``student.arch`` =
-``small_bert`` (teacher's tokenizer), ``bilstm`` (own word vocabulary) or ``pretrained`` (``student.name``, its own
-tokenizer). Each stage saves its model as ``checkpoints/model.pt`` (what ``teacher.checkpoint=`` and ``evaluate``
-read; ``checkpoints/last.pt`` is the training state ``--resume`` continues from); a transformers student also as
-``checkpoints/model/``, a ``save_pretrained`` folder with its tokenizer and label names.
+``bert-base-uncased``) with a new classification head, fine-tuned with CE; ``teacher.pooling`` picks what the head
+reads (``cls``: the [CLS] state through the pooler; ``mean``: the mean of the token states), and its checkpoint
+records it, so ``distill`` and ``evaluate`` rebuild the head it was trained with (:func:`load_teacher`). Student:
+``student.arch`` = ``small_bert`` (teacher's tokenizer), ``bilstm`` (own word vocabulary) or ``pretrained``
+(``student.name``, its own tokenizer; ``student.pooling`` as ``teacher.pooling``). Each stage saves its model as
+``checkpoints/model.pt`` (what ``teacher.checkpoint=`` and ``evaluate`` read; ``checkpoints/last.pt`` is the training
+state ``--resume`` continues from); a transformers student also as ``checkpoints/model/``, a ``save_pretrained``
+folder with its tokenizer and label names (not a mean-pooled one: no transformers class has its head).
 
 The distillation method is ``method.name`` (:data:`kd.nlp.methods.CLASSIFICATION_METHODS`: supervised, kd,
 logit_mse, tinybert, distilbert), built with its own section ``methods.<name>``; what it declares decides what the
@@ -48,7 +51,8 @@ from kd.nlp.model_zoo import load_nlp_model, save_nlp_model
 from kd.nlp.student_model.classification_students import CLASSIFICATION_STUDENTS
 from kd.nlp.tasks.teacher_cache import teacher_cache_path
 from kd.nlp.tasks.training import SCHEDULE_KEYS, fit, moved_to_model_sections
-from kd.nlp.teacher_model import load_hf_classifier, load_hf_tokenizer, save_pretrained_folder
+from kd.nlp.teacher_model import (check_pooling, load_hf_classifier, load_hf_tokenizer, pooling_of,
+                                  save_pretrained_folder)
 from kd.nlp.tokenizer_spec import tokenizer_spec
 
 LOGITS_CACHE = "teacher_logits.pt"
@@ -117,7 +121,10 @@ def examples_per_second(model, tokenizer, texts: list[str], max_length: int, bat
 
 def load_teacher(cfg: dict, required: bool, data):
     """``teacher.checkpoint``, its tokenizer and the name that tokenizer was loaded by (a student on it records the
-    same), checked against the data's labels; ``(None, None, None)`` without one."""
+    same), checked against the data's labels; ``(None, None, None)`` without one. The head is the one the checkpoint
+    records (``pooling``; a checkpoint from before ``teacher.pooling``: ``cls``): ``teacher.pooling`` is
+    train_teacher's setting, and where the config's differs from the checkpoint's, one line says so and the config
+    takes the checkpoint's (the run's config.yaml records the head that was used)."""
     path = cfg["teacher"].get("checkpoint")
     if not path:
         if required:
@@ -126,6 +133,11 @@ def load_teacher(cfg: dict, required: bool, data):
         return None, None, None
     teacher, tokenizers, meta = load_nlp_model(path, expected_arch=("hf_classifier",))
     check_labels(path, meta, data, cfg)
+    pooling = pooling_of(teacher)
+    if cfg["teacher"].get("pooling", "cls") != pooling:
+        print(f"teacher.pooling={pooling}: the head '{path}' was trained with (the config's "
+              f"teacher.pooling={cfg['teacher'].get('pooling', 'cls')} is train_teacher's setting)")
+        cfg["teacher"]["pooling"] = pooling
     return teacher, tokenizers["main"], meta["tokenizers"]["main"].get("name")
 
 
@@ -177,7 +189,8 @@ class ClassificationTask:
         keys of :data:`RENAMED`): ``method.name`` a known method; every section ``methods.<name>`` a known method's, its
         keys that constructor's arguments (a near miss names the one meant) and their values ones it takes
         (``check_settings``); ``distill.mode`` offline or online, and offline only for a method that works from cached
-        logits; ``distill.augment`` (:func:`check_augment`); ``data.holdout`` a fraction (:func:`check_holdout`)."""
+        logits; ``distill.augment`` (:func:`check_augment`); ``data.holdout`` a fraction (:func:`check_holdout`);
+        ``teacher.pooling`` and ``student.pooling`` cls or mean (:func:`~kd.nlp.teacher_model.check_pooling`)."""
         name = check_method_sections(cfg, CLASSIFICATION_METHODS, "text-classification", SUPPLIED)
         for section, settings in (cfg.get("methods") or {}).items():
             CLASSIFICATION_METHODS.get(section).check_settings(settings or {})
@@ -187,13 +200,15 @@ class ClassificationTask:
         check_method_fits(name, mode)
         check_augment(cfg["distill"], name)
         check_holdout(cfg["data"].get("holdout", 0))
+        for section in ("teacher", "student"):
+            check_pooling(cfg[section].get("pooling", "cls"), f"{section}.pooling")
 
     @staticmethod
     def train_teacher(cfg: dict, open_run: Callable[[], RunFolder], device: torch.device, resume: bool = False) -> dict:
         data = load_data(cfg)
-        name = cfg["teacher"]["name"]
+        name, pooling = cfg["teacher"]["name"], cfg["teacher"].get("pooling", "cls")
         tokenizer = load_hf_tokenizer(name)
-        model = load_hf_classifier(name, num_labels=data.num_labels)
+        model = load_hf_classifier(name, num_labels=data.num_labels, pooling=pooling)
         run = open_run()
         t = cfg["teacher"]
         tokenizers = {"student": tokenizer}
@@ -205,15 +220,18 @@ class ClassificationTask:
             logits, labels = logits_on(model, dev_loader, device, "student")
             return {"dev_acc": classification_report(logits, labels, ks=(1,))["acc"], **holdout()}
 
-        print(f"teacher {name}: {count_parameters(model):,} parameters; {len(data.train_texts):,} training examples"
-              f"{held_out_note(data)}")
+        head = "" if pooling == "cls" else f", {pooling} pooling"  # in the label too: a report keeps the heads apart
+        print(f"teacher {name}{head}: {count_parameters(model):,} parameters; {len(data.train_texts):,} training "
+              f"examples{held_out_note(data)}")
         fit(model, Supervised(), train_loader, epochs=t["epochs"], lr=t["lr"],
             weight_decay=t["weight_decay"], warmup=t["warmup"], device=device, run=run, evaluate=evaluate,
             resume=resume, lr_key="teacher.lr")
         save_nlp_model(model, run.checkpoints / MODEL_CHECKPOINT, "hf_classifier",
-                       {"name": name, "num_labels": data.num_labels}, {"main": tokenizer_spec(tokenizer, name)},
+                       {"name": name, "num_labels": data.num_labels, "pooling": pooling},
+                       {"main": tokenizer_spec(tokenizer, name)},
                        label_names=data.label_names, data=cfg["data"]["name"])
-        final = {"model": f"teacher ({name})", **_last_dev_metrics(run, evaluate), "params": count_parameters(model),
+        final = {"model": f"teacher ({name}{head})", **_last_dev_metrics(run, evaluate),
+                 "params": count_parameters(model),
                  "train_examples": len(data.train_texts), **holdout_size(data),
                  "throughput": examples_per_second(model, tokenizer, data.dev_texts, cfg["data"]["max_length"],
                                                    cfg["evaluate"]["throughput_batch"])}
@@ -259,6 +277,8 @@ class ClassificationTask:
             return out
 
         arch = cfg["student"]["arch"]  # in the label, so a report tells a BiLSTM row from a small-BERT one
+        if pooling_of(student) != "cls":  # and a mean-pooled pretrained student from a [CLS] one
+            arch += f" ({pooling_of(student)} pooling)"
         label = f"{arch} alone" if not method.needs_teacher else f"{arch} + {name}"
         if dc["augment"]["copies"]:
             label += f" + augment x{dc['augment']['copies']}"
@@ -274,6 +294,9 @@ class ClassificationTask:
             student.config.label2id = {str(name): i for i, name in enumerate(data.label_names)}
             folder = save_pretrained_folder(student, s_tok, run.checkpoints / MODEL_FOLDER)
             print(f"student saved for transformers: {folder}")
+        elif pooling_of(student) != "cls":
+            print(f"student.pooling={pooling_of(student)}: no save_pretrained folder (no transformers class has this "
+                  f"head); checkpoints/{MODEL_CHECKPOINT} holds it")
         final = {"model": label, **_last_dev_metrics(run, evaluate), "params": count_parameters(student),
                  "train_examples": len(texts), **holdout_size(data),
                  "throughput": examples_per_second(student, s_tok, data.dev_texts, cfg["data"]["max_length"],

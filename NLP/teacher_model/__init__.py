@@ -1,16 +1,22 @@
-"""NLP teachers: a Hugging Face sequence classifier (packaged MiniLM by default), a seq2seq transformer, a
-GPT-2-style causal LM, and any pretrained causal LM or encoder-decoder by hub id or save_pretrained folder.
+"""NLP teachers: a Hugging Face sequence classifier (packaged MiniLM by default; [CLS]- or mean-pooled), a seq2seq
+transformer, a GPT-2-style causal LM, and any pretrained causal LM or encoder-decoder by hub id or save_pretrained
+folder.
 The translation and LM students are the same architectures built smaller."""
 from kd.nlp.teacher_model.causal_lm import build_gpt2_lm
 from kd.nlp.teacher_model.hf_classifier import (
     PACKAGED_MINILM,
+    POOLINGS,
+    check_pooling,
     load_hf_classifier,
     load_hf_tokenizer,
     packaged_minilm_path,
+    pooling_of,
 )
 from kd.nlp.teacher_model.hf_seq2seq import HFSeq2Seq
+from kd.nlp.teacher_model.mean_pooled import MeanPooledClassifier, mean_pool
 from kd.nlp.teacher_model.pretrained_generators import load_causal_lm, load_seq2seq, save_pretrained_folder
 from kd.nlp.teacher_model.seq2seq import TransformerSeq2Seq
 
-__all__ = ["HFSeq2Seq", "PACKAGED_MINILM", "TransformerSeq2Seq", "build_gpt2_lm", "load_causal_lm",
-           "load_hf_classifier", "load_hf_tokenizer", "load_seq2seq", "packaged_minilm_path", "save_pretrained_folder"]
+__all__ = ["HFSeq2Seq", "MeanPooledClassifier", "PACKAGED_MINILM", "POOLINGS", "TransformerSeq2Seq", "build_gpt2_lm",
+           "check_pooling", "load_causal_lm", "load_hf_classifier", "load_hf_tokenizer", "load_seq2seq", "mean_pool",
+           "packaged_minilm_path", "pooling_of", "save_pretrained_folder"]
