@@ -170,6 +170,17 @@ def test_evaluate_plays_evaluate_episodes_seeded_from_evaluate_seed(tmp_path, ca
     assert (final["episodes"], final["seed"]) == (2, 7)
 
 
+def test_summarize_refuses_the_common_flags_it_does_not_read(tmp_path, capsys):
+    """summarize reads the runs under --runs-dir, not a config: what it would ignore is refused in one line."""
+    with pytest.raises(SystemExit) as exit_info:
+        main_entry(summarize.main, ["--runs-dir", str(tmp_path), "--config", "no_such_preset", "student.lrr=1",
+                                    "--seed", "3", "--resume", "/nowhere", "--dry-run"])
+    assert exit_info.value.code != 0 and capsys.readouterr().err.strip() == (
+        "error: --config, --seed, --resume and key=value overrides are not read by this script: drop --config "
+        "no_such_preset --seed 3 --resume /nowhere student.lrr=1; its options are --runs-dir, --dry-run")
+    assert not any(tmp_path.iterdir())
+
+
 def fake_run(root: Path, name: str, config: dict, final: dict, history: list[dict]) -> Path:
     """A finished run folder as the RL scripts leave it (config.yaml, metrics.json), without training."""
     run = root / name
