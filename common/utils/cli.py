@@ -45,6 +45,11 @@ COMMON_FLAGS = ("config", "device", "seed", "runs_dir", "resume", "dry_run", "ov
 OVERRIDES = "key=value overrides"
 
 
+# What each evaluate script reads, in every domain, as config keys: the model it scores and the teacher it compares
+# with. The flags of earlier versions (vision's and RL's evaluate) are refused naming them (common_parser's renamed).
+EVALUATE_FLAGS = {"--checkpoint": "evaluate.checkpoint", "--teacher": "teacher.checkpoint"}
+
+
 def common_parser(description: str, takes: Iterable[str] = COMMON_FLAGS,
                   renamed: Mapping[str, str] | None = None) -> argparse.ArgumentParser:
     """``--config PRESET``, ``--device``, ``--seed``, ``--runs-dir``, ``--resume RUN_DIR``, ``--dry-run`` and
