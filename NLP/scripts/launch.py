@@ -16,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from kd.common.utils.cli import common_parser, exit_if_dry_run
+from kd.common.utils.cli import EVALUATE_FLAGS, common_parser, exit_if_dry_run
 from kd.common.utils.config import flatten, load_yaml, refuse_teacher_checkpoint, resolve_preset, saved_config
 from kd.common.utils.device import resolve_device, set_threads
 from kd.common.utils.errors import ConfigError
@@ -49,7 +49,7 @@ RESUMABLE_MODEL_KEYS = (*SCHEDULE_KEYS, "label_smoothing")
 
 def run_stage(stage: str, description: str, argv: list[str] | None = None) -> dict:
     """Parse the common flags, run ``TASKS[cfg.task].<stage>`` in a new (or resumed) run folder, print the table."""
-    args = common_parser(description).parse_args(argv)
+    args = common_parser(description, renamed=EVALUATE_FLAGS if stage == "evaluate" else None).parse_args(argv)
     cfg = load_nlp_config(args)
     if stage == "train_teacher":
         refuse_teacher_checkpoint(cfg["teacher"]["checkpoint"], read_by=("distill", "evaluate"),

@@ -27,6 +27,9 @@ from kd.nlp.tasks.training import markdown_table
 
 QUALITY = {"dev_acc": "dev accuracy (%)", "bleu": "BLEU", "val_ppl": "validation perplexity (lower is better)"}
 CURVES = {"dev_acc": "dev accuracy (%)", "val_ppl": "validation perplexity (lower is better)"}
+# The common flags it reads: --runs-dir (where its run folder goes without --out) and --dry-run; it reads no config,
+# so --config, --device, --seed, --resume and key=value overrides are refused in one line (common_parser's takes).
+READS = ("runs_dir", "dry_run")
 
 
 def collect(paths: list[str]) -> dict[str, dict[str, list[dict]]]:
@@ -100,7 +103,7 @@ def data_set_report(name: str, rows: dict[str, list[dict]], plots: Path) -> str:
 
 
 def main(argv: list[str] | None = None) -> str:
-    parser = common_parser("NLP run folders -> tables over seeds with plots")
+    parser = common_parser("NLP run folders -> tables over seeds with plots", takes=READS)
     parser.add_argument("--runs", nargs="+", required=True, help="run folders (searched recursively)")
     parser.add_argument("--out", default=None, help="output folder (default: a new run folder nlp-report-<stamp>)")
     args = parser.parse_args(argv)

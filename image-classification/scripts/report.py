@@ -25,6 +25,9 @@ from kd.common.utils.plotting import Palette, figures_markdown, plot_bars, plot_
 from kd.common.utils.run_folder import RunFolder, run_name
 
 ACCURACY_KEYS = ("test_acc", "acc", "student_acc")
+# The common flags it reads: --runs-dir (where its run folder goes without --out) and --dry-run; it reads no config,
+# so --config, --device, --seed, --resume and key=value overrides are refused in one line (common_parser's takes).
+READS = ("runs_dir", "dry_run")
 
 
 def collect_runs(paths: Iterable[str | Path]) -> list[dict]:
@@ -113,7 +116,7 @@ def write_table(records: Sequence[dict], folder: RunFolder, title: str = "") -> 
 
 
 def main(argv=None):
-    parser = common_parser("Run folders -> markdown table + accuracy-vs-parameters plot")
+    parser = common_parser("Run folders -> markdown table + accuracy-vs-parameters plot", takes=READS)
     parser.add_argument("--runs", nargs="+", required=True, help="run folders (searched recursively)")
     parser.add_argument("--out", default=None, help="output folder (default: a new run folder vision-report-<stamp>)")
     args = parser.parse_args(argv)

@@ -17,7 +17,8 @@ from kd.vision.summary import finish_run
 
 def refuse_checkpoint(cfg: dict) -> None:
     """A teacher trained from scratch has no use for ``teacher.checkpoint``: given one, a one-line error."""
-    refuse_teacher_checkpoint(cfg["teacher"]["checkpoint"], read_by=("distill",), trains_from="from teacher.arch")
+    refuse_teacher_checkpoint(cfg["teacher"]["checkpoint"], read_by=("distill", "evaluate"),
+                              trains_from="from teacher.arch")
 
 
 def main(argv: list[str] | None = None) -> dict:

@@ -104,12 +104,8 @@ def prepare(config: dict, device, state: dict | None, args: argparse.Namespace
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = common_parser("Distil a teacher policy into a smaller student")
-    parser.add_argument("--teacher", help=argparse.SUPPRESS)  # the flag of earlier versions, refused below
-    args = parser.parse_args(argv)
-    if args.teacher:
-        raise ConfigError("--teacher was renamed to the config key teacher.checkpoint, as in vision and NLP: "
-                          f"pass teacher.checkpoint={args.teacher}")
+    args = common_parser("Distil a teacher policy into a smaller student",
+                         renamed={"--teacher": "teacher.checkpoint"}).parse_args(argv)  # the flag of earlier versions
     setup = setup_run(args, "distill",
                       lambda config, device, state: prepare(config, device, state, args))
     config, run, env = setup.config, setup.run, setup.env

@@ -28,6 +28,11 @@ from kd.common.utils.plotting import figures_markdown
 from kd.rl.distillation.methods import method_setting
 from kd.rl.figures import summary_figures
 
+# The common flags it reads: --runs-dir (the runs it collects, and where it writes) and --dry-run; it reads no
+# config, so --config, --device, --seed, --resume and key=value overrides are refused in one line (common_parser's
+# takes).
+READS = ("runs_dir", "dry_run")
+
 
 def _mean_std(values: list[float]) -> str:
     std = statistics.pstdev(values) if len(values) > 1 else 0.0
@@ -65,7 +70,7 @@ def collect(runs_dir: Path) -> tuple[dict, dict]:
 
 
 def main(argv: list[str] | None = None) -> str:
-    args = common_parser("Summarise finished kd.rl runs over seeds").parse_args(argv)
+    args = common_parser("Summarise finished kd.rl runs over seeds", takes=READS).parse_args(argv)
     runs_dir = Path(args.runs_dir)
     if not runs_dir.is_dir():
         raise MissingPathError(f"runs folder '{runs_dir}' does not exist")

@@ -58,7 +58,7 @@ def prepare(config: dict, device, state: dict | None) -> tuple:
     describes (the one the algorithm trains: :data:`TEACHER_NETWORKS`) and the ``teacher.init`` policy to start from
     (checked against the environment; None without one, or when ``--resume`` continues from a saved ``state``)."""
     section, env = config["teacher"], config["env"]
-    refuse_teacher_checkpoint(section["checkpoint"], read_by=("distill",),
+    refuse_teacher_checkpoint(section["checkpoint"], read_by=("distill", "evaluate"),
                               trains_from="from teacher.arch, or further from a saved policy with teacher.init=PATH")
     algorithm = TEACHER_ALGORITHMS.get(section["algo"])
     network = TEACHER_NETWORKS[section["algo"]]

@@ -1,8 +1,9 @@
 """The kd commands the repository documents, for tests/common/test_readme_commands.py: every
-``python -m kd.<domain>.scripts.<name> ...`` written in the READMEs (:func:`documented_commands`) and every one a
-repository ``*.sh`` script runs (:func:`script_commands`, read by the small shell parser below), each as
-``(where, script module, argv)``; ``where`` is ``file:line``, followed for a script's loops by the loop variables and
-the number of their value (``NLP/scripts/cpu_results_sst2_full.sh:23 STUDENT#1 SEED#2``).
+``python -m kd.<domain>.scripts.<name> ...`` (or ``torchrun ... -m kd.<domain>.scripts.<name> ...``) written in the
+READMEs (:func:`documented_commands`) and every one a repository ``*.sh`` script runs (:func:`script_commands`, read by
+the small shell parser below), each as ``(where, script module, argv)``; ``where`` is ``file:line``, followed for a
+script's loops by the loop variables and the number of their value (``NLP/scripts/cpu_results_sst2_full.sh:23
+STUDENT#1 SEED#2``).
 
 A test helper, not a test module: loaded by its path with documented_inputs.tests_module (pytest runs with
 ``--import-mode=importlib``, so the tests folders are not importable by name).
@@ -24,7 +25,8 @@ from kd.vision.scripts.specialists import load_specialists_config
 REPO = Path(__file__).resolve().parents[2]
 READMES = ["README.md", "image-classification/README.md", "image-classification/RESEARCH.md", "NLP/README.md",
            "reinforcement-learning/README.md", "benchmarks/README.md"]
-COMMAND = re.compile(r"python -m (kd\.\w+\.scripts\.\w+)")
+# python -m kd.<domain>.scripts.<name>, or torchrun [--its_options[=value] ...] -m kd.<domain>.scripts.<name>
+COMMAND = re.compile(r"(?:python|torchrun(?:\s+--[\w-]+(?:=\S+|\s+(?!-)\S+)?)*)\s+-m\s+(kd\.\w+\.scripts\.\w+)")
 ASSIGNMENT = re.compile(r"""(?:^|`)([A-Z][A-Z0-9_]*)=("[^"]*"|\$\([^)]*\)|\S+)""")
 LOOP = re.compile(r"""for (\w+) in ("[^"]*"|\S+)""")
 SHELL_END = {"|", ";", "&&", ">", "done", "do"}
@@ -33,15 +35,23 @@ PLACEHOLDERS = {"S": "1"}  # "--seed S" in the tables of runs
 
 
 def documented_commands() -> list[tuple[str, str, list[str]]]:
-    """``(where, script module, argv)`` of every command in the READMEs, usage synopses (``[--flag X]``) left out."""
+    """``(where, script module, argv)`` of every command in the READMEs, usage synopses (``[--flag X]``) left out. A
+    command is ``python -m kd.<domain>.scripts.<name> ...`` or ``torchrun [its options] -m kd.<domain>.scripts.<name>
+    ...`` (torchrun's own options, ``--nproc_per_node=8``, are not the script's); in a code block, a line continued by
+    a backslash is read with its continuations."""
     found = []
     for readme in READMES:
         lines = (REPO / readme).read_text().splitlines()
-        variables, in_block = {}, False
-        for number, line in enumerate(lines):
+        variables, in_block, number = {}, False, 0
+        while number < len(lines):
+            first, line = number, lines[number]
+            number += 1
             if line.lstrip().startswith("```"):
                 in_block = not in_block
                 continue
+            while in_block and line.rstrip().endswith("\\") and number < len(lines):
+                line = line.rstrip()[:-1] + " " + lines[number].strip()
+                number += 1
             for variable, value in ASSIGNMENT.findall(line):  # KD="$SST2 ...": earlier variables expanded
                 variables[variable] = PLACEHOLDER if value.startswith("$(") else re.sub(  # T=$(ls ...): a path
                     r"\$(\w+)|\$\{(\w+)\}", lambda m: variables.get(m.group(1) or m.group(2), m.group(0)),
@@ -50,29 +60,22 @@ def documented_commands() -> list[tuple[str, str, list[str]]]:
                 variables[variable] = values.strip('"')
             for match in COMMAND.finditer(line):
                 text = line[match.end():]
-                if in_block:
-                    following = number
-                    while text.rstrip().endswith("\\") and following + 1 < len(lines):
-                        following += 1
-                        text = text.rstrip()[:-1] + " " + lines[following].strip()
-                    text = re.split(r"\s#", text)[0]
-                else:
-                    text = text.split("`")[0]
+                text = re.split(r"\s#", text)[0] if in_block else text.split("`")[0]
                 argv = command_argv(text, variables)
                 if argv is not None and not match.group(1).rsplit(".", 1)[1].isupper():  # scripts.X: a placeholder
-                    found.append((f"{readme}:{number + 1}", match.group(1), argv))
+                    found.append((f"{readme}:{first + 1}", match.group(1), argv))
     return found
 
 
 def command_argv(text: str, variables: dict[str, str]) -> list[str] | None:
     """The argv of a command line: ``<placeholders>`` and shell variables filled in (a variable the README does not
     set, such as ``$T``, is a placeholder path), brace lists cut to their first item, a closing ``[key=value ...]``
-    (the overrides any command takes) left out, cut at the end of the shell command; None for a usage synopsis
-    (``[--flag X]``)."""
+    or ``...`` (the overrides any command takes) left out, cut at the end of the shell command; None for a usage
+    synopsis (``[--flag X]``)."""
     text = re.sub(r"<[^<>]*>", PLACEHOLDER, text)  # <stamp>, <model.pt of the row's teacher>
     for _ in range(2):  # twice: a variable's value may name another ($KD holds "teacher.checkpoint=$T")
         text = re.sub(r"\$(\w+)|\$\{(\w+)\}", lambda m: variables.get(m.group(1) or m.group(2), PLACEHOLDER), text)
-    text = re.sub(r"\s\[key=value \.\.\.\]\s*$", "", text)
+    text = re.sub(r"\s(\[key=value \.\.\.\]|\.\.\.)\s*$", "", text)
     argv = []
     for token in shlex.split(text):
         if token in SHELL_END:

@@ -14,9 +14,9 @@ The paths in a documented command are placeholders (``data.path=/path/to/sst2``,
   environment (a text classifier: ``teacher.name``, the packaged MiniLM, with a head for the data's labels);
 - ``evaluate.checkpoint``: the config's student when the path names a distill run, else its teacher;
 - a path through a run folder ``runs/<domain>-<data or env>-<script>[-s<seed>]-<stamp>/...`` (``--resume``, export's
-  RUN_DIR, evaluate's ``--checkpoint`` and ``--teacher``): the same path in a run folder as that script leaves it
-  (its config.yaml and its stages' checkpoints/model.pt), made from the config of the command :func:`run_command`
-  names for it;
+  RUN_DIR, and vision's and RL's evaluate's ``evaluate.checkpoint=`` and ``teacher.checkpoint=``: those scripts read
+  no model from the config): the same path in a run folder as that script leaves it (its config.yaml and its stages'
+  checkpoints/model.pt), made from the config of the command :func:`run_command` names for it;
 - the reports' ``--runs`` and summarize's ``--runs-dir``: a folder holding one finished run of the domain.
 A preset's path (``--config NLP/configs/sst2.yaml``) is made absolute: the READMEs' commands run from the
 repository's root. Every other path (``--runs-dir``, ``--out``, ``distill.cache_dir``: relative) stays as it is: the
@@ -45,7 +45,10 @@ REPO = Path(__file__).resolve().parents[2]
 TESTS = REPO / "tests"
 DATA_KEYS = ("data.path", "data.root")
 CHECKPOINT_KEYS = ("teacher.checkpoint", "teacher.init", "evaluate.checkpoint")
-RUN_FLAGS = ("--resume", "--checkpoint", "--teacher")  # their value: a run folder, or a path through one
+RUN_FLAGS = ("--resume",)  # its value: a run folder
+# The scripts whose checkpoint keys name models of other runs, not the config's (vision's and RL's evaluate): a value
+# through a run folder is a path in a stand-in of that run folder.
+RUN_CHECKPOINTS = ("kd.vision.scripts.evaluate", "kd.rl.scripts.evaluate")
 PATH_FLAGS = ("--runs-dir", "--out", "--runs")
 UNCHECKED_PATH_KEYS = ("distill.cache_dir",)  # relative, checked for writability only
 SCRIPTS = "train_teacher|distill|compare|quickstart|method_table|specialists|lr_sweep|evaluate"
@@ -86,6 +89,11 @@ def evaluated_role(path: str) -> str:
     return "student" if "-distill-" in path else "teacher"
 
 
+def names_run_folder(path: str) -> bool:
+    """Whether ``path`` goes through a run folder ``<domain>-<data or env>-<script>[-s<seed>]-<stamp>``."""
+    return any(RUN_FOLDER.match(part) for part in Path(path).parts)
+
+
 def configuration(name: str, argv: list[str]) -> tuple:
     """What decides the checks a dry run of the command makes: the script, its flags, and its overrides (the last
     value of each key, in key order) with the seed left out (``seed=N``, ``--seed N``: the scripts' loops over seeds)
@@ -101,6 +109,8 @@ def configuration(name: str, argv: list[str]) -> tuple:
             next(tokens, None)
         elif token.startswith("-") or not eq:
             flags.append(token)
+        elif name in RUN_CHECKPOINTS and key in CHECKPOINT_KEYS:
+            overrides[key] = value  # the run folder it names decides the model
         elif key in DATA_KEYS + UNCHECKED_PATH_KEYS + ("teacher.checkpoint", "teacher.init"):
             overrides[key] = "<path>"
         elif key == "evaluate.checkpoint":
@@ -130,24 +140,34 @@ class Inputs:
     def command(self, name: str, argv: list[str]) -> list[str]:
         """``argv`` of the script ``name`` with every placeholder path replaced by its stand-in."""
         domain, script = name.split(".")[1], name.rsplit(".", 1)[1]
-        out, flag = [], None
+        out, flag, through_runs = [], None, set()
         for position, token in enumerate(argv):
+            key, eq, value = token.partition("=")
             if flag == "--config" and (REPO / token).is_file():  # a preset's path: from the repository's root
                 token = str(REPO / token)
             elif flag == "--runs" or (flag == "--runs-dir" and script == "summarize"):
                 token = str(self.finished_runs(domain))
             elif flag in RUN_FLAGS or (script == "export" and position == 0):
                 token = self.through_run(token)
+            elif name in RUN_CHECKPOINTS and eq and key in CHECKPOINT_KEYS and names_run_folder(value):
+                token = f"{key}={self.through_run(value)}"
+                through_runs.add(position)
             flag = token if token.startswith("--") else None
             out.append(token)
-        if not any(t.partition("=")[0] in DATA_KEYS + CHECKPOINT_KEYS for t in out if not t.startswith("-")):
+
+        def model_key(position: int, token: str) -> bool:
+            return position not in through_runs and not token.startswith("-") and \
+                token.partition("=")[0] in CHECKPOINT_KEYS
+
+        if not any(t.partition("=")[0] in DATA_KEYS or model_key(i, t) for i, t in enumerate(out)
+                   if not t.startswith("-")):
             return out
         config = resolved_config(name, out)
         out = [self.data(domain, config, t) if t.partition("=")[0] in DATA_KEYS else t for t in out]
         config = resolved_config(name, out)
         if domain == "vision":
             self.published_weights(config)
-        return [self.checkpoint(domain, config, t) if t.partition("=")[0] in CHECKPOINT_KEYS else t for t in out]
+        return [self.checkpoint(domain, config, t) if model_key(i, t) else t for i, t in enumerate(out)]
 
     def through_run(self, path: str) -> str:
         """``path`` with its run folder (``runs/rl-cartpole-distill-s1-<stamp>``) replaced by a stand-in of it."""

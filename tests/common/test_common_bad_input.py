@@ -100,14 +100,14 @@ def local_data(files, train="train.tsv", dev="dev.tsv") -> list[str]:
 UNREADABLE = {
     "vision distill teacher.checkpoint": (vision_distill, lambda f: ["--config", "digits_cnn_mlp",
                                                                      f"teacher.checkpoint={f['truncated']}"]),
-    "vision evaluate --checkpoint": (vision_evaluate, lambda f: ["--checkpoint", str(f["empty"])]),
+    "vision evaluate evaluate.checkpoint": (vision_evaluate, lambda f: [f"evaluate.checkpoint={f['empty']}"]),
     "nlp distill teacher.checkpoint": (nlp_distill, lambda f: ["--config", SST2, *local_data(f),
                                                                f"teacher.checkpoint={f['truncated']}"]),
     "nlp evaluate evaluate.checkpoint": (nlp_evaluate, lambda f: ["--config", SST2, *local_data(f),
                                                                   f"evaluate.checkpoint={f['empty']}"]),
     "rl train_teacher teacher.init": (rl_teacher, lambda f: [f"teacher.init={f['truncated']}"]),
     "rl distill teacher.checkpoint": (rl_distill, lambda f: [f"teacher.checkpoint={f['truncated']}"]),
-    "rl evaluate --checkpoint": (rl_evaluate, lambda f: ["--checkpoint", str(f["empty"])]),
+    "rl evaluate evaluate.checkpoint": (rl_evaluate, lambda f: [f"evaluate.checkpoint={f['empty']}"]),
 }
 
 
@@ -158,7 +158,7 @@ MISMATCHED = {
         "'{mnist}' was trained on other data than this run's digits: data set mnist vs digits; input shape "
         "1x28x28 vs 1x8x8", "set data.allow_checkpoint_mismatch=true to use it anyway"),
     "vision evaluate on digits": (
-        vision_evaluate, lambda f: ["--config", "digits_cnn_mlp", "--checkpoint", str(f["mnist"])],
+        vision_evaluate, lambda f: ["--config", "digits_cnn_mlp", f"evaluate.checkpoint={f['mnist']}"],
         "'{mnist}' was trained on other data", "set data.allow_checkpoint_mismatch=true to use it anyway"),
     "nlp: a student fine-tuned on other labels": (
         nlp_evaluate, lambda f: ["--config", SST2, *local_data(f), f"evaluate.checkpoint={f['nlp_student']}"],
@@ -181,7 +181,7 @@ def test_a_checkpoint_trained_on_other_data(case, files, tmp_path, capfd):
 
 
 def test_the_mismatch_override_uses_the_checkpoint_anyway(files, tmp_path, capsys):
-    rows = vision_evaluate.main(["--config", "digits_cnn_mlp", "--checkpoint", str(files["mnist"]),
+    rows = vision_evaluate.main(["--config", "digits_cnn_mlp", f"evaluate.checkpoint={files['mnist']}",
                                  "--runs-dir", str(tmp_path / "runs"), "data.allow_checkpoint_mismatch=true"])
     assert len(rows) == 1 and "warning: " in capsys.readouterr().out  # a 28x28 CNN runs on 8x8 digits: it pools
 

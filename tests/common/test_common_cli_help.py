@@ -108,7 +108,7 @@ DRY_RUNS = {
                                  "teacher.checkpoint={digits_model}"],
     "kd.vision.scripts.compare": ["--config", "digits_cnn_mlp"],
     "kd.vision.scripts.quickstart": [],
-    "kd.vision.scripts.evaluate": ["--checkpoint", "{digits_model}"],
+    "kd.vision.scripts.evaluate": ["evaluate.checkpoint={digits_model}"],
     "kd.vision.scripts.method_table": TABLE,
     "kd.vision.scripts.lr_sweep": [*TABLE, "--lrs", "0.1", "0.2"],
     "kd.vision.scripts.specialists": ["--config", "specialists_digits", "teacher.arch=cnn",
@@ -121,7 +121,7 @@ DRY_RUNS = {
     "kd.nlp.scripts.report": ["--runs", "{nlp_run}"],
     "kd.rl.scripts.train_teacher": ["--config", "cartpole"],
     "kd.rl.scripts.distill": ["teacher.checkpoint={policy}"],
-    "kd.rl.scripts.evaluate": ["--checkpoint", "{policy}", "evaluate.episodes=1"],
+    "kd.rl.scripts.evaluate": ["evaluate.checkpoint={policy}", "evaluate.episodes=1"],
     "kd.rl.scripts.summarize": [],
 }
 

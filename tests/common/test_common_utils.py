@@ -116,6 +116,21 @@ def test_an_override_that_is_not_yaml_is_one_line_and_overrides_mix_with_flags()
     assert args.overrides == ["teacher.checkpoint=t.pt", "distill.data=student"] and args.seed == 2
 
 
+def test_common_parser_refuses_the_flags_a_script_does_not_read_and_renamed_ones():
+    parser = common_parser("test", takes=("runs_dir", "dry_run"), renamed={"--teacher": "teacher.checkpoint"})
+    parser.add_argument("--runs")
+    assert parser.parse_args(["--runs", "r", "--dry-run"]).dry_run
+    assert "--config" not in parser.format_help() and "--teacher" not in parser.format_help()
+    with pytest.raises(ConfigError, match=r"^--device and key=value overrides are not read by this script: drop "
+                                          r"--device cuda a=1 'b=x y'; its options are --runs-dir, --dry-run, --runs$"):
+        parser.parse_args(["a=1", "--device", "cuda", "b=x y"])
+    with pytest.raises(ConfigError, match=r"^--teacher was renamed to the config key teacher.checkpoint, as in every "
+                                          r"domain: pass teacher.checkpoint=\[t.pt,u.pt\]$"):
+        parser.parse_args(["--teacher", "t.pt", "--teacher", "u.pt"])
+    with pytest.raises(ValueError, match="unknown common flags"):
+        common_parser("test", takes=("runs-dir",))
+
+
 @pytest.mark.parametrize("content, message", [
     (b"text\tlabel\ngood: film\tpos\n", r"is not YAML \(line 1: found character '\\t' that cannot start any token\)"),
     (b"\x80\x02\x8a\x0a", "is not a text file"),

@@ -1,9 +1,10 @@
 """Every command written in the READMEs and in the shell scripts still parses, configures and passes its dry run: a
 documented command, or one a script runs to make a README table, cannot silently rot.
 
-The commands (documented_commands.py): each ``python -m kd.<domain>.scripts.<name> ...`` in the READMEs (code blocks,
-with their shell variables and the first value of their ``for`` loops, and inline commands) and each one a repository
-``*.sh`` script runs (read by a small shell parser, with every value of its ``for`` loops).
+The commands (documented_commands.py): each ``python -m kd.<domain>.scripts.<name> ...`` and each ``torchrun [its own
+options] -m kd.<domain>.scripts.<name> ...`` in the READMEs (code blocks, with their shell variables and the first value
+of their ``for`` loops, and inline commands) and each one a repository ``*.sh`` script runs (read by a small shell
+parser, with every value of its ``for`` loops).
 
 ``test_a_documented_command_parses_and_configures``: each command is parsed by its script's own argument parser (so
 its flags exist and its values have the right types), then, for the scripts that read a config, its config is loaded
@@ -87,6 +88,17 @@ def test_the_readmes_hold_commands_of_every_domain():
     scripts = {module for _, module, _ in README_COMMANDS}
     assert len(README_COMMANDS) > 80 and {"kd.vision.scripts.method_table", "kd.nlp.scripts.distill",
                                           "kd.rl.scripts.distill"} <= scripts
+
+
+def test_torchrun_commands_are_read_without_torchruns_own_options():
+    line = "torchrun --nnodes=2 --nproc_per_node 8 --standalone -m kd.vision.scripts.distill --config x a=1 ..."
+    match = documented.COMMAND.search(line)
+    assert match.group(1) == "kd.vision.scripts.distill"
+    assert documented.command_argv(line[match.end():], {}) == ["--config", "x", "a=1"]
+    assert documented.COMMAND.search("torchrun --nproc_per_node=2 benchmarks/time_to_accuracy.py -m x") is None
+    lines = (documented.REPO / "benchmarks" / "README.md").read_text().splitlines()
+    assert any(lines[int(where.split(":")[1]) - 1].startswith("torchrun --nnodes=2") for where, _, _ in README_COMMANDS
+               if where.startswith("benchmarks/README.md"))  # its -m on a continuation line
 
 
 def test_every_kd_command_of_the_scripts_is_parsed():

@@ -212,6 +212,16 @@ def test_evaluate_dry_run_checks_the_checkpoint_and_evaluates_nothing(tmp_path, 
     assert not (tmp_path / "runs").exists()
 
 
+@pytest.mark.parametrize("flag, key", [("--checkpoint", "evaluate.checkpoint"), ("--teacher", "teacher.checkpoint")])
+def test_evaluate_refuses_the_checkpoint_flags_naming_the_keys_of_every_domain(flag, key, tmp_path):
+    """Vision's and RL's evaluate once took --checkpoint / --teacher; every evaluate reads the keys, and a user who types
+    a flag gets the key in one line."""
+    with pytest.raises(ConfigError) as error:
+        run_stage("evaluate", "test", ["--config", "sst2", flag, "m.pt", "--runs-dir", str(tmp_path)])
+    assert str(error.value) == f"{flag} was renamed to the config key {key}, as in every domain: pass {key}=m.pt"
+    assert not any(tmp_path.iterdir())
+
+
 def test_train_teacher_refuses_a_teacher_checkpoint(tmp_path):
     """train_teacher trains its teacher: a teacher.checkpoint given to it would be ignored, so it is refused."""
     with pytest.raises(ConfigError) as error:

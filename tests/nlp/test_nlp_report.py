@@ -3,8 +3,10 @@ left out, and the summary embeds the quality bars, the trade-off and the learnin
 import json
 from pathlib import Path
 
+import pytest
 import yaml
 
+from kd.common.utils.cli import main_entry
 from kd.nlp.scripts import report
 
 
@@ -34,3 +36,12 @@ def test_report_groups_seeds_and_embeds_its_plots(tmp_path, assert_png):
     for plot in ("sst2-quality", "sst2-tradeoff", "sst2-curves"):
         assert_png(tmp_path / "report" / "plots" / f"{plot}.png")
         assert f"![{plot}](plots/{plot}.png)" in summary
+
+
+def test_report_refuses_the_common_flags_it_does_not_read(tmp_path, capsys):
+    """report reads run folders, not a config: --resume and --device are refused in one line, not ignored."""
+    with pytest.raises(SystemExit) as exit_info:
+        main_entry(report.main, ["--runs", str(tmp_path), "--resume", "/nowhere", "--device", "cpu"])
+    assert exit_info.value.code != 0 and capsys.readouterr().err.strip() == (
+        "error: --device and --resume are not read by this script: drop --device cpu --resume /nowhere; its options "
+        "are --runs-dir, --dry-run, --runs, --out")

@@ -65,8 +65,8 @@ def test_scripts_train_distill_evaluate(tmp_path, capsys):
         assert (tmp_path / "plots" / f"{plot}.png").is_file()
         assert f"![{plot}](plots/{plot}.png)" in (tmp_path / "summary.md").read_text()
     student_pt = run / "checkpoints" / "model.pt"
-    results = evaluate.main(["--checkpoint", str(student_pt), "--teacher", str(teacher_pt), "evaluate.episodes=3",
-                             "--runs-dir", runs, "--gif"])
+    results = evaluate.main([f"evaluate.checkpoint={student_pt}", f"teacher.checkpoint={teacher_pt}",
+                             "evaluate.episodes=3", "--runs-dir", runs, "--gif"])
     row = results[f"{run.name}:{student_pt}"]  # labelled by its run folder
     assert [re.fullmatch(r"rl-cartpole-evaluate-\d{8}-\d{6}", p.name) is not None
             for p in tmp_path.glob("*evaluate*")] == [True]  # the rule of every domain; evaluate trains no seed
@@ -128,13 +128,26 @@ def test_every_presets_teacher_network_is_its_algorithms(preset):
     assert train_teacher.TEACHER_NETWORKS[teacher["algo"]] == teacher["network"]
 
 
-EVALUATE_OPTIONS = "its options are evaluate.episodes=N, evaluate.seed=N, --stochastic, --gif"
+EVALUATE_OPTIONS = ("its options are evaluate.checkpoint=PATH (or [A.pt,B.pt]), teacher.checkpoint=PATH, "
+                    "evaluate.episodes=N, evaluate.seed=N, --stochastic, --gif")
 
 
 @pytest.mark.parametrize("argv,expected", [
     (["--config", "cartpole", "evaluate.episodes=3", "env.name=acrobot"],
-     "error: evaluate reads no config but evaluate.episodes and evaluate.seed (each policy is played under the "
-     f"environment settings saved in its checkpoint): drop --config cartpole env.name=acrobot; {EVALUATE_OPTIONS}"),
+     "error: evaluate reads no config but evaluate.checkpoint, teacher.checkpoint, evaluate.episodes and "
+     "evaluate.seed (each policy is played under the environment settings saved in its checkpoint): drop --config "
+     f"cartpole env.name=acrobot; {EVALUATE_OPTIONS}"),
+    (["teacher.arch={hidden: [8]}"],
+     "error: evaluate reads no config but evaluate.checkpoint, teacher.checkpoint, evaluate.episodes and "
+     "evaluate.seed (each policy is played under the environment settings saved in its checkpoint): drop "
+     f"teacher.arch={{hidden: [8]}}; {EVALUATE_OPTIONS}"),
+    (["--checkpoint", "a.pt", "--checkpoint", "b.pt"],
+     "error: --checkpoint was renamed to the config key evaluate.checkpoint, as in every domain: pass "
+     "evaluate.checkpoint=[a.pt,b.pt]"),
+    (["--teacher", "t.pt"], "error: --teacher was renamed to the config key teacher.checkpoint, as in every domain: "
+                            "pass teacher.checkpoint=t.pt"),
+    (["evaluate.checkpoint=[a.pt, [b.pt]]"], "error: evaluate.checkpoint=['a.pt', ['b.pt']] must be a path or a list "
+                                             "of paths: evaluate.checkpoint=A.pt, or evaluate.checkpoint=[A.pt,B.pt]"),
     (["--seed", "7"],
      "error: --seed is a run's config seed in the other scripts; evaluate trains nothing and seeds its episodes with "
      "the config key evaluate.seed (episode i: evaluate.seed + i, as in a run's final evaluation): pass "
@@ -142,7 +155,8 @@ EVALUATE_OPTIONS = "its options are evaluate.episodes=N, evaluate.seed=N, --stoc
     (["--episodes", "3"], "error: --episodes was renamed to the config key evaluate.episodes, as in a run's final "
                           "evaluation: pass evaluate.episodes=3"),
     (["evaluate.episode=3"], "error: unknown config key 'evaluate.episode'; did you mean 'evaluate.episodes'?"),
-    (["+evaluate.other=1"], "error: unknown config key 'evaluate.other'; known: evaluate.episodes, evaluate.seed"),
+    (["+evaluate.other=1"], "error: unknown config key 'evaluate.other'; known: evaluate.checkpoint, "
+                            "evaluate.episodes, evaluate.seed"),
     (["eval.seed=7"], "error: config key 'eval.seed' was renamed to evaluate.seed"),
     (["evaluate.episodes=0"], "error: evaluate.episodes=0 must be a whole number >= 1"),
     (["evaluate.seed=1.5"], "error: evaluate.seed=1.5 must be a whole number >= 0"),
@@ -152,7 +166,7 @@ def test_evaluate_refuses_what_it_would_not_read(tmp_path, capsys, linear_cartpo
     else: a config, another key, --seed (a run's seed in every other script) and --episodes are refused in one line."""
     policy = save_policy(linear_cartpole_teacher, tmp_path / "model.pt", CARTPOLE)
     with pytest.raises(SystemExit) as exit_info:
-        main_entry(evaluate.main, ["--checkpoint", str(policy), "--runs-dir", str(tmp_path / "runs"), *argv])
+        main_entry(evaluate.main, [f"evaluate.checkpoint={policy}", "--runs-dir", str(tmp_path / "runs"), *argv])
     assert exit_info.value.code != 0 and capsys.readouterr().err.strip() == expected
     assert not (tmp_path / "runs").exists()
 
@@ -160,14 +174,25 @@ def test_evaluate_refuses_what_it_would_not_read(tmp_path, capsys, linear_cartpo
 def test_evaluate_plays_evaluate_episodes_seeded_from_evaluate_seed(tmp_path, capsys, linear_cartpole_teacher):
     policy = save_policy(linear_cartpole_teacher, tmp_path / "model.pt", CARTPOLE)
     with pytest.raises(SystemExit) as exit_info:
-        evaluate.main(["--checkpoint", str(policy), "--runs-dir", str(tmp_path / "runs"), "--dry-run"])
+        evaluate.main([f"evaluate.checkpoint={policy}", "--runs-dir", str(tmp_path / "runs"), "--dry-run"])
     assert exit_info.value.code == 0 and "evaluate:\n  episodes: 20\n  seed: 100000\n" in capsys.readouterr().out
-    results = evaluate.main(["--checkpoint", str(policy), "--runs-dir", str(tmp_path / "runs"), "evaluate.episodes=2",
-                             "evaluate.seed=7", "--stochastic"])
+    results = evaluate.main([f"evaluate.checkpoint={policy}", "--runs-dir", str(tmp_path / "runs"),
+                             "evaluate.episodes=2", "evaluate.seed=7", "--stochastic"])
     row = results[f"model:{policy}"]
     assert row["returns"] == run_episodes(linear_cartpole_teacher, CARTPOLE, 2, seed=7, deterministic=False)
     final = json.loads(next((tmp_path / "runs").glob("*/metrics.json")).read_text())["final"]
     assert (final["episodes"], final["seed"]) == (2, 7)
+
+
+def test_summarize_refuses_the_common_flags_it_does_not_read(tmp_path, capsys):
+    """summarize reads the runs under --runs-dir, not a config: what it would ignore is refused in one line."""
+    with pytest.raises(SystemExit) as exit_info:
+        main_entry(summarize.main, ["--runs-dir", str(tmp_path), "--config", "no_such_preset", "student.lrr=1",
+                                    "--seed", "3", "--resume", "/nowhere", "--dry-run"])
+    assert exit_info.value.code != 0 and capsys.readouterr().err.strip() == (
+        "error: --config, --seed, --resume and key=value overrides are not read by this script: drop --config "
+        "no_such_preset --seed 3 --resume /nowhere student.lrr=1; its options are --runs-dir, --dry-run")
+    assert not any(tmp_path.iterdir())
 
 
 def fake_run(root: Path, name: str, config: dict, final: dict, history: list[dict]) -> Path:

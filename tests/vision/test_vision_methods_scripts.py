@@ -7,6 +7,7 @@ import pytest
 from PIL import Image
 
 from kd.common.utils.checkpoint import safe_load
+from kd.common.utils.cli import main_entry
 from kd.common.utils.errors import ConfigError
 from kd.vision.scripts import lr_sweep, method_table, report
 
@@ -52,6 +53,16 @@ def test_method_table_then_report(image_folder, tmp_path, capsys):
     for plot in ("accuracy_by_run", "accuracy_vs_params", "training_loss"):
         assert (out / "plots" / f"{plot}.png").is_file()
         assert f"![{plot}](plots/{plot}.png)" in (out / "summary.md").read_text()
+
+
+def test_report_refuses_the_common_flags_it_does_not_read(tmp_path, capsys):
+    """report reads run folders, not a config: --config, --seed and overrides are refused in one line, not ignored."""
+    with pytest.raises(SystemExit) as exit_info:
+        main_entry(report.main, ["--runs", str(tmp_path), "--config", "no_such_preset", "student.lrr=1", "--seed", "3",
+                                 "--dry-run"])
+    assert exit_info.value.code != 0 and capsys.readouterr().err.strip() == (
+        "error: --config, --seed and key=value overrides are not read by this script: drop --config no_such_preset "
+        "--seed 3 student.lrr=1; its options are --runs-dir, --dry-run, --runs, --out")
 
 
 def test_memo_teacher_needs_unaugmented_data(image_folder, tmp_path):

@@ -229,11 +229,17 @@ def test_compare_refuses_several_seeds_in_guide_mode(tmp_path, capsys):
 @pytest.mark.parametrize("module, argv, expected", [
     (compare, ["compare.seeds=[0, 1]"], "error: compare.seeds is how many students' seeds (seed .. seed+N-1): pass a "
                                         "whole number >= 1, not [0, 1] (the first seed is --seed)"),
-    (train_teacher, ["teacher.checkpoint=t.pt"], "error: teacher.checkpoint is the trained teacher that distill "
-                                                 "reads; train_teacher trains one from teacher.arch: drop "
+    (train_teacher, ["teacher.checkpoint=t.pt"], "error: teacher.checkpoint is the trained teacher that distill and "
+                                                 "evaluate read; train_teacher trains one from teacher.arch: drop "
                                                  "teacher.checkpoint"),
     (lr_sweep, ["--lrs", "0.1", "--resume", "runs/x"], "error: lr_sweep cannot --resume; resume an interrupted "
                                                         "value's table with method_table --resume"),
+    (evaluate, ["--checkpoint", "S.pt", "--teacher", "T.pt"], "error: --checkpoint was renamed to the config key "
+                                                             "evaluate.checkpoint, as in every domain: pass "
+                                                             "evaluate.checkpoint=S.pt"),
+    (evaluate, ["--teacher", "T.pt"], "error: --teacher was renamed to the config key teacher.checkpoint, as in every "
+                                      "domain: pass teacher.checkpoint=T.pt"),
+    (evaluate, [], "error: pass evaluate.checkpoint=RUN_DIR/<stage>/checkpoints/model.pt"),
 ])
 def test_inputs_a_script_would_ignore_are_refused(module, argv, expected, tmp_path, capsys):
     code, err = run_cli(module, ["--config", "digits_cnn_mlp", "--runs-dir", str(tmp_path), *argv], capsys)
@@ -252,13 +258,13 @@ def test_checkpoint_mismatch_errors(tmp_path, capsys, teacher_checkpoint):
         for i in range(2):
             Image.new("RGB", (8, 8), (i * 90, 0, 0)).save(images / c / f"{i}.png")
     with pytest.raises(CheckpointMismatchError, match="trained for 10 classes but the data set has 3"):
-        evaluate.main(["--runs-dir", str(tmp_path), "--checkpoint", str(teacher_checkpoint),
+        evaluate.main(["--runs-dir", str(tmp_path), f"evaluate.checkpoint={teacher_checkpoint}",
                        "data.name=imagefolder", f"data.root={images}", "data.image_size=8"])
 
 
 def test_evaluate_script(tmp_path, teacher_checkpoint, capsys):
-    rows = evaluate.main(["--runs-dir", str(tmp_path), "--checkpoint", str(teacher_checkpoint),
-                          "--teacher", str(teacher_checkpoint)])
+    rows = evaluate.main(["--runs-dir", str(tmp_path), f"evaluate.checkpoint={teacher_checkpoint}",
+                          f"teacher.checkpoint={teacher_checkpoint}"])
     teacher, same = rows.values()
     assert same["agreement"] == 100.0 and same["acc"] > 90.0 and same["flops"] > 0 and same["latency_ms"] > 0
     assert "top-5 %" in capsys.readouterr().out
