@@ -44,6 +44,9 @@ def architecture(name: str) -> Callable[..., nn.Module]:
 
 def save_nlp_model(model: nn.Module, path: str | Path, arch: str, arch_kwargs: dict,
                    tokenizers: dict[str, dict], **meta: Any) -> Path:
+    """:func:`~kd.common.utils.checkpoint.save_model` with what :func:`load_nlp_model` needs besides the weights:
+    ``tokenizers`` ({role: spec}, :func:`kd.nlp.tokenizer_spec.tokenizer_spec`) is required here, so that no NLP
+    checkpoint is written without the tokenizers that read its inputs."""
     return save_model(model, path, arch, arch_kwargs, tokenizers=tokenizers, **meta)
 
 

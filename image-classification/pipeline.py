@@ -568,7 +568,7 @@ def distil_guide(exp, teacher, teacher_checkpoint, student, method, teacher_test
 # ------------------------------------------------------------------------------------------- reporting
 def evaluate_models(exp: Experiment, models: dict[str, nn.Module | list[nn.Module]],
                     teacher_test_logits: Tensor | None) -> Evaluation:
-    """Quality and cost of each model, as rows of :func:`kd.vision.report.markdown_table`, with the test logits
+    """Quality and cost of each model, as rows of :func:`kd.vision.report.model_metrics_table`, with the test logits
     behind them; a list of models (one per seed) gives the mean and std of their quality and the cost of the first."""
     rows, logits, labels = {}, {}, None
     for name, model in models.items():

@@ -31,8 +31,8 @@ def quality(model: nn.Module, loader, device: torch.device, teacher_logits: Tens
 
 @dataclass
 class Evaluation:
-    """Models evaluated on the test set: a table row per model (see :func:`markdown_table`), and the test logits
-    behind each row (one tensor per seed) with the labels, for the figures."""
+    """Models evaluated on the test set: a table row per model (see :func:`model_metrics_table`), and the test
+    logits behind each row (one tensor per seed) with the labels, for the figures."""
     rows: dict[str, dict[str, float]]
     logits: dict[str, list[Tensor]]
     labels: Tensor
@@ -60,8 +60,9 @@ def mean_over_seeds(rows: Sequence[dict[str, float]]) -> dict[str, float]:
     return merged
 
 
-def markdown_table(rows: dict[str, dict[str, float]], columns=COLUMNS) -> str:
-    """One row per model name, one column per metric present in at least one row ("-" where missing);
+def model_metrics_table(rows: dict[str, dict[str, float]], columns=COLUMNS) -> str:
+    """The Markdown table of the models' test metrics and costs: one row per model name, one column per metric of
+    ``columns`` present in at least one row ("-" where missing);
     a metric with a ``<metric>_std`` entry is printed as ``mean ± std``."""
     present = [c for c in columns if any(c[0] in r for r in rows.values())]
     cells = [[name] + [(fmt.format(row[key]) + (f" ± {fmt.format(row[f'{key}_std'])}" if f"{key}_std" in row else ""))

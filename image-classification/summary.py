@@ -9,7 +9,7 @@ from typing import Sequence
 
 from kd.common.utils.plotting import figures_markdown
 from kd.vision.figures import Figures, model_figures
-from kd.vision.report import markdown_table
+from kd.vision.report import model_metrics_table
 
 STAGES = ("teacher", "guide_teacher", "student_kd", "student_alone")  # the pipeline's sub-folders, in run order
 PRINTED_CLASSES = 20
@@ -41,7 +41,7 @@ def finish_run(exp, title: str, evaluation, *, notes: str = "", final: dict | No
     drawn = model_figures(evaluation, exp.run.plots, data_name=exp.data.name, class_names=names,
                           latency_label=latency, pair=pair)
     exp.run.log_final({**(final or {}), "rows": evaluation.rows, "class_names": names})
-    table = markdown_table(evaluation.rows)
+    table = model_metrics_table(evaluation.rows)
     sections = [f"# {title}", table, notes, describe_classes(names) + ".",
                 figures_markdown([*drawn, *figures], exp.run.path),
                 figures_markdown(stage_figures(exp.run.path), exp.run.path, heading="Training curves of each stage")]

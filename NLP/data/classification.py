@@ -1,8 +1,9 @@
 """Text-classification data sets by name: GLUE SST-2, TREC-6, AG News (hub or local files) and any local table.
 
-``load_classification_data(name, path=..., ...)`` returns a :class:`TextClassificationData`; each data set takes
-only its own keywords (an unknown one is a one-line ConfigError naming the one meant; a task picks them from its
-config's data section with :func:`kd.common.utils.registry.section_options`). With
+Each data set is an entry of :data:`CLASSIFICATION_DATASETS` that returns a :class:`TextClassificationData`
+(``build_checked(CLASSIFICATION_DATASETS, name, path=..., ...)``, :func:`kd.common.utils.registry.build_checked`);
+each takes only its own keywords (an unknown one is a one-line ConfigError naming the one meant; a task picks them
+from its config's data section with :func:`kd.common.utils.registry.section_options`). With
 ``path`` unset the hub copy is downloaded through ``datasets``; offline that fails with a one-line
 error naming the local option. Local layouts:
 
@@ -25,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from kd.common.utils.errors import ConfigError, MissingPathError
-from kd.common.utils.registry import Registry, build_checked
+from kd.common.utils.registry import Registry
 from kd.nlp.data.hub import load_hub_dataset
 from kd.nlp.data.local_files import read_label_first_lines, read_table
 
@@ -173,7 +174,3 @@ def local(train_file: str | None = None, dev_file: str | None = None, text_colum
     if not train_file or not dev_file:
         raise ConfigError("data.name=local needs data.train_file and data.dev_file (.tsv, .csv or .jsonl)")
     return _from_tables(Path(train_file), Path(dev_file), text_column, label_column, header=header)
-
-
-def load_classification_data(name: str, **kwargs) -> TextClassificationData:
-    return build_checked(CLASSIFICATION_DATASETS, name, **kwargs)

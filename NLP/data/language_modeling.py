@@ -9,24 +9,24 @@ its own keywords (an unknown one is a one-line ConfigError; the task picks them 
 from __future__ import annotations
 
 from kd.common.utils.errors import ConfigError
-from kd.common.utils.registry import Registry, build_checked
-from kd.nlp.data.classification import load_classification_data
+from kd.common.utils.registry import Registry
+from kd.nlp.data.classification import sst2
 from kd.nlp.data.hub import load_hub_dataset
 from kd.nlp.data.local_files import read_lines
-from kd.nlp.data.translation import load_translation_data
+from kd.nlp.data.translation import multi30k
 
 LM_DATASETS: Registry[dict] = Registry("language-modelling data set")
 
 
 @LM_DATASETS.register("multi30k_en")
 def multi30k_en(path: str | None = None) -> dict:
-    splits = load_translation_data("multi30k", path=path)
+    splits = multi30k(path=path)
     return {"train": [en for _, en in splits["train"]], "validation": [en for _, en in splits["validation"]]}
 
 
 @LM_DATASETS.register("sst2_sentences")
 def sst2_sentences(path: str | None = None) -> dict:
-    data = load_classification_data("sst2", path=path)
+    data = sst2(path=path)
     return {"train": data.train_texts, "validation": data.dev_texts}
 
 
@@ -50,7 +50,3 @@ def wikitext103() -> dict:
         return [line.strip() for line in lines if line.strip() and not line.strip().startswith("=")]
 
     return {"train": paragraphs(ds["train"]["text"]), "validation": paragraphs(ds["validation"]["text"])}
-
-
-def load_lm_data(name: str, **kwargs) -> dict:
-    return build_checked(LM_DATASETS, name, **kwargs)

@@ -25,7 +25,7 @@ from kd.common.utils.run_folder import RunFolder, run_name
 from kd.common.utils.script_config import load_script_config
 from kd.common.utils.seed import seed_everything
 from kd.nlp.tasks import TASKS
-from kd.nlp.tasks.training import SCHEDULE_KEYS, markdown_table
+from kd.nlp.tasks.training import SCHEDULE_KEYS, results_table
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
 DEFAULTS_DIR = CONFIG_DIR / "defaults"  # <task>.yaml: every key of that task's config, with its default
@@ -64,7 +64,7 @@ def run_stage(stage: str, description: str, argv: list[str] | None = None) -> di
     run = open_run()
     run.log_final({**final, "stage": stage})
     plots = plot_training_progress(run.history, run.plots, title=f"{cfg['name']} {stage}")
-    table = markdown_table([final], [c for c in task.columns if c in final])
+    table = results_table([final], [c for c in task.columns if c in final])
     figures = figures_markdown([(f"{path.stem.capitalize()} per epoch.", path) for path in plots], run.path)
     run.write_summary(f"# {cfg['name']}: {stage}\n\n{table}\n\n{figures}")
     run.close()

@@ -23,7 +23,7 @@ from kd.common.utils.cli import common_parser, exit_if_dry_run, main_entry
 from kd.common.utils.errors import MissingPathError
 from kd.common.utils.plotting import Palette, figures_markdown, plot_bars, plot_curves, plot_tradeoff
 from kd.common.utils.run_folder import RunFolder, run_name
-from kd.nlp.tasks.training import markdown_table
+from kd.nlp.tasks.training import results_table
 
 QUALITY = {"dev_acc": "dev accuracy (%)", "bleu": "BLEU", "val_ppl": "validation perplexity (lower is better)"}
 CURVES = {"dev_acc": "dev accuracy (%)", "val_ppl": "validation perplexity (lower is better)"}
@@ -99,7 +99,7 @@ def data_set_report(name: str, rows: dict[str, list[dict]], plots: Path) -> str:
                            title=f"{name}: {CURVES[key]} per epoch", palette=palette, integer_x=True):
         figures.append((f"{name}: {CURVES[key]} per epoch, mean over seeds, ± std band.", path))
     columns = ["model", "seeds", quality, "params", latency]
-    return f"## {name}\n\n{markdown_table(table, columns)}\n\n{figures_markdown(figures, plots.parent, level=3)}"
+    return f"## {name}\n\n{results_table(table, columns)}\n\n{figures_markdown(figures, plots.parent, level=3)}"
 
 
 def main(argv: list[str] | None = None) -> str:

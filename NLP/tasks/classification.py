@@ -40,9 +40,9 @@ from kd.common.utils.checkpoint import MODEL_CHECKPOINT, MODEL_FOLDER, atomic_sa
 from kd.common.utils.errors import CheckpointMismatchError, ConfigError
 from kd.common.utils.method_sections import check_method_sections, method_settings
 from kd.common.utils.paths import require_writable_folder
-from kd.common.utils.registry import section_options
+from kd.common.utils.registry import build_checked, section_options
 from kd.common.utils.run_folder import RunFolder
-from kd.nlp.data import CLASSIFICATION_DATASETS, ClassificationCollator, bucketed_loader, load_classification_data
+from kd.nlp.data import CLASSIFICATION_DATASETS, ClassificationCollator, bucketed_loader
 from kd.nlp.data.augmentation import augment_sentences, check_augment_settings
 from kd.nlp.methods import CLASSIFICATION_METHODS, check_method_fits
 from kd.nlp.methods.classification import SUPPLIED
@@ -62,7 +62,7 @@ def load_data(cfg: dict):
     """The data set of ``cfg['data']``: its training subset, then the held-out part (``data.holdout``) split off it,
     and its dev subset, each drawn by ``cfg['seed']``."""
     d = cfg["data"]
-    data = load_classification_data(d["name"], **section_options(CLASSIFICATION_DATASETS, d, "data"))
+    data = build_checked(CLASSIFICATION_DATASETS, d["name"], **section_options(CLASSIFICATION_DATASETS, d, "data"))
     data = data.subset_train(d.get("train_subset"), seed=cfg["seed"]).split_holdout(d.get("holdout") or 0,
                                                                                     seed=cfg["seed"])
     return data.subset_dev(d.get("dev_subset"), seed=cfg["seed"])

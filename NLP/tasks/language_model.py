@@ -33,9 +33,9 @@ from kd.common.metrics.text import token_nll
 from kd.common.utils.checkpoint import MODEL_CHECKPOINT, MODEL_FOLDER
 from kd.common.utils.errors import ConfigError
 from kd.common.utils.method_sections import check_method_sections, method_settings
-from kd.common.utils.registry import section_options
+from kd.common.utils.registry import build_checked, section_options
 from kd.common.utils.run_folder import RunFolder
-from kd.nlp.data import CausalLMCollator, WordTokenizer, bucketed_loader, build_tokenizer, load_lm_data
+from kd.nlp.data import CausalLMCollator, WordTokenizer, bucketed_loader, build_tokenizer
 from kd.nlp.data.hf_tokenizer import HFTextTokenizer
 from kd.nlp.data.language_modeling import LM_DATASETS
 from kd.nlp.data.subword_tokenizer import check_tokenizer_kind
@@ -56,7 +56,7 @@ ARCHS = ("gpt2_lm", "hf_causal_lm")
 def load_sentences(cfg: dict) -> dict:
     d = cfg["data"]
     check_tokenizer_kind(d.get("tokenizer", "word"))
-    splits = load_lm_data(d["name"], **section_options(LM_DATASETS, d, "data"))
+    splits = build_checked(LM_DATASETS, d["name"], **section_options(LM_DATASETS, d, "data"))
     cuts = {"train": d.get("train_subset"), "validation": d.get("dev_subset")}
     return {split: lines[: cuts[split]] if cuts.get(split) else lines for split, lines in splits.items()}
 

@@ -68,8 +68,9 @@ def evaluation_target(cfg: dict) -> str:
     return target
 
 
-def markdown_table(rows: list[dict], columns: list[str]) -> str:
-    """A Markdown table; floats with 2 decimals (4 significant digits under 1)."""
+def results_table(rows: list[dict], columns: list[str]) -> str:
+    """The Markdown table of result rows (a run's final metrics, a report's row per model), one column per name in
+    ``columns`` (empty where a row lacks it); floats with 2 decimals (4 significant digits under 1)."""
     def cell(value: Any) -> str:
         if isinstance(value, float):
             return f"{value:.4g}" if abs(value) < 1 else f"{value:,.2f}"

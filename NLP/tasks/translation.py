@@ -43,9 +43,9 @@ from kd.common.utils.device import autocast
 from kd.common.utils.errors import ConfigError
 from kd.common.utils.method_sections import check_method_sections, method_settings
 from kd.common.utils.paths import require_writable_folder
-from kd.common.utils.registry import section_options
+from kd.common.utils.registry import build_checked, section_options
 from kd.common.utils.run_folder import RunFolder
-from kd.nlp.data import Seq2SeqCollator, bucketed_loader, build_tokenizer, WordTokenizer, load_translation_data
+from kd.nlp.data import Seq2SeqCollator, bucketed_loader, build_tokenizer, WordTokenizer
 from kd.nlp.data.subword_tokenizer import check_tokenizer_kind
 from kd.nlp.data.translation import TRANSLATION_DATASETS
 from kd.nlp.data.word_tokenizer import split_words
@@ -72,7 +72,7 @@ def load_pairs(cfg: dict) -> dict:
     ``data.dev_subset`` (the first N of each; null: all). An unknown ``data.tokenizer`` is refused first."""
     d = cfg["data"]
     check_tokenizer_kind(d.get("tokenizer", "word"))
-    splits = load_translation_data(d["name"], **section_options(TRANSLATION_DATASETS, d, "data"))
+    splits = build_checked(TRANSLATION_DATASETS, d["name"], **section_options(TRANSLATION_DATASETS, d, "data"))
     cuts = {"train": d.get("train_subset"), "validation": d.get("dev_subset"), "test": d.get("dev_subset")}
     prefix = d.get("source_prefix") or ""
     return {split: [(prefix + s, t) for s, t in (pairs[: cuts[split]] if cuts.get(split) else pairs)]

@@ -5,12 +5,11 @@ own section, never another's. A *variant* (a row of vision's method table) is a 
 a few values, ``{method: NAME, <argument>: value, ...}``, checked the same way."""
 from __future__ import annotations
 
-import difflib
 from typing import Iterable, Mapping
 
 from kd.common.utils.config import merge
 from kd.common.utils.errors import ConfigError
-from kd.common.utils.registry import Registry, check_arguments
+from kd.common.utils.registry import Registry, check_arguments, meant
 
 
 def check_section(registry: Registry, what: str, name: str, settings: Mapping, key: str = "method.name",
@@ -20,10 +19,9 @@ def check_section(registry: Registry, what: str, name: str, settings: Mapping, k
     'temperature'?``) or of the wrong type (``methods.kd.temperature='abc' must be a number``). ``supplied``: the
     arguments the task gives (``teacher``, ``student``), not the config."""
     if name not in registry:
-        close = difflib.get_close_matches(name, registry.names(), n=1, cutoff=0.6)
-        meant = f" (did you mean '{close[0]}'?)" if close else ""
         where = f"unknown {key} '{name}'" if key == "method.name" else f"{key}: no method is called '{name}'"
-        raise ConfigError(f"{where}{meant}; the {what} methods are: {', '.join(registry.names())}")
+        raise ConfigError(f"{where}{meant(name, registry.names())}; the {what} methods are: "
+                          f"{', '.join(registry.names())}")
     supplied = tuple(supplied)
     check_arguments(registry, name, supplied=supplied, section=f"methods.{name}", **{s: None for s in supplied},
                     **settings)

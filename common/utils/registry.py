@@ -12,6 +12,7 @@ constructor; nor is a value of the wrong type for an argument annotated ``float`
 """
 from __future__ import annotations
 
+import difflib
 import inspect
 import types
 import typing
@@ -23,8 +24,16 @@ from kd.common.utils.errors import ConfigError, UnknownNameError
 T = TypeVar("T")
 
 
+def meant(name: str, names: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the one of ``names`` closest to a mistyped ``name`` (difflib, cutoff 0.6), else
+    ``""``: the hint of an unknown registry name and of an unknown ``method.name``."""
+    close = difflib.get_close_matches(name, list(names), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
 class Registry(Generic[T]):
-    """Maps names to callables. ``get`` on an unknown name raises one clear line listing the choices."""
+    """Maps names to callables. ``get`` on an unknown name raises one clear line naming the close match, if any
+    (``unknown model 'mpl' (did you mean 'mlp'?); choose one of: ...``), and listing the choices."""
 
     def __init__(self, kind: str):
         self.kind = kind
@@ -55,7 +64,8 @@ class Registry(Generic[T]):
         if name not in self._entries:
             families = "".join(f", {p}:<name>" for p in sorted(self._families))
             raise UnknownNameError(
-                f"unknown {self.kind} '{name}'; choose one of: {', '.join(sorted(self._entries))}{families}"
+                f"unknown {self.kind} '{name}'{meant(name, self._entries)}; choose one of: "
+                f"{', '.join(sorted(self._entries))}{families}"
             )
         return self._entries[name]
 

@@ -65,7 +65,7 @@ def summarise(records: Sequence[dict]) -> list[dict]:
 
 def runs_table(records: Sequence[dict]) -> str:
     """The markdown table of run records, one row per label (:func:`summarise`); the table of models a script
-    prints is :func:`kd.vision.report.markdown_table`."""
+    prints is :func:`kd.vision.report.model_metrics_table`."""
     lines = ["| run | method | model | params | seeds | test acc. (%) mean +- std | epochs | train images |",
              "|---|---|---|---:|---:|---:|---:|---:|"]
     for row in summarise(records):

@@ -158,6 +158,23 @@ def test_registry_lists_choices_for_unknown_names():
         models.get("cnn")
 
 
+def test_registry_names_the_close_match_of_a_mistyped_name_and_none_of_a_far_one():
+    models = Registry("model")
+    for name in ("resnet8", "mlp", "cnn"):
+        models.register(name)(lambda: None)
+    models.register_family("torchvision", lambda rest: None)
+    # difflib's ratio 2 * matched / total letters: 'mpl' / 'mlp' match 'm' and 'l', 2 * 2 / 6 = 0.67 >= the 0.6
+    # cutoff; 'cnn' and 'resnet8' share no letter with 'mpl': 0.
+    with pytest.raises(UnknownNameError) as error:
+        models.get("mpl")
+    assert str(error.value) == ("unknown model 'mpl' (did you mean 'mlp'?); choose one of: cnn, mlp, resnet8, "
+                                "torchvision:<name>")
+    # 'transformer' matches one letter of each: at best 2 * 1 / 14 = 0.14 ('mlp', 'cnn'), far below 0.6.
+    with pytest.raises(UnknownNameError) as error:
+        models.get("transformer")
+    assert str(error.value) == "unknown model 'transformer'; choose one of: cnn, mlp, resnet8, torchvision:<name>"
+
+
 def test_an_argument_annotated_float_int_or_bool_takes_only_such_a_value():
     methods = Registry("method")
 

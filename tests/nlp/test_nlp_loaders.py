@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from kd.common.utils.errors import ConfigError, MissingPathError
-from kd.common.utils.registry import section_options
+from kd.common.utils.registry import build_checked, section_options
 from kd.nlp.data import (
     CLASSIFICATION_DATASETS,
     LM_DATASETS,
@@ -17,9 +17,6 @@ from kd.nlp.data import (
     ClassificationCollator,
     LengthBucketBatchSampler,
     WordTokenizer,
-    load_classification_data,
-    load_lm_data,
-    load_translation_data,
 )
 from kd.nlp.scripts.launch import load_nlp_config
 
@@ -44,8 +41,8 @@ def write_table(path, rows, text="text", label="label"):
 def test_local_tables(tmp_path, suffix):
     train = write_table(tmp_path / f"train{suffix}", ROWS, "review", "sentiment")
     dev = write_table(tmp_path / f"dev{suffix}", ROWS[:2], "review", "sentiment")
-    data = load_classification_data("local", train_file=str(train), dev_file=str(dev), text_column="review",
-                                    label_column="sentiment")
+    data = build_checked(CLASSIFICATION_DATASETS, "local", train_file=str(train), dev_file=str(dev),
+                         text_column="review", label_column="sentiment")
     assert data.label_names == ["neg", "pos"]
     assert data.train_texts[2] == "great fun , really" and data.train_labels == [1, 0, 1, 0]
     assert data.dev_labels == [1, 0]
@@ -54,11 +51,12 @@ def test_local_tables(tmp_path, suffix):
 def test_local_table_errors(tmp_path):
     train = write_table(tmp_path / "train.tsv", ROWS)
     with pytest.raises(ConfigError, match="no column 'sentence'"):
-        load_classification_data("local", train_file=str(train), dev_file=str(train), text_column="sentence")
+        build_checked(CLASSIFICATION_DATASETS, "local", train_file=str(train), dev_file=str(train),
+                      text_column="sentence")
     with pytest.raises(MissingPathError, match="does not exist"):
-        load_classification_data("local", train_file=str(tmp_path / "nope.tsv"), dev_file=str(train))
+        build_checked(CLASSIFICATION_DATASETS, "local", train_file=str(tmp_path / "nope.tsv"), dev_file=str(train))
     with pytest.raises(ConfigError, match="train_file"):
-        load_classification_data("local")
+        build_checked(CLASSIFICATION_DATASETS, "local")
 
 
 HEADERLESS = [("a fine film", "pos"), ("dull and slow", "neg"), ("great fun", "pos"), ("not good", "neg"),
@@ -75,8 +73,8 @@ HEADERLESS = [("a fine film", "pos"), ("dull and slow", "neg"), ("great fun", "p
 def test_local_tables_by_position_with_or_without_header(tmp_path, suffix, rows, columns):
     path = tmp_path / f"data{suffix}"
     path.write_text(rows)
-    data = load_classification_data("local", train_file=str(path), dev_file=str(path), text_column=columns[0],
-                                    label_column=columns[1])
+    data = build_checked(CLASSIFICATION_DATASETS, "local", train_file=str(path), dev_file=str(path),
+                         text_column=columns[0], label_column=columns[1])
     assert data.train_texts == [t for t, _ in HEADERLESS] and data.label_names == ["neg", "pos"]
     assert data.train_labels == [1, 0, 1, 0, 1]
 
@@ -86,20 +84,21 @@ def test_headerless_table_read_by_name_says_how_to_give_positions(tmp_path):
     path.write_text("".join(f"{t}\t{y}\n" for t, y in HEADERLESS))
     with pytest.raises(ConfigError, match=r"no column 'text': its first row is \['a fine film', 'pos'\].*"
                                           r"data.text_column=0 data.label_column=1"):
-        load_classification_data("local", train_file=str(path), dev_file=str(path))
-    forced = load_classification_data("local", train_file=str(path), dev_file=str(path), text_column=0,
-                                      label_column=1, header=False)
+        build_checked(CLASSIFICATION_DATASETS, "local", train_file=str(path), dev_file=str(path))
+    forced = build_checked(CLASSIFICATION_DATASETS, "local", train_file=str(path), dev_file=str(path), text_column=0,
+                           label_column=1, header=False)
     assert len(forced.train_texts) == 5
     with pytest.raises(ConfigError, match="line 2 has 1 column"):
         (tmp_path / "short.tsv").write_text("a\tpos\nb\nc\tneg\n")
-        load_classification_data("local", train_file=str(tmp_path / "short.tsv"), dev_file=str(path),
-                                 text_column=0, label_column=1)
+        build_checked(CLASSIFICATION_DATASETS, "local", train_file=str(tmp_path / "short.tsv"), dev_file=str(path),
+                      text_column=0, label_column=1)
 
 
 def test_integer_labels_and_dev_subset(tmp_path):
     path = tmp_path / "ints.csv"
     path.write_text("".join(f"{t},{i % 3}\n" for i, (t, _) in enumerate(HEADERLESS * 4)))
-    data = load_classification_data("local", train_file=str(path), dev_file=str(path), text_column=0, label_column=1)
+    data = build_checked(CLASSIFICATION_DATASETS, "local", train_file=str(path), dev_file=str(path), text_column=0,
+                         label_column=1)
     assert data.label_names == ["0", "1", "2"] and data.train_labels[:4] == [0, 1, 2, 0]
     small = data.subset_dev(7, seed=1)
     assert len(small.dev_texts) == 7 and small.train_texts == data.train_texts
@@ -110,7 +109,7 @@ def test_integer_labels_and_dev_subset(tmp_path):
 def test_sst2_folder_layout_and_subset(tmp_path):
     write_table(tmp_path / "train.tsv", [("it 's a \"quoted\" gem", "1"), ("bad", "0"), ("ok", "1")], "sentence")
     write_table(tmp_path / "validation.tsv", [("lovely", "1")], "sentence")
-    data = load_classification_data("sst2", path=str(tmp_path))
+    data = build_checked(CLASSIFICATION_DATASETS, "sst2", path=str(tmp_path))
     assert data.label_names == ["0", "1"] and data.train_labels == [1, 0, 1]
     assert data.train_texts[0] == 'it \'s a "quoted" gem'
     small = data.subset_train(2, seed=0)
@@ -120,7 +119,7 @@ def test_sst2_folder_layout_and_subset(tmp_path):
 def test_trec_lines(tmp_path):
     (tmp_path / "train.txt").write_text("0 How did it start ?\n3 Who wrote Hamlet ?\n5 How many legs ?\n")
     (tmp_path / "test.txt").write_text("3 Who is he ?\n")
-    data = load_classification_data("trec", path=str(tmp_path))
+    data = build_checked(CLASSIFICATION_DATASETS, "trec", path=str(tmp_path))
     assert data.train_texts[1] == "Who wrote Hamlet ?"
     assert data.num_labels == 6 and data.train_labels == [0, 3, 5] and data.dev_labels == [3]
 
@@ -135,14 +134,14 @@ def write_multi30k(folder, n=6):
 
 def test_multi30k_gz_and_lm_sentences(tmp_path):
     write_multi30k(tmp_path)
-    splits = load_translation_data("multi30k", path=str(tmp_path))
+    splits = build_checked(TRANSLATION_DATASETS, "multi30k", path=str(tmp_path))
     assert set(splits) == {"train", "validation", "test"}
     assert splits["train"][1] == ("ein hund läuft 1 .", "a dog runs 1 .")
-    lm = load_lm_data("multi30k_en", path=str(tmp_path))
+    lm = build_checked(LM_DATASETS, "multi30k_en", path=str(tmp_path))
     assert lm["validation"][0] == "a dog runs 0 ."
     (tmp_path / "val.en.gz").unlink()
     with pytest.raises(MissingPathError, match="val.en.gz"):
-        load_translation_data("multi30k", path=str(tmp_path))
+        build_checked(TRANSLATION_DATASETS, "multi30k", path=str(tmp_path))
 
 
 def test_word_tokenizer_round_trip():
@@ -178,16 +177,16 @@ def test_length_bucketing_covers_everything_once_and_groups_lengths():
     assert list(sampler) != batches
 
 
-@pytest.mark.parametrize("load, name, key, message", [
-    (load_classification_data, "sst2", "pth", "text-classification data set 'sst2' takes no argument 'pth'; did you "
-                                               "mean 'path'?"),
-    (load_classification_data, "local", "text_colum", "did you mean 'text_column'?"),
-    (load_translation_data, "multi30k", "train_file", "translation data set 'multi30k' takes no argument 'train_file'"),
-    (load_lm_data, "wikitext103", "path", "language-modelling data set 'wikitext103' takes no argument 'path'"),
+@pytest.mark.parametrize("registry, name, key, message", [
+    (CLASSIFICATION_DATASETS, "sst2", "pth", "text-classification data set 'sst2' takes no argument 'pth'; did you "
+                                             "mean 'path'?"),
+    (CLASSIFICATION_DATASETS, "local", "text_colum", "did you mean 'text_column'?"),
+    (TRANSLATION_DATASETS, "multi30k", "train_file", "translation data set 'multi30k' takes no argument 'train_file'"),
+    (LM_DATASETS, "wikitext103", "path", "language-modelling data set 'wikitext103' takes no argument 'path'"),
 ])
-def test_a_loader_refuses_a_keyword_it_does_not_take(load, name, key, message):
+def test_a_loader_refuses_a_keyword_it_does_not_take(registry, name, key, message):
     with pytest.raises(ConfigError, match=message.replace("?", r"\?")):
-        load(name, **{key: "x"})
+        build_checked(registry, name, **{key: "x"})
 
 
 def classification_options(data):
