@@ -9,6 +9,7 @@ H x W) and normalised with ImageNet statistics; training adds a padded random cr
 A missing or empty folder, or one without class sub-folders or images, is a one-line MissingPathError.
 Every image is checked once before training (PIL opens and verifies it): a file that does not decode is
 a one-line UnreadableFileError naming it, or, with ``skip_bad_images=True``, is left out and counted.
+The folder is local: nothing is downloaded, and ``data.download`` is not taken (set, a one-line error).
 """
 from __future__ import annotations
 
@@ -114,7 +115,7 @@ def _stratified_split(targets: list[int], test_fraction: float) -> tuple[list[in
 
 @DATASETS.register("imagefolder")
 def imagefolder(root=None, augment: bool = True, image_size: int | list[int] | None = None, test_fraction: float = 0.2,
-                download: bool = True, skip_bad_images: bool = False, crop_padding: int | None = None,
+                skip_bad_images: bool = False, crop_padding: int | None = None,
                 crop_padding_mode: str = "zeros") -> DataSplits:
     if not root:
         raise MissingPathError("data set 'imagefolder' needs data.root=/path/to/folder (class sub-folders of images)")

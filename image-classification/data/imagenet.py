@@ -57,10 +57,11 @@ def unpacked_root(root: Path) -> tuple[Path, Path]:
 
 
 @DATASETS.register("imagenet")
-def imagenet(root=None, augment: bool = True, image_size: int | list[int] | None = None, test_fraction: float = 0.2,
-             download: bool = True, skip_bad_images: bool = False) -> DataSplits:
+def imagenet(root=None, augment: bool = True, image_size: int | list[int] | None = None,
+             skip_bad_images: bool = False) -> DataSplits:
     """ILSVRC-2012 (1.28M training, 50k validation images, 1000 classes) or a ``train/`` + ``val/`` folder at 224 px.
-    ``test_fraction`` and ``download`` do not apply: the split is the folders', and ImageNet is not downloadable."""
+    It takes no ``test_fraction`` or ``download`` (set, a one-line error): the split is the folders', and ImageNet is
+    not downloadable."""
     root = Path(root).expanduser() if root else data_root() / "imagenet"
     train_dir, test_dir = unpacked_root(root)
     size = tf.image_hw(image_size or IMAGENET_SIZE)

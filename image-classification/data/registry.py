@@ -1,10 +1,12 @@
 """The data-set registry and the loaders built from it.
 
-A data-set factory (``@DATASETS.register("name")``) takes the ``data`` config section's options
-(``root``, ``augment``, ``image_size``, ``test_fraction``, ``download``; ``skip_bad_images``, ``crop_padding``
-and ``crop_padding_mode`` only when they are set (the mode: to other than ``zeros``): only image folders take the
-first, CIFAR and image folders the other two) and returns :class:`DataSplits`: the augmented training set, the same
+A data-set factory (``@DATASETS.register("name")``) takes the options of the ``data`` config section that it reads
+(``root``, ``augment``, ``image_size``, ``test_fraction``, ``download``, ``skip_bad_images``, ``crop_padding``,
+``crop_padding_mode``: its signature lists them) and returns :class:`DataSplits`: the augmented training set, the same
 training images with the test transform (what an offline teacher labels), the test set and the label metadata.
+A key that the chosen data set does not read is a one-line error when it is set off the default of the data sets that
+do (``data.name=digits data.root=/x``, ``data.name=cifar10 data.test_fraction=0.5``), as NLP's data sections are
+checked (:func:`kd.common.utils.registry.section_options`).
 :func:`build_data` takes a fixed subset of them where the section asks (``train_subset``, ``test_subset``) and
 wraps them into loaders whose training order is a pure function of (seed, epoch), so an interrupted run resumes
 on the same batches.
@@ -20,7 +22,7 @@ from torch.utils.data import DataLoader, Dataset, Subset
 
 from kd.common.engine.sampler import EpochShuffleSampler
 from kd.common.utils.distributed import per_rank_batch_size, shard_kwargs
-from kd.common.utils.registry import Registry, build_checked
+from kd.common.utils.registry import Registry, build_checked, section_options
 
 DATASETS: Registry["DataSplits"] = Registry("data set")
 
@@ -73,20 +75,13 @@ def fixed_subset(dataset: Dataset, size: int | None, seed: int = 0) -> Dataset:
 def build_data(cfg: dict, seed: int = 0) -> VisionData:
     """Build the data set named ``cfg["name"]`` and its train/test loaders.
 
-    ``cfg`` keys: ``name``, ``root``, ``batch_size``, ``eval_batch_size``, ``num_workers``, ``augment``,
-    ``image_size``, ``test_fraction``, ``download``, ``skip_bad_images``, ``crop_padding``, ``crop_padding_mode``,
-    ``train_subset`` and
-    ``test_subset`` (:func:`fixed_subset`) (missing keys take the defaults below).
+    ``cfg`` keys: ``name``, the data set's own options (``root``, ``augment``, ``image_size``, ``test_fraction``,
+    ``download``, ``skip_bad_images``, ``crop_padding``, ``crop_padding_mode``: each one it takes, a missing one at
+    its default; one it does not take, set off its default, is a one-line ConfigError), ``batch_size``,
+    ``eval_batch_size``, ``num_workers``, ``train_subset`` and ``test_subset`` (:func:`fixed_subset`) (missing keys
+    take the defaults below).
     """
-    options = {"root": cfg.get("root"), "augment": cfg.get("augment", True), "image_size": cfg.get("image_size"),
-               "test_fraction": cfg.get("test_fraction", 0.2), "download": cfg.get("download", True)}
-    if cfg.get("skip_bad_images"):  # a data set that reads no image files does not take it: a one-line error
-        options["skip_bad_images"] = True
-    if cfg.get("crop_padding") is not None:  # likewise for a data set without padded crops
-        options["crop_padding"] = cfg["crop_padding"]
-    if cfg.get("crop_padding_mode", "zeros") != "zeros":  # likewise: zeros is what every data set does
-        options["crop_padding_mode"] = cfg["crop_padding_mode"]
-    splits = build_checked(DATASETS, cfg["name"], **options)
+    splits = build_checked(DATASETS, cfg["name"], **section_options(DATASETS, cfg, "data"))
     splits = dataclasses.replace(splits, train=fixed_subset(splits.train, cfg.get("train_subset")),
                                  train_plain=fixed_subset(splits.train_plain, cfg.get("train_subset")),
                                  test=fixed_subset(splits.test, cfg.get("test_subset")))

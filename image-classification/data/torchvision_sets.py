@@ -8,7 +8,8 @@ from their IDX files wherever they are found (data/idx.py: gzipped or not, no ch
 uses the standard augmentation (4-pixel-padded random crop + horizontal flip; ``data.crop_padding`` and
 ``data.crop_padding_mode`` change the padding); MNIST-like training images
 are jittered by up to 2 pixels in each direction (Hinton et al. 2015, sec. 3), ``data.augment=false`` for none.
-Their images keep their size: a ``data.image_size`` other than it is a one-line error.
+Their images keep their size: a ``data.image_size`` other than it is a one-line error. Their train/test split is
+the published one: they take no ``data.test_fraction`` (set, a one-line error).
 """
 from __future__ import annotations
 
@@ -85,20 +86,19 @@ def _idx_splits(cls: Callable, name: str, stats, root, augment: bool, download: 
 
 
 @DATASETS.register("mnist")
-def mnist(root=None, augment: bool = True, image_size=None, test_fraction=0.2, download: bool = True) -> DataSplits:
+def mnist(root=None, augment: bool = True, image_size=None, download: bool = True) -> DataSplits:
     """60k/10k 28x28 grey digits (LeCun et al. 1998)."""
     return _idx_splits(tvd.MNIST, "mnist", tf.MNIST_STATS, root, augment, download, image_size)
 
 
 @DATASETS.register("fashion_mnist")
-def fashion_mnist(root=None, augment: bool = True, image_size=None, test_fraction=0.2,
-                  download: bool = True) -> DataSplits:
+def fashion_mnist(root=None, augment: bool = True, image_size=None, download: bool = True) -> DataSplits:
     """60k/10k 28x28 grey clothing images (Xiao et al. 2017)."""
     return _idx_splits(tvd.FashionMNIST, "fashion_mnist", tf.FASHION_MNIST_STATS, root, augment, download, image_size)
 
 
 @DATASETS.register("cifar10")
-def cifar10(root=None, augment: bool = True, image_size=None, test_fraction=0.2, crop_padding: int | None = None,
+def cifar10(root=None, augment: bool = True, image_size=None, crop_padding: int | None = None,
             download: bool = True, crop_padding_mode: str = "zeros") -> DataSplits:
     """50k/10k 32x32 colour images, 10 classes (Krizhevsky 2009)."""
     return _torchvision_splits(tvd.CIFAR10, "cifar10", tf.CIFAR10_STATS, 10, (3, 32, 32), root, augment, download,
@@ -107,7 +107,7 @@ def cifar10(root=None, augment: bool = True, image_size=None, test_fraction=0.2,
 
 
 @DATASETS.register("cifar100")
-def cifar100(root=None, augment: bool = True, image_size=None, test_fraction=0.2, crop_padding: int | None = None,
+def cifar100(root=None, augment: bool = True, image_size=None, crop_padding: int | None = None,
              download: bool = True, crop_padding_mode: str = "zeros") -> DataSplits:
     """50k/10k 32x32 colour images, 100 classes (Krizhevsky 2009)."""
     return _torchvision_splits(tvd.CIFAR100, "cifar100", tf.CIFAR100_STATS, 100, (3, 32, 32), root, augment, download,

@@ -107,6 +107,47 @@ def test_digits_default():
     assert up.image_shape == (1, 32, 32)
 
 
+def test_test_fraction_on_a_published_split_is_a_one_line_error(tmp_path, skip_cifar_checksums):
+    """CIFAR and MNIST keep their own train/test split: a data.test_fraction set off its default is refused in one
+    line naming the key, the data set and those that read it (as NLP's data sections are checked)."""
+    root = str(write_tiny_cifar10(tmp_path))
+    with pytest.raises(ConfigError) as error:
+        build_data({"name": "cifar10", "root": root, "download": False, "test_fraction": 0.5})
+    assert str(error.value) == ("data.test_fraction=0.5 is not read by data.name=cifar10 (it takes data.root, "
+                                "data.augment, data.image_size, data.crop_padding, data.download, "
+                                "data.crop_padding_mode); drop it, or use data.name=digits or imagefolder, which "
+                                "read it")
+    with pytest.raises(ConfigError, match=r"^data.test_fraction=0.3 is not read by data.name=mnist \(.*\); drop it"):
+        build_data({"name": "mnist", "test_fraction": 0.3})  # refused before any file is looked for
+    with pytest.raises(ConfigError, match=r"^data.skip_bad_images=True is not read by data.name=cifar10 "):
+        build_data({"name": "cifar10", "root": root, "skip_bad_images": True})  # the rule of every data.* key
+
+
+def test_root_or_download_on_digits_is_a_one_line_error():
+    """digits reads nothing from disk or the network: data.root or data.download set is refused in one line."""
+    with pytest.raises(ConfigError) as error:
+        build_data({"name": "digits", "root": "/x"})
+    assert str(error.value) == ("data.root='/x' is not read by data.name=digits (it takes data.augment, "
+                                "data.image_size, data.test_fraction); drop it, or use data.name=cifar10, cifar100, "
+                                "fashion_mnist, imagefolder, imagenet or mnist, which read it")
+    assert "\n" not in str(error.value)
+    with pytest.raises(ConfigError, match=r"^data.download=False is not read by data.name=digits "):
+        build_data({"name": "digits", "download": False})
+
+
+def test_the_data_keys_at_their_defaults_still_build(tmp_path, skip_cifar_checksums):
+    """A config lists every data set's keys at their defaults (default.yaml): none is refused, and digits still reads
+    data.test_fraction."""
+    root = str(write_tiny_cifar10(tmp_path))
+    defaults = {"root": None, "download": True, "test_fraction": 0.2, "skip_bad_images": False,
+                "crop_padding": None, "crop_padding_mode": "zeros", "augment": True, "image_size": None}
+    digits = build_data({"name": "digits", **defaults})
+    assert (len(digits.splits.train), len(digits.splits.test)) == (1437, 360)
+    cifar = build_data({"name": "cifar10", **defaults, "root": root, "download": False})
+    assert (len(cifar.splits.train), len(cifar.splits.test)) == (20, 6)
+    assert len(build_data({"name": "digits", "test_fraction": 0.5}).splits.test) == 899  # digits reads it
+
+
 def test_cifar10_official_layout(tmp_path, skip_cifar_checksums):
     root = write_tiny_cifar10(tmp_path)
     data = build_data({"name": "cifar10", "root": str(root), "download": False, "batch_size": 8})
@@ -186,7 +227,7 @@ def test_cifar_takes_the_padding_mode_and_wrong_ones_are_one_line_errors(tmp_pat
     assert crops(build_data({**cfg, "crop_padding_mode": "reflect"})) == [(2, "reflect")]
     with pytest.raises(ConfigError, match=r"^data.crop_padding_mode must be one of zeros, reflect, not 'mirror'$"):
         build_data({**cfg, "crop_padding_mode": "mirror"})
-    with pytest.raises(ConfigError, match=r"^data set 'digits' takes no argument 'crop_padding_mode'"):
+    with pytest.raises(ConfigError, match=r"^data.crop_padding_mode='reflect' is not read by data.name=digits "):
         build_data({"name": "digits", "crop_padding_mode": "reflect"})  # no padded crops to mirror
     build_data({"name": "digits", "crop_padding_mode": "zeros"})  # the default is every data set's
 
