@@ -41,7 +41,6 @@ Two processes can share the work: give each a part of ``run.methods``/``run.seed
 """
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 
 import torch
@@ -52,6 +51,7 @@ from kd.common.utils import distributed
 from kd.common.utils.cli import common_parser, main_entry
 from kd.common.utils.errors import ConfigError
 from kd.common.utils.method_sections import check_section, method_settings, variant_settings
+from kd.common.utils.registry import meant
 from kd.common.utils.run_folder import RunFolder
 from kd.common.utils.checkpoint import MODEL_CHECKPOINT, file_fingerprint
 from kd.vision.data.augmentation_cache import labelled_views_loader
@@ -79,9 +79,7 @@ def row_method(cfg: dict, label: str) -> tuple[str, dict]:
     if label in variants:
         return variant_settings(cfg, METHODS, WHAT, variants[label], f"run.variants.{label}", SUPPLIED)
     if label not in METHODS:
-        close = difflib.get_close_matches(label, [*METHODS.names(), *variants], n=1, cutoff=0.6)
-        meant = f" (did you mean '{close[0]}'?)" if close else ""
-        raise ConfigError(f"run.methods names '{label}'{meant}, which is neither a method "
+        raise ConfigError(f"run.methods names '{label}'{meant(label, [*METHODS.names(), *variants])}, which is neither a method "
                           f"({', '.join(METHODS.names())}) nor a row of run.variants ({', '.join(sorted(variants))})")
     settings = method_settings(cfg, label)
     check_section(METHODS, WHAT, label, settings, key=f"methods.{label}", supplied=SUPPLIED)
