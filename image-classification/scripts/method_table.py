@@ -79,7 +79,8 @@ def row_method(cfg: dict, label: str) -> tuple[str, dict]:
     if label in variants:
         return variant_settings(cfg, METHODS, WHAT, variants[label], f"run.variants.{label}", SUPPLIED)
     if label not in METHODS:
-        raise ConfigError(f"run.methods names '{label}'{meant(label, [*METHODS.names(), *variants])}, which is neither a method "
+        hint = meant(label, [*METHODS.names(), *variants])
+        raise ConfigError(f"run.methods names '{label}'{hint}, which is neither a method "
                           f"({', '.join(METHODS.names())}) nor a row of run.variants ({', '.join(sorted(variants))})")
     settings = method_settings(cfg, label)
     check_section(METHODS, WHAT, label, settings, key=f"methods.{label}", supplied=SUPPLIED)
