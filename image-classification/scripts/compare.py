@@ -1,14 +1,15 @@
 """Teacher vs student with KD vs the same student without KD: one markdown table and bar/curve plots.
 
     python -m kd.vision.scripts.compare --config digits_cnn_mlp
-    python -m kd.vision.scripts.compare --config mnist_cnn_mlp compare.seeds=3
+    python -m kd.vision.scripts.compare --config mnist_cnn_mlp "compare.seeds=[0, 1, 2]"
     python -m kd.vision.scripts.compare --config digits_cnn_mlp distill.mode=offline method.name=soft_label_ce \\
         methods.soft_label_ce.temperature=2
 
 The student alone has the same architecture and initialisation as the distilled one and takes as many
-optimiser steps. With ``compare.seeds=N`` the teacher is trained once and both students N times (seeds
-``seed .. seed+N-1``: initialisation, batch order and, with ``student.labelled_fraction < 1``, the labelled
-part); the table gives mean ± sample std. Writes metrics.json, plots/ (accuracy per model, accuracy against
+optimiser steps. The teacher is trained once, with ``seed``, and both students once per seed of ``compare.seeds``
+(a list, as ``run.seeds`` is method_table's; null: ``[seed]``; ``--seed N`` makes it ``[N]``): their
+initialisation, batch order and, with ``student.labelled_fraction < 1``, the labelled part; with several seeds the
+table gives mean ± sample std. Writes metrics.json, plots/ (accuracy per model, accuracy against
 cost, test accuracy per epoch, reliability diagram, confusion difference of the KD student against the teacher)
 and summary.md, which embeds the plots, into the run folder.
 """
@@ -18,9 +19,11 @@ from kd.common.utils.cli import common_parser, main_entry
 from kd.common.utils.errors import ConfigError
 from kd.common.utils.method_sections import method_settings
 from kd.common.utils.plotting import Palette
+from kd.common.utils.seed import check_seed_list
 from kd.vision.figures import accuracy_curves
 from kd.vision.pipeline import (Experiment, alone_epochs, distil_student, evaluate_models, get_teacher,
-                                stage_history, start_experiment, student_epochs, teacher_logits, train_student_alone)
+                                load_experiment_config, open_run, prepare_experiment, stage_history, student_epochs,
+                                teacher_logits, train_student_alone)
 from kd.vision.summary import finish_run
 
 
@@ -69,24 +72,30 @@ def run_comparison(exp: Experiment) -> dict[str, dict]:
 
 
 def student_seeds(cfg: dict) -> list[int]:
-    """The students' seeds: ``seed``, ``seed + 1``, ... (``compare.seeds`` of them); the teacher's is ``seed``."""
-    return [cfg["seed"] + i for i in range(cfg["compare"]["seeds"])]
+    """The students' seeds, ``compare.seeds`` (checked and resolved by :func:`load_compare_config`)."""
+    return cfg["compare"]["seeds"]
 
 
-def check_seeds(cfg: dict) -> None:
-    """``compare.seeds`` a count >= 1, and 1 in guide mode (whose students cannot share a teacher)."""
-    count = cfg["compare"]["seeds"]
-    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-        raise ConfigError(f"compare.seeds is how many students' seeds (seed .. seed+N-1): pass a whole number >= 1, "
-                          f"not {count!r} (the first seed is --seed)")
-    if count > 1 and cfg["distill"]["mode"] == "guide":
+def load_compare_config(args, default_preset: str | None = None) -> dict:
+    """The vision config (:func:`~kd.vision.pipeline.load_experiment_config`) with ``compare.seeds`` resolved: ``--seed
+    N`` makes it ``[N]``, as it makes ``run.seeds`` in method_table; null is ``[seed]``; otherwise a list of distinct
+    whole numbers, and one seed in guide mode (whose students cannot share a teacher)."""
+    cfg = load_experiment_config(args, default_preset)
+    if args.seed is not None:
+        cfg["compare"]["seeds"] = [args.seed]
+    elif cfg["compare"]["seeds"] is None:
+        cfg["compare"]["seeds"] = [cfg["seed"]]
+    seeds = check_seed_list(cfg["compare"]["seeds"], "compare.seeds")
+    if len(seeds) > 1 and cfg["distill"]["mode"] == "guide":
         raise ConfigError("guide mode trains the teacher further while distilling, so its students cannot share "
-                          "one teacher across seeds: use compare.seeds=1 (and --seed N) with distill.mode=guide")
+                          "one teacher across seeds: use one seed (--seed N) with distill.mode=guide")
+    return cfg
 
 
 def main(argv: list[str] | None = None, script: str = "compare", default_preset: str | None = None) -> dict:
     args = common_parser(__doc__.splitlines()[0]).parse_args(argv)
-    exp = start_experiment(args, script, default_preset, check=check_seeds, seeds=student_seeds)
+    cfg = load_compare_config(args, default_preset)
+    exp = open_run(prepare_experiment(args, cfg=cfg), args, script, student_seeds(cfg))
     cfg, splits = exp.cfg, exp.data.splits
     print(f"{exp.data.name} ({len(splits.train)} train / {len(splits.test)} test images, "
           f"shape {exp.data.image_shape}): teacher {cfg['teacher']['arch']} -> student {cfg['student']['arch']} "

@@ -53,6 +53,7 @@ from kd.common.utils.errors import ConfigError
 from kd.common.utils.method_sections import check_section, method_settings, variant_settings
 from kd.common.utils.registry import meant
 from kd.common.utils.run_folder import RunFolder
+from kd.common.utils.seed import check_seed_list
 from kd.common.utils.checkpoint import MODEL_CHECKPOINT, file_fingerprint
 from kd.vision.data.augmentation_cache import labelled_views_loader
 from kd.vision.methods import METHODS
@@ -95,6 +96,7 @@ def load_table_config(args) -> tuple[dict, dict[str, tuple[str, dict]]]:
     cfg = load_experiment_config(args, fixed=FIXED_ON_RESUME)
     if args.seed is not None:
         cfg["run"]["seeds"] = [args.seed]
+    check_seed_list(cfg["run"]["seeds"], "run.seeds")
     if cfg["run"]["memo_teacher"] and cfg["data"]["augment"]:
         raise ConfigError("run.memo_teacher=true remembers the teacher's outputs per image, which is only right "
                           "without random augmentation: set data.augment=false too")

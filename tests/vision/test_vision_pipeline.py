@@ -14,7 +14,7 @@ from kd.common.utils.checkpoint import safe_load
 from kd.common.utils.cli import main_entry
 from kd.common.utils.errors import CheckpointMismatchError, NonFiniteLossError
 from kd.vision.methods import METHODS
-from kd.vision.scripts import compare, distill, evaluate, lr_sweep, quickstart, train_teacher
+from kd.vision.scripts import compare, distill, evaluate, lr_sweep, method_table, quickstart, train_teacher
 
 CHANCE = 10.0
 
@@ -231,8 +231,10 @@ def test_compare_refuses_several_seeds_in_guide_mode(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("module, argv, expected", [
-    (compare, ["compare.seeds=[0, 1]"], "error: compare.seeds is how many students' seeds (seed .. seed+N-1): pass a "
-                                        "whole number >= 1, not [0, 1] (the first seed is --seed)"),
+    (compare, ["compare.seeds=3"], "error: compare.seeds is a list of seeds, one run each, not the count 3; for 3 "
+                                   "seeds: compare.seeds=[0, 1, 2]"),
+    (compare, ["compare.seeds=[1, 1]"], "error: compare.seeds=[1, 1] names a seed twice: each seed is one run"),
+    (method_table, ["run.seeds=[]"], "error: run.seeds is a non-empty list of whole numbers, e.g. [0, 1, 2]; got []"),
     (train_teacher, ["teacher.checkpoint=t.pt"], "error: teacher.checkpoint is the trained teacher that distill and "
                                                  "evaluate read; train_teacher trains one from teacher.arch: drop "
                                                  "teacher.checkpoint"),
@@ -277,7 +279,7 @@ def test_evaluate_script(tmp_path, teacher_checkpoint, capsys):
 def test_compare_with_given_teacher(tmp_path, teacher_checkpoint):
     rows = compare.main(["--config", "digits_cnn_mlp", "--runs-dir", str(tmp_path), "student.arch=small_cnn",
                          "student.kwargs={}", f"teacher.checkpoint={teacher_checkpoint}", "student.epochs=3",
-                         "student.labelled_fraction=1.0", "compare.seeds=1"])
+                         "student.labelled_fraction=1.0", "compare.seeds=[0]"])
     assert list(rows) == ["teacher (cnn)", "student + KD (small_cnn, kd, online)", "student alone (small_cnn)"]
     assert not (only_run(tmp_path) / "teacher").exists()  # the given teacher is not retrained
 
