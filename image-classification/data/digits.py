@@ -1,12 +1,12 @@
 """scikit-learn's 8x8 handwritten digits (1797 images, 10 classes): the offline, embedded default.
 
 The images ship inside scikit-learn, so nothing is downloaded or read from disk: ``data.root`` and
-``data.download`` are not taken (set, a one-line error). Split: a fixed stratified split, 80/20 by default
+``data.download`` are not taken, nor ``data.augment`` (below): set off their defaults, a one-line error. Split: a fixed stratified split, 80/20 by default
 (``data.test_fraction``; ``random_state=0``: 1437 train / 360 test images). Pixels (0..16) are scaled to
 [0, 1] and standardised with the training set's mean and standard deviation. The images stay 8x8 by
 default (fast on a CPU: the quickstart trains three models in well under a minute); ``image_size=N``
 upsamples them bilinearly to NxN, e.g. 32 to try the CIFAR ResNets (``[H, W]`` to H x W). No augmentation
-(one pixel of shift is an eighth of the image).
+(one pixel of shift is an eighth of the image), so no ``augment`` option.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from kd.vision.data.transforms import image_hw
 
 
 @DATASETS.register("digits")
-def digits(augment: bool = True, image_size: int | None = None, test_fraction: float = 0.2) -> DataSplits:
+def digits(image_size: int | None = None, test_fraction: float = 0.2) -> DataSplits:
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 

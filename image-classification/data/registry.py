@@ -22,7 +22,7 @@ from torch.utils.data import DataLoader, Dataset, Subset
 
 from kd.common.engine.sampler import EpochShuffleSampler
 from kd.common.utils.distributed import per_rank_batch_size, shard_kwargs
-from kd.common.utils.registry import Registry, build_checked, section_options
+from kd.common.utils.registry import Registry, build_checked, keyword_parameters, section_options
 
 DATASETS: Registry["DataSplits"] = Registry("data set")
 
@@ -49,6 +49,12 @@ class VisionData:
     num_classes = property(lambda self: self.splits.num_classes)
     image_shape = property(lambda self: self.splits.image_shape)
     class_names = property(lambda self: self.splits.class_names)
+
+
+def augments(section: dict) -> bool:
+    """Whether the data set of a ``data`` section draws random augmentations of its training images: it takes
+    ``augment`` (digits does not: it has none) and the section leaves it on."""
+    return "augment" in keyword_parameters(DATASETS.get(section["name"])) and bool(section.get("augment", True))
 
 
 def make_loader(dataset: Dataset, batch_size: int, shuffle: bool, seed: int = 0, num_workers: int = 0) -> DataLoader:

@@ -24,8 +24,8 @@ label ``student`` is ``{method: supervised}``: the student trained alone.
 
 ``data.train_subset`` / ``data.test_subset`` (a fixed random subset of that many images, the same for every
 run) and the epoch counts make the shortened CPU schedules; leave them null for the full protocol.
-``run.memo_teacher=true`` (with ``data.augment=false``) computes the teacher's logits and features once per
-training image for all the runs of the process (:class:`~kd.vision.methods.memo_teacher.MemoTeacher`).
+``run.memo_teacher=true`` (with ``data.augment=false``, or on digits, which has no augmentation) computes the
+teacher's logits and features once per training image for all the runs of the process (:class:`~kd.vision.methods.memo_teacher.MemoTeacher`).
 ``run.views=K`` (images in memory) labels K crop/flip views of every training image with the teacher once for
 the whole table (:mod:`~kd.vision.data.augmentation_cache`, in ``<root>/soft_labels/``): the runs of methods
 that read only the teacher's logits (kd, dkd, ...) then draw their augmented images from those views and run
@@ -56,6 +56,7 @@ from kd.common.utils.run_folder import RunFolder
 from kd.common.utils.seed import check_seed_list
 from kd.common.utils.checkpoint import MODEL_CHECKPOINT, file_fingerprint
 from kd.vision.data.augmentation_cache import labelled_views_loader
+from kd.vision.data.registry import augments
 from kd.vision.methods import METHODS
 from kd.vision.methods.memo_teacher import MemoTeacher
 from kd.vision.methods.registry import SUPPLIED, WHAT
@@ -97,7 +98,7 @@ def load_table_config(args) -> tuple[dict, dict[str, tuple[str, dict]]]:
     if args.seed is not None:
         cfg["run"]["seeds"] = [args.seed]
     check_seed_list(cfg["run"]["seeds"], "run.seeds")
-    if cfg["run"]["memo_teacher"] and cfg["data"]["augment"]:
+    if cfg["run"]["memo_teacher"] and augments(cfg["data"]):
         raise ConfigError("run.memo_teacher=true remembers the teacher's outputs per image, which is only right "
                           "without random augmentation: set data.augment=false too")
     return cfg, {label: row_method(cfg, label) for label in cfg["run"]["methods"]}

@@ -16,6 +16,7 @@ from PIL import Image
 from kd.common.utils.errors import ConfigError, MissingPathError, OfflineError, UnknownNameError
 from kd.common.utils.checkpoint import file_fingerprint
 from kd.vision.data import SoftLabelDataset, build_data, cached_soft_labels, data_root
+from kd.vision.data.registry import augments
 from kd.vision.model_registry import build_model
 
 CIFAR_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
@@ -123,16 +124,21 @@ def test_test_fraction_on_a_published_split_is_a_one_line_error(tmp_path, skip_c
         build_data({"name": "cifar10", "root": root, "skip_bad_images": True})  # the rule of every data.* key
 
 
-def test_root_or_download_on_digits_is_a_one_line_error():
-    """digits reads nothing from disk or the network: data.root or data.download set is refused in one line."""
+def test_root_download_or_augment_on_digits_is_a_one_line_error():
+    """digits reads nothing from disk or the network and has no augmentation: data.root, data.download or
+    data.augment set is refused in one line."""
     with pytest.raises(ConfigError) as error:
         build_data({"name": "digits", "root": "/x"})
-    assert str(error.value) == ("data.root='/x' is not read by data.name=digits (it takes data.augment, "
+    assert str(error.value) == ("data.root='/x' is not read by data.name=digits (it takes "
                                 "data.image_size, data.test_fraction); drop it, or use data.name=cifar10, cifar100, "
                                 "fashion_mnist, imagefolder, imagenet or mnist, which read it")
     assert "\n" not in str(error.value)
     with pytest.raises(ConfigError, match=r"^data.download=False is not read by data.name=digits "):
         build_data({"name": "digits", "download": False})
+    with pytest.raises(ConfigError, match=r"^data.augment=False is not read by data.name=digits "):
+        build_data({"name": "digits", "augment": False})
+    assert not augments({"name": "digits", "augment": True})  # the default, left as it is: digits has no augmentation
+    assert augments({"name": "mnist", "augment": True}) and not augments({"name": "mnist", "augment": False})
 
 
 def test_the_data_keys_at_their_defaults_still_build(tmp_path, skip_cifar_checksums):

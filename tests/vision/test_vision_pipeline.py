@@ -212,7 +212,7 @@ def run_cli(module, argv, capsys) -> tuple[int, str]:
                                                       "data.in_memory=true, or data.flip=random"),
     (["data.crop_padding_mode=mirror"], "error: data.crop_padding_mode must be one of zeros, reflect, not 'mirror'"),
     (["data.crop_padding_mode=reflect"], "error: data.crop_padding_mode='reflect' is not read by data.name=digits"),
-    (["data.root=/x"], "error: data.root='/x' is not read by data.name=digits (it takes data.augment, "
+    (["data.root=/x"], "error: data.root='/x' is not read by data.name=digits (it takes "
                        "data.image_size, data.test_fraction); drop it, or use data.name=cifar10, cifar100, "
                        "fashion_mnist, imagefolder, imagenet or mnist, which read it"),
     (["data.download=false"], "error: data.download=False is not read by data.name=digits"),
