@@ -1,5 +1,5 @@
-"""NLP configs are read as in the other domains: ``--config`` takes a preset name, the task's defaults file lies under
-every preset, a model's training settings are in its own section (``teacher.epochs``, ``student.lr``), a near-miss
+"""NLP configs are read as in the other domains: ``--config`` takes a preset name (none: ``sst2``), the task's
+defaults file lies under every preset, a model's training settings are in its own section (``teacher.epochs``, ``student.lr``), a near-miss
 key (in an override or in a preset file of one's own) is an error naming the key meant and a key of an earlier
 version one naming its new name (before anything is loaded or created), method settings are checked with the config,
 a data key this data set does not read is refused when set, and every task's method is switched by method.name with
@@ -40,6 +40,12 @@ def test_near_misses_name_what_was_meant(argv, error, message, tmp_path):
     with pytest.raises(error, match=message.replace("?", r"\?")):
         run_stage("distill", "test", [*argv, "--runs-dir", str(tmp_path)])
     assert not any(tmp_path.iterdir())
+
+
+def test_without_config_a_run_is_the_sst2_preset():
+    """As vision without --config is default.yaml's digits and RL's CartPole: a run needs no --config."""
+    assert config(None, ["student.lr=1e-3"]) == config("sst2", ["student.lr=1e-3"])
+    assert config(None)["name"] == "sst2"
 
 
 @pytest.mark.parametrize("preset", PRESETS)
