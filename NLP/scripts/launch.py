@@ -4,8 +4,8 @@ A stage receives ``open_run``, not the run folder: it loads its data, tokenizers
 calls ``open_run()`` when it is about to train or evaluate, so a mistake in any of them leaves no folder behind (and,
 with ``--resume``, an untouched config.yaml); with ``--dry-run`` that call prints the config and exits instead.
 A config is the task's defaults file (``NLP/configs/defaults/<task>.yaml``: every key, with a comment) < the preset
-(``--config``: a name in NLP/configs/, ``trec``, or a YAML path; without it ``sst2``; its ``task`` picks the
-defaults) < ``key.sub=value`` overrides. A model's training settings are in its own section, as in every domain (``teacher.lr`` for
+(``--config``: a name in NLP/configs/, ``trec``, or a YAML path; without it ``sst2``; its ``task`` picks the defaults) <
+``key.sub=value`` overrides. A model's training settings are in its own section, as in every domain (``teacher.lr`` for
 train_teacher, ``student.epochs`` for distill; ``distill`` says how the teacher is consulted). A key the defaults lack
 is refused naming the key meant, in a preset as on the command line; a key the task renamed, with its new name. Every
 task picks its method by ``method.name`` with its own section ``methods.<name>``. The task's ``check_config`` (the
@@ -78,9 +78,9 @@ def load_nlp_config(args) -> dict:
     """The config of every NLP script: :func:`~kd.common.utils.script_config.load_script_config` over the defaults of
     the task the preset (``--config``, without it DEFAULT_PRESET; or ``--resume``'s saved config, or a ``task=``
     override) names (``--resume``'s saved config plus overrides, a change to what the run cannot change,
-    :func:`fixed_on_resume`, refused; else the task's defaults < the preset < overrides; ``--seed N`` is ``seed=N``, and on ``--resume`` must be the run's), ``name`` null
-    becoming the preset file's name. A key the task renamed is refused with its new name; then the task checks the
-    config (``check_config``), once."""
+    :func:`fixed_on_resume`, refused; else the task's defaults < the preset < overrides; ``--seed N`` is ``seed=N``, and
+    on ``--resume`` must be the run's), ``name`` null becoming the preset file's name. A key the task renamed is refused
+    with its new name; then the task checks the config (``check_config``), once."""
     source = saved_config(args.resume) if args.resume else resolve_preset(args.config or DEFAULT_PRESET, CONFIG_DIR)
     task_name = next((o.split("=", 1)[1] for o in reversed(args.overrides) if o.split("=", 1)[0] == "task"), None)
     if task_name is None:

@@ -25,7 +25,8 @@ label ``student`` is ``{method: supervised}``: the student trained alone.
 ``data.train_subset`` / ``data.test_subset`` (a fixed random subset of that many images, the same for every
 run) and the epoch counts make the shortened CPU schedules; leave them null for the full protocol.
 ``run.memo_teacher=true`` (with ``data.augment=false``, or on digits, which has no augmentation) computes the
-teacher's logits and features once per training image for all the runs of the process (:class:`~kd.vision.methods.memo_teacher.MemoTeacher`).
+teacher's logits and features once per training image for all the runs of the process
+(:class:`~kd.vision.methods.memo_teacher.MemoTeacher`).
 ``run.views=K`` (images in memory) labels K crop/flip views of every training image with the teacher once for
 the whole table (:mod:`~kd.vision.data.augmentation_cache`, in ``<root>/soft_labels/``): the runs of methods
 that read only the teacher's logits (kd, dkd, ...) then draw their augmented images from those views and run

@@ -1,10 +1,10 @@
-"""NLP configs are read as in the other domains: ``--config`` takes a preset name (none: ``sst2``), the task's
-defaults file lies under every preset, a model's training settings are in its own section (``teacher.epochs``, ``student.lr``), a near-miss
-key (in an override or in a preset file of one's own) is an error naming the key meant and a key of an earlier
-version one naming its new name (before anything is loaded or created), method settings are checked with the config,
-a data key this data set does not read is refused when set, and every task's method is switched by method.name with
-its own section methods.<name> (tests/nlp/test_nlp_classification_methods.py and test_nlp_seq_methods.py: the rest of
-the method registries)."""
+"""NLP configs are read as in the other domains: ``--config`` takes a preset name (none: ``sst2``), the task's defaults
+file lies under every preset, a model's training settings are in its own section (``teacher.epochs``, ``student.lr``), a
+near-miss key (in an override or in a preset file of one's own) is an error naming the key meant and a key of an earlier
+version one naming its new name (before anything is loaded or created), method settings are checked with the config, a
+data key this data set does not read is refused when set, and every task's method is switched by method.name with its
+own section methods.<name> (tests/nlp/test_nlp_classification_methods.py and test_nlp_seq_methods.py: the rest of the
+method registries)."""
 from argparse import Namespace
 
 import pytest
