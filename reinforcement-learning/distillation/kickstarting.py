@@ -14,12 +14,12 @@ from typing import Callable
 import torch
 from torch import Tensor, nn
 
+from kd.rl.algorithms.ppo import PPOConfig, train_ppo
 from kd.rl.distillation.losses import PolicyLoss
 from kd.rl.distillation.schedules import Schedule
 from kd.rl.environments import make_vector_env
 from kd.rl.resume import LoopCheckpoint
 from kd.rl.teacher_model.networks import PolicyOutput
-from kd.rl.teacher_model.ppo import PPOConfig, train_ppo
 
 
 def kickstart(student: nn.Module, teacher: nn.Module, env: dict, ppo: PPOConfig, loss_fn: PolicyLoss,

@@ -24,12 +24,12 @@ from torch import nn
 from kd.common.utils.config import dataclass_from_dict
 from kd.common.utils.method_sections import check_method_sections
 from kd.common.utils.registry import Registry
+from kd.rl.algorithms.ppo import PPOConfig
 from kd.rl.distillation.kickstarting import kickstart
 from kd.rl.distillation.losses import distillation_loss
 from kd.rl.distillation.policy_distillation import DistillConfig, StudentTraining, distill_policy
 from kd.rl.distillation.schedules import linear_anneal
 from kd.rl.run_setup import RunSetup
-from kd.rl.teacher_model.ppo import PPOConfig
 
 METHODS: Registry = Registry("RL distillation method")
 Evaluate = Callable[[nn.Module], dict]

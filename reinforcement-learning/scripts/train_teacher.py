@@ -23,14 +23,14 @@ from kd.common.utils.config import dataclass_from_dict, refuse_teacher_checkpoin
 from kd.common.utils.errors import ConfigError
 from kd.common.utils.plotting import figures_markdown
 from kd.common.utils.registry import Registry
+from kd.rl.algorithms.dqn import DQNConfig, train_dqn
+from kd.rl.algorithms.ppo import PPOConfig, train_ppo
 from kd.rl.environments import make_vector_env
 from kd.rl.evaluation import evaluate_policy
 from kd.rl.figures import run_figures
 from kd.rl.run_setup import BEST_CHECKPOINT, LAST_UPDATE_CHECKPOINT, setup_run
 from kd.rl.teacher_model.build import build_policy
 from kd.rl.teacher_model.checkpoint import load_policy, load_policy_for, save_policy
-from kd.rl.teacher_model.dqn import DQNConfig, train_dqn
-from kd.rl.teacher_model.ppo import PPOConfig, train_ppo
 
 TRAINING_EPISODES = 100  # the last training episodes averaged for CleanRL's / RL Zoo's figure
 

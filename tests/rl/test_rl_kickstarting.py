@@ -2,10 +2,10 @@
 import numpy as np
 import torch
 
+from kd.rl.algorithms.ppo import PPOConfig
 from kd.rl.distillation import distillation_loss, kickstart, linear_anneal
 from kd.rl.environments import make_env
 from kd.rl.student_model import build_student
-from kd.rl.teacher_model.ppo import PPOConfig
 
 CARTPOLE = {"name": "cartpole", "kwargs": {}}
 

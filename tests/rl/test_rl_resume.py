@@ -8,11 +8,11 @@ import torch
 
 from kd.common.utils.checkpoint import safe_load
 from kd.common.utils.errors import CheckpointMismatchError, ConfigError, MissingPathError
+from kd.rl.algorithms import DQNConfig, PPOConfig, train_dqn, train_ppo
 from kd.rl.environments import make_vector_env
 from kd.rl.resume import LoopCheckpoint
 from kd.rl.scripts import distill, train_teacher
-from kd.rl.teacher_model import ActorCritic, PPOConfig, train_ppo
-from kd.rl.teacher_model.dqn import DQNConfig, train_dqn
+from kd.rl.teacher_model import ActorCritic
 from kd.rl.teacher_model.networks import QNetwork
 
 CONFIG = Path(__file__).parents[2] / "reinforcement-learning" / "configs" / "cartpole.yaml"

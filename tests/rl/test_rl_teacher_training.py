@@ -1,9 +1,10 @@
 """A short PPO run on CartPole clearly beats a random policy (about 22)."""
 import torch
 
+from kd.rl.algorithms import PPOConfig, train_ppo
 from kd.rl.environments import make_vector_env
 from kd.rl.evaluation import evaluate_policy, run_episodes
-from kd.rl.teacher_model import ActorCritic, PPOConfig, train_ppo
+from kd.rl.teacher_model import ActorCritic
 
 CARTPOLE = {"name": "cartpole", "kwargs": {}}
 
