@@ -177,13 +177,11 @@ def check_labelled_part(cfg: dict) -> None:
                           "student.labelled_fraction < 1 it needs distill.transfer_set=all")
 
 
-def start_experiment(args: argparse.Namespace, script: str, default_preset: str | None = None,
-                     check: Callable[[dict], None] | None = None, load_teacher: bool = True,
-                     seeds: Callable[[dict], Sequence[int]] | None = None) -> Experiment:
-    """:func:`prepare_experiment`, then :func:`open_run` (``seeds(cfg)``: the seeds the run trains, default the
-    config's ``seed``): every input is checked before the folder is made."""
-    exp = prepare_experiment(args, default_preset, check, load_teacher)
-    return open_run(exp, args, script, seeds(exp.cfg) if seeds is not None else None)
+def start_experiment(args: argparse.Namespace, script: str, check: Callable[[dict], None] | None = None,
+                     load_teacher: bool = True) -> Experiment:
+    """:func:`prepare_experiment`, then :func:`open_run` for a run of the config's ``seed``: every input is checked
+    before the folder is made."""
+    return open_run(prepare_experiment(args, check=check, load_teacher=load_teacher), args, script)
 
 
 def prepare_experiment(args: argparse.Namespace, default_preset: str | None = None,

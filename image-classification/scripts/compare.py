@@ -41,7 +41,7 @@ def row_names(cfg: dict) -> dict[str, str]:
 def run_comparison(exp: Experiment) -> dict[str, dict]:
     """Train (or load) the teacher, then per seed distil the student and train it alone; table + plots + summary."""
     cfg = exp.cfg
-    seeds = student_seeds(cfg)
+    seeds = cfg["compare"]["seeds"]  # resolved and checked by load_compare_config
     teacher, teacher_path = get_teacher(exp)
     before = teacher_logits(exp, teacher)
     distilled, alone = [], []
@@ -71,11 +71,6 @@ def run_comparison(exp: Experiment) -> dict[str, dict]:
     return evaluation.rows
 
 
-def student_seeds(cfg: dict) -> list[int]:
-    """The students' seeds, ``compare.seeds`` (checked and resolved by :func:`load_compare_config`)."""
-    return cfg["compare"]["seeds"]
-
-
 def load_compare_config(args, default_preset: str | None = None) -> dict:
     """The vision config (:func:`~kd.vision.pipeline.load_experiment_config`) with ``compare.seeds`` resolved: ``--seed
     N`` makes it ``[N]``, as it makes ``run.seeds`` in method_table; null is ``[seed]``; otherwise a list of distinct
@@ -95,7 +90,7 @@ def load_compare_config(args, default_preset: str | None = None) -> dict:
 def main(argv: list[str] | None = None, script: str = "compare", default_preset: str | None = None) -> dict:
     args = common_parser(__doc__.splitlines()[0]).parse_args(argv)
     cfg = load_compare_config(args, default_preset)
-    exp = open_run(prepare_experiment(args, cfg=cfg), args, script, student_seeds(cfg))
+    exp = open_run(prepare_experiment(args, cfg=cfg), args, script, cfg["compare"]["seeds"])
     cfg, splits = exp.cfg, exp.data.splits
     print(f"{exp.data.name} ({len(splits.train)} train / {len(splits.test)} test images, "
           f"shape {exp.data.image_shape}): teacher {cfg['teacher']['arch']} -> student {cfg['student']['arch']} "
