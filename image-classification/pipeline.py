@@ -184,13 +184,12 @@ def start_experiment(args: argparse.Namespace, script: str, check: Callable[[dic
     return open_run(prepare_experiment(args, check=check, load_teacher=load_teacher), args, script)
 
 
-def prepare_experiment(args: argparse.Namespace, default_preset: str | None = None,
-                       check: Callable[[dict], None] | None = None, load_teacher: bool = True,
-                       cfg: dict | None = None) -> Experiment:
+def prepare_experiment(args: argparse.Namespace, check: Callable[[dict], None] | None = None,
+                       load_teacher: bool = True, cfg: dict | None = None) -> Experiment:
     """Config, device, data and (``load_teacher``) the ``teacher.checkpoint``, checked against the data; no
     run folder yet, so any mistake in them leaves nothing behind. ``check(cfg)``: the script's own checks;
     ``cfg``: the config when the script loaded it itself (default: :func:`load_experiment_config`)."""
-    cfg = load_experiment_config(args, default_preset) if cfg is None else cfg
+    cfg = load_experiment_config(args) if cfg is None else cfg
     check_names(cfg)
     if check is not None:
         check(cfg)
