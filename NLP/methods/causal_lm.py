@@ -1,6 +1,6 @@
 """Causal-LM distillation methods by name: each registered in :data:`LM_METHODS`, selected by ``method.name`` and
-built with its own config section ``methods.<name>`` (NLP/configs/defaults/language_model.yaml lists every argument
-at its default).
+built with its own config section ``methods.<name>`` (the ``language_model:`` section of NLP/configs/default.yaml lists
+every argument at its default).
 
 ``method.name``  loss (file)                                                           reads from the teacher
 supervised       mean_t -log q(w_{t+1} | w_<=t), no teacher (here)                      nothing
@@ -10,7 +10,8 @@ kd               (1 - alpha) CE + alpha T^2 mean_t KL(p(. | w_<=t) || q(. | w_<=
 over the non-padding next-token positions; teacher and student must share the vocabulary. A method declares what it
 reads from the teacher (``teacher_outputs``; ``needs_teacher`` follows), which the task reads instead of the terms.
 Add a method: a :class:`LMMethod` subclass registered with ``@LM_METHODS.register("<name>")``, one import line in
-``methods/__init__.py``, its arguments under ``methods.<name>`` in NLP/configs/defaults/language_model.yaml.
+``methods/__init__.py``, its arguments under ``methods.<name>`` in the ``language_model:`` section of
+NLP/configs/default.yaml.
 """
 from __future__ import annotations
 

@@ -9,8 +9,8 @@ tinybert         prediction + hidden-state + attention-map MSE           + hidde
 distilbert       prediction + cosine of the last hidden states           + hidden states         no       teacher's
 
 Every method is built as ``CLASSIFICATION_METHODS.get(name)(teacher=..., student=..., **settings)``, ``settings``
-being its section ``methods.<name>`` (NLP/configs/defaults/classification.yaml lists every constructor argument
-there with its default), and declares, as class attributes, what the task must give it:
+being its section ``methods.<name>`` (the ``classification:`` section of NLP/configs/default.yaml lists every
+constructor argument there with its default), and declares, as class attributes, what the task must give it:
 
 - ``teacher_outputs``: what it reads from the teacher on a batch (``()``: no teacher at all; ``("logits",)``;
   or with ``"hidden_states"`` / ``"attentions"``), so ``needs_teacher`` is ``bool(teacher_outputs)``;
@@ -26,8 +26,8 @@ The task (:mod:`kd.nlp.tasks.classification`) reads these declarations, not the 
 names is computed and logged (in tinybert's two stages, the stage's terms); its weight (0 included) only sets its
 share of the total, as in :class:`~kd.common.engine.DistillationMethod`. Add a method: a subclass of
 :class:`ClassificationMethod` in ``methods/<name>.py`` decorated with ``@CLASSIFICATION_METHODS.register("<name>")``,
-one import line in ``methods/__init__.py``, and its arguments under ``methods.<name>`` in
-NLP/configs/defaults/classification.yaml.
+one import line in ``methods/__init__.py``, and its arguments under ``methods.<name>`` in the ``classification:``
+section of NLP/configs/default.yaml.
 """
 from __future__ import annotations
 

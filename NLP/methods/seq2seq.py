@@ -1,6 +1,7 @@
 """Translation distillation methods by name (Kim & Rush 2016, "Sequence-Level Knowledge Distillation"): one file per
 idea, each registered in :data:`TRANSLATION_METHODS`, selected by ``method.name`` and built with its own config
-section ``methods.<name>`` (NLP/configs/defaults/translation.yaml lists every argument at its default).
+section ``methods.<name>`` (the ``translation:`` section of NLP/configs/default.yaml lists every argument at its
+default).
 
 ``method.name``  loss (file)                                                       reads from the teacher
 supervised       CE(y_t | y_<t, x) on the references, no teacher (here)             nothing
@@ -21,7 +22,8 @@ its share of the total. ``label_smoothing`` is the CE's (0: the plain CE of the 
 
 Add a method: a :class:`TranslationMethod` subclass in ``methods/<name>.py`` decorated with
 ``@TRANSLATION_METHODS.register("<name>")``, one import line in ``methods/__init__.py``, and its arguments under
-``methods.<name>`` in NLP/configs/defaults/translation.yaml (every translation key, with its default).
+``methods.<name>`` in the ``translation:`` section of NLP/configs/default.yaml (every translation key, with its
+default).
 """
 from __future__ import annotations
 

@@ -1,15 +1,16 @@
 """The body shared by the three NLP scripts: config, seed, device, run folder, the task's stage, final table.
 
-A stage receives ``open_run``, not the run folder: it loads its data, tokenizers and checkpoints first and
-calls ``open_run()`` when it is about to train or evaluate, so a mistake in any of them leaves no folder behind (and,
-with ``--resume``, an untouched config.yaml); with ``--dry-run`` that call prints the config and exits instead.
-A config is the task's defaults file (``NLP/configs/defaults/<task>.yaml``: every key, with a comment) < the preset
-(``--config``: a name in NLP/configs/, ``trec``, or a YAML path; without it ``sst2``; its ``task`` picks the defaults) <
-``key.sub=value`` overrides. A model's training settings are in its own section, as in every domain (``teacher.lr`` for
-train_teacher, ``student.epochs`` for distill; ``distill`` says how the teacher is consulted). A key the defaults lack
-is refused naming the key meant, in a preset as on the command line; a key the task renamed, with its new name. Every
-task picks its method by ``method.name`` with its own section ``methods.<name>``. The task's ``check_config`` (the
-method, its arguments and their values) runs once, as the config is loaded, before any data.
+A stage receives ``open_run``, not the run folder: it loads its data, tokenizers and checkpoints first and calls
+``open_run()`` when it is about to train or evaluate, so a mistake in any of them leaves no folder behind (and, with
+``--resume``, an untouched config.yaml); with ``--dry-run`` that call prints the config and exits instead. A config is
+the task's defaults (``NLP/configs/default.yaml``: every key, with a comment; the keys every task shares and the task's
+own section) < the preset (``--config``: a name in NLP/configs/, ``trec``, or a YAML path; without it ``sst2``; its
+``task`` picks the section) < ``key.sub=value`` overrides. A model's training settings are in its own section, as in
+every domain (``teacher.lr`` for train_teacher, ``student.epochs`` for distill; ``distill`` says how the teacher is
+consulted). A key the defaults lack is refused naming the key meant, in a preset as on the command line; a key the task
+renamed, with its new name. Every task picks its method by ``method.name`` with its own section ``methods.<name>``. The
+task's ``check_config`` (the method, its arguments and their values) runs once, as the config is loaded, before any
+data.
 """
 from __future__ import annotations
 
@@ -28,8 +29,8 @@ from kd.nlp.tasks import TASKS
 from kd.nlp.tasks.training import SCHEDULE_KEYS, results_table
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
-DEFAULTS_DIR = CONFIG_DIR / "defaults"  # <task>.yaml: every key of that task's config, with its default
-DEFAULT_PRESET = "sst2"  # the preset of a run without --config, as default.yaml is vision's (digits) and RL's (CartPole)
+DEFAULT_CONFIG = CONFIG_DIR / "default.yaml"  # every key with its default: the shared keys, then a section a task
+DEFAULT_PRESET = "sst2"  # the preset of a run without --config (vision's: digits; RL's: CartPole)
 # Mappings whose keys are free: the changes to a pretrained teacher's config that make its student
 # (``student.config.n_layer=6``).
 OPEN_SECTIONS = ("student.config",)
@@ -87,15 +88,24 @@ def load_nlp_config(args) -> dict:
         task_name = load_yaml(source).get("task")
     if not isinstance(task_name, str):
         raise ConfigError(f"{source} names no task: add task: classification, translation or language_model "
-                          "(its defaults are NLP/configs/defaults/<task>.yaml)")
+                          "(their defaults are the sections of NLP/configs/default.yaml)")
     task = TASKS.get(task_name)
-    defaults_file = DEFAULTS_DIR / f"{task_name}.yaml"
-    cfg = load_script_config(args, defaults_file, CONFIG_DIR, preset=DEFAULT_PRESET, open_sections=OPEN_SECTIONS,
-                             renamed=task.renamed, fixed=fixed_on_resume(load_yaml(defaults_file)), homes=HOMES)
+    defaults = task_defaults(task_name)
+    cfg = load_script_config(args, defaults, CONFIG_DIR, listed_in=DEFAULT_CONFIG, preset=DEFAULT_PRESET,
+                             open_sections=OPEN_SECTIONS, renamed=task.renamed, fixed=fixed_on_resume(defaults),
+                             homes=HOMES)
     if not args.resume:
         cfg["name"] = cfg["name"] or source.stem
     task.check_config(cfg)
     return cfg
+
+
+def task_defaults(task_name: str) -> dict:
+    """Every key of a run of task ``task_name`` at its default: default.yaml's keys shared by every task, with
+    ``task`` set to ``task_name`` and the keys of the task's own section beside them at the top level."""
+    everything = load_yaml(DEFAULT_CONFIG)
+    shared = {key: value for key, value in everything.items() if key not in TASKS}
+    return {**shared, "task": task_name, **everything[task_name]}
 
 
 def fixed_on_resume(defaults: dict) -> tuple[str, ...]:

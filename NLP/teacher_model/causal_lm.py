@@ -1,7 +1,8 @@
 """GPT-2-style causal language models built from a config (Radford et al. 2019), trained from scratch.
 
-The LM teacher and student are ``GPT2LMHeadModel`` at two sizes (``configs/defaults/language_model.yaml``) over the same
-word-level vocabulary -- token-level KL compares next-token distributions, so the vocabularies must match.
+The LM teacher and student are ``GPT2LMHeadModel`` at two sizes (the ``language_model:`` section of
+``configs/default.yaml``) over the same word-level vocabulary -- token-level KL compares next-token distributions,
+so the vocabularies must match.
 """
 from __future__ import annotations
 

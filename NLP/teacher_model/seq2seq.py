@@ -1,6 +1,7 @@
 """A small encoder-decoder transformer (Vaswani et al. 2017) for translation, trained from scratch.
 
-The translation teacher and its student are this same class at two sizes (see ``configs/defaults/translation.yaml``).
+The translation teacher and its student are this same class at two sizes (the ``translation:`` section of
+``configs/default.yaml``).
 Pre-norm layers (``norm_first``), learned positions, tied target embedding and output projection
 (embeddings drawn from N(0, d^-1/2) and scaled by sqrt(d), so the tied logits start near unit scale).
 """

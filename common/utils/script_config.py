@@ -13,7 +13,8 @@ A script's ``args`` (:func:`kd.common.utils.cli.common_parser`: ``--config``, ``
 ``--seed N`` is the override ``seed=N``. On ``--resume`` it must be the run's own seed: another one is refused in one
 line (``--resume cannot change seed (0 -> 7): ...; drop --seed 7, or start a new run``), before anything in the run
 folder is touched; the same seed is accepted. A domain's loader calls :func:`load_script_config` and keeps only what is
-its own (NLP's defaults file chosen by the preset's ``task``, vision's method sections, RL's method checks).
+its own (NLP's defaults, the section of its defaults file that the preset's ``task`` picks; vision's method
+sections, RL's method checks).
 """
 from __future__ import annotations
 
@@ -38,22 +39,24 @@ def refuse_seed_change(args: argparse.Namespace) -> None:
             raise resume_cannot_change("seed", saved, args.seed, drop=f"--seed {args.seed}")
 
 
-def load_script_config(args: argparse.Namespace, defaults_file: str | Path, config_dir: Path | None = None, *,
-                       preset: str | Path | None = None, open_sections: Iterable[str] = (),
-                       renamed: Mapping[str, str] | None = None, fixed: Iterable[str] = (),
-                       homes: Mapping[str, str] | None = None) -> dict:
+def load_script_config(args: argparse.Namespace, defaults: dict | str | Path, config_dir: Path | None = None, *,
+                       listed_in: str | Path | None = None, preset: str | Path | None = None,
+                       open_sections: Iterable[str] = (), renamed: Mapping[str, str] | None = None,
+                       fixed: Iterable[str] = (), homes: Mapping[str, str] | None = None) -> dict:
     """The config ``args`` ask for (see the module's docstring): ``--resume``'s saved config with the overrides (a
-    change to a key of ``fixed`` or to the seed refused) over ``defaults_file``, else ``defaults_file`` < the preset
+    change to a key of ``fixed`` or to the seed refused) over ``defaults``, else ``defaults`` < the preset
     (``--config``, or ``preset`` without it; a name in ``config_dir`` or a path) < the overrides; ``--seed N`` is
     ``seed=N``. ``open_sections`` (mappings whose keys are free), ``renamed`` (old keys refused with their new names,
     in a preset, an override and a saved config) and ``homes`` (where a section's settings live, for the key meant):
-    as in :func:`kd.common.utils.config.apply_overrides`."""
-    defaults = load_yaml(defaults_file)
+    as in :func:`kd.common.utils.config.apply_overrides`. ``defaults``: the defaults file, or its keys already read
+    from ``listed_in`` (named in the message of an unknown key whose section has too many keys to list)."""
+    if not isinstance(defaults, dict):
+        defaults, listed_in = load_yaml(defaults), defaults
     if args.resume:
         refuse_seed_change(args)
         saved = load_run_config(args.resume, seed_overrides(args), fixed=fixed, open_sections=open_sections,
                                 renamed=renamed, homes=homes)
         return merge(defaults, saved)
     return load_config(args.config or preset, seed_overrides(args), defaults=defaults, config_dir=config_dir,
-                       open_sections=open_sections, renamed=renamed, strict=True, defaults_file=defaults_file,
+                       open_sections=open_sections, renamed=renamed, strict=True, defaults_file=listed_in,
                        homes=homes)

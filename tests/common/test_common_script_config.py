@@ -1,5 +1,6 @@
 """One config loader for every domain (kd.common.utils.script_config.load_script_config): vision's, NLP's and RL's
-loaders give the same answer to ``--seed N``, to ``--seed`` on ``--resume`` and to a mistyped override."""
+loaders give the same answer to ``--seed N``, to ``--seed`` on ``--resume`` and to a mistyped override, and each
+domain's keys are in one defaults file, every key with a comment."""
 from __future__ import annotations
 
 import argparse
@@ -8,8 +9,11 @@ import pytest
 
 from kd.common.utils.config import save_yaml
 from kd.common.utils.errors import ConfigError
+from kd.nlp.scripts import launch
 from kd.nlp.scripts.launch import load_nlp_config
+from kd.rl import run_setup
 from kd.rl.run_setup import load_rl_config
+from kd.vision import pipeline
 from kd.vision.pipeline import load_experiment_config
 
 # domain -> (its loader, the preset a run of it needs)
@@ -18,6 +22,10 @@ DOMAINS = {
     "nlp": (load_nlp_config, "sst2"),
     "rl": (load_rl_config, None),
 }
+
+
+# domain -> its defaults file: every key of every run of the domain, with its default and a comment
+DEFAULTS_FILES = {"vision": pipeline.DEFAULT_CONFIG, "nlp": launch.DEFAULT_CONFIG, "rl": run_setup.DEFAULT_CONFIG}
 
 
 def load(domain: str, *overrides: str, seed: int | None = None, resume=None) -> dict:
@@ -66,3 +74,14 @@ def test_a_mistyped_override_names_the_key_meant_in_every_domain(tmp_path):
         resumed[domain] = str(err.value)
     assert set(fresh.values()) == set(resumed.values()) == {"unknown config key 'seeed'; did you mean 'seed'?"}, \
         (fresh, resumed)
+
+
+@pytest.mark.parametrize("domain", DEFAULTS_FILES)
+def test_each_domain_has_one_defaults_file_and_every_key_with_a_value_there_has_a_comment(domain):
+    """The domain's configs/ holds one defaults file beside its presets, and a key line that holds a value (not a bare
+    section header such as ``data:``) says what it is."""
+    defaults = DEFAULTS_FILES[domain]
+    assert defaults.name == "default.yaml" and [p for p in defaults.parent.rglob("default*") if p != defaults] == []
+    lines = defaults.read_text().splitlines()
+    keys = [line for line in lines if line.strip() and not line.lstrip().startswith("#") and not line.endswith(":")]
+    assert len(keys) > 60 and all("#" in line for line in keys), [line for line in keys if "#" not in line]

@@ -1,5 +1,5 @@
 """The text-classification methods by name (kd.nlp.methods.CLASSIFICATION_METHODS): what each declares it needs,
-the defaults file listing every method's arguments at their defaults, each method's own config section (a near
+default.yaml listing every method's arguments at their defaults, each method's own config section (a near
 miss named, switching method.name never handing one method's settings to another), offline methods running no
 teacher forward,
 and the old ``distill.weights`` refused with the keys that replace it. No data and no training: the methods'
@@ -12,11 +12,11 @@ import torch
 import torch.nn.functional as F
 from transformers.modeling_outputs import SequenceClassifierOutput
 
-from kd.common.utils.config import load_yaml, save_yaml
+from kd.common.utils.config import save_yaml
 from kd.common.utils.errors import ConfigError, KDError
 from kd.common.utils.registry import keyword_parameters
 from kd.nlp.methods import CLASSIFICATION_METHODS
-from kd.nlp.scripts.launch import DEFAULTS_DIR, load_nlp_config, run_stage
+from kd.nlp.scripts.launch import load_nlp_config, run_stage, task_defaults
 from kd.nlp.student_model import BiLSTMClassifier, build_small_bert
 from kd.nlp.tasks.classification import method_settings
 
@@ -60,7 +60,7 @@ def test_each_method_declares_what_it_needs_from_the_teacher():
 
 @pytest.mark.parametrize("preset", ["sst2", "trec"])
 def test_the_defaults_list_every_method_with_its_constructor_defaults(preset):
-    defaults = load_yaml(DEFAULTS_DIR / "classification.yaml")
+    defaults = task_defaults("classification")
     cfg = config(preset=preset)
     assert cfg["methods"] == defaults["methods"] and cfg["method"]["name"] == "kd" and "weights" not in cfg["distill"]
     assert sorted(cfg["methods"]) == CLASSIFICATION_METHODS.names()

@@ -1,10 +1,10 @@
 """NLP configs are read as in the other domains: ``--config`` takes a preset name (none: ``sst2``), the task's defaults
-file lies under every preset, a model's training settings are in its own section (``teacher.epochs``, ``student.lr``), a
-near-miss key (in an override or in a preset file of one's own) is an error naming the key meant and a key of an earlier
-version one naming its new name (before anything is loaded or created), method settings are checked with the config, a
-data key this data set does not read is refused when set, and every task's method is switched by method.name with its
-own section methods.<name> (tests/nlp/test_nlp_classification_methods.py and test_nlp_seq_methods.py: the rest of the
-method registries)."""
+(its section of default.yaml) lie under every preset, a model's training settings are in its own section
+(``teacher.epochs``, ``student.lr``), a near-miss key (in an override or in a preset file of one's own) is an error
+naming the key meant and a key of an earlier version one naming its new name (before anything is loaded or created),
+method settings are checked with the config, a data key this data set does not read is refused when set, and every
+task's method is switched by method.name with its own section methods.<name>
+(tests/nlp/test_nlp_classification_methods.py and test_nlp_seq_methods.py: the rest of the method registries)."""
 from argparse import Namespace
 
 import pytest
@@ -137,8 +137,8 @@ def test_a_data_key_this_data_set_does_not_read_is_one_line(stage, argv, message
 
 
 def test_a_typo_in_a_preset_of_ones_own_names_the_key_meant(tmp_path):
-    """A preset file is checked key by key against its task's defaults (NLP/configs/defaults/<task>.yaml), as an
-    override is, before anything is loaded or created."""
+    """A preset file is checked key by key against its task's defaults (its section of NLP/configs/default.yaml), as
+    an override is, before anything is loaded or created."""
     preset = tmp_path / "mine.yaml"
     preset.write_text("task: classification\ndata:\n  name: trec\nstudent:\n  epoch: 1\n")
     with pytest.raises(ConfigError) as error:
@@ -152,11 +152,10 @@ def test_a_typo_in_a_preset_of_ones_own_names_the_key_meant(tmp_path):
 
 def test_a_preset_of_ones_own_needs_only_what_it_changes():
     from argparse import Namespace
-    from kd.common.utils.config import load_yaml
-    from kd.nlp.scripts.launch import DEFAULTS_DIR, load_nlp_config
+    from kd.nlp.scripts.launch import load_nlp_config, task_defaults
 
     cfg = load_nlp_config(Namespace(config="trec", overrides=[], seed=None, resume=None))
-    defaults = load_yaml(DEFAULTS_DIR / "classification.yaml")
+    defaults = task_defaults("classification")
     assert cfg["name"] == "trec" and defaults["name"] is None  # null: the preset file's name
     assert cfg["student"] == {**defaults["student"], "arch": "bilstm", "epochs": 5, "lr": 2.0e-3}
     assert cfg["teacher"] == {**defaults["teacher"], "epochs": 5} and cfg["methods"] == defaults["methods"]
@@ -220,8 +219,8 @@ def test_evaluate_dry_run_checks_the_checkpoint_and_evaluates_nothing(tmp_path, 
 
 @pytest.mark.parametrize("flag, key", [("--checkpoint", "evaluate.checkpoint"), ("--teacher", "teacher.checkpoint")])
 def test_evaluate_refuses_the_checkpoint_flags_naming_the_keys_of_every_domain(flag, key, tmp_path):
-    """Vision's and RL's evaluate once took --checkpoint / --teacher; every evaluate reads the keys, and a user who types
-    a flag gets the key in one line."""
+    """Vision's and RL's evaluate once took --checkpoint / --teacher; every evaluate reads the keys, and a user who
+    types a flag gets the key in one line."""
     with pytest.raises(ConfigError) as error:
         run_stage("evaluate", "test", ["--config", "sst2", flag, "m.pt", "--runs-dir", str(tmp_path)])
     assert str(error.value) == f"{flag} was renamed to the config key {key}, as in every domain: pass {key}=m.pt"

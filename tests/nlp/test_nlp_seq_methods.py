@@ -1,5 +1,5 @@
 """The translation and causal-LM methods by name (kd.nlp.methods.TRANSLATION_METHODS, LM_METHODS): what each declares
-it needs from the teacher, the defaults files listing every method's arguments at their defaults, the same losses as the
+it needs from the teacher, default.yaml listing every method's arguments at their defaults, the same losses as the
 earlier ``distill.weights`` / ``distill.targets`` (the README's rows), each method's own config section (a near miss
 named, switching method.name never handing one method's settings to another), and the old keys refused with the ones
 that replace them, before any run folder. No data and no training: the behaviour tests (each KD term must teach)
@@ -11,12 +11,12 @@ import torch
 import torch.nn.functional as F
 from transformers.modeling_outputs import CausalLMOutput
 
-from kd.common.utils.config import load_yaml, save_yaml
+from kd.common.utils.config import save_yaml
 from kd.common.utils.errors import ConfigError
 from kd.common.utils.method_sections import method_settings
 from kd.common.utils.registry import keyword_parameters
 from kd.nlp.methods import LM_METHODS, TRANSLATION_METHODS
-from kd.nlp.scripts.launch import DEFAULTS_DIR, load_nlp_config, run_stage
+from kd.nlp.scripts.launch import load_nlp_config, run_stage, task_defaults
 
 # name -> what it reads from the teacher
 TRANSLATION = {"supervised": (), "word_kd": ("logits",), "seq_kd": ("beam_outputs",),
@@ -45,7 +45,7 @@ def test_each_method_declares_what_it_needs_from_the_teacher():
 
 @pytest.mark.parametrize("preset, task, registry", PRESETS)
 def test_the_defaults_list_every_method_with_its_constructor_defaults(preset, task, registry):
-    cfg = load_yaml(DEFAULTS_DIR / f"{task}.yaml")
+    cfg = task_defaults(task)
     assert config(preset=preset)["methods"] == cfg["methods"]
     assert not {"weights", "temperature", "targets", "beam_size", "label_smoothing"} & set(cfg.get("distill", {}))
     assert sorted(cfg["methods"]) == registry.names()
