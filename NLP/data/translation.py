@@ -30,14 +30,16 @@ def _pick(folder: Path, stem: str, lang: str) -> Path:
 
 
 @TRANSLATION_DATASETS.register("multi30k")
-def multi30k(path: str | None = None, source_lang: str = "de", target_lang: str = "en") -> dict:
+def multi30k(path: str | None = None) -> dict:
+    """The (German, English) pairs of each split, from the folder ``path`` or, with None, the hub (bentrevett/multi30k);
+    the layout and the splits are the module docstring's."""
     if path is None:
         ds = load_hub_dataset("bentrevett/multi30k", None,
                               "pass data.path=FOLDER holding {train,val,test_2016_flickr}.{de,en}.gz, "
                               "e.g. data.path=/path/to/multi30k")
-        return {split: list(zip(ds[split][source_lang], ds[split][target_lang])) for split in MULTI30K_FILES}
+        return {split: list(zip(ds[split]["de"], ds[split]["en"])) for split in MULTI30K_FILES}
     folder = Path(path).expanduser()
     if not folder.is_dir():
         raise MissingPathError(f"data folder '{folder}' does not exist")
-    return {split: read_parallel(_pick(folder, stem, source_lang), _pick(folder, stem, target_lang))
+    return {split: read_parallel(_pick(folder, stem, "de"), _pick(folder, stem, "en"))
             for split, stem in MULTI30K_FILES.items()}

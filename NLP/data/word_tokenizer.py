@@ -100,8 +100,15 @@ class WordTokenizer(FromScratchTokenizer):
         """Words joined by spaces, ``<pad>``/``<bos>`` dropped."""
         return " ".join(self.tokens[i] for i in ids if i not in (self.pad_token_id, self.bos_token_id))
 
-    def __call__(self, texts: Sequence[str], max_length: int | None = None, **_: object) -> dict[str, torch.Tensor]:
-        """Batch-encode and pad to the longest sequence: ``{"input_ids", "attention_mask"}`` (like HF's call)."""
+    def __call__(self, texts: Sequence[str], max_length: int | None = None, *, padding: bool = True,
+                 truncation: bool = True, return_tensors: str = "pt") -> dict[str, torch.Tensor]:
+        """Batch-encode, cut to ``max_length`` and pad to the longest sequence: ``{"input_ids", "attention_mask"}``
+        tensors. It takes a Hugging Face tokenizer's call (the collator calls either one way) and does only that:
+        another ``padding``, ``truncation`` or ``return_tensors`` is a ValueError."""
+        if (padding, truncation, return_tensors) != (True, True, "pt"):
+            raise ValueError("WordTokenizer always pads to the longest, truncates at max_length and returns tensors "
+                             f"(padding=True, truncation=True, return_tensors='pt'), not {padding=}, {truncation=}, "
+                             f"{return_tensors=}")
         encoded = [self.encode(t)[:max_length] if max_length else self.encode(t) for t in texts]
         encoded = [ids or [self.unk_token_id] for ids in encoded]
         return pad_sequences(encoded, self.pad_token_id)

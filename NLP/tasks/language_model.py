@@ -74,10 +74,6 @@ def batch_nll(model, batch: dict) -> tuple[float, int]:
     return token_nll(*next_token_view(model(input_ids=ids, attention_mask=attn).logits, ids, attn))
 
 
-def validation_perplexity(model, loader, device) -> float:
-    return loader_perplexity(model, loader, device, batch_nll)
-
-
 def build_model(sizes: dict, tok: WordTokenizer, max_length: int):
     kwargs = dict(vocab_size=len(tok), n_positions=max_length, pad_id=tok.pad_token_id, bos_id=tok.bos_token_id,
                   eos_id=tok.eos_token_id, **{k: sizes[k] for k in SIZE_KEYS})
@@ -155,7 +151,7 @@ class LanguageModelTask:
         fit(model, method, make_loader(splits["train"], tok, cfg, sched["batch_size"], True), epochs=sched["epochs"],
             lr=sched["lr"], weight_decay=sched["weight_decay"], warmup=sched["warmup"], device=device, run=run,
             teacher=teacher, resume=resume, lr_key=f"{role}.lr",
-            evaluate=lambda epoch: {"val_ppl": validation_perplexity(model, val_loader, device)})
+            evaluate=lambda epoch: {"val_ppl": loader_perplexity(model, val_loader, device, batch_nll)})
         return val_loader
 
     @staticmethod
@@ -210,5 +206,5 @@ class LanguageModelTask:
         batch = next(iter(val_loader))
         batch = {k: v[: cfg["evaluate"]["throughput_batch"]].to(device) for k, v in batch.items()}
         speed = measure_latency(model, batch, forward=lambda m, x: m(**x))["throughput"]
-        return {"model": label, "val_ppl": validation_perplexity(model, val_loader, device),
+        return {"model": label, "val_ppl": loader_perplexity(model, val_loader, device, batch_nll),
                 "params": count_parameters(model), "throughput": speed, "train_sentences": len(splits["train"])}

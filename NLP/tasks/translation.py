@@ -95,10 +95,6 @@ def batch_nll(model, batch: dict) -> tuple[float, int]:
     return token_nll(model(batch["src"], batch["src_mask"], batch["tgt_in"]), batch["tgt_out"], batch["tgt_mask"])
 
 
-def validation_perplexity(model, loader, device) -> float:
-    return loader_perplexity(model, loader, device, batch_nll)
-
-
 @torch.inference_mode()
 def translate(model, items: list[dict], tgt_tok: WordTokenizer, device, beam_size: int, batch_size: int = 128,
               desc: str = "beam search") -> list[list[int]]:
@@ -262,7 +258,7 @@ class TranslationTask:
         loader = make_loader(train_items, tgt_tok, sched["batch_size"], True, cfg["seed"])
         fit(model, method, loader, epochs=sched["epochs"], lr=sched["lr"], weight_decay=sched["weight_decay"],
             warmup=sched["warmup"], device=device, run=run, teacher=teacher, resume=resume, lr_key=f"{role}.lr",
-            evaluate=lambda epoch: {"val_ppl": validation_perplexity(model, val_loader, device)})
+            evaluate=lambda epoch: {"val_ppl": loader_perplexity(model, val_loader, device, batch_nll)})
 
     @staticmethod
     def train_teacher(cfg: dict, open_run: Callable[[], RunFolder], device: torch.device, resume: bool = False) -> dict:
@@ -332,7 +328,7 @@ class TranslationTask:
         report = bleu_report(model, splits[split], src_tok, tgt_tok, cfg, device)
         print(f"example ({split}): {report.pop('example')}")
         return {"model": label, "bleu": report["bleu"], "bleu_scoring": report["bleu_scoring"],
-                "val_ppl": validation_perplexity(model, val_loader, device), "params": count_parameters(model),
+                "val_ppl": loader_perplexity(model, val_loader, device, batch_nll), "params": count_parameters(model),
                 "throughput": report["throughput"], "train_pairs": len(splits["train"]), "bleu_split": split,
                 "beam_size": cfg["evaluate"]["beam_size"]}
 

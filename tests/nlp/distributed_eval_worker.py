@@ -9,6 +9,7 @@ from pathlib import Path
 
 import torch
 
+from kd.common.engine import loader_perplexity
 from kd.common.utils import distributed
 from kd.nlp.data import WordTokenizer
 from kd.nlp.student_model import BiLSTMClassifier
@@ -37,7 +38,8 @@ def main(out: Path) -> None:
     model = TransformerSeq2Seq(len(tok), len(tok), d_model=16, nhead=2, num_encoder_layers=1, num_decoder_layers=1,
                                dim_feedforward=32, dropout=0.0, max_length=16, pad_id=tok.pad_token_id)
     items = translation.encode_pairs(list(zip(texts, sentences(37, seed=2))), tok, tok, 16)
-    ppl = translation.validation_perplexity(model, translation.make_loader(items, tok, 4, False, 0), ctx.device)
+    ppl = loader_perplexity(model, translation.make_loader(items, tok, 4, False, 0), ctx.device,
+                            translation.batch_nll)
     hyps = translation.translate(model, items, tok, ctx.device, beam_size=2, batch_size=4)
     torch.save({"world_size": ctx.world_size, "logits": logits, "labels": labels, "ppl": ppl, "hyps": hyps},
                out / f"rank{ctx.rank}.pt")
