@@ -246,7 +246,7 @@ def test_every_preset_runs_kickstarting(preset):
     refuse_policy_distillation_keys(config, args)
 
 
-def test_summarize_reads_the_temperature_of_the_runs_method():
+def test_report_reads_the_temperature_of_the_runs_method():
     sharp = {"methods": {"policy_distillation": {"temperature": 0.01}, "kickstarting": {"temperature": 1.0}}}
     assert method_temperature(sharp, "policy_distillation") == 0.01
     assert method_temperature(sharp, "kickstarting") == 1.0
