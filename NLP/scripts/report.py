@@ -19,17 +19,14 @@ from pathlib import Path
 
 import yaml
 
-from kd.common.utils.cli import common_parser, exit_if_dry_run, main_entry
+from kd.common.utils.cli import exit_if_dry_run, main_entry
 from kd.common.utils.errors import MissingPathError
 from kd.common.utils.plotting import Palette, figures_markdown, plot_bars, plot_curves, plot_tradeoff
-from kd.common.utils.run_folder import RunFolder, run_name
+from kd.common.utils.report import metrics_files, report_folder, report_parser
 from kd.nlp.tasks.training import results_table
 
 QUALITY = {"dev_acc": "dev accuracy (%)", "bleu": "BLEU", "val_ppl": "validation perplexity (lower is better)"}
 CURVES = {"dev_acc": "dev accuracy (%)", "val_ppl": "validation perplexity (lower is better)"}
-# The common flags it reads: --runs-dir (where its run folder goes without --out) and --dry-run; it reads no config,
-# so --config, --device, --seed, --resume and key=value overrides are refused in one line (common_parser's takes).
-READS = ("runs_dir", "dry_run")
 
 
 def collect(paths: list[str]) -> dict[str, dict[str, list[dict]]]:
@@ -37,20 +34,17 @@ def collect(paths: list[str]) -> dict[str, dict[str, list[dict]]]:
     first, then in the folders' order; labels are the runs' ``model``, with the parameter count when two sizes
     share one."""
     groups: dict[str, dict[tuple, list[dict]]] = {}
-    for path in map(Path, paths):
-        if not path.exists():
-            raise MissingPathError(f"run folder '{path}' does not exist")
-        for metrics in sorted(path.rglob("metrics.json")):
-            config_file = metrics.parent / "config.yaml"
-            config = yaml.safe_load(config_file.read_text()) if config_file.is_file() else None
-            saved = json.loads(metrics.read_text())
-            final = saved.get("final", {})
-            if not isinstance(config, dict) or "task" not in config or "model" not in final \
-                    or final.get("stage") == "evaluate":
-                continue
-            run = {**final, "history": saved.get("history", []),
-                   "batch": config.get("evaluate", {}).get("throughput_batch")}
-            groups.setdefault(config["name"], {}).setdefault((final["model"], final.get("params")), []).append(run)
+    for metrics in metrics_files(paths):
+        config_file = metrics.parent / "config.yaml"
+        config = yaml.safe_load(config_file.read_text()) if config_file.is_file() else None
+        saved = json.loads(metrics.read_text())
+        final = saved.get("final", {})
+        if not isinstance(config, dict) or "task" not in config or "model" not in final \
+                or final.get("stage") == "evaluate":
+            continue
+        run = {**final, "history": saved.get("history", []),
+               "batch": config.get("evaluate", {}).get("throughput_batch")}
+        groups.setdefault(config["name"], {}).setdefault((final["model"], final.get("params")), []).append(run)
     out = {}
     for name, rows in groups.items():
         shared = {model for model, _ in rows if sum(m == model for m, _ in rows) > 1}
@@ -103,18 +97,14 @@ def data_set_report(name: str, rows: dict[str, list[dict]], plots: Path) -> str:
 
 
 def main(argv: list[str] | None = None) -> str:
-    parser = common_parser("NLP run folders -> tables over seeds with plots", takes=READS)
-    parser.add_argument("--runs", nargs="+", required=True, help="run folders (searched recursively)")
-    parser.add_argument("--out", default=None, help="output folder (default: a new run folder nlp-report-<stamp>)")
-    args = parser.parse_args(argv)
+    args = report_parser("NLP run folders -> tables over seeds with plots", "nlp").parse_args(argv)
     data_sets = collect(args.runs)
     if not data_sets:
         raise MissingPathError(f"no finished NLP runs (config.yaml with a task, metrics.json with a final record) "
                                f"under {args.runs}")
     exit_if_dry_run(args.dry_run, {"data_sets": {name: list(rows) for name, rows in data_sets.items()},
                                    "out": args.out})
-    out = RunFolder(args.out, tensorboard=False) if args.out else \
-        RunFolder.create(run_name("nlp", None, "report"), args.runs_dir, tensorboard=False)
+    out = report_folder(args, "nlp")
     text = "# NLP runs\n\n" + "\n".join(data_set_report(name, rows, out.plots) for name, rows in data_sets.items())
     out.write_summary(text)
     print(text)

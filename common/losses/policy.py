@@ -16,20 +16,20 @@ from torch import Tensor
 from kd.common.losses.reduction import masked_mean
 
 
-def policy_kl(student_logits: Tensor, teacher_logits: Tensor, tau: float = 1.0,
+def policy_kl(student_logits: Tensor, teacher_logits: Tensor, temperature: float = 1.0,
               mask: Tensor | None = None) -> Tensor:
     """KL from the teacher's tempered distribution to the student's policy (Rusu et al. 2015, eq. 3).
 
-    L = mean_i KL(softmax(q_T,i / tau) || softmax(z_S,i))
-      = mean_i sum_a p_a (log p_a - log softmax(z_S,i)_a),  p = softmax(q_T,i / tau)
+    L = mean_i KL(softmax(q_T,i / T) || softmax(z_S,i))
+      = mean_i sum_a p_a (log p_a - log softmax(z_S,i)_a),  p = softmax(q_T,i / T),  T = ``temperature``
 
     Only the teacher is tempered: a DQN teacher's Q-values differ by little between actions, so a
-    small ``tau`` (0.01 in the paper) sharpens them into a usable target; for a policy-gradient
-    teacher whose outputs already are logits, ``tau=1`` matches its policy. Unlike Hinton's
+    small T (tau = 0.01 in the paper) sharpens them into a usable target; for a policy-gradient
+    teacher whose outputs already are logits, T = 1 matches its policy. Unlike Hinton's
     :func:`~kd.common.losses.logit.soft_target_kl`, the student is not tempered and there is no T^2.
     """
     s = F.log_softmax(student_logits.float().reshape(-1, student_logits.shape[-1]), dim=-1)
-    t = F.log_softmax(teacher_logits.detach().float().reshape(-1, teacher_logits.shape[-1]) / tau, dim=-1)
+    t = F.log_softmax(teacher_logits.detach().float().reshape(-1, teacher_logits.shape[-1]) / temperature, dim=-1)
     per_row = F.kl_div(s, t, log_target=True, reduction="none").sum(-1)
     return masked_mean(per_row, mask)
 

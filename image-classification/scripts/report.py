@@ -19,31 +19,25 @@ import statistics
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from kd.common.utils.cli import common_parser, exit_if_dry_run, main_entry
+from kd.common.utils.cli import exit_if_dry_run, main_entry
 from kd.common.utils.errors import MissingPathError
 from kd.common.utils.plotting import Palette, figures_markdown, plot_bars, plot_curves, plot_tradeoff
-from kd.common.utils.run_folder import RunFolder, run_name
+from kd.common.utils.report import metrics_files, report_folder, report_parser
+from kd.common.utils.run_folder import RunFolder
 
 ACCURACY_KEYS = ("test_acc", "acc", "student_acc")
-# The common flags it reads: --runs-dir (where its run folder goes without --out) and --dry-run; it reads no config,
-# so --config, --device, --seed, --resume and key=value overrides are refused in one line (common_parser's takes).
-READS = ("runs_dir", "dry_run")
 
 
 def collect_runs(paths: Iterable[str | Path]) -> list[dict]:
     """The ``final`` record of every run folder under ``paths`` (with ``folder`` and ``label`` filled in)."""
     records = []
-    for path in paths:
-        path = Path(path)
-        if not path.exists():
-            raise MissingPathError(f"run folder '{path}' does not exist")
-        for metrics in sorted(path.rglob("metrics.json")):
-            final = json.loads(metrics.read_text()).get("final", {})
-            accuracy = next((final[k] for k in ACCURACY_KEYS if k in final), None)
-            if accuracy is None:
-                continue
-            label = final.get("label") or re.sub(r"-seed\d+$", "", metrics.parent.name)
-            records.append({**final, "label": label, "accuracy": accuracy, "folder": str(metrics.parent)})
+    for metrics in metrics_files(paths):
+        final = json.loads(metrics.read_text()).get("final", {})
+        accuracy = next((final[k] for k in ACCURACY_KEYS if k in final), None)
+        if accuracy is None:
+            continue
+        label = final.get("label") or re.sub(r"-seed\d+$", "", metrics.parent.name)
+        records.append({**final, "label": label, "accuracy": accuracy, "folder": str(metrics.parent)})
     return records
 
 
@@ -116,16 +110,12 @@ def write_table(records: Sequence[dict], folder: RunFolder, title: str = "") -> 
 
 
 def main(argv=None):
-    parser = common_parser("Run folders -> markdown table + accuracy-vs-parameters plot", takes=READS)
-    parser.add_argument("--runs", nargs="+", required=True, help="run folders (searched recursively)")
-    parser.add_argument("--out", default=None, help="output folder (default: a new run folder vision-report-<stamp>)")
-    args = parser.parse_args(argv)
+    args = report_parser("Run folders -> markdown table + accuracy-vs-parameters plot", "vision").parse_args(argv)
     records = collect_runs(args.runs)
     if not records:
         raise MissingPathError(f"no finished runs (metrics.json with a final accuracy) under {args.runs}")
     exit_if_dry_run(args.dry_run, {"runs": [r["folder"] for r in records], "out": args.out})
-    out = RunFolder(args.out, tensorboard=False) if args.out else \
-        RunFolder.create(run_name("vision", None, "report"), args.runs_dir, tensorboard=False)
+    out = report_folder(args, "vision")
     table = write_table(records, out)
     (out.path / "report.md").write_text(table + "\n")
     print(table)

@@ -22,7 +22,6 @@ from typing import Callable, ClassVar
 from torch import nn
 
 from kd.common.utils.config import dataclass_from_dict
-from kd.common.utils.method_sections import check_method_sections
 from kd.common.utils.registry import Registry
 from kd.rl.algorithms.ppo import PPOConfig
 from kd.rl.distillation.kickstarting import kickstart
@@ -32,6 +31,7 @@ from kd.rl.distillation.schedules import linear_anneal
 from kd.rl.run_setup import RunSetup
 
 METHODS: Registry = Registry("RL distillation method")
+WHAT = "RL distillation"  # how check_method_sections names METHODS: "the RL distillation methods are ..."
 Evaluate = Callable[[nn.Module], dict]
 Callback = Callable[[dict], None]
 
@@ -88,12 +88,6 @@ class Kickstarting:
         kickstart(student, teacher, setup.env, ppo, distillation_loss(self.loss, self.temperature), weight, setup.seed,
                   setup.device, evaluate, callback, setup.checkpoint)
         return student
-
-
-def checked_method_name(config: dict) -> str:
-    """``method.name`` of a distillation config, once it and every ``methods.<name>`` section have passed
-    :func:`~kd.common.utils.method_sections.check_method_sections` against :data:`METHODS`."""
-    return check_method_sections(config, METHODS, "RL distillation")
 
 
 def method_temperature(config: dict, method: str) -> float:

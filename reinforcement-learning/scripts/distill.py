@@ -32,11 +32,11 @@ from kd.common.utils.checkpoint import MODEL_CHECKPOINT
 from kd.common.utils.cli import common_parser, main_entry
 from kd.common.utils.config import dataclass_from_dict, did_you_mean, load_yaml
 from kd.common.utils.errors import ConfigError
-from kd.common.utils.method_sections import method_settings
+from kd.common.utils.method_sections import check_method_sections, method_settings
 from kd.common.utils.plotting import figures_markdown
 from kd.rl.distillation import DATA_SOURCES, DistillConfig, StudentTraining
 from kd.rl.distillation.losses import check_temperature, loss_for_actions
-from kd.rl.distillation.methods import METHODS, Kickstarting, PolicyDistillation, checked_method_name, method_setting
+from kd.rl.distillation.methods import METHODS, WHAT, Kickstarting, PolicyDistillation, method_setting
 from kd.rl.evaluation import evaluate_policy, percent_baseline, percent_heading
 from kd.rl.figures import run_figures
 from kd.rl.run_setup import DEFAULT_CONFIG, setup_run
@@ -85,7 +85,7 @@ def prepare(config: dict, device, state: dict | None, args: argparse.Namespace
     a known data source, the teacher checked against the environment, the method's ``loss`` (``auto`` resolved, and
     recorded so in the config) fitting the teacher's actions and reading the ``temperature`` if one is set, and the
     student built from the ``student`` section (so a misspelt ``student.arch`` key is refused here)."""
-    name = checked_method_name(config)
+    name = check_method_sections(config, METHODS, WHAT)
     refuse_policy_distillation_keys(config, args)
     loop = dataclass_from_dict(DistillConfig, config["distill"], "distill")
     training = StudentTraining.from_section(config["student"])

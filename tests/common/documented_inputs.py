@@ -17,7 +17,7 @@ The paths in a documented command are placeholders (``data.path=/path/to/sst2``,
   RUN_DIR, and vision's and RL's evaluate's ``evaluate.checkpoint=`` and ``teacher.checkpoint=``: those scripts read
   no model from the config): the same path in a run folder as that script leaves it (its config.yaml and its stages'
   checkpoints/model.pt), made from the config of the command :func:`run_command` names for it;
-- the reports' ``--runs`` and summarize's ``--runs-dir``: a folder holding one finished run of the domain.
+- the reports' ``--runs``: a folder holding one finished run of the domain.
 A preset's path (``--config NLP/configs/sst2.yaml``) is made absolute: the READMEs' commands run from the
 repository's root. Every other path (``--runs-dir``, ``--out``, ``distill.cache_dir``: relative) stays as it is: the
 test runs the command in an empty folder and checks that it is still empty afterwards. Published weights a config names
@@ -145,7 +145,7 @@ class Inputs:
             key, eq, value = token.partition("=")
             if flag == "--config" and (REPO / token).is_file():  # a preset's path: from the repository's root
                 token = str(REPO / token)
-            elif flag == "--runs" or (flag == "--runs-dir" and script == "summarize"):
+            elif flag == "--runs":
                 token = str(self.finished_runs(domain))
             elif flag in RUN_FLAGS or (script == "export" and position == 0):
                 token = self.through_run(token)
@@ -364,8 +364,7 @@ class Inputs:
         return self.once(("run folder", domain, data, script), make)
 
     def finished_runs(self, domain: str) -> Path:
-        """A folder holding one finished run of the domain: what the reports (``--runs``) and summarize
-        (``--runs-dir``) gather."""
+        """A folder holding one finished run of the domain: what the reports (``--runs``) gather."""
         from kd.common.utils.run_folder import RunFolder
 
         def make(folder: Path) -> Path:

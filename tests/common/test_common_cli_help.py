@@ -89,7 +89,9 @@ def inputs(tmp_path_factory) -> dict[str, str]:
                                           {"main": tokenizer_spec(tokenizer)}, label_names=["neg", "pos"],
                                           data="local"))
     for folder, config, final in (("vision_run", None, {"test_acc": 50.0}),
-                                  ("nlp_run", {"task": "classification", "name": "local"}, {"model": "student"})):
+                                  ("nlp_run", {"task": "classification", "name": "local"}, {"model": "student"}),
+                                  ("rl_run", {"env": cartpole, "seed": 1, "teacher": {"algo": "ppo"}},
+                                   {"policy_parameters": 4_610, "teacher_return_mean": 500.0})):
         (root / folder).mkdir()
         (root / folder / "metrics.json").write_text(json.dumps({"history": [], "final": final}))
         if config:
@@ -122,7 +124,7 @@ DRY_RUNS = {
     "kd.rl.scripts.train_teacher": ["--config", "cartpole"],
     "kd.rl.scripts.distill": ["teacher.checkpoint={policy}"],
     "kd.rl.scripts.evaluate": ["evaluate.checkpoint={policy}", "evaluate.episodes=1"],
-    "kd.rl.scripts.summarize": [],
+    "kd.rl.scripts.report": ["--runs", "{rl_run}"],
 }
 
 
@@ -134,7 +136,7 @@ def test_every_script_has_a_dry_run_case():
 def test_dry_run_checks_prints_the_config_and_creates_nothing(name, inputs, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)  # anything written to the working directory would show up here
     runs = tmp_path / "runs"
-    runs.mkdir()  # summarize reads it; the others must not make it hold anything
+    runs.mkdir()  # the scripts must not make it hold anything
     writes_no_run_folder = name == "kd.vision.scripts.export"  # it writes beside its input: no --runs-dir
     argv = [a.format(**inputs) for a in DRY_RUNS[name]] + ([] if writes_no_run_folder else ["--runs-dir", str(runs)])
     argv.append("--dry-run")

@@ -37,8 +37,9 @@ import torch
 import torchvision
 
 from kd.common.utils.cli import DRY_RUN_HEADER, main_entry
+from kd.common.utils.method_sections import check_method_sections
 from kd.nlp.tasks import TASKS
-from kd.rl.distillation.methods import checked_method_name
+from kd.rl.distillation.methods import METHODS, WHAT
 from kd.rl.scripts.distill import refuse_policy_distillation_keys
 from kd.vision.pipeline import check_names
 
@@ -61,7 +62,7 @@ def nlp_task(config: dict, args) -> None:
 
 
 def rl_distill(config: dict, args) -> None:
-    checked_method_name(config)
+    check_method_sections(config, METHODS, WHAT)
     refuse_policy_distillation_keys(config, args)
 
 

@@ -10,7 +10,7 @@ import yaml
 from kd.common.utils.cli import main_entry
 from kd.common.utils.errors import CheckpointMismatchError, MissingPathError
 from kd.rl.evaluation import run_episodes
-from kd.rl.scripts import distill, evaluate, summarize, train_teacher
+from kd.rl.scripts import distill, evaluate, report, train_teacher
 from kd.rl.teacher_model import ActorCritic, load_policy, save_policy
 
 CARTPOLE = {"name": "cartpole", "kwargs": {}}
@@ -59,11 +59,12 @@ def test_scripts_train_distill_evaluate(tmp_path, capsys):
     assert (run / "plots" / "returns.png").is_file() and (run / "summary.md").is_file()
     assert "![returns](plots/returns.png)" in (run / "summary.md").read_text()
     assert json.loads((run / "metrics.json").read_text())["history"]
-    table = summarize.main(["--runs-dir", runs])
+    table = report.main(["--runs", runs, "--runs-dir", runs])
     assert "| cartpole | ppo teacher | 4,610 |" in table and "policy_distillation (kl, data=mix), MLP 16" in table
+    out = next(tmp_path.glob("rl-report-*"))  # no --out: a new run folder under --runs-dir
     for plot in ("cartpole-distillation", "cartpole-returns", "cartpole-return_vs_params"):
-        assert (tmp_path / "plots" / f"{plot}.png").is_file()
-        assert f"![{plot}](plots/{plot}.png)" in (tmp_path / "summary.md").read_text()
+        assert (out / "plots" / f"{plot}.png").is_file()
+        assert f"![{plot}](plots/{plot}.png)" in (out / "summary.md").read_text()
     student_pt = run / "checkpoints" / "model.pt"
     results = evaluate.main([f"evaluate.checkpoint={student_pt}", f"teacher.checkpoint={teacher_pt}",
                              "evaluate.episodes=3", "--runs-dir", runs, "--gif"])
@@ -184,14 +185,15 @@ def test_evaluate_plays_evaluate_episodes_seeded_from_evaluate_seed(tmp_path, ca
     assert (final["episodes"], final["seed"]) == (2, 7)
 
 
-def test_summarize_refuses_the_common_flags_it_does_not_read(tmp_path, capsys):
-    """summarize reads the runs under --runs-dir, not a config: what it would ignore is refused in one line."""
+def test_report_refuses_the_common_flags_it_does_not_read(tmp_path, capsys):
+    """report reads the run folders under --runs, not a config: what it would ignore is refused in one line."""
     with pytest.raises(SystemExit) as exit_info:
-        main_entry(summarize.main, ["--runs-dir", str(tmp_path), "--config", "no_such_preset", "student.lrr=1",
-                                    "--seed", "3", "--resume", "/nowhere", "--dry-run"])
+        main_entry(report.main, ["--runs", str(tmp_path), "--config", "no_such_preset", "student.lrr=1",
+                                 "--seed", "3", "--resume", "/nowhere", "--dry-run"])
     assert exit_info.value.code != 0 and capsys.readouterr().err.strip() == (
         "error: --config, --seed, --resume and key=value overrides are not read by this script: drop --config "
-        "no_such_preset --seed 3 --resume /nowhere student.lrr=1; its options are --runs-dir, --dry-run")
+        "no_such_preset --seed 3 --resume /nowhere student.lrr=1; its options are --runs-dir, --dry-run, --runs, "
+        "--out")
     assert not any(tmp_path.iterdir())
 
 
@@ -204,7 +206,7 @@ def fake_run(root: Path, name: str, config: dict, final: dict, history: list[dic
     return run
 
 
-def test_summarize_plots_the_spread_over_seeds(tmp_path, assert_png):
+def test_report_plots_the_spread_over_seeds(tmp_path, assert_png):
     """Three student seeds and two teacher seeds of hand-made runs: the table gives mean +- std, and the figures
     (learning curves with a band, final returns with whiskers, return against parameters) are embedded."""
     env = {"name": "cartpole", "kwargs": {}}
@@ -219,10 +221,11 @@ def test_summarize_plots_the_spread_over_seeds(tmp_path, assert_png):
                  {"student_return_mean": 450.0 + 10 * seed, "teacher_return_mean": 491.0, "percent_of_teacher": 95.0,
                   "student_parameters": 114, "compression": 40.4, "method": "policy_distillation", "loss": "kl",
                   "data": "teacher", "teacher_checkpoint": str(teacher_pt)}, history)
-    table = summarize.main(["--runs-dir", str(tmp_path)])
+    out = tmp_path / "report"
+    table = report.main(["--runs", str(tmp_path), "--out", str(out)])
     assert "| cartpole | ppo teacher | 4,610 | 491.5 +- 0.5 |" in table
     assert "| 470.0 +- 8.2 |" in table  # the population std, as the table's header says
-    summary = (tmp_path / "summary.md").read_text()
+    summary = (out / "summary.md").read_text()
     for plot in ("cartpole-distillation", "cartpole-returns", "cartpole-return_vs_params"):
-        assert_png(tmp_path / "plots" / f"{plot}.png")
+        assert_png(out / "plots" / f"{plot}.png")
         assert f"![{plot}](plots/{plot}.png)" in summary

@@ -16,16 +16,17 @@ def test_policy_kl_tempers_only_the_teacher():
     teacher, student = torch.tensor([[1.0, 2.0]]), torch.tensor([[0.0, 0.0]])
     p = [math.exp(2) / (math.exp(2) + math.exp(4)), math.exp(4) / (math.exp(2) + math.exp(4))]  # softmax([1,2]/0.5)
     expected = sum(pi * math.log(pi / 0.5) for pi in p)
-    assert policy_kl(student, teacher, tau=0.5).item() == pytest.approx(expected, rel=1e-5)
+    assert policy_kl(student, teacher, temperature=0.5).item() == pytest.approx(expected, rel=1e-5)
 
 
-def test_policy_kl_small_tau_sharpens_q_values():
-    q = torch.tensor([[1.0, 1.02]])  # nearly equal Q-values: tau=0.01 makes the target ~[0.12, 0.88]
+def test_policy_kl_small_temperature_sharpens_q_values():
+    q = torch.tensor([[1.0, 1.02]])  # nearly equal Q-values: temperature=0.01 makes the target ~[0.12, 0.88]
     target = torch.softmax(q / 0.01, -1)
     student = torch.log(target)  # a student that matches the sharpened target exactly
     assert target[0, 1].item() == pytest.approx(1 / (1 + math.exp(-2)), rel=1e-5)
-    assert policy_kl(student, q, tau=0.01).item() == pytest.approx(0.0, abs=1e-6)
-    assert policy_kl(torch.zeros(1, 2), q, tau=1.0).item() < 1e-3 < policy_kl(torch.zeros(1, 2), q, tau=0.01).item()
+    assert policy_kl(student, q, temperature=0.01).item() == pytest.approx(0.0, abs=1e-6)
+    uniform = torch.zeros(1, 2)
+    assert policy_kl(uniform, q, temperature=1.0).item() < 1e-3 < policy_kl(uniform, q, temperature=0.01).item()
 
 
 def test_policy_kl_is_zero_for_equal_policies_and_gradient_reaches_only_the_student():

@@ -10,8 +10,9 @@ import yaml
 from kd.common.utils.cli import DRY_RUN_HEADER, main_entry
 from kd.common.utils.config import load_yaml
 from kd.common.utils.errors import ConfigError
+from kd.common.utils.method_sections import check_method_sections
 from kd.common.utils.registry import keyword_parameters
-from kd.rl.distillation.methods import METHODS, checked_method_name, method_setting, method_temperature
+from kd.rl.distillation.methods import METHODS, WHAT, method_setting, method_temperature
 from kd.rl.run_setup import DEFAULT_CONFIG, load_rl_config
 from kd.rl.scripts import distill
 from kd.rl.scripts.distill import refuse_policy_distillation_keys
@@ -241,11 +242,11 @@ def test_every_preset_runs_kickstarting(preset):
     """``--config <preset> method.name=kickstarting`` (the README's cartpole command) passes the config checks."""
     args = argparse.Namespace(config=preset, overrides=[KICKSTARTING], seed=None, resume=None)
     config = load_rl_config(args)
-    assert checked_method_name(config) == "kickstarting"
+    assert check_method_sections(config, METHODS, WHAT) == "kickstarting"
     refuse_policy_distillation_keys(config, args)
 
 
-def test_summarize_reads_the_temperature_of_the_runs_method():
+def test_report_reads_the_temperature_of_the_runs_method():
     sharp = {"methods": {"policy_distillation": {"temperature": 0.01}, "kickstarting": {"temperature": 1.0}}}
     assert method_temperature(sharp, "policy_distillation") == 0.01
     assert method_temperature(sharp, "kickstarting") == 1.0

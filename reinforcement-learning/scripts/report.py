@@ -1,17 +1,19 @@
-"""Collect the final figures of finished teacher and distillation runs into one table (mean +- std over seeds).
+"""RL run folders -> one table of the finished teacher and distillation runs (mean +- std over seeds), with plots.
 
-    python -m kd.rl.scripts.summarize --runs-dir runs
+    python -m kd.rl.scripts.report --runs runs/rl-cartpole-* [--out runs/cartpole-report]
 
-Each row groups the runs of one environment and one setting (algorithm; or method with its settings,
+Every folder below the given paths whose ``config.yaml`` has an ``env`` section and a ``teacher`` and whose
+``metrics.json`` has a teacher's or a student's final figures counts as one run (runs that did not finish are
+skipped). Each row groups the runs of one environment and one setting (algorithm; or method with its settings,
 :func:`~kd.rl.distillation.methods.method_setting`, and student size) and reports the mean over seeds of each
 run's held-out evaluation, the std across seeds, the seeds found, and for students the environment steps until
 the periodic evaluation first reached 90% of the teacher's return (mean over the seeds that got there); for
 teachers also the mean return of the training policy's last 100 episodes (the figure CleanRL and RL Zoo report).
-Runs that did not finish (no final figures) are skipped. Under the runs folder, per environment:
+Per environment it writes into ``--out`` (default: a new run folder ``rl-report-<stamp>``):
 ``plots/<env>-distillation.png`` (each setting's evaluation return against environment steps, mean over seeds
 with a ± std band, the teachers' returns dashed), ``plots/<env>-returns.png`` (final return per setting: mean,
-± std whisker, a dot per seed) and ``plots/<env>-return_vs_params.png``; ``summary.md`` holds the table with them
-embedded.
+± std whisker, a dot per seed) and ``plots/<env>-return_vs_params.png``; and ``summary.md``, the table with the
+plots embedded. Prints the table.
 """
 from __future__ import annotations
 
@@ -22,16 +24,12 @@ from pathlib import Path
 
 import yaml
 
-from kd.common.utils.cli import common_parser, exit_if_dry_run, main_entry
+from kd.common.utils.cli import exit_if_dry_run, main_entry
 from kd.common.utils.errors import MissingPathError
 from kd.common.utils.plotting import figures_markdown
+from kd.common.utils.report import metrics_files, report_folder, report_parser
 from kd.rl.distillation.methods import method_setting
 from kd.rl.figures import summary_figures
-
-# The common flags it reads: --runs-dir (the runs it collects, and where it writes) and --dry-run; it reads no
-# config, so --config, --device, --seed, --resume and key=value overrides are refused in one line (common_parser's
-# takes).
-READS = ("runs_dir", "dry_run")
 
 
 def _mean_std(values: list[float]) -> str:
@@ -44,9 +42,12 @@ def teacher_label(config: dict) -> str:
     return config["teacher"]["algo"] + (", continued" if config["teacher"].get("init") else "")
 
 
-def collect(runs_dir: Path) -> tuple[dict, dict]:
+def collect(paths: list[str]) -> tuple[dict, dict]:
+    """``(teachers, students)``: setting -> ``(seed, final record)`` of each finished run below ``paths``, teachers
+    keyed by ``(env, teacher_label)``, students by ``(env, teacher's label, method, method_setting, hidden sizes)``
+    with their steps to 90 % of the teacher and their evaluation ``curve`` (steps -> return) added."""
     teachers, students = defaultdict(list), defaultdict(list)
-    for metrics in sorted(runs_dir.glob("*/metrics.json")):
+    for metrics in metrics_files(paths):
         saved = json.loads(metrics.read_text())
         final, history = saved.get("final", {}), saved.get("history", [])
         config_file = metrics.parent / "config.yaml"
@@ -70,13 +71,14 @@ def collect(runs_dir: Path) -> tuple[dict, dict]:
 
 
 def main(argv: list[str] | None = None) -> str:
-    args = common_parser("Summarise finished kd.rl runs over seeds", takes=READS).parse_args(argv)
-    runs_dir = Path(args.runs_dir)
-    if not runs_dir.is_dir():
-        raise MissingPathError(f"runs folder '{runs_dir}' does not exist")
-    teachers, students = collect(runs_dir)
-    exit_if_dry_run(args.dry_run, {"runs_dir": str(runs_dir), "teacher_runs": sum(map(len, teachers.values())),
-                                   "student_runs": sum(map(len, students.values()))})
+    args = report_parser("RL run folders -> a table over seeds with plots", "rl").parse_args(argv)
+    teachers, students = collect(args.runs)
+    if not teachers and not students:
+        raise MissingPathError(f"no finished RL runs (config.yaml with env and teacher, metrics.json with a teacher's "
+                               f"or a student's final figures) under {args.runs}")
+    exit_if_dry_run(args.dry_run, {"runs": args.runs, "teacher_runs": sum(map(len, teachers.values())),
+                                   "student_runs": sum(map(len, students.values())), "out": args.out})
+    out = report_folder(args, "rl")
     lines = ["| env | policy | policy params | return (mean over seeds +- std across seeds) | % of teacher | "
              "steps to 90% | training episodes (CleanRL / RL Zoo figure) | seeds |",
              "|---|---|---|---|---|---|---|---|"]
@@ -102,10 +104,10 @@ def main(argv: list[str] | None = None) -> str:
                      f"{_mean_std(percent)}{normalised} | "
                      f"{speed} | - | {sorted(s for s, _ in rows)} |")
     table = "\n".join(lines) + "\n"
-    figures = summary_figures(teachers, students, labels, runs_dir / "plots")
-    (runs_dir / "summary.md").write_text(f"# RL runs in {runs_dir}\n\n{table}\n{figures_markdown(figures, runs_dir)}")
+    figures = summary_figures(teachers, students, labels, out.plots)
+    summary = out.write_summary(f"# RL runs in {' '.join(args.runs)}\n\n{table}\n{figures_markdown(figures, out.path)}")
     print(table)
-    print(f"summary with plots: {runs_dir / 'summary.md'}")
+    print(f"report: {summary}")
     return table
 
 

@@ -1,0 +1,53 @@
+"""What the report script of every domain shares: ``python -m kd.<domain>.scripts.report --runs RUN_DIR...
+[--out DIR]`` reads the finished run folders below the ``--runs`` paths and writes its tables and plots into a
+folder of its own.
+
+```python
+def main(argv=None):
+    args = report_parser("Run folders -> tables over seeds", "rl").parse_args(argv)
+    records = [json.loads(p.read_text()) for p in metrics_files(args.runs)]  # the domain's own reading
+    exit_if_dry_run(args.dry_run, {...})                                    # --dry-run stops here
+    out = report_folder(args, "rl")
+```
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from kd.common.utils.cli import common_parser
+from kd.common.utils.errors import MissingPathError
+from kd.common.utils.run_folder import RunFolder, run_name
+
+# The common flags a report reads: --runs-dir (where its folder goes without --out) and --dry-run; it reads no config,
+# so --config, --device, --seed, --resume and key=value overrides are refused in one line (common_parser's takes).
+REPORT_FLAGS = ("runs_dir", "dry_run")
+
+
+def report_parser(description: str, domain: str) -> argparse.ArgumentParser:
+    """:func:`~kd.common.utils.cli.common_parser` taking :data:`REPORT_FLAGS`, with ``--runs`` (one run folder or
+    more, searched recursively) and ``--out`` (the report's folder; default: a new run folder
+    ``<domain>-report-<stamp>`` under ``--runs-dir``, :func:`report_folder`)."""
+    parser = common_parser(description, takes=REPORT_FLAGS)
+    parser.add_argument("--runs", nargs="+", required=True, help="run folders (searched recursively)")
+    parser.add_argument("--out", default=None,
+                        help=f"output folder (default: a new run folder {domain}-report-<stamp>)")
+    return parser
+
+
+def metrics_files(paths: Iterable[str | Path]) -> Iterator[Path]:
+    """Every ``metrics.json`` below each of ``paths``, path by path, sorted within each; a path that does not exist is
+    a :class:`MissingPathError`."""
+    for path in map(Path, paths):
+        if not path.exists():
+            raise MissingPathError(f"run folder '{path}' does not exist")
+        yield from sorted(path.rglob("metrics.json"))
+
+
+def report_folder(args: argparse.Namespace, domain: str) -> RunFolder:
+    """The folder a report writes into: ``--out`` (created if missing), else a new run folder
+    ``<runs-dir>/<domain>-report-<stamp>``; neither gets TensorBoard events."""
+    if args.out:
+        return RunFolder(args.out, tensorboard=False)
+    return RunFolder.create(run_name(domain, None, "report"), args.runs_dir, tensorboard=False)
