@@ -71,6 +71,13 @@ def test_memo_teacher_needs_unaugmented_data(image_folder, tmp_path):
                            "run.memo_teacher=true", "run.seeds=[0]"])
 
 
+def test_views_without_the_images_in_memory_are_refused_before_the_table_folder(image_folder, tmp_path):
+    with pytest.raises(ConfigError, match=r"^run.views labels augmented views of images held in memory"):
+        method_table.main(["--runs-dir", str(tmp_path), *TINY, f"data.root={image_folder}", "run.methods=[kd]",
+                           "run.views=2", "data.in_memory=false", "run.seeds=[0]"])
+    assert not any(tmp_path.iterdir())
+
+
 def test_lr_sweep_trains_the_teacher_once(image_folder, tmp_path):
     lr_sweep.main(["--lrs", "0.001", "0.01", "--runs-dir", str(tmp_path), *TINY, f"data.root={image_folder}",
                    "run.methods=[kd]", "run.seeds=[0]"])
