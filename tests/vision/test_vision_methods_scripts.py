@@ -8,7 +8,7 @@ from PIL import Image
 
 from kd.common.utils.checkpoint import safe_load
 from kd.common.utils.cli import main_entry
-from kd.common.utils.errors import ConfigError
+from kd.common.utils.errors import ConfigError, KDError
 from kd.vision.scripts import lr_sweep, method_table, report
 
 TINY = ["--config", "cifar10_resnet32x4_resnet8x4", "data.num_workers=0", "data.batch_size=8",
@@ -89,6 +89,14 @@ def test_lr_sweep_trains_the_teacher_once(image_folder, tmp_path):
     table = (sweep / "lr_sweep.md").read_text()
     assert "| kd | 0.001 | 1 |" in table and "| kd | 0.01 | 1 |" in table
     assert (sweep / "plots" / "accuracy_vs_lr.png").is_file() and "![accuracy_vs_lr](plots/accuracy_vs_lr.png)" in table
+
+
+@pytest.mark.parametrize("extra", [[], ["--dry-run"]])
+def test_lr_sweep_checks_before_its_folder_exists(image_folder, tmp_path, extra):
+    with pytest.raises(KDError, match=r"^checkpoint '/no/such.pt' does not exist"):
+        lr_sweep.main(["--lrs", "0.01", "0.1", "--runs-dir", str(tmp_path), *TINY, f"data.root={image_folder}",
+                       "run.methods=[kd]", "run.seeds=[0]", "teacher.checkpoint=/no/such.pt", *extra])
+    assert not any(tmp_path.iterdir())
 
 
 def test_specialists_end_to_end_on_digits_and_teacher_checkpoint_reuses_the_generalist(tmp_path):
