@@ -423,25 +423,19 @@ def test_evaluator(exp: Experiment, model: nn.Module, epochs: int,
     return evaluate
 
 
-def finish_stage(exp: Experiment, distiller: Distiller, section: dict) -> Path:
-    """Save the stage's model (arch + kwargs) and close the stage (:func:`close_stage`); return the checkpoint
-    path."""
-    path = distiller.run.checkpoints / MODEL_CHECKPOINT
-    if distributed.is_main():  # under torchrun rank 0 writes; the others wait for the file in close_stage
-        save_vision_model(distiller.student, path, section["arch"], exp.data.num_classes, exp.data.image_shape,
-                          section["kwargs"], **data_record(exp.data), data_config=exp.cfg["data"],
-                          epochs=distiller.epoch)
-    close_stage(distiller)
-    return path
-
-
-def close_stage(distiller: Distiller) -> None:
-    """Plot the stage's training curves and close its run folder (every rank waits for rank 0's files)."""
+def finish_stage(exp: Experiment, distiller: Distiller, section: dict, num_classes: int | None = None) -> Path:
+    """Save the stage's model (arch + kwargs, ``num_classes`` outputs; None: the data's classes), plot its training
+    curves and close its run folder; return the checkpoint path."""
     run = distiller.run
-    if distributed.is_main():
+    path = run.checkpoints / MODEL_CHECKPOINT
+    if distributed.is_main():  # under torchrun rank 0 writes; every rank waits for its files at the barrier
+        save_vision_model(distiller.student, path, section["arch"], num_classes or exp.data.num_classes,
+                          exp.data.image_shape, section["kwargs"], **data_record(exp.data),
+                          data_config=exp.cfg["data"], epochs=distiller.epoch)
         plot_training_progress(run.history, run.plots, title=run.path.name)
     distributed.barrier()
     run.close()
+    return path
 
 
 def train_stage(exp: Experiment, stage: str, model: nn.Module, method: nn.Module, section_name: str, loader,

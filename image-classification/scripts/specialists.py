@@ -21,7 +21,8 @@ The config is every vision script's (image-classification/configs/default.yaml; 
 this script's own, as ``run:`` is method_table's), loaded and checked by the pipeline; ``method``, ``distill``
 and ``run`` are not read. Data, the generalist's training or checked checkpoint and each specialist's
 optimisation are the stages of :mod:`kd.vision.pipeline`, in the stage folders ``generalist/`` and
-``specialist_<m>/``; ``--resume RUN_DIR`` continues an interrupted run as the other vision scripts do: a finished
+``specialist_<m>/`` (each with its ``checkpoints/model.pt``, a specialist's with |group| + 1 outputs, the dustbin
+last); ``--resume RUN_DIR`` continues an interrupted run as the other vision scripts do: a finished
 stage is kept, an interrupted one continues from its ``checkpoints/last.pt``, the rest run.
 
 Earlier versions had a schema of their own (``generalist:``, ``specialist:``, top-level ``groups``,
@@ -47,7 +48,7 @@ from kd.vision.data.labelled import dataset_labels
 from kd.vision.methods import METHODS
 from kd.vision.methods.specialists import (combine_specialists, correct_for_enrichment, covariance_groups,
                                            init_from_generalist)
-from kd.vision.pipeline import (DEFAULT_CONFIG, RENAMED, Experiment, build_arch, close_stage, get_teacher,
+from kd.vision.pipeline import (DEFAULT_CONFIG, RENAMED, Experiment, build_arch, finish_stage, get_teacher,
                                 load_experiment_config, make_distiller, open_run, plain_training_images,
                                 prepare_experiment)
 from kd.vision.summary import stage_figures
@@ -199,7 +200,7 @@ def train_specialist(exp: Experiment, m: int, group: list[int], generalist: nn.M
     distiller = make_distiller(exp, f"specialist_{m}", specialist, method, section, section["epochs"], len(loader),
                                "student.lr", teacher=generalist)
     distiller.fit(loader, section["epochs"], resume=exp.resume)
-    close_stage(distiller)
+    finish_stage(exp, distiller, section, num_classes=len(group) + 1)
     return specialist, sampled
 
 

@@ -9,6 +9,7 @@ from PIL import Image
 from kd.common.utils.checkpoint import safe_load
 from kd.common.utils.cli import main_entry
 from kd.common.utils.errors import ConfigError, KDError
+from kd.vision.checkpoints import load_vision_model
 from kd.vision.scripts import lr_sweep, method_table, report
 
 TINY = ["--config", "cifar10_resnet32x4_resnet8x4", "data.num_workers=0", "data.batch_size=8",
@@ -112,6 +113,9 @@ def test_specialists_end_to_end_on_digits_and_teacher_checkpoint_reuses_the_gene
     (run,) = (tmp_path / "first").iterdir()
     assert re.fullmatch(r"vision-digits-specialists-s0-\d{8}-\d{6}", run.name)
     assert (run / "specialist_1" / "plots" / "loss.png").is_file() and (run / "summary.md").is_file()
+    for m, group in enumerate(result["groups"]):  # each specialist's weights, as every vision stage writes them
+        load_vision_model(run / f"specialist_{m}" / "checkpoints" / "model.pt", arch="small_cnn",
+                          num_classes=len(group) + 1)
     summary = (run / "summary.md").read_text()
     assert "![loss](specialist_1/plots/loss.png)" in summary and "2 specialists (top_n=1)" in summary
 
