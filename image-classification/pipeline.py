@@ -20,13 +20,13 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 import torch
 from torch import Tensor, nn
 from torch.utils.data import Subset
 
-from kd.common.engine import Distiller, predict
+from kd.common.engine import DistillationMethod, Distiller, predict
 from kd.common.engine.lookahead import Lookahead, lookahead_settings
 from kd.common.utils.cli import exit_if_dry_run
 from kd.common.utils.checkpoint import MODEL_CHECKPOINT, file_fingerprint
@@ -51,7 +51,7 @@ from kd.vision.data.device_loader import check_flip_mode, device_resident, wants
 from kd.vision.data.transforms import check_crop_padding_mode
 from kd.vision.methods import METHODS
 from kd.vision.methods.registry import SUPPLIED, WHAT
-from kd.vision.model_registry import MODELS, build_model, image_size_arg
+from kd.vision.model_registry import MODELS, build_model, image_size_arg, rebuild_model
 from kd.vision.report import Evaluation, cost, mean_over_seeds, quality
 from kd.vision.torchvision_models import fetch_published_weights
 
@@ -178,17 +178,18 @@ def check_labelled_part(cfg: dict) -> None:
 
 
 def start_experiment(args: argparse.Namespace, script: str, check: Callable[[dict], None] | None = None,
-                     load_teacher: bool = True) -> Experiment:
+                     load_teacher: bool = True, distils: bool = False) -> Experiment:
     """:func:`prepare_experiment`, then :func:`open_run` for a run of the config's ``seed``: every input is checked
     before the folder is made."""
-    return open_run(prepare_experiment(args, check=check, load_teacher=load_teacher), args, script)
+    return open_run(prepare_experiment(args, check=check, load_teacher=load_teacher, distils=distils), args, script)
 
 
 def prepare_experiment(args: argparse.Namespace, check: Callable[[dict], None] | None = None,
-                       load_teacher: bool = True, cfg: dict | None = None) -> Experiment:
+                       load_teacher: bool = True, cfg: dict | None = None, distils: bool = False) -> Experiment:
     """Config, device, data and (``load_teacher``) the ``teacher.checkpoint``, checked against the data; no
     run folder yet, so any mistake in them leaves nothing behind. ``check(cfg)``: the script's own checks;
-    ``cfg``: the config when the script loaded it itself (default: :func:`load_experiment_config`)."""
+    ``cfg``: the config when the script loaded it itself (default: :func:`load_experiment_config`); ``distils``:
+    the script distils with ``method.name``, whose method is built once on the models here (:func:`check_methods`)."""
     cfg = load_experiment_config(args) if cfg is None else cfg
     check_names(cfg)
     if check is not None:
@@ -204,7 +205,27 @@ def prepare_experiment(args: argparse.Namespace, check: Callable[[dict], None] |
         exp.given_teacher = (place(model, cfg["train"], exp.device), path)
     for section in ("student",) if exp.given_teacher else ("teacher", "student"):  # published weights, before the run
         fetch_published_weights(cfg[section]["arch"], cfg[section]["kwargs"])       # folder: offline is one line
+    if distils:
+        check_methods(exp, {f"method.name={cfg['method']['name']}": (cfg["method"]["name"], method_settings(cfg))})
     return exp
+
+
+def check_methods(exp: Experiment, methods: Mapping[str, tuple[str, dict]]) -> None:
+    """Build each method of ``methods`` (what the config calls it, e.g. ``method.name=fitnet`` -> its name and
+    settings) once on this experiment's models, before the run folder exists: what its constructor refuses (a
+    feature method on a model with no stage maps, a stage index out of range) is then a one-line ConfigError naming
+    it, not an error after the teacher has trained. The models: the loaded ``teacher.checkpoint`` or a fresh
+    ``teacher`` architecture, and a fresh ``student`` one, built on the CPU with the global RNG left as it was."""
+    cfg = exp.cfg
+    with torch.random.fork_rng(devices=[]):
+        teacher = exp.given_teacher[0] if exp.given_teacher else untrained_model(exp, cfg["teacher"])
+        student = untrained_model(exp, cfg["student"])
+        for what, (name, settings) in methods.items():
+            try:
+                build_method(exp, name, settings, teacher, student)
+            except ValueError as error:
+                raise ConfigError(f"{what} cannot be built with student.arch={cfg['student']['arch']} and "
+                                  f"teacher.arch={cfg['teacher']['arch']}: {error}") from None
 
 
 def build_experiment(cfg: dict, args: argparse.Namespace) -> Experiment:
@@ -220,6 +241,14 @@ def build_experiment(cfg: dict, args: argparse.Namespace) -> Experiment:
         raise ConfigError("data.flip=alternate is done by the in-memory loader only, and these images are not in "
                           "memory: set data.in_memory=true, or data.flip=random")
     return Experiment(cfg=cfg, device=device, data=data, resume=bool(args.resume))
+
+
+def untrained_model(exp: Experiment, section: dict) -> nn.Module:
+    """The model a config section (``teacher`` or ``student``) names, for this experiment's data, randomly initialised
+    on the CPU (published ``weights`` left out): what a check builds a method on."""
+    shape = exp.data.image_shape
+    return rebuild_model(section["arch"], num_classes=exp.data.num_classes, in_channels=shape[0],
+                         image_size=image_size_arg(shape), **section["kwargs"])
 
 
 def load_checked_model(exp: Experiment, path: str | Path, arch: str | None = None) -> tuple[nn.Module, dict]:
@@ -394,25 +423,19 @@ def test_evaluator(exp: Experiment, model: nn.Module, epochs: int,
     return evaluate
 
 
-def finish_stage(exp: Experiment, distiller: Distiller, section: dict) -> Path:
-    """Save the stage's model (arch + kwargs) and close the stage (:func:`close_stage`); return the checkpoint
-    path."""
-    path = distiller.run.checkpoints / MODEL_CHECKPOINT
-    if distributed.is_main():  # under torchrun rank 0 writes; the others wait for the file in close_stage
-        save_vision_model(distiller.student, path, section["arch"], exp.data.num_classes, exp.data.image_shape,
-                          section["kwargs"], **data_record(exp.data), data_config=exp.cfg["data"],
-                          epochs=distiller.epoch)
-    close_stage(distiller)
-    return path
-
-
-def close_stage(distiller: Distiller) -> None:
-    """Plot the stage's training curves and close its run folder (every rank waits for rank 0's files)."""
+def finish_stage(exp: Experiment, distiller: Distiller, section: dict, num_classes: int | None = None) -> Path:
+    """Save the stage's model (arch + kwargs, ``num_classes`` outputs; None: the data's classes), plot its training
+    curves and close its run folder; return the checkpoint path."""
     run = distiller.run
-    if distributed.is_main():
+    path = run.checkpoints / MODEL_CHECKPOINT
+    if distributed.is_main():  # under torchrun rank 0 writes; every rank waits for its files at the barrier
+        save_vision_model(distiller.student, path, section["arch"], num_classes or exp.data.num_classes,
+                          exp.data.image_shape, section["kwargs"], **data_record(exp.data),
+                          data_config=exp.cfg["data"], epochs=distiller.epoch)
         plot_training_progress(run.history, run.plots, title=run.path.name)
     distributed.barrier()
     run.close()
+    return path
 
 
 def train_stage(exp: Experiment, stage: str, model: nn.Module, method: nn.Module, section_name: str, loader,
@@ -426,10 +449,17 @@ def train_stage(exp: Experiment, stage: str, model: nn.Module, method: nn.Module
     return finish_stage(exp, distiller, section)
 
 
+def build_method(exp: Experiment, name: str, settings: dict, teacher: nn.Module | None,
+                 student: nn.Module | None) -> DistillationMethod:
+    """The method ``name`` with ``settings`` (its section ``methods.<name>``, or a method_table row's) that trains
+    ``student`` from ``teacher`` on this experiment's classes and image shape."""
+    return METHODS.build(name, teacher=teacher, student=student, num_classes=exp.data.num_classes,
+                         image_shape=exp.data.image_shape, **settings)
+
+
 def supervised(exp: Experiment, section: dict) -> nn.Module:
     """Hard-label training with the section's ``label_smoothing`` (teachers and the student alone)."""
-    return METHODS.build("supervised", teacher=None, student=None, num_classes=exp.data.num_classes,
-                         image_shape=exp.data.image_shape, label_smoothing=section["label_smoothing"])
+    return build_method(exp, "supervised", {"label_smoothing": section["label_smoothing"]}, None, None)
 
 
 # ----------------------------------------------------------------------------------- teacher, students
@@ -475,9 +505,7 @@ def distil_student(exp: Experiment, teacher: nn.Module, teacher_checkpoint: Path
     stage's ``last.pt`` the method's).
     """
     student = build_arch(exp, exp.cfg["student"], exp.student_seed + 1)
-    name = exp.cfg["method"]["name"]
-    method = METHODS.build(name, teacher=teacher, student=student, num_classes=exp.data.num_classes,
-                           image_shape=exp.data.image_shape, **method_settings(exp.cfg))
+    method = build_method(exp, exp.cfg["method"]["name"], method_settings(exp.cfg), teacher, student)
     mode = DISTILL_MODES.get(exp.cfg["distill"]["mode"])
     teacher.eval()
     checkpoint = mode(exp, teacher, teacher_checkpoint, student, method, teacher_test_logits)

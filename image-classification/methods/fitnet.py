@@ -36,6 +36,11 @@ class FitNet(DistillationMethod):
         s_shapes, t_shapes = stage_map_shapes(student, image_shape), stage_map_shapes(teacher, image_shape)
         self.hint_layer = len(s_shapes) // 2 if hint_layer is None else hint_layer
         self.guided_layer = len(t_shapes) // 2 if guided_layer is None else guided_layer
+        for key, index, shapes, model in (("hint_layer", self.hint_layer, s_shapes, "student"),
+                                          ("guided_layer", self.guided_layer, t_shapes, "teacher")):
+            if not -len(shapes) <= index < len(shapes):
+                raise ValueError(f"methods.fitnet.{key}={index} is not a stage map of the {model}, which has "
+                                 f"{len(shapes)} (indices 0 to {len(shapes) - 1})")
         self.regressor = HintRegressor(s_shapes[self.hint_layer], t_shapes[self.guided_layer])
 
     def forward(self, student: nn.Module, teacher: nn.Module, batch: Any):

@@ -96,15 +96,7 @@ class SimKDStudent(nn.Module):
         return self.head.classify(self.head.project_last(stage_maps(feats)))
 
 
-def _feature_l2(projections, teacher_maps, logits, teacher_logits, temperature):
-    return sum(hint_loss(p, resize_to(t, p.shape[-2:])) for p, t in zip(projections, teacher_maps))
-
-
-def _logit_kl(projections, teacher_maps, logits, teacher_logits, temperature):
-    return soft_target_kl(logits, teacher_logits, temperature)
-
-
-SIMKD_LOSSES = {"l2": _feature_l2, "kl": _logit_kl}
+SIMKD_LOSSES = ("l2", "kl")  # on the feature maps (the paper's) | on the logits
 
 
 @METHODS.register("simkd")
@@ -137,8 +129,11 @@ class SimKD(DistillationMethod):
         t_logits, t_maps = teacher_outputs(teacher, images)
         _, s_maps = student_outputs(student, images)
         projections, logits = self.head(s_maps)
-        targets = [t_maps[j] for j in self.teacher_stages]
-        distill = SIMKD_LOSSES[self.loss_name](projections, targets, logits, t_logits, self.temperature)
+        if self.loss_name == "kl":
+            distill = soft_target_kl(logits, t_logits, self.temperature)
+        else:
+            targets = [t_maps[j] for j in self.teacher_stages]
+            distill = sum(hint_loss(p, resize_to(t, p.shape[-2:])) for p, t in zip(projections, targets))
         return {"simkd": distill, "ce": labelled_cross_entropy(logits, labels)}
 
     def inference_model(self, student: nn.Module) -> nn.Module:

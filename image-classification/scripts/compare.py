@@ -90,7 +90,7 @@ def load_compare_config(args, default_preset: str | None = None) -> dict:
 def main(argv: list[str] | None = None, script: str = "compare", default_preset: str | None = None) -> dict:
     args = common_parser(__doc__.splitlines()[0]).parse_args(argv)
     cfg = load_compare_config(args, default_preset)
-    exp = open_run(prepare_experiment(args, cfg=cfg), args, script, cfg["compare"]["seeds"])
+    exp = open_run(prepare_experiment(args, cfg=cfg, distils=True), args, script, cfg["compare"]["seeds"])
     cfg, splits = exp.cfg, exp.data.splits
     print(f"{exp.data.name} ({len(splits.train)} train / {len(splits.test)} test images, "
           f"shape {exp.data.image_shape}): teacher {cfg['teacher']['arch']} -> student {cfg['student']['arch']} "

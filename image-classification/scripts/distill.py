@@ -17,7 +17,7 @@ from kd.vision.summary import finish_run
 
 def main(argv: list[str] | None = None) -> dict:
     args = common_parser(__doc__.splitlines()[0]).parse_args(argv)
-    exp = start_experiment(args, "distill")
+    exp = start_experiment(args, "distill", distils=True)
     teacher, teacher_path = get_teacher(exp)
     student, student_path = distil_student(exp, teacher, teacher_path, teacher_logits(exp, teacher))
     cfg = exp.cfg

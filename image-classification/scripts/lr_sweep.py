@@ -4,8 +4,10 @@
         --config image-classification/configs/cifar10_resnet32x4_resnet8x4.yaml data.root=DIR run.methods=[simkd]
 
 ``--config``, ``--device`` and the overrides go to :mod:`kd.vision.scripts.method_table`, plus
-``student.lr=<lr>`` for each value (``--dry-run``: method_table's checks and config at the first value). The
-teacher is trained once (at the first value) unless ``teacher.checkpoint`` is given, and reused by the others.
+``student.lr=<lr>`` for each value. Every check method_table makes before its table folder exists (config, data,
+``teacher.checkpoint``, each row's method on the models) runs first, at the first value, before the sweep folder is
+made (``--dry-run``: those checks and the config at the first value). The teacher is trained once (at the first
+value) unless ``teacher.checkpoint`` is given, and reused by the others.
 The sweep folder is ``<runs-dir>/vision-<data.name>-lr_sweep[-s<seed>]-<stamp>/``, each value's table in its
 ``lr<lr>/vision-<data.name>-method_table-...`` sub-folder. Writes ``plots/accuracy_vs_lr.png`` (per method the
 mean over seeds, with a ± std band, on a log lr axis) and ``lr_sweep.md`` (one row per lr and method: mean +- std
@@ -14,15 +16,24 @@ with ``method_table --resume``.
 """
 from __future__ import annotations
 
+import copy
 import statistics
 from pathlib import Path
 
-from kd.common.utils.cli import common_parser, main_entry
+from kd.common.utils.cli import common_parser, exit_if_dry_run, main_entry
 from kd.common.utils.errors import ConfigError
 from kd.common.utils.plotting import figures_markdown, plot_curves
 from kd.common.utils.run_folder import RunFolder, run_name
 from kd.vision.scripts import method_table
 from kd.vision.scripts.report import collect_runs
+
+
+def checked_config(args) -> dict:
+    """method_table's config at the first learning rate, once it has passed every check method_table makes before
+    its table folder exists (:func:`~kd.vision.scripts.method_table.prepare_table`)."""
+    first = copy.copy(args)
+    first.overrides = [*args.overrides, f"student.lr={args.lrs[0]}"]
+    return method_table.prepare_table(first)[0].cfg
 
 
 def main(argv=None):
@@ -34,9 +45,8 @@ def main(argv=None):
                           "SWEEP/lr<lr>/<its folder>, or start the sweep again")
     options = ((["--config", args.config] if args.config else []) + ["--device", args.device]
                + (["--seed", str(args.seed)] if args.seed is not None else []))
-    if args.dry_run:
-        method_table.main([*options, "--dry-run", *args.overrides, f"student.lr={args.lrs[0]}"])
-    cfg, _ = method_table.load_table_config(args)
+    cfg = checked_config(args)
+    exit_if_dry_run(args.dry_run, cfg)
     seeds = cfg["run"]["seeds"]
     name = run_name("vision", cfg["data"]["name"], "lr_sweep", seeds[0] if len(seeds) == 1 else None)
     sweep = RunFolder.create(name, args.runs_dir, tensorboard=False)

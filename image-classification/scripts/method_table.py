@@ -61,8 +61,8 @@ from kd.vision.data.registry import augments
 from kd.vision.methods import METHODS
 from kd.vision.methods.memo_teacher import MemoTeacher
 from kd.vision.methods.registry import SUPPLIED, WHAT
-from kd.vision.pipeline import (Experiment, build_arch, load_checked_model, load_experiment_config,
-                                open_run, place, prepare_experiment, train_loader, train_stage)
+from kd.vision.pipeline import (Experiment, build_arch, build_method, check_methods, load_checked_model,
+                                load_experiment_config, open_run, place, prepare_experiment, train_loader, train_stage)
 from kd.vision.scripts.report import collect_runs, write_table
 
 # What ``--resume`` cannot change: the finished runs of the table were made with these (load_run_config); an
@@ -123,8 +123,7 @@ def train_row(exp: Experiment, label: str, method: tuple[str, dict], seed: int, 
     if views is not None and not METHODS.get(name).uses_teacher_features:
         loader, teacher = loader.with_views(views), None
     model = build_arch(exp, section, seed)
-    method = METHODS.build(name, teacher=teacher, student=model, num_classes=exp.data.num_classes,
-                           image_shape=exp.data.image_shape, **settings)
+    method = build_method(exp, name, settings, teacher, model)
     checkpoint = train_stage(exp, stage, model, method, section_name, loader, section["epochs"], teacher)
     deployed = method.inference_model(model)
     if deployed is not model and distributed.is_main():  # SimKD: student + projector + the teacher's classifier
@@ -136,6 +135,19 @@ def train_row(exp: Experiment, label: str, method: tuple[str, dict], seed: int, 
                    "test_images": len(exp.data.splits.test), "epochs": section["epochs"]})
     print(f"{label} seed {seed}: test acc {test_acc:.2f}% -> {run.path}")
     return checkpoint
+
+
+def prepare_table(args) -> tuple[Experiment, dict[str, tuple[str, dict]]]:
+    """The table's experiment, without its folder yet, and its rows (:func:`load_table_config`): every check done
+    first, of the config, the data and ``teacher.checkpoint`` (:func:`~kd.vision.pipeline.prepare_experiment`), of
+    each row's method built on the models (:func:`~kd.vision.pipeline.check_methods`), and of ``run.views``' images
+    in memory."""
+    cfg, rows = load_table_config(args)
+    exp = prepare_experiment(args, cfg=cfg)
+    check_methods(exp, {f"run.methods row '{label}'": method for label, method in rows.items()})
+    if cfg["run"]["views"] and needs_teacher(cfg) and not hasattr(exp.data.train_loader, "with_views"):
+        raise ConfigError("run.views labels augmented views of images held in memory: set data.in_memory=true")
+    return exp, rows
 
 
 def needs_teacher(cfg: dict) -> bool:
@@ -166,18 +178,16 @@ def labelled_views(exp: Experiment, teacher: nn.Module | None, teacher_checkpoin
     views = exp.cfg["run"]["views"]
     if not views or teacher is None:
         return None
-    train = exp.data.train_loader
-    if not hasattr(train, "with_views"):
-        raise ConfigError("run.views labels augmented views of images held in memory: set data.in_memory=true")
     fingerprint = file_fingerprint(teacher_checkpoint)
     cache = exp.run.path / "soft_labels" / f"{exp.data.name}-{fingerprint}-views{views}.pt"
-    return labelled_views_loader(train, teacher, cache, fingerprint, views).views
+    return labelled_views_loader(exp.data.train_loader, teacher, cache, fingerprint, views).views
 
 
 def main(argv=None):
     args = common_parser("Teacher + every method x seed on one student: a result table").parse_args(argv)
-    cfg, rows = load_table_config(args)
-    exp = open_run(prepare_experiment(args, cfg=cfg), args, "method_table", cfg["run"]["seeds"])
+    exp, rows = prepare_table(args)
+    exp = open_run(exp, args, "method_table", exp.cfg["run"]["seeds"])
+    cfg = exp.cfg
     teacher, teacher_checkpoint = table_teacher(exp)
     views = labelled_views(exp, teacher, teacher_checkpoint)
     for seed in cfg["run"]["seeds"]:  # seed-major: an interrupted table still has whole seeds of every method

@@ -21,7 +21,8 @@ The config is every vision script's (image-classification/configs/default.yaml; 
 this script's own, as ``run:`` is method_table's), loaded and checked by the pipeline; ``method``, ``distill``
 and ``run`` are not read. Data, the generalist's training or checked checkpoint and each specialist's
 optimisation are the stages of :mod:`kd.vision.pipeline`, in the stage folders ``generalist/`` and
-``specialist_<m>/``; ``--resume RUN_DIR`` continues an interrupted run as the other vision scripts do: a finished
+``specialist_<m>/`` (each with its ``checkpoints/model.pt``, a specialist's with |group| + 1 outputs, the dustbin
+last); ``--resume RUN_DIR`` continues an interrupted run as the other vision scripts do: a finished
 stage is kept, an interrupted one continues from its ``checkpoints/last.pt``, the rest run.
 
 Earlier versions had a schema of their own (``generalist:``, ``specialist:``, top-level ``groups``,
@@ -47,7 +48,7 @@ from kd.vision.data.labelled import dataset_labels
 from kd.vision.methods import METHODS
 from kd.vision.methods.specialists import (combine_specialists, correct_for_enrichment, covariance_groups,
                                            init_from_generalist)
-from kd.vision.pipeline import (DEFAULT_CONFIG, RENAMED, Experiment, build_arch, close_stage, get_teacher,
+from kd.vision.pipeline import (DEFAULT_CONFIG, RENAMED, Experiment, build_arch, finish_stage, get_teacher,
                                 load_experiment_config, make_distiller, open_run, plain_training_images,
                                 prepare_experiment)
 from kd.vision.summary import stage_figures
@@ -123,12 +124,64 @@ def load_specialists_config(args) -> dict:
     """The vision pipeline's config (default.yaml < preset < overrides, ``--seed N``: ``seed=N``; or ``--resume
     RUN_DIR``'s saved config with the overrides, one that changes a key of FIXED_ON_RESUME refused), the keys of
     OLD_KEYS refused with their new names, and checked for what is this script's: each specialist trains on every
-    label. The names in it are checked, as every vision script's, by :func:`~kd.vision.pipeline.prepare_experiment`."""
+    label, and the ``specialists`` section (:func:`check_specialists_section`). The names in it are checked, as every
+    vision script's, by :func:`~kd.vision.pipeline.prepare_experiment`, and the class ids against the data by
+    :func:`check_groups_fit`."""
     cfg = load_experiment_config(args, fixed=FIXED_ON_RESUME, renamed={**RENAMED, **OLD_KEYS})
     if cfg["student"]["labelled_fraction"] < 1.0:
         raise ConfigError("specialists trains each specialist on every training label; drop "
                           "student.labelled_fraction (it must be 1.0 here)")
+    check_specialists_section(cfg["specialists"])
     return cfg
+
+
+def whole(value) -> bool:
+    """Whether a config value is a whole number (an int; true and false are not)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_specialists_section(own: dict) -> None:
+    """The ``specialists`` section, in one-line ConfigErrors naming the key: ``groups`` null or a non-empty list of
+    non-empty lists of class ids (whole numbers >= 0), no class in two groups; ``n_groups`` a whole number >= 2 (one
+    group would hold every class, leaving its dustbin empty); ``enrich`` null or a fraction strictly between 0 and 1;
+    ``top_n`` a whole number >= 1."""
+    groups = own["groups"]
+    if groups is not None:
+        if not isinstance(groups, list) or not groups or not all(
+                isinstance(g, list) and g and all(whole(c) and c >= 0 for c in g) for g in groups):
+            raise ConfigError("specialists.groups must be null (K-means groups) or a non-empty list of non-empty "
+                              f"lists of class ids, e.g. [[3, 5], [0, 8]]; got {groups!r}")
+        named = [c for g in groups for c in g]
+        twice = sorted({c for c in named if named.count(c) > 1})
+        if twice:
+            raise ConfigError(f"specialists.groups={groups} names class {twice[0]} twice: each class belongs to "
+                              "one specialist at most")
+    if not whole(own["n_groups"]) or own["n_groups"] < 2:
+        raise ConfigError(f"specialists.n_groups must be a whole number >= 2, got {own['n_groups']!r}")
+    enrich = own["enrich"]
+    if enrich is not None and (not isinstance(enrich, (int, float)) or isinstance(enrich, bool)
+                               or not 0.0 < enrich < 1.0):
+        raise ConfigError("specialists.enrich must be null (plain shuffling) or a fraction strictly between 0 and 1, "
+                          f"got {enrich!r}")
+    if not whole(own["top_n"]) or own["top_n"] < 1:
+        raise ConfigError(f"specialists.top_n must be a whole number >= 1, got {own['top_n']!r}")
+
+
+def check_groups_fit(own: dict, num_classes: int) -> None:
+    """The ``specialists`` section against the data's ``num_classes``: every class id of ``groups`` one of its
+    classes and no group holding all of them (a specialist's dustbin stands for the classes outside its group), and,
+    when the groups come from K-means, ``n_groups`` at most ``num_classes``."""
+    for group in own["groups"] or []:
+        outside = [c for c in group if c >= num_classes]
+        if outside:
+            raise ConfigError(f"specialists.groups names class {outside[0]}, but the data set's classes are 0 to "
+                              f"{num_classes - 1}")
+        if len(group) == num_classes:
+            raise ConfigError(f"specialists.groups has a group of all {num_classes} classes; a specialist's dustbin "
+                              "class stands for the classes outside its group, so leave some out")
+    if own["groups"] is None and own["n_groups"] > num_classes:
+        raise ConfigError(f"specialists.n_groups={own['n_groups']} groups cannot be made of the data set's "
+                          f"{num_classes} classes")
 
 
 def train_specialist(exp: Experiment, m: int, group: list[int], generalist: nn.Module,
@@ -147,7 +200,7 @@ def train_specialist(exp: Experiment, m: int, group: list[int], generalist: nn.M
     distiller = make_distiller(exp, f"specialist_{m}", specialist, method, section, section["epochs"], len(loader),
                                "student.lr", teacher=generalist)
     distiller.fit(loader, section["epochs"], resume=exp.resume)
-    close_stage(distiller)
+    finish_stage(exp, distiller, section, num_classes=len(group) + 1)
     return specialist, sampled
 
 
@@ -155,7 +208,9 @@ def main(argv=None):
     args = common_parser("Generalist + specialists with the combined inference of Hinton et al. 2015").parse_args(argv)
     cfg = load_specialists_config(args)
     own = cfg["specialists"]
-    exp = open_run(prepare_experiment(args, cfg=cfg), args, "specialists")  # --resume: stages continue from last.pt
+    exp = prepare_experiment(args, cfg=cfg)
+    check_groups_fit(own, exp.data.num_classes)
+    exp = open_run(exp, args, "specialists")  # --resume: stages continue from last.pt
 
     generalist, _ = get_teacher(exp, stage="generalist")
     generalist.eval().requires_grad_(False)

@@ -132,6 +132,38 @@ def test_specialists_reads_the_vision_schema_and_its_own_section():
         specialists_config("student.labelled_fraction=0.5")
 
 
+@pytest.mark.parametrize("override,expected", [
+    ("specialists.groups=[]", "specialists.groups must be null (K-means groups) or a non-empty list of non-empty "
+                              "lists of class ids, e.g. [[3, 5], [0, 8]]; got []"),
+    ("specialists.groups=[[3, 5], []]", "specialists.groups must be null (K-means groups)"),
+    ("specialists.groups=[[3, -1]]", "specialists.groups must be null (K-means groups)"),
+    ("specialists.groups=[3, 5]", "specialists.groups must be null (K-means groups)"),
+    ("specialists.groups=[[3, 5], [5, 8]]", "specialists.groups=[[3, 5], [5, 8]] names class 5 twice: each class "
+                                            "belongs to one specialist at most"),
+    ("specialists.n_groups=1", "specialists.n_groups must be a whole number >= 2, got 1"),
+    ("specialists.n_groups=2.5", "specialists.n_groups must be a whole number >= 2, got 2.5"),
+    ("specialists.enrich=1.0", "specialists.enrich must be null (plain shuffling) or a fraction strictly between 0 "
+                               "and 1, got 1.0"),
+    ("specialists.enrich=abc", "specialists.enrich must be null"),
+    ("specialists.top_n=0", "specialists.top_n must be a whole number >= 1, got 0"),
+    ("specialists.top_n=true", "specialists.top_n must be a whole number >= 1, got True"),
+])
+def test_the_specialists_section_is_checked_when_the_config_is_loaded(override, expected):
+    with pytest.raises(ConfigError, match=rf"^{re.escape(expected)}"):
+        specialists_config(override)
+
+
+@pytest.mark.parametrize("override,expected", [
+    ("specialists.groups=[[3, 10]]", "specialists.groups names class 10, but the data set's classes are 0 to 9"),
+    ("specialists.groups=[[0, 1, 2, 3, 4, 5, 6, 7, 8, 9]]", "specialists.groups has a group of all 10 classes"),
+    ("specialists.n_groups=11", "specialists.n_groups=11 groups cannot be made of the data set's 10 classes"),
+])
+def test_specialists_groups_are_checked_against_the_data_before_the_run_folder(override, expected, tmp_path):
+    with pytest.raises(ConfigError, match=rf"^{re.escape(expected)}"):
+        specialists.main(["--config", "specialists_digits", "--runs-dir", str(tmp_path), override])
+    assert not any(tmp_path.iterdir())
+
+
 @pytest.mark.parametrize("old,new", [
     ("generalist.checkpoint=g.pt", "teacher.checkpoint"), ("generalist.kwargs.channels=[8]", "teacher.kwargs"),
     ("generalist.epoch=3", "teacher (the generalist's section"), ("specialist.epochs=2", "student.epochs"),

@@ -8,7 +8,8 @@ from PIL import Image
 
 from kd.common.utils.checkpoint import safe_load
 from kd.common.utils.cli import main_entry
-from kd.common.utils.errors import ConfigError
+from kd.common.utils.errors import ConfigError, KDError
+from kd.vision.checkpoints import load_vision_model
 from kd.vision.scripts import lr_sweep, method_table, report
 
 TINY = ["--config", "cifar10_resnet32x4_resnet8x4", "data.num_workers=0", "data.batch_size=8",
@@ -71,6 +72,13 @@ def test_memo_teacher_needs_unaugmented_data(image_folder, tmp_path):
                            "run.memo_teacher=true", "run.seeds=[0]"])
 
 
+def test_views_without_the_images_in_memory_are_refused_before_the_table_folder(image_folder, tmp_path):
+    with pytest.raises(ConfigError, match=r"^run.views labels augmented views of images held in memory"):
+        method_table.main(["--runs-dir", str(tmp_path), *TINY, f"data.root={image_folder}", "run.methods=[kd]",
+                           "run.views=2", "data.in_memory=false", "run.seeds=[0]"])
+    assert not any(tmp_path.iterdir())
+
+
 def test_lr_sweep_trains_the_teacher_once(image_folder, tmp_path):
     lr_sweep.main(["--lrs", "0.001", "0.01", "--runs-dir", str(tmp_path), *TINY, f"data.root={image_folder}",
                    "run.methods=[kd]", "run.seeds=[0]"])
@@ -82,6 +90,14 @@ def test_lr_sweep_trains_the_teacher_once(image_folder, tmp_path):
     table = (sweep / "lr_sweep.md").read_text()
     assert "| kd | 0.001 | 1 |" in table and "| kd | 0.01 | 1 |" in table
     assert (sweep / "plots" / "accuracy_vs_lr.png").is_file() and "![accuracy_vs_lr](plots/accuracy_vs_lr.png)" in table
+
+
+@pytest.mark.parametrize("extra", [[], ["--dry-run"]])
+def test_lr_sweep_checks_before_its_folder_exists(image_folder, tmp_path, extra):
+    with pytest.raises(KDError, match=r"^checkpoint '/no/such.pt' does not exist"):
+        lr_sweep.main(["--lrs", "0.01", "0.1", "--runs-dir", str(tmp_path), *TINY, f"data.root={image_folder}",
+                       "run.methods=[kd]", "run.seeds=[0]", "teacher.checkpoint=/no/such.pt", *extra])
+    assert not any(tmp_path.iterdir())
 
 
 def test_specialists_end_to_end_on_digits_and_teacher_checkpoint_reuses_the_generalist(tmp_path):
@@ -97,6 +113,9 @@ def test_specialists_end_to_end_on_digits_and_teacher_checkpoint_reuses_the_gene
     (run,) = (tmp_path / "first").iterdir()
     assert re.fullmatch(r"vision-digits-specialists-s0-\d{8}-\d{6}", run.name)
     assert (run / "specialist_1" / "plots" / "loss.png").is_file() and (run / "summary.md").is_file()
+    for m, group in enumerate(result["groups"]):  # each specialist's weights, as every vision stage writes them
+        load_vision_model(run / f"specialist_{m}" / "checkpoints" / "model.pt", arch="small_cnn",
+                          num_classes=len(group) + 1)
     summary = (run / "summary.md").read_text()
     assert "![loss](specialist_1/plots/loss.png)" in summary and "2 specialists (top_n=1)" in summary
 

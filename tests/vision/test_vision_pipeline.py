@@ -198,6 +198,9 @@ def run_cli(module, argv, capsys) -> tuple[int, str]:
     (["methods.dkd.warmup=2.5"], "error: methods.dkd.warmup=2.5 must be a whole number"),  # a section not in use too
     (["method.kwargs={alpha: 1}"], "error: config key 'method.kwargs' was renamed to methods.<name>.<argument>"),
     (["method.name=dkd"], "error: method.name=dkd needs the label of every image it distils on"),
+    (["method.name=fitnet", "student.arch=small_cnn", "student.kwargs={}", "methods.fitnet.hint_layer=7"],
+     "error: method.name=fitnet cannot be built with student.arch=small_cnn and teacher.arch=cnn: "
+     "methods.fitnet.hint_layer=7 is not a stage map of the student, which has 2 (indices 0 to 1)"),
     (["student.labelled_fraction=0"], "error: student.labelled_fraction must be in (0, 1], got 0"),
     (["distill.transfer_set=some"], "error: unknown distill.transfer_set 'some'"),
     (["teacher.lookahead={every: 5, bse: 0.9}"], "error: unknown config key 'teacher.lookahead.bse'; did you mean "
@@ -221,6 +224,21 @@ def test_user_errors_are_one_line(tmp_path, capsys, overrides, expected):
     code, err = run_cli(distill, ["--config", "digits_cnn_mlp", "--runs-dir", str(tmp_path), *overrides], capsys)
     assert code == 2 and err.startswith(expected), err
     assert not any(tmp_path.iterdir())  # refused before the run folder exists
+
+
+@pytest.mark.parametrize("module, argv, what", [
+    (distill, ["method.name=fitnet", "--dry-run"], "method.name=fitnet"),
+    (distill, ["method.name=simkd"], "method.name=simkd"),
+    (compare, ["method.name=at"], "method.name=at"),
+    (method_table, ["run.methods=[student, fitnet]", "run.seeds=[0]"], "run.methods row 'fitnet'"),
+])
+def test_a_method_the_models_cannot_take_is_refused_before_the_run_folder(module, argv, what, tmp_path, capsys):
+    """A feature method on digits_cnn_mlp's MLP student (it has no stage maps) is built on the models with the other
+    checks: --dry-run refuses it, and a run refuses it before its folder exists, not after the teacher trained."""
+    code, err = run_cli(module, ["--config", "digits_cnn_mlp", "--runs-dir", str(tmp_path), *argv], capsys)
+    assert code == 2 and err == (f"error: {what} cannot be built with student.arch=mlp and teacher.arch=cnn: MLP "
+                                 "returns no (N, C, H, W) stage maps; feature methods need a convolutional model"), err
+    assert not any(tmp_path.iterdir())
 
 
 def test_compare_refuses_several_seeds_in_guide_mode(tmp_path, capsys):
