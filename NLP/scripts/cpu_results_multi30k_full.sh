@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # NLP/README.md's Multi30k de->en table on all of its data (29,000 training pairs, test_2016_flickr 1,000) on a
 # 2-core CPU: the preset's transformer teacher (3+3 layers, d 256, joint cased BPE of 10,000, 10 epochs) trained
-# once; students (2+2 layers, d 128) alone, with word-level KD and with sequence-level KD (Kim & Rush 2016), one seed
-# of each at a time so that an interrupted schedule leaves whole seeds. The teacher's beam outputs on the training
-# sources are decoded once into distill.cache_dir and shared by the sequence-level students of every seed.
+# once; students (2+2 layers, d 128) alone, with word-level KD, with sequence-level KD and with both (Kim & Rush
+# 2016), one seed of each at a time so that an interrupted schedule leaves whole seeds. The teacher's beam outputs on
+# the training sources are decoded once into distill.cache_dir and shared by the sequence-level students of every
+# seed.
 # Students train 4 epochs (EPOCHS=10 gives the preset's schedule): at about 2 min an epoch alone and more with the
-# teacher's forward, 10 epochs x 9 students did not fit in one sitting.
+# teacher's forward, 10 epochs x 12 students did not fit in one sitting.
 # Run from the repository root: bash NLP/scripts/cpu_results_multi30k_full.sh   (TEACHER=path/model.pt reuses one)
 set -euo pipefail
 source "$(dirname "$0")/cpu_results_env.sh"
@@ -20,5 +21,6 @@ for SEED in ${SEEDS:-0 1 2}; do
   $P.distill $KD seed=$SEED method.name=supervised
   $P.distill $KD seed=$SEED method.name=seq_kd
   $P.distill $KD seed=$SEED method.name=word_kd
+  $P.distill $KD seed=$SEED method.name=seq_word_kd
 done
 $P.report --runs "$RUNS"/multi30k-full --out "$RUNS"/multi30k-full/report
