@@ -31,7 +31,7 @@ from typing import Iterable
 import torch
 from torch import Tensor, nn
 
-from kd.common.utils.config import did_you_mean
+from kd.common.utils.config import did_you_mean, is_whole_number
 from kd.common.utils.errors import ConfigError
 
 SETTINGS = {"every": 5, "base": 0.95}
@@ -57,7 +57,7 @@ class Lookahead:
 
     def __init__(self, modules: nn.Module | Iterable[nn.Module], total_steps: int, every: int = 5,
                  base: float = 0.95):
-        if not isinstance(every, int) or isinstance(every, bool) or every < 1:
+        if not is_whole_number(every) or every < 1:
             raise ConfigError(f"lookahead every must be a whole number of steps >= 1, got {every!r}")
         if not 0.0 <= base < 1.0:
             raise ConfigError(f"lookahead base must be in [0, 1), got {base!r}")
@@ -142,7 +142,7 @@ def lookahead_settings(value, key: str) -> dict | None:
                               f"{did_you_mean(f'{key}.{name}', [f'{key}.{k}' for k in SETTINGS])}")
     settings = {**SETTINGS, **value}
     every, base = settings["every"], settings["base"]
-    if not isinstance(every, int) or isinstance(every, bool) or every < 0:
+    if not is_whole_number(every) or every < 0:
         raise ConfigError(f"{key}.every must be a whole number of steps (0: off), got {every!r}")
     if not isinstance(base, (int, float)) or isinstance(base, bool) or not 0.0 <= base < 1.0:
         raise ConfigError(f"{key}.base must be a number in [0, 1), got {base!r}")

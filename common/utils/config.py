@@ -96,6 +96,11 @@ def shown_path(path: str | Path) -> str:
         return str(path)
 
 
+def is_whole_number(value: Any) -> bool:
+    """Whether a config value is a whole number: an int and not a bool (YAML's true and false are ints to Python)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def resolve_preset(preset: str | Path | None, config_dir: Path) -> Path | None:
     """A preset: a YAML path, or the name of a file in ``config_dir`` (with or without ``.yaml``); None stays None."""
     if preset is None:

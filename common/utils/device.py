@@ -10,6 +10,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from kd.common.utils.config import is_whole_number
 from kd.common.utils.errors import ConfigError, KDError
 
 
@@ -33,7 +34,7 @@ def set_threads(threads: int | None) -> None:
     many small steps. Anything but a whole number >= 1 or None is a one-line ConfigError."""
     if threads is None:
         return
-    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+    if not is_whole_number(threads) or threads < 1:
         raise ConfigError(f"threads must be a whole number >= 1, or null for torch's default (one per core); "
                           f"got {threads!r}")
     torch.set_num_threads(threads)

@@ -39,7 +39,7 @@ from torch.utils.data import DataLoader, RandomSampler, Sampler, WeightedRandomS
 from kd.common.engine import predict
 from kd.common.metrics import count_parameters, topk_accuracy
 from kd.common.utils.cli import common_parser, main_entry
-from kd.common.utils.config import load_yaml
+from kd.common.utils.config import is_whole_number, load_yaml
 from kd.common.utils.errors import ConfigError
 from kd.common.utils.method_sections import method_settings
 from kd.common.utils.plotting import figures_markdown
@@ -135,11 +135,6 @@ def load_specialists_config(args) -> dict:
     return cfg
 
 
-def whole(value) -> bool:
-    """Whether a config value is a whole number (an int; true and false are not)."""
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def check_specialists_section(own: dict) -> None:
     """The ``specialists`` section, in one-line ConfigErrors naming the key: ``groups`` null or a non-empty list of
     non-empty lists of class ids (whole numbers >= 0), no class in two groups; ``n_groups`` a whole number >= 2 (one
@@ -148,7 +143,7 @@ def check_specialists_section(own: dict) -> None:
     groups = own["groups"]
     if groups is not None:
         if not isinstance(groups, list) or not groups or not all(
-                isinstance(g, list) and g and all(whole(c) and c >= 0 for c in g) for g in groups):
+                isinstance(g, list) and g and all(is_whole_number(c) and c >= 0 for c in g) for g in groups):
             raise ConfigError("specialists.groups must be null (K-means groups) or a non-empty list of non-empty "
                               f"lists of class ids, e.g. [[3, 5], [0, 8]]; got {groups!r}")
         named = [c for g in groups for c in g]
@@ -156,14 +151,14 @@ def check_specialists_section(own: dict) -> None:
         if twice:
             raise ConfigError(f"specialists.groups={groups} names class {twice[0]} twice: each class belongs to "
                               "one specialist at most")
-    if not whole(own["n_groups"]) or own["n_groups"] < 2:
+    if not is_whole_number(own["n_groups"]) or own["n_groups"] < 2:
         raise ConfigError(f"specialists.n_groups must be a whole number >= 2, got {own['n_groups']!r}")
     enrich = own["enrich"]
     if enrich is not None and (not isinstance(enrich, (int, float)) or isinstance(enrich, bool)
                                or not 0.0 < enrich < 1.0):
         raise ConfigError("specialists.enrich must be null (plain shuffling) or a fraction strictly between 0 and 1, "
                           f"got {enrich!r}")
-    if not whole(own["top_n"]) or own["top_n"] < 1:
+    if not is_whole_number(own["top_n"]) or own["top_n"] < 1:
         raise ConfigError(f"specialists.top_n must be a whole number >= 1, got {own['top_n']!r}")
 
 
