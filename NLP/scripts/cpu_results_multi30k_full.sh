@@ -16,6 +16,7 @@ if [ -z "${TEACHER:-}" ]; then
   $P.train_teacher $MT
   TEACHER=$(newest 1 "$RUNS"/multi30k-full/nlp-multi30k-train_teacher-*)/checkpoints/model.pt
 fi
+$P.evaluate $MT evaluate.checkpoint=$TEACHER   # the teacher's row, decoded as the students are
 KD="$MT teacher.checkpoint=$TEACHER distill.cache_dir=$RUNS/multi30k-full/teacher-beams student.epochs=${EPOCHS:-4}"
 for SEED in ${SEEDS:-0 1 2}; do
   $P.distill $KD seed=$SEED method.name=supervised
