@@ -39,7 +39,7 @@ def summary_figures(teachers: Mapping[tuple, Sequence[tuple[int, dict]]],
     """Per environment (the first element of every key): ``<env>-distillation.png``, ``<env>-returns.png`` and
     ``<env>-return_vs_params.png``. ``teachers`` / ``students``: setting -> ``(seed, final record)`` of each run
     (students' records carry their evaluation ``curve``, steps -> return); ``labels``: setting -> its name. The
-    spread over seeds is the population std, as in the table."""
+    spread over seeds is the sample std (n - 1), as in the table."""
     returns: dict[str, dict[str, list[float]]] = defaultdict(dict)
     params: dict[str, dict[str, dict]] = defaultdict(dict)
     curves: dict[str, dict[str, list[dict]]] = defaultdict(dict)
@@ -56,16 +56,16 @@ def summary_figures(teachers: Mapping[tuple, Sequence[tuple[int, dict]]],
         teacher_lines = {labels[k]: statistics.fmean(returns[env][labels[k]]) for k in teachers if k[0] == env}
         path = plots / f"{env}-distillation.png"
         if plot_curves(curves[env], path, xlabel=STEPS_LABEL, ylabel=f"evaluation {RETURN_LABEL}", palette=palette,
-                       references=teacher_lines, sample_std=False,
+                       references=teacher_lines,
                        title=f"{env}: the students' evaluation return (teachers dashed)"):
             figures.append((f"{env}: students' evaluation return against environment steps, mean over seeds with "
                             "a ± std band; dashed: the teachers' final return.", path))
         path = plots / f"{env}-returns.png"
         plot_bars(returns[env], path, xlabel=f"{RETURN_LABEL} on held-out seeds (mean over episodes)",
-                  palette=palette, fmt="{:.1f}", title=f"{env}: final return of each setting", sample_std=False)
+                  palette=palette, fmt="{:.1f}", title=f"{env}: final return of each setting")
         figures.append((f"{env}: final return of each setting, mean over seeds, ± std whisker, a dot per seed.", path))
         path = plots / f"{env}-return_vs_params.png"
-        if plot_tradeoff(returns[env], params[env], path, ylabel=RETURN_LABEL, palette=palette, sample_std=False,
+        if plot_tradeoff(returns[env], params[env], path, ylabel=RETURN_LABEL, palette=palette,
                          cost_labels={"params": "policy parameters"}, title=f"{env}: return against policy size"):
             figures.append((f"{env}: return against the number of policy parameters.", path))
     return figures

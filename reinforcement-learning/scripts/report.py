@@ -6,9 +6,10 @@ Every folder below the given paths whose ``config.yaml`` has an ``env`` section 
 ``metrics.json`` has a teacher's or a student's final figures counts as one run (runs that did not finish are
 skipped). Each row groups the runs of one environment and one setting (algorithm; or method with its settings,
 :func:`~kd.rl.distillation.methods.method_setting`, and student size) and reports the mean over seeds of each
-run's held-out evaluation, the std across seeds, the seeds found, and for students the environment steps until
-the periodic evaluation first reached 90% of the teacher's return (mean over the seeds that got there); for
-teachers also the mean return of the training policy's last 100 episodes (the figure CleanRL and RL Zoo report).
+run's held-out evaluation, the sample std across seeds (n - 1: :func:`~kd.common.utils.plotting.style.spread`, the
+std of vision's and NLP's tables), the seeds found, and for students the environment steps until the periodic
+evaluation first reached 90% of the teacher's return (mean over the seeds that got there); for teachers also the
+mean return of the training policy's last 100 episodes (the figure CleanRL's tables report).
 Per environment it writes into ``--out`` (default: a new run folder ``rl-report-<stamp>``):
 ``plots/<env>-distillation.png`` (each setting's evaluation return against environment steps, mean over seeds
 with a ± std band, the teachers' returns dashed), ``plots/<env>-returns.png`` (final return per setting: mean,
@@ -27,14 +28,15 @@ import yaml
 from kd.common.utils.cli import exit_if_dry_run, main_entry
 from kd.common.utils.errors import MissingPathError
 from kd.common.utils.plotting import figures_markdown
+from kd.common.utils.plotting.style import spread
 from kd.common.utils.report import metrics_files, report_folder, report_parser
 from kd.rl.distillation.methods import method_setting
 from kd.rl.figures import summary_figures
 
 
 def _mean_std(values: list[float]) -> str:
-    std = statistics.pstdev(values) if len(values) > 1 else 0.0
-    return f"{statistics.fmean(values):.1f} +- {std:.1f}"
+    """``mean +- std`` over seeds, the std the sample one (n - 1; 0 for one seed), as every domain's tables give it."""
+    return f"{statistics.fmean(values):.1f} +- {spread(values):.1f}"
 
 
 def teacher_label(config: dict) -> str:
