@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> str:
                                    "student_runs": sum(map(len, students.values())), "out": args.out})
     out = report_folder(args, "rl")
     lines = ["| env | policy | policy params | return (mean over seeds +- std across seeds) | % of teacher | "
-             "steps to 90% | training episodes (CleanRL / RL Zoo figure) | seeds |",
+             "steps to 90% | training episodes (CleanRL's figure) | seeds |",
              "|---|---|---|---|---|---|---|---|"]
     labels = {}
     for (env, algo), rows in sorted(teachers.items()):

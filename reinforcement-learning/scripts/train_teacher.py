@@ -32,7 +32,7 @@ from kd.rl.run_setup import BEST_CHECKPOINT, LAST_UPDATE_CHECKPOINT, setup_run
 from kd.rl.teacher_model.build import build_policy
 from kd.rl.teacher_model.checkpoint import load_policy, load_policy_for, save_policy
 
-TRAINING_EPISODES = 100  # the last training episodes averaged for CleanRL's / RL Zoo's figure
+TRAINING_EPISODES = 100  # the last training episodes averaged for CleanRL's figure
 
 TEACHER_ALGORITHMS: Registry = Registry("teacher algorithm")
 TEACHER_NETWORKS = {"ppo": "actor_critic", "dqn": "q_network"}  # the POLICY_ARCHS network each algorithm trains
@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> dict:
              "trained_steps": run.history[-1]["steps"],
              "stopped_by_time_budget": bool(run.history[-1].get("stopped_by_time_budget"))}
     training = last_training_episodes(run.history, TRAINING_EPISODES)
-    if training is not None:  # CleanRL's / RL Zoo's figure, to set beside their tables
+    if training is not None:  # CleanRL's figure, to set beside their tables
         final.update(training_return_mean=training["return_mean"], training_return_std=training["return_std"],
                      training_episodes=training["episodes"])
     run.log_final(final)
@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> dict:
              f"| teacher (best eval, step {meta['steps']}) | {format_return(stats)} | {params:,} |\n"
              f"| teacher (last update) | {format_return(last_stats)} | {params:,} |\n")
     if training is not None:
-        table += (f"| training policy, last {training['episodes']} training episodes (CleanRL's / RL Zoo's figure) | "
+        table += (f"| training policy, last {training['episodes']} training episodes (CleanRL's figure) | "
                   f"{format_return(training)} | {params:,} |\n")
     run.write_summary(f"{table}\n{figures_markdown(figures, run.path)}")
     run.close()
