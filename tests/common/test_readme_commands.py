@@ -164,6 +164,8 @@ OFFLINE_EXEMPT = {
     ("NLP/README.md", f"train_teacher {SST2}"): HUB_DATA,
     ("NLP/README.md", f"distill {SST2} teacher.checkpoint=PLACEHOLDER method.name=supervised"): HUB_DATA,
     ("NLP/README.md", f"distill {SST2} teacher.checkpoint=PLACEHOLDER"): HUB_DATA,
+    ("NLP/README.md", f"distill {SST2} teacher.checkpoint=PLACEHOLDER student.arch=bilstm student.lr=1.0e-3 "
+                      "method.name=kd distill.augment.copies=20"): HUB_DATA,
     ("NLP/README.md", f"distill {SST2} teacher.checkpoint=PLACEHOLDER method.name=tinybert distill.mode=online"):
         HUB_DATA,
     ("NLP/README.md", "train_teacher --config NLP/configs/trec.yaml"): HUB_DATA,
