@@ -12,6 +12,7 @@ from kd.common.engine.evaluation import predict
 from kd.common.metrics import (checkpoint_size_bytes, classification_report, count_flops, count_parameters,
                                measure_latency)
 from kd.common.utils.plotting import markdown_grid
+from kd.common.utils.report import spread
 
 COLUMNS = [("acc", "top-1 %", "{:.2f}"), ("errors", "test errors", "{:.1f}"), ("acc_top5", "top-5 %", "{:.2f}"),
            ("ece", "ECE %", "{:.2f}"),
@@ -55,7 +56,7 @@ def mean_over_seeds(rows: Sequence[dict[str, float]]) -> dict[str, float]:
         values = [row[key] for row in rows]
         merged[key] = statistics.fmean(values)
         if len(rows) > 1:
-            merged[f"{key}_std"] = statistics.stdev(values)
+            merged[f"{key}_std"] = spread(values)
             merged[f"{key}_runs"] = values
     return merged
 

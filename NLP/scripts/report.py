@@ -22,7 +22,7 @@ import yaml
 from kd.common.utils.cli import exit_if_dry_run, main_entry
 from kd.common.utils.errors import MissingPathError
 from kd.common.utils.plotting import Palette, figures_markdown, plot_bars, plot_curves, plot_tradeoff
-from kd.common.utils.report import metrics_files, report_folder, report_parser
+from kd.common.utils.report import metrics_files, report_folder, report_parser, spread
 from kd.nlp.tasks.training import results_table
 
 QUALITY = {"dev_acc": "dev accuracy (%)", "bleu": "BLEU", "val_ppl": "validation perplexity (lower is better)"}
@@ -72,8 +72,8 @@ def data_set_report(name: str, rows: dict[str, list[dict]], plots: Path) -> str:
              for label, runs in rows.items()}
     table = []
     for label, runs in values.items():
-        spread = f" ± {statistics.stdev(runs):.2f}" if len(runs) > 1 else ""
-        table.append({"model": label, "seeds": len(runs), quality: f"{statistics.fmean(runs):.2f}{spread}",
+        std = f" ± {spread(runs):.2f}" if len(runs) > 1 else ""
+        table.append({"model": label, "seeds": len(runs), quality: f"{statistics.fmean(runs):.2f}{std}",
                       "params": costs[label]["params"], latency: costs[label]["latency"]})
     figures = []
     path = plots / f"{name}-quality.png"

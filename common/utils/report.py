@@ -13,8 +13,9 @@ def main(argv=None):
 from __future__ import annotations
 
 import argparse
+import statistics
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Sequence
 
 from kd.common.utils.cli import common_parser
 from kd.common.utils.errors import MissingPathError
@@ -51,3 +52,9 @@ def report_folder(args: argparse.Namespace, domain: str) -> RunFolder:
     if args.out:
         return RunFolder(args.out, tensorboard=False)
     return RunFolder.create(run_name(domain, None, "report"), args.runs_dir, tensorboard=False)
+
+
+def spread(values: Sequence[float]) -> float:
+    """The spread of a result over runs (seeds), as every table and plot of this repository gives it: the sample
+    standard deviation, sqrt(sum((x - mean)^2) / (n - 1)); 0 for a single value."""
+    return statistics.stdev(values) if len(values) > 1 else 0.0

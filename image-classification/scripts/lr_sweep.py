@@ -23,6 +23,7 @@ from pathlib import Path
 from kd.common.utils.cli import common_parser, exit_if_dry_run, main_entry
 from kd.common.utils.errors import ConfigError
 from kd.common.utils.plotting import figures_markdown, plot_curves
+from kd.common.utils.report import spread
 from kd.common.utils.run_folder import RunFolder, run_name
 from kd.vision.scripts import method_table
 from kd.vision.scripts.report import collect_runs
@@ -66,8 +67,7 @@ def main(argv=None):
         curves.setdefault(r["label"], {}).setdefault(r["seed"], {})[r["lr"]] = r["accuracy"]
     lines = ["| method | student lr | seeds | test acc. (%) mean +- std |", "|---|---:|---:|---:|"]
     for (label, lr), accs in sorted(rows.items()):
-        std = statistics.stdev(accs) if len(accs) > 1 else 0.0
-        lines.append(f"| {label} | {lr:g} | {len(accs)} | {statistics.fmean(accs):.2f} +- {std:.2f} |")
+        lines.append(f"| {label} | {lr:g} | {len(accs)} | {statistics.fmean(accs):.2f} +- {spread(accs):.2f} |")
     table = "\n".join(lines)
     sweep.log_final({"rows": [{"label": k[0], "lr": k[1], "accuracies": v} for k, v in rows.items()]})
     plot = sweep.plots / "accuracy_vs_lr.png"

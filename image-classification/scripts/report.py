@@ -22,7 +22,7 @@ from typing import Iterable, Sequence
 from kd.common.utils.cli import exit_if_dry_run, main_entry
 from kd.common.utils.errors import MissingPathError
 from kd.common.utils.plotting import Palette, figures_markdown, plot_bars, plot_curves, plot_tradeoff
-from kd.common.utils.report import metrics_files, report_folder, report_parser
+from kd.common.utils.report import metrics_files, report_folder, report_parser, spread
 from kd.common.utils.run_folder import RunFolder
 
 ACCURACY_KEYS = ("test_acc", "acc", "student_acc")
@@ -52,7 +52,7 @@ def summarise(records: Sequence[dict]) -> list[dict]:
         first = runs[0]
         rows.append({"label": label, "method": first.get("method", ""), "arch": first.get("arch", ""),
                      "params": first.get("params"), "seeds": len(runs), "mean": statistics.fmean(accs),
-                     "std": statistics.stdev(accs) if len(accs) > 1 else 0.0,
+                     "std": spread(accs),
                      "epochs": first.get("epochs", ""), "train_images": first.get("train_images", "")})
     return rows
 

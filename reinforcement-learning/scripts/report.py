@@ -28,8 +28,7 @@ import yaml
 from kd.common.utils.cli import exit_if_dry_run, main_entry
 from kd.common.utils.errors import MissingPathError
 from kd.common.utils.plotting import figures_markdown
-from kd.common.utils.plotting.style import spread
-from kd.common.utils.report import metrics_files, report_folder, report_parser
+from kd.common.utils.report import metrics_files, report_folder, report_parser, spread
 from kd.rl.distillation.methods import method_setting
 from kd.rl.figures import summary_figures
 

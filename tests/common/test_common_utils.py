@@ -1,4 +1,4 @@
-"""Config overrides, registries, checkpoints and the one-line CLI errors."""
+"""Config overrides, registries, checkpoints, the one-line CLI errors and the spread over seeds."""
 import re
 import subprocess
 import sys
@@ -13,6 +13,7 @@ from kd.common.utils.cli import common_parser
 from kd.common.utils.config import apply_overrides, did_you_mean, load_config, load_run_config, save_yaml
 from kd.common.utils.errors import CheckpointMismatchError, ConfigError, MissingPathError, UnknownNameError
 from kd.common.utils.registry import Registry, check_arguments
+from kd.common.utils.report import spread
 
 
 def test_overrides_parse_yaml_values_and_reject_unknown_keys(tmp_path):
@@ -281,3 +282,10 @@ def test_prepare_model_channels_last_and_compile_keep_the_model_the_same(torch_c
     torch.testing.assert_close(compiled(x), eager, rtol=1e-4, atol=1e-5)
     with pytest.raises(KDError, match="channels_last"):
         prepare_model(net, cpu, channels_last="yes")
+
+
+def test_the_spread_over_seeds_is_the_sample_std():
+    # 3 seeds at 460 / 470 / 480: squared deviations 100 + 0 + 100 over n - 1 = 2 -> sqrt(100) = 10
+    # (the population std, over n = 3, would be 8.16); one run has no spread
+    assert spread([460.0, 470.0, 480.0]) == pytest.approx(10.0)
+    assert spread([97.04]) == 0.0

@@ -8,24 +8,24 @@ from typing import Mapping, Sequence
 
 from matplotlib.figure import Figure
 
-from kd.common.utils.plotting.style import Palette, new_figure, note, save, set_title, spread, value_limits, wrap
+from kd.common.utils.plotting.style import Palette, new_figure, note, save, set_title, value_limits, wrap
+from kd.common.utils.report import spread
 
 LABEL_CHARS = 26  # model names are wrapped to lines of this many characters next to their bar
 
 
 def plot_bars(values: Mapping[str, Sequence[float]], path: str | Path, *, xlabel: str, title: str = "",
-              palette: Palette | None = None, fmt: str = "{:.2f}", ceiling: float | None = None,
-              sample_std: bool = True) -> Figure:
+              palette: Palette | None = None, fmt: str = "{:.2f}", ceiling: float | None = None) -> Figure:
     """Bars of ``values`` (model -> its runs' values, one per seed), top to bottom in the mapping's order.
 
-    Models with two or more runs get a whisker of ± one standard deviation (:func:`~.style.spread`: the sample
-    one unless ``sample_std=False``) and a dot per run; the printed value is ``mean ± std`` (``fmt`` formats
+    Models with two or more runs get a whisker of ± one standard deviation (:func:`~kd.common.utils.report.spread`:
+    the sample one) and a dot per run; the printed value is ``mean ± std`` (``fmt`` formats
     both). ``ceiling``: the largest value the quantity can take (100 for a percentage); the axis runs past it
     only to make room for the printed values, without ticks there. Returns the saved figure."""
     names = list(values)
     palette = palette or Palette(names)
     means = [statistics.fmean(values[n]) for n in names]
-    stds = [spread(values[n], sample_std) for n in names]
+    stds = [spread(values[n]) for n in names]
     lows = [min(m - s, *values[n]) for n, m, s in zip(names, means, stds)]
     highs = [max(m + s, *values[n]) for n, m, s in zip(names, means, stds)]
     (start, end), zoomed = value_limits(lows, highs)

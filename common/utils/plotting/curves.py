@@ -9,8 +9,8 @@ from typing import Mapping, Sequence
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from kd.common.utils.plotting.style import (Palette, compact_number, legend_below, new_figure, note, save,
-                                             set_title, spread)
+from kd.common.utils.plotting.style import Palette, compact_number, legend_below, new_figure, note, save, set_title
+from kd.common.utils.report import spread
 
 Curve = Mapping[float, float]  # one run: x (epoch, step, ...) -> y
 
@@ -38,10 +38,10 @@ def history_series(history: Sequence[dict], keys: Sequence[str] | Mapping[str, s
 
 def plot_curves(series: Mapping[str, Sequence[Curve]], path: str | Path, *, xlabel: str, ylabel: str,
                 title: str = "", palette: Palette | None = None, integer_x: bool = False, log_x: bool = False,
-                references: Mapping[str, float] | None = None, sample_std: bool = True) -> Figure | None:
+                references: Mapping[str, float] | None = None) -> Figure | None:
     """One line per label of ``series`` (label -> one curve per run): the mean over the runs that have a value
-    at each x, with a ± std band where there are two or more runs (:func:`~.style.spread`: the sample std unless
-    ``sample_std=False``). ``references`` draws dashed horizontal lines
+    at each x, with a ± std band where there are two or more runs (:func:`~kd.common.utils.report.spread`: the
+    sample std). ``references`` draws dashed horizontal lines
     (e.g. the teacher's final return). ``integer_x``: whole-number ticks (epochs). Large x values (environment
     steps) are written 10k, 1M. Returns the saved figure, or None when there is nothing to draw."""
     present = {label: [run for run in runs if run] for label, runs in series.items()}
@@ -58,7 +58,7 @@ def plot_curves(series: Mapping[str, Sequence[Curve]], path: str | Path, *, xlab
         ax.plot(xs, mean, color=colour, label=label, linewidth=1.6, marker="o" if len(xs) <= 30 else None,
                 markersize=3.5)
         if len(runs) > 1:
-            std = [spread(v, sample_std) for v in values]
+            std = [spread(v) for v in values]
             ax.fill_between(xs, [m - s for m, s in zip(mean, std)], [m + s for m, s in zip(mean, std)],
                             color=colour, alpha=0.2, linewidth=0)
     for label, value in (references or {}).items():

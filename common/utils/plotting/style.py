@@ -6,7 +6,6 @@ by little compared with their size; :class:`Palette` gives a name the same colou
 """
 from __future__ import annotations
 
-import statistics
 import textwrap
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -40,14 +39,6 @@ class Palette:
         if name not in self._colours:
             self._colours[name] = COLOURS[len(self._colours) % len(COLOURS)]
         return self._colours[name]
-
-
-def spread(values: Sequence[float], sample: bool = True) -> float:
-    """The standard deviation of ``values`` (runs over seeds): the sample one (n - 1), or with ``sample=False``
-    the population one (n), as a table that reports that one does; 0 for a single value."""
-    if len(values) < 2:
-        return 0.0
-    return statistics.stdev(values) if sample else statistics.pstdev(values)
 
 
 def wrap(text: str, width: int) -> str:

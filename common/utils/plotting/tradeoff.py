@@ -10,7 +10,8 @@ from typing import Mapping, Sequence
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from kd.common.utils.plotting.style import Palette, compact_number, legend_below, new_figure, save, set_title, spread
+from kd.common.utils.plotting.style import Palette, compact_number, legend_below, new_figure, save, set_title
+from kd.common.utils.report import spread
 
 
 def dodged(xs: Mapping[str, float], log: bool, step: float = 0.015) -> dict[str, float]:
@@ -30,12 +31,12 @@ def dodged(xs: Mapping[str, float], log: bool, step: float = 0.015) -> dict[str,
 
 def plot_tradeoff(values: Mapping[str, Sequence[float]], costs: Mapping[str, Mapping[str, float]],
                   path: str | Path, *, ylabel: str, cost_labels: Mapping[str, str], title: str = "",
-                  palette: Palette | None = None, sample_std: bool = True) -> Figure | None:
+                  palette: Palette | None = None) -> Figure | None:
     """``values``: model -> its runs' quality (one per seed); ``costs``: model -> ``{cost key: value}``;
     ``cost_labels``: cost key -> x-axis label (with its unit), in panel order. A panel is drawn for each cost
     that some model has (a positive value); its x axis is logarithmic when the costs span more than 20x. Models
     of equal cost (a student with and without distillation) are set a little apart sideways so that none hides
-    another. The whiskers are ± the sample std over the runs (the population one with ``sample_std=False``).
+    another. The whiskers are ± the sample std over the runs.
     Returns the saved figure, or None when no model has any of the costs."""
     panels = [key for key in cost_labels if any(costs.get(n, {}).get(key, 0) > 0 for n in values)]
     if not panels:
@@ -47,7 +48,7 @@ def plot_tradeoff(values: Mapping[str, Sequence[float]], costs: Mapping[str, Map
         log = max(xs.values()) > 20 * min(xs.values())
         for name, x in dodged(xs, log).items():
             runs = values[name]
-            std = spread(runs, sample_std)
+            std = spread(runs)
             ax.errorbar([x], [statistics.fmean(runs)], yerr=[std] if std else None, fmt="o", markersize=8,
                         capsize=4, color=palette[name], label=name)
         if log:
