@@ -6,7 +6,7 @@ Every folder below the given paths whose ``config.yaml`` has an ``env`` section 
 ``metrics.json`` has a teacher's or a student's final figures counts as one run (runs that did not finish are
 skipped). Each row groups the runs of one environment and one setting (algorithm; or method with its settings,
 :func:`~kd.rl.distillation.methods.method_setting`, and student size) and reports the mean over seeds of each
-run's held-out evaluation, the sample std across seeds (n - 1: :func:`~kd.common.utils.plotting.style.spread`, the
+run's held-out evaluation, the sample std across seeds (n - 1: :func:`~kd.common.utils.report.spread`, the
 std of vision's and NLP's tables), the seeds found, and for students the environment steps until the periodic
 evaluation first reached 90% of the teacher's return (mean over the seeds that got there); for teachers also the
 mean return of the training policy's last 100 episodes (the figure CleanRL's tables report).
