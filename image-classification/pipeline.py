@@ -44,7 +44,7 @@ from kd.common.utils.seed import seed_everything
 from kd.vision.checkpoints import data_record, load_vision_model, save_vision_model
 from kd.vision.data import SoftLabelDataset, VisionData, build_data, cached_soft_labels
 from kd.vision.data import label_images, make_loader
-from kd.vision.data.soft_labels import LABEL_BATCH
+from kd.vision.data.soft_labels import LABEL_BATCH, labelling_loader
 from kd.vision.data.labelled import WithLabels, dataset_labels, labelled_indices, masked_labels
 from kd.vision.data.augmentation_cache import labelled_views_loader
 from kd.vision.data.device_loader import check_flip_mode, device_resident, wants_in_memory
@@ -127,15 +127,20 @@ def load_experiment_config(args: argparse.Namespace, default_preset: str | None 
                               renamed=RENAMED if renamed is None else renamed, fixed=fixed)
 
 
+DATA_INITS = ("first_batch", "training_set")  # what a model with a data-dependent layer fits it on: data_init
+
+
 def check_training_section(section: dict, name: str) -> None:
-    """Fail before any training on an unknown model, optimiser or schedule name in the section ``name`` that trains a
-    model (``teacher``, ``student``), on a model argument its constructor does not take, or on a ``lookahead`` setting
-    it does not have (:func:`~kd.common.engine.lookahead.lookahead_settings`)."""
+    """Fail before any training on an unknown model, optimiser, schedule or ``data_init`` name in the section ``name``
+    that trains a model (``teacher``, ``student``), on a model argument its constructor does not take, or on a
+    ``lookahead`` setting it does not have (:func:`~kd.common.engine.lookahead.lookahead_settings`)."""
     check_arguments(MODELS, section["arch"], supplied=("num_classes", "in_channels", "image_size"), num_classes=1,
                     in_channels=1, image_size=1, **section["kwargs"])
     OPTIMIZERS.get(section["optimizer"])
     SCHEDULES.get(section["schedule"])
     lookahead_settings(section["lookahead"], f"{name}.lookahead")
+    if section["data_init"] not in DATA_INITS:
+        raise ConfigError(f"unknown {name}.data_init '{section['data_init']}'; choose one of: {', '.join(DATA_INITS)}")
 
 
 def check_names(cfg: dict) -> None:
@@ -443,10 +448,21 @@ def train_stage(exp: Experiment, stage: str, model: nn.Module, method: nn.Module
     """Train ``model`` on the ``section_name`` section's settings (``teacher`` or ``student``) for ``epochs``
     (resuming the stage's last.pt with --resume); return its checkpoint."""
     section = exp.cfg[section_name]
+    fit_to_data(exp, model, section)
     distiller = make_distiller(exp, stage, model, method, section, epochs, len(loader), f"{section_name}.lr", teacher)
     evaluate = test_evaluator(exp, method.inference_model(model), epochs, teacher_test_logits)
     distiller.fit(loader, epochs, evaluate=evaluate, resume=exp.resume)
     return finish_stage(exp, distiller, section)
+
+
+def fit_to_data(exp: Experiment, model: nn.Module, section: dict) -> None:
+    """With ``data_init: training_set``, a model with a data-dependent layer (a ``fit_to_data`` method: airbench's
+    whitening) fits it on every training image, un-augmented, before its training starts (under DDP, rank 0's fit
+    reaches every rank when the model is wrapped); with ``first_batch`` the model fits it on its first training
+    batch (augmented)."""
+    if section["data_init"] == "first_batch" or not hasattr(model, "fit_to_data"):
+        return
+    model.fit_to_data(images.to(exp.device) for images, *_ in labelling_loader(plain_training_images(exp)))
 
 
 def build_method(exp: Experiment, name: str, settings: dict, teacher: nn.Module | None,
@@ -570,6 +586,7 @@ def distil_guide(exp, teacher, teacher_checkpoint, student, method, teacher_test
     teacher_d = make_distiller(exp, "guide_teacher", teacher, supervised(exp, t_section), t_section, rounds * t_per,
                                len(exp.data.train_loader), "distill.teacher_lr", schedule="constant",
                                lr=d["teacher_lr"] or t_section["lr"] / 10)
+    fit_to_data(exp, student, s_section)
     student_d = make_distiller(exp, exp.stage("student_kd"), student, method, s_section, rounds * s_per,
                                len(student_loader(exp, True)), "student.lr", teacher=teacher)
     if exp.resume:

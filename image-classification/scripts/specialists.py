@@ -48,9 +48,9 @@ from kd.vision.data.labelled import dataset_labels
 from kd.vision.methods import METHODS
 from kd.vision.methods.specialists import (combine_specialists, correct_for_enrichment, covariance_groups,
                                            init_from_generalist)
-from kd.vision.pipeline import (DEFAULT_CONFIG, RENAMED, Experiment, build_arch, finish_stage, get_teacher,
-                                load_experiment_config, make_distiller, open_run, plain_training_images,
-                                prepare_experiment)
+from kd.vision.pipeline import (DEFAULT_CONFIG, RENAMED, Experiment, build_arch, finish_stage, fit_to_data,
+                                get_teacher, load_experiment_config, make_distiller, open_run,
+                                plain_training_images, prepare_experiment)
 from kd.vision.summary import stage_figures
 
 
@@ -187,6 +187,8 @@ def train_specialist(exp: Experiment, m: int, group: list[int], generalist: nn.M
     specialist = build_arch(exp, section, exp.seed + 1 + m, num_classes=len(group) + 1)
     if section["arch"] == cfg["teacher"]["arch"]:
         init_from_generalist(specialist, generalist, group)
+    else:
+        fit_to_data(exp, specialist, section)
     settings = method_settings(cfg, "specialist", classes=group, full_classes=exp.data.num_classes)
     method = METHODS.build("specialist", teacher=generalist, student=specialist, num_classes=len(group) + 1,
                            image_shape=exp.data.image_shape, **settings)

@@ -9,7 +9,9 @@ What makes it train fast, all inside the model so that the ordinary training loo
 
 - **Whitening**: the first training batch sets the whitening filters, then frozen: the eigenvectors of the
   covariance of its 2x2x3 patches, each divided by sqrt(eigenvalue + 5e-4), and their negatives (so GELU sees
-  both signs). The first layer then hands the network decorrelated, unit-variance inputs.
+  both signs). The first layer then hands the network decorrelated, unit-variance inputs. ``fit_to_data`` sets
+  them before training from other images instead (``teacher.data_init: training_set``: every plain training
+  image; airbench fits them on 5,000).
 - **Identity start**: every 3x3 convolution starts as the identity on its first ``in_channels`` filters
   (``nn.init.dirac_``), an implicit residual connection.
 - **BatchNorm**: scale frozen at 1, momentum 0.4 (airbench's 0.6 in the other convention), eps 1e-12, and
@@ -34,7 +36,7 @@ embedding; the classifier reads that embedding through ``pool``, like every mode
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -82,8 +84,8 @@ class ConvGroup(nn.Sequential):
 
 
 class Whitening(nn.Conv2d):
-    """A 2x2 conv whose 2 x (3 * 4) filters are set once, from the first training batch, to the whitening
-    transform of its patches (and its negative); only the bias is learned."""
+    """A 2x2 conv whose 2 x (3 * 4) filters are set once to the whitening transform of training patches (and its
+    negative): from the first training batch, unless :meth:`fit` was called before; only the bias is learned."""
 
     def __init__(self, in_channels: int, kernel: int = 2, eps: float = 5e-4):
         super().__init__(in_channels, 2 * in_channels * kernel * kernel, kernel, bias=True)
@@ -93,18 +95,23 @@ class Whitening(nn.Conv2d):
         self.register_buffer("initialised", torch.tensor(False))
 
     @torch.no_grad()
-    def fit(self, images: Tensor) -> None:
-        c, (h, w) = images.shape[1], self.kernel_size
-        patches = images.float().unfold(2, h, 1).unfold(3, w, 1).permute(0, 2, 3, 1, 4, 5).reshape(-1, c * h * w)
-        covariance = patches.t() @ patches / len(patches)
-        eigenvalues, eigenvectors = torch.linalg.eigh(covariance)
+    def fit(self, batches: Iterable[Tensor]) -> None:
+        """Set the filters from the patches of every image in ``batches``: with ``C`` their (uncentred) covariance
+        and ``C = V diag(lambda) V^T``, the filters are the rows of ``diag(lambda + eps)^(-1/2) V^T``."""
+        c, (h, w) = self.in_channels, self.kernel_size
+        second_moment, count = torch.zeros(c * h * w, c * h * w, device=self.weight.device), 0
+        for images in batches:
+            patches = images.float().unfold(2, h, 1).unfold(3, w, 1).permute(0, 2, 3, 1, 4, 5).reshape(-1, c * h * w)
+            second_moment += patches.t() @ patches
+            count += len(patches)
+        eigenvalues, eigenvectors = torch.linalg.eigh(second_moment / count)
         filters = (eigenvectors.t() / torch.sqrt(eigenvalues.clamp(min=0) + self.eps)[:, None]).reshape(-1, c, h, w)
         self.weight.copy_(torch.cat([filters, -filters]).to(self.weight.dtype))
         self.initialised.fill_(True)
 
     def forward(self, x: Tensor) -> Tensor:
         if self.training and not self.initialised:
-            self.fit(x)
+            self.fit([x])
         return super().forward(x)
 
 
@@ -121,6 +128,11 @@ class AirbenchNet(nn.Module):
         self.pool = nn.MaxPool2d(3)
         self.classifier = ScaledLinear(c_in, num_classes, logit_scale)
         self.tta = tta
+
+    def fit_to_data(self, batches: Iterable[Tensor]) -> None:
+        """Data-dependent initialisation before training: the whitening filters from the patches of every image in
+        ``batches`` (airbench: 5,000 plain training images) rather than from the first augmented training batch."""
+        self.whiten.fit(batches)
 
     def features(self, x: Tensor) -> list[Tensor]:
         x = F.gelu(self.whiten(x))

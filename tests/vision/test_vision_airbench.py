@@ -25,6 +25,23 @@ def test_whitening_decorrelates_the_first_batch_and_is_then_frozen():
     assert torch.equal(net.whiten.weight, weight)                     # set once
 
 
+def test_whitening_fitted_over_batches_is_the_fit_on_their_union_and_is_kept_by_training():
+    """``fit_to_data`` accumulates the patch covariance over batches (one fit of all their images), and the first
+    training batch then leaves the filters as they are."""
+    torch.manual_seed(0)
+    x = torch.einsum("dc,nchw->ndhw", torch.randn(3, 3), torch.randn(48, 3, 32, 32))
+    whole, batched = build_model("airbench", 10), build_model("airbench", 10).train()
+    whole.whiten.fit([x])
+    batched.fit_to_data(iter([x[:16], x[16:40], x[40:]]))
+    def inverse_covariance(net):   # F^T F = (C + eps)^-1: unique, where F's rows (eigenvectors) are not
+        filters = net.whiten.weight[:12].reshape(12, 12)
+        return filters.t() @ filters
+    assert torch.allclose(inverse_covariance(batched), inverse_covariance(whole), rtol=1e-3, atol=1e-4)
+    weight = batched.whiten.weight.clone()
+    batched(torch.randn(8, 3, 32, 32))
+    assert torch.equal(batched.whiten.weight, weight)
+
+
 def test_identity_start_bias_scaling_and_tta():
     torch.manual_seed(0)
     net = build_model("airbench", 10, tta=2)

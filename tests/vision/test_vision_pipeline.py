@@ -13,7 +13,10 @@ from kd.common.engine import DistillationMethod
 from kd.common.utils.checkpoint import safe_load
 from kd.common.utils.cli import main_entry
 from kd.common.utils.errors import CheckpointMismatchError, NonFiniteLossError
+from kd.vision.data import build_data, make_loader
 from kd.vision.methods import METHODS
+from kd.vision.model_registry import MODELS
+from kd.vision.teacher_model.airbench import Whitening
 from kd.vision.scripts import compare, distill, evaluate, lr_sweep, method_table, quickstart, train_teacher
 
 CHANCE = 10.0
@@ -139,6 +142,54 @@ def test_a_teacher_with_lookahead_saves_the_average(tmp_path):
         assert torch.equal(model[key], ema) and torch.equal(last["student"][key], ema), key
 
 
+class WhitenedMLP(torch.nn.Module):
+    """An MLP behind airbench's whitening layer; ``seen_at_first_step`` records, for each model, how many images its
+    ``fit_to_data`` had seen when its first training step began."""
+
+    seen_at_first_step: list[int] = []
+
+    def __init__(self, num_classes: int, in_channels: int = 1, image_size: int = 8):
+        super().__init__()
+        self.whiten = Whitening(in_channels)
+        self.head = torch.nn.Linear(self.whiten.out_channels * (image_size - 1) ** 2, num_classes)
+        self.images_fitted = 0
+
+    def fit_to_data(self, batches):
+        def counted():
+            for images in batches:
+                self.images_fitted += len(images)
+                yield images
+        self.whiten.fit(counted())
+
+    def forward(self, x):
+        if self.training and self.images_fitted >= 0:
+            WhitenedMLP.seen_at_first_step.append(self.images_fitted)
+            self.images_fitted = -1
+        return self.head(torch.flatten(torch.nn.functional.gelu(self.whiten(x)), 1))
+
+
+if "whitened_mlp_test" not in MODELS:
+    MODELS.register("whitened_mlp_test")(WhitenedMLP)
+
+
+def test_data_init_training_set_fits_the_whitening_on_every_training_image_before_training(tmp_path):
+    """teacher.data_init=training_set: a model with ``fit_to_data`` fits its whitening on all the (un-augmented)
+    training images before its first step, and keeps that fit: its first batch does not refit it."""
+    rows = train_teacher.main(["--config", "digits_cnn_mlp", "--runs-dir", str(tmp_path), "teacher.epochs=2",
+                               "teacher.arch=whitened_mlp_test", "teacher.data_init=training_set"])
+    (row,) = rows.values()
+    assert row["acc"] > 80.0
+    digits = build_data({"name": "digits", "batch_size": 64})
+    assert WhitenedMLP.seen_at_first_step == [len(digits.splits.train)]
+    model = safe_load(only_run(tmp_path) / "teacher" / "checkpoints" / "model.pt")["state_dict"]
+    expected = Whitening(1)
+    expected.fit([images for images, _ in make_loader(digits.splits.train_plain, 512, shuffle=False)])
+    def inverse_covariance(weight):   # F^T F = (C + eps)^-1: unique, where F's rows (eigenvectors) are not
+        filters = weight[:4].reshape(4, 4)
+        return filters.t() @ filters
+    assert torch.allclose(inverse_covariance(model["whiten.weight"]), inverse_covariance(expected.weight), rtol=1e-3)
+
+
 class NaNAtStep(DistillationMethod):
     """Cross-entropy that turns NaN at the given optimiser step (a stand-in for a diverging run)."""
 
@@ -209,6 +260,7 @@ def run_cli(module, argv, capsys) -> tuple[int, str]:
                                    "'student.lookahead.every'?"),
     (["method.name=simkd", "distill.mode=guide"], "error: method.name=simkd keeps a copy of the teacher's classifier "
                                                    "made before distilling, and guide mode trains the teacher further"),
+    (["teacher.data_init=all"], "error: unknown teacher.data_init 'all'; choose one of: first_batch, training_set"),
     (["data.flip=sometimes"], "error: data.flip must be one of random, alternate, not 'sometimes'"),
     (["data.flip=alternate", "data.in_memory=false"], "error: data.flip=alternate is done by the in-memory loader "
                                                       "only, and these images are not in memory: set "
