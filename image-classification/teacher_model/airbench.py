@@ -29,7 +29,8 @@ Unlike airbench, no progressive freezing of the whitening bias (here the whiteni
 bias trains throughout; in airbench's ablations the freezing saves time, not accuracy); ``clean_airbench`` (airbench without the lookahead and the freezing) reaches 93.97 % on
 a GPU. Here, on the JPEG copy of CIFAR-10 in bf16 on a CPU, it reaches 90.89 ± 0.08 % in 15 epochs over 2 seeds
 (seed 0: 90.09 % without the lookahead EMA and the alternating flip), 91.15 % with reflect-padded crops (seed 0)
-and 91.25 % in 20 epochs (seed 0; RESEARCH.md).
+and 91.25 % in 20 epochs (seed 0); neither the whitening fitted on every plain training image nor fp32 moves it, and
+with everything that can be undone at once 91.35 % (RESEARCH.md): the JPEG copy is what remains.
 
 ``feats`` (``return_features=True``) = the output of each conv group (after its last GELU) + the pooled
 embedding; the classifier reads that embedding through ``pool``, like every model here.
