@@ -40,6 +40,19 @@ def interrupt_epochs(monkeypatch):
     return install
 
 
+@pytest.fixture
+def whitening_gram():
+    """``whitening_gram(weight)``: ``F^T F`` for the positive filters ``F`` of a whitening conv's weight (one row per
+    patch dimension), which is ``(C + eps)^-1`` for the patch covariance ``C``. Two fits of the same patches give the
+    same matrix, where their filters (eigenvectors, each with a free sign) need not agree."""
+    def gram(weight: torch.Tensor) -> torch.Tensor:
+        dim = weight[0].numel()
+        filters = weight[:dim].reshape(dim, dim)
+        return filters.t() @ filters
+
+    return gram
+
+
 def shifted(labels: torch.Tensor) -> torch.Tensor:
     """The teacher's labelling: digit y is called (y + 1) mod 10, a permutation without a fixed point."""
     return (labels + 1) % 10
