@@ -11,13 +11,14 @@ LAUNCHER_VARIABLES = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER
 
 
 @pytest.fixture(scope="session")
-def torchrun():
+def torchrun(tmp_path_factory):
     """``torchrun(nproc, *args)``: the command line of ``torch.distributed.run --standalone`` with ``nproc``
-    processes, and ``torchrun.env``: an environment without a parent launcher's variables, one thread each."""
+    processes, and ``torchrun.env``: an environment without a parent launcher's variables, one thread each, whose
+    temporary folder is pytest's (the launcher leaves a ``torchelastic_*`` folder there on every run)."""
     def command(nproc: int, *args: str) -> list[str]:
         return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}", *args]
 
-    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1", TMPDIR=str(tmp_path_factory.mktemp("torchrun")))
     for name in LAUNCHER_VARIABLES:
         env.pop(name, None)
     command.env = env
