@@ -81,7 +81,8 @@ def load_nlp_config(args) -> dict:
     override) names (``--resume``'s saved config plus overrides, a change to what the run cannot change,
     :func:`fixed_on_resume`, refused; else the task's defaults < the preset < overrides; ``--seed N`` is ``seed=N``, and
     on ``--resume`` must be the run's), ``name`` null becoming the preset file's name. A key the task renamed is refused
-    with its new name; then the task checks the config (``check_config``), once."""
+    with its new name; then the checkpoint keys are checked (:func:`check_checkpoint_keys`) and the task checks the
+    config (``check_config``), once."""
     source = saved_config(args.resume) if args.resume else resolve_preset(args.config or DEFAULT_PRESET, CONFIG_DIR)
     task_name = next((o.split("=", 1)[1] for o in reversed(args.overrides) if o.split("=", 1)[0] == "task"), None)
     if task_name is None:
@@ -96,8 +97,26 @@ def load_nlp_config(args) -> dict:
                              homes=HOMES)
     if not args.resume:
         cfg["name"] = cfg["name"] or source.stem
+    check_checkpoint_keys(cfg, task)
     task.check_config(cfg)
     return cfg
+
+
+def check_checkpoint_keys(cfg: dict, task) -> None:
+    """``teacher.checkpoint`` and ``evaluate.checkpoint``: null, a path, or, where the task takes an ensemble teacher
+    (``task.ensembles``: text classification), a list of paths; anything else is refused in one line."""
+    ensembles = getattr(task, "ensembles", False)
+    for section in ("teacher", "evaluate"):
+        value = cfg[section].get("checkpoint")
+        if value is None or isinstance(value, str):
+            continue
+        if isinstance(value, list) and value and all(isinstance(path, str) and path for path in value):
+            if ensembles:
+                continue
+            raise ConfigError(f"{section}.checkpoint lists {len(value)} checkpoints, and an ensemble teacher (the mean "
+                              f"of their logits) is text classification's; task {cfg['task']} reads one: pass one path")
+        raise ConfigError(f"{section}.checkpoint={value!r}: pass the path of a checkpoint (RUN_DIR/checkpoints/model.pt)"
+                          + (", or a list of them, [A.pt,B.pt]" if ensembles else ""))
 
 
 def task_defaults(task_name: str) -> dict:

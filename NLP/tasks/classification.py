@@ -3,7 +3,8 @@
 Teacher: ``teacher.name`` (``minilm`` = the packaged MiniLM-L6, or any local folder / hub id such as
 ``bert-base-uncased``) with a new classification head, fine-tuned with CE; ``teacher.pooling`` picks what the head
 reads (``cls``: the [CLS] state through the pooler; ``mean``: the mean of the token states), and its checkpoint
-records it, so ``distill`` and ``evaluate`` rebuild the head it was trained with (:func:`load_teacher`). Student:
+records it, so ``distill`` and ``evaluate`` rebuild the head it was trained with (:func:`load_teacher`); a list of
+checkpoints, ``teacher.checkpoint=[A.pt,B.pt]``, is one teacher, the mean of their logits (an ensemble). Student:
 ``student.arch`` = ``small_bert`` (teacher's tokenizer), ``bilstm`` (own word vocabulary) or ``pretrained``
 (``student.name``, its own tokenizer; ``student.pooling`` as ``teacher.pooling``). Each stage saves its model as
 ``checkpoints/model.pt`` (what ``teacher.checkpoint=`` and ``evaluate`` read; ``checkpoints/last.pt`` is the training
@@ -51,7 +52,7 @@ from kd.nlp.model_zoo import load_nlp_model, save_nlp_model
 from kd.nlp.student_model.classification_students import CLASSIFICATION_STUDENTS
 from kd.nlp.tasks.teacher_cache import teacher_cache_path
 from kd.nlp.tasks.training import SCHEDULE_KEYS, fit, moved_to_model_sections
-from kd.nlp.teacher_model import (check_pooling, load_hf_classifier, load_hf_tokenizer, pooling_of,
+from kd.nlp.teacher_model import (LogitEnsemble, check_pooling, load_hf_classifier, load_hf_tokenizer, pooling_of,
                                   save_pretrained_folder)
 from kd.nlp.tokenizer_spec import tokenizer_spec
 
@@ -121,24 +122,47 @@ def examples_per_second(model, tokenizer, texts: list[str], max_length: int, bat
 
 def load_teacher(cfg: dict, required: bool, data):
     """``teacher.checkpoint``, its tokenizer and the name that tokenizer was loaded by (a student on it records the
-    same), checked against the data's labels; ``(None, None, None)`` without one. The head is the one the checkpoint
-    records (``pooling``; a checkpoint from before ``teacher.pooling``: ``cls``): ``teacher.pooling`` is
-    train_teacher's setting, and where the config's differs from the checkpoint's, one line says so and the config
-    takes the checkpoint's (the run's config.yaml records the head that was used)."""
-    path = cfg["teacher"].get("checkpoint")
-    if not path:
+    same), checked against the data's labels; ``(None, None, None)`` without one. A list of checkpoints is one teacher,
+    the mean of their logits (:class:`~kd.nlp.teacher_model.ensemble.LogitEnsemble`), whose members must read one
+    tokenizer and share one head. The head is the one the checkpoint records (``pooling``; a checkpoint from before
+    ``teacher.pooling``: ``cls``): ``teacher.pooling`` is train_teacher's setting, and where the config's differs from
+    the checkpoint's, one line says so and the config takes the checkpoint's (the run's config.yaml records the head
+    that was used)."""
+    paths = cfg["teacher"].get("checkpoint")
+    if not paths:
         if required:
             raise ConfigError("this run needs a fine-tuned teacher: pass teacher.checkpoint=RUN_DIR/checkpoints/"
                               f"{MODEL_CHECKPOINT} (made by kd.nlp.scripts.train_teacher)")
         return None, None, None
-    teacher, tokenizers, meta = load_nlp_model(path, expected_arch=("hf_classifier",))
-    check_labels(path, meta, data, cfg)
-    pooling = pooling_of(teacher)
+    teacher, tokenizer, tokenizer_name, pooling = load_fine_tuned(paths, data, cfg)
     if cfg["teacher"].get("pooling", "cls") != pooling:
-        print(f"teacher.pooling={pooling}: the head '{path}' was trained with (the config's "
+        print(f"teacher.pooling={pooling}: the head '{paths}' was trained with (the config's "
               f"teacher.pooling={cfg['teacher'].get('pooling', 'cls')} is train_teacher's setting)")
         cfg["teacher"]["pooling"] = pooling
-    return teacher, tokenizers["main"], meta["tokenizers"]["main"].get("name")
+    return teacher, tokenizer, tokenizer_name
+
+
+def load_fine_tuned(paths, data, cfg: dict):
+    """``(model, tokenizer, tokenizer name, pooling)`` of the train_teacher checkpoint ``paths``, or of the ensemble of
+    a list of them (one member: that model), each checked against the data's labels; the members of an ensemble must
+    record one tokenizer and one head."""
+    members = [paths] if isinstance(paths, str) else list(paths)
+    loaded = []
+    for path in members:
+        model, tokenizers, meta = load_nlp_model(path, expected_arch=("hf_classifier",))
+        check_labels(path, meta, data, cfg)
+        loaded.append((model, tokenizers["main"], meta["tokenizers"]["main"], pooling_of(model)))
+    (model, tokenizer, spec, pooling), others = loaded[0], loaded[1:]
+    for path, (_, _, other_spec, other_pooling) in zip(members[1:], others):
+        if (other_spec, other_pooling) != (spec, pooling):
+            raise CheckpointMismatchError(
+                f"'{path}' reads another tokenizer or has another head ({other_spec.get('name')}, pooling "
+                f"{other_pooling}) than '{members[0]}' ({spec.get('name')}, pooling {pooling}): the members of an "
+                "ensemble teacher share both; fine-tune them from one teacher.name with one teacher.pooling")
+    if others:
+        model = LogitEnsemble([model] + [other[0] for other in others])
+        print(f"teacher: the mean of the logits of {len(members)} fine-tuned classifiers")
+    return model, tokenizer, spec.get("name"), pooling
 
 
 def check_labels(path: str, meta: dict, data, cfg: dict) -> None:
@@ -182,6 +206,7 @@ class ClassificationTask:
     columns = ["model", "dev_acc", "holdout_acc", "agreement", "params", "throughput", "train_examples",
                "holdout_examples"]
     renamed = RENAMED
+    ensembles = True  # teacher.checkpoint (and evaluate.checkpoint) may list several: one teacher, their mean logits
 
     @staticmethod
     def check_config(cfg: dict) -> None:
@@ -190,7 +215,9 @@ class ClassificationTask:
         keys that constructor's arguments (a near miss names the one meant) and their values ones it takes
         (``check_settings``); ``distill.mode`` offline or online, and offline only for a method that works from cached
         logits; ``distill.augment`` (:func:`check_augment`); ``data.holdout`` a fraction (:func:`check_holdout`);
-        ``teacher.pooling`` and ``student.pooling`` cls or mean (:func:`~kd.nlp.teacher_model.check_pooling`)."""
+        ``teacher.checkpoint`` as a list, an ensemble, only where the teacher's logits are all a run reads
+        (:func:`check_teacher_ensemble`); ``teacher.pooling`` and ``student.pooling`` cls or mean
+        (:func:`~kd.nlp.teacher_model.check_pooling`)."""
         name = check_method_sections(cfg, CLASSIFICATION_METHODS, "text-classification", SUPPLIED)
         for section, settings in (cfg.get("methods") or {}).items():
             CLASSIFICATION_METHODS.get(section).check_settings(settings or {})
@@ -200,6 +227,7 @@ class ClassificationTask:
         check_method_fits(name, mode)
         check_augment(cfg["distill"], name)
         check_holdout(cfg["data"].get("holdout", 0))
+        check_teacher_ensemble(cfg, name)
         for section in ("teacher", "student"):
             check_pooling(cfg[section].get("pooling", "cls"), f"{section}.pooling")
 
@@ -309,12 +337,16 @@ class ClassificationTask:
         if not path:
             raise ConfigError(f"pass evaluate.checkpoint=RUN_DIR/checkpoints/{MODEL_CHECKPOINT} (a train_teacher or "
                               "distill run's)")
-        archs = ("hf_classifier", *CLASSIFICATION_STUDENTS.names())
-        model, tokenizers, meta = load_nlp_model(path, expected_arch=archs)
+        if isinstance(path, list):  # train_teacher checkpoints scored as one ensemble, the mean of their logits
+            data = load_data(cfg)
+            model, tok, _, _ = load_fine_tuned(path, data, cfg)
+        else:
+            model, tokenizers, meta = load_nlp_model(path, expected_arch=("hf_classifier",
+                                                                          *CLASSIFICATION_STUDENTS.names()))
+            data = load_data(cfg)
+            check_labels(path, meta, data, cfg)
+            tok = tokenizers["main"]
         model.to(device)
-        data = load_data(cfg)
-        check_labels(path, meta, data, cfg)
-        tok = tokenizers["main"]
         teacher, t_tok, _ = load_teacher(cfg, False, data)
         roles = {"model": tok} if teacher is None else {"model": tok, "teacher": t_tok}
         loader = make_loader(data.dev_texts, data.dev_labels, roles, cfg, 64, False)
@@ -323,11 +355,30 @@ class ClassificationTask:
         logits, labels = logits_on(model, loader, device, "model")
         teacher_logits = logits_on(teacher, loader, device, "teacher")[0] if teacher is not None else None
         report = classification_report(logits, labels, teacher_logits, ks=(1,))
-        return {"model": str(path), "dev_acc": report["acc"], **holdout(), "ece": report["ece"],
+        name = " + ".join(map(str, path)) if isinstance(path, list) else str(path)
+        return {"model": name, "dev_acc": report["acc"], **holdout(), "ece": report["ece"],
                 **({"agreement": report["agreement"]} if teacher is not None else {}),
                 "params": count_parameters(model),
                 "throughput": examples_per_second(model, tok, data.dev_texts, cfg["data"]["max_length"],
                                                   cfg["evaluate"]["throughput_batch"])}
+
+
+def check_teacher_ensemble(cfg: dict, method: str) -> None:
+    """``teacher.checkpoint`` listing two or more checkpoints (an ensemble, which gives the mean of their logits and
+    nothing else; :func:`kd.nlp.scripts.launch.check_checkpoint_keys` has checked the list): a run that reads only the
+    teacher's logits, not a method that reads its hidden states or attention maps, nor ``student.init=teacher`` (one
+    teacher's layers)."""
+    paths = cfg["teacher"].get("checkpoint")
+    if not isinstance(paths, list) or len(paths) < 2:
+        return
+    reads = [o.replace("_", " ") for o in CLASSIFICATION_METHODS.get(method).teacher_outputs if o != "logits"]
+    if reads:
+        raise ConfigError(f"teacher.checkpoint lists {len(paths)} teachers, whose ensemble gives only the mean of their "
+                          f"logits, and method.name={method} reads the teacher's {' and '.join(reads)}: pass one "
+                          "checkpoint, or a method that reads logits (kd, logit_mse)")
+    if cfg["student"].get("init", "random") == "teacher":
+        raise ConfigError(f"teacher.checkpoint lists {len(paths)} teachers, and student.init=teacher copies the layers "
+                          "of one: pass one checkpoint, or student.init=random")
 
 
 def check_augment(distill: dict, method: str) -> None:

@@ -1,8 +1,9 @@
-"""NLP teachers: a Hugging Face sequence classifier (packaged MiniLM by default; [CLS]- or mean-pooled), a seq2seq
-transformer, a GPT-2-style causal LM, and any pretrained causal LM or encoder-decoder by hub id or save_pretrained
-folder.
+"""NLP teachers: a Hugging Face sequence classifier (packaged MiniLM by default; [CLS]- or mean-pooled) or an ensemble
+of them (the mean of their logits), a seq2seq transformer, a GPT-2-style causal LM, and any pretrained causal LM or
+encoder-decoder by hub id or save_pretrained folder.
 The translation and LM students are the same architectures built smaller."""
 from kd.nlp.teacher_model.causal_lm import build_gpt2_lm
+from kd.nlp.teacher_model.ensemble import LogitEnsemble
 from kd.nlp.teacher_model.hf_classifier import (
     PACKAGED_MINILM,
     POOLINGS,
@@ -17,6 +18,6 @@ from kd.nlp.teacher_model.mean_pooled import MeanPooledClassifier, mean_pool
 from kd.nlp.teacher_model.pretrained_generators import load_causal_lm, load_seq2seq, save_pretrained_folder
 from kd.nlp.teacher_model.seq2seq import TransformerSeq2Seq
 
-__all__ = ["HFSeq2Seq", "MeanPooledClassifier", "PACKAGED_MINILM", "POOLINGS", "TransformerSeq2Seq", "build_gpt2_lm",
+__all__ = ["HFSeq2Seq", "LogitEnsemble", "MeanPooledClassifier", "PACKAGED_MINILM", "POOLINGS", "TransformerSeq2Seq", "build_gpt2_lm",
            "check_pooling", "load_causal_lm", "load_hf_classifier", "load_hf_tokenizer", "load_seq2seq", "mean_pool",
            "packaged_minilm_path", "pooling_of", "save_pretrained_folder"]
