@@ -115,8 +115,8 @@ def check_checkpoint_keys(cfg: dict, task) -> None:
                 continue
             raise ConfigError(f"{section}.checkpoint lists {len(value)} checkpoints, and an ensemble teacher (the mean "
                               f"of their logits) is text classification's; task {cfg['task']} reads one: pass one path")
-        raise ConfigError(f"{section}.checkpoint={value!r}: pass the path of a checkpoint (RUN_DIR/checkpoints/model.pt)"
-                          + (", or a list of them, [A.pt,B.pt]" if ensembles else ""))
+        raise ConfigError(f"{section}.checkpoint={value!r}: pass the path of a checkpoint "
+                          "(RUN_DIR/checkpoints/model.pt)" + (", or a list of them, [A.pt,B.pt]" if ensembles else ""))
 
 
 def task_defaults(task_name: str) -> dict:

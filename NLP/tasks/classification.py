@@ -136,7 +136,8 @@ def load_teacher(cfg: dict, required: bool, data):
         return None, None, None
     teacher, tokenizer, tokenizer_name, pooling = load_fine_tuned(paths, data, cfg)
     if cfg["teacher"].get("pooling", "cls") != pooling:
-        print(f"teacher.pooling={pooling}: the head '{paths}' was trained with (the config's "
+        trained = f"'{paths}'" if isinstance(paths, str) else f"each of the {len(paths)} checkpoints"
+        print(f"teacher.pooling={pooling}: the head {trained} was trained with (the config's "
               f"teacher.pooling={cfg['teacher'].get('pooling', 'cls')} is train_teacher's setting)")
         cfg["teacher"]["pooling"] = pooling
     return teacher, tokenizer, tokenizer_name
@@ -373,8 +374,8 @@ def check_teacher_ensemble(cfg: dict, method: str) -> None:
         return
     reads = [o.replace("_", " ") for o in CLASSIFICATION_METHODS.get(method).teacher_outputs if o != "logits"]
     if reads:
-        raise ConfigError(f"teacher.checkpoint lists {len(paths)} teachers, whose ensemble gives only the mean of their "
-                          f"logits, and method.name={method} reads the teacher's {' and '.join(reads)}: pass one "
+        raise ConfigError(f"teacher.checkpoint lists {len(paths)} teachers, whose ensemble gives only the mean of "
+                          f"their logits, and method.name={method} reads the teacher's {' and '.join(reads)}: pass one "
                           "checkpoint, or a method that reads logits (kd, logit_mse)")
     if cfg["student"].get("init", "random") == "teacher":
         raise ConfigError(f"teacher.checkpoint lists {len(paths)} teachers, and student.init=teacher copies the layers "

@@ -7,9 +7,8 @@ translation) instead of running the teacher. The file lives in ``distill.cache_d
 
 The teacher fingerprint is the SHA-256 of its checkpoint file (of every file, for a ``save_pretrained`` folder;
 the hub id itself for a model named on the hub; of its members' fingerprints, for an ensemble), so a retrained
-teacher never reuses stale outputs. The data key
-hashes the settings that change the rows (files, columns, subset, max_length, ...), so another subset is computed
-anew. Students pointed at one folder therefore share one labelling.
+teacher never reuses stale outputs. The data key hashes the settings that change the rows (files, columns, subset,
+max_length, ...), so another subset is computed anew. Students pointed at one folder therefore share one labelling.
 """
 from __future__ import annotations
 

@@ -89,8 +89,8 @@ def test_a_student_distils_the_mean_of_two_teachers(workspace, second_teacher, t
 
 @pytest.mark.parametrize("overrides, message", [
     (["method.name=tinybert", "distill.mode=online"],
-     "teacher.checkpoint lists 2 teachers, whose ensemble gives only the mean of their logits, and method.name=tinybert "
-     "reads the teacher's hidden states and attentions: pass one checkpoint, or a method that reads logits (kd, "
+     "teacher.checkpoint lists 2 teachers, whose ensemble gives only the mean of their logits, and "
+     "method.name=tinybert reads the teacher's hidden states and attentions: pass one checkpoint, or a method that reads logits (kd, "
      "logit_mse)"),
     (["student.init=teacher"],
      "teacher.checkpoint lists 2 teachers, and student.init=teacher copies the layers of one: pass one checkpoint, or "
