@@ -14,7 +14,8 @@ $(STAMP): requirements.txt pyproject.toml setup.py
 	$(PY) -m pip install --no-deps -e .
 	touch $(STAMP)
 
-# Teacher CNN -> MLP student with soft-target KL on scikit-learn's 8x8 digits (offline, a few minutes on 2 CPU cores).
+# Teacher CNN -> MLP student with soft-target KL on scikit-learn's 8x8 digits (offline; about 20 s on 2 CPU cores,
+# a few minutes with the first install).
 demo: install
 	$(PY) -m kd.vision.scripts.quickstart
 
