@@ -15,12 +15,14 @@ from kd.common.utils.errors import ConfigError, KDError
 
 
 def resolve_device(name: str | None = "auto") -> torch.device:
-    """``auto`` picks CUDA when available, else CPU. An explicit ``cuda`` without a GPU is a user error."""
+    """``auto`` picks CUDA when available, else CPU. An explicit ``cuda`` without a GPU is a user error. On CUDA,
+    however chosen, TF32 matmuls and cuDNN's kernel autotuning are switched on."""
     if name in (None, "", "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise KDError(f"--device {name} was asked for but CUDA is not available; use --device cpu")
+        device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    else:
+        device = torch.device(name)
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise KDError(f"--device {name} was asked for but CUDA is not available; use --device cpu")
     if device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True

@@ -11,6 +11,7 @@ from kd.common.utils.checkpoint import (atomic_save, checkpoint_kind, load_state
                                         require_training_state, safe_load, save_model)
 from kd.common.utils.cli import common_parser
 from kd.common.utils.config import apply_overrides, did_you_mean, load_config, load_run_config, save_yaml
+from kd.common.utils.device import resolve_device
 from kd.common.utils.errors import CheckpointMismatchError, ConfigError, MissingPathError, UnknownNameError
 from kd.common.utils.registry import Registry, check_arguments
 from kd.common.utils.report import spread
@@ -282,6 +283,19 @@ def test_prepare_model_channels_last_and_compile_keep_the_model_the_same(torch_c
     torch.testing.assert_close(compiled(x), eager, rtol=1e-4, atol=1e-5)
     with pytest.raises(KDError, match="channels_last"):
         prepare_model(net, cpu, channels_last="yes")
+
+
+def test_cuda_speed_settings_are_on_however_cuda_is_chosen(monkeypatch):
+    """``--device auto`` (every script's default) on a GPU machine gets TF32 and cuDNN autotuning, as ``cuda`` does."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    cudnn, matmul = torch.backends.cudnn, torch.backends.cuda.matmul
+    before = cudnn.benchmark, cudnn.allow_tf32, matmul.allow_tf32
+    cudnn.benchmark = cudnn.allow_tf32 = matmul.allow_tf32 = False
+    try:
+        assert resolve_device("auto") == torch.device("cuda")
+        assert cudnn.benchmark and cudnn.allow_tf32 and matmul.allow_tf32
+    finally:
+        cudnn.benchmark, cudnn.allow_tf32, matmul.allow_tf32 = before
 
 
 def test_the_spread_over_seeds_is_the_sample_std():
