@@ -25,7 +25,8 @@ def run_episodes(policy: nn.Module, env: dict, episodes: int, seed: int, determi
     active = list(range(episodes))
     was_training = policy.training
     policy.eval()
-    with torch.random.fork_rng(devices=[]):
+    # manual_seed reseeds every CUDA device too: fork them all, so training's random stream resumes unchanged
+    with torch.random.fork_rng(devices=range(torch.cuda.device_count())):
         torch.manual_seed(seed)
         while active:
             batch = torch.as_tensor(np.stack([obs[i] for i in active]), device=device)

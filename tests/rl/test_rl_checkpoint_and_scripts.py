@@ -32,6 +32,18 @@ def test_round_trip_keeps_weights_normaliser_and_returns(tmp_path, linear_cartpo
     assert run_episodes(load_policy(path)[0], CARTPOLE, 3, seed=0) == [500.0, 500.0, 500.0]
 
 
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="needs CUDA"))])
+def test_an_evaluation_leaves_the_training_random_stream_as_it_was(device):
+    """Sampled evaluation seeds torch's generators itself; training (PPO's sampling) must go on unchanged after it."""
+    policy = ActorCritic([4], "discrete", 2, hidden=[8]).to(device)
+    state = torch.get_rng_state(), (torch.cuda.get_rng_state() if device == "cuda" else None)
+    run_episodes(policy, CARTPOLE, 2, seed=11, deterministic=False, device=device)
+    assert torch.equal(torch.get_rng_state(), state[0])
+    if device == "cuda":
+        assert torch.equal(torch.cuda.get_rng_state(), state[1])
+
+
 def test_load_errors_are_one_line(tmp_path):
     with pytest.raises(MissingPathError):
         load_policy(tmp_path / "missing.pt")
