@@ -583,8 +583,9 @@ def distil_guide(exp, teacher, teacher_checkpoint, student, method, teacher_test
     d, t_section, s_section = exp.cfg["distill"], exp.cfg["teacher"], exp.cfg["student"]
     rounds, t_per, s_per = d["rounds"], d["teacher_epochs_per_round"], d["student_epochs_per_round"]
     teacher.requires_grad_(True)
+    t_loader = train_loader(exp, t_section["batch_size"], exp.seed)   # the teacher's own batch size, as it trained
     teacher_d = make_distiller(exp, "guide_teacher", teacher, supervised(exp, t_section), t_section, rounds * t_per,
-                               len(exp.data.train_loader), "distill.teacher_lr", schedule="constant",
+                               len(t_loader), "distill.teacher_lr", schedule="constant",
                                lr=d["teacher_lr"] or t_section["lr"] / 10)
     fit_to_data(exp, student, s_section)
     student_d = make_distiller(exp, exp.stage("student_kd"), student, method, s_section, rounds * s_per,
@@ -597,7 +598,7 @@ def distil_guide(exp, teacher, teacher_checkpoint, student, method, teacher_test
             continue
         print(f"guide round {r + 1}/{rounds}: teacher +{t_per} epochs, relabel, student +{s_per} epochs")
         teacher.requires_grad_(True)
-        teacher_d.fit(exp.data.train_loader, (r + 1) * t_per, evaluate=test_evaluator(exp, teacher, rounds * t_per))
+        teacher_d.fit(t_loader, (r + 1) * t_per, evaluate=test_evaluator(exp, teacher, rounds * t_per))
         teacher.eval().requires_grad_(False)
         fresh, _ = label_images(teacher, plain_training_images(exp), exp.device, exp.precision)
         round_logits = teacher_logits(exp, teacher)

@@ -86,7 +86,7 @@ def test_quickstart_end_to_end(tmp_path, capsys):
     ("offline", ["method.name=soft_label_ce", "methods.soft_label_ce.hard_weight=0.1"]),
     # the guide teacher's extra epochs on the true labels would undo its shift at the default lr (teacher.lr / 10)
     ("guide", ["distill.rounds=2", "distill.student_epochs_per_round=3", "distill.teacher_epochs_per_round=1",
-               "distill.teacher_lr=0.00003"]),
+               "distill.teacher_lr=0.00003", "teacher.batch_size=128"]),
 ])
 def test_distillation_modes_follow_a_teacher_that_contradicts_the_labels(tmp_path, shifted_teacher, mode, extra):
     """Every mode distils the shifted-label teacher (conftest.py) into a student that also sees every true
@@ -103,7 +103,10 @@ def test_distillation_modes_follow_a_teacher_that_contradicts_the_labels(tmp_pat
         (cache,) = (run / "soft_labels").glob("digits-*.pt")
         assert safe_load(cache)["logits"].shape == (1437, 10)
     if mode == "guide":
-        assert safe_load(run / "guide_teacher" / "checkpoints" / "last.pt")["epoch"] == 2
+        guide_teacher = safe_load(run / "guide_teacher" / "checkpoints" / "last.pt")
+        assert guide_teacher["epoch"] == 2
+        # its extra epochs keep the teacher's own batch size: 2 epochs x ceil(1437 / 128) Adam steps
+        assert {int(p["step"]) for p in guide_teacher["optimizer"]["state"].values()} == {2 * 12}
         assert safe_load(run / "student_kd" / "checkpoints" / "last.pt")["epoch"] == 6
 
 
