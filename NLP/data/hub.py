@@ -27,7 +27,8 @@ def hub_reachable() -> bool:
     if constants.HF_HUB_OFFLINE:
         return False
     try:
-        urllib.request.urlopen(urllib.request.Request(constants.ENDPOINT, method="HEAD"), timeout=PROBE_TIMEOUT_S)
+        urllib.request.urlopen(urllib.request.Request(constants.ENDPOINT, method="HEAD"),
+                               timeout=PROBE_TIMEOUT_S).close()
     except urllib.error.HTTPError:  # it answered, if only with an error status
         return True
     except (OSError, ValueError):  # no route, no name resolution, a timeout, a malformed endpoint

@@ -9,6 +9,7 @@ so the student can eventually outgrow the teacher. The student needs a value hea
 """
 from __future__ import annotations
 
+from contextlib import closing
 from typing import Callable
 
 import torch
@@ -40,7 +41,7 @@ def kickstart(student: nn.Module, teacher: nn.Module, env: dict, ppo: PPOConfig,
             target = teacher(obs)
         return w * loss_fn(out, target)
 
-    envs = make_vector_env(env["name"], ppo.num_envs, **env.get("kwargs", {}))
-    return train_ppo(student, envs, ppo, seed, device, evaluate=evaluate, callback=callback,
-                     extra_loss=distill_term, extra_loss_name="distill", checkpoint=checkpoint,
-                     lr_key="methods.kickstarting.lr")
+    with closing(make_vector_env(env["name"], ppo.num_envs, **env.get("kwargs", {}))) as envs:
+        return train_ppo(student, envs, ppo, seed, device, evaluate=evaluate, callback=callback,
+                         extra_loss=distill_term, extra_loss_name="distill", checkpoint=checkpoint,
+                         lr_key="methods.kickstarting.lr")

@@ -45,7 +45,7 @@ class DistillConfig:
     data: str = "teacher"
     mix_fraction: float = 0.5
     sample_actions: bool = True
-    total_steps: int = 30_000
+    total_steps: int = 50_000
     num_envs: int = 4
     steps_per_iteration: int = 64
     buffer_size: int = 20_000

@@ -15,6 +15,8 @@ figure CleanRL and RL Baselines3 Zoo report.
 """
 from __future__ import annotations
 
+from contextlib import closing
+
 from kd.common.metrics.cost import count_parameters
 from kd.common.metrics.rl import format_return, last_training_episodes
 from kd.common.utils.checkpoint import MODEL_CHECKPOINT, load_state_dict_checked
@@ -41,9 +43,9 @@ TEACHER_NETWORKS = {"ppo": "actor_critic", "dqn": "q_network"}  # the POLICY_ARC
 @TEACHER_ALGORITHMS.register("ppo")
 def _ppo(agent, setup, evaluate, callback):
     cfg = dataclass_from_dict(PPOConfig, setup.config["teacher"]["ppo"], "PPO")
-    envs = make_vector_env(setup.env["name"], cfg.num_envs, **setup.env["kwargs"])
-    return train_ppo(agent, envs, cfg, setup.seed, setup.device, evaluate=evaluate, callback=callback,
-                     checkpoint=setup.checkpoint)
+    with closing(make_vector_env(setup.env["name"], cfg.num_envs, **setup.env["kwargs"])) as envs:
+        return train_ppo(agent, envs, cfg, setup.seed, setup.device, evaluate=evaluate, callback=callback,
+                         checkpoint=setup.checkpoint)
 
 
 @TEACHER_ALGORITHMS.register("dqn")
