@@ -63,12 +63,13 @@ def soft_label_cross_entropy(student_logits: Tensor, teacher_probs: Tensor, temp
 
 def hinton_kd_loss(student_logits: Tensor, teacher_logits: Tensor, labels: Tensor,
                    temperature: float = 4.0, alpha: float = 0.9) -> Tensor:
-    """The classic mix: L = alpha * T^2 KL(p^T || q^T) + (1 - alpha) * CE(labels, q).
+    """The classic mix (Hinton et al. 2015): L = alpha * T^2 KL(p^T || q^T) + (1 - alpha) * CE(labels, q).
 
-    ``alpha=1`` is pure distillation (no labels), ``alpha=0`` plain supervised training.
+    ``alpha=1`` is pure distillation (no labels), ``alpha=0`` plain supervised training. Rows labelled
+    :data:`UNLABELLED` (a transfer set) take the KL term only (:func:`labelled_cross_entropy`).
     """
     soft = soft_target_kl(student_logits, teacher_logits, temperature)
-    hard = F.cross_entropy(student_logits.float(), labels)
+    hard = labelled_cross_entropy(student_logits, labels)
     return alpha * soft + (1.0 - alpha) * hard
 
 

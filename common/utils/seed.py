@@ -9,21 +9,13 @@ from kd.common.utils.config import is_whole_number
 from kd.common.utils.errors import ConfigError
 
 
-def seed_everything(seed: int, deterministic: bool = False) -> torch.Generator:
-    """Seed Python, NumPy and torch (CPU and CUDA); return a torch.Generator seeded the same way.
-
-    ``deterministic=True`` also asks cuDNN and torch for deterministic kernels (slower on GPU).
-    """
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch (CPU and every CUDA device), and PYTHONHASHSEED for the processes this one starts
+    (data loader workers under spawn; this process's own string hashing was fixed when it started)."""
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
     os.environ.setdefault("PYTHONHASHSEED", str(seed))
-    if deterministic:
-        torch.backends.cudnn.benchmark = False
-        torch.use_deterministic_algorithms(True, warn_only=True)
-    generator = torch.Generator()
-    generator.manual_seed(seed)
-    return generator
 
 
 def check_seed_list(seeds, key: str) -> list[int]:

@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from kd.common.losses import hinton_kd_loss, logit_mse, soft_label_cross_entropy, soft_target_kl
+from kd.common.losses import UNLABELLED, hinton_kd_loss, logit_mse, soft_label_cross_entropy, soft_target_kl
 
 
 def test_soft_target_kl_hand_computed():
@@ -76,6 +76,11 @@ def test_hinton_alpha_mixes_soft_and_hard_terms():
     assert hinton_kd_loss(student, teacher, labels, 4.0, alpha=0.0).item() == pytest.approx(hard.item(), rel=1e-6)
     mixed = hinton_kd_loss(student, teacher, labels, 4.0, alpha=0.3).item()
     assert mixed == pytest.approx(0.3 * soft.item() + 0.7 * hard.item(), rel=1e-6)
+    # transfer-set rows (UNLABELLED) enter the KL term and not the CE term
+    partly = torch.tensor([0, UNLABELLED, 2, UNLABELLED, 0])
+    hard_of_labelled = F.cross_entropy(student[[0, 2, 4]], labels[[0, 2, 4]])
+    mixed = hinton_kd_loss(student, teacher, partly, 4.0, alpha=0.3).item()
+    assert mixed == pytest.approx(0.3 * soft.item() + 0.7 * hard_of_labelled.item(), rel=1e-6)
 
 
 def test_logit_mse_hand_computed():
@@ -85,7 +90,7 @@ def test_logit_mse_hand_computed():
 
 
 def test_labelled_cross_entropy_skips_unlabelled_rows():
-    from kd.common.losses import UNLABELLED, labelled_cross_entropy
+    from kd.common.losses import labelled_cross_entropy
 
     # row 0: softmax([0, ln 3]) = [1/4, 3/4], label 1 -> -ln(3/4); row 1 unlabelled; row 2: [1/2, 1/2], label 0 -> ln 2
     logits = torch.tensor([[0.0, math.log(3.0)], [5.0, -5.0], [0.0, 0.0]], requires_grad=True)
