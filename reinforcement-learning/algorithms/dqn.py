@@ -22,6 +22,7 @@ from torch import nn
 from tqdm import trange
 
 from kd.rl.environments import make_env
+from kd.rl.iteration_log import finish_iteration
 from kd.rl.resume import LoopCheckpoint, LoopState
 
 
@@ -40,6 +41,7 @@ class DQNConfig:
     train_every: int = 10
     eval_every: int = 10_000
     eval_episodes: int = 10
+    max_minutes: float | None = None  # wall-clock budget: stop at the first record after it is spent
 
 
 def train_dqn(qnet: nn.Module, env: dict, cfg: DQNConfig, seed: int, device: torch.device,
@@ -111,13 +113,13 @@ def train_dqn(qnet: nn.Module, env: dict, cfg: DQNConfig, seed: int, device: tor
             if finished:
                 record["train_return"] = float(np.mean(finished))
                 record["train_episode_returns"] = list(finished)
-            if evaluate is not None:
-                stats = evaluate(qnet)
-                record["eval_return"], record["eval_return_std"] = stats["return_mean"], stats["return_std"]
-            history.append(record)
-            if callback is not None:
-                callback(record)
+            # every record is an evaluation point (eval_every steps apart): eval_every=1 counts in records
+            out_of_time = finish_iteration(record, history, iteration=record["epoch"], last_iteration=record["epoch"],
+                                           eval_every=1, max_minutes=cfg.max_minutes, started=state.started,
+                                           model=qnet, evaluate=evaluate, callback=callback)
             state.save(record["epoch"], step, history)
             losses, finished = [], []
+            if out_of_time:
+                break
     environment.close()
     return history

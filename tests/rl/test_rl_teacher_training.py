@@ -1,10 +1,11 @@
-"""A short PPO run on CartPole clearly beats a random policy (about 22)."""
+"""A short PPO run on CartPole clearly beats a random policy (about 22); DQN keeps a time budget."""
 import torch
 
-from kd.rl.algorithms import PPOConfig, train_ppo
+from kd.rl.algorithms import DQNConfig, PPOConfig, train_dqn, train_ppo
 from kd.rl.environments import make_vector_env
 from kd.rl.evaluation import evaluate_policy, run_episodes
 from kd.rl.teacher_model import ActorCritic
+from kd.rl.teacher_model.networks import QNetwork
 
 CARTPOLE = {"name": "cartpole", "kwargs": {}}
 
@@ -22,3 +23,12 @@ def test_short_ppo_run_beats_random_on_cartpole():
     assert trained > 150, f"PPO after 16k steps scored {trained:.1f}"
     assert "eval_return" in history[-1] and history[-1]["steps"] == 16_384
     assert agent.normalizer.count.item() > 16_000  # the observation statistics were collected
+
+
+def test_dqn_stops_at_its_first_record_once_its_time_budget_is_spent():
+    cfg = DQNConfig(total_steps=600, learning_starts=100, buffer_size=1000, eval_every=200, batch_size=32,
+                    train_every=2, target_update_every=100, max_minutes=0.0)
+    history = train_dqn(QNetwork([4], "discrete", 2, hidden=[16]), CARTPOLE, cfg, 0, torch.device("cpu"),
+                        evaluate=lambda q: evaluate_policy(q, CARTPOLE, 2, seed=0))
+    assert [r["steps"] for r in history] == [200]
+    assert history[0]["stopped_by_time_budget"] and "eval_return" in history[0]
