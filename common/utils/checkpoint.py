@@ -180,7 +180,3 @@ def load_state_dict_checked(model: nn.Module, state_dict: dict, source: str = "c
             f"{source} does not match the model ({details}); check the architecture and the number of classes"
         )
     model.load_state_dict(state_dict)
-
-
-def file_size_bytes(path: str | Path) -> int:
-    return Path(path).stat().st_size

@@ -18,7 +18,7 @@ the data set's order (padding dropped), so whole-set metrics are the single-proc
 
 Data parallelism is exact: with a per-rank batch ``B / W`` the averaged gradient of W ranks is the
 gradient of the global batch ``B`` (for losses that are means over the batch; BatchNorm statistics
-stay per rank unless :func:`convert_sync_batchnorm` is asked for).
+stay per rank, as in torchvision's reference recipes without ``--sync-bn``).
 """
 from __future__ import annotations
 
@@ -47,10 +47,6 @@ class DistributedContext:
     @property
     def is_main(self) -> bool:
         return self.rank == 0
-
-    @property
-    def is_distributed(self) -> bool:
-        return self.world_size > 1
 
 
 def _env_int(name: str, default: int) -> int:
@@ -241,11 +237,6 @@ def wrap_ddp(module: nn.Module, device: torch.device, static_graph: bool = True)
     if device.type == "cuda":
         ids = [device.index if device.index is not None else torch.cuda.current_device()]
     return nn.parallel.DistributedDataParallel(module, device_ids=ids, static_graph=static_graph)
-
-
-def convert_sync_batchnorm(model: nn.Module) -> nn.Module:
-    """BatchNorm layers that share batch statistics across ranks (only worth it for small per-rank batches)."""
-    return nn.SyncBatchNorm.convert_sync_batchnorm(model) if get_world_size() > 1 else model
 
 
 def rank_zero_print(*args: Any, **kwargs: Any) -> None:

@@ -26,7 +26,6 @@ from kd.common.utils.errors import MissingPathError
 
 SPLIT_FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
                "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
-IDX_MAGIC = {3: 0x803, 1: 0x801}  # dimensions -> magic number of uint8 IDX files
 
 
 def read_idx(path: Path) -> np.ndarray:

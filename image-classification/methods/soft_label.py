@@ -1,4 +1,5 @@
-"""Training on soft labels alone (offline distillation without hard labels, alpha = 1):
+"""Training on soft labels alone (Hinton et al. 2015, "Distilling the Knowledge in a Neural Network", sec. 2, with
+alpha = 1: offline distillation without hard labels):
 
 L = -T^2 * mean_i sum_c p_ic log softmax(z_s / T)_ic,   p = softmax(z_t / T)
 

@@ -7,7 +7,8 @@ Loop, per iteration:
    FIFO memory (:class:`~kd.rl.distillation.replay.TeacherLabelledReplay`).
 2. take ``updates_per_iteration`` Adam steps on minibatches of ``batch_size`` states from the memory, minimising
    the chosen loss (:mod:`kd.rl.distillation.losses`, ``methods.policy_distillation.loss``) between student and
-   teacher outputs.
+   teacher outputs: L = mean_{s in batch} loss(pi_S(s), teacher(s)), by default for discrete actions
+   KL(softmax(q_T(s) / T) || softmax(z_S(s))) (Rusu et al. eq. 3) and for continuous ones KL(N_T(s) || N_S(s)).
 
 Step 1 is the config's ``distill`` section (:class:`DistillConfig`: how states are collected and labelled, and the
 loop's length, evaluations and budget); step 2 the student's own training settings in its ``student`` section
