@@ -11,6 +11,7 @@ from kd.vision.methods import kd  # noqa: F401,E402
 from kd.vision.methods import soft_label  # noqa: F401,E402
 from kd.vision.methods import fitnet  # noqa: F401,E402
 from kd.vision.methods import at  # noqa: F401,E402
+from kd.vision.methods import sp  # noqa: F401,E402
 from kd.vision.methods import dkd  # noqa: F401,E402
 from kd.vision.methods import simkd  # noqa: F401,E402
 from kd.vision.methods import specialists  # noqa: F401,E402

@@ -3,7 +3,7 @@ and each test fails when the method's distillation term is switched off:
 
 - logit and SimKD methods: the student follows the teacher against the labels (agreement with the teacher
   far above its accuracy on the true labels);
-- feature methods (FitNet, AT): the student's features move towards the teacher's, measured against the
+- feature methods (FitNet, AT, SP): the student's features move towards the teacher's, measured against the
   same student trained with the term's weight at 0 (the control), by a measure the method does not train.
 """
 import pytest
@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from kd.common.engine import Distiller, predict
-from kd.common.losses import attention_transfer_loss
+from kd.common.losses import attention_transfer_loss, similarity_preserving_loss
 from kd.common.metrics import agreement, topk_accuracy
 from kd.common.utils.seed import seed_everything
 from kd.vision.methods import METHODS
@@ -112,3 +112,20 @@ def test_attention_transfer_matches_the_teachers_attention_maps(digits, shifted_
 
     assert distance(at) < 0.5 * distance(control), (distance(at), distance(control))   # measured 4x apart
     assert accuracy_of(digits, at) > 60
+
+
+def test_similarity_preserving_matches_how_the_teacher_relates_the_test_images(digits, shifted_teacher):
+    """On the 360 test images at once (training saw batches of 64), the student's last-stage similarity matrix
+    moves towards the teacher's."""
+    teacher, _ = shifted_teacher
+    sp, method = distil(digits, teacher, "sp")
+    control, _ = distil(digits, teacher, "sp", weights={"sp": 0.0})
+    test_x = digits.splits.test.tensors[0]
+    (i, j), = method.pairs
+    t_map = stage_maps_of(teacher, test_x, True)[j]
+
+    def distance(student):
+        return similarity_preserving_loss(stage_maps_of(student, test_x)[i], t_map).item()
+
+    assert distance(sp) < 0.5 * distance(control), (distance(sp), distance(control))   # measured 2.7x apart
+    assert accuracy_of(digits, sp) > 60

@@ -59,6 +59,10 @@ def test_similarity_preserving_loss():
     # only the batch similarities count: a different width with the same Gram structure also gives 0
     assert similarity_preserving_loss(f, torch.cat([f, f], dim=1)).item() == pytest.approx(0.0, abs=1e-6)
     assert similarity_preserving_loss(f, torch.randn(4, 5)).item() > 0
+    # by hand, N = 2: orthogonal student rows give G_s = I; two equal teacher rows give Q Q^T = all ones, whose
+    # normalised rows are (1, 1) / sqrt 2; ||G_s - G_t||_F^2 = 2 ((1 - 1/sqrt 2)^2 + 1/2) = 4 - 2 sqrt 2, over N^2 = 4
+    student, teacher = torch.tensor([[1.0, 0.0], [0.0, 1.0]]), torch.tensor([[1.0, 0.0], [1.0, 0.0]])
+    assert similarity_preserving_loss(student, teacher).item() == pytest.approx((4 - 2 * math.sqrt(2)) / 4, rel=1e-6)
 
 
 def _kl(p, q):

@@ -75,7 +75,7 @@ def test_simkd_variants():
         build("simkd", teacher, student, loss="cosine")
 
 
-def test_fitnet_regressor_and_at_pairs_from_the_dummy_forward():
+def test_fitnet_regressor_and_at_and_sp_pairs_from_the_dummy_forward():
     teacher, student = TinyNet([12, 24, 32], [1, 2, 2]), TinyNet([8, 16], [2, 2])
     fitnet = build("fitnet", teacher, student)
     assert (fitnet.hint_layer, fitnet.guided_layer) == (1, 1)   # the middle stage of each
@@ -85,6 +85,9 @@ def test_fitnet_regressor_and_at_pairs_from_the_dummy_forward():
     at = build("at", teacher, student)
     assert at.pairs == [(1, 2)]   # all shared stages but the shallowest, aligned from the deepest
     assert build("at", teacher, student, stages=2).pairs == [(0, 1), (1, 2)]
+    sp = build("sp", teacher, student)
+    assert sp.pairs == [(1, 2)] and sp.weights["sp"] == 3000.0   # the deepest stage of each
+    assert set(sp(student, teacher, (x, y))) == {"ce", "sp"}
 
 
 def test_dkd_warm_up_follows_the_epoch():

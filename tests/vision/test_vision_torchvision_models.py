@@ -118,6 +118,7 @@ def test_offline_download_is_one_line_naming_the_file_and_torch_home(tmp_path, m
 
 @pytest.mark.parametrize("method, teacher_name, student_name", [
     ("fitnet", "resnet18", "mobilenet_v3_small"), ("at", "resnet18", "mobilenet_v3_small"),
+    ("sp", "resnet18", "mobilenet_v3_small"),
     ("simkd", "resnet18", "mobilenet_v3_small"),
     ("simkd", "mobilenet_v3_small", "resnet18"),  # the reused classifier is MobileNetV3's Linear-Hardswish-Linear head
 ])
