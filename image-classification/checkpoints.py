@@ -95,10 +95,3 @@ def load_vision_model(path: str | Path, arch: str | None = None, num_classes: in
     model = rebuild_model(ckpt["arch"], **ckpt["arch_kwargs"])
     load_state_dict_checked(model, ckpt["state_dict"], source=f"'{path}'")
     return model, ckpt
-
-
-def load_weights_into(model: nn.Module, path: str | Path) -> dict:
-    """Load a checkpoint's weights into an already built ``model`` (one line on any mismatch)."""
-    ckpt = safe_load(path)
-    load_state_dict_checked(model, ckpt.get("state_dict", ckpt), source=f"'{path}'")
-    return ckpt
