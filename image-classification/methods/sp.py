@@ -8,6 +8,9 @@ similarity matrix, and for the paired stages j (no projector: G is N x N whateve
 
 Stages are paired from the deepest one (``stages``: how many; default 1, the last stage's output, as Tung & Mori
 and RepDistiller's ``feat[-2]``). Config: ``method.name: sp``, settings ``methods.sp: {stages, weights: {ce, sp}}``.
+Under torchrun each rank compares the N = B / W images of its own batch: unlike a mean over images, the term then
+differs from one process's at batch B (the sum over N^2 pairs scales with N), so keep W x batch as tuned, or
+retune gamma.
 """
 from __future__ import annotations
 

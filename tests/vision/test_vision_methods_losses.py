@@ -63,6 +63,11 @@ def test_similarity_preserving_loss():
     # normalised rows are (1, 1) / sqrt 2; ||G_s - G_t||_F^2 = 2 ((1 - 1/sqrt 2)^2 + 1/2) = 4 - 2 sqrt 2, over N^2 = 4
     student, teacher = torch.tensor([[1.0, 0.0], [0.0, 1.0]]), torch.tensor([[1.0, 0.0], [1.0, 0.0]])
     assert similarity_preserving_loss(student, teacher).item() == pytest.approx((4 - 2 * math.sqrt(2)) / 4, rel=1e-6)
+    # the similarities stay fp32 under autocast, as the Distiller runs every method
+    s, t = torch.randn(64, 32, 4, 4), torch.randn(64, 16, 4, 4)
+    fp32 = similarity_preserving_loss(s, t).item()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert similarity_preserving_loss(s, t).item() == pytest.approx(fp32, rel=1e-6)
 
 
 def _kl(p, q):
