@@ -25,8 +25,9 @@ def run_episodes(policy: nn.Module, env: dict, episodes: int, seed: int, determi
     active = list(range(episodes))
     was_training = policy.training
     policy.eval()
-    # manual_seed reseeds every CUDA device too: fork them all, so training's random stream resumes unchanged
-    with torch.random.fork_rng(devices=range(torch.cuda.device_count())):
+    # manual_seed reseeds every CUDA device too: fork those in use, so training's random stream resumes unchanged
+    # (forking would initialise CUDA in a CPU run)
+    with torch.random.fork_rng(devices=range(torch.cuda.device_count()) if torch.cuda.is_initialized() else []):
         torch.manual_seed(seed)
         while active:
             batch = torch.as_tensor(np.stack([obs[i] for i in active]), device=device)
