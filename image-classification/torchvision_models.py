@@ -14,7 +14,7 @@ When the data set has another number of classes than the weights were published 
 the published head is replaced by a new, randomly initialised one, and a line says so.
 
 Each model is wrapped in :class:`TorchvisionClassifier`, which gives it kd.vision's model contract
-(kd/vision/model_registry.py), so the feature methods (FitNet, AT, SimKD) find their taps on it:
+(kd/vision/model_registry.py), so the feature methods (FitNet, AT, SP, SimKD) find their taps on it:
 
 - ResNet layout (``resnet*``, ``resnext*``, ``wide_resnet*``): ``feats`` = [stem (conv1-bn1-relu, before the
   max-pool), layer1, layer2, layer3, layer4, pooled embedding]; ``classifier`` is the model's ``fc``.

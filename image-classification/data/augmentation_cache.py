@@ -24,7 +24,7 @@ The trade-off:
   exactly torchvision's augmentation distribution, only visited in a stratified order;
 - memory: ``N * K * C`` logits (float16: 50k CIFAR-100 images x 16 views x 100 classes = 160 MB), held
   on the device next to the images;
-- only losses on logits can be cached: feature methods (FitNet, AT, SimKD) still need the teacher online.
+- only losses on logits can be cached: feature methods (FitNet, AT, SP, SimKD) still need the teacher online.
 
 Under torch.distributed each rank labels every W-th image and the shards are gathered, so labelling
 takes 1/W of the time; every rank then holds the whole cache (epochs reshuffle which rank sees what).

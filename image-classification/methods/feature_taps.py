@@ -1,4 +1,4 @@
-"""Reading the intermediate features of vision models, for the feature-based methods (FitNet, AT, SimKD).
+"""Reading the intermediate features of vision models, for the feature-based methods (FitNet, AT, SP, SimKD).
 
 Every vision model answers ``model(x, return_features=True) -> (logits, feats)``: ``feats`` holds one
 tensor per stage and ``feats[-1]`` is the pooled embedding. The *stage maps* are the 4-D entries

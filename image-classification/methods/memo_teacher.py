@@ -1,6 +1,6 @@
 """A frozen teacher that remembers its outputs per image, so un-augmented training runs pay for it once.
 
-Offline mode caches the teacher's logits; feature methods (FitNet, AT, SimKD) also need its stage maps.
+Offline mode caches the teacher's logits; feature methods (FitNet, AT, SP, SimKD) also need its stage maps.
 :class:`MemoTeacher` wraps the teacher and keys every input image by a hash of its bytes: the first time
 an image is seen the teacher runs on it and its logits and features are stored (in ``store_dtype``);
 afterwards they are looked up. It is only correct when the same image tensor comes back exactly, i.e.

@@ -30,7 +30,7 @@ teacher's logits and features once per training image for all the runs of the pr
 ``run.views=K`` (images in memory) labels K crop/flip views of every training image with the teacher once for
 the whole table (:mod:`~kd.vision.data.augmentation_cache`, in ``<root>/soft_labels/``): the runs of methods
 that read only the teacher's logits (kd, dkd, ...) then draw their augmented images from those views and run
-no teacher forward; methods that read its features (FitNet, AT, SimKD) still run it on every batch.
+no teacher forward; methods that read its features (FitNet, AT, SP, SimKD) still run it on every batch.
 ``--resume ROOT`` continues an interrupted table: finished runs are kept, an interrupted one continues from
 its ``last.pt``, the rest run.
 The data set is decoded once for the whole table. The fast path, on a GPU and on a CPU: ``data.in_memory``
