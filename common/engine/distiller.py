@@ -9,9 +9,10 @@ epoch the optional ``evaluate`` callback runs, the record goes to metrics.json a
 ``fit(resume=True)`` continues an interrupted run where its last finished epoch left it. A resumed run
 trains with the settings it was given, not the saved ones: the optimiser keeps its own learning rate, weight
 decay and momentum (the checkpoint gives its moments), and the learning-rate schedule built from the new
-config is replayed to the saved step. A non-finite loss stops the run with the step, the loss terms and what
-to do (``resume_advice``), and leaves the last good checkpoint in place; a loss that grows a thousandfold
-without turning NaN is reported (:class:`~kd.common.utils.loss_watch.LossGrowthWatch`).
+config is replayed to the saved step (so with a per-step schedule or a lookahead an epoch must take as many
+steps as before: another batch size is refused). A non-finite loss stops the run with the step, the loss terms
+and what to do (``resume_advice``), and leaves the last good checkpoint in place; a loss that grows a
+thousandfold without turning NaN is reported (:class:`~kd.common.utils.loss_watch.LossGrowthWatch`).
 
 With a ``lookahead`` (:class:`~kd.common.engine.lookahead.Lookahead`, airbench's lookahead EMA) every optimiser
 step is followed by its ``step``, and at the end of the epoch that reaches its last step the weights become the
@@ -42,7 +43,7 @@ from kd.common.utils.checkpoint import (LAST_CHECKPOINT, atomic_save, load_optim
                                         safe_load)
 from kd.common.utils import distributed
 from kd.common.utils.device import autocast, move_to
-from kd.common.utils.errors import NonFiniteLossError
+from kd.common.utils.errors import ConfigError, NonFiniteLossError
 from kd.common.utils.loss_watch import LossGrowthWatch
 from kd.common.utils.run_folder import RunFolder
 
@@ -108,6 +109,7 @@ class Distiller:
         self.scaler = torch.amp.GradScaler(device.type) if precision == "fp16" else None
         self.epoch = 0  # epochs completed
         self.global_step = 0
+        self._resumed = False  # set by load_state_dict until fit has checked the steps per epoch
         if teacher is not None:
             teacher.eval().requires_grad_(False)
         # On CPU a per-step finiteness check costs nothing; on CUDA it would sync every step.
@@ -149,6 +151,7 @@ class Distiller:
         if self.scheduler is not None and "scheduler" in state:
             self._replay_schedule(state["scheduler"]["last_epoch"])
         self.epoch, self.global_step = state["epoch"], state["global_step"]
+        self._resumed = True
         torch.set_rng_state(state["torch_rng"])
         if "cuda_rng" in state and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(state["cuda_rng"])
@@ -175,8 +178,23 @@ class Distiller:
         found = distributed.broadcast_object(str(found) if found is not None else None)
         if found is None:
             return False
-        self.load_state_dict(require_training_state(safe_load(found, map_location=self.device), found))
+        # onto the CPU: torch.set_rng_state takes only a CPU tensor, and the weights and moments are copied from
+        # there into the model's and the optimiser's own tensors, wherever they live
+        self.load_state_dict(require_training_state(safe_load(found, map_location="cpu"), found))
         return True
+
+    def _refuse_other_steps_per_epoch(self, loader) -> None:
+        """After a resume, a ConfigError when an epoch of ``loader`` takes another number of steps than the saved
+        run's did (another batch size): a per-step schedule and the lookahead were built from the new count, so the
+        saved step would fall at another point of them."""
+        resumed, self._resumed = self._resumed, False
+        counts_steps = (self.scheduler is not None and self.scheduler_interval == "step") or self.lookahead is not None
+        if not (resumed and counts_steps and self.epoch and hasattr(loader, "__len__")):
+            return
+        if self.global_step != self.epoch * len(loader):
+            raise ConfigError(f"--resume cannot change the steps of an epoch ({self.global_step // self.epoch} "
+                              f"saved, {len(loader)} now): the learning-rate schedule counts steps; resume with the "
+                              f"run's batch size, or start a new run")
 
     # -------------------------------------------------------------------------------------- training
     def train_step(self, batch: Any) -> dict[str, torch.Tensor]:
@@ -214,6 +232,7 @@ class Distiller:
         """Train until ``epochs`` epochs are complete; returns the run's history (one record per epoch)."""
         if resume and self.try_resume() and self.is_main:
             print(f"resumed from {self.checkpoint_path} after epoch {self.epoch}")
+        self._refuse_other_steps_per_epoch(train_loader)
         self.student.train()
         self.method.train()
         history: list[dict] = []  # without a run folder (or off rank 0) the history lives here

@@ -9,6 +9,8 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from kd.common.utils.device import move_to
+
 
 def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
@@ -34,7 +36,8 @@ def count_flops(model: nn.Module, example_input: Any, per_example: bool = True) 
 @torch.no_grad()
 def measure_latency(model: nn.Module, example_input: Any, warmup: int = 3, repeats: int = 10,
                     forward: Callable[[nn.Module, Any], Any] | None = None) -> dict[str, float]:
-    """Median wall-clock ms of one forward on ``example_input`` and the implied throughput (examples/s).
+    """Median wall-clock ms of one forward on ``example_input`` (moved to the model's device first) and the implied
+    throughput (examples/s).
 
     CUDA is synchronised around each timed call so the figure is real, not launch time.
     """
@@ -42,6 +45,7 @@ def measure_latency(model: nn.Module, example_input: Any, warmup: int = 3, repea
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
+    example_input = move_to(example_input, device)
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     for _ in range(warmup):
         forward(model, example_input)

@@ -7,7 +7,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from kd.common.engine import DistillationMethod, Distiller, EpochShuffleSampler, predict, teacher_forward
 from kd.common.losses import soft_target_kl
-from kd.common.utils.errors import NonFiniteLossError
+from kd.common.utils.errors import ConfigError, NonFiniteLossError
 from kd.common.utils.run_folder import RunFolder
 
 
@@ -87,6 +87,50 @@ def test_resume_continues_exactly_where_the_run_stopped(tmp_path):
     for a, b in zip(full.student.parameters(), resumed.student.parameters()):
         torch.testing.assert_close(a, b)
     assert resumed.optimizer.param_groups[0]["lr"] == pytest.approx(full.optimizer.param_groups[0]["lr"])
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_a_run_on_cuda_resumes(tmp_path):
+    """last.pt's RNG states go back to torch.set_rng_state, which takes only a CPU tensor."""
+    x, y = blobs()
+
+    def on_cuda(seed):
+        torch.manual_seed(seed)
+        student = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 3)).cuda()
+        return Distiller(student, KD(), torch.optim.SGD(student.parameters(), lr=0.1, momentum=0.9),
+                         device=torch.device("cuda"), run=RunFolder(tmp_path / "run"), progress=False)
+
+    on_cuda(0).fit(loader(x, y), epochs=1)
+    resumed = on_cuda(123)
+    resumed.fit(loader(x, y), epochs=2, resume=True)
+    assert resumed.epoch == 2 and accuracy(resumed.student.cpu(), x, y) > 0.9
+
+
+def per_step_distiller(run, batch_size, epochs=3, seed=0):
+    """A distiller whose learning rate decays linearly over ``epochs`` of 256 / ``batch_size`` steps."""
+    distiller = make_distiller(run, seed=seed)
+    total = epochs * 256 // batch_size
+    distiller.scheduler = torch.optim.lr_scheduler.LambdaLR(distiller.optimizer, lambda step: 1 - step / total)
+    distiller.scheduler_interval = "step"
+    return distiller
+
+
+def test_a_resume_with_another_batch_size_is_refused_under_a_per_step_schedule(tmp_path):
+    """The saved step (8 of 32-image batches) would be an earlier point of a 16-image schedule: refused in one line;
+    the run's own batch size resumes on the schedule of an uninterrupted run."""
+    x, y = blobs()
+    full = per_step_distiller(None, 32)
+    full.fit(loader(x, y), epochs=3)
+    per_step_distiller(RunFolder(tmp_path / "part"), 32).fit(loader(x, y), epochs=1)
+    smaller = DataLoader(TensorDataset(x, y), batch_size=16, sampler=EpochShuffleSampler(len(x), seed=0))
+    with pytest.raises(ConfigError, match=r"--resume cannot change the steps of an epoch \(8 saved, 16 now\)"):
+        per_step_distiller(RunFolder(tmp_path / "part"), 16).fit(smaller, epochs=3, resume=True)
+    resumed = per_step_distiller(RunFolder(tmp_path / "part"), 32, seed=123)
+    resumed.fit(loader(x, y), epochs=3, resume=True)
+    assert resumed.global_step == full.global_step == 24
+    assert resumed.optimizer.param_groups[0]["lr"] == pytest.approx(full.optimizer.param_groups[0]["lr"])
+    for a, b in zip(full.student.parameters(), resumed.student.parameters()):
+        torch.testing.assert_close(a, b)
 
 
 def test_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path):

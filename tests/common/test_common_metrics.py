@@ -66,6 +66,14 @@ def test_latency_and_size_are_positive():
     assert checkpoint_size_bytes(model) >= 4 * count_parameters(model)
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_latency_of_a_gpu_model_on_a_batch_made_on_the_cpu():
+    """The NLP tasks collate their throughput batch on the CPU; the model is where it trained."""
+    model = nn.Linear(8, 2).cuda()
+    assert measure_latency(model, {"input": torch.randn(4, 8)}, warmup=1, repeats=3,
+                           forward=lambda m, x: m(x["input"]))["throughput"] > 0
+
+
 def test_linear_cka_by_hand_and_its_invariances():
     from kd.common.metrics import linear_cka
 
