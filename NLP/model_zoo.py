@@ -77,7 +77,12 @@ def _load_pretrained_folder(folder: Path, expected_arch: tuple[str, ...] | None)
     if not (folder / "config.json").is_file():
         raise MissingPathError(f"'{folder}' is a folder without config.json; pass a checkpoint file or a folder in "
                                "the save_pretrained layout")
-    seq2seq = AutoConfig.from_pretrained(folder).is_encoder_decoder
+    config = AutoConfig.from_pretrained(folder)
+    if any(name.endswith("ForSequenceClassification") for name in config.architectures or []):
+        raise CheckpointMismatchError(f"'{folder}' is a sequence classifier in the save_pretrained layout (the copy a "
+                                      "classification run writes for transformers' Auto classes); pass the "
+                                      "checkpoints/model.pt beside it")
+    seq2seq = config.is_encoder_decoder
     _check_arch(folder, "hf_seq2seq" if seq2seq else "hf_causal_lm", expected_arch)
     if seq2seq:
         model, source, target = load_seq2seq(str(folder), "the checkpoint")

@@ -38,15 +38,17 @@ OPEN_SECTIONS = ("student.config",)
 # (``distill.epoch``, ``train.lr_rate``) is taken to mean the student's or the teacher's (``student.epochs``,
 # ``teacher.lr``; kd.common.utils.config.did_you_mean).
 HOMES = {"distill": "student", "train": "teacher"}
-# What --resume cannot change: the run's checkpoints, vocabularies and caches were made with these, and with the
+# What --resume cannot change: the run's checkpoints, vocabularies and caches were made with these (max_length also
+# sets a from-scratch model's positions; bucket and the subsets, its batches and its dev set), and with the
 # models of teacher: and student: (every key there but the training settings: :func:`fixed_on_resume`).
 FIXED_ON_RESUME = ("seed", "task", "data.name", "data.path", "data.train_file", "data.dev_file", "data.text_column",
-                   "data.label_column", "data.header", "data.train_subset", "data.holdout", "data.min_freq",
-                   "data.tokenizer", "data.vocab_size", "data.source_prefix", "method", "methods", "distill.mode",
-                   "distill.augment")
+                   "data.label_column", "data.header", "data.train_subset", "data.dev_subset", "data.holdout",
+                   "data.max_length", "data.bucket", "data.min_freq", "data.tokenizer", "data.vocab_size",
+                   "data.source_prefix", "method", "methods", "distill.mode", "distill.augment")
 # The training settings of teacher: and student: that --resume may change (a lower lr after a diverging loss, more
-# epochs): every task's, and translation's teacher.label_smoothing.
-RESUMABLE_MODEL_KEYS = (*SCHEDULE_KEYS, "label_smoothing")
+# epochs): every task's but the batch size (the schedule counts steps: kd.common.engine.Distiller), and
+# translation's teacher.label_smoothing.
+RESUMABLE_MODEL_KEYS = (*(key for key in SCHEDULE_KEYS if key != "batch_size"), "label_smoothing")
 
 
 def run_stage(stage: str, description: str, argv: list[str] | None = None) -> dict:

@@ -13,7 +13,7 @@ from kd.common.utils.plotting import markdown_grid
 from kd.common.utils.run_folder import RunFolder
 
 # The training settings every task's teacher and student have in their own sections (what :func:`fit` reads);
-# translation's teacher adds label_smoothing. --resume may change them (kd.nlp.scripts.launch).
+# translation's teacher adds label_smoothing. --resume may change them but the batch size (kd.nlp.scripts.launch).
 SCHEDULE_KEYS = ("epochs", "batch_size", "lr", "weight_decay", "warmup")
 
 

@@ -48,12 +48,12 @@ def hidden_state_mse(student_hidden: Tensor, teacher_hidden: Tensor, projection:
 
 def attention_map_loss(student_attention: Tensor, teacher_attention: Tensor, mask: Tensor | None = None,
                        head_reduction: str = "none") -> Tensor:
-    """TinyBERT attention loss: L = 1/h sum_heads MSE(A_s, A_t) over the query rows of real tokens.
+    """TinyBERT attention loss: L = 1/h sum_heads MSE(A_s, A_t) over the query rows and key columns of real tokens.
 
     Attentions are (B, heads, L, L) maps as returned by ``output_attentions=True`` (eager attention).
     TinyBERT uses the pre-softmax scores; Hugging Face returns the post-softmax probabilities, whose MSE
-    is what this computes (the choice MiniLM-style work also makes). Padded keys carry probability 0 in
-    both maps, so only the query rows need masking (``mask`` (B, L), True = real token).
+    is what this computes (the choice MiniLM-style work also makes). ``mask`` (B, L), True = real token: a row's
+    mean runs over its sentence's real keys only, so a sentence's term does not shrink with the batch's padding.
     ``head_reduction="mean"`` averages the heads first, for a student with fewer heads than the teacher.
     """
     if head_reduction == "mean":
@@ -64,7 +64,12 @@ def attention_map_loss(student_attention: Tensor, teacher_attention: Tensor, mas
     _check_same_shape("attention_map_loss", student_attention, teacher_attention,
                       "TinyBERT's attention loss needs the same number of heads and the same tokenizer; "
                       "use head_reduction='mean' when only the head counts differ")
-    per_row = (student_attention.float() - teacher_attention.detach().float()).pow(2).mean(-1)  # (B, h, L)
+    squared = (student_attention.float() - teacher_attention.detach().float()).pow(2)  # (B, h, L, L)
+    if mask is None:
+        per_row = squared.mean(-1)  # (B, h, L)
+    else:
+        keys = mask[:, None, None, :].float()
+        per_row = (squared * keys).sum(-1) / keys.sum(-1).clamp_min(1.0)
     per_query = per_row.mean(1)  # (B, L)
     return masked_mean(per_query, mask)
 

@@ -103,3 +103,16 @@ def test_one_registration_builds_a_student_and_reloads_its_checkpoint(monkeypatc
         model, tokenizers, _ = load_nlp_model(path)
         assert type(model) is type(built.model) and tokenizers["main"].state() == built.tokenizer.state()
         assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), built.model.state_dict().values()))
+
+
+def test_a_classifiers_save_pretrained_folder_given_as_a_checkpoint_points_at_its_model_pt(tmp_path):
+    """A classification run writes its transformers student twice: checkpoints/model.pt, which the scripts read, and
+    checkpoints/model/ for the Auto classes; the folder is named as what it is, not as a causal LM."""
+    from transformers import BertConfig
+
+    from kd.common.utils.errors import CheckpointMismatchError
+    from kd.nlp.model_zoo import load_nlp_model
+
+    BertConfig(architectures=["BertForSequenceClassification"]).save_pretrained(tmp_path / "model")
+    with pytest.raises(CheckpointMismatchError, match="is a sequence classifier .* pass the checkpoints/model.pt"):
+        load_nlp_model(tmp_path / "model", expected_arch=("hf_classifier", "bilstm", "small_bert"))

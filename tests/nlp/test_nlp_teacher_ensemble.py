@@ -47,6 +47,17 @@ def test_an_ensembles_cache_name_is_the_set_of_its_members(tmp_path):
     assert both not in (one, teacher_fingerprint({"checkpoint": str(b)})) and len(both) == 16
 
 
+def test_a_teacher_named_by_its_save_pretrained_folder_is_named_by_the_folders_content(tmp_path):
+    """teacher.name may be a folder as well as a hub id: fine-tuned again in place, its cached outputs are stale."""
+    folder = tmp_path / "my-teacher"
+    folder.mkdir()
+    (folder / "model.safetensors").write_bytes(b"weights 1")
+    first = teacher_fingerprint({"name": str(folder), "checkpoint": None})
+    (folder / "model.safetensors").write_bytes(b"weights 2")
+    assert teacher_fingerprint({"name": str(folder), "checkpoint": None}) != first
+    assert teacher_fingerprint({"name": "gpt2", "checkpoint": None}) == teacher_fingerprint({"name": "gpt2"})
+
+
 @pytest.fixture(scope="module")
 def second_teacher(workspace):
     """Another tiny BERT teacher of the same task: seed 1 and a shorter, gentler schedule than the workspace

@@ -46,6 +46,17 @@ def test_attention_map_loss_by_hand():
     assert attention_map_loss(s, t, torch.tensor([[True, False]])).item() == pytest.approx(1.0)
 
 
+def test_attention_map_loss_of_a_sentence_does_not_depend_on_the_batchs_padding():
+    """A 4-token sentence alone and padded to 10 (padded keys at probability 0, as a masked softmax gives them)."""
+    s = torch.softmax(torch.randn(1, 2, 4, 4, generator=torch.Generator().manual_seed(0)), -1)
+    t = torch.softmax(torch.randn(1, 2, 4, 4, generator=torch.Generator().manual_seed(1)), -1)
+    padded_s, padded_t = (torch.nn.functional.pad(m, (0, 6, 0, 6)) for m in (s, t))
+    mask = torch.arange(10)[None] < 4
+    alone = attention_map_loss(s, t, torch.ones(1, 4, dtype=torch.bool))
+    assert attention_map_loss(padded_s, padded_t, mask).item() == pytest.approx(alone.item(), rel=1e-6)
+    assert alone.item() == pytest.approx((s - t).pow(2).mean().item(), rel=1e-6)
+
+
 def test_attention_map_loss_head_counts():
     s = torch.softmax(torch.randn(2, 2, 3, 3), -1)
     t = torch.softmax(torch.randn(2, 4, 3, 3), -1)
