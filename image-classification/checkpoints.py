@@ -73,9 +73,15 @@ def load_vision_model(path: str | Path, arch: str | None = None, num_classes: in
     ``arch`` / ``num_classes``, when given, are what the caller expects (e.g. the config's teacher and the
     data set's classes); a checkpoint for anything else raises :class:`CheckpointMismatchError`. With
     ``data`` (a :class:`~kd.vision.data.VisionData`), a checkpoint trained on other data (:func:`data_differences`)
-    is refused too, unless ``allow_other_data``.
+    is refused too, unless ``allow_other_data``. So is a student saved without the parts its method deploys it with
+    (``meta["deployed_in"]``: SimKD's projector and the teacher's classifier).
     """
     ckpt = require_model(safe_load(path), path, "pass a checkpoints/model.pt written by train_teacher or distill")
+    if ckpt.get("meta", {}).get("deployed_in"):
+        raise CheckpointMismatchError(f"'{path}' holds the backbone of a {ckpt['meta']['deployed_in']} (SimKD: the "
+                                      "student with a projector and the teacher's classifier), without those parts: "
+                                      "its own classifier never trained; the run's summary.md scores the whole, or "
+                                      "pass another stage's model.pt (student_alone/)")
     saved_classes = ckpt["arch_kwargs"].get("num_classes")
     if arch is not None and ckpt["arch"] != arch:
         raise CheckpointMismatchError(f"'{path}' holds a '{ckpt['arch']}' but '{arch}' was asked for; "

@@ -96,9 +96,11 @@ class Experiment:
 # What a resumed run cannot change: its checkpoints and soft labels were made with these (load_run_config). The
 # lookahead settings too: last.pt's average was built with them (their ramp and the tensors it holds); data.flip:
 # the alternating flip's epoch-0 draw decides every later epoch's flips; and data.crop_padding_mode: the checkpoints
-# and the labelled views (distill.views) were trained on and cut from crops padded so.
+# and the labelled views (distill.views) were trained on and cut from crops padded so; the batch sizes: the lr
+# schedule and the lookahead count steps (kd.common.engine.Distiller).
 FIXED_ON_RESUME = ("seed", "data.name", "data.image_size", "data.test_fraction", "data.train_subset",
-                   "data.test_subset", "data.flip", "data.crop_padding_mode", "teacher.arch", "teacher.kwargs",
+                   "data.test_subset", "data.flip", "data.crop_padding_mode", "data.batch_size", "teacher.batch_size",
+                   "student.batch_size", "teacher.arch", "teacher.kwargs",
                    "teacher.checkpoint", "teacher.optimizer", "teacher.lookahead", "student.arch", "student.kwargs",
                    "student.optimizer", "student.lookahead", "student.labelled_fraction", "method", "methods",
                    "distill.mode", "distill.transfer_set", "distill.views")
@@ -430,13 +432,17 @@ def test_evaluator(exp: Experiment, model: nn.Module, epochs: int,
 
 def finish_stage(exp: Experiment, distiller: Distiller, section: dict, num_classes: int | None = None) -> Path:
     """Save the stage's model (arch + kwargs, ``num_classes`` outputs; None: the data's classes), plot its training
-    curves and close its run folder; return the checkpoint path."""
+    curves and close its run folder; return the checkpoint path. A student that its method deploys inside a model
+    of its own (SimKD's) is marked so (``meta["deployed_in"]``): the file lacks those parts, and loading it is
+    refused (:func:`~kd.vision.checkpoints.load_vision_model`)."""
     run = distiller.run
     path = run.checkpoints / MODEL_CHECKPOINT
+    deployed = distiller.method.inference_model(distiller.student)
+    deployed_in = {"deployed_in": type(deployed).__name__} if deployed is not distiller.student else {}
     if distributed.is_main():  # under torchrun rank 0 writes; every rank waits for its files at the barrier
         save_vision_model(distiller.student, path, section["arch"], num_classes or exp.data.num_classes,
                           exp.data.image_shape, section["kwargs"], **data_record(exp.data),
-                          data_config=exp.cfg["data"], epochs=distiller.epoch)
+                          data_config=exp.cfg["data"], epochs=distiller.epoch, **deployed_in)
         plot_training_progress(run.history, run.plots, title=run.path.name)
     distributed.barrier()
     run.close()

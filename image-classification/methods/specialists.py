@@ -92,20 +92,29 @@ def covariance_groups(probs: Tensor, n_groups: int, seed: int = 0) -> list[list[
 
 
 # ------------------------------------------------------------------------------------------- training
+def output_layer(model: nn.Module) -> nn.Linear:
+    """The linear layer that gives ``model``'s logits: its ``classifier``, or the last Linear of a classifier that is
+    a Sequential (torchvision's MobileNets and EfficientNets: dropout, then the layer)."""
+    head = model.classifier
+    return [m for m in head.modules() if isinstance(m, nn.Linear)][-1] if isinstance(head, nn.Sequential) else head
+
+
 @torch.no_grad()
 def init_from_generalist(specialist: nn.Module, generalist: nn.Module, classes: Sequence[int]) -> None:
-    """Copy every generalist tensor of matching shape; the classifier's rows for ``classes`` come from the
-    generalist's rows of those classes and the dustbin row from the mean of the other rows, its bias raised
-    by log(#others) so that its logit starts near the log-sum-exp of theirs."""
+    """Copy every generalist tensor of matching shape; the output layer's rows for ``classes`` come from the
+    generalist's rows of those classes and the dustbin row from the mean of the other rows, its bias (where the
+    layer has one: airbench's has none) raised by log(#others) so that its logit starts near the log-sum-exp of
+    theirs."""
     own, source = specialist.state_dict(), generalist.state_dict()
     own.update({k: v for k, v in source.items() if k in own and own[k].shape == v.shape})
     specialist.load_state_dict(own)
-    w, b = generalist.classifier.weight, generalist.classifier.bias
-    others = [c for c in range(w.shape[0]) if c not in set(classes)]
-    specialist.classifier.weight[: len(classes)] = w[list(classes)]
-    specialist.classifier.bias[: len(classes)] = b[list(classes)]
-    specialist.classifier.weight[len(classes)] = w[others].mean(0)
-    specialist.classifier.bias[len(classes)] = b[others].mean() + torch.log(torch.tensor(float(len(others))))
+    general, special = output_layer(generalist), output_layer(specialist)
+    others = [c for c in range(general.weight.shape[0]) if c not in set(classes)]
+    special.weight[: len(classes)] = general.weight[list(classes)]
+    special.weight[len(classes)] = general.weight[others].mean(0)
+    if general.bias is not None and special.bias is not None:
+        special.bias[: len(classes)] = general.bias[list(classes)]
+        special.bias[len(classes)] = general.bias[others].mean() + torch.log(torch.tensor(float(len(others))))
 
 
 @METHODS.register("specialist")

@@ -20,7 +20,10 @@ A row of ``run.methods`` is a label: the name of a method, trained with its sect
 (image-classification/configs/default.yaml lists every method's keys, a preset or override changes them:
 ``methods.dkd.warmup=5``), or a label of ``run.variants``, ``{method: NAME, <argument>: value, ...}``: that
 method with its section changed by those values (``run.variants.simkd_kl={method: simkd, loss: kl}``). The
-label ``student`` is ``{method: supervised}``: the student trained alone.
+label ``student`` is ``{method: supervised}``: the student trained alone. Every row trains on every label,
+online or from the labelled views of ``run.views``: distill's keys for anything else (``student.labelled_fraction``,
+``distill.mode``, ``distill.transfer_set``, ``distill.views``) and ``student.label_smoothing`` (the student row's is
+``methods.supervised.label_smoothing``) are refused off their defaults (:data:`UNREAD`).
 
 ``data.train_subset`` / ``data.test_subset`` (a fixed random subset of that many images, the same for every
 run) and the epoch counts make the shortened CPU schedules; leave them null for the full protocol.
@@ -56,22 +59,42 @@ from kd.common.utils.registry import meant
 from kd.common.utils.run_folder import RunFolder
 from kd.common.utils.seed import check_seed_list
 from kd.common.utils.checkpoint import MODEL_CHECKPOINT, file_fingerprint
+from kd.common.utils.config import flatten, load_yaml
 from kd.vision.data.augmentation_cache import labelled_views_loader
 from kd.vision.data.registry import augments
 from kd.vision.methods import METHODS
 from kd.vision.methods.memo_teacher import MemoTeacher
 from kd.vision.methods.registry import SUPPLIED, WHAT
-from kd.vision.pipeline import (Experiment, build_arch, build_method, check_methods, load_checked_model,
-                                load_experiment_config, open_run, place, prepare_experiment, train_loader, train_stage)
+from kd.vision.pipeline import (DEFAULT_CONFIG, Experiment, build_arch, build_method, check_methods,
+                                load_checked_model, load_experiment_config, open_run, place, prepare_experiment,
+                                train_loader, train_stage)
 from kd.vision.scripts.report import collect_runs, write_table
 
 # What ``--resume`` cannot change: the finished runs of the table were made with these (load_run_config); an
 # interrupted run's last.pt holds a lookahead average built with its section's ``lookahead``, and its flips follow
 # ``data.flip`` (the alternating flip's epoch-0 draw decides the later epochs'); the finished rows and the labelled
-# views (run.views) were cropped from images padded as ``data.crop_padding_mode`` says.
+# views (run.views) were cropped from images padded as ``data.crop_padding_mode`` says; the lr schedule and the
+# lookahead count steps of the batch sizes.
 FIXED_ON_RESUME = ("data.name", "data.image_size", "data.train_subset", "data.test_subset", "data.flip",
-                   "data.crop_padding_mode", "teacher.arch", "teacher.kwargs", "teacher.checkpoint",
+                   "data.crop_padding_mode", "data.batch_size", "teacher.batch_size", "student.batch_size",
+                   "teacher.arch", "teacher.kwargs", "teacher.checkpoint",
                    "teacher.lookahead", "student.arch", "student.kwargs", "student.optimizer", "student.lookahead")
+
+# Keys of distill and compare that the table's rows do not read, each refused off its default with what the table
+# does instead: its rows train on every label, online or from the labelled views of run.views.
+UNREAD = {"student.labelled_fraction": "every row trains on every label",
+          "distill.mode": "each row reads its teacher online, or the labelled views of run.views",
+          "distill.transfer_set": "every row trains on every label",
+          "distill.views": "its key is run.views",
+          "student.label_smoothing": "the student row's is methods.supervised.label_smoothing"}
+
+
+def refuse_unread(cfg: dict) -> None:
+    """A ConfigError for the first key of :data:`UNREAD` that ``cfg`` sets off default.yaml's value."""
+    defaults, given = flatten(load_yaml(DEFAULT_CONFIG)), flatten(cfg)
+    for key, instead in UNREAD.items():
+        if given.get(key) != defaults[key]:
+            raise ConfigError(f"{key}={given.get(key)!r} is not read by method_table ({instead}): drop it")
 
 
 def row_method(cfg: dict, label: str) -> tuple[str, dict]:
@@ -99,6 +122,7 @@ def load_table_config(args) -> tuple[dict, dict[str, tuple[str, dict]]]:
     if args.seed is not None:
         cfg["run"]["seeds"] = [args.seed]
     check_seed_list(cfg["run"]["seeds"], "run.seeds")
+    refuse_unread(cfg)
     if cfg["run"]["memo_teacher"] and augments(cfg["data"]):
         raise ConfigError("run.memo_teacher=true remembers the teacher's outputs per image, which is only right "
                           "without random augmentation: set data.augment=false too")

@@ -95,9 +95,11 @@ def enriched_loader(dataset, labels: torch.Tensor, group: list[int], fraction: f
 # What --resume cannot change: the generalist, the groups and the finished specialists were made with these
 # (``teacher`` covers the generalist's lookahead; a specialist's last.pt holds an average built with
 # ``student.lookahead``; ``data.flip``: the alternating flip's epoch-0 draw decides the later epochs'; and
-# ``data.crop_padding_mode``: the generalist and the finished specialists trained on crops padded so).
+# ``data.crop_padding_mode``: the generalist and the finished specialists trained on crops padded so; the batch
+# sizes: the lr schedule and the lookahead count steps).
 FIXED_ON_RESUME = ("seed", "data.name", "data.image_size", "data.test_fraction", "data.train_subset",
-                   "data.test_subset", "data.flip", "data.crop_padding_mode", "teacher", "student.arch",
+                   "data.test_subset", "data.flip", "data.crop_padding_mode", "data.batch_size", "teacher",
+                   "student.batch_size", "student.arch",
                    "student.kwargs", "student.optimizer", "student.lookahead", "methods.specialist",
                    "specialists.groups", "specialists.n_groups", "specialists.enrich")
 
@@ -222,7 +224,7 @@ def main(argv=None):
     for m, group in enumerate(groups):
         specialist, sampled = train_specialist(exp, m, group, generalist, train_labels)
         logits, _ = predict(specialist, test_loader, exp.device, precision=exp.precision)
-        in_group = torch.isin(test_labels, torch.tensor(group)).float().mean().item()
+        in_group = torch.isin(train_labels, torch.tensor(group)).float().mean().item()  # the prior it learnt under
         specialist_logits.append(correct_for_enrichment(logits, in_group, sampled) if own["enrich"] else logits)
         inside = torch.isin(test_labels, torch.tensor(group))
         generalist_acc = topk_accuracy(generalist_logits[inside], test_labels[inside], (1,))["top1"]

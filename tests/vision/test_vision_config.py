@@ -100,6 +100,22 @@ def test_method_table_rows_are_methods_or_variants_of_one():
             table_config(f"{old}=1")
 
 
+@pytest.mark.parametrize("override, expected", [
+    ("student.labelled_fraction=0.1", "student.labelled_fraction=0.1 is not read by method_table (every row trains "
+                                      "on every label): drop it"),
+    ("distill.mode=offline", "distill.mode='offline' is not read by method_table (each row reads its teacher online, "
+                             "or the labelled views of run.views)"),
+    ("distill.views=4", "distill.views=4 is not read by method_table (its key is run.views)"),
+    ("student.label_smoothing=0.1", "student.label_smoothing=0.1 is not read by method_table (the student row's is "
+                                    "methods.supervised.label_smoothing)"),
+])
+def test_a_key_of_distill_that_the_table_does_not_read_is_refused(override, expected):
+    """The rows would silently train otherwise (every label, online): a one-line error instead."""
+    with pytest.raises(ConfigError) as error:
+        table_config(override)
+    assert str(error.value).startswith(expected), error.value
+
+
 @pytest.mark.parametrize("variant,expected", [
     ("{method: kdd, temperature: 2.0}", "run.variants.kd_t2.method: no method is called 'kdd' (did you mean 'kd'?); "
                                         "the image-classification methods are: at, dkd, "),

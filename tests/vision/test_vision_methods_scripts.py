@@ -4,11 +4,12 @@ import re
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from kd.common.utils.checkpoint import safe_load
 from kd.common.utils.cli import main_entry
-from kd.common.utils.errors import ConfigError, KDError
+from kd.common.utils.errors import CheckpointMismatchError, ConfigError, KDError
 from kd.vision.checkpoints import load_vision_model
 from kd.vision.scripts import lr_sweep, method_table, report
 
@@ -43,6 +44,9 @@ def test_method_table_then_report(image_folder, tmp_path, capsys):
     simkd = next(f for f in finals if f["label"] == "simkd")
     student = next(f for f in finals if f["label"] == "student")
     assert simkd["params"] > student["params"]          # the deployed SimKD student carries its projector
+    load_vision_model(root / "student-seed0" / "checkpoints" / "model.pt")
+    with pytest.raises(CheckpointMismatchError, match="the backbone of a SimKDStudent .* never trained"):
+        load_vision_model(root / "simkd-seed0" / "checkpoints" / "model.pt")  # its own classifier: random
     assert (root / "teacher-seed0" / "plots" / "loss.png").is_file()
     summary = (root / "summary.md").read_text()
     assert summary.index("| teacher") < summary.index("| student") < summary.index("| simkd")
@@ -125,6 +129,23 @@ def test_specialists_end_to_end_on_digits_and_teacher_checkpoint_reuses_the_gene
     (second,) = (tmp_path / "second").iterdir()
     assert not (second / "generalist").exists() and (second / "specialist_1").is_dir()
     assert reused["generalist_acc"] == result["generalist_acc"] and reused["groups"] == [[3, 5], [0, 8]]
+
+
+def test_the_enrichment_correction_takes_the_groups_share_of_the_training_images(tmp_path, monkeypatch):
+    """Hinton et al.'s prior correction (sec. 5.2) undoes the shift from the training data's share of the group to
+    the enriched draws' share; the test labels, which a combined prediction must not see, give neither."""
+    from kd.vision.scripts import specialists
+
+    seen, corrected = {}, []
+    labels = specialists.dataset_labels
+    monkeypatch.setattr(specialists, "dataset_labels", lambda data: seen.setdefault("train", labels(data)))
+    correct = specialists.correct_for_enrichment
+    monkeypatch.setattr(specialists, "correct_for_enrichment",
+                        lambda logits, share, sampled: corrected.append(share) or correct(logits, share, sampled))
+    specialists.main(["--config", "specialists_digits", "--runs-dir", str(tmp_path), "teacher.epochs=1",
+                      "student.epochs=1", "specialists.groups=[[3, 5], [0, 8]]", "specialists.enrich=0.5"])
+    shares = [torch.isin(seen["train"], torch.tensor(group)).float().mean().item() for group in ([3, 5], [0, 8])]
+    assert corrected == pytest.approx(shares)
 
 
 def test_specialists_resume_after_the_generalist(tmp_path, monkeypatch):

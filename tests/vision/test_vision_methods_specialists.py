@@ -79,6 +79,19 @@ class Tiny(nn.Module):
         return self.classifier(torch.relu(self.body(x)))
 
 
+@pytest.mark.parametrize("arch", ["airbench", "torchvision:mobilenet_v3_small"])
+def test_a_specialist_starts_from_a_generalist_whose_output_layer_has_no_bias_or_sits_in_a_sequential(arch):
+    """airbench's classifier has no bias; a torchvision MobileNet's is a Sequential ending in the output layer."""
+    from kd.vision.model_registry import build_model
+
+    torch.manual_seed(0)
+    generalist, specialist = build_model(arch, 10, image_size=32).eval(), build_model(arch, 3, image_size=32).eval()
+    init_from_generalist(specialist, generalist, [2, 0])
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():  # the same body, so the group's logits start at the generalist's
+        torch.testing.assert_close(specialist(x)[:, :2], generalist(x)[:, [2, 0]])
+
+
 def test_specialist_starts_from_the_generalist_and_its_loss_is_the_mapped_kd():
     torch.manual_seed(0)
     generalist, specialist = Tiny(4), Tiny(3)
