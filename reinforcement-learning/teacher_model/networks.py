@@ -146,13 +146,19 @@ class ActorCritic(nn.Module):
 
 @POLICY_ARCHS.register("q_network")
 class QNetwork(nn.Module):
-    """Q(s, .) for every discrete action (DQN, Mnih et al. 2015); outputs ``kind='q_values'``."""
+    """Q(s, .) for every discrete action (DQN, Mnih et al. 2015); outputs ``kind='q_values'``. Its observation
+    normaliser is always off (``normalize_obs`` is there for the students that copy their teacher's): DQN learns from a
+    replay memory, and running statistics would move under the target network between its copies."""
 
     def __init__(self, obs_shape: Sequence[int], action_kind: str, num_actions: int,
                  hidden: Sequence[int] = (120, 84), activation: str = "relu", normalize_obs: bool = False):
         super().__init__()
         if action_kind != "discrete":
             raise ConfigError("a Q-network needs discrete actions; use PPO for continuous control")
+        if normalize_obs:
+            raise ConfigError("normalize_obs=true: a Q-network keeps no running observation statistics (DQN learns "
+                              "from a replay memory); set teacher.arch.normalize_obs=false, or use network "
+                              "actor_critic")
         self.arch_name = "q_network"
         self.arch_kwargs = dict(obs_shape=list(obs_shape), action_kind=action_kind, num_actions=num_actions,
                                 hidden=list(hidden), activation=activation, normalize_obs=normalize_obs)

@@ -135,6 +135,15 @@ def test_train_teacher_refuses_a_network_its_algo_does_not_train_or_a_misspelt_a
     assert not any(tmp_path.iterdir())
 
 
+def test_a_q_network_refuses_observation_normalisation_it_would_never_update(tmp_path, capsys):
+    """DQN updates no running statistics: with normalize_obs the network would only clip its inputs at +-10."""
+    with pytest.raises(SystemExit):
+        main_entry(train_teacher.main, ["--config", str(CONFIG.with_name("cartpole_dqn.yaml")), "--runs-dir",
+                                        str(tmp_path), "--dry-run", "teacher.arch.normalize_obs=true"])
+    assert capsys.readouterr().err.strip().startswith("error: normalize_obs=true: a Q-network keeps no running")
+    assert not any(tmp_path.iterdir())
+
+
 @pytest.mark.parametrize("preset", sorted(p.stem for p in CONFIG.parent.glob("*.yaml")))
 def test_every_presets_teacher_network_is_its_algorithms(preset):
     teacher = yaml.safe_load((CONFIG.parent / f"{preset}.yaml").read_text())["teacher"]
