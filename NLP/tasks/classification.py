@@ -37,7 +37,7 @@ from kd.common.engine import predict
 from kd.common.losses import UNLABELLED
 from kd.common.metrics import agreement, classification_report, count_parameters, measure_latency
 from kd.common.utils import distributed
-from kd.common.utils.checkpoint import MODEL_CHECKPOINT, MODEL_FOLDER, atomic_save_on_main
+from kd.common.utils.checkpoint import MODEL_CHECKPOINT, MODEL_FOLDER, atomic_save_on_main, file_fingerprint
 from kd.common.utils.errors import CheckpointMismatchError, ConfigError
 from kd.common.utils.method_sections import check_method_sections, method_settings
 from kd.common.utils.paths import require_writable_folder
@@ -423,13 +423,15 @@ def _last_dev_metrics(run: RunFolder, evaluate) -> dict:
 
 
 def transfer_set_settings(cfg: dict) -> dict:
-    """The config values that change the transfer set's rows, which name its teacher-logits cache: the data files,
-    columns, subset and its seed, max_length, ``data.holdout`` and its seed when it holds examples out, and
-    ``distill.augment`` when it adds sentences (each only when set, so a cache made without it keeps its name and is
-    never read for a run with it)."""
+    """The config values that change the transfer set's rows, which name its teacher-logits cache: the data files
+    (a local table by its content too: edited in place, it is another), columns, subset and its seed, max_length,
+    ``data.holdout`` and its seed when it holds examples out, and ``distill.augment`` when it adds sentences (each
+    only when set, so a cache made without it keeps its name and is never read for a run with it)."""
     d = cfg["data"]
     settings = {k: d.get(k) for k in ("name", "path", "train_file", "text_column", "label_column", "train_subset",
                                       "max_length")}
+    if d.get("train_file"):
+        settings["train_file_content"] = file_fingerprint(d["train_file"])
     settings["subset_seed"] = cfg["seed"] if d.get("train_subset") else None
     if d.get("holdout"):  # the rows left for training are this seed's split
         settings["holdout"] = {"fraction": d["holdout"], "seed": cfg["seed"]}

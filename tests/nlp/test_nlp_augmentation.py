@@ -141,6 +141,26 @@ def test_the_cache_name_changes_with_the_augmentation(tmp_path):
                                                                              resume=None)))
 
 
+def test_the_cache_name_of_a_local_table_changes_when_the_table_is_edited_in_place(tmp_path):
+    """Same path, same number of rows, another sentence: the teacher's cached logits are not those of this table."""
+    from argparse import Namespace
+
+    from kd.nlp.scripts.launch import load_nlp_config
+
+    table = tmp_path / "train.tsv"
+
+    def cache():
+        overrides = ["data.name=local", f"data.train_file={table}", f"data.dev_file={table}",
+                     f"distill.cache_dir={tmp_path}"]
+        cfg = load_nlp_config(Namespace(config="sst2", overrides=overrides, seed=None, resume=None))
+        return teacher_cache_path(cfg, None, transfer_set_settings(cfg), "teacher_logits.pt")
+
+    table.write_text("text\tlabel\na fine film\tpos\n")
+    before = cache()
+    table.write_text("text\tlabel\na dull film\tneg\n")
+    assert cache() != before
+
+
 def test_the_student_learns_the_teacher_on_the_augmented_sentences(workspace, tmp_path, capsys):
     """24 labelled sentences are too few for the BiLSTM to learn which of the 36 words carry the sentiment; the
     teacher knows. With 16 augmented copies of each (more swaps and short n-grams than Tang et al.'s, which put the
