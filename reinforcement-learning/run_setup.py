@@ -19,7 +19,7 @@ import torch
 from kd.common.utils.checkpoint import LAST_CHECKPOINT, require_training_state, safe_load
 from kd.common.utils.cli import exit_if_dry_run
 from kd.common.utils.device import resolve_device, set_threads
-from kd.common.utils.errors import CheckpointMismatchError
+from kd.common.utils.errors import CheckpointMismatchError, ConfigError
 from kd.common.utils.run_folder import RunFolder, run_name
 from kd.common.utils.script_config import load_script_config
 from kd.common.utils.seed import seed_everything
@@ -65,6 +65,20 @@ RENAMED = {"distill.method": "method.name (e.g. method.name=kickstarting)",
            "eval": "evaluate (the final evaluation's section: evaluate.episodes, evaluate.seed)"}
 
 
+# Periodic evaluations play episodes seeded PERIODIC_SEEDS * seed + i (i < PERIODIC_SEEDS), apart from the final
+# evaluation's evaluate.seed + i, which chooses no checkpoint (best.pt is chosen on the periodic ones).
+PERIODIC_SEEDS = 1000
+
+
+def check_periodic_seeds_apart(seed: int, evaluate: dict) -> None:
+    """A ConfigError when run seed ``seed``'s periodic episodes could be the final evaluation's (``evaluate``)."""
+    start, final = PERIODIC_SEEDS * seed, int(evaluate["seed"])
+    if start < final + int(evaluate["episodes"]) and final < start + PERIODIC_SEEDS:
+        raise ConfigError(f"seed={seed} seeds its periodic evaluations {start} + i, which meet the final evaluation's "
+                          f"episodes (evaluate.seed={final} + i): best.pt would be chosen on them; choose another "
+                          f"seed or evaluate.seed")
+
+
 @dataclass
 class RunSetup:
     config: dict
@@ -77,6 +91,11 @@ class RunSetup:
     @property
     def env(self) -> dict:
         return {"name": self.config["env"]["name"], "kwargs": dict(self.config["env"].get("kwargs") or {})}
+
+    @property
+    def periodic_seed(self) -> int:
+        """The seed of the periodic evaluations' first episode (:data:`PERIODIC_SEEDS`)."""
+        return PERIODIC_SEEDS * self.seed
 
 
 def setup_run(args: argparse.Namespace, script: str,
@@ -94,6 +113,7 @@ def setup_run(args: argparse.Namespace, script: str,
     """
     config = load_rl_config(args)
     seed = int(config["seed"])
+    check_periodic_seeds_apart(seed, config["evaluate"])
     set_threads(config["threads"])
     seed_everything(seed)
     device = resolve_device(args.device)

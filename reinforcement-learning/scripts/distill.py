@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> dict:
     name, teacher_path = config["method"]["name"], config["teacher"]["checkpoint"]
 
     def evaluate(policy):
-        return evaluate_policy(policy, env, loop.eval_episodes, seed=setup.seed * 1000, device=setup.device)
+        return evaluate_policy(policy, env, loop.eval_episodes, seed=setup.periodic_seed, device=setup.device)
 
     method.train(setup, loop, training, teacher, student, evaluate, run.log_epoch)
     episodes, seed = config["evaluate"]["episodes"], config["evaluate"]["seed"]

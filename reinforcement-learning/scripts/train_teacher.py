@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> dict:
     best = {"return": max((r["eval_return"] for r in run.history if "eval_return" in r), default=float("-inf"))}
 
     def evaluate(policy):  # periodic evaluation on seeds disjoint from the final evaluation's
-        return evaluate_policy(policy, env, train_eval, seed=setup.seed * 1000, device=setup.device)
+        return evaluate_policy(policy, env, train_eval, seed=setup.periodic_seed, device=setup.device)
 
     def callback(record):
         run.log_epoch(record)

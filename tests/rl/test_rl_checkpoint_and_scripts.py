@@ -135,6 +135,24 @@ def test_train_teacher_refuses_a_network_its_algo_does_not_train_or_a_misspelt_a
     assert not any(tmp_path.iterdir())
 
 
+@pytest.mark.parametrize("script", [train_teacher, distill])
+def test_a_seed_whose_periodic_episodes_are_the_held_out_ones_is_refused(script, tmp_path, capsys):
+    """seed=100 would seed its periodic evaluations 100000 + i, the final evaluation's evaluate.seed + i: best.pt
+    would be chosen on the episodes that then score it."""
+    def exit_code(*overrides):
+        with pytest.raises(SystemExit) as exit_info:
+            main_entry(script.main, ["--config", str(CONFIG), "--runs-dir", str(tmp_path), "--dry-run", *overrides])
+        return exit_info.value.code
+
+    teacher = [f"teacher.checkpoint={tmp_path / 't.pt'}"] if script is distill else []
+    assert exit_code("seed=100", *teacher) == 2
+    assert capsys.readouterr().err.strip().startswith("error: seed=100 seeds its periodic evaluations 100000 + i, "
+                                                      "which meet the final evaluation's episodes")
+    if script is train_teacher:  # (distill would go on to its missing teacher)
+        assert exit_code("seed=100", "evaluate.seed=5000") == 0
+    assert not any(tmp_path.iterdir())
+
+
 def test_a_q_network_refuses_observation_normalisation_it_would_never_update(tmp_path, capsys):
     """DQN updates no running statistics: with normalize_obs the network would only clip its inputs at +-10."""
     with pytest.raises(SystemExit):
