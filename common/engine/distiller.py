@@ -194,7 +194,7 @@ class Distiller:
         if self.global_step != self.epoch * len(loader):
             raise ConfigError(f"--resume cannot change the steps of an epoch ({self.global_step // self.epoch} "
                               f"saved, {len(loader)} now): the learning-rate schedule counts steps; resume with the "
-                              f"run's batch size, or start a new run")
+                              f"run's batch size (and number of processes), or start a new run")
 
     # -------------------------------------------------------------------------------------- training
     def train_step(self, batch: Any) -> dict[str, torch.Tensor]:
