@@ -10,13 +10,16 @@ from torch import Tensor
 
 @torch.no_grad()
 def topk_accuracy(logits: Tensor, labels: Tensor, ks: Sequence[int] = (1, 5)) -> dict[str, float]:
-    """Percentage of rows whose label is among the k largest logits, for each k (k capped at C)."""
+    """Percentage of rows whose label is among the k largest logits, for each k (k capped at C). Top-1 is the
+    arg-max's, which breaks a tie (common in bf16 logits) as :func:`agreement` and the confusion matrix do:
+    ``topk`` may rank the tied classes the other way round."""
     out = {}
     n_classes = logits.shape[-1]
     ranked = logits.topk(min(max(ks), n_classes), dim=-1).indices
     hits = ranked == labels.unsqueeze(-1)
     for k in ks:
-        out[f"top{k}"] = 100.0 * hits[:, : min(k, n_classes)].any(-1).float().mean().item()
+        hit = logits.argmax(-1) == labels if k == 1 else hits[:, : min(k, n_classes)].any(-1)
+        out[f"top{k}"] = 100.0 * hit.float().mean().item()
     return out
 
 

@@ -24,6 +24,16 @@ def test_topk_accuracy_by_hand():
     assert acc == {"top1": 25.0, "top2": 50.0, "top5": 100.0}
 
 
+def test_top1_breaks_a_tie_as_the_arg_max_does():
+    """Classes 3 and 7 tied on every row (bf16 logits tie often): top-1 is the arg-max's class 3 on every row, as in
+    agreement and the confusion matrix, whatever order topk returns the two in."""
+    logits = torch.zeros(50, 10)
+    logits[:, [3, 7]] = 1.0
+    labels = torch.full((50,), 3)
+    assert topk_accuracy(logits, labels, ks=(1, 2)) == {"top1": 100.0, "top2": 100.0}
+    assert agreement(logits, torch.nn.functional.one_hot(labels, 10).float()) == 100.0
+
+
 def test_agreement_and_kl_to_teacher():
     teacher = torch.tensor([[2.0, 0.0], [0.0, 2.0]])
     assert agreement(teacher, teacher) == 100.0
