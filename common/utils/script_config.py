@@ -12,7 +12,8 @@ A script's ``args`` (:func:`kd.common.utils.cli.common_parser`: ``--config``, ``
 
 ``--seed N`` is the override ``seed=N``. On ``--resume`` it must be the run's own seed: another one is refused in one
 line (``--resume cannot change seed (0 -> 7): ...; drop --seed 7, or start a new run``), before anything in the run
-folder is touched; the same seed is accepted. A domain's loader calls :func:`load_script_config` and keeps only what is
+folder is touched; the same seed is accepted. ``--config`` with ``--resume`` is refused too: the run's config.yaml
+is the resumed run's preset. A domain's loader calls :func:`load_script_config` and keeps only what is
 its own (NLP's defaults, the section of its defaults file that the preset's ``task`` picks; vision's method
 sections, RL's method checks).
 """
@@ -24,6 +25,7 @@ from typing import Iterable, Mapping
 
 from kd.common.utils.config import (load_config, load_run_config, load_yaml, merge, resume_cannot_change,
                                     saved_config)
+from kd.common.utils.errors import ConfigError
 
 
 def seed_overrides(args: argparse.Namespace) -> list[str]:
@@ -53,6 +55,9 @@ def load_script_config(args: argparse.Namespace, defaults: dict | str | Path, co
     if not isinstance(defaults, dict):
         defaults, listed_in = load_yaml(defaults), defaults
     if args.resume:
+        if args.config:
+            raise ConfigError(f"--config {args.config} is not read with --resume: the run continues from its own "
+                              "config.yaml; drop --config (key=value overrides change what it may)")
         refuse_seed_change(args)
         saved = load_run_config(args.resume, seed_overrides(args), fixed=fixed, open_sections=open_sections,
                                 renamed=renamed, homes=homes)

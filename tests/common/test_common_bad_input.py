@@ -281,6 +281,18 @@ def test_a_resume_that_would_change_what_the_run_was_made_with(case, tmp_path, c
     assert (run / "config.yaml").read_bytes() == before and [p.name for p in run.iterdir()] == ["config.yaml"]
 
 
+@pytest.mark.parametrize("case", ["vision --seed", "nlp data.train_file", "rl env.name"])
+def test_a_preset_given_with_resume_is_refused_not_ignored(case, tmp_path, capfd):
+    """A resumed run reads its own config.yaml: --config beside --resume would be silently ignored."""
+    module, config, _, _ = RESUMES[case]
+    run = saved_run(tmp_path / "runs" / "run-1", config())
+    before = (run / "config.yaml").read_bytes()
+    code, lines = run_script(module, ["--resume", str(run), "--config", "other.yaml"], capfd)
+    assert code == 2 and lines == ["error: --config other.yaml is not read with --resume: the run continues from its "
+                                   "own config.yaml; drop --config (key=value overrides change what it may)"], lines
+    assert (run / "config.yaml").read_bytes() == before
+
+
 # ------------------------------------------------------------------------- an environment kd.rl cannot run
 @pytest.mark.parametrize("env, expected", [
     ("CartPol-v1", "unknown environment 'CartPol-v1': Environment `CartPol` doesn't exist. Did you mean: `CartPole`?"),
