@@ -1,13 +1,15 @@
 """Any folder of images, one sub-folder per class (torchvision's ImageFolder layout).
 
 ``data.name=imagefolder data.root=DIR`` accepts either
-- ``DIR/train/<class>/*.png`` and ``DIR/test/<class>/*`` (or ``DIR/val/<class>/*``): the given split; or
+- ``DIR/train/<class>/*.png`` and ``DIR/test/<class>/*`` (or ``val/``, ``valid/``, ``validation/``): the given
+  split (a ``train/`` without one of those beside it is a one-line error, not a folder of two classes); or
 - ``DIR/<class>/*``: a single folder, split into train/test with a fixed ``test_fraction`` (stratified by
   class when every class has enough images).
 Images are converted to RGB, resized and centre-cropped to ``image_size`` (default 32; ``[H, W]`` for
 H x W) and normalised with ImageNet statistics; training adds a padded random crop and a horizontal flip.
 A missing or empty folder, or one without class sub-folders or images, is a one-line MissingPathError.
-Every image is checked once before training (PIL opens and verifies it): a file that does not decode is
+Every image is checked once before training (PIL opens and verifies it; a JPEG must end in its end-of-image
+marker, which a file cut short lacks): a file that does not decode is
 a one-line UnreadableFileError naming it, or, with ``skip_bad_images=True``, is left out and counted.
 The folder is local: nothing is downloaded, and ``data.download`` is not taken (set, a one-line error).
 """
@@ -25,7 +27,7 @@ from kd.common.utils.errors import ConfigError, MissingPathError, UnreadableFile
 from kd.vision.data import transforms as tf
 from kd.vision.data.registry import DATASETS, DataSplits
 
-TEST_SPLIT_NAMES = ("test", "val")
+TEST_SPLIT_NAMES = ("test", "val", "valid", "validation")
 
 
 def load_image(path: str):
@@ -44,12 +46,21 @@ def _reason(err: Exception, path: str) -> str:
 
 
 def _decode_failure(path: str) -> str | None:
-    """None when PIL opens and verifies the image file at ``path``, else why it cannot."""
+    """None when PIL opens and verifies the image file at ``path``, else why it cannot. PIL's ``verify`` reads no
+    JPEG data, so a JPEG is also checked for its end-of-image marker (FF D9), which a file cut short lacks (in the
+    entropy-coded data an FF byte is followed by 00 or a restart marker, never D9; the last kilobyte is searched,
+    so bytes some writers append after the marker pass); decoding every image would cost ImageNet hours."""
     try:
         with Image.open(path) as image:
+            kind = image.format
             image.verify()
     except Exception as err:  # noqa: BLE001 - as in load_image
         return _reason(err, path)
+    if kind == "JPEG":
+        with open(path, "rb") as f:
+            f.seek(max(0, f.seek(0, 2) - 1024))
+            if b"\xff\xd9" not in f.read():
+                return "image file is truncated: no JPEG end-of-image marker"
     return None
 
 
@@ -129,7 +140,11 @@ def imagefolder(root=None, augment: bool = True, image_size: int | list[int] | N
     augmented = tf.train_transform(tf.IMAGENET_STATS, size, resize=True, padding=crop_padding,
                                    padding_mode=crop_padding_mode) if augment else plain
     test_dir = next((root / n for n in TEST_SPLIT_NAMES if (root / n).is_dir()), None)
-    if (root / "train").is_dir() and test_dir is not None:
+    if (root / "train").is_dir() and test_dir is None:
+        raise MissingPathError(f"image folder '{root}' has train/ but none of {', '.join(TEST_SPLIT_NAMES)} beside it: "
+                               "add the test split's class folders there, or put the class folders directly in "
+                               f"'{root}' to split them by data.test_fraction")
+    if test_dir is not None:
         train, train_plain, test = train_test_folders(root / "train", test_dir, augmented, plain, skip_bad_images)
         classes = train.classes
     else:

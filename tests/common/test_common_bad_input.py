@@ -120,23 +120,31 @@ def test_a_truncated_or_empty_checkpoint(case, files, tmp_path, capfd):
 
 
 # ----------------------------------------------------------------------------------- an image that does not decode
+BAD_IMAGES = {"not an image": "bad.png", "cut short": "bad.png", "a JPEG cut short": "bad.jpg"}
+
+
 def image_folder(root: Path, bad: str) -> Path:
+    """Two classes of 4 good PNGs and one JPEG, and in dog/ the file BAD_IMAGES[bad]."""
     for label in ("cat", "dog"):
         (root / label).mkdir(parents=True)
         for i in range(4):
             Image.effect_noise((12, 12), 40 + 20 * i).convert("RGB").save(root / label / f"{i}.png")
-    png = (root / "cat" / "0.png").read_bytes()
-    (root / "dog" / "bad.png").write_bytes(b"<html>not found</html>" if bad == "not an image" else png[: len(png) // 2])
+        Image.effect_noise((12, 12), 90).convert("RGB").save(root / label / "photo.jpg", quality=75)
+    good = (root / "cat" / ("photo.jpg" if bad == "a JPEG cut short" else "0.png")).read_bytes()
+    broken = b"<html>not found</html>" if bad == "not an image" else good[: len(good) // 2]
+    (root / "dog" / BAD_IMAGES[bad]).write_bytes(broken)
     return root
 
 
 @pytest.mark.parametrize("module", [vision_teacher, vision_distill], ids=["train_teacher", "distill"])
-@pytest.mark.parametrize("bad", ["not an image", "cut short"])
+@pytest.mark.parametrize("bad", list(BAD_IMAGES))
 def test_an_image_that_does_not_decode(module, bad, tmp_path, capfd):
+    """A JPEG cut short passes PIL's verify (it reads no JPEG data) and failed mid-epoch; its missing end marker
+    is caught with the rest, before the run folder."""
     root = image_folder(tmp_path / "images", bad)
     code, lines = run_script(module, ["--config", "digits_cnn_mlp", "--runs-dir", str(tmp_path / "runs"),
                                       "data.name=imagefolder", f"data.root={root}", "data.image_size=8"], capfd)
-    assert_one_line_and_nothing_created(code, lines, f"image '{root / 'dog' / 'bad.png'}' cannot be decoded",
+    assert_one_line_and_nothing_created(code, lines, f"image '{root / 'dog' / BAD_IMAGES[bad]}' cannot be decoded",
                                         tmp_path / "runs")
     assert lines[0].endswith("set data.skip_bad_images=true to leave such files out")
 
@@ -146,7 +154,7 @@ def test_skip_bad_images_leaves_them_out_and_says_how_many(tmp_path, capsys):
     rows = vision_teacher.main(["--config", "digits_cnn_mlp", "--runs-dir", str(tmp_path / "runs"), "teacher.epochs=1",
                                 "data.name=imagefolder", f"data.root={root}", "data.image_size=[8, 12]",
                                 "data.skip_bad_images=true"])
-    assert "skipped 1 of 9 images that do not decode" in capsys.readouterr().out
+    assert "skipped 1 of 11 images that do not decode" in capsys.readouterr().out
     (row,) = rows.values()
     assert 0 <= row["acc"] <= 100
 

@@ -324,6 +324,16 @@ def test_image_folder_with_train_test(tmp_path):
     assert x.shape == (6, 3, 16, 16) and sorted(y.tolist()) == [0, 0, 1, 1, 2, 2]
 
 
+def test_a_train_folder_beside_valid_is_split_as_given_and_one_alone_is_refused(tmp_path):
+    """Kaggle's and Roboflow's exports name the test split valid/; train/ alone would have been two classes."""
+    write_image_folder(tmp_path / "train")
+    with pytest.raises(MissingPathError, match="has train/ but none of test, val, valid, validation beside it"):
+        build_data({"name": "imagefolder", "root": str(tmp_path)})
+    write_image_folder(tmp_path / "valid", per_class=2)
+    data = build_data({"name": "imagefolder", "root": str(tmp_path), "image_size": 16, "batch_size": 5})
+    assert list(data.class_names) == ["cat", "dog", "fox"] and (len(data.splits.train), len(data.splits.test)) == (12, 6)
+
+
 def test_single_image_folder_is_split(tmp_path):
     write_image_folder(tmp_path, per_class=5)
     data = build_data({"name": "imagefolder", "root": str(tmp_path), "test_fraction": 0.2})
