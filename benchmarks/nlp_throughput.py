@@ -17,7 +17,7 @@ or on the mean of the token states (``--pooling mean``: ``teacher.pooling=mean``
     (B, 128), shuffled at random, fp32.
 (b) ``dynamic``: ``ClassificationCollator`` pads each batch to its own longest sentence and
     ``LengthBucketBatchSampler`` batches sentences of similar length (kd.nlp.data), fp32.
-(c) (b) under bf16 autocast, where bf16 is fast (CUDA, or a CPU with native bf16: ``precision=auto``
+(c) (b) under bf16 autocast, where bf16 is fast (an Ampere or newer GPU, or a CPU with native bf16: ``precision=auto``
     picks it there for every NLP script), with pinned memory and non-blocking copies on CUDA.
 The figure is real (non-padding) tokens per second: the useful work every loop does.
 """

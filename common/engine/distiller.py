@@ -76,7 +76,7 @@ class Distiller:
         teacher: frozen teacher (``None`` for plain supervised training or offline soft labels).
         scheduler: an LR scheduler, stepped each epoch (``scheduler_interval="epoch"``) or each step.
         run: the run folder for metrics, TensorBoard and checkpoints (``None``: no files written).
-        precision: ``auto`` (bf16 on CUDA and on CPUs with native bf16, else fp32), ``bf16``, ``fp16`` or ``fp32``.
+        precision: ``auto`` (bf16 on GPUs and CPUs with native bf16, else fp32), ``bf16``, ``fp16`` or ``fp32``.
         is_main: whether this process logs and writes files; default: rank 0 under torch.distributed.
         resume_advice: how to continue after the loss diverged, ending the NaN error and the growth warning,
             e.g. ``"lower the learning rate: --resume runs/x student.lr=<lower>"`` (the caller knows its config).

@@ -1,5 +1,5 @@
 """Device choice and speed settings: CUDA when present, ``--device`` to override, the config's ``threads``
-(:func:`set_threads`), bf16 autocast on CUDA and on CPUs that compute bf16 natively, channels_last convnets there
+(:func:`set_threads`), bf16 autocast on GPUs and CPUs that compute bf16 natively, channels_last convnets there
 too, optional ``torch.compile`` (:func:`prepare_model`)."""
 from __future__ import annotations
 
@@ -53,8 +53,11 @@ def cpu_has_native_bf16() -> bool:
 
 
 def fast_bf16(device: torch.device) -> bool:
-    """Whether bf16 autocast is the fast setting on ``device``: CUDA, or a CPU with native bf16."""
-    return device.type == "cuda" or (device.type == "cpu" and cpu_has_native_bf16())
+    """Whether bf16 autocast is the fast setting on ``device``: a GPU with native bf16 (compute capability 8.0,
+    Ampere, or newer; a T4 or V100 emulates it, slower than fp32: pass fp16 there), or a CPU with native bf16."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_capability(device) >= (8, 0)
+    return device.type == "cpu" and cpu_has_native_bf16()
 
 
 def resolve_precision(device: torch.device, precision: str = "auto") -> str:
@@ -67,7 +70,7 @@ def resolve_precision(device: torch.device, precision: str = "auto") -> str:
 def autocast(device: torch.device, precision: str = "auto") -> contextlib.AbstractContextManager:
     """Autocast context for the forward pass.
 
-    ``precision``: ``auto`` (bf16 on CUDA and on CPUs with native bf16, else fp32), ``bf16``, ``fp16`` or
+    ``precision``: ``auto`` (bf16 on GPUs and CPUs with native bf16, else fp32), ``bf16``, ``fp16`` or
     ``fp32``. Weights, gradients and optimiser state stay fp32 (mixed precision); losses are computed in fp32.
     """
     precision = resolve_precision(device, precision)
@@ -96,8 +99,8 @@ def prepare_model(model: nn.Module, device: torch.device, channels_last: bool | 
     """Move ``model`` to ``device`` and apply the layout and compilation settings, in place.
 
     ``channels_last``: store 4-D (convolution) weights in NHWC order, the layout cuDNN's and oneDNN's fastest
-    bf16 convolution kernels use; ``auto`` turns it on where bf16 is fast (:func:`fast_bf16`: CUDA, or a CPU
-    with native bf16; with fp32 on a CPU it is not faster).
+    bf16 convolution kernels use; ``auto`` turns it on where bf16 is fast (:func:`fast_bf16`: an Ampere or newer
+    GPU, or a CPU with native bf16; with fp32 on a CPU it is not faster).
     ``compile``: :meth:`nn.Module.compile` (``torch.compile`` of the module's call, done in place), so
     the model keeps its class, attributes and ``state_dict`` keys: checkpoints, feature hooks and
     ``isinstance`` checks are unaffected. Compilation happens on the first call and again for a new

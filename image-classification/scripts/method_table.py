@@ -38,7 +38,7 @@ no teacher forward; methods that read its features (FitNet, AT, SP, SimKD) still
 its ``last.pt``, the rest run.
 The data set is decoded once for the whole table. The fast path, on a GPU and on a CPU: ``data.in_memory``
 (``auto``: on for CIFAR-sized data; the images on the device as uint8, crop/flip there), ``train.precision``
-(``auto``: bf16 autocast on CUDA and on CPUs with native bf16), ``train.channels_last`` (``auto``: the same)
+(``auto``: bf16 autocast on GPUs and CPUs with native bf16), ``train.channels_last`` (``auto``: the same)
 and ``train.compile=true`` (``torch.compile``).
 Two processes can share the work: give each a part of ``run.methods``/``run.seeds`` and the same
 ``teacher.checkpoint``.

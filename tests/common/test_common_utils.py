@@ -298,6 +298,16 @@ def test_cuda_speed_settings_are_on_however_cuda_is_chosen(monkeypatch):
         cudnn.benchmark, cudnn.allow_tf32, matmul.allow_tf32 = before
 
 
+@pytest.mark.parametrize("capability, expected", [((7, 5), "fp32"), ((8, 0), "bf16"), ((9, 0), "bf16")])
+def test_auto_precision_is_bf16_only_on_gpus_that_compute_it_natively(monkeypatch, capability, expected):
+    """A T4 (7.5) or V100 (7.0) emulates bf16, slower than fp32; Ampere (8.0) and newer compute it."""
+    from kd.common.utils.device import resolve_precision
+
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: capability)
+    assert resolve_precision(torch.device("cuda"), "auto") == expected
+    assert resolve_precision(torch.device("cuda"), "fp16") == "fp16"
+
+
 def test_the_spread_over_seeds_is_the_sample_std():
     # 3 seeds at 460 / 470 / 480: squared deviations 100 + 0 + 100 over n - 1 = 2 -> sqrt(100) = 10
     # (the population std, over n = 3, would be 8.16); one run has no spread
