@@ -2,10 +2,16 @@
 
     python -m kd.vision.scripts.report --runs runs/vision-cifar10-method_table-* [--out runs/report]
 
-Every folder below the given paths that holds a ``metrics.json`` with a ``final`` record counts as one
-run. Runs are grouped by their label (``final.label``, else the folder name without ``-seedN``), and each
-row gives the method, the architecture, its parameters (of the deployed model), the number of seeds,
-the last-epoch test accuracy (mean +- sample std over seeds), the epochs and the training images.
+Every folder below the given paths that holds a ``metrics.json`` with a ``final`` record counts: a row of
+method_table or lr_sweep (one model, one seed), or a run that scored several models (distill, train_teacher,
+evaluate, compare: a record per model of its ``final.rows``; a compare row that is already a mean over several seeds
+is left out, with a line saying so). Records are grouped by their label (``final.label``, else the folder name
+without ``-seedN``; a model's row name) and by the settings they ran with (their ``config.yaml`` without the seed,
+paths and speed settings): records of one label that ran with other settings (another learning rate, student or
+method setting) are rows of their own, named by what differs, and a seed that a row has twice counts once (a line
+names the folders left out). Each row gives the method, the architecture, its parameters (of the deployed model),
+the number of seeds, the last-epoch test accuracy (mean +- sample std over seeds), the epochs and the training
+images.
 Writes into ``--out``: ``report.md`` (the table), ``plots/accuracy_by_run.png`` (a bar per row: mean, ± std
 whisker, a dot per seed), ``plots/accuracy_vs_params.png``, ``plots/training_loss.png`` and, when the runs
 evaluated more than once (``train.eval_every``), ``plots/test_accuracy.png`` (mean over seeds with a ± std
@@ -20,32 +26,80 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from kd.common.utils.cli import exit_if_dry_run, main_entry
+from kd.common.utils.config import flatten, load_yaml
 from kd.common.utils.errors import MissingPathError
 from kd.common.utils.plotting import Palette, figures_markdown, plot_bars, plot_curves, plot_tradeoff
 from kd.common.utils.report import metrics_files, report_folder, report_parser, spread
 from kd.common.utils.run_folder import RunFolder
 
 ACCURACY_KEYS = ("test_acc", "acc", "student_acc")
+# Config keys that do not make a row: the seed (rows are over seeds), where things are on this machine, how fast
+# it ran, and which rows and seeds a table listed (method_table's run: section).
+NOT_SETTINGS = ("seed", "label", "threads", "data.root", "data.num_workers", "data.in_memory", "data.eval_batch_size",
+                "distill.cache_dir", "train.", "run.", "compare.", "evaluate.")
+
+
+def row_settings(folder: Path) -> dict:
+    """What a run trained with (its ``config.yaml``, flattened, without :data:`NOT_SETTINGS`; {} without one)."""
+    config = folder / "config.yaml"
+    if not config.is_file():
+        return {}
+    return {k: v for k, v in flatten(load_yaml(config)).items()
+            if not any(k == n or (n.endswith(".") and k.startswith(n)) for n in NOT_SETTINGS)}
 
 
 def collect_runs(paths: Iterable[str | Path]) -> list[dict]:
-    """The ``final`` record of every run folder under ``paths`` (with ``folder`` and ``label`` filled in)."""
+    """The records of every run folder under ``paths`` (with ``folder``, ``label``, ``accuracy`` and ``settings``
+    filled in): a method_table row's ``final``, or one record per model of a run's ``final.rows``."""
     records = []
     for metrics in metrics_files(paths):
         final = json.loads(metrics.read_text()).get("final", {})
+        folder, settings = metrics.parent, row_settings(metrics.parent)
         accuracy = next((final[k] for k in ACCURACY_KEYS if k in final), None)
-        if accuracy is None:
-            continue
-        label = final.get("label") or re.sub(r"-seed\d+$", "", metrics.parent.name)
-        records.append({**final, "label": label, "accuracy": accuracy, "folder": str(metrics.parent)})
+        if accuracy is not None:
+            label = final.get("label") or re.sub(r"-seed\d+$", "", folder.name)
+            records.append({**final, "label": label, "accuracy": accuracy, "folder": str(folder),
+                            "settings": settings})
+        rows = final.get("rows")  # (lr_sweep's is a list of its table's rows, not of models: not read)
+        for name, row in (rows.items() if isinstance(rows, dict) else ()):
+            if row.get("seeds", 1) > 1:
+                print(f"report: left out '{name}' of {folder}: already a mean over {row['seeds']} seeds")
+                continue
+            seed = load_yaml(folder / "config.yaml").get("seed") if (folder / "config.yaml").is_file() else None
+            records.append({"label": name, "accuracy": row["acc"], "params": row.get("params"), "seed": seed,
+                            "folder": str(folder), "settings": settings})
     return records
 
 
-def summarise(records: Sequence[dict]) -> list[dict]:
-    """One row per label, in first-seen order: mean and sample std of the accuracy over its runs."""
+def _group_label(label: str, settings: dict, others: list[dict]) -> str:
+    """``label``, and when records of that label ran with other settings (``others``), the settings that differ."""
+    differing = sorted(k for k in set().union(settings, *others) if any(o.get(k) != settings.get(k) for o in others))
+    return label if not differing else f"{label} ({', '.join(f'{k}={settings.get(k)}' for k in differing)})"
+
+
+def group_runs(records: Sequence[dict]) -> dict[str, list[dict]]:
+    """The records by row, in first-seen order: by label, and within a label by settings (the row named by what
+    differs, :func:`_group_label`); a seed a row has twice counts once (a line names the folder left out)."""
+    variants: dict[str, list[dict]] = {}
+    for record in records:
+        known = variants.setdefault(record["label"], [])
+        if record["settings"] not in known:
+            known.append(record["settings"])
     groups: dict[str, list[dict]] = {}
     for record in records:
-        groups.setdefault(record["label"], []).append(record)
+        key = _group_label(record["label"], record["settings"], variants[record["label"]])
+        runs = groups.setdefault(key, [])
+        twin = next((r for r in runs if record.get("seed") is not None and r.get("seed") == record.get("seed")), None)
+        if twin is not None:
+            print(f"report: '{key}' has seed {record['seed']} twice: {twin['folder']} counted, {record['folder']} "
+                  "left out")
+            continue
+        runs.append(record)
+    return groups
+
+
+def summarise(groups: dict[str, list[dict]]) -> list[dict]:
+    """One row per group of :func:`group_runs`: mean and sample std of the accuracy over its runs."""
     rows = []
     for label, runs in groups.items():
         accs = [r["accuracy"] for r in runs]
@@ -57,24 +111,24 @@ def summarise(records: Sequence[dict]) -> list[dict]:
     return rows
 
 
-def runs_table(records: Sequence[dict]) -> str:
-    """The markdown table of run records, one row per label (:func:`summarise`); the table of models a script
-    prints is :func:`kd.vision.report.model_metrics_table`."""
+def runs_table(groups: dict[str, list[dict]]) -> str:
+    """The markdown table of the runs of :func:`group_runs`, one row per group (:func:`summarise`); the table of
+    models a script prints is :func:`kd.vision.report.model_metrics_table`."""
     lines = ["| run | method | model | params | seeds | test acc. (%) mean +- std | epochs | train images |",
              "|---|---|---|---:|---:|---:|---:|---:|"]
-    for row in summarise(records):
+    for row in summarise(groups):
         params = f"{row['params'] / 1e6:.2f}M" if row["params"] else ""
         lines.append(f"| {row['label']} | {row['method']} | {row['arch']} | {params} | {row['seeds']} | "
                      f"{row['mean']:.2f} +- {row['std']:.2f} | {row['epochs']} | {row['train_images']} |")
     return "\n".join(lines)
 
 
-def table_figures(records: Sequence[dict], plots: Path) -> list[tuple[str, Path]]:
-    """The table's plots in ``plots``, one colour per row label: accuracy per row over its seeds, accuracy
-    against parameters, and the learning curves of the runs (mean over seeds, ± std band)."""
-    rows = summarise(records)
-    palette = Palette(row["label"] for row in rows)
-    accuracy = {row["label"]: [r["accuracy"] for r in records if r["label"] == row["label"]] for row in rows}
+def table_figures(groups: dict[str, list[dict]], plots: Path) -> list[tuple[str, Path]]:
+    """The table's plots in ``plots``, one colour per row of :func:`group_runs`: accuracy per row over its seeds,
+    accuracy against parameters, and the learning curves of the runs (mean over seeds, ± std band)."""
+    rows = summarise(groups)
+    palette = Palette(groups)
+    accuracy = {label: [r["accuracy"] for r in runs] for label, runs in groups.items()}
     figures = []
     path = plots / "accuracy_by_run.png"
     plot_bars(accuracy, path, xlabel="last-epoch test top-1 accuracy (%)", palette=palette, ceiling=100,
@@ -85,11 +139,12 @@ def table_figures(records: Sequence[dict], plots: Path) -> list[tuple[str, Path]
                      ylabel="test top-1 accuracy (%)", cost_labels={"params": "parameters (deployed model)"},
                      title="accuracy against parameters", palette=palette):
         figures.append(("Accuracy against parameters (mean ± std over seeds).", path))
-    histories = {r["folder"]: json.loads((Path(r["folder"]) / "metrics.json").read_text())["history"] for r in records}
+    histories = {r["folder"]: json.loads((Path(r["folder"]) / "metrics.json").read_text()).get("history", [])
+                 for runs in groups.values() for r in runs}
     for key, name, ylabel in (("test_acc", "test_accuracy.png", "test top-1 accuracy (%)"),
                               ("loss", "training_loss.png", "training loss (mean over the epoch)")):
-        series = {label: [{h["epoch"]: h[key] for h in histories[r["folder"]] if key in h}
-                          for r in records if r["label"] == label] for label in accuracy}
+        series = {label: [{h["epoch"]: h[key] for h in histories[r["folder"]] if key in h} for r in runs]
+                  for label, runs in groups.items()}
         if max(len(curve) for curves in series.values() for curve in curves) < 2:
             continue  # evaluated once, at the end: the bars show it
         path = plots / name
@@ -102,8 +157,9 @@ def table_figures(records: Sequence[dict], plots: Path) -> list[tuple[str, Path]
 def write_table(records: Sequence[dict], folder: RunFolder, title: str = "") -> str:
     """The markdown table of ``records``, its plots (:func:`table_figures`) in the folder's ``plots/`` and its
     ``summary.md`` (the table with the plots embedded); returns the table."""
-    table = runs_table(records)
-    figures = table_figures(records, folder.plots)
+    groups = group_runs(records)
+    table = runs_table(groups)
+    figures = table_figures(groups, folder.plots)
     sections = [f"# {title}" if title else "", table, figures_markdown(figures, folder.path)]
     folder.write_summary("\n\n".join(s for s in sections if s) + "\n")
     return table

@@ -60,6 +60,37 @@ def test_method_table_then_report(image_folder, tmp_path, capsys):
         assert f"![{plot}](plots/{plot}.png)" in (out / "summary.md").read_text()
 
 
+def write_row(folder, label, seed, accuracy, lr=0.05, **config):
+    """A run folder as a method_table row leaves it: config.yaml and metrics.json with its final record."""
+    folder.mkdir(parents=True)
+    (folder / "config.yaml").write_text(json.dumps({"seed": seed, "student": {"lr": lr}, "data": {"root": str(folder)},
+                                                    **config}))
+    (folder / "metrics.json").write_text(json.dumps({"history": [], "final": {
+        "label": label, "method": "kd", "arch": "resnet8", "seed": seed, "test_acc": accuracy}}))
+
+
+def test_report_keeps_rows_of_other_settings_apart_and_counts_a_seed_once(tmp_path, capsys):
+    """Two tables' kd rows at lr 0.05 merge over seeds (their data.root differs: a path, not a setting); a third
+    table's at lr 0.5 is a row of its own, named by what differs; a seed found twice counts once; a distill run's
+    models are rows too, a compare row over several seeds (already a mean) is left out."""
+    write_row(tmp_path / "a" / "kd-seed0", "kd", 0, 70.0)
+    write_row(tmp_path / "b" / "kd-seed1", "kd", 1, 72.0)
+    write_row(tmp_path / "b" / "kd-seed0-again", "kd", 0, 99.0)
+    write_row(tmp_path / "c" / "kd-seed0", "kd", 0, 50.0, lr=0.5)
+    distill = tmp_path / "d" / "vision-digits-distill-s2"
+    write_row(distill, "unused", 2, 0.0)
+    (distill / "metrics.json").write_text(json.dumps({"history": [], "final": {"rows": {
+        "student + kd (mlp, online)": {"acc": 80.0, "params": 9610, "seeds": 1},
+        "student alone (mlp)": {"acc": 75.0, "params": 9610, "seeds": 3}}}}))
+    groups = report.group_runs(report.collect_runs([tmp_path]))
+    assert {label: [r["accuracy"] for r in runs] for label, runs in groups.items()} == {
+        "kd (student.lr=0.05)": [70.0, 72.0], "kd (student.lr=0.5)": [50.0], "student + kd (mlp, online)": [80.0]}
+    out = capsys.readouterr().out
+    assert "'kd (student.lr=0.05)' has seed 0 twice" in out and "kd-seed0-again left out" in out
+    assert "left out 'student alone (mlp)'" in out and "already a mean over 3 seeds" in out
+    assert "| kd (student.lr=0.05) | kd | resnet8 |  | 2 | 71.00 +- 1.41 |" in report.runs_table(groups)
+
+
 def test_report_refuses_the_common_flags_it_does_not_read(tmp_path, capsys):
     """report reads run folders, not a config: --config, --seed and overrides are refused in one line, not ignored."""
     with pytest.raises(SystemExit) as exit_info:
