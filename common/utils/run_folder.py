@@ -28,6 +28,7 @@ rank checks around its run folder.
 """
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import re
@@ -73,15 +74,20 @@ class RunFolder:
 
     @classmethod
     def create(cls, name: str, root: str | Path = DEFAULT_RUNS_ROOT, **kwargs) -> "RunFolder":
-        """A new folder ``root/<name>-<YYYYmmdd-HHMMSS>`` (a suffix is added if it exists); the same on every rank."""
+        """A new folder ``root/<name>-<YYYYmmdd-HHMMSS>`` (a suffix is added if it exists); the same on every rank.
+        The folder is made here, by a ``mkdir`` that fails if it exists: two runs started in the same second (two
+        processes sharing a table's rows) each get their own."""
         path = None
         if distributed.is_main():
             stamp = time.strftime("%Y%m%d-%H%M%S")
-            path = Path(root) / f"{name}-{stamp}"
-            suffix = 1
-            while path.exists():
-                path = Path(root) / f"{name}-{stamp}-{suffix}"
-                suffix += 1
+            Path(root).mkdir(parents=True, exist_ok=True)
+            for suffix in itertools.count():
+                path = Path(root) / (f"{name}-{stamp}" + (f"-{suffix}" if suffix else ""))
+                try:
+                    path.mkdir()
+                    break
+                except FileExistsError:
+                    continue
         return cls(distributed.broadcast_object(str(path) if path is not None else None), **kwargs)
 
     checkpoints = property(lambda self: self.path / "checkpoints")

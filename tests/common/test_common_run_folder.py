@@ -15,6 +15,17 @@ def test_a_run_name_is_domain_data_script_and_seed():
         run_name("image", "cifar10", "distill")
 
 
+def test_two_runs_started_in_the_same_second_get_two_folders_even_when_both_find_the_name_free(tmp_path, monkeypatch):
+    """Another process may make the folder between a check that the name is free and its mkdir: the folder is taken
+    by a mkdir that fails on an existing folder, not by a check before it (here every check says free)."""
+    import pathlib
+
+    monkeypatch.setattr("kd.common.utils.run_folder.time.strftime", lambda fmt: "20261130-151000")
+    monkeypatch.setattr(pathlib.Path, "exists", lambda self: False)
+    first, second = (RunFolder.create("vision-digits-distill", tmp_path, tensorboard=False).path for _ in range(2))
+    assert first != second and first.is_dir() and second.is_dir()
+
+
 def test_create_appends_the_time_and_a_suffix_when_the_name_is_taken(tmp_path, monkeypatch):
     monkeypatch.setattr("kd.common.utils.run_folder.time.strftime", lambda fmt: "20261130-151000")
     names = [RunFolder.create(run_name("rl", "cartpole", "train_teacher", 3), tmp_path, tensorboard=False).path.name
