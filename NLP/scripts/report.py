@@ -22,18 +22,23 @@ import yaml
 from kd.common.utils.cli import exit_if_dry_run, main_entry
 from kd.common.utils.errors import MissingPathError
 from kd.common.utils.plotting import Palette, figures_markdown, plot_bars, plot_curves, plot_tradeoff
-from kd.common.utils.report import metrics_files, report_folder, report_parser, spread
+from kd.common.utils.report import metrics_files, report_folder, report_parser, row_label, run_settings, spread
 from kd.nlp.tasks.training import results_table
 
 QUALITY = {"dev_acc": "dev accuracy (%)", "bleu": "BLEU", "val_ppl": "validation perplexity (lower is better)"}
 CURVES = {"dev_acc": "dev accuracy (%)", "val_ppl": "validation perplexity (lower is better)"}
+# Config keys that do not make a row (kd.common.utils.report.run_settings): the seed, the data set's name (the
+# report's sections), this machine's paths and threads, the final evaluation's settings.
+NOT_SETTINGS = ("seed", "name", "threads", "data.path", "distill.cache_dir", "evaluate.")
 
 
 def collect(paths: list[str]) -> dict[str, dict[str, list[dict]]]:
     """Data set name -> row label -> the runs of that row (final record plus ``history`` and ``batch``), teachers
     first, then in the folders' order; labels are the runs' ``model``, with the parameter count when two sizes
-    share one."""
+    share one, and the settings that differ when runs of one model ran with others (another teacher, learning rate
+    or method setting: :func:`~kd.common.utils.report.row_label`), which are rows of their own, not seeds."""
     groups: dict[str, dict[tuple, list[dict]]] = {}
+    settings_of: dict[tuple, dict] = {}
     for metrics in metrics_files(paths):
         config_file = metrics.parent / "config.yaml"
         config = yaml.safe_load(config_file.read_text()) if config_file.is_file() else None
@@ -44,13 +49,21 @@ def collect(paths: list[str]) -> dict[str, dict[str, list[dict]]]:
             continue
         run = {**final, "history": saved.get("history", []),
                "batch": config.get("evaluate", {}).get("throughput_batch")}
-        groups.setdefault(config["name"], {}).setdefault((final["model"], final.get("params")), []).append(run)
+        settings = run_settings(metrics.parent, NOT_SETTINGS)
+        key = (final["model"], final.get("params"), json.dumps(settings, sort_keys=True, default=str))
+        settings_of[key] = settings
+        groups.setdefault(config["name"], {}).setdefault(key, []).append(run)
     out = {}
     for name, rows in groups.items():
-        shared = {model for model, _ in rows if sum(m == model for m, _ in rows) > 1}
+        sizes: dict[str, set] = {}
+        for model, params, _ in rows:
+            sizes.setdefault(model, set()).add(params)
         ordered = sorted(rows.items(), key=lambda row: row[1][0].get("stage") != "train_teacher")
-        out[name] = {(f"{model} ({params:,} params)" if model in shared else model): runs
-                     for (model, params), runs in ordered}
+        out[name] = {}
+        for (model, params, settings), runs in ordered:
+            base = f"{model} ({params:,} params)" if len(sizes[model]) > 1 else model
+            variants = [settings_of[k] for k in rows if k[:2] == (model, params)]
+            out[name][row_label(base, settings_of[(model, params, settings)], variants)] = runs
     return out
 
 

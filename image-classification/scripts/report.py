@@ -26,10 +26,10 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from kd.common.utils.cli import exit_if_dry_run, main_entry
-from kd.common.utils.config import flatten, load_yaml
+from kd.common.utils.config import load_yaml
 from kd.common.utils.errors import MissingPathError
 from kd.common.utils.plotting import Palette, figures_markdown, plot_bars, plot_curves, plot_tradeoff
-from kd.common.utils.report import metrics_files, report_folder, report_parser, spread
+from kd.common.utils.report import metrics_files, report_folder, report_parser, row_label, run_settings, spread
 from kd.common.utils.run_folder import RunFolder
 
 ACCURACY_KEYS = ("test_acc", "acc", "student_acc")
@@ -39,22 +39,13 @@ NOT_SETTINGS = ("seed", "label", "threads", "data.root", "data.num_workers", "da
                 "distill.cache_dir", "train.", "run.", "compare.", "evaluate.")
 
 
-def row_settings(folder: Path) -> dict:
-    """What a run trained with (its ``config.yaml``, flattened, without :data:`NOT_SETTINGS`; {} without one)."""
-    config = folder / "config.yaml"
-    if not config.is_file():
-        return {}
-    return {k: v for k, v in flatten(load_yaml(config)).items()
-            if not any(k == n or (n.endswith(".") and k.startswith(n)) for n in NOT_SETTINGS)}
-
-
 def collect_runs(paths: Iterable[str | Path]) -> list[dict]:
     """The records of every run folder under ``paths`` (with ``folder``, ``label``, ``accuracy`` and ``settings``
     filled in): a method_table row's ``final``, or one record per model of a run's ``final.rows``."""
     records = []
     for metrics in metrics_files(paths):
         final = json.loads(metrics.read_text()).get("final", {})
-        folder, settings = metrics.parent, row_settings(metrics.parent)
+        folder, settings = metrics.parent, run_settings(metrics.parent, NOT_SETTINGS)
         accuracy = next((final[k] for k in ACCURACY_KEYS if k in final), None)
         if accuracy is not None:
             label = final.get("label") or re.sub(r"-seed\d+$", "", folder.name)
@@ -71,15 +62,10 @@ def collect_runs(paths: Iterable[str | Path]) -> list[dict]:
     return records
 
 
-def _group_label(label: str, settings: dict, others: list[dict]) -> str:
-    """``label``, and when records of that label ran with other settings (``others``), the settings that differ."""
-    differing = sorted(k for k in set().union(settings, *others) if any(o.get(k) != settings.get(k) for o in others))
-    return label if not differing else f"{label} ({', '.join(f'{k}={settings.get(k)}' for k in differing)})"
-
-
 def group_runs(records: Sequence[dict]) -> dict[str, list[dict]]:
     """The records by row, in first-seen order: by label, and within a label by settings (the row named by what
-    differs, :func:`_group_label`); a seed a row has twice counts once (a line names the folder left out)."""
+    differs, :func:`~kd.common.utils.report.row_label`); a seed a row has twice counts once (a line names the
+    folder left out)."""
     variants: dict[str, list[dict]] = {}
     for record in records:
         known = variants.setdefault(record["label"], [])
@@ -87,7 +73,7 @@ def group_runs(records: Sequence[dict]) -> dict[str, list[dict]]:
             known.append(record["settings"])
     groups: dict[str, list[dict]] = {}
     for record in records:
-        key = _group_label(record["label"], record["settings"], variants[record["label"]])
+        key = row_label(record["label"], record["settings"], variants[record["label"]])
         runs = groups.setdefault(key, [])
         twin = next((r for r in runs if record.get("seed") is not None and r.get("seed") == record.get("seed")), None)
         if twin is not None:

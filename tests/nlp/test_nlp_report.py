@@ -10,11 +10,12 @@ from kd.common.utils.cli import main_entry
 from kd.nlp.scripts import report
 
 
-def fake_run(root: Path, name: str, stage: str, seed: int, final: dict, dev_acc: list[float]) -> None:
+def fake_run(root: Path, name: str, stage: str, seed: int, final: dict, dev_acc: list[float], **settings) -> None:
     """A finished NLP run folder as kd.nlp.scripts.launch leaves it, without training."""
     run = root / name
     run.mkdir(parents=True)
-    config = {"name": "sst2", "task": "classification", "seed": seed, "evaluate": {"throughput_batch": 32}}
+    config = {"name": "sst2", "task": "classification", "seed": seed, "evaluate": {"throughput_batch": 32},
+              "data": {"path": str(root / name)}, **settings}
     (run / "config.yaml").write_text(yaml.safe_dump(config))
     history = [{"epoch": e + 1, "loss": 1.0 / (e + 1), "dev_acc": acc} for e, acc in enumerate(dev_acc)]
     (run / "metrics.json").write_text(json.dumps({"history": history, "final": {**final, "stage": stage}}))
@@ -36,6 +37,17 @@ def test_report_groups_seeds_and_embeds_its_plots(tmp_path, assert_png):
     for plot in ("sst2-quality", "sst2-tradeoff", "sst2-curves"):
         assert_png(tmp_path / "report" / "plots" / f"{plot}.png")
         assert f"![{plot}](plots/{plot}.png)" in summary
+
+
+def test_students_of_two_teachers_are_two_rows_named_by_the_teacher_not_seeds_of_one(tmp_path):
+    """The same student model distilled from teacher A (seeds 0, 1) and from teacher B (seed 0): two rows, each named
+    by its teacher.checkpoint, where one row of 3 'seeds' mixed them; data.path (this machine's) is no setting."""
+    for seed, teacher, acc in ((0, "A.pt", 80.0), (1, "A.pt", 82.0), (0, "B.pt", 90.0)):
+        final = {"model": "bilstm + kd", "dev_acc": acc, "params": 4_752_602, "throughput": 900.0}
+        fake_run(tmp_path, f"{teacher}-{seed}", "distill", seed, final, [acc], teacher={"checkpoint": teacher})
+    text = report.main(["--runs", str(tmp_path), "--out", str(tmp_path / "report")])
+    assert "| bilstm + kd (teacher.checkpoint=A.pt) | 2 | 81.00 ± 1.41 |" in text
+    assert "| bilstm + kd (teacher.checkpoint=B.pt) | 1 | 90.00 |" in text
 
 
 def test_report_refuses_the_common_flags_it_does_not_read(tmp_path, capsys):
