@@ -5,7 +5,10 @@
 Every folder below the given paths whose ``config.yaml`` has an ``env`` section and a ``teacher`` and whose
 ``metrics.json`` has a teacher's or a student's final figures counts as one run (runs that did not finish are
 skipped). Each row groups the runs of one environment and one setting (algorithm; or method with its settings,
-:func:`~kd.rl.distillation.methods.method_setting`, and student size) and reports the mean over seeds of each
+:func:`~kd.rl.distillation.methods.method_setting`, and student size; runs of one such setting that ran with other
+settings besides, another step count or learning rate, are rows of their own, named by what differs:
+:func:`~kd.common.utils.report.row_label`; a student's teacher checkpoint is not one of them, so students of three
+teacher seeds make one row) and reports the mean over seeds of each
 run's held-out evaluation, the sample std across seeds (n - 1: :func:`~kd.common.utils.report.spread`, the
 std of vision's and NLP's tables), the seeds found, and for students the environment steps until the periodic
 evaluation first reached 90% of the teacher's return (mean over the seeds that got there); for teachers also the
@@ -28,9 +31,15 @@ import yaml
 from kd.common.utils.cli import exit_if_dry_run, main_entry
 from kd.common.utils.errors import MissingPathError
 from kd.common.utils.plotting import figures_markdown
-from kd.common.utils.report import metrics_files, report_folder, report_parser, spread
+from kd.common.utils.report import metrics_files, report_folder, report_parser, row_label, run_settings, spread
 from kd.rl.distillation.methods import method_setting
 from kd.rl.figures import summary_figures
+
+
+# Config keys that do not make a row (kd.common.utils.report.run_settings): the seed, the threads, the final
+# evaluation's settings (the same held-out episodes for every row), and a student's teacher, which its row names by
+# algorithm (students of several teacher seeds are seeds of one row).
+NOT_SETTINGS = ("seed", "threads", "evaluate.", "teacher.checkpoint")
 
 
 def _mean_std(values: list[float]) -> str:
@@ -48,6 +57,7 @@ def collect(paths: list[str]) -> tuple[dict, dict]:
     keyed by ``(env, teacher_label)``, students by ``(env, teacher's label, method, method_setting, hidden sizes)``
     with their steps to 90 % of the teacher and their evaluation ``curve`` (steps -> return) added."""
     teachers, students = defaultdict(list), defaultdict(list)
+    settings: dict[tuple, dict] = {}  # (row key, its settings as JSON) -> the settings
     for metrics in metrics_files(paths):
         saved = json.loads(metrics.read_text())
         final, history = saved.get("final", {}), saved.get("history", [])
@@ -56,8 +66,11 @@ def collect(paths: list[str]) -> tuple[dict, dict]:
         if not isinstance(config.get("env"), dict) or "teacher" not in config:  # another domain's run
             continue
         env, seed = config["env"]["name"], config["seed"]
+        ran_with = run_settings(metrics.parent, NOT_SETTINGS)
         if "policy_parameters" in final:
-            teachers[(env, teacher_label(config))].append((seed, final))
+            key = (env, teacher_label(config), json.dumps(ran_with, sort_keys=True, default=str))
+            settings[key] = ran_with
+            teachers[key].append((seed, final))
         elif "student_return_mean" in final:
             hidden = "x".join(str(h) for h in config["student"]["arch"].get("hidden", []))
             base = final.get("percent_random_return") or 0.0  # 90 % on the scale percent_of_teacher used
@@ -67,8 +80,21 @@ def collect(paths: list[str]) -> tuple[dict, dict]:
             final = {**final, "steps_to_90": reached[0] if reached else None, "curve": curve}
             teacher_config = Path(final["teacher_checkpoint"]).parents[1] / "config.yaml"
             label = teacher_label(yaml.safe_load(teacher_config.read_text())) if teacher_config.is_file() else "?"
-            students[(env, label, final["method"], method_setting(config, final), hidden)].append((seed, final))
-    return teachers, students
+            key = (env, label, final["method"], method_setting(config, final), hidden,
+                   json.dumps(ran_with, sort_keys=True, default=str))
+            settings[key] = ran_with
+            students[key].append((seed, final))
+    return _named_by_settings(teachers, settings), _named_by_settings(students, settings)
+
+
+def _named_by_settings(rows: dict[tuple, list], settings: dict[tuple, dict]) -> dict[tuple, list]:
+    """``rows`` keyed without their settings (the key's last element), the next-to-last element followed by the
+    settings that differ where runs of one key ran with several (:func:`~kd.common.utils.report.row_label`)."""
+    named = {}
+    for key, runs in rows.items():
+        variants = [settings[k] for k in rows if k[:-1] == key[:-1]]
+        named[(*key[:-2], row_label(str(key[-2]), settings[key], variants))] = runs
+    return named
 
 
 def main(argv: list[str] | None = None) -> str:

@@ -270,3 +270,25 @@ def test_report_plots_the_spread_over_seeds(tmp_path, assert_png):
     for plot in ("cartpole-distillation", "cartpole-returns", "cartpole-return_vs_params"):
         assert_png(out / "plots" / f"{plot}.png")
         assert f"![{plot}](plots/{plot}.png)" in summary
+
+
+def test_report_keeps_teachers_of_other_step_counts_apart_and_students_of_several_teacher_seeds_together(tmp_path):
+    """Teachers of 100k and 500k steps are two rows named by the step count, not two seeds of one; students of two
+    teacher seeds (their teacher.checkpoint differs) are seeds of one row, as the RL README's tables take them."""
+    env = {"name": "cartpole", "kwargs": {}}
+    for seed, steps, ret in ((1, 100_000, 200.0), (2, 500_000, 500.0)):
+        fake_run(tmp_path, f"rl-cartpole-train_teacher-s{seed}",
+                 {"env": env, "seed": seed, "teacher": {"algo": "ppo", "ppo": {"total_steps": steps}}},
+                 {"policy_parameters": 4610, "teacher_return_mean": ret}, [])
+    for seed in (1, 2):
+        teacher_pt = tmp_path / f"rl-cartpole-train_teacher-s{seed}" / "checkpoints" / "model.pt"
+        fake_run(tmp_path, f"rl-cartpole-distill-s{seed}",
+                 {"env": env, "seed": seed, "student": {"arch": {"hidden": [16]}},
+                  "teacher": {"algo": "ppo", "checkpoint": str(teacher_pt)}},
+                 {"student_return_mean": 400.0 + seed, "teacher_return_mean": 500.0, "percent_of_teacher": 80.0,
+                  "student_parameters": 114, "compression": 40.4, "method": "policy_distillation", "loss": "kl",
+                  "data": "teacher", "teacher_checkpoint": str(teacher_pt)}, [])
+    table = report.main(["--runs", str(tmp_path), "--out", str(tmp_path / "report")])
+    assert "| cartpole | ppo (teacher.ppo.total_steps=100000) teacher | 4,610 | 200.0 +- 0.0 |" in table
+    assert "| cartpole | ppo (teacher.ppo.total_steps=500000) teacher | 4,610 | 500.0 +- 0.0 |" in table
+    assert "| 401.5 +- 0.7 | 80.0 +- 0.0 |  | - | [1, 2] |" in table.replace("never (0/2)", "")
