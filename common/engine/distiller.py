@@ -5,7 +5,7 @@ mode inside the method), the weighted total is back-propagated into the student 
 parameters, and the optimiser steps. On CUDA, and on CPUs with native bf16 (AVX512-BF16 / AMX), the forward
 runs under bf16 autocast; on CUDA nothing syncs with the host except at logging points. At the end of each
 epoch the optional ``evaluate`` callback runs, the record goes to metrics.json and TensorBoard, and
-``last.pt`` (student, method, optimiser, scheduler, epoch, RNG) is written atomically, so
+``last.pt`` (student, method, optimiser, scheduler, epoch, RNG; fp16's loss scale) is written atomically, so
 ``fit(resume=True)`` continues an interrupted run where its last finished epoch left it. A resumed run
 trains with the settings it was given, not the saved ones: the optimiser keeps its own learning rate, weight
 decay and momentum (the checkpoint gives its moments), and the learning-rate schedule built from the new
@@ -133,6 +133,8 @@ class Distiller:
             state["scheduler"] = self.scheduler.state_dict()
         if self.lookahead is not None:
             state["lookahead"] = self.lookahead.state_dict()
+        if self.scaler is not None:  # fp16: the loss scale it has settled on
+            state["grad_scaler"] = self.scaler.state_dict()
         if torch.cuda.is_available():
             state["cuda_rng"] = torch.cuda.get_rng_state_all()
         return state
@@ -150,6 +152,8 @@ class Distiller:
                 self.lookahead.restart()  # when it was built (a new Lookahead would leave out a model frozen now)
         if self.scheduler is not None and "scheduler" in state:
             self._replay_schedule(state["scheduler"]["last_epoch"])
+        if self.scaler is not None and "grad_scaler" in state:
+            self.scaler.load_state_dict(state["grad_scaler"])
         self.epoch, self.global_step = state["epoch"], state["global_step"]
         self._resumed = True
         torch.set_rng_state(state["torch_rng"])

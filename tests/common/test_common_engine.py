@@ -106,6 +106,18 @@ def test_a_run_on_cuda_resumes(tmp_path):
     assert resumed.epoch == 2 and accuracy(resumed.student.cpu(), x, y) > 0.9
 
 
+def test_an_fp16_run_resumes_at_the_loss_scale_it_had_reached(tmp_path):
+    """fp16's GradScaler settles on a scale (lowered after overflowing steps); a resumed run starts from it, not from
+    2^16 again, which would skip steps on overflow until it had come down."""
+    x, y = blobs()
+    first = make_distiller(RunFolder(tmp_path / "run"), precision="fp16")
+    first.fit(loader(x, y), epochs=1)
+    first.scaler.update(new_scale=1024.0)  # as after a few overflows
+    first.save_checkpoint()
+    resumed = make_distiller(RunFolder(tmp_path / "run"), precision="fp16")
+    assert resumed.try_resume() and resumed.scaler.get_scale() == 1024.0
+
+
 def per_step_distiller(run, batch_size, epochs=3, seed=0):
     """A distiller whose learning rate decays linearly over ``epochs`` of 256 / ``batch_size`` steps."""
     distiller = make_distiller(run, seed=seed)
