@@ -3,7 +3,8 @@
 After every iteration (a PPO update, a distillation iteration, a DQN logging interval) the loop writes its
 state to ``checkpoints/last.pt`` (atomically, :meth:`LoopState.save`): the networks, the optimiser, the
 iteration and step counters, the history, the loop's own statistics (reward scaler), the minutes spent against
-``max_minutes`` and the random states (torch's global generator, the loop's numpy and torch generators). A
+``max_minutes`` and the random states (torch's global generators, the CUDA ones where CUDA is in use, and the
+loop's numpy and torch generators). A
 resumed run loads it (:meth:`LoopState.resume`) and starts at the next iteration, so the learning-rate and
 exploration schedules, the step count and the curves carry on; the optimiser keeps the resumed config's
 settings (a changed learning rate applies), only its moments come from the file.
@@ -62,6 +63,8 @@ class LoopState:
             elif part is not None:
                 part.load_state_dict(state[name])
         torch.set_rng_state(state["rng"]["torch"])
+        if state["rng"].get("cuda") and torch.cuda.is_available():  # PPO's permutations and sampled actions on a GPU
+            torch.cuda.set_rng_state_all(state["rng"]["cuda"])
         if self.numpy_rng is not None:
             self.numpy_rng.bit_generator.state = state["rng"]["numpy"]
         if self.generator is not None:
@@ -74,6 +77,7 @@ class LoopState:
         if self.checkpoint is None:
             return
         rng = {"torch": torch.get_rng_state(),
+               "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None,
                "numpy": self.numpy_rng.bit_generator.state if self.numpy_rng is not None else None,
                "generator": self.generator.get_state() if self.generator is not None else None}
         self.checkpoint.save({**{name: part.state_dict() if part is not None else None

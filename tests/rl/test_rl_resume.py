@@ -52,6 +52,18 @@ def test_ppo_continues_from_the_last_saved_update(tmp_path):
     assert fresh.normalizer.count.item() > 4 * 128  # statistics carried over and still updated
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_a_resumed_loop_draws_on_from_the_saved_cuda_random_state(tmp_path):
+    """On a GPU, PPO's minibatch permutations and sampled actions draw from the CUDA generators: saved and restored."""
+    from kd.rl.resume import LoopState
+
+    torch.rand(1, device="cuda")  # CUDA in use
+    LoopState(LoopCheckpoint(tmp_path / "last.pt")).save(1, 10, [])
+    expected = torch.rand(4, device="cuda")
+    LoopState(LoopCheckpoint(tmp_path / "last.pt", safe_load(tmp_path / "last.pt"))).resume()
+    assert torch.equal(torch.rand(4, device="cuda"), expected)
+
+
 def test_dqn_refills_its_memory_and_carries_on(tmp_path):
     cfg = DQNConfig(total_steps=600, learning_starts=100, buffer_size=1000, eval_every=200, batch_size=32,
                     train_every=2, target_update_every=100)
