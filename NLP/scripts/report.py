@@ -49,7 +49,7 @@ def collect(paths: list[str]) -> dict[str, dict[str, list[dict]]]:
             continue
         run = {**final, "history": saved.get("history", []),
                "batch": config.get("evaluate", {}).get("throughput_batch")}
-        settings = run_settings(metrics.parent, NOT_SETTINGS)
+        settings = run_settings(config, NOT_SETTINGS)
         key = (final["model"], final.get("params"), json.dumps(settings, sort_keys=True, default=str))
         settings_of[key] = settings
         groups.setdefault(config["name"], {}).setdefault(key, []).append(run)

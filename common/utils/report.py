@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 from kd.common.utils.cli import common_parser
-from kd.common.utils.config import flatten, load_yaml
+from kd.common.utils.config import flatten
 from kd.common.utils.errors import MissingPathError
 from kd.common.utils.run_folder import RunFolder, run_name
 
@@ -38,21 +38,20 @@ def report_parser(description: str, domain: str) -> argparse.ArgumentParser:
     return parser
 
 
-def run_settings(folder: Path, not_settings: Sequence[str]) -> dict:
-    """What a run trained with: its ``config.yaml``, flattened, without the keys ``not_settings`` names (a key, or
-    a section ending in '.': the seed, this machine's paths, speed settings); {} without one. Runs of one row that
-    differ here (another learning rate, teacher or method setting) are not seeds of one mean: :func:`row_label`."""
-    config = folder / "config.yaml"
-    if not config.is_file():
-        return {}
-    return {k: v for k, v in flatten(load_yaml(config)).items()
+def run_settings(config: dict, not_settings: Sequence[str]) -> dict:
+    """What a run trained with: its ``config`` (the run folder's config.yaml), flattened, without the keys
+    ``not_settings`` names (a key, or a section ending in '.': the seed, this machine's paths, speed settings). Runs
+    of one row that differ here (another learning rate, teacher or method setting) are not seeds of one mean:
+    :func:`row_label`."""
+    return {k: v for k, v in flatten(config).items()
             if not any(k == n or (n.endswith(".") and k.startswith(n)) for n in not_settings)}
 
 
 def row_label(label: str, settings: dict, variants: Sequence[dict]) -> str:
     """``label``, followed by the settings that differ (``(student.lr=0.5)``) when runs of that label ran with more
     than one (``variants``: the :func:`run_settings` of each)."""
-    differing = sorted(k for k in set().union(settings, *variants) if any(v.get(k) != settings.get(k) for v in variants))
+    keys = set().union(settings, *variants)
+    differing = sorted(k for k in keys if any(v.get(k) != settings.get(k) for v in variants))
     return label if not differing else f"{label} ({', '.join(f'{k}={settings.get(k)}' for k in differing)})"
 
 

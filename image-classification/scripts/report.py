@@ -45,7 +45,9 @@ def collect_runs(paths: Iterable[str | Path]) -> list[dict]:
     records = []
     for metrics in metrics_files(paths):
         final = json.loads(metrics.read_text()).get("final", {})
-        folder, settings = metrics.parent, run_settings(metrics.parent, NOT_SETTINGS)
+        folder = metrics.parent
+        config = load_yaml(folder / "config.yaml") if (folder / "config.yaml").is_file() else {}
+        settings = run_settings(config, NOT_SETTINGS)
         accuracy = next((final[k] for k in ACCURACY_KEYS if k in final), None)
         if accuracy is not None:
             label = final.get("label") or re.sub(r"-seed\d+$", "", folder.name)
@@ -56,9 +58,8 @@ def collect_runs(paths: Iterable[str | Path]) -> list[dict]:
             if row.get("seeds", 1) > 1:
                 print(f"report: left out '{name}' of {folder}: already a mean over {row['seeds']} seeds")
                 continue
-            seed = load_yaml(folder / "config.yaml").get("seed") if (folder / "config.yaml").is_file() else None
-            records.append({"label": name, "accuracy": row["acc"], "params": row.get("params"), "seed": seed,
-                            "folder": str(folder), "settings": settings})
+            records.append({"label": name, "accuracy": row["acc"], "params": row.get("params"),
+                            "seed": config.get("seed"), "folder": str(folder), "settings": settings})
     return records
 
 

@@ -66,7 +66,7 @@ def collect(paths: list[str]) -> tuple[dict, dict]:
         if not isinstance(config.get("env"), dict) or "teacher" not in config:  # another domain's run
             continue
         env, seed = config["env"]["name"], config["seed"]
-        ran_with = run_settings(metrics.parent, NOT_SETTINGS)
+        ran_with = run_settings(config, NOT_SETTINGS)
         if "policy_parameters" in final:
             key = (env, teacher_label(config), json.dumps(ran_with, sort_keys=True, default=str))
             settings[key] = ran_with
