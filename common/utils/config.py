@@ -7,8 +7,9 @@ one the preset lacks. A domain names its *open* sections, mappings whose keys ar
 arguments, loss-term weights): a key under one needs no ``+`` (``distill.weights.mse=0.5``). Loaded ``strict``
 over a domain's defaults, a preset's keys are checked the same way, so a typo in a file of one's own is refused too.
 A key a domain has renamed is refused with its new name, in a preset as on the command line.
-Numbers in exponent notation are numbers in files and overrides alike (``1e-3``, ``1e6``: YAML 1.2, where
-PyYAML's YAML 1.1 would read them as strings).
+Scalars are read by YAML 1.2's core schema in files and overrides alike, where PyYAML follows YAML 1.1: ``1e-3``
+and ``1e6`` are numbers (1.1: strings), ``010`` is ten (1.1: eight), ``yes``/``no``/``on``/``off`` are strings (1.1:
+booleans; ``true``/``false`` are the booleans), ``1:30`` is a string (1.1: ninety) and ``2026-12-03`` too (1.1: a date).
 """
 from __future__ import annotations
 
@@ -25,17 +26,38 @@ from kd.common.utils.errors import ConfigError, MissingPathError
 
 
 class _Loader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` that also reads ``1e-3`` and ``1e6`` (no dot) as floats."""
+    """``yaml.SafeLoader`` resolving plain scalars by YAML 1.2's core schema (its section 10.3.2) instead of 1.1's."""
 
 
+# YAML 1.1's resolvers of these tags go (1.2 has no timestamps, nor the "=" value key); null and merge keys stay.
+_RESOLVED_OTHERWISE = {f"tag:yaml.org,2002:{kind}" for kind in ("bool", "int", "float", "timestamp", "value")}
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag not in _RESOLVED_OTHERWISE]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+_Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+                              list("tTfF"))
+_Loader.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"),
+                              list("-+0123456789"))
 _Loader.add_implicit_resolver(
     "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
-    list("-+0123456789"))
+    re.compile(r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+               r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"),
+    list("-+0123456789."))
+
+
+def _construct_int(loader: _Loader, node: yaml.ScalarNode) -> int:
+    """A core-schema integer: decimal (leading zeros kept decimal), ``0o`` octal or ``0x`` hexadecimal."""
+    text = loader.construct_scalar(node)
+    if text.startswith(("0o", "0x")):
+        return int(text[2:], 8 if text[1] == "o" else 16)
+    return int(text, 10)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 
 
 def parse_yaml(text: str) -> Any:
-    """YAML ``text`` parsed safely, exponent-notation numbers as floats."""
+    """YAML ``text`` parsed safely, its plain scalars by YAML 1.2's core schema."""
     return yaml.load(text, Loader=_Loader)
 
 
@@ -193,7 +215,8 @@ def apply_overrides(config: dict, overrides: Iterable[str], open_sections: Itera
     """Return a copy of ``config`` with each ``key.sub=value`` (or ``+new.key=value``) applied; a key under one of
     ``open_sections`` may be new without the ``+``, and an old name in ``renamed`` is refused with its new one; an
     unknown key's message names ``listed_in`` (the file listing every key) when its section is too long to list, and
-    the key meant by ``homes`` (:func:`did_you_mean`)."""
+    the key meant by ``homes`` (:func:`did_you_mean`). A key that is true or false takes true or false only
+    (``yes``/``off`` are strings: see the module's docstring)."""
     config = copy.deepcopy(config)
     known = flatten(config)
     for item in overrides:
@@ -211,6 +234,8 @@ def apply_overrides(config: dict, overrides: Iterable[str], open_sections: Itera
             problem = str(err).splitlines()[0]
             raise ConfigError(f"override '{item}': its value is not YAML ({problem}); quote it, e.g. "
                               f"{key}='\"{raw}\"'") from None
+        if isinstance(known.get(key), bool) and not isinstance(value, bool):
+            raise ConfigError(f"override '{item}': {key} is true or false, not {value!r}")
         node = config
         *parents, leaf = key.split(".")
         for part in parents:

@@ -152,6 +152,24 @@ def test_numbers_in_exponent_notation_are_numbers_in_files_and_overrides(tmp_pat
     assert isinstance(load_config(tmp_path / "preset.yaml")["student"]["lr"], float)
 
 
+@pytest.mark.parametrize("text, value", [
+    ("010", 10), ("0o17", 15), ("0x1F", 31), ("-2", -2), ("1.", 1.0), (".5", 0.5), ("-.inf", float("-inf")),
+    ("true", True), ("False", False), ("null", None),
+    ("yes", "yes"), ("off", "off"), ("1:30", "1:30"), ("2026-12-03", "2026-12-03"), ("1_000", "1_000")])
+def test_scalars_are_read_by_the_yaml_1_2_core_schema_in_files_and_overrides(text, value, tmp_path):
+    """PyYAML's YAML 1.1 reads 010 as 8, yes/off as booleans, 1:30 as 90 and 2026-12-03 as a date."""
+    (tmp_path / "preset.yaml").write_text(f"run: {{tag: {text}}}\n")
+    assert load_config(tmp_path / "preset.yaml")["run"]["tag"] == value
+    assert apply_overrides({"run": {"tag": "x"}}, [f"run.tag={text}"])["run"]["tag"] == value
+
+
+def test_a_true_or_false_key_refuses_an_override_that_is_not_true_or_false():
+    config = {"data": {"augment": True}}
+    assert apply_overrides(config, ["data.augment=false"])["data"]["augment"] is False
+    with pytest.raises(ConfigError, match=r"^override 'data.augment=off': data.augment is true or false, not 'off'$"):
+        apply_overrides(config, ["data.augment=off"])
+
+
 def test_registry_lists_choices_for_unknown_names():
     models = Registry("model")
     models.register("mlp")(lambda: "mlp")
