@@ -209,6 +209,15 @@ def refuse_unknown(keys: Iterable[str], known: Mapping[str, Any], open_sections:
             raise ConfigError(f"unknown config key '{key}'{where}{did_you_mean(key, known, listed_in, homes)}")
 
 
+def refuse_not_boolean(values: Mapping[str, Any], known: Mapping[str, Any], prefix: str = "",
+                       where: str = "") -> None:
+    """A ConfigError for the first of ``values`` (flat keys) whose key is true or false in ``known`` but whose value
+    is not: ``yes`` or ``off`` is a word in YAML 1.2, and a word is truthy. ``prefix`` and ``where`` frame the key."""
+    for key, value in values.items():
+        if isinstance(known.get(key), bool) and not isinstance(value, bool):
+            raise ConfigError(f"{prefix}{key} is true or false, not {value!r}{where}")
+
+
 def apply_overrides(config: dict, overrides: Iterable[str], open_sections: Iterable[str] = (),
                     renamed: Mapping[str, str] | None = None, listed_in: str | Path | None = None,
                     homes: Mapping[str, str] | None = None) -> dict:
@@ -234,8 +243,7 @@ def apply_overrides(config: dict, overrides: Iterable[str], open_sections: Itera
             problem = str(err).splitlines()[0]
             raise ConfigError(f"override '{item}': its value is not YAML ({problem}); quote it, e.g. "
                               f"{key}='\"{raw}\"'") from None
-        if isinstance(known.get(key), bool) and not isinstance(value, bool):
-            raise ConfigError(f"override '{item}': {key} is true or false, not {value!r}")
+        refuse_not_boolean({key: value}, known, f"override '{item}': ")
         node = config
         *parents, leaf = key.split(".")
         for part in parents:
@@ -292,8 +300,9 @@ def load_config(path: str | Path | None, overrides: Iterable[str] = (), defaults
     :func:`resolve_preset`), then by the overrides (``open_sections``, ``renamed``, ``homes``: see
     :func:`apply_overrides`; an old name in the preset is refused too). With ``strict``, every key of the preset is a
     key of ``defaults`` (or lies under an open section), checked as an override's is: a near miss in a file of one's
-    own is refused naming the file and the key meant, not merged in unread. ``defaults_file``, the file ``defaults``
-    come from, is named when an unknown key's section has too many keys to list."""
+    own is refused naming the file and the key meant, not merged in unread, and a word for a true-or-false key too.
+    ``defaults_file``, the file ``defaults`` come from, is named when an unknown key's section has too many keys to
+    list."""
     config = copy.deepcopy(defaults or {})
     if config_dir is not None:
         path = resolve_preset(path, config_dir)
@@ -303,6 +312,7 @@ def load_config(path: str | Path | None, overrides: Iterable[str] = (), defaults
         if strict:
             refuse_unknown(flatten(preset), flatten(config), open_sections, where=f" in {path}",
                            listed_in=defaults_file, homes=homes)
+            refuse_not_boolean(flatten(preset), flatten(config), where=f" in {path}")
         config = merge(config, preset)
     return apply_overrides(config, overrides, open_sections, renamed, listed_in=defaults_file, homes=homes)
 

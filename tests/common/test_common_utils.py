@@ -163,11 +163,14 @@ def test_scalars_are_read_by_the_yaml_1_2_core_schema_in_files_and_overrides(tex
     assert apply_overrides({"run": {"tag": "x"}}, [f"run.tag={text}"])["run"]["tag"] == value
 
 
-def test_a_true_or_false_key_refuses_an_override_that_is_not_true_or_false():
+def test_a_true_or_false_key_refuses_a_value_that_is_not_true_or_false(tmp_path):
     config = {"data": {"augment": True}}
     assert apply_overrides(config, ["data.augment=false"])["data"]["augment"] is False
     with pytest.raises(ConfigError, match=r"^override 'data.augment=off': data.augment is true or false, not 'off'$"):
         apply_overrides(config, ["data.augment=off"])
+    (tmp_path / "mine.yaml").write_text("data: {augment: no}\n")
+    with pytest.raises(ConfigError, match=r"^data.augment is true or false, not 'no' in .*mine.yaml$"):
+        load_config(tmp_path / "mine.yaml", defaults=config, strict=True)
 
 
 def test_registry_lists_choices_for_unknown_names():
