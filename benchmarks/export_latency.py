@@ -61,7 +61,8 @@ def main(argv: list[str] | None = None) -> None:
                  onnx_path.stat().st_size)]
         rows, teacher_ms = [], None
         for name, model, forward, size in runs:
-            ms = measure_latency(model, x, args.warmup, args.repeats, forward=forward)["latency_ms"]
+            ms = measure_latency(model, x, args.warmup, args.repeats, forward=forward,
+                                 precision="fp32")["latency_ms"]  # as ONNX Runtime runs the export
             teacher_ms = teacher_ms or ms
             rows.append([name, f"{count_parameters(model) / 1e6:.2f}", f"{size / 2**20:.1f}", f"{ms:.1f}",
                          f"{teacher_ms / ms:.2f}x"])

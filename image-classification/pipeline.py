@@ -629,7 +629,8 @@ def evaluate_models(exp: Experiment, models: dict[str, nn.Module | list[nn.Modul
             reports.append(report)
             logits[name].append(seed_logits)
         rows[name] = {**mean_over_seeds(reports),
-                      **cost(seeds[0], exp.data.image_shape, exp.device, exp.cfg["train"]["latency_batch"])}
+                      **cost(seeds[0], exp.data.image_shape, exp.device, exp.cfg["train"]["latency_batch"],
+                           exp.precision)}
     return Evaluation(rows, logits, labels)
 
 

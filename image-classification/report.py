@@ -40,11 +40,12 @@ class Evaluation:
 
 
 def cost(model: nn.Module, image_shape: Sequence[int], device: torch.device,
-         latency_batch: int = 1) -> dict[str, float]:
-    """Parameters, forward FLOPs per image, median latency (ms) of a ``latency_batch`` forward, weight bytes."""
+         latency_batch: int = 1, precision: str = "auto") -> dict[str, float]:
+    """Parameters, forward FLOPs per image, median latency (ms) of a ``latency_batch`` forward at ``precision`` (the
+    run's ``train.precision``, as :func:`quality`'s), weight bytes."""
     x = torch.randn(latency_batch, *image_shape, device=device)
     return {"params": count_parameters(model), "flops": count_flops(model, x),
-            "latency_ms": measure_latency(model, x, warmup=5, repeats=30)["latency_ms"],
+            "latency_ms": measure_latency(model, x, warmup=5, repeats=30, precision=precision)["latency_ms"],
             "size_bytes": checkpoint_size_bytes(model)}
 
 

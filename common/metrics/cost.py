@@ -9,7 +9,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from kd.common.utils.device import move_to
+from kd.common.utils.device import autocast, move_to
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
@@ -35,9 +35,11 @@ def count_flops(model: nn.Module, example_input: Any, per_example: bool = True) 
 
 @torch.no_grad()
 def measure_latency(model: nn.Module, example_input: Any, warmup: int = 3, repeats: int = 10,
-                    forward: Callable[[nn.Module, Any], Any] | None = None) -> dict[str, float]:
+                    forward: Callable[[nn.Module, Any], Any] | None = None,
+                    precision: str = "auto") -> dict[str, float]:
     """Median wall-clock ms of one forward on ``example_input`` (moved to the model's device first) and the implied
-    throughput (examples/s).
+    throughput (examples/s), under the autocast of ``precision`` (:func:`kd.common.utils.device.autocast`; pass the
+    run's, so the speed is that of the numerics its accuracy was measured with, as :func:`kd.common.engine.evaluation.predict`'s).
 
     CUDA is synchronised around each timed call so the figure is real, not launch time.
     """
@@ -47,15 +49,16 @@ def measure_latency(model: nn.Module, example_input: Any, warmup: int = 3, repea
     device = next(model.parameters()).device
     example_input = move_to(example_input, device)
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
-    for _ in range(warmup):
-        forward(model, example_input)
-    sync()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        forward(model, example_input)
+    with autocast(device, precision):
+        for _ in range(warmup):
+            forward(model, example_input)
         sync()
-        times.append(time.perf_counter() - start)
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            forward(model, example_input)
+            sync()
+            times.append(time.perf_counter() - start)
     model.train(was_training)
     median = statistics.median(times)
     return {"latency_ms": 1000.0 * median, "throughput": _batch_size(example_input) / median}

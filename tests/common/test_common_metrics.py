@@ -84,6 +84,15 @@ def test_latency_of_a_gpu_model_on_a_batch_made_on_the_cpu():
                            forward=lambda m, x: m(x["input"]))["throughput"] > 0
 
 
+@pytest.mark.parametrize("precision, dtype", [("bf16", torch.bfloat16), ("fp32", torch.float32)])
+def test_latency_is_measured_at_the_precision_the_accuracy_was(precision, dtype):
+    """The speed of a bf16 run is that of its bf16 forward, as its accuracy's (predict under the same autocast)."""
+    model, seen = nn.Linear(8, 2), []
+    measure_latency(model, torch.randn(4, 8), warmup=1, repeats=2, precision=precision,
+                    forward=lambda m, x: seen.append(m(x).dtype))
+    assert seen == [dtype] * 3
+
+
 def test_linear_cka_by_hand_and_its_invariances():
     from kd.common.metrics import linear_cka
 
