@@ -22,7 +22,8 @@ import yaml
 from kd.common.utils.cli import exit_if_dry_run, main_entry
 from kd.common.utils.errors import MissingPathError
 from kd.common.utils.plotting import Palette, figures_markdown, plot_bars, plot_curves, plot_tradeoff
-from kd.common.utils.report import metrics_files, report_folder, report_parser, row_label, run_settings, spread
+from kd.common.utils.report import (metrics_files, report_folder, report_parser, rows_by_settings, run_settings,
+                                    spread)
 from kd.nlp.tasks.training import results_table
 
 QUALITY = {"dev_acc": "dev accuracy (%)", "bleu": "BLEU", "val_ppl": "validation perplexity (lower is better)"}
@@ -36,9 +37,8 @@ def collect(paths: list[str]) -> dict[str, dict[str, list[dict]]]:
     """Data set name -> row label -> the runs of that row (final record plus ``history`` and ``batch``), teachers
     first, then in the folders' order; labels are the runs' ``model``, with the parameter count when two sizes
     share one, and the settings that differ when runs of one model ran with others (another teacher, learning rate
-    or method setting: :func:`~kd.common.utils.report.row_label`), which are rows of their own, not seeds."""
-    groups: dict[str, dict[tuple, list[dict]]] = {}
-    settings_of: dict[tuple, dict] = {}
+    or method setting: :func:`~kd.common.utils.report.rows_by_settings`), which are rows of their own, not seeds."""
+    found = []  # (data set, model, params, settings, run)
     for metrics in metrics_files(paths):
         config_file = metrics.parent / "config.yaml"
         config = yaml.safe_load(config_file.read_text()) if config_file.is_file() else None
@@ -49,21 +49,16 @@ def collect(paths: list[str]) -> dict[str, dict[str, list[dict]]]:
             continue
         run = {**final, "history": saved.get("history", []),
                "batch": config.get("evaluate", {}).get("throughput_batch")}
-        settings = run_settings(config, NOT_SETTINGS)
-        key = (final["model"], final.get("params"), json.dumps(settings, sort_keys=True, default=str))
-        settings_of[key] = settings
-        groups.setdefault(config["name"], {}).setdefault(key, []).append(run)
-    out = {}
-    for name, rows in groups.items():
-        sizes: dict[str, set] = {}
-        for model, params, _ in rows:
-            sizes.setdefault(model, set()).add(params)
-        ordered = sorted(rows.items(), key=lambda row: row[1][0].get("stage") != "train_teacher")
-        out[name] = {}
-        for (model, params, settings), runs in ordered:
-            base = f"{model} ({params:,} params)" if len(sizes[model]) > 1 else model
-            variants = [settings_of[k] for k in rows if k[:2] == (model, params)]
-            out[name][row_label(base, settings_of[(model, params, settings)], variants)] = runs
+        found.append((config["name"], final["model"], final.get("params"), run_settings(config, NOT_SETTINGS), run))
+    sizes: dict[tuple, set] = {}
+    for name, model, params, _, _ in found:
+        sizes.setdefault((name, model), set()).add(params)
+    teachers_first = sorted(found, key=lambda f: f[4].get("stage") != "train_teacher")
+    rows = rows_by_settings(((name, f"{model} ({params:,} params)" if len(sizes[(name, model)]) > 1 else model),
+                             settings, run) for name, model, params, settings, run in teachers_first)
+    out: dict[str, dict[str, list[dict]]] = {}
+    for (name, label), runs in rows.items():
+        out.setdefault(name, {})[label] = runs
     return out
 
 

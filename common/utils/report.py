@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import statistics
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 from kd.common.utils.cli import common_parser
 from kd.common.utils.config import flatten
@@ -53,6 +53,23 @@ def row_label(label: str, settings: dict, variants: Sequence[dict]) -> str:
     keys = set().union(settings, *variants)
     differing = sorted(k for k in keys if any(v.get(k) != settings.get(k) for v in variants))
     return label if not differing else f"{label} ({', '.join(f'{k}={settings.get(k)}' for k in differing)})"
+
+
+def rows_by_settings(runs: Iterable[tuple[tuple, dict, Any]]) -> dict[tuple, list]:
+    """``(key, settings, run)`` triples -> ``{row: [run, ...]}``, rows and runs in first-seen order: the runs of one
+    ``key`` (a tuple ending in its label) that ran with one :func:`run_settings` make a row; where they ran with
+    several, each set is a row of its own, its label followed by what differs (:func:`row_label`), so runs of another
+    learning rate or teacher are never averaged as seeds."""
+    runs = list(runs)
+    variants: dict[tuple, list[dict]] = {}
+    for key, settings, _ in runs:
+        known = variants.setdefault(key, [])
+        if settings not in known:
+            known.append(settings)
+    rows: dict[tuple, list] = {}
+    for key, settings, run in runs:
+        rows.setdefault((*key[:-1], row_label(key[-1], settings, variants[key])), []).append(run)
+    return rows
 
 
 def metrics_files(paths: Iterable[str | Path]) -> Iterator[Path]:

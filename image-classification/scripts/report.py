@@ -29,7 +29,8 @@ from kd.common.utils.cli import exit_if_dry_run, main_entry
 from kd.common.utils.config import load_yaml
 from kd.common.utils.errors import MissingPathError
 from kd.common.utils.plotting import Palette, figures_markdown, plot_bars, plot_curves, plot_tradeoff
-from kd.common.utils.report import metrics_files, report_folder, report_parser, row_label, run_settings, spread
+from kd.common.utils.report import (metrics_files, report_folder, report_parser, rows_by_settings, run_settings,
+                                    spread)
 from kd.common.utils.run_folder import RunFolder
 
 ACCURACY_KEYS = ("test_acc", "acc", "student_acc")
@@ -65,23 +66,19 @@ def collect_runs(paths: Iterable[str | Path]) -> list[dict]:
 
 def group_runs(records: Sequence[dict]) -> dict[str, list[dict]]:
     """The records by row, in first-seen order: by label, and within a label by settings (the row named by what
-    differs, :func:`~kd.common.utils.report.row_label`); a seed a row has twice counts once (a line names the
+    differs, :func:`~kd.common.utils.report.rows_by_settings`); a seed a row has twice counts once (a line names the
     folder left out)."""
-    variants: dict[str, list[dict]] = {}
-    for record in records:
-        known = variants.setdefault(record["label"], [])
-        if record["settings"] not in known:
-            known.append(record["settings"])
     groups: dict[str, list[dict]] = {}
-    for record in records:
-        key = row_label(record["label"], record["settings"], variants[record["label"]])
-        runs = groups.setdefault(key, [])
-        twin = next((r for r in runs if record.get("seed") is not None and r.get("seed") == record.get("seed")), None)
-        if twin is not None:
-            print(f"report: '{key}' has seed {record['seed']} twice: {twin['folder']} counted, {record['folder']} "
-                  "left out")
-            continue
-        runs.append(record)
+    for (label,), runs in rows_by_settings(((r["label"],), r["settings"], r) for r in records).items():
+        kept = groups[label] = []
+        for record in runs:
+            twin = next((r for r in kept if record.get("seed") is not None and r.get("seed") == record.get("seed")),
+                        None)
+            if twin is not None:
+                print(f"report: '{label}' has seed {record['seed']} twice: {twin['folder']} counted, "
+                      f"{record['folder']} left out")
+                continue
+            kept.append(record)
     return groups
 
 

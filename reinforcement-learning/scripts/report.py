@@ -7,7 +7,7 @@ Every folder below the given paths whose ``config.yaml`` has an ``env`` section 
 skipped). Each row groups the runs of one environment and one setting (algorithm; or method with its settings,
 :func:`~kd.rl.distillation.methods.method_setting`, and student size; runs of one such setting that ran with other
 settings besides, another step count or learning rate, are rows of their own, named by what differs:
-:func:`~kd.common.utils.report.row_label`; a student's teacher checkpoint is not one of them, so students of three
+:func:`~kd.common.utils.report.rows_by_settings`; a student's teacher checkpoint is not one of them, so students of three
 teacher seeds make one row) and reports the mean over seeds of each
 run's held-out evaluation, the sample std across seeds (n - 1: :func:`~kd.common.utils.report.spread`, the
 std of vision's and NLP's tables), the seeds found, and for students the environment steps until the periodic
@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import statistics
-from collections import defaultdict
 from pathlib import Path
 
 import yaml
@@ -31,7 +30,8 @@ import yaml
 from kd.common.utils.cli import exit_if_dry_run, main_entry
 from kd.common.utils.errors import MissingPathError
 from kd.common.utils.plotting import figures_markdown
-from kd.common.utils.report import metrics_files, report_folder, report_parser, row_label, run_settings, spread
+from kd.common.utils.report import (metrics_files, report_folder, report_parser, rows_by_settings, run_settings,
+                                    spread)
 from kd.rl.distillation.methods import method_setting
 from kd.rl.figures import summary_figures
 
@@ -55,9 +55,10 @@ def teacher_label(config: dict) -> str:
 def collect(paths: list[str]) -> tuple[dict, dict]:
     """``(teachers, students)``: setting -> ``(seed, final record)`` of each finished run below ``paths``, teachers
     keyed by ``(env, teacher_label)``, students by ``(env, teacher's label, method, method_setting, hidden sizes)``
-    with their steps to 90 % of the teacher and their evaluation ``curve`` (steps -> return) added."""
-    teachers, students = defaultdict(list), defaultdict(list)
-    settings: dict[tuple, dict] = {}  # (row key, its settings as JSON) -> the settings
+    with their steps to 90 % of the teacher and their evaluation ``curve`` (steps -> return) added; the last part of
+    a key is followed by the settings that differ where runs of one key ran with several
+    (:func:`~kd.common.utils.report.rows_by_settings`)."""
+    teachers, students = [], []  # (row key ending in its label, settings, (seed, final record))
     for metrics in metrics_files(paths):
         saved = json.loads(metrics.read_text())
         final, history = saved.get("final", {}), saved.get("history", [])
@@ -68,9 +69,7 @@ def collect(paths: list[str]) -> tuple[dict, dict]:
         env, seed = config["env"]["name"], config["seed"]
         ran_with = run_settings(config, NOT_SETTINGS)
         if "policy_parameters" in final:
-            key = (env, teacher_label(config), json.dumps(ran_with, sort_keys=True, default=str))
-            settings[key] = ran_with
-            teachers[key].append((seed, final))
+            teachers.append(((env, teacher_label(config)), ran_with, (seed, final)))
         elif "student_return_mean" in final:
             hidden = "x".join(str(h) for h in config["student"]["arch"].get("hidden", []))
             base = final.get("percent_random_return") or 0.0  # 90 % on the scale percent_of_teacher used
@@ -80,21 +79,9 @@ def collect(paths: list[str]) -> tuple[dict, dict]:
             final = {**final, "steps_to_90": reached[0] if reached else None, "curve": curve}
             teacher_config = Path(final["teacher_checkpoint"]).parents[1] / "config.yaml"
             label = teacher_label(yaml.safe_load(teacher_config.read_text())) if teacher_config.is_file() else "?"
-            key = (env, label, final["method"], method_setting(config, final), hidden,
-                   json.dumps(ran_with, sort_keys=True, default=str))
-            settings[key] = ran_with
-            students[key].append((seed, final))
-    return _named_by_settings(teachers, settings), _named_by_settings(students, settings)
-
-
-def _named_by_settings(rows: dict[tuple, list], settings: dict[tuple, dict]) -> dict[tuple, list]:
-    """``rows`` keyed without their settings (the key's last element), the next-to-last element followed by the
-    settings that differ where runs of one key ran with several (:func:`~kd.common.utils.report.row_label`)."""
-    named = {}
-    for key, runs in rows.items():
-        variants = [settings[k] for k in rows if k[:-1] == key[:-1]]
-        named[(*key[:-2], row_label(str(key[-2]), settings[key], variants))] = runs
-    return named
+            students.append(((env, label, final["method"], method_setting(config, final), hidden), ran_with,
+                             (seed, final)))
+    return rows_by_settings(teachers), rows_by_settings(students)
 
 
 def main(argv: list[str] | None = None) -> str:

@@ -14,7 +14,7 @@ from kd.common.utils.config import apply_overrides, did_you_mean, load_config, l
 from kd.common.utils.device import resolve_device
 from kd.common.utils.errors import CheckpointMismatchError, ConfigError, MissingPathError, UnknownNameError
 from kd.common.utils.registry import Registry, check_arguments
-from kd.common.utils.report import spread
+from kd.common.utils.report import rows_by_settings, spread
 
 
 def test_overrides_parse_yaml_values_and_reject_unknown_keys(tmp_path):
@@ -334,3 +334,12 @@ def test_the_spread_over_seeds_is_the_sample_std():
     # (the population std, over n = 3, would be 8.16); one run has no spread
     assert spread([460.0, 470.0, 480.0]) == pytest.approx(10.0)
     assert spread([97.04]) == 0.0
+
+
+def test_runs_of_one_label_with_other_settings_are_rows_of_their_own_named_by_what_differs():
+    lr1, lr5 = {"student.lr": 0.1, "student.epochs": 3}, {"student.lr": 0.5, "student.epochs": 3}
+    runs = [(("cifar", "kd"), lr1, "a"), (("cifar", "kd"), lr5, "b"), (("cifar", "kd"), lr1, "c"),
+            (("cifar", "student"), lr1, "d"), (("mnist", "kd"), lr5, "e")]
+    assert rows_by_settings(runs) == {("cifar", "kd (student.lr=0.1)"): ["a", "c"],
+                                      ("cifar", "kd (student.lr=0.5)"): ["b"],
+                                      ("cifar", "student"): ["d"], ("mnist", "kd"): ["e"]}
