@@ -47,6 +47,16 @@ def _mean_std(values: list[float]) -> str:
     return f"{statistics.fmean(values):.1f} +- {spread(values):.1f}"
 
 
+def _percent_cell(rows: list[tuple[int, dict]]) -> str:
+    """The "% of teacher" of a student row's seeds, mean +- std when they share a scale
+    (:func:`~kd.rl.evaluation.percent_baseline`: the plain ratio while the teacher's return is positive, else 0 % =
+    the random policy); seeds whose teachers' returns differ in sign used both, and are not averaged."""
+    random_returns = {r.get("percent_random_return") is not None for _, r in rows}
+    if len(random_returns) > 1:
+        return "- (seeds on two scales: their teachers' returns differ in sign)"
+    return _mean_std([r["percent_of_teacher"] for _, r in rows]) + (" (random = 0)" if random_returns.pop() else "")
+
+
 def teacher_label(config: dict) -> str:
     """``ppo`` or ``ppo, continued`` (a teacher trained further from ``teacher.init``)."""
     return config["teacher"]["algo"] + (", continued" if config["teacher"].get("init") else "")
@@ -107,15 +117,12 @@ def main(argv: list[str] | None = None) -> str:
         env, teacher, method, setting, hidden = key
         labels[key] = f"{method} ({setting}), MLP {hidden}, from the {teacher} teacher"
         returns = [r["student_return_mean"] for _, r in rows]
-        percent = [r["percent_of_teacher"] for _, r in rows]
         first = rows[0][1]
         reached = [r["steps_to_90"] for _, r in rows if r["steps_to_90"] is not None]
         speed = f"{statistics.fmean(reached):,.0f} ({len(reached)}/{len(rows)})" if reached else \
             f"never (0/{len(rows)})"
-        normalised = " (random = 0)" if first.get("percent_random_return") is not None else ""
         lines.append(f"| {env} | {labels[key]} | {first['student_parameters']:,} "
-                     f"({first['compression']:.1f}x smaller) | {_mean_std(returns)} | "
-                     f"{_mean_std(percent)}{normalised} | "
+                     f"({first['compression']:.1f}x smaller) | {_mean_std(returns)} | {_percent_cell(rows)} | "
                      f"{speed} | - | {sorted(s for s, _ in rows)} |")
     table = "\n".join(lines) + "\n"
     figures = summary_figures(teachers, students, labels, out.plots)

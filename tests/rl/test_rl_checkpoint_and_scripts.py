@@ -292,3 +292,21 @@ def test_report_keeps_teachers_of_other_step_counts_apart_and_students_of_severa
     assert "| cartpole | ppo (teacher.ppo.total_steps=100000) teacher | 4,610 | 200.0 +- 0.0 |" in table
     assert "| cartpole | ppo (teacher.ppo.total_steps=500000) teacher | 4,610 | 500.0 +- 0.0 |" in table
     assert "| 401.5 +- 0.7 | 80.0 +- 0.0 |  | - | [1, 2] |" in table.replace("never (0/2)", "")
+
+
+def test_report_does_not_average_percentages_on_two_scales(tmp_path):
+    """A teacher whose return is positive is scored 100 * S / T, one whose return is not on the random-normalised
+    scale (percent_baseline); students of two such teacher seeds in one row get no mean of the two."""
+    env = {"name": "acrobot", "kwargs": {}}
+    for seed, teacher_return, random_return, percent in ((1, 5.0, None, 80.0), (2, -80.0, -500.0, 95.2)):
+        teacher_pt = tmp_path / f"rl-acrobot-train_teacher-s{seed}" / "checkpoints" / "model.pt"
+        fake_run(tmp_path, f"rl-acrobot-distill-s{seed}",
+                 {"env": env, "seed": seed, "student": {"arch": {"hidden": [16]}},
+                  "teacher": {"algo": "ppo", "checkpoint": str(teacher_pt)}},
+                 {"student_return_mean": 4.0 if seed == 1 else -100.0, "teacher_return_mean": teacher_return,
+                  "percent_of_teacher": percent, "percent_random_return": random_return, "student_parameters": 114,
+                  "compression": 40.4, "method": "policy_distillation", "loss": "kl", "data": "teacher",
+                  "teacher_checkpoint": str(teacher_pt)}, [])
+    table = report.main(["--runs", str(tmp_path), "--out", str(tmp_path / "report")])
+    assert "| - (seeds on two scales: their teachers' returns differ in sign) |" in table
+    assert "87.6" not in table
