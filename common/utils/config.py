@@ -328,9 +328,19 @@ def merge(base: dict, update: dict) -> dict:
     return out
 
 
+class _Dumper(yaml.SafeDumper):
+    """``yaml.SafeDumper`` that also quotes a string YAML 1.2 would read as another type (``'1e5'``, ``'0o17'``), so
+    what it writes reads back the same by :func:`parse_yaml` and by YAML 1.1 readers (``yaml.safe_load``) alike."""
+
+
+_Dumper.yaml_implicit_resolvers = {
+    first: yaml.SafeDumper.yaml_implicit_resolvers.get(first, []) + _Loader.yaml_implicit_resolvers.get(first, [])
+    for first in {*yaml.SafeDumper.yaml_implicit_resolvers, *_Loader.yaml_implicit_resolvers}}
+
+
 def to_yaml(data: dict) -> str:
     """``data`` as YAML text, keys in their order (what config.yaml holds and ``--dry-run`` prints)."""
-    return yaml.safe_dump(data, sort_keys=False)
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False)
 
 
 def save_yaml(data: dict, path: str | Path) -> None:

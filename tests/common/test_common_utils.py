@@ -5,12 +5,14 @@ import sys
 
 import pytest
 import torch
+import yaml
 from torch import nn
 
 from kd.common.utils.checkpoint import (atomic_save, checkpoint_kind, load_state_dict_checked, require_model,
                                         require_training_state, safe_load, save_model)
 from kd.common.utils.cli import common_parser
-from kd.common.utils.config import apply_overrides, did_you_mean, load_config, load_run_config, save_yaml
+from kd.common.utils.config import (apply_overrides, did_you_mean, load_config, load_run_config, parse_yaml,
+                                    save_yaml, to_yaml)
 from kd.common.utils.device import resolve_device
 from kd.common.utils.errors import CheckpointMismatchError, ConfigError, MissingPathError, UnknownNameError
 from kd.common.utils.registry import Registry, check_arguments
@@ -161,6 +163,14 @@ def test_scalars_are_read_by_the_yaml_1_2_core_schema_in_files_and_overrides(tex
     (tmp_path / "preset.yaml").write_text(f"run: {{tag: {text}}}\n")
     assert load_config(tmp_path / "preset.yaml")["run"]["tag"] == value
     assert apply_overrides({"run": {"tag": "x"}}, [f"run.tag={text}"])["run"]["tag"] == value
+
+
+def test_a_saved_config_reads_back_the_same_by_yaml_1_2_and_by_yaml_1_1():
+    """config.yaml is read by --resume (YAML 1.2: parse_yaml) and may be by any YAML 1.1 reader (yaml.safe_load)."""
+    config = {"strings": ["1e5", "0o17", "yes", "010", "2026-12-03", "1:30", ".5", "e5"],
+              "values": [10, 1e-5, True, None, float("inf")]}
+    text = to_yaml(config)
+    assert parse_yaml(text) == config and yaml.safe_load(text) == config
 
 
 def test_a_true_or_false_key_refuses_a_value_that_is_not_true_or_false(tmp_path):
