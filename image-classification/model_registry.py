@@ -14,7 +14,10 @@ The contract every model follows (see image-classification/README.md):
   (for convnets the stage output ``(N, C, H, W)`` after the stage's last ReLU) and ``feats[-1]`` is the
   pooled embedding ``(N, D)``, exactly the input of the classifier;
 - ``model.classifier`` maps the pooled embedding to the logits: the final ``nn.Linear`` of this repo's models,
-  torchvision's ``fc`` or ``classifier`` head for ``torchvision:<model>``.
+  torchvision's ``fc`` or ``classifier`` head for ``torchvision:<model>``;
+- ``model.feats_start_with_stem`` (optional, False if absent): True where ``feats[0]`` is the stem's output
+  (ResNet, WRN, torchvision's ResNet layout) rather than a stage's; methods that skip the stem ask
+  :func:`kd.vision.methods.feature_taps.stages_after_stem`.
 
 Any registered name can be a teacher or a student; the split into ``teacher_model/`` and
 ``student_model/`` only says what each architecture is usually used for.

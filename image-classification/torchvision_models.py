@@ -68,6 +68,11 @@ class TorchvisionClassifier(nn.Module):
     def classifier(self) -> nn.Module:
         return self.model.fc if self.layout == "layers" else self.model.classifier
 
+    @property
+    def feats_start_with_stem(self) -> bool:
+        """The ResNet layout's first map is the stem (conv1-bn1-relu); the features layout's is a block's."""
+        return self.layout == "layers"
+
     def stage_outputs(self, x: Tensor) -> list[Tensor]:
         """The stage maps ``(N, C, H, W)`` listed in the module docstring, the last one being what ``pool`` reads."""
         if self.layout == "layers":

@@ -77,6 +77,8 @@ BLOCKS = {"basic": (BasicBlock, 2), "bottleneck": (Bottleneck, 3)}  # block, con
 class ResNet(nn.Module):
     """CIFAR-style ResNet: ``widths[0]`` is the stem width, ``widths[1:]`` the stage widths."""
 
+    feats_start_with_stem = True  # feats[0] is the stem's output (kd.vision.model_registry)
+
     def __init__(self, depth: int, widths: Sequence[int], num_classes: int, in_channels: int = 3,
                  block: str = "basic"):
         super().__init__()

@@ -36,6 +36,8 @@ class PreActBlock(nn.Module):
 
 
 class WideResNet(nn.Module):
+    feats_start_with_stem = True  # feats[0] is the stem conv's output (kd.vision.model_registry)
+
     def __init__(self, depth: int, widen_factor: int, num_classes: int, in_channels: int = 3,
                  dropout: float = 0.0):
         super().__init__()

@@ -83,8 +83,8 @@ def test_fitnet_regressor_and_at_and_sp_pairs_from_the_dummy_forward():
     terms = fitnet(student, teacher, (x, y))
     assert set(terms) == {"ce", "hint"} and fitnet.weights["hint"] == 100.0
     at = build("at", teacher, student)
-    assert at.pairs == [(1, 2)]   # all shared stages but the shallowest, aligned from the deepest
-    assert build("at", teacher, student, stages=2).pairs == [(0, 1), (1, 2)]
+    assert at.pairs == [(0, 1), (1, 2)]   # every stage both have (no stem maps here), aligned from the deepest
+    assert build("at", teacher, student, stages=1).pairs == [(1, 2)]
     sp = build("sp", teacher, student)
     assert sp.pairs == [(1, 2)] and sp.weights["sp"] == 3000.0   # the deepest stage of each
     assert set(sp(student, teacher, (x, y))) == {"ce", "sp"}
@@ -115,3 +115,12 @@ def test_memo_teacher_answers_like_the_teacher_and_runs_it_once_per_image():
     again = memo(x[[2, 0]])                          # other order, other batch: looked up
     assert torch.allclose(again, ref_logits[[2, 0]], atol=1e-6)
     assert (memo.misses, memo.hits) == (4, 2)
+
+
+@pytest.mark.parametrize("teacher_arch, pairs", [("resnet8x4", [(1, 1), (2, 2), (3, 3)]),
+                                                 ("airbench", [(1, 0), (2, 1), (3, 2)])])
+def test_at_pairs_every_stage_after_the_stem_and_a_stemless_teacher_s_every_stage(teacher_arch, pairs):
+    """RepDistiller's feat[1:-1]: resnet8 (stem + 3 stages) against resnet8x4 (stem + 3) or airbench (3 groups, no stem
+    map) pairs 3 stages; dropping one map from each model's count would leave airbench's first group unpaired."""
+    teacher, student = build_model(teacher_arch, 5), build_model("resnet8", 5)
+    assert METHODS.build("at", teacher=teacher, student=student, num_classes=5, image_shape=(3, 32, 32)).pairs == pairs
