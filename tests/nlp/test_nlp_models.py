@@ -26,6 +26,24 @@ def test_distilbert_init_copies_alternate_teacher_layers():
         init_from_teacher(narrow, teacher)
 
 
+def test_attention_maps_are_taken_before_dropout_and_the_forward_is_eager_attentions():
+    """TinyBERT's loss regresses these maps: dropped ones (rows summing to 0.5-1.5 at p = 0.5) bias it."""
+    torch.manual_seed(0)
+    model = build_small_bert(2, vocab_size=50, num_layers=2, hidden_size=16, num_heads=2, dropout=0.5,
+                             max_position_embeddings=16).train()
+    ids, mask = torch.randint(0, 50, (3, 9)), torch.ones(3, 9, dtype=torch.long)
+    mask[1, 6:] = 0
+    for maps in model(input_ids=ids, attention_mask=mask, output_attentions=True).attentions:
+        assert torch.allclose(maps.sum(-1), torch.ones(3, 2, 9), atol=1e-5)
+        assert torch.all(maps[1, :, :, 6:] < 1e-6)  # padded keys get no attention
+    model.eval()
+    ours = model(input_ids=ids, attention_mask=mask, output_attentions=True)
+    model.config._attn_implementation = "eager"
+    eager = model(input_ids=ids, attention_mask=mask, output_attentions=True)
+    assert torch.allclose(ours.logits, eager.logits, atol=1e-6)
+    assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(ours.attentions, eager.attentions))
+
+
 def test_bilstm_handles_padding_and_refuses_position_losses():
     model = BiLSTMClassifier(vocab_size=20, num_labels=3, embed_dim=8, hidden_size=6, mlp_size=10).eval()
     ids = torch.tensor([[5, 6, 7, 0, 0], [5, 6, 7, 8, 9]])
