@@ -48,7 +48,7 @@ def soft_target_kl(student_logits: Tensor, teacher_logits: Tensor, temperature: 
 
 def soft_label_cross_entropy(student_logits: Tensor, teacher_probs: Tensor, temperature: float = 1.0,
                              mask: Tensor | None = None) -> Tensor:
-    """Cross-entropy against cached soft labels (offline mode stores probabilities, not logits).
+    """Cross-entropy against soft labels given as probabilities (the caches hold logits: soften them first at T).
 
     L = -T^2 * mean_i sum_c p_ic log q_ic^T,  q^T = softmax(z_student / T)
 
@@ -76,7 +76,9 @@ def hinton_kd_loss(student_logits: Tensor, teacher_logits: Tensor, labels: Tenso
 def logit_mse(student_logits: Tensor, teacher_logits: Tensor, mask: Tensor | None = None) -> Tensor:
     """Logit matching: L = mean_i ||z_s,i - z_t,i||^2 / C (Ba & Caruana 2014, "Do Deep Nets Really Need to be Deep?").
 
-    Equivalent to the high-temperature limit of :func:`soft_target_kl` for zero-mean logits.
+    For zero-mean logits it is twice the high-temperature limit of :func:`soft_target_kl`: T^2 KL ->
+    ||z_s - z_t||^2 / (2C) as T grows (Hinton et al. 2015, sec. 2.1), so the same weight on either term is not the
+    same strength.
     """
     diff = (student_logits.float() - teacher_logits.detach().float()).reshape(-1, student_logits.shape[-1])
     return masked_mean(diff.pow(2).mean(-1), mask)

@@ -1,8 +1,10 @@
 """Learned connectors that give a student feature map the teacher's shape (FitNet regressor, SimKD projector).
 
 Spatial sizes are matched first (average pooling when the student map is larger, nearest upsampling
-when it is smaller), then the channels by convolutions. Both end in BN + ReLU because the teacher's
-stage outputs they are compared with come after a ReLU.
+when it is smaller), then the channels by convolutions. Both end in BN + ReLU, as RepDistiller's ConvReg and
+SimKD's projector do: most teachers' stage outputs come after a ReLU. Where they can be negative (WRN's
+pre-activation groups 1-2, MobileNet's linear bottlenecks, airbench's GELU outputs) that part stays out of the
+connector's reach, so the hint loss does not go to zero.
 """
 from __future__ import annotations
 

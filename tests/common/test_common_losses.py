@@ -89,6 +89,14 @@ def test_logit_mse_hand_computed():
     assert logit_mse(student, teacher).item() == pytest.approx((1 + 4) / 2)
 
 
+def test_logit_mse_is_twice_the_high_temperature_limit_of_the_kl():
+    """Hinton et al. 2015, sec. 2.1: for zero-mean logits T^2 KL -> ||z_s - z_t||^2 / (2C) as T grows."""
+    student, teacher = torch.tensor([[1.0, -1.0, 0.0]]), torch.tensor([[0.0, 0.5, -0.5]])
+    assert logit_mse(student, teacher).item() == pytest.approx((1 + 2.25 + 0.25) / 3)
+    for temperature, within in ((10.0, 1e-2), (30.0, 3e-3)):  # fp32 rounding, not the limit, bounds a larger T
+        assert soft_target_kl(student, teacher, temperature).item() == pytest.approx(3.5 / 6, rel=within)
+
+
 def test_labelled_cross_entropy_skips_unlabelled_rows():
     from kd.common.losses import labelled_cross_entropy
 
