@@ -9,7 +9,7 @@ L = (1 - alpha) CE(y, z_s) + alpha T^2 KL(p_t^T || p_s^T)                       
 with k = L_t / L_s (TinyBERT's uniform layer map; hidden state 0 is the embeddings) and W_l a learned
 projection from the student's width to the teacher's (:class:`kd.common.losses.transformer.HiddenProjection`,
 trained and checkpointed with the method). The losses are :func:`~kd.common.losses.transformer.hidden_state_mse`
-and :func:`~kd.common.losses.transformer.attention_map_loss` (on the post-softmax maps transformers return).
+and :func:`~kd.common.losses.transformer.attention_map_loss` (on the post-softmax maps, before dropout).
 ``attention_heads``: ``none`` compares head by head (TinyBERT: equal head counts), ``mean`` compares head-averaged
 maps (a student with fewer heads). ``feature_epochs = N > 0`` trains in TinyBERT's two stages (sec. 3.3): the
 first N epochs the hidden and attention terms alone, then the prediction terms alone; 0 trains all jointly.
@@ -56,6 +56,10 @@ class TinyBERT(ClassificationMethod):
                               f"methods.tinybert.attention_heads=mean (head-averaged maps) or "
                               f"student.num_heads={t_heads}")
         self.student_layers, self.teacher_layers = s_config.num_hidden_layers, t_config.num_hidden_layers
+        if self.teacher_layers < self.student_layers:
+            raise ConfigError(f"tinybert maps student layer l to teacher layer l * k, k = teacher layers / student "
+                              f"layers, but the student has {self.student_layers} layers and the teacher "
+                              f"{self.teacher_layers}: set student.num_layers <= {self.teacher_layers}")
         self.projections = nn.ModuleList(HiddenProjection(s_config.hidden_size, t_config.hidden_size)
                                          for _ in range(self.student_layers + 1))
 

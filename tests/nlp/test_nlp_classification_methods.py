@@ -164,6 +164,8 @@ def test_feature_methods_check_the_models_before_training():
     with pytest.raises(ConfigError, match="attention_heads=none compares the attention maps head by head, but the "
                                           "student has 2 heads and the teacher 4"):
         CLASSIFICATION_METHODS.get("tinybert")(teacher=bert(16, 4), student=bert(16, 2), attention_heads="none")
+    with pytest.raises(ConfigError, match="the student has 3 layers and the teacher 2: set student.num_layers <= 2"):
+        CLASSIFICATION_METHODS.get("tinybert")(teacher=bert(layers=2), student=bert(layers=3))
     with pytest.raises(ConfigError, match="student.hidden_size=16 vs the teacher's 32; set student.hidden_size=32"):
         CLASSIFICATION_METHODS.get("distilbert")(teacher=bert(32), student=bert(16))
     with pytest.raises(KDError, match="reads the student's hidden states layer by layer"):
