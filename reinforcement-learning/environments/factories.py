@@ -8,9 +8,12 @@ or one of the short names in :data:`ALIASES`. The wrappers follow from the space
 - vector observations (a rank-1 Box): none; other non-image Boxes are flattened.
 - image observations (a uint8 Box of shape (H, W), (H, W, 1) or (H, W, 3)): grayscale, resized to
   ``screen_size`` x ``screen_size`` (84) and a stack of ``frame_stack`` (4) frames, uint8, shape (4, 84, 84):
-  what the CNN encoder reads. Atari ids (``ALE/...``, registered from ale-py) get the standard preprocessing
-  instead (Mnih et al. 2015; Machado et al. 2018): no-op starts, frame skip 4 with max-pooling, 84x84
-  grayscale, a 4-frame stack, sticky actions 0.25.
+  what the CNN encoder reads. Atari ids (``ALE/...``, registered from ale-py) get Machado et al. 2018's
+  preprocessing instead: no-op starts, frame skip 4 with max-pooling, 84x84 grayscale, a 4-frame stack, sticky
+  actions 0.25 (the v5 default), the full game as one episode, rewards as the game gives them. That is not
+  CleanRL's ppo_atari nor Mnih et al. 2015 (``NoFrameskip-v4``: no sticky actions, an episode per life, FIRE on
+  reset, rewards clipped to their sign), so an Atari return here is not directly comparable with theirs; PPO's
+  ``normalize_reward`` scales rewards where a game's are large.
 
 Other spaces (Dict, Tuple or Discrete observations; MultiDiscrete actions) are refused in one line. An
 environment's ``kwargs`` (``env.kwargs`` in a config) are those wrapper settings plus anything ``gym.make``
