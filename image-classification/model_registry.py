@@ -17,7 +17,7 @@ The contract every model follows (see image-classification/README.md):
   torchvision's ``fc`` or ``classifier`` head for ``torchvision:<model>``;
 - ``model.feats_start_with_stem`` (optional, False if absent): True where ``feats[0]`` is the stem's output
   (ResNet, WRN, torchvision's ResNet layout) rather than a stage's; methods that skip the stem ask
-  :func:`kd.vision.methods.feature_taps.stages_after_stem`.
+  :func:`kd.vision.methods.feature_taps.stem_maps`.
 
 Any registered name can be a teacher or a student; the split into ``teacher_model/`` and
 ``student_model/`` only says what each architecture is usually used for.

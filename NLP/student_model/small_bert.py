@@ -21,5 +21,5 @@ def build_small_bert(num_labels: int, vocab_size: int, num_layers: int = 4, hidd
                         num_attention_heads=num_heads, intermediate_size=intermediate_size or 4 * hidden_size,
                         max_position_embeddings=max_position_embeddings, hidden_dropout_prob=dropout,
                         attention_probs_dropout_prob=dropout, num_labels=num_labels)
-    config._attn_implementation = maps_before_dropout()  # attention maps for TinyBERT's loss, without dropout
+    config._attn_implementation = maps_before_dropout()  # TinyBERT's attention maps, taken before dropout
     return BertForSequenceClassification(config)

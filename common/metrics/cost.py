@@ -39,7 +39,8 @@ def measure_latency(model: nn.Module, example_input: Any, warmup: int = 3, repea
                     precision: str = "auto") -> dict[str, float]:
     """Median wall-clock ms of one forward on ``example_input`` (moved to the model's device first) and the implied
     throughput (examples/s), under the autocast of ``precision`` (:func:`kd.common.utils.device.autocast`; pass the
-    run's, so the speed is that of the numerics its accuracy was measured with, as :func:`kd.common.engine.evaluation.predict`'s).
+    run's, so the speed is that of the numerics its accuracy was measured with, as
+    :func:`kd.common.engine.evaluation.predict`'s).
 
     CUDA is synchronised around each timed call so the figure is real, not launch time.
     """

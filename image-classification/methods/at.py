@@ -6,7 +6,7 @@ the student matches the teacher's maps at several stages (no projector: the maps
     L = w_ce * CE(y, z_s) + w_at * sum_j mean_{n,hw} (Q_s^j - Q_t^j)^2        (w_at = beta = 1000)
 
 Stages are paired from the deepest one (``stages``: how many; default every stage output after the stem that
-both models have, as RepDistiller's ``feat[1:-1]``: :func:`~kd.vision.methods.feature_taps.stages_after_stem`, so
+both models have, as RepDistiller's ``feat[1:-1]``: :func:`~kd.vision.methods.feature_taps.stem_maps`, so
 a model without a stem map, airbench's or ConvNet's, gives all of its stages).
 Config: ``method.name: at``, settings ``methods.at: {stages, p, weights: {ce, at}}``.
 """
@@ -19,7 +19,7 @@ from torch import nn
 from kd.common.engine import DistillationMethod
 from kd.common.losses import attention_transfer_loss, labelled_cross_entropy
 from kd.vision.methods.registry import METHODS
-from kd.vision.methods.feature_taps import (paired_stages, stage_map_shapes, stages_after_stem, student_outputs,
+from kd.vision.methods.feature_taps import (paired_stages, stage_map_shapes, stem_maps, student_outputs,
                                            teacher_outputs)
 
 
@@ -32,7 +32,7 @@ class AttentionTransfer(DistillationMethod):
                  stages: int | None = None, p: float = 2.0, weights: Mapping[str, float] | None = None):
         super().__init__({"ce": 1.0, "at": 1000.0, **(weights or {})})
         n_s, n_t = len(stage_map_shapes(student, image_shape)), len(stage_map_shapes(teacher, image_shape))
-        after_stem = min(stages_after_stem(student, image_shape), stages_after_stem(teacher, image_shape))
+        after_stem = min(n_s - stem_maps(student), n_t - stem_maps(teacher))
         self.pairs = paired_stages(n_s, n_t, stages if stages is not None else max(1, after_stem))
         self.p = p
 

@@ -50,10 +50,10 @@ def stage_map_shapes(model: nn.Module, image_shape: Sequence[int]) -> list[torch
     return shapes
 
 
-def stages_after_stem(model: nn.Module, image_shape: Sequence[int]) -> int:
-    """How many of the model's stage maps are stage outputs: all of :func:`stage_map_shapes` but the stem's, where
-    its ``feats`` start with one (``feats_start_with_stem``: ResNet, WRN; airbench's and ConvNet's have no stem map)."""
-    return len(stage_map_shapes(model, image_shape)) - int(getattr(model, "feats_start_with_stem", False))
+def stem_maps(model: nn.Module) -> int:
+    """1 where the model's stage maps start with its stem's output (``feats_start_with_stem``: ResNet, WRN), else 0
+    (airbench's and ConvNet's have no stem map): subtracted from :func:`stage_map_shapes`' count, the stage outputs."""
+    return int(getattr(model, "feats_start_with_stem", False))
 
 
 def paired_stages(n_student: int, n_teacher: int, count: int | None = None) -> list[tuple[int, int]]:

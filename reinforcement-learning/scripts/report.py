@@ -7,8 +7,8 @@ Every folder below the given paths whose ``config.yaml`` has an ``env`` section 
 skipped). Each row groups the runs of one environment and one setting (algorithm; or method with its settings,
 :func:`~kd.rl.distillation.methods.method_setting`, and student size; runs of one such setting that ran with other
 settings besides, another step count or learning rate, are rows of their own, named by what differs:
-:func:`~kd.common.utils.report.rows_by_settings`; a student's teacher checkpoint is not one of them, so students of three
-teacher seeds make one row) and reports the mean over seeds of each
+:func:`~kd.common.utils.report.rows_by_settings`; a student's teacher checkpoint is not one of them, so students of
+three teacher seeds make one row) and reports the mean over seeds of each
 run's held-out evaluation, the sample std across seeds (n - 1: :func:`~kd.common.utils.report.spread`, the
 std of vision's and NLP's tables), the seeds found, and for students the environment steps until the periodic
 evaluation first reached 90% of the teacher's return (mean over the seeds that got there); for teachers also the
