@@ -155,8 +155,8 @@ def test_tinybert_two_stages_train_features_first_then_predictions(workspace):
         ["loss_attention", "loss_hidden"], ["loss_attention", "loss_hidden"], ["loss_ce", "loss_kd"]]
     assert final["dev_acc"] > 85
     with pytest.raises(ConfigError, match="feature_epochs"):
-        run_distill(workspace, "distill.mode=online", "method.name=tinybert", "methods.tinybert.feature_epochs=2",
-                    "student.epochs=2")
+        run_distill(workspace, *SMALL_BERT, "distill.mode=online", "method.name=tinybert",
+                    "methods.tinybert.feature_epochs=2", "student.epochs=2")
 
 
 @pytest.mark.parametrize("method", ["kd", "logit_mse"])
