@@ -51,10 +51,10 @@ def _percent_cell(rows: list[tuple[int, dict]]) -> str:
     """The "% of teacher" of a student row's seeds, mean +- std when they share a scale
     (:func:`~kd.rl.evaluation.percent_baseline`: the plain ratio while the teacher's return is positive, else 0 % =
     the random policy); seeds whose teachers' returns differ in sign used both, and are not averaged."""
-    random_returns = {r.get("percent_random_return") is not None for _, r in rows}
-    if len(random_returns) > 1:
+    random_normalised = {r.get("percent_random_return") is not None for _, r in rows}
+    if len(random_normalised) > 1:
         return "- (seeds on two scales: their teachers' returns differ in sign)"
-    return _mean_std([r["percent_of_teacher"] for _, r in rows]) + (" (random = 0)" if random_returns.pop() else "")
+    return _mean_std([r["percent_of_teacher"] for _, r in rows]) + (" (random = 0)" if random_normalised.pop() else "")
 
 
 def teacher_label(config: dict) -> str:
