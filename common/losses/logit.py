@@ -19,7 +19,7 @@ def labelled_cross_entropy(student_logits: Tensor, labels: Tensor, label_smoothi
 
     L = sum_{i: y_i != UNLABELLED} CE(y_i, softmax(z_i)) / max(1, #{i: y_i != UNLABELLED})
 
-    Rows labelled :data:`UNLABELLED` are images of a transfer set (Hinton et al. 2015, sec. 3): the
+    Rows labelled :data:`UNLABELLED` are images of a transfer set (Hinton et al. 2015, sec. 2): the
     distillation terms use them, this term skips them. With every row labelled this is
     ``F.cross_entropy``; a batch without any label gives 0 (no NaN).
     """

@@ -1,4 +1,4 @@
-"""A labelled part of the training set, and the rest as a transfer set (Hinton, Vinyals & Dean 2015, sec. 3).
+"""A labelled part of the training set, and the rest as a transfer set (Hinton, Vinyals & Dean 2015, sec. 2).
 
 ``student.labelled_fraction = f < 1`` gives the students the labels of a stratified fraction ``f`` of the
 training images (at least one per class, drawn with the student's seed); the teacher trains on all of
