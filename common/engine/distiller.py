@@ -9,8 +9,9 @@ epoch the optional ``evaluate`` callback runs, the record goes to metrics.json a
 ``fit(resume=True)`` continues an interrupted run where its last finished epoch left it. A resumed run
 trains with the settings it was given, not the saved ones: the optimiser keeps its own learning rate, weight
 decay and momentum (the checkpoint gives its moments), and the learning-rate schedule built from the new
-config is replayed to the saved step (so with a per-step schedule or a lookahead an epoch must take as many
-steps as before: another batch size is refused). A non-finite loss stops the run with the step, the loss terms
+config is replayed to the saved step, or epoch, as it counts (so with a per-step schedule or a lookahead an epoch
+must take as many steps as before: another batch size is refused); TensorBoard drops what the interrupted run
+logged past the checkpoint. A non-finite loss stops the run with the step, the loss terms
 and what to do (``resume_advice``), and leaves the last good checkpoint in place; a loss that grows a
 thousandfold without turning NaN is reported (:class:`~kd.common.utils.loss_watch.LossGrowthWatch`).
 
@@ -150,8 +151,12 @@ class Distiller:
                 self.lookahead.load_state_dict(state["lookahead"])
             else:  # a run saved without one: the average starts from the resumed weights, of the tensors chosen
                 self.lookahead.restart()  # when it was built (a new Lookahead would leave out a model frozen now)
-        if self.scheduler is not None and "scheduler" in state:
-            self._replay_schedule(state["scheduler"]["last_epoch"])
+            if state["global_step"] < self.lookahead.total_steps:  # a finished run given more epochs: the weights
+                self.lookahead.finished = False  # become the average again at the new last step
+        if self.scheduler is not None:
+            # the new schedule's position, counted as it counts: steps, or epochs (the saved run may have had another
+            # schedule, counting the other way, or none, when --resume changed it)
+            self._replay_schedule(state["global_step"] if self.scheduler_interval == "step" else state["epoch"])
         if self.scaler is not None and "grad_scaler" in state:
             self.scaler.load_state_dict(state["grad_scaler"])
         self.epoch, self.global_step = state["epoch"], state["global_step"]
@@ -234,17 +239,20 @@ class Distiller:
     def fit(self, train_loader, epochs: int, evaluate: Callable[[int], dict] | None = None,
             resume: bool = False) -> list[dict]:
         """Train until ``epochs`` epochs are complete; returns the run's history (one record per epoch)."""
-        if resume and self.try_resume() and self.is_main:
-            print(f"resumed from {self.checkpoint_path} after epoch {self.epoch}")
+        if resume and self.try_resume():
+            if self.is_main and self.run is not None:  # TensorBoard drops what was logged past the checkpoint
+                self.run.resume_logging_after(self.global_step)
+            if self.is_main:
+                print(f"resumed from {self.checkpoint_path} after epoch {self.epoch}")
         self._refuse_other_steps_per_epoch(train_loader)
+        self._finish_lookahead_if_done()  # a run resumed with fewer epochs than it has trained: none run below
         self.student.train()
         self.method.train()
         history: list[dict] = []  # without a run folder (or off rank 0) the history lives here
         while self.epoch < epochs:
             record = self._train_epoch(train_loader, epochs)
             self.epoch += 1
-            if self.lookahead is not None and self.global_step >= self.lookahead.total_steps:
-                self.lookahead.finish()  # the weights become the average, once, before evaluation and last.pt
+            self._finish_lookahead_if_done()  # before this epoch's evaluation and last.pt
             if self.scheduler is not None and self.scheduler_interval == "epoch":
                 self.scheduler.step()
             if evaluate is not None:
@@ -258,6 +266,11 @@ class Distiller:
                 history.append(record)
             self.save_checkpoint()
         return self.run.history if self.is_main and self.run is not None else history
+
+    def _finish_lookahead_if_done(self) -> None:
+        """At the lookahead's last step the weights become the average (once: ``finish`` does nothing after)."""
+        if self.lookahead is not None and self.global_step >= self.lookahead.total_steps:
+            self.lookahead.finish()
 
     def _train_epoch(self, loader, epochs: int) -> dict[str, float]:
         sampler = getattr(loader, "sampler", None)

@@ -67,6 +67,7 @@ class RunFolder:
         self.writable = distributed.is_main()  # other ranks of a torch.distributed job only read
         self._tensorboard = tensorboard and self.writable
         self._writer = None
+        self._purge_step = None  # set by resume_logging_after
         if self.metrics_file.is_file():  # resuming: keep what the interrupted run logged
             saved = json.loads(self.metrics_file.read_text())
             self.history = saved.get("history", [])
@@ -103,8 +104,18 @@ class RunFolder:
         if self._writer is None and self._tensorboard:
             from torch.utils.tensorboard import SummaryWriter
 
-            self._writer = SummaryWriter(str(self.path / "tb"))
+            self._writer = SummaryWriter(str(self.path / "tb"), purge_step=self._purge_step)
         return self._writer
+
+    def resume_logging_after(self, step: int) -> None:
+        """A resumed run logs on from ``step``: TensorBoard drops the events the interrupted run wrote at later steps
+        (the part of an epoch past its last checkpoint, which the resumed run trains again), so no step shows
+        twice. The steps are those of the ``train/`` scalars (optimiser steps); the ``epoch/`` scalars' epoch numbers
+        stay below them."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        self._purge_step = step + 1
 
     def log_scalars(self, step: int, scalars: dict[str, float], prefix: str = "") -> None:
         """Send scalars to TensorBoard (not to metrics.json; use :meth:`log_epoch` for the history)."""

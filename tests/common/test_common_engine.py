@@ -208,6 +208,56 @@ def test_resume_applies_a_changed_learning_rate_at_the_saved_point_of_its_schedu
     assert resumed.optimizer.param_groups[0]["momentum"] == 0.9 and resumed.optimizer.state  # moments kept
 
 
+@pytest.mark.parametrize("first, second", [("epoch", "step"), ("step", "epoch")])
+def test_a_resume_that_changes_the_schedule_starts_the_new_one_at_the_saved_point(tmp_path, first, second):
+    """--resume with another schedule (vision's student.schedule) that counts epochs where the old one counted steps,
+    or the other way: the new one is replayed to the run's epoch, or its step (8 steps an epoch here), not to the
+    old one's count."""
+    x, y = blobs()
+
+    def build(interval):
+        torch.manual_seed(0)
+        student = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 3))
+        opt = torch.optim.SGD(student.parameters(), lr=0.1)
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda n: 1.0 / (1 + n))  # 0.1 / (1 + epochs or steps done)
+        return Distiller(student, KD(), opt, device=torch.device("cpu"), scheduler=sched, scheduler_interval=interval,
+                         run=RunFolder(tmp_path / "run", tensorboard=False), progress=False)
+
+    build(first).fit(loader(x, y), epochs=2)
+    resumed = build(second)
+    assert resumed.try_resume() and (resumed.epoch, resumed.global_step) == (2, 16)
+    assert resumed.optimizer.param_groups[0]["lr"] == pytest.approx(0.1 / (1 + (2 if second == "epoch" else 16)))
+
+
+def test_tensorboard_shows_no_step_twice_after_a_resume(tmp_path):
+    """A run killed in epoch 2 after logging steps 10 and 12 (4 steps an epoch past its last.pt at step 8) trains
+    them again when resumed: TensorBoard must show each step once, the resumed run's."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    x, y = blobs()
+    cut = make_distiller(RunFolder(tmp_path / "run"))
+    cut.log_every = 2
+    train_step = cut.train_step
+
+    def dying(batch):
+        if cut.global_step == 13:
+            raise KeyboardInterrupt
+        return train_step(batch)
+
+    cut.train_step = dying
+    with pytest.raises(KeyboardInterrupt):
+        cut.fit(loader(x, y), epochs=3)
+    cut.run.close()
+    resumed = make_distiller(RunFolder(tmp_path / "run"))
+    resumed.log_every = 2
+    resumed.fit(loader(x, y), epochs=3, resume=True)
+    resumed.run.close()
+    events = EventAccumulator(str(tmp_path / "run" / "tb"))
+    events.Reload()
+    assert [e.step for e in events.Scalars("train/loss")] == [2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24]
+    assert [e.step for e in events.Scalars("epoch/loss")] == [1, 2, 3]
+
+
 def test_a_loss_that_grows_a_thousandfold_without_nan_is_reported(capsys):
     x, y = blobs()
     torch.manual_seed(0)

@@ -86,6 +86,27 @@ def test_resume_in_the_middle_gives_the_weights_of_an_uninterrupted_run(tmp_path
     assert final["lookahead"]["finished"] and final["student"]["w"].item() == straight.student.w.item()
 
 
+def test_a_finished_run_given_more_epochs_ends_on_the_average_again(tmp_path):
+    """1 epoch (T = 3, finished), resumed to 3 (T = 9): the last update is after step 8, so only the final copy at
+    step 9 makes the weights the average; the saved ``finished`` must not skip it."""
+    run = lambda: RunFolder(tmp_path / "run", tensorboard=False)
+    distiller(every=2, base=0.5, epochs=1, run=run()).fit(BATCHES, 1)
+    longer = distiller(every=2, base=0.5, epochs=3, run=run())
+    longer.fit(BATCHES, 3, resume=True)
+    assert longer.global_step == 9 and longer.lookahead.finished
+    assert longer.student.w.item() == longer.lookahead.ema["0.w"].item()
+
+
+def test_a_run_resumed_with_fewer_epochs_than_it_trained_ends_on_the_average(tmp_path):
+    """Cut after epoch 1 of 2 (the live weight 1 above the average), resumed with 1 epoch: no epoch runs, and the
+    weights still become the average."""
+    run = lambda: RunFolder(tmp_path / "run", tensorboard=False)
+    distiller(every=2, base=0.5, epochs=2, run=run()).fit(BATCHES, 1)
+    shorter = distiller(every=2, base=0.5, epochs=1, run=run())
+    shorter.fit(BATCHES, 1, resume=True)
+    assert shorter.lookahead.finished and shorter.student.w.item() == shorter.lookahead.ema["0.w"].item()
+
+
 def test_it_averages_float_buffers_and_trained_weights_only():
     model = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2))
     model[0].bias.requires_grad_(False)
