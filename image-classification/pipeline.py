@@ -599,6 +599,8 @@ def distil_guide(exp, teacher, teacher_checkpoint, student, method, teacher_test
     if exp.resume:
         teacher_d.try_resume()
         student_d.try_resume()
+        if teacher_d.epoch > -(-student_d.epoch // s_per) * t_per:  # cut after the teacher began a round the student
+            teacher_d.try_resume()  # had not: its last.pt is the newer, and its random state is where the run stopped
     for r in range(rounds):
         if student_d.epoch >= (r + 1) * s_per:
             continue

@@ -65,9 +65,11 @@ def make_loader(dataset: Dataset, batch_size: int, shuffle: bool, seed: int = 0,
     if shuffle:
         batch_size = per_rank_batch_size(batch_size)
     sampler = EpochShuffleSampler(len(dataset), seed, shuffle, **shard_kwargs())
+    # Workers start again each epoch, seeded from the main process's generator, which last.pt restores: persistent
+    # workers would carry their augmentations' random streams over from epoch to epoch, and a resumed run's would
+    # start afresh.
     return DataLoader(dataset, batch_size=batch_size, sampler=sampler,
-                      num_workers=num_workers, pin_memory=torch.cuda.is_available(),
-                      persistent_workers=num_workers > 0)
+                      num_workers=num_workers, pin_memory=torch.cuda.is_available())
 
 
 def fixed_subset(dataset: Dataset, size: int | None, seed: int = 0) -> Dataset:

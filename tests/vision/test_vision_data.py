@@ -16,7 +16,7 @@ from PIL import Image
 from kd.common.utils.errors import ConfigError, MissingPathError, OfflineError, UnknownNameError
 from kd.common.utils.checkpoint import file_fingerprint
 from kd.vision.data import SoftLabelDataset, build_data, cached_soft_labels, data_root
-from kd.vision.data.registry import augments
+from kd.vision.data.registry import augments, make_loader
 from kd.vision.model_registry import build_model
 
 CIFAR_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
@@ -362,6 +362,37 @@ def test_image_folder_errors(tmp_path, layout):
     with pytest.raises(MissingPathError) as err:
         build_data(cfg)
     assert "\n" not in str(err.value)
+
+
+class RandomDraws(torch.utils.data.Dataset):
+    """Each item a draw from torch's generator, as a torchvision random transform makes in a loader worker."""
+
+    def __len__(self):
+        return 8
+
+    def __getitem__(self, index):
+        return torch.rand(())
+
+
+def test_a_resumed_run_draws_the_augmentations_of_an_uninterrupted_one_in_loader_workers():
+    """last.pt restores the main process's generator after epoch 2; epoch 3's draws in a worker must then be the
+    uninterrupted run's (persistent workers carried their own streams over from epoch to epoch)."""
+    def epochs(loader, which):
+        draws = []
+        for epoch in which:
+            loader.sampler.set_epoch(epoch)
+            draws.append(torch.cat(list(loader)))
+        return draws
+
+    torch.manual_seed(0)
+    straight = make_loader(RandomDraws(), 4, True, seed=0, num_workers=1)
+    epochs(straight, [0, 1])
+    saved = torch.get_rng_state()
+    (third,) = epochs(straight, [2])
+    torch.manual_seed(1)  # a new process ...
+    torch.set_rng_state(saved)  # ... resumed from last.pt
+    (resumed,) = epochs(make_loader(RandomDraws(), 4, True, seed=0, num_workers=1), [2])
+    assert torch.equal(third, resumed)
 
 
 def test_unknown_data_set():

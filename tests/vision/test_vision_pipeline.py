@@ -132,6 +132,29 @@ def test_resume_after_interruption(tmp_path, teacher_checkpoint, interrupt_epoch
     assert [r["epoch"] for r in history] == [1, 2]
 
 
+def test_guide_mode_cut_before_the_students_round_resumes_exactly(tmp_path, teacher_checkpoint, interrupt_epochs):
+    """Guide mode cut after the teacher's epoch of round 2, before the student's: the teacher's last.pt is the newer,
+    so the resumed student must draw its round-2 dropout masks from that random state, as the uncut run did."""
+    args = ["--config", "digits_cnn_mlp", f"teacher.checkpoint={teacher_checkpoint}", "distill.mode=guide",
+            "distill.rounds=2", "distill.teacher_epochs_per_round=1", "distill.student_epochs_per_round=1",
+            "student.kwargs={hidden: [64], dropout: 0.3}", "student.labelled_fraction=1.0", "data.train_subset=480"]
+    distill.main(args + ["--runs-dir", str(tmp_path / "straight")])
+    straight = safe_load(only_run(tmp_path / "straight") / "student_kd" / "checkpoints" / "model.pt")["state_dict"]
+
+    resume_epochs = interrupt_epochs(lambda distiller: distiller.run.path.name == "student_kd" and distiller.epoch == 1)
+    with pytest.raises(KeyboardInterrupt):
+        distill.main(args + ["--runs-dir", str(tmp_path / "cut")])
+    run = only_run(tmp_path / "cut")
+    assert [safe_load(run / stage / "checkpoints" / "last.pt")["epoch"] for stage in ("guide_teacher", "student_kd")] \
+        == [2, 1]
+    resume_epochs()
+
+    distill.main(["--resume", str(run)])
+    resumed = safe_load(run / "student_kd" / "checkpoints" / "model.pt")["state_dict"]
+    for key in straight:
+        assert torch.equal(straight[key], resumed[key]), key
+
+
 def test_a_teacher_with_lookahead_saves_the_average(tmp_path):
     """teacher.lookahead reaches the teacher's Distiller: its last.pt carries the finished average, and the saved
     model is that average (the weights became it after the last step)."""
