@@ -30,10 +30,13 @@ DEFAULT_CONFIG = Path(__file__).parent / "configs" / "default.yaml"
 # In a run's checkpoints/, beside last.pt (the loop state) and model.pt (the policy a later stage loads):
 BEST_CHECKPOINT = "best.pt"  # train_teacher: the policy of the best periodic evaluation so far
 LAST_UPDATE_CHECKPOINT = "last_update.pt"  # train_teacher: the policy after the last update
-# What --resume cannot change: the run's networks, memories and teacher were made with these (the student's training
-# settings, student.lr ..., may change, as the teacher's teacher.ppo.lr: the advice after a NaN loss lowers them).
+# What --resume cannot change: the run's networks, memories and teacher were made with these, and its position is
+# saved as a count of updates (iterations), each of num_envs x num_steps (steps_per_iteration) environment steps (the
+# student's training settings, student.lr ..., may change, as the teacher's teacher.ppo.lr: the advice after a NaN
+# loss lowers them).
 FIXED_ON_RESUME = ("seed", "env", "teacher.algo", "teacher.network", "teacher.arch", "teacher.init",
-                   "teacher.checkpoint", "student.network", "student.arch", "method.name")
+                   "teacher.checkpoint", "student.network", "student.arch", "method.name", "teacher.ppo.num_envs",
+                   "teacher.ppo.num_steps", "distill.num_envs", "distill.steps_per_iteration")
 # Mappings whose keys are free (a preset or an override may add one without ``+``): gym.make's and the wrappers'
 # settings, and the policy networks' constructor arguments (checked by the constructor before the run folder exists).
 OPEN_SECTIONS = ("env.kwargs", "teacher.arch", "student.arch")

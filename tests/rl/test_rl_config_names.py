@@ -165,6 +165,30 @@ def test_a_students_batch_size_and_updates_reach_the_sampler(tmp_path, monkeypat
     assert draws == [24, 24, 24]
 
 
+@pytest.mark.parametrize("script, key", [(train_teacher, "teacher.ppo.num_envs"), (train_teacher, "teacher.ppo.num_steps"),
+                                         (distill, "distill.num_envs"), (distill, "distill.steps_per_iteration")])
+def test_a_resumed_run_keeps_its_environment_steps_per_update(tmp_path, capsys, teacher_pt, script, key):
+    """A run's position is saved as a count of updates (iterations): with other steps per update the count would
+    stand for other steps (a 1024-step PPO run saved at 512 and resumed with a quarter of its num_steps stopped,
+    its steps all taken by the count, having trained nothing more)."""
+    runs = tmp_path / "runs"
+    teacher = [f"teacher.checkpoint={teacher_pt}"] if script is distill else []
+    with pytest.raises(SystemExit):
+        script.main(["--config", "cartpole", "--runs-dir", str(runs), *teacher, "--dry-run"])
+    config = yaml.safe_load(capsys.readouterr().out.split(DRY_RUN_HEADER, 1)[1].rsplit("dry run:", 1)[0])
+    run = runs / "rl-cartpole-run-s1-20250101-000000"
+    run.mkdir(parents=True)
+    (run / "config.yaml").write_text(yaml.safe_dump(config))
+    section, name = key.rsplit(".", 1)
+    saved = config
+    for part in section.split("."):
+        saved = saved[part]
+    saved = saved[name]
+    assert refused(capsys, "--resume", str(run), f"{key}={2 * saved}", script=script) == (
+        f"error: --resume cannot change {key} ({saved} -> {2 * saved}): the run's checkpoints were made with the "
+        f"saved value; drop that override, or start a new run")
+
+
 def test_a_resumed_run_may_lower_the_students_lr_but_not_change_its_network(tmp_path, capsys, teacher_pt):
     """As the advice after a NaN loss says (``--resume RUN student.lr=<lower>``); the network stays the run's."""
     runs = tmp_path / "runs"
