@@ -23,8 +23,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
 
-from kd.common.utils.checkpoint import atomic_save, load_optimizer_state
+from kd.common.utils.checkpoint import atomic_save, load_optimizer_state, load_state_dict_checked
 
 
 @dataclass
@@ -60,6 +61,8 @@ class LoopState:
         for name, part in self.parts.items():
             if isinstance(part, torch.optim.Optimizer):
                 load_optimizer_state(part, state[name])
+            elif isinstance(part, nn.Module):  # weights of another version of the code: one line naming the file
+                load_state_dict_checked(part, state[name], source=f"{self.checkpoint.path} ({name})")
             elif part is not None:
                 part.load_state_dict(state[name])
         torch.set_rng_state(state["rng"]["torch"])

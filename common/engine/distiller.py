@@ -40,8 +40,8 @@ from tqdm.auto import tqdm
 
 from kd.common.engine.lookahead import Lookahead
 from kd.common.engine.method import DistillationMethod
-from kd.common.utils.checkpoint import (LAST_CHECKPOINT, atomic_save, load_optimizer_state, require_training_state,
-                                        safe_load)
+from kd.common.utils.checkpoint import (LAST_CHECKPOINT, atomic_save, load_optimizer_state, load_state_dict_checked,
+                                        require_training_state, safe_load)
 from kd.common.utils import distributed
 from kd.common.utils.device import autocast, move_to
 from kd.common.utils.errors import ConfigError, NonFiniteLossError
@@ -140,11 +140,12 @@ class Distiller:
             state["cuda_rng"] = torch.cuda.get_rng_state_all()
         return state
 
-    def load_state_dict(self, state: dict) -> None:
+    def load_state_dict(self, state: dict, source: str = "the checkpoint") -> None:
         """Continue from ``state``: weights, optimiser moments, position and RNG from it; the optimiser's
-        settings and the schedule from how this Distiller was built (the resumed run's config)."""
-        unwrap(self.student).load_state_dict(state["student"])
-        self.method.load_state_dict(state["method"])
+        settings and the schedule from how this Distiller was built (the resumed run's config). Weights that do not
+        fit (a run of another version of the code) are one line naming ``source``."""
+        load_state_dict_checked(unwrap(self.student), state["student"], source=f"{source} (student)")
+        load_state_dict_checked(self.method, state["method"], source=f"{source} (the method's own parameters)")
         load_optimizer_state(self.optimizer, state["optimizer"])
         if self.lookahead is not None:
             if "lookahead" in state:
@@ -189,7 +190,7 @@ class Distiller:
             return False
         # onto the CPU: torch.set_rng_state takes only a CPU tensor, and the weights and moments are copied from
         # there into the model's and the optimiser's own tensors, wherever they live
-        self.load_state_dict(require_training_state(safe_load(found, map_location="cpu"), found))
+        self.load_state_dict(require_training_state(safe_load(found, map_location="cpu"), found), source=found)
         return True
 
     def _refuse_other_steps_per_epoch(self, loader) -> None:

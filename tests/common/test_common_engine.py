@@ -7,7 +7,8 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from kd.common.engine import DistillationMethod, Distiller, EpochShuffleSampler, predict, teacher_forward
 from kd.common.losses import soft_target_kl
-from kd.common.utils.errors import ConfigError, NonFiniteLossError
+from kd.common.utils.checkpoint import safe_load
+from kd.common.utils.errors import CheckpointMismatchError, ConfigError, NonFiniteLossError
 from kd.common.utils.run_folder import RunFolder
 
 
@@ -256,6 +257,21 @@ def test_tensorboard_shows_no_step_twice_after_a_resume(tmp_path):
     events.Reload()
     assert [e.step for e in events.Scalars("train/loss")] == [2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24]
     assert [e.step for e in events.Scalars("epoch/loss")] == [1, 2, 3]
+
+
+def test_a_checkpoint_whose_weights_do_not_fit_is_one_line_naming_it(tmp_path):
+    """last.pt of another version of the code (a layer renamed): a CheckpointMismatchError naming the file and the
+    keys, not torch's many-line RuntimeError."""
+    x, y = blobs()
+    make_distiller(RunFolder(tmp_path / "run")).fit(loader(x, y), epochs=1)
+    path = tmp_path / "run" / "checkpoints" / "last.pt"
+    state = safe_load(path)
+    state["student"]["old.weight"] = state["student"].pop("0.weight")
+    torch.save(state, path)
+    with pytest.raises(CheckpointMismatchError) as error:
+        make_distiller(RunFolder(tmp_path / "run")).try_resume()
+    assert str(error.value) == (f"{path} (student) does not match the model (missing ['0.weight']; unexpected "
+                                f"['old.weight']); check the architecture and the number of classes")
 
 
 def test_a_loss_that_grows_a_thousandfold_without_nan_is_reported(capsys):

@@ -1,5 +1,6 @@
 """An interrupted RL run continues from its last iteration with ``--resume RUN_DIR`` (kd.rl.resume)."""
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from kd.common.utils.checkpoint import safe_load
 from kd.common.utils.errors import CheckpointMismatchError, ConfigError, MissingPathError
 from kd.rl.algorithms import DQNConfig, PPOConfig, train_dqn, train_ppo
 from kd.rl.environments import make_vector_env
-from kd.rl.resume import LoopCheckpoint
+from kd.rl.resume import LoopCheckpoint, LoopState
 from kd.rl.scripts import distill, train_teacher
 from kd.rl.teacher_model import ActorCritic
 from kd.rl.teacher_model.networks import QNetwork
@@ -135,3 +136,17 @@ def test_resume_mistakes_are_one_line_errors(tmp_path):
     assert not any(tmp_path.iterdir())
     with pytest.raises(MissingPathError, match="no config.yaml"):
         train_teacher.main(["--resume", str(tmp_path)])
+
+
+def test_a_loop_state_whose_network_does_not_fit_is_one_line_naming_the_file(tmp_path):
+    """last.pt of another version of the code (a layer renamed): a CheckpointMismatchError naming the file, the part
+    and the keys."""
+    path = tmp_path / "last.pt"
+    saved = LoopState(LoopCheckpoint(path), agent=torch.nn.Linear(2, 2))
+    saved.save(1, 8, [{"epoch": 1}])
+    state = safe_load(path)
+    state["agent"] = {"old." + key: value for key, value in state["agent"].items()}
+    with pytest.raises(CheckpointMismatchError, match=rf"^{re.escape(str(path))} \(agent\) does not match the model "
+                                                      r"\(missing \['bias', 'weight'\]; unexpected \['old.bias', "
+                                                      r"'old.weight'\]\)"):
+        LoopState(LoopCheckpoint(path, state), agent=torch.nn.Linear(2, 2)).resume()
