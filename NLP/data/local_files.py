@@ -1,16 +1,19 @@
 """Readers for local text files: TSV/CSV/JSONL tables, TREC's ``LABEL sentence`` lines, gzipped parallel text.
 
-Every reader raises a one-line error for a missing file (:class:`MissingPathError`) or a column it cannot find
-(:class:`ConfigError`, saying which setting to change).
+Every reader raises a one-line error for a missing file (:class:`MissingPathError`), a column it cannot find
+(:class:`ConfigError`, saying which setting to change), or bytes it cannot read as text (:class:`UnreadableFileError`:
+not UTF-8, or a broken gzip file). A UTF-8 byte-order mark (Excel's "CSV UTF-8", Notepad) is dropped.
 """
 from __future__ import annotations
 
 import csv
 import gzip
 import json
+import zlib
 from pathlib import Path
+from typing import Callable, TextIO, TypeVar
 
-from kd.common.utils.errors import ConfigError, MissingPathError
+from kd.common.utils.errors import ConfigError, MissingPathError, UnreadableFileError
 
 TABLE_SUFFIXES = (".tsv", ".csv", ".jsonl")
 
@@ -20,6 +23,25 @@ def require_file(path: str | Path, what: str) -> Path:
     if not path.is_file():
         raise MissingPathError(f"{what} '{path}' does not exist")
     return path
+
+
+T = TypeVar("T")
+
+
+def _read_text(path: Path, read: Callable[[TextIO], T], newline: str | None = None, errors: str = "strict") -> T:
+    """``read(f)`` on ``path`` opened as UTF-8 text, its byte-order mark dropped, gunzipped when the name ends in
+    ``.gz``; text that is not UTF-8, or a gzip file cut short or not gzip at all, is one line naming the file."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rt", encoding="utf-8-sig", newline=newline, errors=errors) as f:
+            return read(f)
+    except UnicodeDecodeError as error:
+        bad = error.object[error.start:error.end]
+        raise UnreadableFileError(f"'{path}' is not UTF-8 text (it holds the bytes {bad!r}); save it as UTF-8") \
+            from None
+    except (EOFError, gzip.BadGzipFile, zlib.error) as error:
+        raise UnreadableFileError(f"'{path}' is not a complete gzip file ({error}); download or compress it again") \
+            from None
 
 
 Column = str | int  # a name (from the header row or the JSON keys) or a 0-based position
@@ -46,13 +68,14 @@ def read_table(path: str | Path, text_column: Column = "sentence", label_column:
     for setting, column in (("data.text_column", text_column), ("data.label_column", label_column)):
         if isinstance(column, bool) or not isinstance(column, (str, int)) or (isinstance(column, int) and column < 0):
             raise ConfigError(f"{setting} must be a column name or a 0-based position, not {column!r}")
-    with open(path, newline="", encoding="utf-8") as f:
-        if suffix == ".jsonl":
-            rows = [_json_row(line, path, i) for i, line in enumerate(f, 1) if line.strip()]
-        else:
-            tsv = suffix == ".tsv"
-            rows = [r for r in csv.reader(f, delimiter="\t" if tsv else ",",
-                                          quoting=csv.QUOTE_NONE if tsv else csv.QUOTE_MINIMAL) if r]
+    if suffix == ".jsonl":
+        rows = _read_text(path, lambda f: [_json_row(line, path, i) for i, line in enumerate(f, 1) if line.strip()],
+                          newline="")
+    else:
+        tsv = suffix == ".tsv"
+        rows = _read_text(path, lambda f: [r for r in csv.reader(f, delimiter="\t" if tsv else ",",
+                                                                 quoting=csv.QUOTE_NONE if tsv else csv.QUOTE_MINIMAL)
+                                           if r], newline="")
     if not rows:
         raise MissingPathError(f"data file '{path}' holds no rows")
     columns = (text_column, label_column)
@@ -147,13 +170,13 @@ def read_label_first_lines(path: str | Path) -> tuple[list[str], list[str]]:
     """(texts, labels) from lines ``LABEL sentence`` (the TREC layout of harvardnlp/sent-conv-torch)."""
     path = require_file(path, "data file")
     texts, labels = [], []
-    with open(path, encoding="utf-8", errors="replace") as f:
-        for line in f:
-            line = line.strip()
-            if line:
-                label, _, text = line.partition(" ")
-                labels.append(label)
-                texts.append(text)
+    # errors="replace": the copy of TREC's training set that circulates holds one byte that is not UTF-8
+    for line in _read_text(path, list, errors="replace"):
+        line = line.strip()
+        if line:
+            label, _, text = line.partition(" ")
+            labels.append(label)
+            texts.append(text)
     if not texts:
         raise MissingPathError(f"data file '{path}' holds no lines")
     return texts, labels
@@ -162,9 +185,7 @@ def read_label_first_lines(path: str | Path) -> tuple[list[str], list[str]]:
 def read_lines(path: str | Path) -> list[str]:
     """Lines of a text file, gzipped when the name ends in ``.gz``, without their newlines."""
     path = require_file(path, "text file")
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as f:
-        return [line.rstrip("\n") for line in f]
+    return _read_text(path, lambda f: [line.rstrip("\n") for line in f])
 
 
 def read_parallel(source_path: str | Path, target_path: str | Path) -> list[tuple[str, str]]:

@@ -8,7 +8,7 @@ import json
 import pytest
 import torch
 
-from kd.common.utils.errors import ConfigError, MissingPathError
+from kd.common.utils.errors import ConfigError, MissingPathError, UnreadableFileError
 from kd.common.utils.registry import build_checked, section_options
 from kd.nlp.data import (
     CLASSIFICATION_DATASETS,
@@ -18,6 +18,7 @@ from kd.nlp.data import (
     LengthBucketBatchSampler,
     WordTokenizer,
 )
+from kd.nlp.data.local_files import read_label_first_lines, read_lines, read_table
 from kd.nlp.scripts.launch import load_nlp_config
 
 ROWS = [("a fine film", "pos"), ("dull and slow", "neg"), ("great fun , really", "pos"), ("not good", "neg")]
@@ -231,3 +232,27 @@ def test_a_key_only_other_data_sets_read_is_refused_when_set():
         lm_options({**lm, "train_file": "t.txt"})
     with pytest.raises(ConfigError, match="not read by data.name=wikitext103 \\(it takes none of the section's keys"):
         lm_options({**lm, "name": "wikitext103", "path": "/data/multi30k"})
+
+
+def test_a_byte_order_mark_is_dropped_from_tables_and_trec_lines(tmp_path):
+    """Excel's "CSV UTF-8" and Notepad start a file with a UTF-8 BOM: the header still names its columns, and TREC's
+    first label is not a class of its own."""
+    table, trec = tmp_path / "train.tsv", tmp_path / "train.txt"
+    table.write_bytes(b"\xef\xbb\xbfsentence\tlabel\r\ngood film\t1\r\nbad film\t0\r\n")
+    trec.write_bytes(b"\xef\xbb\xbf5 How far is it ?\n3 Who is he ?\n")
+    assert read_table(table) == (["good film", "bad film"], ["1", "0"])
+    assert read_label_first_lines(trec) == (["How far is it ?", "Who is he ?"], ["5", "3"])
+
+
+def test_text_that_is_not_utf8_or_a_broken_gzip_file_is_one_line(tmp_path):
+    latin1, not_gzip, cut = tmp_path / "train.tsv", tmp_path / "train.de.gz", tmp_path / "valid.de.gz"
+    latin1.write_bytes("sentence\tlabel\ncafé\t1\n".encode("latin-1"))
+    not_gzip.write_bytes(b"<html>not found</html>")
+    cut.write_bytes(gzip.compress("ein Satz\n".encode() * 100)[:30])
+    with pytest.raises(UnreadableFileError, match=rf"^'{latin1}' is not UTF-8 text \(it holds the bytes b'\\xe9'\); "
+                                                  r"save it as UTF-8$"):
+        read_table(latin1)
+    for path in (not_gzip, cut):
+        with pytest.raises(UnreadableFileError, match=rf"^'{path}' is not a complete gzip file \(.+\); download or "
+                                                      r"compress it again$"):
+            read_lines(path)
