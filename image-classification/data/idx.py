@@ -13,6 +13,7 @@ then one int32 per dimension) followed by the uint8 values in C order.
 from __future__ import annotations
 
 import gzip
+import zlib
 from pathlib import Path
 from typing import Sequence
 
@@ -22,15 +23,19 @@ from torch import Tensor
 from torch.utils.data import Dataset
 from torchvision import transforms as T
 
-from kd.common.utils.errors import MissingPathError
+from kd.common.utils.errors import MissingPathError, UnreadableFileError
 
 SPLIT_FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
                "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
 
 
 def read_idx(path: Path) -> np.ndarray:
-    """The uint8 array an IDX file (gzipped or not) holds; a wrong header is a one-line error."""
-    raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    """The uint8 array an IDX file (gzipped or not) holds; a wrong header or a broken gzip file (a download cut
+    short, an error page saved under the file's name) is a one-line error."""
+    try:
+        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    except (EOFError, gzip.BadGzipFile, zlib.error) as error:
+        raise UnreadableFileError(f"'{path}' is not a complete gzip file ({error}); download it again") from None
     if len(raw) < 4:
         raise MissingPathError(f"'{path}' is not an IDX file (only {len(raw)} bytes)")
     magic = int.from_bytes(raw[:4], "big")
@@ -89,10 +94,18 @@ def idx_transform(stats: tuple[Sequence[float], Sequence[float]], size: int, jit
     return T.Compose(([T.RandomCrop(size, padding=jitter)] if jitter else []) + [T.Normalize(*stats)])
 
 
-def read_idx_split(root: Path, folder: str, split: str) -> tuple[Tensor, Tensor]:
-    """``(images (N, H, W) uint8, labels (N,) long)`` of the ``train`` or ``test`` split."""
+def read_idx_split(root: Path, folder: str, split: str, num_classes: int = 10) -> tuple[Tensor, Tensor]:
+    """``(images (N, H, W) uint8, labels (N,) long)`` of the ``train`` or ``test`` split; a label outside
+    ``0 .. num_classes - 1`` is a one-line error (it would stop training mid-epoch)."""
     images, labels = (read_idx(find_idx_file(root, folder, name)) for name in SPLIT_FILES[split])
     if len(images) != len(labels):
         raise MissingPathError(f"{folder}: {len(images)} {split} images but {len(labels)} labels; "
                                "the IDX files do not belong together")
+    labels_file = find_idx_file(root, folder, SPLIT_FILES[split][1])
+    if labels.ndim != 1:
+        raise UnreadableFileError(f"'{labels_file}' holds an array of shape {labels.shape}, not labels; check that "
+                                  "the images and labels files are not swapped")
+    if len(labels) and labels.max() >= num_classes:
+        raise UnreadableFileError(f"'{labels_file}' holds the label {labels.max()}, outside the {num_classes} classes "
+                                  f"0 .. {num_classes - 1}")
     return torch.from_numpy(images.copy()), torch.from_numpy(labels.astype(np.int64))

@@ -13,7 +13,8 @@ import torch.nn.functional as F
 import torchvision
 from PIL import Image
 
-from kd.common.utils.errors import ConfigError, MissingPathError, OfflineError, UnknownNameError
+from kd.common.utils.errors import (ConfigError, MissingPathError, OfflineError, UnknownNameError,
+                                   UnreadableFileError)
 from kd.common.utils.checkpoint import file_fingerprint
 from kd.vision.data import SoftLabelDataset, build_data, cached_soft_labels, data_root
 from kd.vision.data.registry import augments, make_loader
@@ -288,6 +289,17 @@ def test_mnist_missing_or_broken_files_are_one_line_errors(tmp_path):
     images = root / "train-images-idx3-ubyte"
     images.write_bytes(images.read_bytes()[:1000])
     with pytest.raises(MissingPathError, match="is truncated: its header announces"):
+        build_data({"name": "mnist", "root": str(root), "download": False})
+    gz = write_tiny_mnist(tmp_path / "gz", None, gz=True) / "train-images-idx3-ubyte.gz"
+    gz.write_bytes(gz.read_bytes()[:100])  # a download cut short
+    with pytest.raises(UnreadableFileError, match=r"train-images-idx3-ubyte.gz' is not a complete gzip file \(.+\); "
+                                                  r"download it again$"):
+        build_data({"name": "mnist", "root": str(gz.parent), "download": False})
+    root = write_tiny_mnist(tmp_path / "label", None)
+    labels = root / "t10k-labels-idx1-ubyte"
+    labels.write_bytes(labels.read_bytes()[:-1] + bytes([12]))
+    with pytest.raises(UnreadableFileError, match=r"t10k-labels-idx1-ubyte' holds the label 12, outside the 10 "
+                                                  r"classes 0 \.\. 9$"):
         build_data({"name": "mnist", "root": str(root), "download": False})
 
 
