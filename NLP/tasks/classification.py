@@ -38,6 +38,7 @@ from kd.common.losses import UNLABELLED
 from kd.common.metrics import agreement, classification_report, count_parameters, measure_latency
 from kd.common.utils import distributed
 from kd.common.utils.checkpoint import MODEL_CHECKPOINT, MODEL_FOLDER, atomic_save_on_main, file_fingerprint
+from kd.common.utils.config import subset_size
 from kd.common.utils.errors import CheckpointMismatchError, ConfigError
 from kd.common.utils.method_sections import check_method_sections, method_settings
 from kd.common.utils.paths import require_writable_folder
@@ -64,9 +65,9 @@ def load_data(cfg: dict):
     and its dev subset, each drawn by ``cfg['seed']``."""
     d = cfg["data"]
     data = build_checked(CLASSIFICATION_DATASETS, d["name"], **section_options(CLASSIFICATION_DATASETS, d, "data"))
-    data = data.subset_train(d.get("train_subset"), seed=cfg["seed"]).split_holdout(d.get("holdout") or 0,
-                                                                                    seed=cfg["seed"])
-    return data.subset_dev(d.get("dev_subset"), seed=cfg["seed"])
+    data = data.subset_train(subset_size(d, "train_subset"), seed=cfg["seed"]).split_holdout(d.get("holdout") or 0,
+                                                                                             seed=cfg["seed"])
+    return data.subset_dev(subset_size(d, "dev_subset"), seed=cfg["seed"])
 
 
 def check_holdout(value) -> None:

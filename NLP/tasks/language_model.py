@@ -31,6 +31,7 @@ from kd.common.metrics import count_parameters, measure_latency
 from kd.common.engine import loader_perplexity
 from kd.common.metrics.text import token_nll
 from kd.common.utils.checkpoint import MODEL_CHECKPOINT, MODEL_FOLDER
+from kd.common.utils.config import subset_size
 from kd.common.utils.errors import ConfigError
 from kd.common.utils.method_sections import check_method_sections, method_settings
 from kd.common.utils.registry import build_checked, section_options
@@ -44,7 +45,8 @@ from kd.nlp.methods.causal_lm import next_token_view
 from kd.nlp.methods.vocabulary_check import require_same_vocabulary
 from kd.nlp.model_zoo import load_nlp_model, save_nlp_model
 from kd.nlp.student_model import initialise, student_from_teacher_config
-from kd.nlp.tasks.training import SCHEDULE_KEYS, evaluation_target, fit, moved_to_model_sections
+from kd.nlp.tasks.training import (SCHEDULE_KEYS, evaluation_target, fit, moved_to_model_sections,
+                                   refuse_empty_splits)
 from kd.nlp.teacher_model import build_gpt2_lm, load_causal_lm, save_pretrained_folder
 from kd.nlp.tokenizer_spec import tokenizer_spec
 
@@ -57,8 +59,9 @@ def load_sentences(cfg: dict) -> dict:
     d = cfg["data"]
     check_tokenizer_kind(d.get("tokenizer", "word"))
     splits = build_checked(LM_DATASETS, d["name"], **section_options(LM_DATASETS, d, "data"))
-    cuts = {"train": d.get("train_subset"), "validation": d.get("dev_subset")}
-    return {split: lines[: cuts[split]] if cuts.get(split) else lines for split, lines in splits.items()}
+    cuts = {"train": subset_size(d, "train_subset"), "validation": subset_size(d, "dev_subset")}
+    return refuse_empty_splits({split: lines[: cuts[split]] if cuts.get(split) else lines
+                                for split, lines in splits.items()}, d["name"], "sentences")
 
 
 def make_loader(sentences: list[str], tok, cfg: dict, batch_size: int, shuffle: bool) -> DataLoader:

@@ -57,6 +57,16 @@ def fit(student: nn.Module, method: DistillationMethod, loader, *, epochs: int, 
     return distiller.fit(loader, epochs, evaluate=evaluate, resume=resume)
 
 
+def refuse_empty_splits(splits: dict[str, list], name: str, what: str) -> dict[str, list]:
+    """``splits`` as they are, or a ConfigError naming those that hold no ``what`` (an empty or blank file): a run on
+    them would train on nothing, or score nothing, and save a model all the same."""
+    empty = [split for split, items in splits.items() if not items]
+    if empty:
+        raise ConfigError(f"data set '{name}' holds no {what} in its {' and '.join(empty)} split"
+                          f"{'s' if len(empty) > 1 else ''}; check the files under data.path (or data.train_file)")
+    return splits
+
+
 def evaluation_target(cfg: dict) -> str:
     """What ``evaluate`` scores in the LM and translation tasks: ``evaluate.checkpoint``; without one the teacher,
     ``teacher.checkpoint`` or else the pretrained ``teacher.name`` as it is (the label of the result)."""

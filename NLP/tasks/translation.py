@@ -39,6 +39,7 @@ from kd.common.engine import loader_perplexity
 from kd.common.metrics.text import corpus_bleu, token_nll
 from kd.common.utils import distributed
 from kd.common.utils.checkpoint import MODEL_CHECKPOINT, MODEL_FOLDER, atomic_save_on_main
+from kd.common.utils.config import subset_size
 from kd.common.utils.device import autocast
 from kd.common.utils.errors import ConfigError
 from kd.common.utils.method_sections import check_method_sections, method_settings
@@ -55,7 +56,8 @@ from kd.nlp.methods.vocabulary_check import require_same_vocabulary
 from kd.nlp.model_zoo import load_nlp_model, save_nlp_model
 from kd.nlp.student_model import initialise, student_from_teacher_config
 from kd.nlp.tasks.teacher_cache import teacher_cache_path
-from kd.nlp.tasks.training import SCHEDULE_KEYS, evaluation_target, fit, moved_to_model_sections
+from kd.nlp.tasks.training import (SCHEDULE_KEYS, evaluation_target, fit, moved_to_model_sections,
+                                   refuse_empty_splits)
 from kd.nlp.teacher_model import HFSeq2Seq, TransformerSeq2Seq, load_seq2seq, save_pretrained_folder
 from kd.nlp.tokenizer_spec import tokenizer_spec
 
@@ -73,10 +75,12 @@ def load_pairs(cfg: dict) -> dict:
     d = cfg["data"]
     check_tokenizer_kind(d.get("tokenizer", "word"))
     splits = build_checked(TRANSLATION_DATASETS, d["name"], **section_options(TRANSLATION_DATASETS, d, "data"))
-    cuts = {"train": d.get("train_subset"), "validation": d.get("dev_subset"), "test": d.get("dev_subset")}
+    cuts = {"train": subset_size(d, "train_subset"), "validation": subset_size(d, "dev_subset"),
+            "test": subset_size(d, "dev_subset")}
     prefix = d.get("source_prefix") or ""
-    return {split: [(prefix + s, t) for s, t in (pairs[: cuts[split]] if cuts.get(split) else pairs)]
-            for split, pairs in splits.items()}
+    cut = {split: pairs[: cuts[split]] if cuts.get(split) else pairs for split, pairs in splits.items()}
+    return refuse_empty_splits({split: [(prefix + s, t) for s, t in pairs] for split, pairs in cut.items()}, d["name"],
+                               "sentence pairs")
 
 
 def encode_pairs(pairs, src_tok: WordTokenizer, tgt_tok: WordTokenizer, max_length: int) -> list[dict]:

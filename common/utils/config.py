@@ -123,6 +123,16 @@ def is_whole_number(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def subset_size(section: dict, key: str, section_name: str = "data") -> int | None:
+    """``section[key]``, the size of a subset of a data split: a whole number >= 1, or None (null: all of it); anything
+    else (0, a negative number, a fraction) is a ConfigError."""
+    value = section.get(key)
+    if value is not None and (not is_whole_number(value) or value < 1):
+        raise ConfigError(f"{section_name}.{key} must be a whole number of examples >= 1, or null for all of them, "
+                          f"not {value!r}")
+    return value
+
+
 def resolve_preset(preset: str | Path | None, config_dir: Path) -> Path | None:
     """A preset: a YAML path, or the name of a file in ``config_dir`` (with or without ``.yaml``); None stays None."""
     if preset is None:

@@ -21,6 +21,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Subset
 
 from kd.common.engine.sampler import EpochShuffleSampler
+from kd.common.utils.config import subset_size
 from kd.common.utils.distributed import per_rank_batch_size, shard_kwargs
 from kd.common.utils.registry import Registry, build_checked, keyword_parameters, section_options
 
@@ -90,9 +91,10 @@ def build_data(cfg: dict, seed: int = 0) -> VisionData:
     take the defaults below).
     """
     splits = build_checked(DATASETS, cfg["name"], **section_options(DATASETS, cfg, "data"))
-    splits = dataclasses.replace(splits, train=fixed_subset(splits.train, cfg.get("train_subset")),
-                                 train_plain=fixed_subset(splits.train_plain, cfg.get("train_subset")),
-                                 test=fixed_subset(splits.test, cfg.get("test_subset")))
+    train_subset, test_subset = subset_size(cfg, "train_subset"), subset_size(cfg, "test_subset")
+    splits = dataclasses.replace(splits, train=fixed_subset(splits.train, train_subset),
+                                 train_plain=fixed_subset(splits.train_plain, train_subset),
+                                 test=fixed_subset(splits.test, test_subset))
     batch_size = cfg.get("batch_size", 64)
     eval_batch_size = cfg.get("eval_batch_size") or 2 * batch_size
     workers = cfg.get("num_workers", 0)

@@ -441,3 +441,4 @@ def test_one_line_on_stderr_from_a_real_process(module, argv, expected, files, t
     assert result.returncode == 2 and len(lines) == 1 and lines[0].startswith(f"error: {expected}"), result.stderr
     assert not (tmp_path / "runs").exists()
 
+

@@ -12,7 +12,7 @@ from kd.common.utils.checkpoint import (atomic_save, checkpoint_kind, load_state
                                         require_training_state, safe_load, save_model)
 from kd.common.utils.cli import common_parser
 from kd.common.utils.config import (apply_overrides, did_you_mean, load_config, load_run_config, parse_yaml,
-                                    save_yaml, to_yaml)
+                                    save_yaml, subset_size, to_yaml)
 from kd.common.utils.device import resolve_device
 from kd.common.utils.errors import CheckpointMismatchError, ConfigError, MissingPathError, UnknownNameError
 from kd.common.utils.registry import Registry, check_arguments
@@ -353,3 +353,12 @@ def test_runs_of_one_label_with_other_settings_are_rows_of_their_own_named_by_wh
     assert rows_by_settings(runs) == {("cifar", "kd (student.lr=0.1)"): ["a", "c"],
                                       ("cifar", "kd (student.lr=0.5)"): ["b"],
                                       ("cifar", "student"): ["d"], ("mnist", "kd"): ["e"]}
+
+
+@pytest.mark.parametrize("value", [0, -5, 2.5, "all", True])
+def test_a_subset_size_that_is_not_a_whole_number_of_examples_is_refused(value):
+    """0 meant all of the data in some domains and none in others, -5 all but five, 2.5 a traceback."""
+    with pytest.raises(ConfigError, match=rf"^data.train_subset must be a whole number of examples >= 1, or null for "
+                                          rf"all of them, not {re.escape(repr(value))}$"):
+        subset_size({"train_subset": value}, "train_subset")
+    assert subset_size({"train_subset": 3}, "train_subset") == 3 and subset_size({}, "train_subset") is None

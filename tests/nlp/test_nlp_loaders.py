@@ -256,3 +256,15 @@ def test_text_that_is_not_utf8_or_a_broken_gzip_file_is_one_line(tmp_path):
         with pytest.raises(UnreadableFileError, match=rf"^'{path}' is not a complete gzip file \(.+\); download or "
                                                       r"compress it again$"):
             read_lines(path)
+
+
+def test_a_translation_data_set_with_an_empty_split_is_refused(tmp_path):
+    """Empty train.{de,en} files trained nothing and saved a model all the same."""
+    from kd.nlp.tasks.translation import load_pairs
+
+    for split in ("train", "val", "test_2016_flickr"):
+        for lang, line in (("de", "ein Hund\n"), ("en", "a dog\n")):
+            (tmp_path / f"{split}.{lang}").write_text("" if split == "train" else line)
+    with pytest.raises(ConfigError, match=r"^data set 'multi30k' holds no sentence pairs in its train split; check "
+                                          r"the files under data.path \(or data.train_file\)$"):
+        load_pairs({"data": {"name": "multi30k", "path": str(tmp_path), "tokenizer": "word"}})
