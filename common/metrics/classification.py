@@ -77,7 +77,7 @@ def classification_report(logits: Tensor, labels: Tensor, teacher_logits: Tensor
     """Accuracy (top-k, %), the number of top-1 errors (as MNIST papers count them), ECE and, when the
     teacher's logits are given, agreement and KL to the teacher."""
     report = {"acc" if k == "top1" else f"acc_{k}": v for k, v in topk_accuracy(logits, labels, ks).items()}
-    report["errors"] = round(len(labels) * (1 - report["acc"] / 100))  # the top-1 misses (ties as topk breaks them)
+    report["errors"] = round(len(labels) * (1 - report["acc"] / 100))  # the top-1 misses (ties as argmax breaks them)
     report["ece"] = expected_calibration_error(logits, labels)
     if teacher_logits is not None:
         report["agreement"] = agreement(logits, teacher_logits)

@@ -38,8 +38,9 @@ def percent_of_teacher(student_return: float, teacher_return: float, random_retu
     """The student's return as a percentage of the teacher's.
 
     Plain: 100 * R_S / R_T. With ``random_return`` (the score of a uniform random policy) the
-    normalised score 100 * (R_S - R_rand) / (R_T - R_rand), which stays meaningful when returns can be
-    negative (LunarLander, Acrobot).
+    normalised score 100 * (R_S - R_rand) / (R_T - R_rand), which stays meaningful when returns are costs
+    (Acrobot, Pendulum; :func:`kd.rl.evaluation.percent_baseline` takes it where the teacher's return is not
+    positive, so LunarLander's teachers get the plain ratio).
     """
     base = 0.0 if random_return is None else float(random_return)
     span = float(teacher_return) - base
