@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import TensorDataset
 
-from kd.vision.data.registry import DATASETS, DataSplits
+from kd.vision.data.registry import DATASETS, DataSplits, check_test_fraction
 from kd.vision.data.transforms import image_hw
 
 
@@ -26,8 +26,9 @@ def digits(image_size: int | None = None, test_fraction: float = 0.2) -> DataSpl
     bunch = load_digits()
     images = torch.tensor(bunch.images, dtype=torch.float32).unsqueeze(1) / 16.0  # (N, 1, 8, 8)
     labels = torch.tensor(bunch.target, dtype=torch.long)
-    train_idx, test_idx = train_test_split(torch.arange(len(labels)).numpy(), test_size=test_fraction,
-                                           stratify=labels.numpy(), random_state=0)
+    train_idx, test_idx = train_test_split(torch.arange(len(labels)).numpy(),
+                                           test_size=check_test_fraction(test_fraction), stratify=labels.numpy(),
+                                           random_state=0)
     size = image_hw(image_size) if image_size else (8, 8)
     if size != (8, 8):
         images = F.interpolate(images, size=size, mode="bilinear", align_corners=False)

@@ -25,7 +25,7 @@ from torchvision.datasets.folder import default_loader
 
 from kd.common.utils.errors import ConfigError, MissingPathError, UnreadableFileError
 from kd.vision.data import transforms as tf
-from kd.vision.data.registry import DATASETS, DataSplits
+from kd.vision.data.registry import DATASETS, DataSplits, check_test_fraction
 
 TEST_SPLIT_NAMES = ("test", "val", "valid", "validation")
 
@@ -118,7 +118,10 @@ def _stratified_split(targets: list[int], test_fraction: float) -> tuple[list[in
     if len(indices) < 2:
         raise MissingPathError("an image folder needs at least 2 images to split into train and test, "
                                f"got {len(indices)}")
-    n_classes, n_test = len(set(targets)), max(1, math.ceil(test_fraction * len(indices)))
+    n_classes, n_test = len(set(targets)), max(1, math.ceil(check_test_fraction(test_fraction) * len(indices)))
+    if n_test >= len(indices):
+        raise ConfigError(f"data.test_fraction={test_fraction} of {len(indices)} images leaves none to train on; "
+                          "lower it")
     smallest = min(targets.count(t) for t in set(targets))
     can_stratify = smallest >= 2 and n_classes <= n_test <= len(indices) - n_classes
     return train_test_split(indices, test_size=n_test, stratify=targets if can_stratify else None, random_state=0)

@@ -22,6 +22,7 @@ from torch.utils.data import DataLoader, Dataset, Subset
 
 from kd.common.engine.sampler import EpochShuffleSampler
 from kd.common.utils.config import subset_size
+from kd.common.utils.errors import ConfigError
 from kd.common.utils.distributed import per_rank_batch_size, shard_kwargs
 from kd.common.utils.registry import Registry, build_checked, keyword_parameters, section_options
 
@@ -71,6 +72,14 @@ def make_loader(dataset: Dataset, batch_size: int, shuffle: bool, seed: int = 0,
     # start afresh.
     return DataLoader(dataset, batch_size=batch_size, sampler=sampler,
                       num_workers=num_workers, pin_memory=torch.cuda.is_available())
+
+
+def check_test_fraction(value) -> float:
+    """``data.test_fraction``, the part of a data set without a test split held out for testing: a number strictly
+    between 0 and 1, else a ConfigError (0 and 1 leave a split empty)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
+        raise ConfigError(f"data.test_fraction must be a fraction strictly between 0 and 1 (e.g. 0.2), not {value!r}")
+    return float(value)
 
 
 def fixed_subset(dataset: Dataset, size: int | None, seed: int = 0) -> Dataset:

@@ -2,6 +2,7 @@
 ImageFolders of PNGs, the digits default, the offline soft-label cache, and the one-line errors."""
 import gzip
 import pickle
+import re
 import urllib.request
 from pathlib import Path
 from urllib.error import URLError
@@ -441,3 +442,17 @@ def test_distill_on_cifar_fixture_with_device_resident_loader(tmp_path, skip_cif
                          "student.epochs=1", "student.kwargs={hidden: [16]}"])
     teacher, student = rows.values()
     assert student["params"] == 3 * 32 * 32 * 16 + 16 + 16 * 10 + 10 and 0.0 <= student["agreement"] <= 100.0
+
+
+@pytest.mark.parametrize("fraction", [0, 1, -0.5, 1.5])
+def test_a_test_fraction_outside_zero_and_one_is_one_line(tmp_path, fraction):
+    """0 and 1 were sklearn tracebacks on digits, -0.5 passed on an image folder."""
+    for section in ({"name": "digits"}, {"name": "imagefolder", "root": str(write_image_folder(tmp_path))}):
+        with pytest.raises(ConfigError, match=r"^data.test_fraction must be a fraction strictly between 0 and 1 "
+                                              rf"\(e.g. 0.2\), not {re.escape(repr(fraction))}$"):
+            build_data({**section, "test_fraction": fraction})
+
+
+def test_a_test_fraction_that_leaves_no_training_image_is_one_line(tmp_path):
+    with pytest.raises(ConfigError, match=r"^data.test_fraction=0.99 of 12 images leaves none to train on; lower it$"):
+        build_data({"name": "imagefolder", "root": str(write_image_folder(tmp_path)), "test_fraction": 0.99})
