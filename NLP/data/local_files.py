@@ -152,6 +152,9 @@ def _cells(row: dict | list, columns: tuple[Column, Column], names: list[str] | 
     if names is None and any(isinstance(c, str) for c in columns):  # a JSON array (a TSV/CSV was checked before)
         raise ConfigError(f"data file '{path}' line {line} is a JSON array: give its columns by 0-based position, "
                           "e.g. data.text_column=0 data.label_column=1")
+    if names is not None and len(row) != len(names):  # else a stray separator would shift the label to another cell
+        raise ConfigError(f"data file '{path}' line {line} has {len(row)} columns where its header has {len(names)}: "
+                          f"{_show(row)}; a tab (.tsv) or an unquoted comma (.csv) inside a text splits it")
     positions = [names.index(c) if isinstance(c, str) else c for c in columns] if names is not None else list(columns)
     if max(positions) >= len(row):
         raise ConfigError(f"data file '{path}' line {line} has {len(row)} column(s): {_show(row)}; column "

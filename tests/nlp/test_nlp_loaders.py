@@ -268,3 +268,12 @@ def test_a_translation_data_set_with_an_empty_split_is_refused(tmp_path):
     with pytest.raises(ConfigError, match=r"^data set 'multi30k' holds no sentence pairs in its train split; check "
                                           r"the files under data.path \(or data.train_file\)$"):
         load_pairs({"data": {"name": "multi30k", "path": str(tmp_path), "tokenizer": "word"}})
+
+
+def test_a_row_with_more_cells_than_its_header_is_one_line(tmp_path):
+    """A tab inside an SST-2 sentence (a TSV keeps quotes literal) made the sentence's tail the label, a new class."""
+    table = tmp_path / "train.tsv"
+    table.write_text('sentence\tlabel\n"a sentence with\ta tab" inside\t1\ngood\t0\n')
+    with pytest.raises(ConfigError, match=r"line 2 has 3 columns where its header has 2: .+; a tab \(.tsv\) or an "
+                                          r"unquoted comma \(.csv\) inside a text splits it$"):
+        read_table(table)
