@@ -96,12 +96,24 @@ def _seeded_subset(texts: list[str], labels: list[int], n: int | None, seed: int
     return [texts[i] for i in order[:n]], [labels[i] for i in order[:n]]
 
 
-def encode_labels(train_raw: list[str], dev_raw: list[str]) -> tuple[list[int], list[int], list[str]]:
-    """Map raw label strings to ids: integers stay as they are (0..C-1), names are sorted alphabetically."""
-    if all(s.isdigit() for s in train_raw):
-        names = [str(i) for i in range(max(int(s) for s in train_raw) + 1)]
+def encode_labels(train_raw: list[str], dev_raw: list[str], classes: int | None = None,
+                  source: str = "the training set") -> tuple[list[int], list[int], list[str]]:
+    """Map raw label strings to ids: integers stay as they are (0..C-1), names are sorted alphabetically. Integers
+    and names mixed (a typo among integers would re-sort them all) are a ConfigError, and so, for a data set of
+    ``classes`` labels 0 .. classes - 1 (SST-2's 2), is any other label (a stray ``2`` would add a class)."""
+    integers = [s.isdecimal() for s in train_raw]
+    if any(integers) and not all(integers):
+        names = sorted({s for s, integer in zip(train_raw, integers) if not integer})
+        raise ConfigError(f"{source} mixes integer labels with others ({', '.join(map(repr, names[:5]))}); "
+                          "give every example an integer label or every one a name")
+    if classes is not None:
+        odd = sorted({s for s in train_raw if not s.isdecimal() or int(s) >= classes})
+        if odd:
+            raise ConfigError(f"{source} holds the labels {', '.join(map(repr, odd[:5]))}; this data set's are the "
+                              f"integers 0 .. {classes - 1}")
+        names = [str(i) for i in range(classes)]
     else:
-        names = sorted(set(train_raw))
+        names = [str(i) for i in range(max(map(int, train_raw)) + 1)] if all(integers) else sorted(set(train_raw))
     index = {name: i for i, name in enumerate(names)}
     unseen = sorted(set(dev_raw) - set(index))
     if unseen:
@@ -110,14 +122,14 @@ def encode_labels(train_raw: list[str], dev_raw: list[str]) -> tuple[list[int], 
 
 
 def _from_tables(train_file: Path, dev_file: Path, text_column: str | int, label_column: str | int,
-                 reader=read_table, header: str | bool = "auto") -> TextClassificationData:
+                 reader=read_table, header: str | bool = "auto", classes: int | None = None) -> TextClassificationData:
     if reader is read_table:
         train_texts, train_raw = read_table(train_file, text_column, label_column, header)
         dev_texts, dev_raw = read_table(dev_file, text_column, label_column, header)
     else:
         train_texts, train_raw = reader(train_file)
         dev_texts, dev_raw = reader(dev_file)
-    train_labels, dev_labels, names = encode_labels(train_raw, dev_raw)
+    train_labels, dev_labels, names = encode_labels(train_raw, dev_raw, classes, source=f"'{train_file}'")
     return TextClassificationData(train_texts, train_labels, dev_texts, dev_labels, names)
 
 
@@ -144,7 +156,7 @@ def sst2(path: str | None = None) -> TextClassificationData:
                          "pass data.path=FOLDER holding train.tsv and validation.tsv (GLUE layout), "
                          "e.g. data.path=/path/to/sst2")
     folder = _folder(path)
-    return _from_tables(folder / "train.tsv", folder / "validation.tsv", "sentence", "label")
+    return _from_tables(folder / "train.tsv", folder / "validation.tsv", "sentence", "label", classes=2)
 
 
 @CLASSIFICATION_DATASETS.register("trec")
@@ -154,7 +166,7 @@ def trec(path: str | None = None) -> TextClassificationData:
         return _from_hub("trec", None, "test", "text", "coarse_label",
                          "pass data.path=FOLDER holding train.txt and test.txt ('LABEL sentence' lines)")
     folder = _folder(path)
-    return _from_tables(folder / "train.txt", folder / "test.txt", "", "", reader=read_label_first_lines)
+    return _from_tables(folder / "train.txt", folder / "test.txt", "", "", reader=read_label_first_lines, classes=6)
 
 
 @CLASSIFICATION_DATASETS.register("ag_news")
@@ -164,7 +176,7 @@ def ag_news(path: str | None = None) -> TextClassificationData:
         return _from_hub("ag_news", None, "test", "text", "label",
                          "pass data.path=FOLDER holding train.csv and test.csv with columns text,label")
     folder = _folder(path)
-    return _from_tables(folder / "train.csv", folder / "test.csv", "text", "label")
+    return _from_tables(folder / "train.csv", folder / "test.csv", "text", "label", classes=4)
 
 
 @CLASSIFICATION_DATASETS.register("local")

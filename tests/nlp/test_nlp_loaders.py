@@ -277,3 +277,17 @@ def test_a_row_with_more_cells_than_its_header_is_one_line(tmp_path):
     with pytest.raises(ConfigError, match=r"line 2 has 3 columns where its header has 2: .+; a tab \(.tsv\) or an "
                                           r"unquoted comma \(.csv\) inside a text splits it$"):
         read_table(table)
+
+
+def test_labels_outside_a_known_data_set_or_mixed_with_integers_are_one_line(tmp_path):
+    """A stray `2` made SST-2 a 3-class task; one `x` among integer labels re-sorted all of them as names."""
+    from kd.nlp.data.classification import encode_labels
+
+    with pytest.raises(ConfigError, match=r"^'train.tsv' holds the labels '2'; this data set's are the integers "
+                                          r"0 \.\. 1$"):
+        encode_labels(["0", "1", "2"], ["0"], classes=2, source="'train.tsv'")
+    with pytest.raises(ConfigError, match=r"^the training set mixes integer labels with others \('x'\); give every "
+                                          r"example an integer label or every one a name$"):
+        encode_labels(["0", "10", "2", "x"], ["0"])
+    assert encode_labels(["1", "1"], ["0"], classes=2) == ([1, 1], [0], ["0", "1"])
+    assert encode_labels(["neg", "pos"], ["pos"]) == ([0, 1], [1], ["neg", "pos"])
