@@ -18,10 +18,10 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 from torch.utils.data import Subset
 from torchvision.datasets import ImageFolder
-from torchvision.datasets.folder import default_loader
 
 from kd.common.utils.errors import ConfigError, MissingPathError, UnreadableFileError
 from kd.vision.data import transforms as tf
@@ -31,9 +31,13 @@ TEST_SPLIT_NAMES = ("test", "val", "valid", "validation")
 
 
 def load_image(path: str):
-    """The image at ``path`` as PIL RGB; one that does not decode is a one-line error naming the file."""
+    """The image at ``path`` as PIL RGB; one that does not decode is a one-line error naming the file. A 16-bit grey
+    image keeps its top 8 bits (PIL's ``convert("RGB")`` would clip every value above 255 to white)."""
     try:
-        return default_loader(path)
+        with Image.open(path) as image:
+            if image.mode.startswith("I;16"):
+                image = Image.fromarray((np.asarray(image, dtype=np.uint16) >> 8).astype(np.uint8), mode="L")
+            return image.convert("RGB")
     except Exception as err:  # noqa: BLE001 - PIL raises many kinds (UnidentifiedImageError, OSError, SyntaxError)
         raise UnreadableFileError(f"image '{path}' cannot be decoded ({_reason(err, path)}); delete or replace it, or "
                                   "set data.skip_bad_images=true to leave such files out") from None
@@ -49,7 +53,8 @@ def _decode_failure(path: str) -> str | None:
     """None when PIL opens and verifies the image file at ``path``, else why it cannot. PIL's ``verify`` reads no
     JPEG data, so a JPEG is also checked for its end-of-image marker (FF D9), which a file cut short lacks (in the
     entropy-coded data an FF byte is followed by 00 or a restart marker, never D9; the last kilobyte is searched,
-    so bytes some writers append after the marker pass); decoding every image would cost ImageNet hours."""
+    so bytes some writers append after the marker pass; a file without it there is decoded whole before it is
+    called bad, for the writers that append more); decoding every image would cost ImageNet hours."""
     try:
         with Image.open(path) as image:
             kind = image.format
@@ -60,7 +65,11 @@ def _decode_failure(path: str) -> str | None:
         with open(path, "rb") as f:
             f.seek(max(0, f.seek(0, 2) - 1024))
             if b"\xff\xd9" not in f.read():
-                return "image file is truncated: no JPEG end-of-image marker"
+                try:
+                    with Image.open(path) as image:
+                        image.load()
+                except Exception:  # noqa: BLE001 - as in load_image
+                    return "image file is truncated: no JPEG end-of-image marker"
     return None
 
 

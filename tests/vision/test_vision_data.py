@@ -456,3 +456,17 @@ def test_a_test_fraction_outside_zero_and_one_is_one_line(tmp_path, fraction):
 def test_a_test_fraction_that_leaves_no_training_image_is_one_line(tmp_path):
     with pytest.raises(ConfigError, match=r"^data.test_fraction=0.99 of 12 images leaves none to train on; lower it$"):
         build_data({"name": "imagefolder", "root": str(write_image_folder(tmp_path)), "test_fraction": 0.99})
+
+
+def test_a_16_bit_grey_png_keeps_its_top_8_bits_and_a_jpeg_with_a_trailer_decodes(tmp_path):
+    """PIL's convert("RGB") clipped a 16-bit PNG's values to white; a JPEG with bytes after its end marker beyond the
+    last kilobyte (motion photos) was called truncated."""
+    from kd.vision.data.image_folder import _decode_failure, load_image
+
+    grey = np.arange(64, dtype=np.uint16).reshape(8, 8) * 1000
+    Image.fromarray(grey).save(tmp_path / "grey16.png")
+    assert np.array_equal(np.asarray(load_image(str(tmp_path / "grey16.png")))[..., 0], (grey >> 8).astype(np.uint8))
+    jpeg = tmp_path / "trailer.jpg"
+    Image.fromarray(np.full((16, 16, 3), 128, dtype=np.uint8)).save(jpeg)
+    jpeg.write_bytes(jpeg.read_bytes() + b"\0" * 8192)
+    assert _decode_failure(str(jpeg)) is None
