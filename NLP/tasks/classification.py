@@ -53,8 +53,8 @@ from kd.nlp.model_zoo import load_nlp_model, save_nlp_model
 from kd.nlp.student_model.classification_students import CLASSIFICATION_STUDENTS
 from kd.nlp.tasks.teacher_cache import teacher_cache_path
 from kd.nlp.tasks.training import SCHEDULE_KEYS, fit, moved_to_model_sections
-from kd.nlp.teacher_model import (LogitEnsemble, check_pooling, load_hf_classifier, load_hf_tokenizer, pooling_of,
-                                  save_pretrained_folder)
+from kd.nlp.teacher_model import (LogitEnsemble, check_max_length, check_pooling, load_hf_classifier,
+                                  load_hf_tokenizer, pooling_of, save_pretrained_folder)
 from kd.nlp.tokenizer_spec import tokenizer_spec
 
 LOGITS_CACHE = "teacher_logits.pt"
@@ -239,6 +239,7 @@ class ClassificationTask:
         name, pooling = cfg["teacher"]["name"], cfg["teacher"].get("pooling", "cls")
         tokenizer = load_hf_tokenizer(name)
         model = load_hf_classifier(name, num_labels=data.num_labels, pooling=pooling)
+        check_max_length(cfg["data"]["max_length"], {"teacher": model})
         run = open_run()
         t = cfg["teacher"]
         tokenizers = {"student": tokenizer}
@@ -280,6 +281,7 @@ class ClassificationTask:
                                                                           t_tok, t_tok_name, data.train_texts)
         student, s_tok, s_kwargs, s_spec = built.model, built.tokenizer, built.kwargs, built.tokenizer_spec
         check_method_fits(name, dc["mode"], shares_tokenizer=s_tok is t_tok, student_arch=cfg["student"]["arch"])
+        check_max_length(cfg["data"]["max_length"], {"teacher": teacher, "student": student})
         method = method_cls(teacher=teacher, student=student, **settings)
         feature_epochs = getattr(method, "feature_epochs", 0)
         if feature_epochs and (feature_epochs >= sc["epochs"] or distributed.get_world_size() > 1):
@@ -350,6 +352,7 @@ class ClassificationTask:
             tok = tokenizers["main"]
         model.to(device)
         teacher, t_tok, _ = load_teacher(cfg, False, data)
+        check_max_length(cfg["data"]["max_length"], {"evaluated model": model, "teacher": teacher})
         roles = {"model": tok} if teacher is None else {"model": tok, "teacher": t_tok}
         loader = make_loader(data.dev_texts, data.dev_labels, roles, cfg, 64, False)
         holdout = holdout_scorer(data, {"model": tok}, cfg, model, device, role="model")

@@ -47,7 +47,7 @@ from kd.nlp.model_zoo import load_nlp_model, save_nlp_model
 from kd.nlp.student_model import initialise, student_from_teacher_config
 from kd.nlp.tasks.training import (SCHEDULE_KEYS, evaluation_target, fit, moved_to_model_sections,
                                    refuse_empty_splits)
-from kd.nlp.teacher_model import build_gpt2_lm, load_causal_lm, save_pretrained_folder
+from kd.nlp.teacher_model import build_gpt2_lm, check_max_length, load_causal_lm, save_pretrained_folder
 from kd.nlp.tokenizer_spec import tokenizer_spec
 
 TEACHER, STUDENT = "teacher", "student"
@@ -169,6 +169,7 @@ class LanguageModelTask:
             model, kwargs = build_model(cfg["teacher"], tok, cfg["data"]["max_length"])
         print(f"teacher{f' {name}' if name else ''}: {count_parameters(model):,} parameters; vocabulary "
               f"{len(tok):,}; {len(splits['train']):,} training sentences")
+        check_max_length(cfg["data"]["max_length"], {"teacher": model})
         run = open_run()
         supervised = LM_METHODS.get("supervised")()
         val_loader = LanguageModelTask._train(model, supervised, cfg, TEACHER, splits, tok, run, device, resume)
@@ -183,6 +184,7 @@ class LanguageModelTask:
         model, tok, kwargs = build_student(cfg, teacher, t_tok)
         label = "student + token KL" if method.needs_teacher else "student alone"
         print(f"{label}: {count_parameters(model):,} parameters (teacher {count_parameters(teacher):,})")
+        check_max_length(cfg["data"]["max_length"], {"teacher": teacher, "student": model})
         run = open_run()
         val_loader = LanguageModelTask._train(model, method, cfg, STUDENT, splits, tok, run, device, resume,
                                               teacher=teacher.to(device))
@@ -199,6 +201,7 @@ class LanguageModelTask:
             tok = toks["main"]
         else:
             model, tok = load_teacher(cfg)
+        check_max_length(cfg["data"]["max_length"], {"evaluated model": model})
         splits = load_sentences(cfg)
         val_loader = make_loader(splits["validation"], tok, cfg, 128, False)
         open_run()  # every check passed (--dry-run exits here)

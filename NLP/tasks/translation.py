@@ -58,7 +58,8 @@ from kd.nlp.student_model import initialise, student_from_teacher_config
 from kd.nlp.tasks.teacher_cache import teacher_cache_path
 from kd.nlp.tasks.training import (SCHEDULE_KEYS, evaluation_target, fit, moved_to_model_sections,
                                    refuse_empty_splits)
-from kd.nlp.teacher_model import HFSeq2Seq, TransformerSeq2Seq, load_seq2seq, save_pretrained_folder
+from kd.nlp.teacher_model import (HFSeq2Seq, TransformerSeq2Seq, check_max_length, load_seq2seq,
+                                  save_pretrained_folder)
 from kd.nlp.tokenizer_spec import tokenizer_spec
 
 TEACHER, STUDENT, BEAM_TARGETS = "teacher", "student", "teacher_beam_targets.pt"
@@ -281,6 +282,7 @@ class TranslationTask:
         print(f"teacher{f' {name}' if name else ''}: {count_parameters(model):,} parameters; {vocabularies}; "
               f"{len(splits['train']):,} training pairs")
         method = TRANSLATION_METHODS.get("supervised")(label_smoothing=cfg["teacher"]["label_smoothing"])
+        check_max_length(cfg["data"]["max_length"], {"teacher": model})
         run = open_run()
         TranslationTask._train(model, method, cfg, TEACHER, splits, src_tok, tgt_tok, run, device, resume)
         save(model, src_tok, tgt_tok, kwargs, run, TEACHER)
@@ -296,6 +298,7 @@ class TranslationTask:
         splits = load_pairs(cfg)
         teacher.to(device)
         model, src_tok, tgt_tok, kwargs = build_student(cfg, teacher, src_tok, tgt_tok)
+        check_max_length(cfg["data"]["max_length"], {"teacher": teacher, "student": model})
         run = open_run()
         targets = None
         if method.uses_beam_outputs:
@@ -320,6 +323,7 @@ class TranslationTask:
             src_tok, tgt_tok = toks["source"], toks["target"]
         else:
             model, src_tok, tgt_tok = load_teacher(cfg)
+        check_max_length(cfg["data"]["max_length"], {"evaluated model": model})
         splits = load_pairs(cfg)
         open_run()  # every check passed (--dry-run exits here, before the beam search)
         return TranslationTask._final(label, model.to(device), cfg, splits, src_tok, tgt_tok, device)

@@ -15,9 +15,11 @@ from kd.nlp.teacher_model.hf_classifier import (
 )
 from kd.nlp.teacher_model.hf_seq2seq import HFSeq2Seq
 from kd.nlp.teacher_model.mean_pooled import MeanPooledClassifier, mean_pool
+from kd.nlp.teacher_model.positions import check_max_length, position_limit
 from kd.nlp.teacher_model.pretrained_generators import load_causal_lm, load_seq2seq, save_pretrained_folder
 from kd.nlp.teacher_model.seq2seq import TransformerSeq2Seq
 
 __all__ = ["HFSeq2Seq", "LogitEnsemble", "MeanPooledClassifier", "PACKAGED_MINILM", "POOLINGS", "TransformerSeq2Seq",
-           "build_gpt2_lm", "check_pooling", "load_causal_lm", "load_hf_classifier", "load_hf_tokenizer",
-           "load_seq2seq", "mean_pool", "packaged_minilm_path", "pooling_of", "save_pretrained_folder"]
+           "build_gpt2_lm", "check_max_length", "check_pooling", "load_causal_lm", "load_hf_classifier",
+           "load_hf_tokenizer", "load_seq2seq", "mean_pool", "packaged_minilm_path", "pooling_of", "position_limit",
+           "save_pretrained_folder"]

@@ -53,11 +53,13 @@ def assert_one_line_and_nothing_created(code, lines, expected, runs: Path):
 @pytest.fixture(scope="module")
 def files(tmp_path_factory) -> dict[str, Path]:
     """What the cases read: local text tables, a vision checkpoint recorded for MNIST, an RL policy trained on
-    CartPole, an NLP student fine-tuned on other labels, and checkpoints cut short."""
+    CartPole, an NLP student fine-tuned on other labels, a language model with 8 positions, and checkpoints cut
+    short."""
     from kd.nlp.data import WordTokenizer
     from kd.nlp.model_zoo import save_nlp_model
     from kd.nlp.tokenizer_spec import tokenizer_spec
     from kd.nlp.student_model import BiLSTMClassifier
+    from kd.nlp.teacher_model import build_gpt2_lm
     from kd.rl.teacher_model.build import build_policy
     from kd.rl.teacher_model.checkpoint import save_policy
     from kd.vision.checkpoints import save_vision_model
@@ -84,6 +86,12 @@ def files(tmp_path_factory) -> dict[str, Path]:
     out["nlp_student"] = save_nlp_model(BiLSTMClassifier(**kwargs), root / "nlp_model.pt", "bilstm", kwargs,
                                         {"main": tokenizer_spec(tokenizer)}, label_names=["negative", "positive"],
                                         data="local")
+    out["sentences"] = root / "sentences.txt"
+    out["sentences"].write_text("".join(f"{t}\n" for t, _ in SENTENCES))
+    lm_kwargs = {"vocab_size": len(tokenizer), "n_layer": 1, "n_embd": 8, "n_head": 2, "n_positions": 8,
+                 "pad_id": tokenizer.pad_token_id, "bos_id": tokenizer.bos_token_id, "eos_id": tokenizer.eos_token_id}
+    out["lm_8_positions"] = save_nlp_model(build_gpt2_lm(**lm_kwargs), root / "lm_model.pt", "gpt2_lm", lm_kwargs,
+                                           {"main": tokenizer_spec(tokenizer)})
     whole = out["mnist"].read_bytes()
     out["truncated"] = root / "truncated.pt"
     out["truncated"].write_bytes(whole[: len(whole) // 2])
@@ -219,6 +227,38 @@ def unreachable_hub(monkeypatch):
 def test_an_offline_hub_lookup_fails_at_once(overrides, expected, files, tmp_path, capfd, unreachable_hub):
     code, lines = run_script(nlp_teacher, ["--config", SST2, "--runs-dir", str(tmp_path / "runs"), *overrides(files)],
                              capfd)
+    assert_one_line_and_nothing_created(code, lines, expected, tmp_path / "runs")
+
+
+# ----------------------------------------------------------------------- inputs longer than a model's positions
+LM = str(REPO / "NLP/configs/lm.yaml")
+TOO_LONG = {
+    "classification teacher": (nlp_teacher, lambda f: ["--config", SST2, *local_data(f), "data.max_length=600"],
+                               "data.max_length=600 is above the positions the model has (the teacher's 512): set "
+                               "data.max_length=512 or lower"),
+    "a language model's checkpoint": (
+        nlp_evaluate, lambda f: ["--config", LM, "data.name=text_files", f"data.train_file={f['sentences']}",
+                                 f"data.dev_file={f['sentences']}", f"evaluate.checkpoint={f['lm_8_positions']}",
+                                 "data.max_length=16"],
+        "data.max_length=16 is above the positions the model has (the evaluated model's 8): set data.max_length=8"),
+}
+
+
+@pytest.fixture
+def no_loading_bar():
+    """transformers' weight-loading bar (on stderr) off while a test loads MiniLM, so the error is stderr's one line."""
+    from transformers.utils import logging
+
+    logging.disable_progress_bar()
+    yield
+    logging.enable_progress_bar()
+
+
+@pytest.mark.parametrize("case", list(TOO_LONG))
+def test_a_max_length_above_the_models_positions(case, files, tmp_path, capfd, no_loading_bar):
+    """Refused before the run folder (it was an index error in the first batch that reached the limit)."""
+    module, argv, expected = TOO_LONG[case]
+    code, lines = run_script(module, [*argv(files), "--runs-dir", str(tmp_path / "runs")], capfd)
     assert_one_line_and_nothing_created(code, lines, expected, tmp_path / "runs")
 
 

@@ -85,6 +85,31 @@ def test_packaged_minilm_loads_offline_with_eager_attention():
     assert out.logits.shape == (1, 2) and len(out.attentions) == 6
 
 
+def test_position_limit_reads_each_kind_of_position_table():
+    """BERT: its table's rows; RoBERTa: two fewer (positions start after the padding index 1); GPT-2: n_positions;
+    the translation transformer: max_length; a BiLSTM: no limit."""
+    from transformers import RobertaConfig, RobertaForSequenceClassification
+
+    from kd.nlp.teacher_model import TransformerSeq2Seq, build_gpt2_lm, check_max_length, position_limit
+
+    sizes = {"hidden_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 16}
+    roberta = RobertaForSequenceClassification(RobertaConfig(vocab_size=50, max_position_embeddings=18, pad_token_id=1,
+                                                             **sizes))
+    bert = build_small_bert(2, vocab_size=50, num_layers=1, hidden_size=16, num_heads=2, max_position_embeddings=16)
+    translator = TransformerSeq2Seq(20, 20, d_model=8, nhead=2, num_encoder_layers=1, num_decoder_layers=1,
+                                    dim_feedforward=8, max_length=12)
+    assert position_limit(bert) == 16 and position_limit(roberta) == 16
+    roberta(input_ids=torch.full((1, 16), 5))  # the limit is what the model runs on: 16 tokens fit, 17 do not
+    with pytest.raises((IndexError, RuntimeError)):
+        roberta(input_ids=torch.full((1, 17), 5))
+    assert position_limit(build_gpt2_lm(30, n_layer=1, n_embd=8, n_head=2, n_positions=24)) == 24
+    assert position_limit(translator) == 12 and position_limit(BiLSTMClassifier(30, 2, 4, 4)) is None
+    check_max_length(16, {"teacher": bert, "student": BiLSTMClassifier(30, 2, 4, 4), "none": None})
+    with pytest.raises(KDError, match=r"data.max_length=17 is above the positions the model has \(the teacher's 16, "
+                                      r"the student's 12\): set data.max_length=12 or lower"):
+        check_max_length(17, {"teacher": roberta, "student": translator})
+
+
 class MeanOfEmbeddings(torch.nn.Module):
     """A student of one's own for the registration test: mean word embedding -> logits."""
 
