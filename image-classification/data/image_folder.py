@@ -5,7 +5,8 @@
   split (a ``train/`` without one of those beside it is a one-line error, not a folder of two classes); or
 - ``DIR/<class>/*``: a single folder, split into train/test with a fixed ``test_fraction`` (stratified by
   class when every class has enough images).
-Images are converted to RGB, resized and centre-cropped to ``image_size`` (default 32; ``[H, W]`` for
+Hidden files and folders (``.ipynb_checkpoints``, macOS's ``._`` files and ``__MACOSX``) are neither classes nor
+images. Images are converted to RGB, resized and centre-cropped to ``image_size`` (default 32; ``[H, W]`` for
 H x W) and normalised with ImageNet statistics; training adds a padded random crop and a horizontal flip.
 A missing or empty folder, or one without class sub-folders or images, is a one-line MissingPathError.
 Every image is checked once before training (PIL opens and verifies it; a JPEG must end in its end-of-image
@@ -16,12 +17,14 @@ The folder is local: nothing is downloaded, and ``data.download`` is not taken (
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 from torch.utils.data import Subset
 from torchvision.datasets import ImageFolder
+from torchvision.datasets.folder import IMG_EXTENSIONS, has_file_allowed_extension
 
 from kd.common.utils.errors import ConfigError, MissingPathError, UnreadableFileError
 from kd.vision.data import transforms as tf
@@ -96,10 +99,38 @@ def drop_undecodable(folders: list[ImageFolder], skip: bool) -> int:
     return len(bad)
 
 
+def is_hidden(name: str) -> bool:
+    """A file or folder name no class or image has: hidden ones (``.ipynb_checkpoints``, ``.git``, the ``._x.jpg``
+    resource forks macOS writes beside each file on other disks) and ``__MACOSX``, the folder of those a zip made on
+    macOS carries."""
+    return name.startswith(".") or name == "__MACOSX"
+
+
+class VisibleImageFolder(ImageFolder):
+    """torchvision's ImageFolder that skips hidden entries (:func:`is_hidden`): such a folder would become a class
+    (an empty one stops the run; one holding copies of images adds a class that is not in the data), and a ``._``
+    file an image that does not decode."""
+
+    def __init__(self, root: str, **kwargs):
+        super().__init__(root, is_valid_file=lambda path: self.is_visible_image(root, path), **kwargs)
+
+    @staticmethod
+    def is_visible_image(root: str, path: str) -> bool:
+        return (has_file_allowed_extension(path, IMG_EXTENSIONS)
+                and not any(is_hidden(part) for part in Path(path).relative_to(root).parts))
+
+    def find_classes(self, directory: str) -> tuple[list[str], dict[str, int]]:
+        classes = sorted(entry.name for entry in os.scandir(directory) if entry.is_dir() and not is_hidden(entry.name))
+        if not classes:
+            raise FileNotFoundError(f"Couldn't find any class folder in {directory}.")
+        return classes, {name: i for i, name in enumerate(classes)}
+
+
 def image_folder_of(path: Path, transform) -> ImageFolder:
-    """torchvision's ImageFolder over ``path`` (one sub-folder per class); none there is a one-line MissingPathError."""
+    """The ImageFolder over ``path`` (one sub-folder per class, hidden entries skipped: :class:`VisibleImageFolder`);
+    none there is a one-line MissingPathError."""
     try:
-        return ImageFolder(str(path), transform=transform, loader=load_image)
+        return VisibleImageFolder(str(path), transform=transform, loader=load_image)
     except FileNotFoundError as err:
         raise MissingPathError(
             f"image folder '{path}' has no usable images ({str(err).splitlines()[0]}); it needs one sub-folder "

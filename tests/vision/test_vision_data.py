@@ -354,6 +354,23 @@ def test_single_image_folder_is_split(tmp_path):
     assert sorted(data.splits.test[i][1] for i in range(3)) == [0, 1, 2]  # stratified
 
 
+def test_hidden_files_and_folders_are_neither_classes_nor_images(tmp_path):
+    """What Jupyter and macOS leave in a folder: an empty ``.ipynb_checkpoints`` (torchvision: a class without
+    images, an error), one holding a copy of an image (a sixth dog), ``._`` resource forks beside the images and in
+    a zip's ``__MACOSX`` (not images: the decode check refused them)."""
+    write_image_folder(tmp_path, per_class=5)
+    (tmp_path / ".ipynb_checkpoints").mkdir()
+    checkpoints = tmp_path / "dog" / ".ipynb_checkpoints"
+    checkpoints.mkdir()
+    (checkpoints / "0-checkpoint.png").write_bytes((tmp_path / "dog" / "0.png").read_bytes())
+    (tmp_path / "cat" / "._0.png").write_bytes(b"\x00\x05\x16\x07 resource fork")
+    (tmp_path / "__MACOSX" / "cat").mkdir(parents=True)
+    (tmp_path / "__MACOSX" / "cat" / "._0.png").write_bytes(b"\x00\x05\x16\x07 resource fork")
+    data = build_data({"name": "imagefolder", "root": str(tmp_path), "test_fraction": 0.2})
+    assert list(data.class_names) == ["cat", "dog", "fox"]
+    assert (len(data.splits.train), len(data.splits.test)) == (12, 3)
+
+
 def test_image_folder_class_mismatch(tmp_path):
     write_image_folder(tmp_path / "train")
     write_image_folder(tmp_path / "test", classes=("cat", "dog"))
