@@ -1,5 +1,6 @@
 """The held-out part of a text-classification training set (``data.holdout``): a stratified split drawn by the run's
-seed, disjoint from the training part and together the whole set; what the run builds from the training set (the
+seed, disjoint from the training part and together the whole set (less the held-out copies of sentences the
+training part also holds); what the run builds from the training set (the
 augmented copies, the teacher-logits cache) built from the training part alone and named by the split; holdout_acc
 beside dev_acc in every evaluation, in metrics.json and in the final table; its config errors one line before any run
 folder; fixed on --resume; and data.holdout=0 the run as it was (the ``workspace`` teacher of tests/nlp/conftest.py)."""
@@ -45,6 +46,20 @@ def three_labels(n=300, seed=0):
     rng = random.Random(seed)
     labels = rng.choices([0, 1, 2], weights=[6, 3, 1], k=n)
     return TextClassificationData([f"sentence {i}" for i in range(n)], labels, ["dev"], [0], ["a", "b", "c"])
+
+
+def test_a_held_out_copy_of_a_sentence_the_training_part_holds_is_left_out(capsys):
+    """SST-2 repeats 371 sentences; a split of examples put 36 of seed 0's 3,367 held-out ones in both parts, where
+    they scored as sentences the model trained on. The training part is what the draw leaves, as before."""
+    texts = ["a repeated line"] * 40 + [f"unique {i}" for i in range(60)]
+    data = TextClassificationData(texts, [0] * 50 + [1] * 50, ["dev"], [0], ["a", "b"])
+    split = data.split_holdout(0.2, seed=0)
+    assert len(split.train_texts) == 80 and split.train_texts.count("a repeated line") > 0
+    assert not set(split.holdout_texts) & set(split.train_texts)
+    left_out = 20 - len(split.holdout_texts)
+    assert 0 < left_out == 40 - split.train_texts.count("a repeated line")  # the held-out copies, and only those
+    assert (f"data.holdout: {left_out} of the 20 held-out examples are left out, their sentences also being in the "
+            f"training part; {20 - left_out} held out") in capsys.readouterr().out
 
 
 def test_the_split_is_stratified_disjoint_and_covers_the_training_set():
