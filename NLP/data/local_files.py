@@ -7,12 +7,12 @@ not UTF-8, or a broken gzip file). A UTF-8 byte-order mark (Excel's "CSV UTF-8",
 from __future__ import annotations
 
 import csv
-import gzip
+import io
 import json
-import zlib
 from pathlib import Path
 from typing import Callable, TextIO, TypeVar
 
+from kd.common.utils.compressed import read_maybe_gzipped
 from kd.common.utils.errors import ConfigError, MissingPathError, UnreadableFileError
 
 TABLE_SUFFIXES = (".tsv", ".csv", ".jsonl")
@@ -29,19 +29,16 @@ T = TypeVar("T")
 
 
 def _read_text(path: Path, read: Callable[[TextIO], T], newline: str | None = None, errors: str = "strict") -> T:
-    """``read(f)`` on ``path`` opened as UTF-8 text, its byte-order mark dropped, gunzipped when the name ends in
-    ``.gz``; text that is not UTF-8, or a gzip file cut short or not gzip at all, is one line naming the file."""
-    opener = gzip.open if path.suffix == ".gz" else open
+    """``read(f)`` on ``path`` read as UTF-8 text, its byte-order mark dropped, gunzipped when the name ends in
+    ``.gz`` (:func:`~kd.common.utils.compressed.read_maybe_gzipped`: a broken gzip file is one line naming it);
+    text that is not UTF-8 is one line naming the file. ``newline`` as :func:`open` takes it."""
     try:
-        with opener(path, "rt", encoding="utf-8-sig", newline=newline, errors=errors) as f:
-            return read(f)
+        text = read_maybe_gzipped(path).decode("utf-8-sig", errors=errors)
     except UnicodeDecodeError as error:
         bad = error.object[error.start:error.end]
         raise UnreadableFileError(f"'{path}' is not UTF-8 text (it holds the bytes {bad!r}); save it as UTF-8") \
             from None
-    except (EOFError, gzip.BadGzipFile, zlib.error) as error:
-        raise UnreadableFileError(f"'{path}' is not a complete gzip file ({error}); download or compress it again") \
-            from None
+    return read(io.StringIO(text, newline=newline))
 
 
 Column = str | int  # a name (from the header row or the JSON keys) or a 0-based position

@@ -1,1 +1,1 @@
-"""Utilities: errors, registry, seeding, device, checkpoints, config, run folders, plots, CLI."""
+"""Utilities: errors, registry, seeding, device, checkpoints, config, run folders, plots, CLI, gzipped files."""

@@ -12,8 +12,6 @@ then one int32 per dimension) followed by the uint8 values in C order.
 """
 from __future__ import annotations
 
-import gzip
-import zlib
 from pathlib import Path
 from typing import Sequence
 
@@ -23,6 +21,7 @@ from torch import Tensor
 from torch.utils.data import Dataset
 from torchvision import transforms as T
 
+from kd.common.utils.compressed import read_maybe_gzipped
 from kd.common.utils.errors import MissingPathError, UnreadableFileError
 
 SPLIT_FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -32,10 +31,7 @@ SPLIT_FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
 def read_idx(path: Path) -> np.ndarray:
     """The uint8 array an IDX file (gzipped or not) holds; a wrong header or a broken gzip file (a download cut
     short, an error page saved under the file's name) is a one-line error."""
-    try:
-        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
-    except (EOFError, gzip.BadGzipFile, zlib.error) as error:
-        raise UnreadableFileError(f"'{path}' is not a complete gzip file ({error}); download it again") from None
+    raw = read_maybe_gzipped(path)
     if len(raw) < 4:
         raise MissingPathError(f"'{path}' is not an IDX file (only {len(raw)} bytes)")
     magic = int.from_bytes(raw[:4], "big")

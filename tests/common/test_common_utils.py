@@ -1,4 +1,5 @@
 """Config overrides, registries, checkpoints, the one-line CLI errors and the spread over seeds."""
+import gzip
 import re
 import subprocess
 import sys
@@ -11,10 +12,12 @@ from torch import nn
 from kd.common.utils.checkpoint import (atomic_save, checkpoint_kind, load_state_dict_checked, require_model,
                                         require_training_state, safe_load, save_model)
 from kd.common.utils.cli import common_parser
+from kd.common.utils.compressed import read_maybe_gzipped
 from kd.common.utils.config import (apply_overrides, did_you_mean, load_config, load_run_config, parse_yaml,
                                     save_yaml, subset_size, to_yaml)
 from kd.common.utils.device import resolve_device
-from kd.common.utils.errors import CheckpointMismatchError, ConfigError, MissingPathError, UnknownNameError
+from kd.common.utils.errors import (CheckpointMismatchError, ConfigError, MissingPathError, UnknownNameError,
+                                   UnreadableFileError)
 from kd.common.utils.registry import Registry, check_arguments
 from kd.common.utils.report import rows_by_settings, spread
 
@@ -362,3 +365,15 @@ def test_a_subset_size_that_is_not_a_whole_number_of_examples_is_refused(value):
                                           rf"all of them, not {re.escape(repr(value))}$"):
         subset_size({"train_subset": value}, "train_subset")
     assert subset_size({"train_subset": 3}, "train_subset") == 3 and subset_size({}, "train_subset") is None
+
+
+def test_read_maybe_gzipped_reads_both_and_names_a_broken_gzip_file(tmp_path):
+    plain, packed = tmp_path / "a.txt", tmp_path / "a.txt.gz"
+    plain.write_bytes(b"one\ntwo\n")
+    packed.write_bytes(gzip.compress(b"one\ntwo\n"))
+    assert read_maybe_gzipped(plain) == read_maybe_gzipped(packed) == b"one\ntwo\n"
+    for broken, content in (("cut.gz", packed.read_bytes()[:-12]), ("page.gz", b"<html>404</html>")):
+        (tmp_path / broken).write_bytes(content)
+        with pytest.raises(UnreadableFileError, match=rf"^'{tmp_path / broken}' is not a complete gzip file \(.+\); "
+                                                      r"download or compress it again$"):
+            read_maybe_gzipped(tmp_path / broken)

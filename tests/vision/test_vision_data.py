@@ -294,7 +294,7 @@ def test_mnist_missing_or_broken_files_are_one_line_errors(tmp_path):
     gz = write_tiny_mnist(tmp_path / "gz", None, gz=True) / "train-images-idx3-ubyte.gz"
     gz.write_bytes(gz.read_bytes()[:100])  # a download cut short
     with pytest.raises(UnreadableFileError, match=r"train-images-idx3-ubyte.gz' is not a complete gzip file \(.+\); "
-                                                  r"download it again$"):
+                                                  r"download or compress it again$"):
         build_data({"name": "mnist", "root": str(gz.parent), "download": False})
     root = write_tiny_mnist(tmp_path / "label", None)
     labels = root / "t10k-labels-idx1-ubyte"
