@@ -49,7 +49,7 @@ class LoopState:
     def __init__(self, checkpoint: LoopCheckpoint | None, numpy_rng: np.random.Generator | None = None,
                  generator: torch.Generator | None = None, **parts):
         self.checkpoint, self.numpy_rng, self.generator, self.parts = checkpoint, numpy_rng, generator, parts
-        self.started = time.monotonic()
+        self.started, self.resumed = time.monotonic(), False
 
     def resume(self) -> tuple[list[dict], int, int]:
         """``(history, last iteration, steps)``: a fresh run's ``([], 0, 0)``, or the resumed state's, with the parts,
@@ -73,7 +73,19 @@ class LoopState:
         if self.generator is not None:
             self.generator.set_state(state["rng"]["generator"])
         self.started -= 60.0 * state.get("minutes", 0.0)
+        self.resumed = True
         return list(state["history"]), state["iteration"], state["steps"]
+
+    def budget_spent(self, max_minutes: float | None) -> bool:
+        """True, and a line says so, when a resumed run had already spent its ``max_minutes`` (as
+        :func:`~kd.rl.iteration_log.finish_iteration` counts them): the loop then trains nothing, as when its steps
+        are done, instead of one more iteration past the budget."""
+        if not self.resumed or max_minutes is None or time.monotonic() - self.started <= 60.0 * max_minutes:
+            return False
+        spent = (time.monotonic() - self.started) / 60.0
+        print(f"this run had spent its time budget (max_minutes={max_minutes}; {spent:.1f} minutes): nothing more is "
+              "trained; resume it with a larger max_minutes, or null, to continue")
+        return True
 
     def save(self, iteration: int, steps: int, history: list[dict]) -> None:
         """Write the state after ``iteration`` (``steps`` environment steps so far) to the checkpoint, if any."""

@@ -54,12 +54,14 @@ def train_dqn(qnet: nn.Module, env: dict, cfg: DQNConfig, seed: int, device: tor
     it with an empty replay memory, learning again once it holds ``min(learning_starts, buffer_size)``
     transitions (:class:`~kd.rl.resume.LoopState`).
     """
-    environment = make_env(env["name"], **env.get("kwargs", {}))
     target = copy.deepcopy(qnet).eval()
     optimizer = torch.optim.Adam(qnet.parameters(), lr=cfg.lr)
     rng = np.random.default_rng(seed)
     state = LoopState(checkpoint, rng, model=qnet, target=target, optimizer=optimizer)
     history, _, last_step = state.resume()
+    if state.budget_spent(cfg.max_minutes):
+        return history
+    environment = make_env(env["name"], **env.get("kwargs", {}))
     first_step = last_step + 1
     obs, _ = environment.reset(seed=seed if first_step == 1 else seed + first_step)
     shape = environment.observation_space.shape

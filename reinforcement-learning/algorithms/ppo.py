@@ -119,6 +119,8 @@ def train_ppo(agent: nn.Module, envs, cfg: PPOConfig, seed: int, device: torch.d
 
     state = LoopState(checkpoint, model=agent, optimizer=optimizer, reward_scaler=scaler)
     history, last_update, global_step = state.resume()
+    if state.budget_spent(cfg.max_minutes):
+        return history
     first_update = last_update + 1
     obs, _ = envs.reset(seed=seed if first_update == 1 else seed + first_update)
     envs.action_space.seed(seed)

@@ -95,6 +95,8 @@ def distill_policy(student: nn.Module, teacher: nn.Module, env: dict, cfg: Disti
     generator = torch.Generator().manual_seed(seed)
     state = LoopState(checkpoint, rng, generator, model=student, optimizer=optimizer)
     history, last, _ = state.resume()
+    if state.budget_spent(cfg.max_minutes):
+        return history
     first = last + 1
     advice = state.advice("student.lr")
     growth = LossGrowthWatch(advice)  # a loss a thousand times its first iteration's, still finite, is reported

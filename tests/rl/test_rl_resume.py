@@ -10,6 +10,7 @@ import torch
 from kd.common.utils.checkpoint import safe_load
 from kd.common.utils.errors import CheckpointMismatchError, ConfigError, MissingPathError
 from kd.rl.algorithms import DQNConfig, PPOConfig, train_dqn, train_ppo
+from kd.rl.distillation import DistillConfig, StudentTraining, distill_policy, distillation_loss
 from kd.rl.environments import make_vector_env
 from kd.rl.resume import LoopCheckpoint, LoopState
 from kd.rl.scripts import distill, train_teacher
@@ -18,6 +19,7 @@ from kd.rl.teacher_model.networks import QNetwork
 
 CONFIG = Path(__file__).parents[2] / "reinforcement-learning" / "configs" / "cartpole.yaml"
 CPU = torch.device("cpu")
+CARTPOLE = {"name": "cartpole", "kwargs": {}}
 
 
 class Interrupted(Exception):
@@ -123,6 +125,36 @@ def test_time_budget_stop_then_resume_finishes_the_teacher_and_the_student(tmp_p
     (old / "checkpoints" / "resume.pt").unlink()  # last.pt alone, a policy: not what --resume continues from
     with pytest.raises(CheckpointMismatchError, match=r"last.pt' holds model weights, not the training state --resume"):
         train_teacher.main(["--resume", str(old)])
+
+
+LOOPS = {
+    "ppo": lambda cp, budget: train_ppo(
+        ActorCritic([4], "discrete", 2, hidden=[8]), make_vector_env("cartpole", 2),
+        PPOConfig(total_steps=4 * 2 * 16, num_envs=2, num_steps=16, num_minibatches=2, update_epochs=1,
+                  max_minutes=budget), 0, CPU, checkpoint=cp),
+    "dqn": lambda cp, budget: train_dqn(
+        QNetwork([4], "discrete", 2, hidden=[8]), {"name": "cartpole", "kwargs": {}},
+        DQNConfig(total_steps=400, learning_starts=50, buffer_size=400, eval_every=100, batch_size=16,
+                  max_minutes=budget), 0, CPU, checkpoint=cp),
+    "distillation": lambda cp, budget: distill_policy(
+        ActorCritic([4], "discrete", 2, hidden=[8]), ActorCritic([4], "discrete", 2, hidden=[8]), CARTPOLE,
+        DistillConfig(total_steps=4 * 2 * 16, num_envs=2, steps_per_iteration=16, max_minutes=budget),
+        StudentTraining(batch_size=8, updates_per_iteration=1), distillation_loss("kl"), 0, CPU, checkpoint=cp),
+}
+
+
+@pytest.mark.parametrize("loop", list(LOOPS))
+def test_a_run_resumed_with_its_budget_spent_trains_nothing_more(loop, tmp_path, capsys):
+    """A zero budget stops after the first iteration; resumed with it, the loop used to train one more."""
+    torch.manual_seed(0)
+    LOOPS[loop](LoopCheckpoint(tmp_path / "last.pt"), 0)
+    stopped = safe_load(tmp_path / "last.pt")
+    assert stopped["iteration"] == 1 and stopped["history"][-1]["stopped_by_time_budget"]
+    history = LOOPS[loop](LoopCheckpoint(tmp_path / "last.pt", stopped), 0)
+    assert history == stopped["history"] and safe_load(tmp_path / "last.pt")["iteration"] == 1
+    assert "this run had spent its time budget (max_minutes=0; " in capsys.readouterr().out
+    history = LOOPS[loop](LoopCheckpoint(tmp_path / "last.pt", stopped), None)  # raised: it carries on to the end
+    assert len(history) == 4 and "stopped_by_time_budget" not in history[-1]
 
 
 def test_resume_mistakes_are_one_line_errors(tmp_path):
