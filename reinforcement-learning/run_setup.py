@@ -69,7 +69,10 @@ RENAMED = {"distill.method": "method.name (e.g. method.name=kickstarting)",
 
 
 # Periodic evaluations play episodes seeded PERIODIC_SEEDS * seed + i (i < PERIODIC_SEEDS), apart from the final
-# evaluation's evaluate.seed + i, which chooses no checkpoint (best.pt is chosen on the periodic ones).
+# evaluation's evaluate.seed + i, which chooses no checkpoint (best.pt is chosen on the periodic ones). Training
+# environments start at seed + i (seed + update + i on --resume): with seed 0 (or a run resumed past update 999) the
+# first training episode of each environment starts where one periodic episode does, one episode of thousands, not
+# changed so that the published runs' best.pt choices stay as they are.
 PERIODIC_SEEDS = 1000
 
 
