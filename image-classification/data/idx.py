@@ -22,7 +22,7 @@ from torch.utils.data import Dataset
 from torchvision import transforms as T
 
 from kd.common.utils.compressed import read_maybe_gzipped
-from kd.common.utils.errors import MissingPathError, UnreadableFileError
+from kd.common.utils.errors import UnreadableFileError
 
 SPLIT_FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
                "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
@@ -33,16 +33,17 @@ def read_idx(path: Path) -> np.ndarray:
     short, an error page saved under the file's name) is a one-line error."""
     raw = read_maybe_gzipped(path)
     if len(raw) < 4:
-        raise MissingPathError(f"'{path}' is not an IDX file (only {len(raw)} bytes)")
+        raise UnreadableFileError(f"'{path}' is not an IDX file (only {len(raw)} bytes)")
     magic = int.from_bytes(raw[:4], "big")
     dims = magic & 0xFF
     if magic >> 8 != 0x08 or dims not in (1, 3):
-        raise MissingPathError(f"'{path}' is not a uint8 IDX file (magic number {magic:#010x})")
+        raise UnreadableFileError(f"'{path}' is not a uint8 IDX file (magic number {magic:#010x})")
     shape = tuple(int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(dims))
-    body = raw[4 + 4 * dims:]
-    if len(body) != int(np.prod(shape)):
-        raise MissingPathError(f"'{path}' is truncated: its header announces {shape}, "
-                               f"{int(np.prod(shape))} values, the file has {len(body)}")
+    body, announced = raw[4 + 4 * dims:], int(np.prod(shape))
+    if len(body) != announced:
+        how = "is truncated" if len(body) < announced else f"has {len(body) - announced:,} bytes past its data"
+        raise UnreadableFileError(f"'{path}' {how}: its header announces {shape}, {announced:,} values, the file "
+                                  f"holds {len(body):,}; download it again")
     return np.frombuffer(body, dtype=np.uint8).reshape(shape)
 
 
@@ -93,11 +94,11 @@ def idx_transform(stats: tuple[Sequence[float], Sequence[float]], size: int, jit
 def read_idx_split(root: Path, folder: str, split: str, num_classes: int = 10) -> tuple[Tensor, Tensor]:
     """``(images (N, H, W) uint8, labels (N,) long)`` of the ``train`` or ``test`` split; a label outside
     ``0 .. num_classes - 1`` is a one-line error (it would stop training mid-epoch)."""
-    images, labels = (read_idx(find_idx_file(root, folder, name)) for name in SPLIT_FILES[split])
+    images_file, labels_file = (find_idx_file(root, folder, name) for name in SPLIT_FILES[split])
+    images, labels = read_idx(images_file), read_idx(labels_file)
     if len(images) != len(labels):
-        raise MissingPathError(f"{folder}: {len(images)} {split} images but {len(labels)} labels; "
-                               "the IDX files do not belong together")
-    labels_file = find_idx_file(root, folder, SPLIT_FILES[split][1])
+        raise UnreadableFileError(f"'{images_file}' holds {len(images):,} images but '{labels_file}' "
+                                  f"{len(labels):,} labels: the two files do not belong together")
     if labels.ndim != 1:
         raise UnreadableFileError(f"'{labels_file}' holds an array of shape {labels.shape}, not labels; check that "
                                   "the images and labels files are not swapped")

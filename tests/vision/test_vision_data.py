@@ -3,6 +3,7 @@ ImageFolders of PNGs, the digits default, the offline soft-label cache, and the 
 import gzip
 import pickle
 import re
+import shutil
 import urllib.request
 from pathlib import Path
 from urllib.error import URLError
@@ -289,7 +290,17 @@ def test_mnist_missing_or_broken_files_are_one_line_errors(tmp_path):
     root = write_tiny_mnist(tmp_path / "cut", None)
     images = root / "train-images-idx3-ubyte"
     images.write_bytes(images.read_bytes()[:1000])
-    with pytest.raises(MissingPathError, match="is truncated: its header announces"):
+    with pytest.raises(UnreadableFileError, match=r"is truncated: its header announces \(12, 28, 28\), 9,408 values, "
+                                                  r"the file holds 984; download it again$"):
+        build_data({"name": "mnist", "root": str(root), "download": False})
+    images.write_bytes(write_tiny_mnist(tmp_path / "whole", None).joinpath(images.name).read_bytes() + b"<html>")
+    with pytest.raises(UnreadableFileError, match=r"has 6 bytes past its data: its header announces"):
+        build_data({"name": "mnist", "root": str(root), "download": False})
+    root = write_tiny_mnist(tmp_path / "mixed", None)
+    shutil.copy(write_tiny_mnist(tmp_path / "other", None, n_train=7) / "train-labels-idx1-ubyte", root)
+    with pytest.raises(UnreadableFileError, match=rf"^'{root / 'train-images-idx3-ubyte'}' holds 12 images but "
+                                                  rf"'{root / 'train-labels-idx1-ubyte'}' 7 labels: the two files do not "
+                                                  r"belong together$"):
         build_data({"name": "mnist", "root": str(root), "download": False})
     gz = write_tiny_mnist(tmp_path / "gz", None, gz=True) / "train-images-idx3-ubyte.gz"
     gz.write_bytes(gz.read_bytes()[:100])  # a download cut short
