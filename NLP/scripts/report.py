@@ -5,7 +5,8 @@ the learning curves.
 
 Every folder below the given paths whose ``config.yaml`` has a ``task`` and whose ``metrics.json`` has a final
 record counts as one run; ``evaluate`` runs (they re-measure a model trained elsewhere) are left out. Runs of
-one data set (the config's ``name``) with the same model label and size are seeds of one row. Per data set
+one data set (the config's ``name``) with the same model label and size are seeds of one row; a seed found twice
+there (a run repeated) counts once, the first folder found, and a line names the folder left out. Per data set
 ``<name>`` it writes into ``--out`` (default: a new run folder ``nlp-report-<stamp>``): ``plots/<name>-quality.png``
 (a bar per row: mean, ± std whisker, a dot per seed), ``plots/<name>-tradeoff.png`` (quality against
 parameters and ms per example), ``plots/<name>-curves.png`` (the dev metric per epoch: mean over seeds, ± std
@@ -23,7 +24,7 @@ from kd.common.utils.cli import exit_if_dry_run, main_entry
 from kd.common.utils.errors import MissingPathError
 from kd.common.utils.plotting import Palette, figures_markdown, plot_bars, plot_curves, plot_tradeoff
 from kd.common.utils.report import (metrics_files, report_folder, report_parser, rows_by_settings, run_settings,
-                                    spread)
+                                    seeds_once, spread)
 from kd.nlp.tasks.training import results_table
 
 QUALITY = {"dev_acc": "dev accuracy (%)", "bleu": "BLEU", "val_ppl": "validation perplexity (lower is better)"}
@@ -34,10 +35,12 @@ NOT_SETTINGS = ("seed", "name", "threads", "data.path", "distill.cache_dir", "ev
 
 
 def collect(paths: list[str]) -> dict[str, dict[str, list[dict]]]:
-    """Data set name -> row label -> the runs of that row (final record plus ``history`` and ``batch``), teachers
-    first, then in the folders' order; labels are the runs' ``model``, with the parameter count when two sizes
-    share one, and the settings that differ when runs of one model ran with others (another teacher, learning rate
-    or method setting: :func:`~kd.common.utils.report.rows_by_settings`), which are rows of their own, not seeds."""
+    """Data set name -> row label -> the runs of that row (final record plus ``history``, ``batch``, ``seed`` and
+    ``folder``), teachers first, then in the folders' order; labels are the runs' ``model``, with the parameter
+    count when two sizes share one, and the settings that differ when runs of one model ran with others (another
+    teacher, learning rate or method setting: :func:`~kd.common.utils.report.rows_by_settings`), which are rows of
+    their own, not seeds; a seed a row has twice counts once, the first folder found (a line names the folder left
+    out: :func:`~kd.common.utils.report.seeds_once`)."""
     found = []  # (data set, model, params, settings, run)
     for metrics in metrics_files(paths):
         config_file = metrics.parent / "config.yaml"
@@ -47,7 +50,7 @@ def collect(paths: list[str]) -> dict[str, dict[str, list[dict]]]:
         if not isinstance(config, dict) or "task" not in config or "model" not in final \
                 or final.get("stage") == "evaluate":
             continue
-        run = {**final, "history": saved.get("history", []),
+        run = {**final, "history": saved.get("history", []), "seed": config.get("seed"), "folder": str(metrics.parent),
                "batch": config.get("evaluate", {}).get("throughput_batch")}
         found.append((config["name"], final["model"], final.get("params"), run_settings(config, NOT_SETTINGS), run))
     sizes: dict[tuple, set] = {}
@@ -57,7 +60,7 @@ def collect(paths: list[str]) -> dict[str, dict[str, list[dict]]]:
     rows = rows_by_settings(((name, f"{model} ({params:,} params)" if len(sizes[(name, model)]) > 1 else model),
                              settings, run) for name, model, params, settings, run in teachers_first)
     out: dict[str, dict[str, list[dict]]] = {}
-    for (name, label), runs in rows.items():
+    for (name, label), runs in seeds_once(rows, lambda run: run["seed"], lambda run: run["folder"]).items():
         out.setdefault(name, {})[label] = runs
     return out
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import statistics
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Callable, Hashable, Iterable, Iterator, Sequence
 
 from kd.common.utils.cli import common_parser
 from kd.common.utils.config import flatten
@@ -70,6 +70,25 @@ def rows_by_settings(runs: Iterable[tuple[tuple, dict, Any]]) -> dict[tuple, lis
     for key, settings, run in runs:
         rows.setdefault((*key[:-1], row_label(key[-1], settings, variants[key])), []).append(run)
     return rows
+
+
+def seeds_once(rows: dict[tuple, list], seed: Callable[[Any], Hashable | None],
+               folder: Callable[[Any], str]) -> dict[tuple, list]:
+    """``rows`` (:func:`rows_by_settings`) with each seed counted once per row: a run whose ``seed(run)`` an earlier
+    run of its row has (the same settings and seed twice, e.g. a run repeated) is left out, and a line names the
+    folder counted and the one left out (``folder(run)``). The first run found is counted: the order of
+    :func:`metrics_files`, path by path and sorted within each. Runs whose seed is None are all counted."""
+    counted: dict[tuple, list] = {}
+    for row, runs in rows.items():
+        kept = counted[row] = []
+        for run in runs:
+            twin = next((k for k in kept if seed(run) is not None and seed(k) == seed(run)), None)
+            if twin is None:
+                kept.append(run)
+            else:
+                print(f"report: '{' / '.join(map(str, row))}' has seed {seed(run)} twice: {folder(twin)} counted, "
+                      f"{folder(run)} left out")
+    return counted
 
 
 def metrics_files(paths: Iterable[str | Path]) -> Iterator[Path]:

@@ -30,7 +30,7 @@ from kd.common.utils.config import load_yaml
 from kd.common.utils.errors import MissingPathError
 from kd.common.utils.plotting import Palette, figures_markdown, plot_bars, plot_curves, plot_tradeoff
 from kd.common.utils.report import (metrics_files, report_folder, report_parser, rows_by_settings, run_settings,
-                                    spread)
+                                    seeds_once, spread)
 from kd.common.utils.run_folder import RunFolder
 
 ACCURACY_KEYS = ("test_acc", "acc", "student_acc")
@@ -66,20 +66,10 @@ def collect_runs(paths: Iterable[str | Path]) -> list[dict]:
 
 def group_runs(records: Sequence[dict]) -> dict[str, list[dict]]:
     """The records by row, in first-seen order: by label, and within a label by settings (the row named by what
-    differs, :func:`~kd.common.utils.report.rows_by_settings`); a seed a row has twice counts once (a line names the
-    folder left out)."""
-    groups: dict[str, list[dict]] = {}
-    for (label,), runs in rows_by_settings(((r["label"],), r["settings"], r) for r in records).items():
-        kept = groups[label] = []
-        for record in runs:
-            twin = next((r for r in kept if record.get("seed") is not None and r.get("seed") == record.get("seed")),
-                        None)
-            if twin is not None:
-                print(f"report: '{label}' has seed {record['seed']} twice: {twin['folder']} counted, "
-                      f"{record['folder']} left out")
-                continue
-            kept.append(record)
-    return groups
+    differs, :func:`~kd.common.utils.report.rows_by_settings`); a seed a row has twice counts once, the first folder
+    found (a line names the folder left out: :func:`~kd.common.utils.report.seeds_once`)."""
+    rows = rows_by_settings(((r["label"],), r["settings"], r) for r in records)
+    return {label: runs for (label,), runs in seeds_once(rows, lambda r: r.get("seed"), lambda r: r["folder"]).items()}
 
 
 def summarise(groups: dict[str, list[dict]]) -> list[dict]:

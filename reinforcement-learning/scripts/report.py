@@ -8,7 +8,8 @@ skipped). Each row groups the runs of one environment and one setting (algorithm
 :func:`~kd.rl.distillation.methods.method_setting`, and student size; runs of one such setting that ran with other
 settings besides, another step count or learning rate, are rows of their own, named by what differs:
 :func:`~kd.common.utils.report.rows_by_settings`; a student's teacher checkpoint is not one of them, so students of
-three teacher seeds make one row) and reports the mean over seeds of each
+three teacher seeds make one row; a seed found twice in a row, a run repeated, counts once: the same seed, and for a
+student the same teacher checkpoint, :func:`seed_of_run`) and reports the mean over seeds of each
 run's held-out evaluation, the sample std across seeds (n - 1: :func:`~kd.common.utils.report.spread`, the
 std of vision's and NLP's tables), the seeds found, and for students the environment steps until the periodic
 evaluation first reached 90% of the teacher's return (mean over the seeds that got there); for teachers also the
@@ -31,7 +32,7 @@ from kd.common.utils.cli import exit_if_dry_run, main_entry
 from kd.common.utils.errors import MissingPathError
 from kd.common.utils.plotting import figures_markdown
 from kd.common.utils.report import (metrics_files, report_folder, report_parser, rows_by_settings, run_settings,
-                                    spread)
+                                    seeds_once, spread)
 from kd.rl.distillation.methods import method_setting
 from kd.rl.figures import summary_figures
 
@@ -57,17 +58,25 @@ def _percent_cell(rows: list[tuple[int, dict]]) -> str:
     return _mean_std([r["percent_of_teacher"] for _, r in rows]) + (" (random = 0)" if random_normalised.pop() else "")
 
 
+def seed_of_run(run: tuple[int, dict]) -> int | str:
+    """What one seed of a row is (:func:`~kd.common.utils.report.seeds_once`): a teacher's seed; a student's seed and
+    the teacher checkpoint it learnt from, as students of several teacher seeds share a row."""
+    seed, final = run
+    return f"{seed} (teacher {final['teacher_checkpoint']})" if "teacher_checkpoint" in final else seed
+
+
 def teacher_label(config: dict) -> str:
     """``ppo`` or ``ppo, continued`` (a teacher trained further from ``teacher.init``)."""
     return config["teacher"]["algo"] + (", continued" if config["teacher"].get("init") else "")
 
 
 def collect(paths: list[str]) -> tuple[dict, dict]:
-    """``(teachers, students)``: setting -> ``(seed, final record)`` of each finished run below ``paths``, teachers
-    keyed by ``(env, teacher_label)``, students by ``(env, teacher's label, method, method_setting, hidden sizes)``
-    with their steps to 90 % of the teacher and their evaluation ``curve`` (steps -> return) added; the last part of
-    a key is followed by the settings that differ where runs of one key ran with several
-    (:func:`~kd.common.utils.report.rows_by_settings`)."""
+    """``(teachers, students)``: setting -> ``(seed, final record)`` of each finished run below ``paths`` (its
+    ``folder`` added), teachers keyed by ``(env, teacher_label)``, students by ``(env, teacher's label, method,
+    method_setting, hidden sizes)`` with their steps to 90 % of the teacher and their evaluation ``curve`` (steps ->
+    return) added; the last part of a key is followed by the settings that differ where runs of one key ran with
+    several (:func:`~kd.common.utils.report.rows_by_settings`). A seed a row has twice (:func:`seed_of_run`) counts
+    once, the first folder found; a line names the folder left out (:func:`~kd.common.utils.report.seeds_once`)."""
     teachers, students = [], []  # (row key ending in its label, settings, (seed, final record))
     for metrics in metrics_files(paths):
         saved = json.loads(metrics.read_text())
@@ -78,6 +87,7 @@ def collect(paths: list[str]) -> tuple[dict, dict]:
             continue
         env, seed = config["env"]["name"], config["seed"]
         ran_with = run_settings(config, NOT_SETTINGS)
+        final = {**final, "folder": str(metrics.parent)}
         if "policy_parameters" in final:
             teachers.append(((env, teacher_label(config)), ran_with, (seed, final)))
         elif "student_return_mean" in final:
@@ -91,7 +101,8 @@ def collect(paths: list[str]) -> tuple[dict, dict]:
             label = teacher_label(yaml.safe_load(teacher_config.read_text())) if teacher_config.is_file() else "?"
             students.append(((env, label, final["method"], method_setting(config, final), hidden), ran_with,
                              (seed, final)))
-    return rows_by_settings(teachers), rows_by_settings(students)
+    return tuple(seeds_once(rows_by_settings(runs), seed_of_run, lambda run: run[1]["folder"])
+                 for runs in (teachers, students))
 
 
 def main(argv: list[str] | None = None) -> str:

@@ -50,6 +50,18 @@ def test_students_of_two_teachers_are_two_rows_named_by_the_teacher_not_seeds_of
     assert "| bilstm + kd (teacher.checkpoint=B.pt) | 1 | 90.00 |" in text
 
 
+def test_a_seed_found_twice_counts_once(tmp_path, capsys):
+    """A run repeated (same settings, seed 0 in two folders) is one seed of its row, not two: the first folder found
+    is counted and a line names the one left out, as vision's report does."""
+    for folder, seed, acc in (("kd-0", 0, 80.0), ("kd-0-again", 0, 99.0), ("kd-1", 1, 82.0)):
+        final = {"model": "bilstm + kd", "dev_acc": acc, "params": 4_752_602, "throughput": 900.0}
+        fake_run(tmp_path, folder, "distill", seed, final, [acc])
+    text = report.main(["--runs", str(tmp_path), "--out", str(tmp_path / "report")])
+    assert "| bilstm + kd | 2 | 81.00 ± 1.41 |" in text
+    assert (f"report: 'sst2 / bilstm + kd' has seed 0 twice: {tmp_path / 'kd-0'} counted, {tmp_path / 'kd-0-again'} "
+            "left out") in capsys.readouterr().out
+
+
 def test_report_refuses_the_common_flags_it_does_not_read(tmp_path, capsys):
     """report reads run folders, not a config: --resume and --device are refused in one line, not ignored."""
     with pytest.raises(SystemExit) as exit_info:

@@ -294,6 +294,32 @@ def test_report_keeps_teachers_of_other_step_counts_apart_and_students_of_severa
     assert "| 401.5 +- 0.7 | 80.0 +- 0.0 |  | - | [1, 2] |" in table.replace("never (0/2)", "")
 
 
+def test_report_counts_a_seed_found_twice_once(tmp_path, capsys):
+    """A teacher run repeated (seed 1 in two folders) is one seed; a student run repeated (seed 1 from teacher A twice)
+    is one seed, but seed 1 from teacher B is another seed of the same row. The first folder found is counted and a
+    line names the one left out, as vision's report does."""
+    env = {"name": "cartpole", "kwargs": {}}
+    for name, ret in (("rl-cartpole-train_teacher-s1", 490.0), ("rl-cartpole-train_teacher-s1-again", 10.0)):
+        fake_run(tmp_path, name, {"env": env, "seed": 1, "teacher": {"algo": "ppo"}},
+                 {"policy_parameters": 4610, "teacher_return_mean": ret}, [])
+    for name, teacher, ret in (("a", "A", 400.0), ("a-again", "A", 10.0), ("b", "B", 410.0)):
+        teacher_pt = tmp_path / teacher / "checkpoints" / "model.pt"
+        fake_run(tmp_path, f"rl-cartpole-distill-s1-{name}",
+                 {"env": env, "seed": 1, "student": {"arch": {"hidden": [16]}},
+                  "teacher": {"algo": "ppo", "checkpoint": str(teacher_pt)}},
+                 {"student_return_mean": ret, "teacher_return_mean": 500.0, "percent_of_teacher": ret / 5,
+                  "student_parameters": 114, "compression": 40.4, "method": "policy_distillation", "loss": "kl",
+                  "data": "teacher", "teacher_checkpoint": str(teacher_pt)}, [])
+    table = report.main(["--runs", str(tmp_path), "--out", str(tmp_path / "report")])
+    assert "| cartpole | ppo teacher | 4,610 | 490.0" in table and table.count("| [1] |") == 1
+    assert "| 405.0 +- 7.1 | 81.0 +- 1.4 |" in table and "| [1, 1] |" in table
+    out = capsys.readouterr().out
+    assert (f"report: 'cartpole / ppo' has seed 1 twice: {tmp_path / 'rl-cartpole-train_teacher-s1'} counted, "
+            f"{tmp_path / 'rl-cartpole-train_teacher-s1-again'} left out") in out
+    assert f"has seed 1 (teacher {tmp_path / 'A' / 'checkpoints' / 'model.pt'}) twice" in out
+    assert f"{tmp_path / 'rl-cartpole-distill-s1-a-again'} left out" in out and "distill-s1-b left out" not in out
+
+
 def test_report_does_not_average_percentages_on_two_scales(tmp_path):
     """A teacher whose return is positive is scored 100 * S / T, one whose return is not on the random-normalised
     scale (percent_baseline); students of two such teacher seeds in one row get no mean of the two."""
