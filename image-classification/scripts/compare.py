@@ -9,7 +9,8 @@ The student alone has the same architecture and initialisation as the distilled 
 optimiser steps. The teacher is trained once, with ``seed``, and both students once per seed of ``compare.seeds``
 (a list, as ``run.seeds`` is method_table's; null: ``[seed]``; ``--seed N`` makes it ``[N]``): their
 initialisation, batch order and, with ``student.labelled_fraction < 1``, the labelled part; with several seeds the
-table gives mean ± sample std. Writes metrics.json, plots/ (accuracy per model, accuracy against
+table gives mean ± sample std. Writes metrics.json (its ``final``: the table's ``rows``, the students' ``seeds``
+and the names of the rows trained with them, ``students``), plots/ (accuracy per model, accuracy against
 cost, test accuracy per epoch, reliability diagram, confusion difference of the KD student against the teacher)
 and summary.md, which embeds the plots, into the run folder.
 """
@@ -66,7 +67,8 @@ def run_comparison(exp: Experiment) -> dict[str, dict]:
     notes = (f"Test set: {len(exp.data.splits.test)} images.{spread} FLOPs per image (torch.utils.flop_counter), "
              f"latency = median ms of a batch-{cfg['train']['latency_batch']} forward on {exp.device}.")
     finish_run(exp, f"{exp.data.name}: teacher vs student with and without distillation", evaluation, notes=notes,
-               final={"seeds": seeds}, pair=(names["teacher"], names["student_kd"]), figures=curves)
+               final={"seeds": seeds, "students": [names["student_kd"], names["student_alone"]]},
+               pair=(names["teacher"], names["student_kd"]), figures=curves)
     exp.run.close()
     return evaluation.rows
 

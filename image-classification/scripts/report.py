@@ -9,9 +9,9 @@ is left out, with a line saying so). Records are grouped by their label (``final
 without ``-seedN``; a model's row name) and by the settings they ran with (their ``config.yaml`` without the seed,
 paths and speed settings): records of one label that ran with other settings (another learning rate, student or
 method setting) are rows of their own, named by what differs, and a seed that a row has twice counts once (a line
-names the folders left out). Each row gives the method, the architecture, its parameters (of the deployed model),
-the number of seeds, the last-epoch test accuracy (mean +- sample std over seeds), the epochs and the training
-images.
+names the folders left out; a compare run's students have the seed of ``compare.seeds`` they trained with). Each
+row gives the method, the architecture, its parameters (of the deployed model), the number of seeds, the last-epoch
+test accuracy (mean +- sample std over seeds), the epochs and the training images.
 Writes into ``--out``: ``report.md`` (the table), ``plots/accuracy_by_run.png`` (a bar per row: mean, ± std
 whisker, a dot per seed), ``plots/accuracy_vs_params.png``, ``plots/training_loss.png`` and, when the runs
 evaluated more than once (``train.eval_every``), ``plots/test_accuracy.png`` (mean over seeds with a ± std
@@ -42,7 +42,9 @@ NOT_SETTINGS = ("seed", "label", "threads", "data.root", "data.num_workers", "da
 
 def collect_runs(paths: Iterable[str | Path]) -> list[dict]:
     """The records of every run folder under ``paths`` (with ``folder``, ``label``, ``accuracy`` and ``settings``
-    filled in): a method_table row's ``final``, or one record per model of a run's ``final.rows``."""
+    filled in): a method_table row's ``final``, or one record per model of a run's ``final.rows``, whose ``seed`` is
+    the one it trained with: a compare run's students (``final.students``) that of ``final.seeds`` (one: a row over
+    several is left out), every other model the config's."""
     records = []
     for metrics in metrics_files(paths):
         final = json.loads(metrics.read_text()).get("final", {})
@@ -55,12 +57,14 @@ def collect_runs(paths: Iterable[str | Path]) -> list[dict]:
             records.append({**final, "label": label, "accuracy": accuracy, "folder": str(folder),
                             "settings": settings})
         rows = final.get("rows")  # (lr_sweep's is a list of its table's rows, not of models: not read)
+        students = final.get("students", ())  # compare's rows trained with its final.seeds, not with the config's
         for name, row in (rows.items() if isinstance(rows, dict) else ()):
             if row.get("seeds", 1) > 1:
                 print(f"report: left out '{name}' of {folder}: already a mean over {row['seeds']} seeds")
                 continue
-            records.append({"label": name, "accuracy": row["acc"], "params": row.get("params"),
-                            "seed": config.get("seed"), "folder": str(folder), "settings": settings})
+            seed = final["seeds"][0] if name in students else config.get("seed")
+            records.append({"label": name, "accuracy": row["acc"], "params": row.get("params"), "seed": seed,
+                            "folder": str(folder), "settings": settings})
     return records
 
 

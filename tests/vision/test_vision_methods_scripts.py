@@ -91,6 +91,23 @@ def test_report_keeps_rows_of_other_settings_apart_and_counts_a_seed_once(tmp_pa
     assert "| kd (student.lr=0.05) | kd | resnet8 |  | 2 | 71.00 +- 1.41 |" in report.runs_table(groups)
 
 
+def test_report_takes_a_compare_students_seed_from_compare_seeds(tmp_path, capsys):
+    """Two compare runs of one config (seed 0) with compare.seeds=[1] and [2]: their students are two seeds of each
+    row, not one seed 0 found twice; the teacher, trained with the config's seed 0 in both, is one."""
+    teacher, kd, alone = "teacher (cnn)", "student + KD (mlp, kd, online)", "student alone (mlp)"
+    for seed, acc in ((1, 80.0), (2, 82.0)):
+        run = tmp_path / f"vision-digits-compare-s{seed}"
+        write_row(run, "unused", 0, 0.0)
+        (run / "metrics.json").write_text(json.dumps({"history": [], "final": {
+            "seeds": [seed], "students": [kd, alone], "rows": {teacher: {"acc": 97.0, "seeds": 1},
+                                                               kd: {"acc": acc, "seeds": 1},
+                                                               alone: {"acc": acc - 5, "seeds": 1}}}}))
+    groups = report.group_runs(report.collect_runs([tmp_path]))
+    assert {label: [r["seed"] for r in runs] for label, runs in groups.items()} == {
+        teacher: [0], kd: [1, 2], alone: [1, 2]}
+    assert "'teacher (cnn)' has seed 0 twice" in capsys.readouterr().out
+
+
 def test_report_refuses_the_common_flags_it_does_not_read(tmp_path, capsys):
     """report reads run folders, not a config: --config, --seed and overrides are refused in one line, not ignored."""
     with pytest.raises(SystemExit) as exit_info:

@@ -17,7 +17,8 @@ from kd.vision.data import build_data, make_loader
 from kd.vision.methods import METHODS
 from kd.vision.model_registry import MODELS
 from kd.vision.teacher_model.airbench import Whitening
-from kd.vision.scripts import compare, distill, evaluate, lr_sweep, method_table, quickstart, train_teacher
+from kd.vision.scripts import (compare, distill, evaluate, lr_sweep, method_table, quickstart, report,
+                               train_teacher)
 
 CHANCE = 10.0
 
@@ -371,11 +372,16 @@ def test_evaluate_script(tmp_path, teacher_checkpoint, capsys):
 
 
 def test_compare_with_given_teacher(tmp_path, teacher_checkpoint):
+    """The given teacher is not retrained; the students train with compare.seeds=[1], not the config's seed 0, and
+    metrics.json names their rows so that report gives them seed 1."""
     rows = compare.main(["--config", "digits_cnn_mlp", "--runs-dir", str(tmp_path), "student.arch=small_cnn",
                          "student.kwargs={}", f"teacher.checkpoint={teacher_checkpoint}", "student.epochs=3",
-                         "student.labelled_fraction=1.0", "compare.seeds=[0]"])
+                         "student.labelled_fraction=1.0", "compare.seeds=[1]"])
     assert list(rows) == ["teacher (cnn)", "student + KD (small_cnn, kd, online)", "student alone (small_cnn)"]
     assert not (only_run(tmp_path) / "teacher").exists()  # the given teacher is not retrained
+    assert (only_run(tmp_path) / "student_kd-seed1" / "checkpoints" / "model.pt").is_file()
+    assert {r["label"]: r["seed"] for r in report.collect_runs([tmp_path])} == {
+        "teacher (cnn)": 0, "student + KD (small_cnn, kd, online)": 1, "student alone (small_cnn)": 1}
 
 
 def test_guide_mode_resumes_mid_round(tmp_path, teacher_checkpoint, interrupt_epochs):
