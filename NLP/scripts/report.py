@@ -15,7 +15,6 @@ band); and ``summary.md``, the tables with the plots embedded, which it also pri
 from __future__ import annotations
 
 import json
-import statistics
 from pathlib import Path
 
 import yaml
@@ -23,8 +22,8 @@ import yaml
 from kd.common.utils.cli import exit_if_dry_run, main_entry
 from kd.common.utils.errors import MissingPathError
 from kd.common.utils.plotting import Palette, figures_markdown, plot_bars, plot_curves, plot_tradeoff
-from kd.common.utils.report import (metrics_files, report_folder, report_parser, rows_by_settings, run_settings,
-                                    seeds_once, spread)
+from kd.common.utils.report import (mean_spread, metrics_files, report_folder, report_parser, rows_by_settings,
+                                    run_settings, seeds_once)
 from kd.nlp.tasks.training import results_table
 
 QUALITY = {"dev_acc": "dev accuracy (%)", "bleu": "BLEU", "val_ppl": "validation perplexity (lower is better)"}
@@ -83,8 +82,7 @@ def data_set_report(name: str, rows: dict[str, list[dict]], plots: Path) -> str:
              for label, runs in rows.items()}
     table = []
     for label, runs in values.items():
-        std = f" ± {spread(runs):.2f}" if len(runs) > 1 else ""
-        table.append({"model": label, "seeds": len(runs), quality: f"{statistics.fmean(runs):.2f}{std}",
+        table.append({"model": label, "seeds": len(runs), quality: mean_spread(runs),
                       "params": costs[label]["params"], latency: costs[label]["latency"]})
     figures = []
     path = plots / f"{name}-quality.png"

@@ -110,5 +110,13 @@ def report_folder(args: argparse.Namespace, domain: str) -> RunFolder:
 
 def spread(values: Sequence[float]) -> float:
     """The spread of a result over runs (seeds), as every table and plot of this repository gives it: the sample
-    standard deviation, sqrt(sum((x - mean)^2) / (n - 1)); 0 for a single value."""
+    standard deviation, sqrt(sum((x - mean)^2) / (n - 1)); 0 for a single value (drawn as no whisker or band)."""
     return statistics.stdev(values) if len(values) > 1 else 0.0
+
+
+def mean_spread(values: Sequence[float], fmt: str = "{:.2f}", sign: str = "±") -> str:
+    """A result over runs (seeds) as every table and plot of this repository prints it: ``mean ± std``, both
+    formatted with ``fmt`` and ``sign`` between them (the std: :func:`spread`), or the mean alone for a single run,
+    whose std is no spread (``± 0.00`` would read as one)."""
+    mean = fmt.format(statistics.fmean(values))
+    return f"{mean} {sign} {fmt.format(spread(values))}" if len(values) > 1 else mean

@@ -11,19 +11,18 @@ value) unless ``teacher.checkpoint`` is given, and reused by the others.
 The sweep folder is ``<runs-dir>/vision-<data.name>-lr_sweep[-s<seed>]-<stamp>/``, each value's table in its
 ``lr<lr>/vision-<data.name>-method_table-...`` sub-folder. Writes ``plots/accuracy_vs_lr.png`` (per method the
 mean over seeds, with a ± std band, on a log lr axis) and ``lr_sweep.md`` (one row per lr and method: mean +- std
-over seeds; the plot embedded) into the sweep folder. ``--resume`` is refused: resume an interrupted value's table
-with ``method_table --resume``.
+over seeds, the mean alone for one seed; the plot embedded) into the sweep folder. ``--resume`` is refused: resume
+an interrupted value's table with ``method_table --resume``.
 """
 from __future__ import annotations
 
 import copy
-import statistics
 from pathlib import Path
 
 from kd.common.utils.cli import common_parser, exit_if_dry_run, main_entry
 from kd.common.utils.errors import ConfigError
 from kd.common.utils.plotting import figures_markdown, plot_curves
-from kd.common.utils.report import spread
+from kd.common.utils.report import mean_spread
 from kd.common.utils.run_folder import RunFolder, run_name
 from kd.vision.scripts import method_table
 from kd.vision.scripts.report import collect_runs
@@ -67,7 +66,7 @@ def main(argv=None):
         curves.setdefault(r["label"], {}).setdefault(r["seed"], {})[r["lr"]] = r["accuracy"]
     lines = ["| method | student lr | seeds | test acc. (%) mean +- std |", "|---|---:|---:|---:|"]
     for (label, lr), accs in sorted(rows.items()):
-        lines.append(f"| {label} | {lr:g} | {len(accs)} | {statistics.fmean(accs):.2f} +- {spread(accs):.2f} |")
+        lines.append(f"| {label} | {lr:g} | {len(accs)} | {mean_spread(accs, sign='+-')} |")
     table = "\n".join(lines)
     sweep.log_final({"rows": [{"label": k[0], "lr": k[1], "accuracies": v} for k, v in rows.items()]})
     plot = sweep.plots / "accuracy_vs_lr.png"

@@ -11,7 +11,7 @@ paths and speed settings): records of one label that ran with other settings (an
 method setting) are rows of their own, named by what differs, and a seed that a row has twice counts once (a line
 names the folders left out; a compare run's students have the seed of ``compare.seeds`` they trained with). Each
 row gives the method, the architecture, its parameters (of the deployed model), the number of seeds, the last-epoch
-test accuracy (mean +- sample std over seeds), the epochs and the training images.
+test accuracy (mean +- sample std over seeds; the mean alone for one seed), the epochs and the training images.
 Writes into ``--out``: ``report.md`` (the table), ``plots/accuracy_by_run.png`` (a bar per row: mean, ± std
 whisker, a dot per seed), ``plots/accuracy_vs_params.png``, ``plots/training_loss.png`` and, when the runs
 evaluated more than once (``train.eval_every``), ``plots/test_accuracy.png`` (mean over seeds with a ± std
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import re
-import statistics
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -29,8 +28,8 @@ from kd.common.utils.cli import exit_if_dry_run, main_entry
 from kd.common.utils.config import load_yaml
 from kd.common.utils.errors import MissingPathError
 from kd.common.utils.plotting import Palette, figures_markdown, plot_bars, plot_curves, plot_tradeoff
-from kd.common.utils.report import (metrics_files, report_folder, report_parser, rows_by_settings, run_settings,
-                                    seeds_once, spread)
+from kd.common.utils.report import (mean_spread, metrics_files, report_folder, report_parser, rows_by_settings,
+                                    run_settings, seeds_once)
 from kd.common.utils.run_folder import RunFolder
 
 ACCURACY_KEYS = ("test_acc", "acc", "student_acc")
@@ -77,14 +76,14 @@ def group_runs(records: Sequence[dict]) -> dict[str, list[dict]]:
 
 
 def summarise(groups: dict[str, list[dict]]) -> list[dict]:
-    """One row per group of :func:`group_runs`: mean and sample std of the accuracy over its runs."""
+    """One row per group of :func:`group_runs`: its ``accuracy`` over its runs, ``mean +- std`` (the mean alone for
+    one run: :func:`~kd.common.utils.report.mean_spread`)."""
     rows = []
     for label, runs in groups.items():
-        accs = [r["accuracy"] for r in runs]
         first = runs[0]
         rows.append({"label": label, "method": first.get("method", ""), "arch": first.get("arch", ""),
-                     "params": first.get("params"), "seeds": len(runs), "mean": statistics.fmean(accs),
-                     "std": spread(accs),
+                     "params": first.get("params"), "seeds": len(runs),
+                     "accuracy": mean_spread([r["accuracy"] for r in runs], sign="+-"),
                      "epochs": first.get("epochs", ""), "train_images": first.get("train_images", "")})
     return rows
 
@@ -97,7 +96,7 @@ def runs_table(groups: dict[str, list[dict]]) -> str:
     for row in summarise(groups):
         params = f"{row['params'] / 1e6:.2f}M" if row["params"] else ""
         lines.append(f"| {row['label']} | {row['method']} | {row['arch']} | {params} | {row['seeds']} | "
-                     f"{row['mean']:.2f} +- {row['std']:.2f} | {row['epochs']} | {row['train_images']} |")
+                     f"{row['accuracy']} | {row['epochs']} | {row['train_images']} |")
     return "\n".join(lines)
 
 

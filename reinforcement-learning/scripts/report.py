@@ -31,8 +31,8 @@ import yaml
 from kd.common.utils.cli import exit_if_dry_run, main_entry
 from kd.common.utils.errors import MissingPathError
 from kd.common.utils.plotting import figures_markdown
-from kd.common.utils.report import (metrics_files, report_folder, report_parser, rows_by_settings, run_settings,
-                                    seeds_once, spread)
+from kd.common.utils.report import (mean_spread, metrics_files, report_folder, report_parser, rows_by_settings,
+                                    run_settings, seeds_once)
 from kd.rl.distillation.methods import method_setting
 from kd.rl.figures import summary_figures
 
@@ -44,8 +44,9 @@ NOT_SETTINGS = ("seed", "threads", "evaluate.", "teacher.checkpoint")
 
 
 def _mean_std(values: list[float]) -> str:
-    """``mean +- std`` over seeds, the std the sample one (n - 1; 0 for one seed), as every domain's tables give it."""
-    return f"{statistics.fmean(values):.1f} +- {spread(values):.1f}"
+    """``mean +- std`` over seeds, the std the sample one (n - 1), the mean alone for one seed, as every domain's
+    tables give it (:func:`~kd.common.utils.report.mean_spread`)."""
+    return mean_spread(values, "{:.1f}", "+-")
 
 
 def _percent_cell(rows: list[tuple[int, dict]]) -> str:

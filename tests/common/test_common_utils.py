@@ -19,7 +19,7 @@ from kd.common.utils.device import resolve_device
 from kd.common.utils.errors import (CheckpointMismatchError, ConfigError, MissingPathError, UnknownNameError,
                                    UnreadableFileError)
 from kd.common.utils.registry import Registry, check_arguments
-from kd.common.utils.report import rows_by_settings, spread
+from kd.common.utils.report import mean_spread, rows_by_settings, spread
 
 
 def test_overrides_parse_yaml_values_and_reject_unknown_keys(tmp_path):
@@ -347,6 +347,14 @@ def test_the_spread_over_seeds_is_the_sample_std():
     # (the population std, over n = 3, would be 8.16); one run has no spread
     assert spread([460.0, 470.0, 480.0]) == pytest.approx(10.0)
     assert spread([97.04]) == 0.0
+
+
+def test_one_seed_prints_its_value_alone_in_every_table():
+    """mean ± std with the sample std, and for one seed the value alone: a std of one value is no spread, and
+    "± 0.00" would read as one (vision's and RL's tables printed it, NLP's and the plots did not)."""
+    assert mean_spread([460.0, 470.0, 480.0], "{:.1f}", "+-") == "470.0 +- 10.0"
+    assert mean_spread([80.0, 82.0]) == "81.00 ± 1.41"
+    assert mean_spread([97.04]) == "97.04"
 
 
 def test_runs_of_one_label_with_other_settings_are_rows_of_their_own_named_by_what_differs():

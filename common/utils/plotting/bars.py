@@ -9,7 +9,7 @@ from typing import Mapping, Sequence
 from matplotlib.figure import Figure
 
 from kd.common.utils.plotting.style import Palette, new_figure, note, save, set_title, value_limits, wrap
-from kd.common.utils.report import spread
+from kd.common.utils.report import mean_spread, spread
 
 LABEL_CHARS = 26  # model names are wrapped to lines of this many characters next to their bar
 
@@ -19,9 +19,10 @@ def plot_bars(values: Mapping[str, Sequence[float]], path: str | Path, *, xlabel
     """Bars of ``values`` (model -> its runs' values, one per seed), top to bottom in the mapping's order.
 
     Models with two or more runs get a whisker of ± one standard deviation (:func:`~kd.common.utils.report.spread`:
-    the sample one) and a dot per run; the printed value is ``mean ± std`` (``fmt`` formats
-    both). ``ceiling``: the largest value the quantity can take (100 for a percentage); the axis runs past it
-    only to make room for the printed values, without ticks there. Returns the saved figure."""
+    the sample one) and a dot per run; the printed value is ``mean ± std`` (``fmt`` formats both), the mean alone
+    for one run (:func:`~kd.common.utils.report.mean_spread`). ``ceiling``: the largest value the quantity can take
+    (100 for a percentage); the axis runs past it only to make room for the printed values, without ticks there.
+    Returns the saved figure."""
     names = list(values)
     palette = palette or Palette(names)
     means = [statistics.fmean(values[n]) for n in names]
@@ -45,8 +46,8 @@ def plot_bars(values: Mapping[str, Sequence[float]], path: str | Path, *, xlabel
         seeds = max(len(values[names[r]]) for r in seeded)
         note(ax, f"bar: mean over seeds (up to {seeds} per model); whisker: ± 1 std; dot: one seed")
     gap = 0.015 * (end - start)
-    for row, mean, std, low, high in zip(rows, means, stds, lows, highs):
-        text = fmt.format(mean) + (f" ± {fmt.format(std)}" if len(values[names[row]]) > 1 else "")
+    for row, name, mean, low, high in zip(rows, names, means, lows, highs):
+        text = mean_spread(values[name], fmt)
         if mean < 0:
             ax.text(low - gap, row, text, va="center", ha="right", fontsize=9)
         else:
