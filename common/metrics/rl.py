@@ -9,6 +9,10 @@ def return_stats(returns: Sequence[float]) -> dict[str, float]:
     """Mean, population std, min and max of undiscounted episode returns, and the episode count.
 
     mean = (1/N) sum_i R_i,  std = sqrt((1/N) sum_i (R_i - mean)^2)
+
+    The std divides by N (ddof=0): it is the spread of these N episodes' returns, the ``+-`` of every per-run figure
+    (``return_std``, printed by :func:`format_return`) and of those published in reinforcement-learning/README.md,
+    not the sample std over seeds (N - 1) of the report tables, :func:`kd.common.utils.report.spread`.
     """
     if not returns:
         raise ValueError("return_stats needs at least one episode return")
@@ -50,5 +54,6 @@ def percent_of_teacher(student_return: float, teacher_return: float, random_retu
 
 
 def format_return(stats: dict[str, float]) -> str:
-    """``"487.3 +- 12.1 (n=10)"``."""
+    """``"487.3 +- 12.1 (n=10)"``: the mean return +- the population std over the ``n`` episodes
+    (:func:`return_stats`)."""
     return f"{stats['return_mean']:.1f} +- {stats['return_std']:.1f} (n={stats['episodes']})"

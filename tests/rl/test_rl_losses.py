@@ -73,6 +73,8 @@ def test_distillation_loss_refuses_a_loss_that_does_not_fit_the_actions():
 def test_return_stats_and_percent_of_teacher():
     stats = return_stats([100.0, 200.0, 300.0])
     assert stats["return_mean"] == 200.0 and stats["episodes"] == 3
+    # the population std over the episodes (/ N, documented in return_stats and the RL README: the per-run +- there
+    # are this one); the sample std would be 100.0
     assert stats["return_std"] == pytest.approx(math.sqrt(20000 / 3))
     assert format_return(stats) == "200.0 +- 81.6 (n=3)"
     assert percent_of_teacher(450.0, 500.0) == pytest.approx(90.0)
