@@ -26,6 +26,18 @@ def test_curves_draw_the_mean_and_a_std_band_over_seeds(tmp_path, assert_png):
     assert all(float(t).is_integer() for t in ax.get_xticks())
 
 
+def test_curves_over_seeds_stop_where_a_seed_stops(tmp_path):
+    """A seed cut short (a time budget) after epoch 3 of 5: the mean over seeds is drawn for epochs 1-3 only, where
+    both seeds have a point; a mean of the longer seed alone at 4-5 would drop from 15 to 10 as if the model got
+    worse. The note says what was left out."""
+    fig = plot_curves({"kd": [{e: 10.0 for e in range(1, 6)}, {e: 20.0 for e in range(1, 4)}]}, tmp_path / "c.png",
+                      xlabel="epoch", ylabel="test accuracy (%)", integer_x=True)
+    ax = fig.axes[0]
+    (line,) = ax.get_lines()
+    assert list(line.get_xdata()) == [1, 2, 3] and list(line.get_ydata()) == pytest.approx([15.0, 15.0, 15.0])
+    assert "(2 others left out)" in ax.get_title()
+
+
 def test_curves_of_a_history_with_references_and_environment_steps(tmp_path, assert_png):
     history = [{"steps": s, "eval_return": s / 1000, "loss": 1.0} for s in range(0, 200_001, 20_000)]
     series = history_series(history, {"evaluation return": "eval_return", "absent": "nothing"}, x_key="steps")

@@ -2,7 +2,7 @@
 
 =====================================  =====================================================================
 ``plot_curves`` / ``history_series``   learning curves against epochs or environment steps; over seeds the
-                                       mean with a shaded ± std band
+                                       mean with a shaded ± std band, at the x values every seed has
 ``plot_training_progress``             a run's loss, accuracy and perplexity curves per epoch
 ``plot_bars``                          one bar per model: mean, ± std whisker, a dot per seed, the value
                                        printed, the axis zoomed in when differences are small

@@ -1,5 +1,5 @@
 """Learning curves: one line per model against epochs (or steps, or a swept setting); with several runs (seeds)
-the line is their mean and a shaded band shows ± one sample standard deviation."""
+the line is their mean and a shaded band shows ± one sample standard deviation, where every run has a point."""
 from __future__ import annotations
 
 import statistics
@@ -39,9 +39,11 @@ def history_series(history: Sequence[dict], keys: Sequence[str] | Mapping[str, s
 def plot_curves(series: Mapping[str, Sequence[Curve]], path: str | Path, *, xlabel: str, ylabel: str,
                 title: str = "", palette: Palette | None = None, integer_x: bool = False, log_x: bool = False,
                 references: Mapping[str, float] | None = None) -> Figure | None:
-    """One line per label of ``series`` (label -> one curve per run): the mean over the runs that have a value
-    at each x, with a ± std band where there are two or more runs (:func:`~kd.common.utils.report.spread`: the
-    sample std). ``references`` draws dashed horizontal lines
+    """One line per label of ``series`` (label -> one curve per run): the mean over its runs, with a ± std band where
+    there are two or more runs (:func:`~kd.common.utils.report.spread`: the sample std), drawn only at the x values
+    every run of the label has: where one run is shorter (a time budget, a run cut short) a mean over fewer runs
+    would jump by their difference, so those x values are left out and the note above the plot says how many. Runs
+    with no point at all are not counted. ``references`` draws dashed horizontal lines
     (e.g. the teacher's final return). ``integer_x``: whole-number ticks (epochs). Large x values (environment
     steps) are written 10k, 1M. Returns the saved figure, or None when there is nothing to draw."""
     present = {label: [run for run in runs if run] for label, runs in series.items()}
@@ -50,9 +52,11 @@ def plot_curves(series: Mapping[str, Sequence[Curve]], path: str | Path, *, xlab
         return None
     palette = palette or Palette([*present, *(references or {})])
     fig, (ax,) = new_figure(height=4.4)
+    left_out = 0
     for label, runs in present.items():
-        xs = sorted(set().union(*runs))
-        values = [[run[x] for run in runs if x in run] for x in xs]
+        xs = sorted(set(runs[0]).intersection(*runs[1:]))
+        left_out += len(set().union(*runs)) - len(xs)
+        values = [[run[x] for run in runs] for x in xs]
         mean = [statistics.fmean(v) for v in values]
         colour = palette[label]
         ax.plot(xs, mean, color=colour, label=label, linewidth=1.6, marker="o" if len(xs) <= 30 else None,
@@ -72,7 +76,8 @@ def plot_curves(series: Mapping[str, Sequence[Curve]], path: str | Path, *, xlab
         ax.xaxis.set_major_formatter(FuncFormatter(compact_number))
     seeds = max(len(runs) for runs in present.values())
     if seeds > 1:
-        note(ax, f"line: mean over seeds (up to {seeds} per model); shaded: ± 1 std")
+        cut = f"; only at x values every seed of a line has ({left_out} others left out)" if left_out else ""
+        note(ax, f"line: mean over seeds (up to {seeds} per model); shaded: ± 1 std{cut}")
     ax.set_xlabel(xlabel, wrap=True)
     ax.set_ylabel(ylabel, wrap=True)
     ax.grid(alpha=0.3)
