@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from kd.common.utils.checkpoint import atomic_save, load_optimizer_state, load_state_dict_checked
+from kd.rl.iteration_log import time_budget_spent
 
 
 @dataclass
@@ -77,14 +78,14 @@ class LoopState:
         return list(state["history"]), state["iteration"], state["steps"]
 
     def budget_spent(self, max_minutes: float | None) -> bool:
-        """True, and a line says so, when a resumed run had already spent its ``max_minutes`` (as
-        :func:`~kd.rl.iteration_log.finish_iteration` counts them): the loop then trains nothing, as when its steps
-        are done, instead of one more iteration past the budget."""
-        if not self.resumed or max_minutes is None or time.monotonic() - self.started <= 60.0 * max_minutes:
+        """True, and a line says so, when a resumed run had already spent its ``max_minutes``
+        (:func:`~kd.rl.iteration_log.time_budget_spent`, as each iteration's end counts them): the loop then trains
+        nothing, as when its steps are done, instead of one more iteration past the budget."""
+        if not (self.resumed and time_budget_spent(max_minutes, self.started)):
             return False
-        spent = (time.monotonic() - self.started) / 60.0
-        print(f"this run had spent its time budget (max_minutes={max_minutes}; {spent:.1f} minutes): nothing more is "
-              "trained; resume it with a larger max_minutes, or null, to continue")
+        print(f"this run had spent its time budget (max_minutes={max_minutes}; "
+              f"{(time.monotonic() - self.started) / 60.0:.1f} minutes): nothing more is trained; resume it with a "
+              "larger max_minutes, or null, to continue")
         return True
 
     def save(self, iteration: int, steps: int, history: list[dict]) -> None:
