@@ -87,8 +87,10 @@ def test_packaged_minilm_loads_offline_with_eager_attention():
 
 def test_position_limit_reads_each_kind_of_position_table():
     """BERT: its table's rows; RoBERTa: two fewer (positions start after the padding index 1); GPT-2: n_positions;
-    the translation transformer: max_length; a BiLSTM: no limit."""
-    from transformers import RobertaConfig, RobertaForSequenceClassification
+    the translation transformer: max_length; a BiLSTM, DeBERTa-v3's relative positions (its config says 16) and
+    XLNet (its config says -1): no limit."""
+    from transformers import (DebertaV2Config, DebertaV2ForSequenceClassification, RobertaConfig,
+                              RobertaForSequenceClassification, XLNetConfig, XLNetForSequenceClassification)
 
     from kd.nlp.teacher_model import TransformerSeq2Seq, build_gpt2_lm, check_max_length, position_limit
 
@@ -104,6 +106,12 @@ def test_position_limit_reads_each_kind_of_position_table():
         roberta(input_ids=torch.full((1, 17), 5))
     assert position_limit(build_gpt2_lm(30, n_layer=1, n_embd=8, n_head=2, n_positions=24)) == 24
     assert position_limit(translator) == 12 and position_limit(BiLSTMClassifier(30, 2, 4, 4)) is None
+    deberta = DebertaV2ForSequenceClassification(DebertaV2Config(
+        vocab_size=50, max_position_embeddings=16, position_biased_input=False, relative_attention=True,
+        pos_att_type=["p2c", "c2p"], **sizes))
+    xlnet = XLNetForSequenceClassification(XLNetConfig(vocab_size=50, d_model=16, n_layer=1, n_head=2, d_inner=16))
+    assert position_limit(deberta) is None and position_limit(xlnet) is None
+    deberta(input_ids=torch.full((1, 40), 5))  # longer than its config's 16: it runs
     check_max_length(16, {"teacher": bert, "student": BiLSTMClassifier(30, 2, 4, 4), "none": None})
     with pytest.raises(KDError, match=r"data.max_length=17 is above the positions the model has \(the teacher's 16, "
                                       r"the student's 12\): set data.max_length=12 or lower"):
