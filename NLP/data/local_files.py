@@ -32,13 +32,14 @@ def _read_text(path: Path, read: Callable[[TextIO], T], newline: str | None = No
     """``read(f)`` on ``path`` read as UTF-8 text, its byte-order mark dropped, gunzipped when the name ends in
     ``.gz`` (:func:`~kd.common.utils.compressed.read_maybe_gzipped`: a broken gzip file is one line naming it);
     text that is not UTF-8 is one line naming the file. ``newline`` as :func:`open` takes it."""
+    text = io.TextIOWrapper(io.BytesIO(read_maybe_gzipped(path)), encoding="utf-8-sig", errors=errors,
+                            newline=newline)  # decoded as it is read: a large file is not held twice more as text
     try:
-        text = read_maybe_gzipped(path).decode("utf-8-sig", errors=errors)
+        return read(text)
     except UnicodeDecodeError as error:
         bad = error.object[error.start:error.end]
         raise UnreadableFileError(f"'{path}' is not UTF-8 text (it holds the bytes {bad!r}); save it as UTF-8") \
             from None
-    return read(io.StringIO(text, newline=newline))
 
 
 Column = str | int  # a name (from the header row or the JSON keys) or a 0-based position
