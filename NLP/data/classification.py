@@ -58,13 +58,13 @@ class TextClassificationData:
         return replace(self, dev_texts=texts, dev_labels=labels)
 
     def split_holdout(self, fraction: float, seed: int = 0) -> "TextClassificationData":
-        """The training set split in two: ``holdout_*`` the held-out part, ``train_*`` the rest (both in the training
-        set's order). Stratified: of each label's n examples, round(fraction * n) (halves up) are held out, drawn by
+        """The training set split: ``holdout_*`` the held-out part, ``train_*`` the rest (both in the training set's
+        order). Stratified: of each label's n examples, round(fraction * n) (halves up) are drawn, by
         ``random.Random(seed)`` (the same split for every model of a seed). A drawn example whose sentence the rest
         also holds (a training set with repeats: SST-2 has 371 sentences more than once, so 36-41 of the 3,367 of a
         5 % split) is left out of both parts, and a line says how many: scored, it would be a sentence the model
-        trained on. ``fraction`` 0 returns the data as it is; a split that holds out nothing, or every example of a
-        label, is a ConfigError."""
+        trained on. ``fraction`` 0 returns the data as it is; a split that draws nothing or every example of a label,
+        or whose every drawn sentence the rest also holds, is a ConfigError."""
         if not fraction:
             return self
         by_label: dict[int, list[int]] = {}
@@ -86,12 +86,12 @@ class TextClassificationData:
         keep = [i for i in range(len(self.train_texts)) if i not in held]
         trained_on = {self.train_texts[i] for i in keep}
         out = [i for i in sorted(held) if self.train_texts[i] not in trained_on]
-        if len(out) < len(held):
-            print(f"data.holdout: {len(held) - len(out):,} of the {len(held):,} held-out examples are left out, their "
-                  f"sentences also being in the training part; {len(out):,} held out")
         if not out:
             raise ConfigError(f"data.holdout={fraction} holds out no sentence that the training part does not also "
                               "hold: raise data.holdout, or set data.holdout=0")
+        if len(out) < len(held):
+            print(f"data.holdout: {len(held) - len(out):,} of the {len(held):,} held-out examples are left out, their "
+                  f"sentences also being in the training part; {len(out):,} held out")
         return replace(self, train_texts=[self.train_texts[i] for i in keep],
                        train_labels=[self.train_labels[i] for i in keep],
                        holdout_texts=[self.train_texts[i] for i in out],

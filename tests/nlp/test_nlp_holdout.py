@@ -62,6 +62,14 @@ def test_a_held_out_copy_of_a_sentence_the_training_part_holds_is_left_out(capsy
             f"training part; {20 - left_out} held out") in capsys.readouterr().out
 
 
+def test_a_split_whose_every_drawn_sentence_is_also_trained_on_is_one_line(capsys):
+    data = TextClassificationData(["same"] * 10 + ["other"] * 10, [0] * 10 + [1] * 10, ["dev"], [0], ["a", "b"])
+    with pytest.raises(ConfigError, match=r"^data.holdout=0.2 holds out no sentence that the training part does not "
+                                          r"also hold: raise data.holdout, or set data.holdout=0$"):
+        data.split_holdout(0.2, seed=0)
+    assert capsys.readouterr().out == ""  # the error alone, no line before it
+
+
 def test_the_split_is_stratified_disjoint_and_covers_the_training_set():
     data = three_labels()
     split = data.split_holdout(0.2, seed=0)
