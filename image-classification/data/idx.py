@@ -38,6 +38,8 @@ def read_idx(path: Path) -> np.ndarray:
     dims = magic & 0xFF
     if magic >> 8 != 0x08 or dims not in (1, 3):
         raise UnreadableFileError(f"'{path}' is not a uint8 IDX file (magic number {magic:#010x})")
+    if len(raw) < 4 + 4 * dims:
+        raise UnreadableFileError(f"'{path}' is truncated: it ends inside its header; download it again")
     shape = tuple(int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(dims))
     body, announced = raw[4 + 4 * dims:], int(np.prod(shape))
     if len(body) != announced:

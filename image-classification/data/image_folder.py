@@ -116,8 +116,9 @@ class VisibleImageFolder(ImageFolder):
 
     @staticmethod
     def is_visible_image(root: str, path: str) -> bool:
+        """An image file below ``root`` (torchvision joins each ``path`` to it) with no hidden part on the way."""
         return (has_file_allowed_extension(path, IMG_EXTENSIONS)
-                and not any(is_hidden(part) for part in Path(path).relative_to(root).parts))
+                and not any(is_hidden(part) for part in path[len(root):].split(os.sep)))
 
     def find_classes(self, directory: str) -> tuple[list[str], dict[str, int]]:
         classes = sorted(entry.name for entry in os.scandir(directory) if entry.is_dir() and not is_hidden(entry.name))

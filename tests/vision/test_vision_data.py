@@ -293,6 +293,9 @@ def test_mnist_missing_or_broken_files_are_one_line_errors(tmp_path):
     with pytest.raises(UnreadableFileError, match=r"is truncated: its header announces \(12, 28, 28\), 9,408 values, "
                                                   r"the file holds 984; download it again$"):
         build_data({"name": "mnist", "root": str(root), "download": False})
+    images.write_bytes(images.read_bytes()[:6])
+    with pytest.raises(UnreadableFileError, match=r"is truncated: it ends inside its header; download it again$"):
+        build_data({"name": "mnist", "root": str(root), "download": False})
     images.write_bytes(write_tiny_mnist(tmp_path / "whole", None).joinpath(images.name).read_bytes() + b"<html>")
     with pytest.raises(UnreadableFileError, match=r"has 6 bytes past its data: its header announces"):
         build_data({"name": "mnist", "root": str(root), "download": False})
