@@ -301,9 +301,9 @@ def test_mnist_missing_or_broken_files_are_one_line_errors(tmp_path):
         build_data({"name": "mnist", "root": str(root), "download": False})
     root = write_tiny_mnist(tmp_path / "mixed", None)
     shutil.copy(write_tiny_mnist(tmp_path / "other", None, n_train=7) / "train-labels-idx1-ubyte", root)
-    with pytest.raises(UnreadableFileError, match=rf"^'{root / 'train-images-idx3-ubyte'}' holds 12 images but "
-                                                  rf"'{root / 'train-labels-idx1-ubyte'}' 7 labels: the two files do not "
-                                                  r"belong together$"):
+    images, labels = root / "train-images-idx3-ubyte", root / "train-labels-idx1-ubyte"
+    with pytest.raises(UnreadableFileError, match=rf"^'{images}' holds 12 images but '{labels}' 7 labels: the two "
+                                                  r"files do not belong together$"):
         build_data({"name": "mnist", "root": str(root), "download": False})
     gz = write_tiny_mnist(tmp_path / "gz", None, gz=True) / "train-images-idx3-ubyte.gz"
     gz.write_bytes(gz.read_bytes()[:100])  # a download cut short
