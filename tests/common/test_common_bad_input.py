@@ -6,6 +6,7 @@ One parametrised test per class of bad input; the scripts run in this process (a
 and a few of them again as real processes, so that no warning or traceback slips onto stderr either.
 """
 import argparse
+import gzip
 import json
 import os
 import subprocess
@@ -53,13 +54,13 @@ def assert_one_line_and_nothing_created(code, lines, expected, runs: Path):
 @pytest.fixture(scope="module")
 def files(tmp_path_factory) -> dict[str, Path]:
     """What the cases read: local text tables, a vision checkpoint recorded for MNIST, an RL policy trained on
-    CartPole, an NLP student fine-tuned on other labels, a language model with 8 positions, and checkpoints cut
-    short."""
+    CartPole, an NLP student fine-tuned on other labels, a language model and a translation transformer with 8
+    positions with a Multi30k folder of 12-word sentences, and checkpoints cut short."""
     from kd.nlp.data import WordTokenizer
     from kd.nlp.model_zoo import save_nlp_model
     from kd.nlp.tokenizer_spec import tokenizer_spec
     from kd.nlp.student_model import BiLSTMClassifier
-    from kd.nlp.teacher_model import build_gpt2_lm
+    from kd.nlp.teacher_model import TransformerSeq2Seq, build_gpt2_lm
     from kd.rl.teacher_model.build import build_policy
     from kd.rl.teacher_model.checkpoint import save_policy
     from kd.vision.checkpoints import save_vision_model
@@ -92,6 +93,20 @@ def files(tmp_path_factory) -> dict[str, Path]:
                  "pad_id": tokenizer.pad_token_id, "bos_id": tokenizer.bos_token_id, "eos_id": tokenizer.eos_token_id}
     out["lm_8_positions"] = save_nlp_model(build_gpt2_lm(**lm_kwargs), root / "lm_model.pt", "gpt2_lm", lm_kwargs,
                                            {"main": tokenizer_spec(tokenizer)})
+    mt_kwargs = {"src_vocab_size": len(tokenizer), "tgt_vocab_size": len(tokenizer), "d_model": 8, "nhead": 2,
+                 "num_encoder_layers": 1, "num_decoder_layers": 1, "dim_feedforward": 8, "max_length": 8,
+                 "pad_id": tokenizer.pad_token_id}
+    out["translator_8_positions"] = save_nlp_model(TransformerSeq2Seq(**mt_kwargs), root / "mt_model.pt",
+                                                   "seq2seq_transformer", mt_kwargs,
+                                                   {"source": tokenizer_spec(tokenizer),
+                                                    "target": tokenizer_spec(tokenizer)})
+    out["multi30k"] = root / "multi30k"
+    out["multi30k"].mkdir()
+    for split in ("train", "val", "test_2016_flickr"):
+        for lang, words in (("de", "ein großer brauner hund läuft schnell über die grüne wiese"),
+                            ("en", "a big brown dog runs fast across the green meadow")):
+            with gzip.open(out["multi30k"] / f"{split}.{lang}.gz", "wt", encoding="utf-8") as f:
+                f.write("".join(f"{words} {i} .\n" for i in range(4)))
     whole = out["mnist"].read_bytes()
     out["truncated"] = root / "truncated.pt"
     out["truncated"].write_bytes(whole[: len(whole) // 2])
@@ -240,6 +255,10 @@ TOO_LONG = {
         nlp_evaluate, lambda f: ["--config", LM, "data.name=text_files", f"data.train_file={f['sentences']}",
                                  f"data.dev_file={f['sentences']}", f"evaluate.checkpoint={f['lm_8_positions']}",
                                  "data.max_length=16"],
+        "data.max_length=16 is above the positions the model has (the evaluated model's 8): set data.max_length=8"),
+    "a translation checkpoint": (
+        nlp_evaluate, lambda f: ["--config", "NLP/configs/multi30k.yaml", f"data.path={f['multi30k']}",
+                                 f"evaluate.checkpoint={f['translator_8_positions']}", "data.max_length=16"],
         "data.max_length=16 is above the positions the model has (the evaluated model's 8): set data.max_length=8"),
 }
 
