@@ -30,6 +30,14 @@ def stage_figures(run: Path) -> Figures:
             for png in sorted((folder / "plots").glob("*.png"))]
 
 
+def given_teacher(cfg: dict, row: str) -> dict:
+    """``{"given": {row: path}}`` when the teacher row ``row`` is ``teacher.checkpoint`` as it was given (not trained in
+    this run: guide mode trains it further), for ``final``; else ``{}``. The report takes that path as the row's seed,
+    so runs that read one teacher count it once, whatever their own seeds."""
+    path, mode = cfg["teacher"].get("checkpoint"), cfg.get("distill", {}).get("mode")
+    return {"given": {row: str(path)}} if path and mode != "guide" else {}
+
+
 def finish_run(exp, title: str, evaluation, *, notes: str = "", final: dict | None = None,
                pair: tuple[str, str] | None = None, figures: Figures = ()) -> str:
     """Draw the run's figures (:func:`~kd.vision.figures.model_figures`, then ``figures`` drawn by the script),

@@ -25,7 +25,7 @@ from kd.vision.figures import accuracy_curves
 from kd.vision.pipeline import (Experiment, alone_epochs, distil_student, evaluate_models, get_teacher,
                                 load_experiment_config, open_run, prepare_experiment, stage_history, student_epochs,
                                 teacher_logits, train_student_alone)
-from kd.vision.summary import finish_run
+from kd.vision.summary import finish_run, given_teacher
 
 
 def row_names(cfg: dict) -> dict[str, str]:
@@ -67,7 +67,8 @@ def run_comparison(exp: Experiment) -> dict[str, dict]:
     notes = (f"Test set: {len(exp.data.splits.test)} images.{spread} FLOPs per image (torch.utils.flop_counter), "
              f"latency = median ms of a batch-{cfg['train']['latency_batch']} forward on {exp.device}.")
     finish_run(exp, f"{exp.data.name}: teacher vs student with and without distillation", evaluation, notes=notes,
-               final={"seeds": seeds, "students": [names["student_kd"], names["student_alone"]]},
+               final={"seeds": seeds, "students": [names["student_kd"], names["student_alone"]],
+                      **given_teacher(cfg, names["teacher"])},
                pair=(names["teacher"], names["student_kd"]), figures=curves)
     exp.run.close()
     return evaluation.rows

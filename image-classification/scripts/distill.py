@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from kd.common.utils.cli import common_parser, main_entry
 from kd.vision.pipeline import distil_student, evaluate_models, get_teacher, start_experiment, teacher_logits
-from kd.vision.summary import finish_run
+from kd.vision.summary import finish_run, given_teacher
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> dict:
              f"student + {cfg['method']['name']} ({cfg['student']['arch']}, {cfg['distill']['mode']})")
     evaluation = evaluate_models(exp, dict(zip(names, (teacher, student))), teacher_logits(exp, teacher))
     finish_run(exp, f"Distillation on {exp.data.name}", evaluation, notes=f"student checkpoint: `{student_path}`",
-               final={"student_checkpoint": str(student_path)}, pair=names)
+               final={"student_checkpoint": str(student_path), **given_teacher(cfg, names[0])}, pair=names)
     print(f"student checkpoint: {student_path}")
     print(f"run folder: {exp.run.path}")
     return evaluation.rows

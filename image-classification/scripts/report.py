@@ -9,7 +9,8 @@ is left out, with a line saying so). Records are grouped by their label (``final
 without ``-seedN``; a model's row name) and by the settings they ran with (their ``config.yaml`` without the seed,
 paths and speed settings): records of one label that ran with other settings (another learning rate, student or
 method setting) are rows of their own, named by what differs, and a seed that a row has twice counts once (a line
-names the folders left out; a compare run's students have the seed of ``compare.seeds`` they trained with). Each
+names the folders left out; a compare run's students have the seed of ``compare.seeds`` they trained with, and a
+teacher given as ``teacher.checkpoint`` its path: runs that read one teacher count it once). Each
 row gives the method, the architecture, its parameters (of the deployed model), the number of seeds, the last-epoch
 test accuracy (mean +- sample std over seeds; the mean alone for one seed), the epochs and the training images.
 Writes into ``--out``: ``report.md`` (the table), ``plots/accuracy_by_run.png`` (a bar per row: mean, ± std
@@ -43,7 +44,8 @@ def collect_runs(paths: Iterable[str | Path]) -> list[dict]:
     """The records of every run folder under ``paths`` (with ``folder``, ``label``, ``accuracy`` and ``settings``
     filled in): a method_table row's ``final``, or one record per model of a run's ``final.rows``, whose ``seed`` is
     the one it trained with: a compare run's students (``final.students``) that of ``final.seeds`` (one: a row over
-    several is left out), every other model the config's."""
+    several is left out), a teacher given as ``teacher.checkpoint`` (``final.given``) its path, every other model the
+    config's."""
     records = []
     for metrics in metrics_files(paths):
         final = json.loads(metrics.read_text()).get("final", {})
@@ -57,11 +59,12 @@ def collect_runs(paths: Iterable[str | Path]) -> list[dict]:
                             "settings": settings})
         rows = final.get("rows")  # (lr_sweep's is a list of its table's rows, not of models: not read)
         students = final.get("students", ())  # compare's rows trained with its final.seeds, not with the config's
+        given = final.get("given", {})  # a teacher.checkpoint as given: its path, whatever seed the run had
         for name, row in (rows.items() if isinstance(rows, dict) else ()):
             if row.get("seeds", 1) > 1:
                 print(f"report: left out '{name}' of {folder}: already a mean over {row['seeds']} seeds")
                 continue
-            seed = final["seeds"][0] if name in students else config.get("seed")
+            seed = given[name] if name in given else final["seeds"][0] if name in students else config.get("seed")
             records.append({"label": name, "accuracy": row["acc"], "params": row.get("params"), "seed": seed,
                             "folder": str(folder), "settings": settings})
     return records

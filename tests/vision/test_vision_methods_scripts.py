@@ -110,6 +110,22 @@ def test_report_takes_a_compare_students_seed_from_compare_seeds(tmp_path, capsy
     assert "'teacher (cnn)' has seed 0 twice" in capsys.readouterr().out
 
 
+def test_report_counts_a_given_teacher_once(tmp_path, capsys):
+    """Two distill runs of seeds 0 and 1 that read one teacher.checkpoint (``final.given``): their students are two
+    seeds, the teacher one model, not two seeds of the same figure."""
+    teacher, student = "teacher (cnn)", "student + kd (mlp, online)"
+    for seed, acc in ((0, 80.0), (1, 82.0)):
+        run = tmp_path / f"vision-digits-distill-s{seed}"
+        write_row(run, "unused", seed, 0.0, teacher={"checkpoint": "runs/t/model.pt"})
+        (run / "metrics.json").write_text(json.dumps({"history": [], "final": {
+            "given": {teacher: "runs/t/model.pt"}, "rows": {teacher: {"acc": 97.0, "seeds": 1},
+                                                            student: {"acc": acc, "seeds": 1}}}}))
+    groups = report.group_runs(report.collect_runs([tmp_path]))
+    assert {label: [r["seed"] for r in runs] for label, runs in groups.items()} == {
+        teacher: ["runs/t/model.pt"], student: [0, 1]}
+    assert "'teacher (cnn)' has seed runs/t/model.pt twice" in capsys.readouterr().out
+
+
 def test_report_refuses_the_common_flags_it_does_not_read(tmp_path, capsys):
     """report reads run folders, not a config: --config, --seed and overrides are refused in one line, not ignored."""
     with pytest.raises(SystemExit) as exit_info:

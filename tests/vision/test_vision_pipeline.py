@@ -100,6 +100,8 @@ def test_distillation_modes_follow_a_teacher_that_contradicts_the_labels(tmp_pat
     assert student["agreement"] > 80.0 and student["acc"] < 25.0, student
     run = only_run(tmp_path)
     assert (run / "student_kd" / "checkpoints" / "model.pt").is_file()
+    given = json.loads((run / "metrics.json").read_text())["final"].get("given")  # the report's seed for the teacher
+    assert given == (None if mode == "guide" else {"teacher (cnn)": str(checkpoint)})  # guide trains it further
     if mode == "offline":
         (cache,) = (run / "soft_labels").glob("digits-*.pt")
         assert safe_load(cache)["logits"].shape == (1437, 10)
@@ -373,7 +375,7 @@ def test_evaluate_script(tmp_path, teacher_checkpoint, capsys):
 
 def test_compare_with_given_teacher(tmp_path, teacher_checkpoint):
     """The given teacher is not retrained; the students train with compare.seeds=[1], not the config's seed 0, and
-    metrics.json names their rows so that report gives them seed 1."""
+    metrics.json names their rows so that report gives them seed 1, and the teacher its checkpoint."""
     rows = compare.main(["--config", "digits_cnn_mlp", "--runs-dir", str(tmp_path), "student.arch=small_cnn",
                          "student.kwargs={}", f"teacher.checkpoint={teacher_checkpoint}", "student.epochs=3",
                          "student.labelled_fraction=1.0", "compare.seeds=[1]"])
@@ -381,7 +383,8 @@ def test_compare_with_given_teacher(tmp_path, teacher_checkpoint):
     assert not (only_run(tmp_path) / "teacher").exists()  # the given teacher is not retrained
     assert (only_run(tmp_path) / "student_kd-seed1" / "checkpoints" / "model.pt").is_file()
     assert {r["label"]: r["seed"] for r in report.collect_runs([tmp_path])} == {
-        "teacher (cnn)": 0, "student + KD (small_cnn, kd, online)": 1, "student alone (small_cnn)": 1}
+        "teacher (cnn)": str(teacher_checkpoint), "student + KD (small_cnn, kd, online)": 1,
+        "student alone (small_cnn)": 1}
 
 
 def test_guide_mode_resumes_mid_round(tmp_path, teacher_checkpoint, interrupt_epochs):
