@@ -12,7 +12,7 @@ from kd.common.engine.evaluation import predict
 from kd.common.metrics import (checkpoint_size_bytes, classification_report, count_flops, count_parameters,
                                measure_latency)
 from kd.common.utils.plotting import markdown_grid
-from kd.common.utils.report import spread
+from kd.common.utils.report import mean_spread, spread
 
 COLUMNS = [("acc", "top-1 %", "{:.2f}"), ("errors", "test errors", "{:.1f}"), ("acc_top5", "top-5 %", "{:.2f}"),
            ("ece", "ECE %", "{:.2f}"),
@@ -65,8 +65,9 @@ def mean_over_seeds(rows: Sequence[dict[str, float]]) -> dict[str, float]:
 def model_metrics_table(rows: dict[str, dict[str, float]], columns=COLUMNS) -> str:
     """The Markdown table of the models' test metrics and costs: one row per model name, one column per metric of
     ``columns`` present in at least one row ("-" where missing);
-    a metric with a ``<metric>_std`` entry is printed as ``mean ± std``."""
+    a metric over several seeds (its ``<metric>_runs``: :func:`mean_over_seeds`) is printed as ``mean ± std``
+    (:func:`~kd.common.utils.report.mean_spread`)."""
     present = [c for c in columns if any(c[0] in r for r in rows.values())]
-    cells = [[name] + [(fmt.format(row[key]) + (f" ± {fmt.format(row[f'{key}_std'])}" if f"{key}_std" in row else ""))
+    cells = [[name] + [(mean_spread(row[f"{key}_runs"], fmt) if f"{key}_runs" in row else fmt.format(row[key]))
                        if key in row else "-" for key, _, fmt in present] for name, row in rows.items()]
     return markdown_grid(["model"] + [c[1] for c in present], cells, "l" + "r" * len(present))

@@ -126,6 +126,18 @@ def test_report_counts_a_given_teacher_once(tmp_path, capsys):
     assert "'teacher (cnn)' has seed runs/t/model.pt twice" in capsys.readouterr().out
 
 
+def test_model_metrics_table_gives_a_mean_over_seeds_as_mean_and_sample_std():
+    """A model over two seeds prints ``mean ± sample std`` (92 and 90: 91.00 ± 1.41), one seed its value alone; a
+    metric a row lacks is "-"."""
+    from kd.vision.report import mean_over_seeds, model_metrics_table
+
+    rows = {"student": {**mean_over_seeds([{"acc": 92.0, "ece": 3.0}, {"acc": 90.0, "ece": 5.0}]), "params": 9610},
+            "teacher": {**mean_over_seeds([{"acc": 97.5}]), "params": 120000}}
+    assert rows["student"]["acc_std"] == pytest.approx(2 ** 0.5) and rows["student"]["seeds"] == 2
+    assert model_metrics_table(rows).splitlines()[2:] == ["| student | 91.00 ± 1.41 | 4.00 ± 1.41 | 9,610 |",
+                                                          "| teacher | 97.50 | - | 120,000 |"]
+
+
 def test_report_refuses_the_common_flags_it_does_not_read(tmp_path, capsys):
     """report reads run folders, not a config: --config, --seed and overrides are refused in one line, not ignored."""
     with pytest.raises(SystemExit) as exit_info:
