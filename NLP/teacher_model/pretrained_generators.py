@@ -15,7 +15,7 @@ from pathlib import Path
 from kd.common.utils import distributed
 from kd.nlp.data.hf_tokenizer import HFTextTokenizer
 from kd.nlp.teacher_model.hf_seq2seq import HFSeq2Seq
-from kd.nlp.teacher_model.pretrained import from_pretrained
+from kd.nlp.teacher_model.pretrained import from_pretrained, pretrained_model
 
 
 def _hint(key: str, example: str) -> str:
@@ -27,7 +27,7 @@ def load_causal_lm(name: str, key: str = "teacher.name"):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     hint = _hint(key, "gpt2")
-    model = from_pretrained(AutoModelForCausalLM, name, hint)
+    model = pretrained_model(AutoModelForCausalLM, name, hint)
     return model, HFTextTokenizer(from_pretrained(AutoTokenizer, name, hint), "text")
 
 
@@ -36,7 +36,7 @@ def load_seq2seq(name: str, key: str = "teacher.name"):
     from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
     hint = _hint(key, "Helsinki-NLP/opus-mt-de-en")
-    model = from_pretrained(AutoModelForSeq2SeqLM, name, hint)
+    model = pretrained_model(AutoModelForSeq2SeqLM, name, hint)
     tokenizer = from_pretrained(AutoTokenizer, name, hint)
     return (HFSeq2Seq(model), HFTextTokenizer(tokenizer, "source"),
             HFTextTokenizer(tokenizer, "target", bos_token_id=model.config.decoder_start_token_id))

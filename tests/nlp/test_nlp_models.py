@@ -167,3 +167,31 @@ def test_a_classifiers_save_pretrained_folder_given_as_a_checkpoint_points_at_it
     BertConfig(architectures=["BertForSequenceClassification"]).save_pretrained(tmp_path / "model")
     with pytest.raises(CheckpointMismatchError, match="is a sequence classifier .* pass the checkpoints/model.pt"):
         load_nlp_model(tmp_path / "model", expected_arch=("hf_classifier", "bilstm", "small_bert"))
+
+
+@pytest.mark.parametrize("kind", ["causal LM", "seq2seq", "classifier, cls head", "classifier, mean pooled"])
+def test_a_checkpoint_saved_in_bf16_loads_in_fp32(kind, tiny_gpt2, tiny_marian, tmp_path):
+    """Weights saved in bf16 (as some hub models are published) load as fp32 masters: AdamW on bf16 weights rounds
+    small updates away, and autocast, not the weights, is where this repository's low precision lives."""
+    from transformers import (AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoModelForSequenceClassification,
+                              BertConfig, BertForSequenceClassification, BertTokenizer)
+
+    from kd.nlp.teacher_model import load_causal_lm, load_hf_classifier, load_seq2seq
+
+    folder = tmp_path / "model"
+    if kind == "causal LM":
+        factory, load = AutoModelForCausalLM, lambda: load_causal_lm(str(folder))[0]
+        tiny_gpt2(folder, ["a b c ."])
+    elif kind == "seq2seq":
+        factory, load = AutoModelForSeq2SeqLM, lambda: load_seq2seq(str(folder))[0]
+        tiny_marian(folder, ["a b c .", "x y z ."])
+    else:
+        pooling = "cls" if kind.endswith("cls head") else "mean"
+        factory, load = AutoModelForSequenceClassification, lambda: load_hf_classifier(str(folder), pooling=pooling)
+        BertTokenizer(vocab={w: i for i, w in enumerate(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "a"])}).save_pretrained(
+            folder)
+        BertForSequenceClassification(BertConfig(vocab_size=5, hidden_size=16, num_hidden_layers=1,
+                                                 num_attention_heads=2, intermediate_size=16)).save_pretrained(folder)
+    factory.from_pretrained(folder).to(torch.bfloat16).save_pretrained(folder)
+    assert factory.from_pretrained(folder).dtype == torch.bfloat16  # transformers keeps the dtype it was saved in
+    assert {p.dtype for p in load().parameters()} == {torch.float32}
