@@ -81,7 +81,8 @@ def holdout_scorer(data, tokenizers: dict, cfg: dict, model, device, role: str =
     """``score()``: ``{"holdout_acc": ...}`` of ``model`` on the held-out part, or ``{}`` when there is none."""
     if not data.holdout_texts:
         return lambda: {}
-    loader = make_loader(data.holdout_texts, data.holdout_labels, tokenizers, cfg, 64, False)
+    loader = make_loader(data.holdout_texts, data.holdout_labels, tokenizers, cfg, cfg["data"]["eval_batch_size"],
+                         False)
 
     def score() -> dict:
         logits, labels = logits_on(model, loader, device, role)
@@ -244,7 +245,8 @@ class ClassificationTask:
         t = cfg["teacher"]
         tokenizers = {"student": tokenizer}
         train_loader = make_loader(data.train_texts, data.train_labels, tokenizers, cfg, t["batch_size"], True)
-        dev_loader = make_loader(data.dev_texts, data.dev_labels, tokenizers, cfg, 64, False)
+        dev_loader = make_loader(data.dev_texts, data.dev_labels, tokenizers, cfg, cfg["data"]["eval_batch_size"],
+                                 False)
         holdout = holdout_scorer(data, tokenizers, cfg, model, device)
 
         def evaluate(epoch: int) -> dict:
@@ -289,7 +291,8 @@ class ClassificationTask:
                               "prediction stage follows) and one process (its two stages train different "
                               "parameters, which DDP's static graph does not allow)")
         tokenizers = {"student": s_tok} if teacher is None else {"teacher": t_tok, "student": s_tok}
-        dev_loader = make_loader(data.dev_texts, data.dev_labels, tokenizers, cfg, 64, False)
+        dev_loader = make_loader(data.dev_texts, data.dev_labels, tokenizers, cfg, cfg["data"]["eval_batch_size"],
+                                 False)
         texts, labels = transfer_set(data, t_tok, dc["augment"])
         run = open_run()
         cached = None
@@ -354,7 +357,7 @@ class ClassificationTask:
         teacher, t_tok, _ = load_teacher(cfg, False, data)
         check_max_length(cfg["data"]["max_length"], {"evaluated model": model, "teacher": teacher})
         roles = {"model": tok} if teacher is None else {"model": tok, "teacher": t_tok}
-        loader = make_loader(data.dev_texts, data.dev_labels, roles, cfg, 64, False)
+        loader = make_loader(data.dev_texts, data.dev_labels, roles, cfg, cfg["data"]["eval_batch_size"], False)
         holdout = holdout_scorer(data, {"model": tok}, cfg, model, device, role="model")
         open_run()  # every check passed (--dry-run exits here)
         logits, labels = logits_on(model, loader, device, "model")

@@ -64,11 +64,22 @@ def load_sentences(cfg: dict) -> dict:
                                 for split, lines in splits.items()}, d["name"], "sentences")
 
 
+def encode(sentences: list[str], tok, cfg: dict) -> list[list[int]]:
+    """Each sentence as ``<bos> t_1 .. t_n <eos>`` ids, cut at ``data.max_length``."""
+    return [tok.encode(s, add_bos=True, add_eos=True)[: cfg["data"]["max_length"]] for s in sentences]
+
+
 def make_loader(sentences: list[str], tok, cfg: dict, batch_size: int, shuffle: bool) -> DataLoader:
-    max_length = cfg["data"]["max_length"]
-    items = [tok.encode(s, add_bos=True, add_eos=True)[:max_length] for s in sentences]
+    items = encode(sentences, tok, cfg)
     return bucketed_loader(items, [len(i) for i in items], batch_size, CausalLMCollator(tok.pad_token_id),
                            seed=cfg["seed"], shuffle=shuffle)
+
+
+def sentences_per_second(model, sentences: list[str], tok, cfg: dict) -> float:
+    """Throughput of one forward on the first ``evaluate.throughput_batch`` validation sentences in file order (not a
+    length bucket's, which holds the shortest), in fp32 as :func:`~kd.common.engine.loader_perplexity` scores."""
+    batch = CausalLMCollator(tok.pad_token_id)(encode(sentences[: cfg["evaluate"]["throughput_batch"]], tok, cfg))
+    return measure_latency(model, batch, forward=lambda m, x: m(**x), precision="fp32")["throughput"]
 
 
 def batch_nll(model, batch: dict) -> tuple[float, int]:
@@ -150,7 +161,7 @@ class LanguageModelTask:
         """Train ``model`` on the training sentences with the settings of its section ``cfg[role]`` (``role``: teacher
         or student); the validation loader."""
         sched = cfg[role]
-        val_loader = make_loader(splits["validation"], tok, cfg, 128, False)
+        val_loader = make_loader(splits["validation"], tok, cfg, cfg["data"]["eval_batch_size"], False)
         fit(model, method, make_loader(splits["train"], tok, cfg, sched["batch_size"], True), epochs=sched["epochs"],
             lr=sched["lr"], weight_decay=sched["weight_decay"], warmup=sched["warmup"], device=device, run=run,
             teacher=teacher, resume=resume, lr_key=f"{role}.lr",
@@ -174,7 +185,7 @@ class LanguageModelTask:
         supervised = LM_METHODS.get("supervised")()
         val_loader = LanguageModelTask._train(model, supervised, cfg, TEACHER, splits, tok, run, device, resume)
         save(model, tok, kwargs, run, TEACHER)
-        return LanguageModelTask._final("teacher", model, val_loader, splits, cfg, device)
+        return LanguageModelTask._final("teacher", model, tok, val_loader, splits, cfg, device)
 
     @staticmethod
     def distill(cfg: dict, open_run: Callable[[], RunFolder], device: torch.device, resume: bool = False) -> dict:
@@ -189,7 +200,7 @@ class LanguageModelTask:
         val_loader = LanguageModelTask._train(model, method, cfg, STUDENT, splits, tok, run, device, resume,
                                               teacher=teacher.to(device))
         save(model, tok, kwargs, run, STUDENT)
-        return LanguageModelTask._final(label, model, val_loader, splits, cfg, device)
+        return LanguageModelTask._final(label, model, tok, val_loader, splits, cfg, device)
 
     @staticmethod
     def evaluate(cfg: dict, open_run: Callable[[], RunFolder], device: torch.device, resume: bool = False) -> dict:
@@ -203,14 +214,13 @@ class LanguageModelTask:
             model, tok = load_teacher(cfg)
         check_max_length(cfg["data"]["max_length"], {"evaluated model": model})
         splits = load_sentences(cfg)
-        val_loader = make_loader(splits["validation"], tok, cfg, 128, False)
+        val_loader = make_loader(splits["validation"], tok, cfg, cfg["data"]["eval_batch_size"], False)
         open_run()  # every check passed (--dry-run exits here)
-        return LanguageModelTask._final(label, model.to(device), val_loader, splits, cfg, device)
+        return LanguageModelTask._final(label, model.to(device), tok, val_loader, splits, cfg, device)
 
     @staticmethod
-    def _final(label, model, val_loader, splits, cfg, device) -> dict:
-        batch = next(iter(val_loader))
-        batch = {k: v[: cfg["evaluate"]["throughput_batch"]].to(device) for k, v in batch.items()}
-        speed = measure_latency(model, batch, forward=lambda m, x: m(**x))["throughput"]
+    def _final(label, model, tok, val_loader, splits, cfg, device) -> dict:
         return {"model": label, "val_ppl": loader_perplexity(model, val_loader, device, batch_nll),
-                "params": count_parameters(model), "throughput": speed, "train_sentences": len(splits["train"])}
+                "params": count_parameters(model),
+                "throughput": sentences_per_second(model, splits["validation"], tok, cfg),
+                "train_sentences": len(splits["train"])}

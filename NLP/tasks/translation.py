@@ -258,8 +258,8 @@ class TranslationTask:
         if targets is not None:
             for item, target in zip(train_items, targets):
                 item["tgt"] = target[: max_length - 1]
-        val_loader = make_loader(encode_pairs(splits["validation"], src_tok, tgt_tok, max_length), tgt_tok, 128,
-                                 False, cfg["seed"])
+        val_loader = make_loader(encode_pairs(splits["validation"], src_tok, tgt_tok, max_length), tgt_tok,
+                                 cfg["data"]["eval_batch_size"], False, cfg["seed"])
         loader = make_loader(train_items, tgt_tok, sched["batch_size"], True, cfg["seed"])
         fit(model, method, loader, epochs=sched["epochs"], lr=sched["lr"], weight_decay=sched["weight_decay"],
             warmup=sched["warmup"], device=device, run=run, teacher=teacher, resume=resume, lr_key=f"{role}.lr",
@@ -332,7 +332,7 @@ class TranslationTask:
     def _final(label, model, cfg, splits, src_tok, tgt_tok, device) -> dict:
         split = cfg["evaluate"]["split"]
         val_loader = make_loader(encode_pairs(splits["validation"], src_tok, tgt_tok, cfg["data"]["max_length"]),
-                                 tgt_tok, 128, False, cfg["seed"])
+                                 tgt_tok, cfg["data"]["eval_batch_size"], False, cfg["seed"])
         report = bleu_report(model, splits[split], src_tok, tgt_tok, cfg, device)
         print(f"example ({split}): {report.pop('example')}")
         return {"model": label, "bleu": report["bleu"], "bleu_scoring": report["bleu_scoring"],

@@ -10,7 +10,7 @@ from kd.common.engine import Distiller
 from kd.common.utils.errors import KDError
 from kd.nlp.methods import LM_METHODS
 from kd.nlp.model_zoo import load_nlp_model
-from kd.nlp.scripts import distill, train_teacher
+from kd.nlp.scripts import distill, evaluate, train_teacher
 from kd.nlp.teacher_model import build_gpt2_lm
 
 
@@ -64,6 +64,30 @@ def test_lm_scripts_end_to_end(tmp_path):
     run = next((tmp_path / "runs").glob("nlp-lm-distill-*"))
     summary = (run / "summary.md").read_text()  # the run's curves, embedded
     assert "![loss](plots/loss.png)" in summary and "![perplexity](plots/perplexity.png)" in summary
+    for eval_batch in (128, 7):  # the default, and batches that split the 50 sentences unevenly: the same figure
+        scored = evaluate.main(common + [f"evaluate.checkpoint={ckpt}", f"data.eval_batch_size={eval_batch}"])
+        assert scored["val_ppl"] == pytest.approx(teacher["val_ppl"], rel=1e-5)
+
+
+def test_lm_throughput_is_timed_on_the_first_validation_sentences_in_fp32(monkeypatch):
+    """Not on the first length bucket, which holds the shortest sentences (it gave the 32 shortest), and in fp32, the
+    numerics of the perplexity beside it."""
+    from kd.nlp.data import WordTokenizer
+    from kd.nlp.tasks import language_model
+
+    sentences = [" ".join(["word"] * n) for n in (9, 2, 7, 1, 8, 3, 6, 1, 1, 1)]
+    tok = WordTokenizer.build(sentences, min_freq=1)
+    timed = {}
+
+    def measure(model, batch, forward, precision):
+        timed.update(batch=batch, precision=precision)
+        return {"throughput": 1.0}
+
+    monkeypatch.setattr(language_model, "measure_latency", measure)
+    cfg = {"data": {"max_length": 64}, "evaluate": {"throughput_batch": 4}}
+    language_model.sentences_per_second(None, sentences, tok, cfg)
+    assert timed["batch"]["attention_mask"].sum(1).tolist() == [11, 4, 9, 3]  # <bos> .. <eos>, in file order
+    assert timed["precision"] == "fp32"
 
 
 def training_record(run) -> tuple:
