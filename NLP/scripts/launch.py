@@ -14,7 +14,6 @@ data.
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Callable
 
 from kd.common.utils.cli import EVALUATE_FLAGS, common_parser, exit_if_dry_run
@@ -25,11 +24,10 @@ from kd.common.utils.plotting import figures_markdown, plot_training_progress
 from kd.common.utils.run_folder import RunFolder, run_name
 from kd.common.utils.script_config import load_script_config
 from kd.common.utils.seed import seed_everything
+from kd.nlp.defaults import CONFIG_DIR, DEFAULT_CONFIG
 from kd.nlp.tasks import TASKS
 from kd.nlp.tasks.training import SCHEDULE_KEYS, results_table
 
-CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
-DEFAULT_CONFIG = CONFIG_DIR / "default.yaml"  # every key with its default: the shared keys, then a section a task
 DEFAULT_PRESET = "sst2"  # the preset of a run without --config (vision's: digits; RL's: CartPole)
 # Mappings whose keys are free: the changes to a pretrained teacher's config that make its student
 # (``student.config.n_layer=6``).

@@ -2,7 +2,8 @@
 DistilGPT2 init copies alternate teacher layers; train_teacher fine-tunes a pretrained teacher and distill builds a
 half-depth student from its config, both saved as save_pretrained folders that transformers' Auto classes reload
 and evaluate reads back (without a checkpoint it scores the pretrained teacher as it is); a student with another
-vocabulary, and a mistyped hub name offline, are one-line errors."""
+vocabulary, a mistyped hub name offline, and a student key the way the student is built does not read (the sizes of
+a from-scratch teacher's student, with a pretrained teacher) are one-line errors; the preset's student builds."""
 import os
 import random
 import subprocess
@@ -12,7 +13,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from kd.common.utils.cli import main_entry
 from kd.common.utils.errors import ConfigError, KDError
+from kd.nlp.defaults import task_section
 from kd.nlp.scripts import distill, evaluate, train_teacher
 from kd.nlp.student_model import student_from_teacher_config
 from kd.nlp.teacher_model import load_causal_lm
@@ -101,3 +104,64 @@ def test_mistyped_hub_name_offline_is_one_line(tmp_path):
     assert result.returncode == 2 and len(lines) == 1, result.stderr
     assert lines[0].startswith("error: could not fetch 'no-such-org/gpt2-typo'") and "teacher.name=" in lines[0]
     assert not (tmp_path / "runs").exists()
+
+
+@pytest.fixture
+def no_loading_bar():
+    """transformers' weight-loading bar (on stderr) off while the teacher loads, so the error is stderr's one line."""
+    from transformers.utils import logging
+
+    logging.disable_progress_bar()
+    yield
+    logging.enable_progress_bar()
+
+
+@pytest.mark.parametrize("teacher_key, overrides, expected", [
+    ("teacher.name", ["student.n_layer=1"],
+     'student.n_layer=1 is not read with a pretrained teacher (it takes student.config, student.init); drop it, or '
+     'pass "student.config={n_layer: 1}"'),
+    ("teacher.checkpoint", ["student.dropout=0.0"],
+     'student.dropout=0.0 is not read with a pretrained teacher (it takes student.config, student.init); drop it, or '
+     'pass "student.config={resid_pdrop: 0.0, embd_pdrop: 0.0, attn_pdrop: 0.0}"'),
+    ("teacher.name", ["student.name={teacher}", "student.init=teacher"],
+     "student.init=teacher is not read with student.name={teacher} (a pretrained student, used as it is: it takes "
+     "student.name alone); drop it, or set student.name=null to build the student from the teacher instead"),
+], ids=["a size, teacher.name", "a size, teacher.checkpoint folder", "student.init with student.name"])
+def test_a_student_key_the_student_is_not_built_from_is_one_line(teacher_key, overrides, expected, tiny_gpt2,
+                                                                 tmp_path, capfd, no_loading_bar):
+    """With a pretrained teacher (by name or as a save_pretrained checkpoint folder) the student is the teacher's
+    config with student.config's changes: student.n_layer=1 used to build a full-depth student without a word, and
+    student.init is not read with a pretrained student.name. Refused in one line before the run folder."""
+    teacher = tiny_gpt2(tmp_path / "tiny-gpt2", write_text(tmp_path / "text"))
+    runs = tmp_path / "runs"
+    argv = lm_args(runs, tmp_path / "text") + [f"{teacher_key}={teacher}",
+                                              *(o.replace("{teacher}", str(teacher)) for o in overrides)]
+    capfd.readouterr()
+    with pytest.raises(SystemExit) as exit_info:
+        main_entry(distill.main, argv)
+    lines = capfd.readouterr().err.strip().splitlines()
+    assert exit_info.value.code == 2 and lines == ["error: " + expected.replace("{teacher}", str(teacher))]
+    assert not runs.exists()
+
+
+def test_the_presets_student_builds_for_either_kind_of_teacher(tiny_gpt2, tmp_path):
+    """lm.yaml's student keys are all at their defaults, which no way of building the student refuses: a pretrained
+    teacher's student is its config unchanged, a from-scratch teacher's the GPT-2 of default.yaml's sizes."""
+    import argparse
+
+    from kd.nlp.data import WordTokenizer
+    from kd.nlp.data.hf_tokenizer import HFTextTokenizer
+    from kd.nlp.scripts.launch import load_nlp_config
+    from kd.nlp.tasks.language_model import build_model, build_student
+
+    cfg = load_nlp_config(argparse.Namespace(config="lm", overrides=[], seed=None, resume=None))
+    sentences = write_text(tmp_path / "text")
+    pretrained, tok = load_causal_lm(str(tiny_gpt2(tmp_path / "tiny-gpt2", sentences, n_layer=3)))
+    assert isinstance(tok, HFTextTokenizer)
+    student, _, kwargs = build_student(cfg, pretrained, tok)
+    assert student.config.n_layer == 3 and kwargs is None  # the teacher's depth, not student.n_layer's
+    words = WordTokenizer.build(sentences, min_freq=1)
+    scratch, _ = build_model(cfg["teacher"], words, cfg["data"]["max_length"])
+    student, _, kwargs = build_student(cfg, scratch, words)
+    sizes = task_section("language_model")["student"]
+    assert student.config.n_layer == sizes["n_layer"] and kwargs["n_embd"] == sizes["n_embd"]
