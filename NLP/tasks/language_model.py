@@ -110,13 +110,13 @@ def load_teacher(cfg: dict):
 
 # The keys of student: that make its model, by the way :func:`build_student` builds it: a pretrained student
 # (student.name set) reads its name alone; else a pretrained teacher's student is its config with changes, a
-# from-scratch teacher's a GPT-2 of the sizes.
+# from-scratch teacher's a GPT-2 of the sizes. HOW_TO_SAY: what to do instead, in the keys each way reads.
 STUDENT_ROUTES = {"pretrained student": ("name",), "pretrained teacher": ("config", "init"),
                   "from-scratch teacher": (*SIZE_KEYS, "init")}
-# A from-scratch student's sizes as the attributes of a GPT-2 config (build_gpt2_lm), for the messages that say one
-# as the other (another teacher's config names them its own way: student_from_teacher_config lists them).
-GPT2_NAMES = {"n_layer": ("n_layer",), "n_embd": ("n_embd",), "n_head": ("n_head",),
-              "dropout": ("resid_pdrop", "embd_pdrop", "attn_pdrop")}
+HOW_TO_SAY = {"pretrained student": "set student.name=null to build the student from the teacher instead",
+              "pretrained teacher": 'give sizes as changes of the teacher\'s config, in its names ("student.config='
+                                    '{n_layer: 6}" for GPT-2)',
+              "from-scratch teacher": "give sizes as student.n_layer, student.n_embd, student.n_head, student.dropout"}
 
 
 def shown(value) -> str:
@@ -128,44 +128,25 @@ def shown(value) -> str:
     return str(value)
 
 
-def said_instead(key: str, value, route: str) -> str:
-    """How to pass ``student.<key>=value`` in the keys ``route`` (a teacher's kind) reads: GPT-2 sizes as
-    ``student.config`` attributes for a pretrained teacher, ``student.config``'s GPT-2 attributes as sizes for a
-    from-scratch one."""
-    if route == "pretrained teacher":
-        return '"student.config={' + ", ".join(f"{name}: {shown(value)}" for name in GPT2_NAMES[key]) + '}"'
-    sizes = {next((size for size, names in GPT2_NAMES.items() if name in names), None): item
-             for name, item in (value.items() if isinstance(value, dict) else [(None, value)])}
-    if None in sizes:
-        return "the sizes " + ", ".join(f"student.{size}" for size in SIZE_KEYS)
-    return " ".join(f"student.{size}={shown(item)}" for size, item in sizes.items())
-
-
 def check_student_keys(s: dict, pretrained_teacher: bool) -> None:
     """Refuse in one line a key of the ``student`` section that the way its model is built does not read
-    (:data:`STUDENT_ROUTES`: by ``student.name``, else by the teacher's kind), naming what that way takes and how to
-    say it there, unless the key holds its default in default.yaml (a preset lists every key at its default: only
-    what the user set is refused, as :func:`kd.common.utils.registry.section_options` does for data sets). Without it
+    (:data:`STUDENT_ROUTES`: by ``student.name``, else by the teacher's kind), naming what that way takes and what to
+    do instead, unless the key holds its default in default.yaml (a preset lists every key at its default: only what
+    the user set is refused, as :func:`kd.common.utils.registry.section_options` does for data sets). Without it
     ``teacher.name=gpt2 student.n_layer=6`` built a full-depth student without a word."""
     defaults = task_section("language_model")["student"]
-    teacher_route = "pretrained teacher" if pretrained_teacher else "from-scratch teacher"
-    route = "pretrained student" if s.get("name") else teacher_route
+    route = ("pretrained student" if s.get("name") else
+             "pretrained teacher" if pretrained_teacher else "from-scratch teacher")
     for key in dict.fromkeys(key for keys in STUDENT_ROUTES.values() for key in keys):
         value = s.get(key, defaults[key])
         if key == "config":
             value = value or {}  # null is no change, as build_student reads it
         if key in STUDENT_ROUTES[route] or value == defaults[key]:
             continue
-        given = f"student.{key}={shown(value)}"
-        if route != "pretrained student":
-            takes = ", ".join(f"student.{k}" for k in STUDENT_ROUTES[route])
-            raise ConfigError(f"{given} is not read with a {route} (it takes {takes}); drop it, or pass "
-                              f"{said_instead(key, value, route)}")
-        unset = "set student.name=null" + ("" if key in STUDENT_ROUTES[teacher_route] else
-                                           f" and pass {said_instead(key, value, teacher_route)}")
-        raise ConfigError(f"{given} is not read with student.name={s['name']} (a pretrained student, used as it is: "
-                          f"it takes student.name alone); drop it, or {unset} to build the student from the "
-                          "teacher instead")
+        way = f"student.name={s['name']} (a pretrained student, used as it is)" if s.get("name") else f"a {route}"
+        takes = ", ".join(f"student.{k}" for k in STUDENT_ROUTES[route])
+        raise ConfigError(f"student.{key}={shown(value)} is not read with {way}: it takes {takes}; drop it, or "
+                          f"{HOW_TO_SAY[route]}")
 
 
 def build_student(cfg: dict, teacher, teacher_tok):

@@ -285,12 +285,13 @@ def test_a_max_length_above_the_models_positions(case, files, tmp_path, capfd, n
 UNREAD_STUDENT_KEYS = {
     "student.config with a from-scratch teacher": (
         ["student.config={n_layer: 1}"],
-        "student.config={n_layer: 1} is not read with a from-scratch teacher (it takes student.n_layer, "
-        "student.n_embd, student.n_head, student.dropout, student.init); drop it, or pass student.n_layer=1"),
+        "student.config={n_layer: 1} is not read with a from-scratch teacher: it takes student.n_layer, "
+        "student.n_embd, student.n_head, student.dropout, student.init; drop it, or give sizes as student.n_layer, "
+        "student.n_embd, student.n_head, student.dropout"),
     "a size with a pretrained student.name": (
         ["student.name=distilgpt2", "student.n_layer=1"],
-        "student.n_layer=1 is not read with student.name=distilgpt2 (a pretrained student, used as it is: it takes "
-        "student.name alone); drop it, or set student.name=null to build the student from the teacher instead"),
+        "student.n_layer=1 is not read with student.name=distilgpt2 (a pretrained student, used as it is): it takes "
+        "student.name; drop it, or set student.name=null to build the student from the teacher instead"),
 }
 
 

@@ -118,14 +118,14 @@ def no_loading_bar():
 
 @pytest.mark.parametrize("teacher_key, overrides, expected", [
     ("teacher.name", ["student.n_layer=1"],
-     'student.n_layer=1 is not read with a pretrained teacher (it takes student.config, student.init); drop it, or '
-     'pass "student.config={n_layer: 1}"'),
+     'student.n_layer=1 is not read with a pretrained teacher: it takes student.config, student.init; drop it, or '
+     'give sizes as changes of the teacher\'s config, in its names ("student.config={n_layer: 6}" for GPT-2)'),
     ("teacher.checkpoint", ["student.dropout=0.0"],
-     'student.dropout=0.0 is not read with a pretrained teacher (it takes student.config, student.init); drop it, or '
-     'pass "student.config={resid_pdrop: 0.0, embd_pdrop: 0.0, attn_pdrop: 0.0}"'),
+     'student.dropout=0.0 is not read with a pretrained teacher: it takes student.config, student.init; drop it, or '
+     'give sizes as changes of the teacher\'s config, in its names ("student.config={n_layer: 6}" for GPT-2)'),
     ("teacher.name", ["student.name={teacher}", "student.init=teacher"],
-     "student.init=teacher is not read with student.name={teacher} (a pretrained student, used as it is: it takes "
-     "student.name alone); drop it, or set student.name=null to build the student from the teacher instead"),
+     "student.init=teacher is not read with student.name={teacher} (a pretrained student, used as it is): it takes "
+     "student.name; drop it, or set student.name=null to build the student from the teacher instead"),
 ], ids=["a size, teacher.name", "a size, teacher.checkpoint folder", "student.init with student.name"])
 def test_a_student_key_the_student_is_not_built_from_is_one_line(teacher_key, overrides, expected, tiny_gpt2,
                                                                  tmp_path, capfd, no_loading_bar):
