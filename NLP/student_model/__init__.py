@@ -14,6 +14,7 @@ from kd.nlp.student_model.bilstm import BiLSTMClassifier
 from kd.nlp.student_model.from_teacher_config import initialise, init_from_teacher_layers, student_from_teacher_config
 from kd.nlp.student_model.init_from_teacher import alternate_layers, init_from_teacher
 from kd.nlp.student_model.small_bert import build_small_bert
+from kd.nlp.student_model.student_keys import check_student_keys
 
-__all__ = ["BiLSTMClassifier", "alternate_layers", "build_small_bert", "init_from_teacher", "init_from_teacher_layers",
-           "initialise", "student_from_teacher_config"]
+__all__ = ["BiLSTMClassifier", "alternate_layers", "build_small_bert", "check_student_keys", "init_from_teacher",
+           "init_from_teacher_layers", "initialise", "student_from_teacher_config"]

@@ -40,12 +40,11 @@ from kd.nlp.data import CausalLMCollator, WordTokenizer, bucketed_loader, build_
 from kd.nlp.data.hf_tokenizer import HFTextTokenizer
 from kd.nlp.data.language_modeling import LM_DATASETS
 from kd.nlp.data.subword_tokenizer import check_tokenizer_kind
-from kd.nlp.defaults import task_section
 from kd.nlp.methods import LM_METHODS
 from kd.nlp.methods.causal_lm import next_token_view
 from kd.nlp.methods.vocabulary_check import require_same_vocabulary
 from kd.nlp.model_zoo import load_nlp_model, save_nlp_model
-from kd.nlp.student_model import initialise, student_from_teacher_config
+from kd.nlp.student_model import check_student_keys, initialise, student_from_teacher_config
 from kd.nlp.tasks.training import (SCHEDULE_KEYS, evaluation_target, fit, moved_to_model_sections,
                                    refuse_empty_splits)
 from kd.nlp.teacher_model import build_gpt2_lm, check_max_length, load_causal_lm, save_pretrained_folder
@@ -108,54 +107,14 @@ def load_teacher(cfg: dict):
                       "checkpoints/model.pt file or checkpoints/model folder of a train_teacher run")
 
 
-# The keys of student: that make its model, by the way :func:`build_student` builds it: a pretrained student
-# (student.name set) reads its name alone; else a pretrained teacher's student is its config with changes, a
-# from-scratch teacher's a GPT-2 of the sizes. HOW_TO_SAY: what to do instead, in the keys each way reads.
-STUDENT_ROUTES = {"pretrained student": ("name",), "pretrained teacher": ("config", "init"),
-                  "from-scratch teacher": (*SIZE_KEYS, "init")}
-HOW_TO_SAY = {"pretrained student": "set student.name=null to build the student from the teacher instead",
-              "pretrained teacher": 'give sizes as changes of the teacher\'s config, in its names ("student.config='
-                                    '{n_layer: 6}" for GPT-2)',
-              "from-scratch teacher": "give sizes as student.n_layer, student.n_embd, student.n_head, student.dropout"}
-
-
-def shown(value) -> str:
-    """``value`` as an override writes it (``{n_layer: 6}``, ``teacher``, ``null``), for a message."""
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{key}: {shown(item)}" for key, item in value.items()) + "}"
-    if value is None or isinstance(value, bool):
-        return {None: "null", True: "true", False: "false"}[value]
-    return str(value)
-
-
-def check_student_keys(s: dict, pretrained_teacher: bool) -> None:
-    """Refuse in one line a key of the ``student`` section that the way its model is built does not read
-    (:data:`STUDENT_ROUTES`: by ``student.name``, else by the teacher's kind), naming what that way takes and what to
-    do instead, unless the key holds its default in default.yaml (a preset lists every key at its default: only what
-    the user set is refused, as :func:`kd.common.utils.registry.section_options` does for data sets). Without it
-    ``teacher.name=gpt2 student.n_layer=6`` built a full-depth student without a word."""
-    defaults = task_section("language_model")["student"]
-    route = ("pretrained student" if s.get("name") else
-             "pretrained teacher" if pretrained_teacher else "from-scratch teacher")
-    for key in dict.fromkeys(key for keys in STUDENT_ROUTES.values() for key in keys):
-        value = s.get(key, defaults[key])
-        if key == "config":
-            value = value or {}  # null is no change, as build_student reads it
-        if key in STUDENT_ROUTES[route] or value == defaults[key]:
-            continue
-        way = f"student.name={s['name']} (a pretrained student, used as it is)" if s.get("name") else f"a {route}"
-        takes = ", ".join(f"student.{k}" for k in STUDENT_ROUTES[route])
-        raise ConfigError(f"student.{key}={shown(value)} is not read with {way}: it takes {takes}; drop it, or "
-                          f"{HOW_TO_SAY[route]}")
-
-
 def build_student(cfg: dict, teacher, teacher_tok):
     """``(model, tokenizer, kwargs)``: the pretrained ``student.name``, or the teacher's architecture made smaller
     (``student.config``, pretrained teacher) or a GPT-2 of ``student.n_layer``... (from-scratch teacher), initialised
     at random or from alternate teacher layers (``student.init``); ``kwargs`` rebuild a from-scratch one. A student
     key the chosen way does not read is refused first (:func:`check_student_keys`)."""
     s = cfg["student"]
-    check_student_keys(s, isinstance(teacher_tok, HFTextTokenizer))
+    check_student_keys(s, "language_model", SIZE_KEYS, isinstance(teacher_tok, HFTextTokenizer),
+                       '"student.config={n_layer: 6}" for GPT-2')
     init = s.get("init", "random")
     if s.get("name"):
         model, tok = load_causal_lm(s["name"], "student.name")

@@ -54,7 +54,7 @@ from kd.nlp.generation import beam_search
 from kd.nlp.methods import TRANSLATION_METHODS
 from kd.nlp.methods.vocabulary_check import require_same_vocabulary
 from kd.nlp.model_zoo import load_nlp_model, save_nlp_model
-from kd.nlp.student_model import initialise, student_from_teacher_config
+from kd.nlp.student_model import check_student_keys, initialise, student_from_teacher_config
 from kd.nlp.tasks.teacher_cache import teacher_cache_path
 from kd.nlp.tasks.training import (SCHEDULE_KEYS, evaluation_target, fit, moved_to_model_sections,
                                    refuse_empty_splits)
@@ -192,8 +192,10 @@ def build_student(cfg: dict, teacher, src_tok, tgt_tok):
     """``(model, source tokenizer, target tokenizer, kwargs)``: the pretrained ``student.name``, or the teacher's
     architecture made smaller (``student.config``, pretrained teacher) or a transformer of ``student.d_model``...
     (from-scratch teacher), at random or from alternate teacher layers (``student.init``); ``kwargs`` rebuild a
-    from-scratch one."""
+    from-scratch one. A student key the chosen way does not read is refused first (:func:`check_student_keys`)."""
     s = cfg["student"]
+    check_student_keys(s, "translation", SIZE_KEYS, isinstance(teacher, HFSeq2Seq),
+                       '"student.config={encoder_layers: 3, decoder_layers: 1}" for Marian')
     init = s.get("init", "random")
     if s.get("name"):
         model, s_src, s_tgt = load_seq2seq(s["name"], "student.name")

@@ -282,28 +282,42 @@ def test_a_max_length_above_the_models_positions(case, files, tmp_path, capfd, n
 
 
 # ------------------------------------------------------ a student key that the way its model is built does not read
+def lm_on_8_positions(f) -> list[str]:
+    return ["--config", LM, "data.name=text_files", f"data.train_file={f['sentences']}",
+            f"data.dev_file={f['sentences']}", f"teacher.checkpoint={f['lm_8_positions']}", "data.max_length=8"]
+
+
+def translator_on_8_positions(f) -> list[str]:
+    return ["--config", "NLP/configs/multi30k.yaml", f"data.path={f['multi30k']}",
+            f"teacher.checkpoint={f['translator_8_positions']}", "data.max_length=8"]
+
+
 UNREAD_STUDENT_KEYS = {
     "student.config with a from-scratch teacher": (
-        ["student.config={n_layer: 1}"],
+        lm_on_8_positions, ["student.config={n_layer: 1}"],
         "student.config={n_layer: 1} is not read with a from-scratch teacher: it takes student.n_layer, "
         "student.n_embd, student.n_head, student.dropout, student.init; drop it, or give sizes as student.n_layer, "
         "student.n_embd, student.n_head, student.dropout"),
     "a size with a pretrained student.name": (
-        ["student.name=distilgpt2", "student.n_layer=1"],
+        lm_on_8_positions, ["student.name=distilgpt2", "student.n_layer=1"],
         "student.n_layer=1 is not read with student.name=distilgpt2 (a pretrained student, used as it is): it takes "
         "student.name; drop it, or set student.name=null to build the student from the teacher instead"),
+    "translation: student.config with a from-scratch teacher": (
+        translator_on_8_positions, ["student.config={encoder_layers: 1}"],
+        "student.config={encoder_layers: 1} is not read with a from-scratch teacher: it takes student.d_model, "
+        "student.nhead, student.num_encoder_layers, student.num_decoder_layers, student.dim_feedforward, "
+        "student.dropout, student.init; drop it, or give sizes as student.d_model, student.nhead, "
+        "student.num_encoder_layers, student.num_decoder_layers, student.dim_feedforward, student.dropout"),
 }
 
 
 @pytest.mark.parametrize("case", list(UNREAD_STUDENT_KEYS))
-def test_a_language_model_student_key_its_model_does_not_read(case, files, tmp_path, capfd):
-    """Refused before the run folder, and before student.name is fetched (the student was built by another of the
-    three ways, the key silently ignored). The pretrained teacher's case, which needs a tiny GPT-2 folder, is in
-    tests/nlp/test_nlp_pretrained_lm.py."""
-    overrides, expected = UNREAD_STUDENT_KEYS[case]
-    argv = ["--config", LM, "data.name=text_files", f"data.train_file={files['sentences']}",
-            f"data.dev_file={files['sentences']}", f"teacher.checkpoint={files['lm_8_positions']}",
-            "data.max_length=8", *overrides, "--runs-dir", str(tmp_path / "runs")]
+def test_a_student_key_its_model_does_not_read(case, files, tmp_path, capfd):
+    """Language models and translation: refused before the run folder, and before student.name is fetched (the
+    student was built by another of the three ways, the key silently ignored). The pretrained teacher's case, which
+    needs a tiny GPT-2 folder, is in tests/nlp/test_nlp_pretrained_lm.py."""
+    data, overrides, expected = UNREAD_STUDENT_KEYS[case]
+    argv = [*data(files), *overrides, "--runs-dir", str(tmp_path / "runs")]
     code, lines = run_script(nlp_distill, argv, capfd)
     assert_one_line_and_nothing_created(code, lines, expected, tmp_path / "runs")
 
