@@ -5,9 +5,10 @@
 # schedule with data.holdout=0.05). Its training-set logits are cached once (distill.cache_dir); then, 3 seeds each:
 # the BiLSTM (Tang et al. 2019, 3 epochs), a small BERT of 2 layers x 128 and the preset's 4 x 256 (random init,
 # 2 epochs), each alone, with KD, and with KD on one augmented copy of each sentence labelled by the teacher
-# (distill.augment.copies=1, Tang et al.'s transfer set). Each teacher's rows in the table are a subset of what this
+# (distill.augment.copies=1, Tang et al.'s transfer set); and a 3 x 384 copy of the teacher's layers 0, 2, 4
+# (DistilBERT-style, 1 epoch), alone and with KD. Each teacher's rows in the table are a subset of what this
 # makes from it (the table names the teacher of each row); a student alone reads no teacher. A run takes 5-20 min
-# here (the 4 x 256: about 8, 12-15 with the copies).
+# here (the 4 x 256: about 8, 12-15 with the copies; the 3 x 384: about 20).
 # Run from the repository root: bash NLP/scripts/cpu_results_sst2_full.sh   (TEACHER=path/model.pt reuses a teacher)
 set -euo pipefail
 source "$(dirname "$0")/cpu_results_env.sh"
@@ -22,7 +23,10 @@ BILSTM="student.arch=bilstm student.lr=1.0e-3"
 SMALL_BERT="student.arch=small_bert student.num_layers=2 student.hidden_size=128 student.num_heads=2 student.lr=5.0e-4
 student.epochs=2"
 SMALL_BERT_4x256="student.epochs=2"   # the preset's student (4 layers x 256, 4 heads, lr 2e-4)
-for STUDENT in "$BILSTM" "$SMALL_BERT" "$SMALL_BERT_4x256"; do
+# DistilBERT-style: the teacher's width and heads, 3 layers copied from its layers 0, 2, 4 (Sanh et al. 2019)
+TEACHER_LAYERS="student.arch=small_bert student.num_layers=3 student.hidden_size=384 student.num_heads=12
+student.init=teacher student.lr=5.0e-5 student.epochs=1"
+for STUDENT in "$BILSTM" "$SMALL_BERT" "$SMALL_BERT_4x256" "$TEACHER_LAYERS"; do
   for SEED in ${SEEDS:-0 1 2}; do
     $P.distill $KD $STUDENT seed=$SEED method.name=supervised
     $P.distill $KD $STUDENT seed=$SEED method.name=kd
