@@ -36,24 +36,51 @@ class BuiltStudent:
 @dataclass(frozen=True)
 class StudentArch:
     """One ``student.arch``: ``build(section, num_labels, teacher, teacher_tokenizer, teacher_name, train_texts)``
-    makes the student for a run; ``model(**BuiltStudent.kwargs)`` rebuilds it from a checkpoint saved under its name."""
+    makes the student for a run; ``model(**BuiltStudent.kwargs)`` rebuilds it from a checkpoint saved under its name;
+    ``reads``: the keys of the ``student`` section that make its model (None: not declared, nothing checked)."""
     build: Callable[..., BuiltStudent]
     model: Callable[..., nn.Module]
+    reads: tuple[str, ...] | None = None
 
 
 CLASSIFICATION_STUDENTS: Registry[StudentArch] = Registry("classification student (student.arch)")
 
 
-def classification_student(name: str, model: Callable[..., nn.Module]):
-    """Decorator: register the builder it decorates as ``student.arch=name``, ``model`` rebuilding its checkpoints."""
+def classification_student(name: str, model: Callable[..., nn.Module], reads: tuple[str, ...] | None = None):
+    """Decorator: register the builder it decorates as ``student.arch=name``, ``model`` rebuilding its checkpoints;
+    ``reads``, the ``student`` keys its model is made of, lets :func:`check_student_arch_keys` refuse another
+    architecture's keys set for it."""
     def register(build: Callable[..., BuiltStudent]) -> Callable[..., BuiltStudent]:
-        CLASSIFICATION_STUDENTS.register(name)(StudentArch(build, model))
+        CLASSIFICATION_STUDENTS.register(name)(StudentArch(build, model, reads))
         return build
 
     return register
 
 
-@classification_student("small_bert", model=build_small_bert)
+def check_student_arch_keys(section: dict, defaults: dict) -> None:
+    """A key of the ``student`` section that another architecture reads and ``student.arch`` does not
+    (``student.arch=bilstm student.num_layers=2``, ignored before) is refused in one line naming the key, what the arch
+    takes and which archs read it, unless it holds its default (``defaults``: default.yaml's student section; a preset
+    lists every key at its default), as :func:`kd.common.utils.registry.section_options` does for data sets. An arch
+    registered without ``reads`` is not checked."""
+    arch = section["arch"]
+    own = CLASSIFICATION_STUDENTS.get(arch).reads
+    if own is None:
+        return
+    for key in dict.fromkeys(k for other in CLASSIFICATION_STUDENTS.names()
+                             for k in CLASSIFICATION_STUDENTS.get(other).reads or ()):
+        if key in own or section.get(key, defaults.get(key)) == defaults.get(key):
+            continue
+        readers = [other for other in CLASSIFICATION_STUDENTS.names()
+                   if key in (CLASSIFICATION_STUDENTS.get(other).reads or ())]
+        takes = ", ".join(f"student.{k}" for k in own)
+        raise ConfigError(f"student.{key}={section[key]!r} is not read by student.arch={arch} (it takes {takes}); "
+                          f"drop it, or use student.arch={' or '.join(readers)}, which read{'s' * (len(readers) == 1)} "
+                          "it")
+
+
+@classification_student("small_bert", model=build_small_bert,
+                        reads=("num_layers", "hidden_size", "num_heads", "intermediate_size", "init"))
 def small_bert(section: dict, num_labels: int, teacher, teacher_tokenizer, teacher_name: str,
                train_texts: list[str]) -> BuiltStudent:
     """A BERT of ``num_layers`` x ``hidden_size`` on the teacher's tokenizer; ``init: teacher`` copies
@@ -71,7 +98,7 @@ def small_bert(section: dict, num_labels: int, teacher, teacher_tokenizer, teach
     return BuiltStudent(student, teacher_tokenizer, kwargs, tokenizer_spec(teacher_tokenizer, teacher_name))
 
 
-@classification_student("bilstm", model=BiLSTMClassifier)
+@classification_student("bilstm", model=BiLSTMClassifier, reads=("embed_dim", "lstm_hidden", "min_freq"))
 def bilstm(section: dict, num_labels: int, teacher, teacher_tokenizer, teacher_name: str,
            train_texts: list[str]) -> BuiltStudent:
     """Tang et al. (2019)'s BiLSTM on its own word vocabulary, built from the training texts, plus the teacher
@@ -83,7 +110,7 @@ def bilstm(section: dict, num_labels: int, teacher, teacher_tokenizer, teacher_n
     return BuiltStudent(BiLSTMClassifier(**kwargs), tokenizer, kwargs, tokenizer_spec(tokenizer))
 
 
-@classification_student("pretrained", model=load_hf_classifier)
+@classification_student("pretrained", model=load_hf_classifier, reads=("name", "pooling"))
 def pretrained(section: dict, num_labels: int, teacher, teacher_tokenizer, teacher_name: str,
                train_texts: list[str]) -> BuiltStudent:
     """A pretrained model by hub id or save_pretrained folder (``student.name``, e.g. ``distilbert-base-uncased``)

@@ -46,11 +46,12 @@ from kd.common.utils.registry import build_checked, section_options
 from kd.common.utils.run_folder import RunFolder
 from kd.nlp.data import CLASSIFICATION_DATASETS, ClassificationCollator, bucketed_loader
 from kd.nlp.data.augmentation import augment_sentences, check_augment_settings
+from kd.nlp.defaults import task_section
 from kd.nlp.methods import CLASSIFICATION_METHODS, check_method_fits
 from kd.nlp.methods.classification import SUPPLIED
 from kd.nlp.methods.supervised import Supervised
 from kd.nlp.model_zoo import load_nlp_model, save_nlp_model
-from kd.nlp.student_model.classification_students import CLASSIFICATION_STUDENTS
+from kd.nlp.student_model.classification_students import CLASSIFICATION_STUDENTS, check_student_arch_keys
 from kd.nlp.tasks.teacher_cache import teacher_cache_path
 from kd.nlp.tasks.training import SCHEDULE_KEYS, fit, moved_to_model_sections
 from kd.nlp.teacher_model import (LogitEnsemble, check_max_length, check_pooling, load_hf_classifier,
@@ -233,6 +234,7 @@ class ClassificationTask:
         check_teacher_ensemble(cfg, name)
         for section in ("teacher", "student"):
             check_pooling(cfg[section].get("pooling", "cls"), f"{section}.pooling")
+        check_student_arch_keys(cfg["student"], task_section("classification")["student"])
 
     @staticmethod
     def train_teacher(cfg: dict, open_run: Callable[[], RunFolder], device: torch.device, resume: bool = False) -> dict:

@@ -322,6 +322,24 @@ def test_a_student_key_its_model_does_not_read(case, files, tmp_path, capfd):
     assert_one_line_and_nothing_created(code, lines, expected, tmp_path / "runs")
 
 
+@pytest.mark.parametrize("overrides, expected", [
+    (["student.arch=bilstm", "student.num_layers=2"],
+     "student.num_layers=2 is not read by student.arch=bilstm (it takes student.embed_dim, student.lstm_hidden, "
+     "student.min_freq); drop it, or use student.arch=small_bert, which reads it"),
+    (["student.pooling=mean"],
+     "student.pooling='mean' is not read by student.arch=small_bert (it takes student.num_layers, "
+     "student.hidden_size, student.num_heads, student.intermediate_size, student.init); drop it, or use "
+     "student.arch=pretrained, which reads it"),
+], ids=["a small BERT size for the BiLSTM", "a pretrained student's pooling for the small BERT"])
+def test_a_classification_student_key_its_arch_does_not_read(overrides, expected, files, tmp_path, capfd):
+    """Another architecture's key set for student.arch was ignored; refused before anything is read (the teacher
+    checkpoint named is not there)."""
+    argv = ["--config", SST2, *local_data(files), "teacher.checkpoint=runs/t/model.pt", *overrides,
+            "--runs-dir", str(tmp_path / "runs")]
+    code, lines = run_script(nlp_distill, argv, capfd)
+    assert_one_line_and_nothing_created(code, lines, expected, tmp_path / "runs")
+
+
 # ---------------------------------------------------------------------------------------- local text files
 @pytest.mark.parametrize("data, expected", [
     (["data.name=local", "data.train_file={root}/headerless.tsv", "data.dev_file={root}/headerless.tsv"],
