@@ -63,16 +63,15 @@ def train(name, student, method, teacher, loaders, epochs, args, device, target)
     distiller = Distiller(student, method, opt, device=device, teacher=teacher, scheduler=sched,
                           scheduler_interval="step", run=None, log_every=100)
 
-    def evaluate(epoch):
+    def evaluate(epoch):  # printed as each epoch ends, so a run stopped by a time limit still says how far it got
         logits, labels = predict(student, test_loader, device)
         synchronize(device)
-        return {"test_acc": classification_report(logits, labels, ks=(1,))["acc"],
-                "seconds": time.perf_counter() - start}
+        record = {"test_acc": classification_report(logits, labels, ks=(1,))["acc"],
+                  "seconds": time.perf_counter() - start}
+        print(f"{name} epoch {epoch}: test acc {record['test_acc']:.2f}% at {record['seconds']:.1f} s", flush=True)
+        return record
 
     history = distiller.fit(train_loader, epochs, evaluate=evaluate)
-    for record in history:
-        print(f"{name} epoch {record['epoch']}: test acc {record['test_acc']:.2f}% "
-              f"at {record['seconds']:.1f} s")
     reached = next((r["seconds"] for r in history if r["test_acc"] >= target), None)
     return {"final_acc": history[-1]["test_acc"], "seconds": history[-1]["seconds"], "seconds_to_target": reached,
             "target": target, "history": history}

@@ -149,14 +149,18 @@ def main(argv=None) -> dict:
 
     fast_label = "in-memory data, bf16, channels_last" if fast_bf16(device) else "in-memory data, fp32"
     results = {}
-    seconds, count = reference(args, device, images, labels)
-    results["reference (fp32, DataLoader+PIL, teacher each step)"] = (count / seconds, 0.0)
+
+    def record(name, seconds, count, labelling=0.0):  # printed at once, so a run stopped early keeps its figures
+        results[name] = (count / seconds, labelling)
+        print(f"{name}: {count / seconds:,.1f} images/s", flush=True)
+
+    record("reference (fp32, DataLoader+PIL, teacher each step)", *reference(args, device, images, labels))
     for compiled in (False, True) if args.compile else (False,):
         tag = ", compiled" if compiled else ""
-        seconds, count, _ = fast(args, device, images, labels, offline=False, compiled=compiled)
-        results[f"fast online ({fast_label}{tag})"] = (count / seconds, 0.0)
-        seconds, count, labelling = fast(args, device, images, labels, offline=True, compiled=compiled)
-        results[f"fast offline (cached logits of {args.views} views{tag})"] = (count / seconds, labelling)
+        for offline in (False, True):
+            name = f"fast offline (cached logits of {args.views} views{tag})" if offline else \
+                f"fast online ({fast_label}{tag})"
+            record(name, *fast(args, device, images, labels, offline=offline, compiled=compiled))
 
     base = next(iter(results.values()))[0]
     rows = [[name, ips, f"{ips / base:.2f}x", f"{lab:.1f} s for {n * args.views:,} views" if lab else ""]
