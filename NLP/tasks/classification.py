@@ -461,7 +461,8 @@ def _cached_teacher_logits(teacher, texts: list[str], t_tok, cfg: dict, run: Run
         if cached.shape[0] == len(texts):
             print(f"teacher logits on {len(texts):,} training examples read from {path}")
             return cached
-    loader = make_loader(texts, [UNLABELLED] * len(texts), {"teacher": t_tok}, cfg, 128, False)
+    loader = make_loader(texts, [UNLABELLED] * len(texts), {"teacher": t_tok}, cfg, cfg["data"]["eval_batch_size"],
+                         False)
     print(f"caching the teacher's logits on {len(texts):,} training examples -> {path}")
     start = time.perf_counter()
     logits = logits_on(teacher, loader, device, "teacher")[0]  # each rank labels its shard; all get all

@@ -101,7 +101,7 @@ def batch_nll(model, batch: dict) -> tuple[float, int]:
 
 
 @torch.inference_mode()
-def translate(model, items: list[dict], tgt_tok: WordTokenizer, device, beam_size: int, batch_size: int = 128,
+def translate(model, items: list[dict], tgt_tok: WordTokenizer, device, beam_size: int, batch_size: int,
               desc: str = "beam search") -> list[list[int]]:
     """Beam-search outputs (target id lists) for every item, in the items' order.
 
@@ -138,7 +138,7 @@ def translate(model, items: list[dict], tgt_tok: WordTokenizer, device, beam_siz
 def bleu_report(model, pairs, src_tok, tgt_tok, cfg: dict, device) -> dict:
     items = encode_pairs(pairs, src_tok, tgt_tok, cfg["data"]["max_length"])
     start = time.perf_counter()
-    hyps = translate(model, items, tgt_tok, device, cfg["evaluate"]["beam_size"])
+    hyps = translate(model, items, tgt_tok, device, cfg["evaluate"]["beam_size"], cfg["data"]["eval_batch_size"])
     seconds = time.perf_counter() - start
     hypotheses = [tgt_tok.decode(h) for h in hyps]
     references, scoring = bleu_references([t for _, t in pairs], tgt_tok)
@@ -360,7 +360,7 @@ def _teacher_beam_targets(teacher, pairs, src_tok, tgt_tok, cfg: dict, run: RunF
     items = encode_pairs(pairs, src_tok, tgt_tok, d["max_length"])
     print(f"sequence-level KD: teacher beam search (k={beam}) over {len(items):,} training sources -> {path}")
     start = time.perf_counter()
-    targets = translate(teacher, items, tgt_tok, device, beam, desc="teacher beam outputs")
+    targets = translate(teacher, items, tgt_tok, device, beam, d["eval_batch_size"], desc="teacher beam outputs")
     seconds = time.perf_counter() - start
     atomic_save_on_main(targets, path)
     print(f"decoded in {seconds:.0f} s ({len(items) / seconds:.1f} sentences/s)")

@@ -63,6 +63,25 @@ def test_offline_students_share_one_labelling(workspace, tmp_path, capsys):
     assert len(list(cache.glob("*.pt"))) == 2
 
 
+def test_the_teacher_labels_data_eval_batch_size_sentences_at_a_time(workspace, tmp_path, monkeypatch):
+    """Offline KD's labelling runs the teacher on ``data.eval_batch_size`` sentences per forward (the key dev scoring
+    reads), not a fixed number."""
+    from kd.nlp.tasks import classification
+
+    labelled = []
+    loader_of = classification.make_loader
+
+    def recording(texts, labels, tokenizers, cfg, batch_size, shuffle, *args, **kwargs):
+        if set(tokenizers) == {"teacher"}:
+            labelled.append(batch_size)
+        return loader_of(texts, labels, tokenizers, cfg, batch_size, shuffle, *args, **kwargs)
+
+    monkeypatch.setattr(classification, "make_loader", recording)
+    run_distill(workspace, *SMALL_BERT, "student.epochs=1", "data.eval_batch_size=7",
+                f"distill.cache_dir={tmp_path / 'cache'}", runs=str(tmp_path / "runs"))
+    assert labelled == [7]
+
+
 @pytest.mark.parametrize("method", ["tinybert", "distilbert"])
 def test_feature_methods_online_with_distilbert_init(workspace, method):
     final = run_distill(workspace, *TEACHER_WIDE_BERT, "student.init=teacher", "distill.mode=online",

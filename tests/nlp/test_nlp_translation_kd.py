@@ -206,3 +206,21 @@ def test_student_translates_like_the_teacher_not_like_its_references(corpora, tm
     like_teacher = evaluate.main(script_args(tmp_path / "runs", teacher_world) + [f"evaluate.checkpoint={student}"])
     assert like_teacher["bleu"] > 25 and final["bleu"] < 10, (like_teacher["bleu"], final["bleu"])
     assert final["bleu_scoring"] == like_teacher["bleu_scoring"] == WORD_BLEU
+
+
+def test_beam_search_takes_data_eval_batch_size_sources_at_a_time(corpora, tmp_path, monkeypatch):
+    """The teacher's beam outputs for sequence-level KD and the student's BLEU decode ``data.eval_batch_size`` sources
+    per batch (the key validation perplexity reads), not a fixed number."""
+    decoded = []
+    beam_search_of = translation.translate
+
+    def recording(model, items, tgt_tok, device, beam_size, batch_size, desc="beam search"):
+        decoded.append((desc, batch_size))
+        return beam_search_of(model, items, tgt_tok, device, beam_size, batch_size, desc)
+
+    monkeypatch.setattr(translation, "translate", recording)
+    distill.main(script_args(tmp_path / "runs", corpora["root"] / "reference") + STUDENT + [
+        f"teacher.checkpoint={corpora['teacher']}", "method.name=seq_kd", "methods.seq_kd.beam_size=2",
+        "student.epochs=1", "data.eval_batch_size=7"])
+    assert ("teacher beam outputs", 7) in decoded and ("beam search", 7) in decoded
+    assert {size for _, size in decoded} == {7}
