@@ -11,8 +11,8 @@ Which losses each student can use:
 small_bert's limits: cosine needs an equal hidden size; attention needs equal heads or the head mean.
 """
 from kd.nlp.student_model.bilstm import BiLSTMClassifier
-from kd.nlp.student_model.from_teacher_config import initialise, init_from_teacher_layers, student_from_teacher_config
-from kd.nlp.student_model.init_from_teacher import alternate_layers, init_from_teacher
+from kd.nlp.student_model.from_teacher_config import initialise, student_from_teacher_config
+from kd.nlp.student_model.init_from_teacher import alternate_layers, init_from_teacher, init_from_teacher_layers
 from kd.nlp.student_model.small_bert import build_small_bert
 from kd.nlp.student_model.student_keys import check_student_keys
 

@@ -8,54 +8,21 @@ of that config, e.g. ``{n_layer: 6}`` (GPT-2), ``{encoder_layers: 3, decoder_lay
 ``init: teacher`` copies every weight outside the layer stacks (token and position embeddings, final norms,
 output bias) and, for each stack of L_t teacher layers (GPT-2 ``transformer.h``, Marian/BART
 ``model.{encoder,decoder}.layers``, T5 ``{encoder,decoder}.block``, BERT ``encoder.layer``) given L_s student
-layers, student layer i <- teacher layer i * (L_t // L_s) (:func:`alternate_layers`): 12 -> 6 takes layers
-0, 2, 4, 6, 8, 10, as DistilGPT2 did. Copying needs equal widths; a tensor whose shape differs is a one-line
-:class:`KDError` naming it.
+layers, student layer i <- teacher layer i * (L_t // L_s) (:func:`kd.nlp.student_model.init_from_teacher_layers`):
+12 -> 6 takes layers 0, 2, 4, 6, 8, 10, as DistilGPT2 did. Copying needs equal widths; a tensor whose shape
+differs is a one-line :class:`KDError` naming it.
 """
 from __future__ import annotations
 
 import copy
-import re
-from collections import defaultdict
 from typing import Mapping
 
 from torch import nn
 
-from kd.common.utils.errors import ConfigError, KDError
-from kd.nlp.student_model.init_from_teacher import alternate_layers
+from kd.common.utils.errors import ConfigError
+from kd.nlp.student_model.init_from_teacher import init_from_teacher_layers
 
 INITS = ("random", "teacher")
-_STACK = re.compile(r"^(.*?\.(?:h|layers|layer|block))\.(\d+)\.(.+)$")  # outermost numbered stack of a weight name
-
-
-def _stack_depths(names) -> dict[str, int]:
-    """Layer-stack prefix -> number of layers, from the weights' names."""
-    indices = defaultdict(set)
-    for name in names:
-        match = _STACK.match(name)
-        if match:
-            indices[match[1]].add(int(match[2]))
-    return {prefix: max(found) + 1 for prefix, found in indices.items()}
-
-
-def init_from_teacher_layers(student: nn.Module, teacher: nn.Module) -> dict[str, list[int]]:
-    """Copy the teacher's weights into the student, alternate layers per stack; return each stack's teacher layers."""
-    t_state, s_state = teacher.state_dict(), student.state_dict()
-    t_depths = _stack_depths(t_state)
-    picked = {prefix: alternate_layers(t_depths.get(prefix, 0), depth)
-              for prefix, depth in _stack_depths(s_state).items()}
-    copied = {}
-    for name, value in s_state.items():
-        match = _STACK.match(name)
-        source = f"{match[1]}.{picked[match[1]][int(match[2])]}.{match[3]}" if match else name
-        if source not in t_state or t_state[source].shape != value.shape:
-            found = tuple(t_state[source].shape) if source in t_state else "absent"
-            raise KDError(f"student.init=teacher copies teacher weights, but the student's {name} {tuple(value.shape)} "
-                          f"has no equal in the teacher ({source}: {found}); change only layer counts in "
-                          "student.config, or set student.init=random")
-        copied[name] = t_state[source]
-    student.load_state_dict(copied)
-    return picked
 
 
 def initialise(student: nn.Module, teacher: nn.Module, init: str) -> nn.Module:

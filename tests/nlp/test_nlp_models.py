@@ -21,6 +21,8 @@ def test_distilbert_init_copies_alternate_teacher_layers():
     t_layer, s_layer = teacher.bert.encoder.layer[2].state_dict(), student.bert.encoder.layer[1].state_dict()
     assert all(torch.equal(t_layer[k], s_layer[k]) for k in t_layer)
     assert torch.equal(student.bert.embeddings.word_embeddings.weight, teacher.bert.embeddings.word_embeddings.weight)
+    for head in ("bert.pooler.dense.weight", "classifier.weight"):  # the pooler and classifier stay as built
+        assert not torch.equal(student.get_parameter(head), teacher.get_parameter(head))
     narrow = build_small_bert(2, vocab_size=50, num_layers=2, hidden_size=16, num_heads=2, max_position_embeddings=16)
     with pytest.raises(KDError, match="hidden_size"):
         init_from_teacher(narrow, teacher)
