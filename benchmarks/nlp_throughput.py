@@ -115,8 +115,9 @@ def run(loop: str, items, lengths, tokenizer, args, device) -> tuple[float, int,
     # README.md), which training pays in its first epoch only, since the lengths repeat. One step on a batch of every
     # length the timed steps will meet, before them, keeps that out of the figure (the bucketed batches come in the
     # same order in both passes; the padded loop has one length).
-    for batch in {b["inputs"]["student"]["input_ids"].shape[1]: b
-                  for b in itertools.islice(forever(epoch), args.warmup + args.steps)}.values():
+    one_per_length = {batch["inputs"]["student"]["input_ids"].shape[1]: batch
+                      for batch in itertools.islice(forever(epoch), args.warmup + args.steps)}
+    for batch in one_per_length.values():
         step(batch)
     seen.update(real=0, positions=0)
     seconds, tokens = timed_steps(step, forever(epoch), args.warmup, args.steps, device)
