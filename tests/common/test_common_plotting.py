@@ -2,6 +2,7 @@
 written, and the spread over seeds is really drawn (bands, whiskers), checked on the returned figures."""
 import pytest
 import torch
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import PolyCollection
 from matplotlib.container import ErrorbarContainer
 
@@ -137,9 +138,31 @@ def test_confusion_difference_shows_the_classes_that_differ_most(tmp_path, asser
     assert any(t.get_text() == "+100.0" for t in ax.texts)
 
 
+def test_a_long_legend_grows_the_figure_instead_of_squeezing_the_plot(tmp_path):
+    """Eleven models with long names (an NLP report's method settings): the legend below takes its own room, the
+    panels keep the 4.6 inches the figure was planned with, less the title and axis labels, and the eleventh model,
+    whose colour comes round again, has a marker of its own."""
+    names = [f"{LONG} {i}" for i in range(11)]
+    values = {name: [70.0 + i] for i, name in enumerate(names)}
+    costs = {name: {"params": 1e6 * (i + 1)} for i, name in enumerate(names)}
+    fig = plot_tradeoff(values, costs, tmp_path / "t.png", ylabel="dev accuracy (%)",
+                        cost_labels={"params": "parameters"}, title="many models")
+    (panel,) = [ax for ax in fig.axes if ax.get_xlabel()]
+    canvas = FigureCanvasAgg(fig)  # saving closed the figure: lay it out again, as it was saved
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    legend, plot = fig.legends[0].get_window_extent(renderer), panel.get_tightbbox(renderer)  # with tick labels
+    assert legend.y1 <= plot.y0 and panel.get_window_extent().height / fig.dpi > 2.5
+    assert fig.get_figheight() > 4.6 + 2.0  # eleven wrapped legend entries below it
+    markers = {c.lines[0].get_marker() for c in panel.containers}
+    assert len(markers) == 2  # ten models with circles, the eleventh with squares
+
+
 def test_palette_keeps_colours_and_markdown_links_relative(tmp_path):
     palette = Palette(["teacher", "student"])
     assert palette["student"] == Palette(["teacher", "student"])["student"] != palette["teacher"]
+    eleventh = Palette([f"model {i}" for i in range(11)])
+    assert eleventh["model 10"] == eleventh["model 0"] and eleventh.marker("model 10") != eleventh.marker("model 0")
     plots = tmp_path / "plots"
     plot_bars({"a b": [1.0], "c": [2.0]}, plots / "my bars.png", xlabel="x", palette=palette)
     text = figures_markdown([("Bars", plots / "my bars.png"), ("Missing", plots / "none.png"), ("None", None)],

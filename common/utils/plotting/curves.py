@@ -59,8 +59,8 @@ def plot_curves(series: Mapping[str, Sequence[Curve]], path: str | Path, *, xlab
         values = [[run[x] for run in runs] for x in xs]
         mean = [statistics.fmean(v) for v in values]
         colour = palette[label]
-        ax.plot(xs, mean, color=colour, label=label, linewidth=1.6, marker="o" if len(xs) <= 30 else None,
-                markersize=3.5)
+        ax.plot(xs, mean, color=colour, label=label, linewidth=1.6, marker=palette.marker(label),
+                markevery=max(1, len(xs) // 30), markersize=3.5)  # at most about 30 markers a line
         if len(runs) > 1:
             std = [spread(v) for v in values]
             ax.fill_between(xs, [m - s for m, s in zip(mean, std)], [m + s for m, s in zip(mean, std)],

@@ -1,8 +1,9 @@
 """The look every plot shares: the Agg backend, constrained layout, wrapped text, one colour per model, saving.
 
-Text is wrapped to the figure's width and legends sit below the axes, so titles and labels are never cut
-at an edge and never run into each other; :func:`value_limits` zooms an axis in when the values differ
-by little compared with their size; :class:`Palette` gives a name the same colour in every plot of a run.
+Text is wrapped to the figure's width and legends sit below the axes (the figure grows by the legend's height, so
+a long legend never squeezes the plot), so titles and labels are never cut at an edge and never run into each
+other; :func:`value_limits` zooms an axis in when the values differ by little compared with their size;
+:class:`Palette` gives a name the same colour and marker in every plot of a run.
 """
 from __future__ import annotations
 
@@ -21,24 +22,32 @@ from kd.common.utils import distributed  # noqa: E402
 
 COLOURS = ["#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3", "#937860", "#DA8BC3", "#8C8C8C", "#CCB974",
            "#64B5CD"]  # seaborn's "deep": distinct, print well, readable by most colour-blind readers
+MARKERS = ["o", "s", "^", "D", "v"]  # one per round of COLOURS: the 11th name has the 1st colour, another marker
 DPI = 150
 TITLE_SIZE = 11
 CHARS_PER_INCH = 11  # of 11-pt text, with a margin: how many characters a line of a figure's width holds
 
 
 class Palette:
-    """One colour per name, kept for every plot it is passed to: a name gets the next colour the first time it
-    is asked for. Build one per run from its models in table order, so the teacher is always the first colour."""
+    """One colour and one marker per name, kept for every plot it is passed to: a name gets the next colour the
+    first time it is asked for, and once the colours run out they come round again with the next marker, so no two
+    names share both. Build one per run from its models in table order, so the teacher is always the first."""
 
     def __init__(self, names: Iterable[str] = ()):
-        self._colours: dict[str, str] = {}
+        self._order: dict[str, int] = {}
         for name in names:
             self[name]
 
     def __getitem__(self, name: str) -> str:
-        if name not in self._colours:
-            self._colours[name] = COLOURS[len(self._colours) % len(COLOURS)]
-        return self._colours[name]
+        """``name``'s colour."""
+        return COLOURS[self._index(name) % len(COLOURS)]
+
+    def marker(self, name: str) -> str:
+        """``name``'s marker (a matplotlib marker code)."""
+        return MARKERS[self._index(name) // len(COLOURS) % len(MARKERS)]
+
+    def _index(self, name: str) -> int:
+        return self._order.setdefault(name, len(self._order))
 
 
 def wrap(text: str, width: int) -> str:
@@ -67,7 +76,8 @@ def note(ax: Axes, text: str) -> None:
 
 def legend_below(fig: Figure, columns: int | None = None) -> None:
     """One legend for all of ``fig``'s labelled artists (each label once), below the plot, labels wrapped to the
-    width of one column, so long model names neither cover data nor leave the figure."""
+    width of one column, so long model names neither cover data nor leave the figure. The figure grows by the
+    legend's height, so the axes keep the height they were made with however many models there are."""
     entries: dict[str, object] = {}
     for ax in fig.axes:
         for handle, label in zip(*ax.get_legend_handles_labels()):
@@ -79,8 +89,10 @@ def legend_below(fig: Figure, columns: int | None = None) -> None:
         fits_one_row = sum(len(label) + 6 for label in entries) <= line
         columns = len(entries) if fits_one_row else 1 if max(map(len, entries)) > 40 else 2
     width = line // columns - 6
-    fig.legend(list(entries.values()), [wrap(label, width) for label in entries], loc="outside lower center",
-               ncols=columns, fontsize=9, frameon=False)
+    legend = fig.legend(list(entries.values()), [wrap(label, width) for label in entries],
+                        loc="outside lower center", ncols=columns, fontsize=9, frameon=False)
+    legend_inches = legend.get_window_extent(fig.canvas.get_renderer()).height / fig.dpi
+    fig.set_figheight(fig.get_figheight() + legend_inches)
 
 
 def value_limits(lows: Sequence[float], highs: Sequence[float], floor: float = 0.0) -> tuple[tuple[float, float], bool]:

@@ -49,8 +49,8 @@ def plot_tradeoff(values: Mapping[str, Sequence[float]], costs: Mapping[str, Map
         for name, x in dodged(xs, log).items():
             runs = values[name]
             std = spread(runs)
-            ax.errorbar([x], [statistics.fmean(runs)], yerr=[std] if std else None, fmt="o", markersize=8,
-                        capsize=4, color=palette[name], label=name)
+            ax.errorbar([x], [statistics.fmean(runs)], yerr=[std] if std else None, fmt=palette.marker(name),
+                        markersize=8, capsize=4, color=palette[name], label=name)
         if log:
             ax.set_xscale("log")
         ax.xaxis.set_major_formatter(FuncFormatter(compact_number))
