@@ -13,6 +13,7 @@ def main(argv=None):
 from __future__ import annotations
 
 import argparse
+import re
 import statistics
 from pathlib import Path
 from typing import Any, Callable, Hashable, Iterable, Iterator, Sequence
@@ -49,10 +50,18 @@ def run_settings(config: dict, not_settings: Sequence[str]) -> dict:
 
 def row_label(label: str, settings: dict, variants: Sequence[dict]) -> str:
     """``label``, followed by the settings that differ (``(student.lr=0.5)``) when runs of that label ran with more
-    than one (``variants``: the :func:`run_settings` of each)."""
+    than one (``variants``: the :func:`run_settings` of each). A setting of the method the label names is written
+    without its section: ``small_bert + tinybert (hidden_weight=0.1)``, not ``methods.tinybert.hidden_weight=0.1``."""
     keys = set().union(settings, *variants)
     differing = sorted(k for k in keys if any(v.get(k) != settings.get(k) for v in variants))
-    return label if not differing else f"{label} ({', '.join(f'{k}={settings.get(k)}' for k in differing)})"
+    named = set(re.findall(r"\w+", label))
+
+    def short(key: str) -> str:
+        section, _, rest = key.partition(".")
+        method, _, setting = rest.partition(".")
+        return setting if section == "methods" and method in named and setting else key
+
+    return label if not differing else f"{label} ({', '.join(f'{short(k)}={settings.get(k)}' for k in differing)})"
 
 
 def rows_by_settings(runs: Iterable[tuple[tuple, dict, Any]]) -> dict[tuple, list]:

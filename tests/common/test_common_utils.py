@@ -364,6 +364,11 @@ def test_runs_of_one_label_with_other_settings_are_rows_of_their_own_named_by_wh
     assert rows_by_settings(runs) == {("cifar", "kd (student.lr=0.1)"): ["a", "c"],
                                       ("cifar", "kd (student.lr=0.5)"): ["b"],
                                       ("cifar", "student"): ["d"], ("mnist", "kd"): ["e"]}
+    tinybert = [(("sst2", "small_bert + tinybert"), {"methods.tinybert.hidden_weight": w, "methods.kd.alpha": a}, w)
+                for w, a in ((0.1, 0.5), (1.0, 0.9))]  # the label's method loses its section, another's keeps it
+    assert [label for _, label in rows_by_settings(tinybert)] == [
+        "small_bert + tinybert (methods.kd.alpha=0.5, hidden_weight=0.1)",
+        "small_bert + tinybert (methods.kd.alpha=0.9, hidden_weight=1.0)"]
 
 
 @pytest.mark.parametrize("value", [0, -5, 2.5, "all", True])
