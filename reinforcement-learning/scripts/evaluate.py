@@ -8,7 +8,10 @@ the teacher they are compared with ``teacher.checkpoint``, the keys vision's and
 and ``--teacher`` of earlier versions are refused naming them. The episodes are the config keys of every RL run's final
 evaluation, with the same meaning and defaults (configs/default.yaml): ``evaluate.episodes=N`` episodes, episode i
 seeded ``evaluate.seed + i`` (100000 + i), so the same checkpoint gives the same returns every time, and a distill
-run's student scores here what its run reported. Each checkpoint is played under the environment settings stored in
+run's student scores here what its run reported on the same keys. A preset may set others (hopper.yaml,
+halfcheetah.yaml and pong.yaml: ``evaluate.episodes: 10``): for a policy whose run (the ``config.yaml`` beside its
+``checkpoints/``) evaluated on other episodes than these, and whose keys were not passed, a line says so and names
+the keys that score what its run printed. Each checkpoint is played under the environment settings stored in
 it: evaluate reads no other config, and refuses ``--config``, ``--resume`` and any other ``key=value`` in one line;
 ``--seed``, a run's config seed in every other script (evaluate trains nothing), is refused with a pointer to
 ``evaluate.seed``, and ``--episodes`` of earlier versions with one to ``evaluate.episodes``. A policy is labelled by
@@ -94,6 +97,23 @@ def evaluate_settings(args: argparse.Namespace) -> dict:
             "episodes": settings["episodes"], "seed": settings["seed"]}
 
 
+def other_run_episodes(policies: list[tuple[str, str | Path]], settings: dict, passed: set[str]) -> list[str]:
+    """A line for each policy whose run (``config.yaml`` beside its ``checkpoints/`` folder) made its final evaluation
+    with another ``evaluate.episodes`` or ``evaluate.seed`` than ``settings``, for the keys not in ``passed``: its
+    return here is not the one its run printed, and the line names the keys that give it."""
+    lines = []
+    for label, path in policies:
+        config = Path(path).parent.parent / "config.yaml"
+        run = load_yaml(config).get("evaluate", {}) if config.is_file() else {}
+        differ = [f"evaluate.{key}={run[key]}" for key in ("episodes", "seed")
+                  if f"evaluate.{key}" not in passed and key in run and run[key] != settings[key]]
+        if differ:
+            lines.append(f"note: {label}'s run made its final evaluation with {' '.join(differ)}; these are "
+                         f"{settings['episodes']} episodes from seed {settings['seed']}, so its return here is not "
+                         f"the one its run printed (pass {' '.join(differ)} for that one)")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = common_parser("Evaluate policy checkpoints over seeded episodes", renamed=EVALUATE_FLAGS)
     parser.add_argument("--episodes", type=int, help=argparse.SUPPRESS)  # earlier versions' flag, refused
@@ -113,6 +133,9 @@ def main(argv: list[str] | None = None) -> dict:
     policies = ([("teacher", settings["teacher"])] if settings["teacher"] else []) + \
         policy_labels(settings["checkpoints"])
     loaded = [(label, path, *load_policy(path, device)) for label, path in policies]
+    passed = {item.split("=", 1)[0].lstrip("+") for item in args.overrides}
+    for line in other_run_episodes(policies, settings, passed):
+        print(line)
     exit_if_dry_run(args.dry_run, {"policies": {label: str(path) for label, path in policies},
                                    "evaluate": {"episodes": episodes, "seed": seed}, "stochastic": args.stochastic,
                                    "gif": args.gif})

@@ -86,7 +86,15 @@ def test_scripts_train_distill_evaluate(tmp_path, capsys):
     assert row["return_mean"] == final["student_return_mean"]  # reloaded from disk, same seeds: same score
     assert len(row["returns"]) == 3  # evaluate.episodes, read as distill's final evaluation reads it
     assert Path(row["gif"]).stat().st_size > 0
-    assert "% of teacher" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "% of teacher" in out and "note:" not in out  # the runs' own episodes: nothing to say
+    with pytest.raises(SystemExit):  # the default 20 episodes, not the 3 the runs were scored on: a line says so
+        evaluate.main([f"evaluate.checkpoint={student_pt}", f"teacher.checkpoint={teacher_pt}", "--runs-dir", runs,
+                       "--dry-run"])
+    notes = [line for line in capsys.readouterr().out.splitlines() if line.startswith("note:")]
+    assert notes == [f"note: {label}'s run made its final evaluation with evaluate.episodes=3; these are 20 episodes "
+                     f"from seed 100000, so its return here is not the one its run printed (pass evaluate.episodes=3 "
+                     f"for that one)" for label in ("teacher", run.name)]
 
 
 def test_evaluate_labels_each_policy_by_its_run_folder():
