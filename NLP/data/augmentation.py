@@ -1,5 +1,5 @@
 """A transfer set made by augmenting the training sentences, for the teacher to label (Tang et al. 2019, "Distilling
-Task-Specific Knowledge from BERT into Simple Neural Networks", sec. 3.1).
+Task-Specific Knowledge from BERT into Simple Neural Networks", their data augmentation for distillation).
 
 Each source sentence, split into words on whitespace, gives ``copies`` new sentences. For each copy:
 

@@ -1,6 +1,6 @@
 """TinyBERT's task distillation (Jiao et al. 2020, "TinyBERT: Distilling BERT for Natural Language Understanding",
-sec. 3.1-3.3): the student's hidden states and attention maps regressed onto the teacher's mapped layers, and its
-predictions onto the teacher's.
+sec. 3.1, Transformer Distillation): the student's hidden states and attention maps regressed onto the teacher's
+mapped layers, and its predictions onto the teacher's.
 
 L = (1 - alpha) CE(y, z_s) + alpha T^2 KL(p_t^T || p_s^T)                                        (prediction)
     + hidden_weight    sum_{l=0..L_s} MSE(h_s^l W_l, h_t^{l k}) / (L_s + 1)                       (eq. 8)
@@ -11,8 +11,10 @@ projection from the student's width to the teacher's (:class:`kd.common.losses.t
 trained and checkpointed with the method). The losses are :func:`~kd.common.losses.transformer.hidden_state_mse`
 and :func:`~kd.common.losses.transformer.attention_map_loss` (on the post-softmax maps, before dropout).
 ``attention_heads``: ``none`` compares head by head (TinyBERT: equal head counts), ``mean`` compares head-averaged
-maps (a student with fewer heads). ``feature_epochs = N > 0`` trains in TinyBERT's two stages (sec. 3.3): the
-first N epochs the hidden and attention terms alone, then the prediction terms alone; 0 trains all jointly.
+maps (a student with fewer heads). ``feature_epochs = N > 0`` trains in the two steps of TinyBERT's task-specific
+distillation (its experimental setup: intermediate layers first, then the prediction layer): the first N epochs
+the hidden and attention terms alone, then the prediction terms alone; 0 trains all jointly. (TinyBERT's "two-stage
+learning" is another pair: general distillation in pre-training, then this task-specific one.)
 
 It reads the teacher's hidden states and attentions on every batch (``distill.mode=online``; cached logits cannot
 replace them) and compares token positions, so the student must be a transformers model on the teacher's

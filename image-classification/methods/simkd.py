@@ -1,4 +1,4 @@
-"""SimKD: "Knowledge Distillation with the Reused Teacher Classifier" (Chen, Mei, Wang, Feng & Chen, CVPR 2022).
+"""SimKD: "Knowledge Distillation with the Reused Teacher Classifier" (Chen, Mei, Zhang, Wang, Feng & Chen, CVPR 2022).
 
 The student's last stage map F_s goes through a projector P (1x1 conv -> 3x3 conv -> 1x1 conv, BN +
 ReLU each, reduction factor r) to the teacher's shape, and is trained to equal the teacher's last

@@ -3,13 +3,13 @@
 A *generalist* is trained on all C classes. Each *specialist* m covers a group S_m of classes that the
 generalist confuses, plus one *dustbin* class standing for all the others, so it has |S_m| + 1 outputs.
 
-- Groups (sec. 5.2): given in the config, or found by :func:`covariance_groups`: K-means on the columns
+- Groups (sec. 5.3): given in the config, or found by :func:`covariance_groups`: K-means on the columns
   of the covariance matrix of the generalist's predicted class probabilities, so classes that are often
   predicted together land in one group.
 - Training: a specialist starts from the generalist's weights (:func:`init_from_generalist`) and learns
   from hard labels mapped to (S_m + dustbin) and from the generalist's soft targets mapped the same way,
   the dustbin receiving the probability of every class outside S_m (:class:`SpecialistKD`).
-- Inference (sec. 5.3, :func:`combine_specialists`): for each test case take the generalist's n most
+- Inference (sec. 5.4, :func:`combine_specialists`): for each test case take the generalist's n most
   probable classes k; the active specialists A_k are those whose S_m meets k; the prediction is the full
   distribution q minimising
 

@@ -12,7 +12,7 @@
    ``specialist`` method, with its settings ``methods.specialist.temperature`` and ``.alpha``), on data enriched so
    that a fraction ``specialists.enrich`` of its draws come from its group (null: no enrichment); its logits are
    then corrected for that prior shift;
-4. test cases are classified by the generalist alone and by the combination of sec. 5.3 (active
+4. test cases are classified by the generalist alone and by the combination of sec. 5.4 (active
    specialists from the generalist's ``specialists.top_n`` classes, q minimising the summed KLs).
 Prints and writes (summary.md, metrics.json) the accuracy of both and one row per specialist; summary.md embeds
 the training curves of the generalist and of each specialist.

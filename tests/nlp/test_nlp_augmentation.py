@@ -1,8 +1,8 @@
-"""The augmented transfer set of text classification (``distill.augment``, Tang et al. 2019 sec. 3.1): the procedure
-checked by hand (no change, all masked, n-grams, seeds, the unigram swap), its config errors, the teacher-logits
-cache named by its settings, the mask token each tokenizer reads as one token, the methods' hard-label term skipping
-its unlabelled sentences, and end to end a student that learns the teacher's rule from the augmented sentences when
-the labelled ones are too few (the ``workspace`` teacher of tests/nlp/conftest.py)."""
+"""The augmented transfer set of text classification (``distill.augment``, Tang et al. 2019's data augmentation): the
+procedure checked by hand (no change, all masked, n-grams, seeds, the unigram swap), its config errors, the
+teacher-logits cache named by its settings, the mask token each tokenizer reads as one token, the methods' hard-label
+term skipping its unlabelled sentences, and end to end a student that learns the teacher's rule from the augmented
+sentences when the labelled ones are too few (the ``workspace`` teacher of tests/nlp/conftest.py)."""
 from collections import Counter
 
 import pytest
