@@ -103,8 +103,9 @@ def other_run_episodes(policies: list[tuple[str, str | Path]], settings: dict, p
     return here is not the one its run printed, and the line names the keys that give it."""
     lines = []
     for label, path in policies:
-        config = Path(path).parent.parent / "config.yaml"
-        run = load_yaml(config).get("evaluate", {}) if config.is_file() else {}
+        folder = Path(path).parent
+        config = folder.parent / "config.yaml"
+        run = load_yaml(config).get("evaluate", {}) if folder.name == "checkpoints" and config.is_file() else {}
         differ = [f"evaluate.{key}={run[key]}" for key in ("episodes", "seed")
                   if f"evaluate.{key}" not in passed and key in run and run[key] != settings[key]]
         if differ:
