@@ -9,9 +9,10 @@
 # (about the steps of five for 2) and on ten for 1; and a 3 x 384 copy of the teacher's layers 0, 2, 4
 # (DistilBERT-style, 1 epoch), alone, with KD, with KD on the transfer set, with DistilBERT's cosine loss (online)
 # and, for 2 epochs, alone and with KD. Each teacher's rows in the table are a subset of what this makes from it (the
-# table names the teacher of each row); a student alone reads no teacher. A run takes 5-20 min here (the 4 x 256:
+# table names the teacher of each row); a student alone reads no teacher. A run takes 5-23 min here (the 4 x 256:
 # about 8, 12-15 with the copies; the 3 x 384: 10-11, about 15 with the copies, about 16 for 2 epochs; the BiLSTM on
-# five copies: about 9 an epoch, and 13 min once to label them; on one copy, about 3.3 an epoch).
+# five copies: about 9 an epoch, and 13 min once to label them; on ten, about 14 and 15; on one copy, about 3.3 an
+# epoch).
 # Run from the repository root: bash NLP/scripts/cpu_results_sst2_full.sh   (TEACHER=path/model.pt reuses a teacher)
 set -euo pipefail
 source "$(dirname "$0")/cpu_results_env.sh"
