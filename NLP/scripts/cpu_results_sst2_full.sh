@@ -5,9 +5,9 @@
 # schedule with data.holdout=0.05). Its training-set logits are cached once (distill.cache_dir); then, 3 seeds each:
 # the BiLSTM (Tang et al. 2019, 3 epochs), a small BERT of 2 layers x 128 and the preset's 4 x 256 (random init, 2
 # epochs), each alone, with KD, and with KD on one augmented copy of each sentence labelled by the teacher
-# (distill.augment.copies=1, Tang et al.'s transfer set); the BiLSTM on five copies for 1 and 2 epochs, on one for 6
-# (about the steps of five for 2) and on ten for 1 and 2; and a 3 x 384 copy of the teacher's layers 0, 2, 4
-# (DistilBERT-style, 1 epoch), alone, with KD, with KD on the transfer set, with DistilBERT's cosine loss (online)
+# (distill.augment.copies=1, Tang et al.'s transfer set); the BiLSTM on five copies for 1 and 2 epochs, on one for
+# 6 (about the steps of five for 2), on ten for 1 and 2 and on 20 for 1; and a 3 x 384 copy of the teacher's layers
+# 0, 2, 4 (DistilBERT-style, 1 epoch), alone, with KD, with KD on the transfer set, with DistilBERT's cosine loss (online)
 # and, for 2 epochs, alone and with KD. Each teacher's rows in the table are a subset of what this makes from it (the
 # table names the teacher of each row); a student alone reads no teacher. A run takes 5-23 min here (the 4 x 256:
 # about 8, 12-15 with the copies; the 3 x 384: 10-11, about 15 with the copies, about 16 for 2 epochs; the BiLSTM on
@@ -47,6 +47,7 @@ for SEED in ${SEEDS:-0 1 2}; do
   $P.distill $KD $BILSTM student.epochs=6 seed=$SEED method.name=kd distill.augment.copies=1
   $P.distill $KD $BILSTM student.epochs=1 seed=$SEED method.name=kd distill.augment.copies=10
   $P.distill $KD $BILSTM student.epochs=2 seed=$SEED method.name=kd distill.augment.copies=10
+  $P.distill $KD $BILSTM student.epochs=1 seed=$SEED method.name=kd distill.augment.copies=20
   $P.distill $KD $TEACHER_LAYERS seed=$SEED method.name=distilbert distill.mode=online
   $P.distill $KD $TEACHER_LAYERS student.epochs=2 seed=$SEED method.name=supervised
   $P.distill $KD $TEACHER_LAYERS student.epochs=2 seed=$SEED method.name=kd

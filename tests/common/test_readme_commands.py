@@ -80,7 +80,7 @@ SCRIPT_COMMANDS, UNPARSED = documented.script_commands()
 COMMANDS = README_COMMANDS + SCRIPT_COMMANDS
 # The least each script gives, so that its coverage cannot vanish unnoticed: (kd commands, distill configurations,
 # the seed aside).
-SCRIPT_MINIMUM = {"NLP/scripts/cpu_results_sst2_full.sh": (62, 20), "NLP/scripts/cpu_results_multi30k_full.sh": (11, 3),
+SCRIPT_MINIMUM = {"NLP/scripts/cpu_results_sst2_full.sh": (65, 21), "NLP/scripts/cpu_results_multi30k_full.sh": (11, 3),
                   "NLP/scripts/cpu_results_classification.sh": (38, 12), "NLP/scripts/cpu_results_lm.sh": (3, 2),
                   "NLP/scripts/cpu_results_translation.sh": (4, 3)}
 
